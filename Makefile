@@ -1,0 +1,150 @@
+# twopc - top-level build. Everything is built under $(BUILD) (default build/).
+#
+#   make            libraries, daemons, driver, tests
+#   make test       every test suite (CUnit), the man-page lint and the model check
+#   make demo       a local cluster and real transactions, explained
+#   make asan       the same test suite built with ASan+UBSan (in build/asan)
+#   make install    PREFIX=/usr/local DESTDIR=
+#   make clean
+#
+# Missing Debian packages are installed by the targets when run as root,
+# otherwise the exact command is printed (see deps).
+
+BUILD   ?= build
+PREFIX  ?= /usr/local
+DESTDIR ?=
+CC      ?= cc
+SAN     ?=
+OPT     ?= -O2 -g
+
+CFLAGS  = -std=c11 -Wall -Wextra -Werror -D_GNU_SOURCE $(OPT) -fPIC $(SAN) $(EXTRA_CFLAGS)
+CPPFLAGS = -Icommon -Iconfig -Iparticipant/include -Iparticipant -Icoordinator -I.
+# Debian's libnng-dev has no pkg-config file: link it directly.
+LIBS    = -lnng -lsqlite3 -lyaml -lpthread
+LDFLAGS = $(SAN)
+
+PKGS      = libnng-dev libsqlite3-dev libyaml-dev
+TEST_PKGS = libcunit1-dev mandoc spin sqlite3
+
+COMMON_SRC = common/err.c common/txstate.c common/wire.c common/tlog.c common/db.c \
+             common/crash.c common/rpc.c config/config.c
+PART_SRC   = participant/part.c participant/precover.c participant/plog.c
+KV_SRC     = participant/kv.c
+COORD_SRC  = coordinator/coord.c coordinator/cphase2.c coordinator/clog.c
+CLIENT_SRC = coordinator/client.c
+TEST_SRC   = $(wildcard tests/test_*.c) tests/main.c tests/harness.c
+
+obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
+
+COMMON_OBJ = $(call obj,$(COMMON_SRC))
+PART_OBJ   = $(call obj,$(PART_SRC))
+KV_OBJ     = $(call obj,$(KV_SRC))
+COORD_OBJ  = $(call obj,$(COORD_SRC))
+CLIENT_OBJ = $(call obj,$(CLIENT_SRC))
+TEST_OBJ   = $(call obj,$(TEST_SRC))
+
+BINS = $(BUILD)/twopc-coordinator $(BUILD)/twopc-participant $(BUILD)/twopc
+LIBS_OUT = $(BUILD)/libtwopc-common.a $(BUILD)/libtwopc-participant.a \
+           $(BUILD)/libtwopc-participant.so $(BUILD)/libtwopc-client.a
+
+DEPS_STAMP = $(BUILD)/.deps-ok
+TEST_DEPS_STAMP = $(BUILD)/.test-deps-ok
+
+.PHONY: all test demo asan install clean deps test-deps model lint-man check-unit
+all: $(DEPS_STAMP) $(LIBS_OUT) $(BINS) $(BUILD)/twopc-tests
+
+# ---- dependencies ----
+define ensure_pkgs
+	@missing=""; \
+	for p in $(1); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    echo "installing missing packages:$$missing"; \
+	    { [ -f $(BUILD)/.apt-updated ] || { apt-get update -qq && touch $(BUILD)/.apt-updated; }; } && \
+	    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null || exit 1; \
+	  else \
+	    echo "twopc needs:$$missing"; \
+	    echo "run: sudo apt-get update && sudo apt-get install -y$$missing"; exit 1; \
+	  fi; \
+	fi
+endef
+
+$(DEPS_STAMP):
+	@mkdir -p $(BUILD)
+	$(call ensure_pkgs,$(PKGS))
+	@touch $@
+
+$(TEST_DEPS_STAMP): $(DEPS_STAMP)
+	$(call ensure_pkgs,$(TEST_PKGS))
+	@touch $@
+
+deps: $(DEPS_STAMP)
+test-deps: $(TEST_DEPS_STAMP)
+
+# ---- compile ----
+$(BUILD)/obj/%.o: %.c $(DEPS_STAMP)
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -MMD -MP -c $< -o $@
+
+-include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)
+
+$(BUILD)/libtwopc-common.a: $(COMMON_OBJ)
+	ar rcs $@ $^
+
+$(BUILD)/libtwopc-participant.a: $(PART_OBJ) $(COMMON_OBJ)
+	ar rcs $@ $^
+
+$(BUILD)/libtwopc-participant.so: $(PART_OBJ) $(COMMON_OBJ)
+	$(CC) -shared -Wl,-soname,libtwopc-participant.so.0 $(LDFLAGS) -o $@ $^ $(LIBS)
+
+$(BUILD)/libtwopc-client.a: $(CLIENT_OBJ) $(COMMON_OBJ)
+	ar rcs $@ $^
+
+$(BUILD)/twopc-participant: $(call obj,participant/main.c) $(KV_OBJ) $(BUILD)/libtwopc-participant.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
+
+$(BUILD)/twopc-coordinator: $(call obj,coordinator/cmain.c) $(COORD_OBJ) $(BUILD)/libtwopc-common.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
+
+$(BUILD)/twopc: $(call obj,coordinator/driver.c) $(BUILD)/libtwopc-client.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
+
+$(BUILD)/twopc-tests: $(TEST_DEPS_STAMP) $(TEST_OBJ) $(PART_OBJ) $(KV_OBJ) $(COORD_OBJ) $(CLIENT_OBJ) $(COMMON_OBJ)
+	$(CC) $(LDFLAGS) -o $@ $(filter %.o,$^) $(LIBS) -lcunit
+
+# ---- tests ----
+test: all lint-man
+	TWOPC_SRCDIR=$(CURDIR) TWOPC_BUILD=$(abspath $(BUILD)) $(BUILD)/twopc-tests
+
+check-unit: all
+	TWOPC_SRCDIR=$(CURDIR) TWOPC_BUILD=$(abspath $(BUILD)) $(BUILD)/twopc-tests $(SUITE)
+
+lint-man: $(TEST_DEPS_STAMP)
+	@for m in man/*.[0-9]; do [ -f "$$m" ] || continue; \
+	  out=$$(mandoc -T lint -W warning "$$m" 2>&1); \
+	  if [ -n "$$out" ]; then echo "$$out"; exit 1; fi; done; \
+	echo "man pages: mandoc -T lint clean"
+
+asan:
+	$(MAKE) BUILD=build/asan OPT="-O1 -g" SAN="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined" test
+
+demo: all
+	@bash tests/demo.sh $(abspath $(BUILD))
+
+# ---- install ----
+install: all
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/include/twopc \
+	  $(DESTDIR)$(PREFIX)/share/man/man1 $(DESTDIR)$(PREFIX)/share/man/man5 \
+	  $(DESTDIR)$(PREFIX)/share/man/man8
+	install -m 755 $(BINS) $(DESTDIR)$(PREFIX)/bin/
+	install -m 644 $(BUILD)/libtwopc-participant.a $(BUILD)/libtwopc-client.a $(DESTDIR)$(PREFIX)/lib/
+	install -m 755 $(BUILD)/libtwopc-participant.so $(DESTDIR)$(PREFIX)/lib/libtwopc-participant.so.0
+	ln -sf libtwopc-participant.so.0 $(DESTDIR)$(PREFIX)/lib/libtwopc-participant.so
+	install -m 644 participant/include/twopc/*.h $(DESTDIR)$(PREFIX)/include/twopc/
+	for m in man/*.[158]; do [ -f "$$m" ] || continue; s=$${m##*.}; \
+	  install -m 644 $$m $(DESTDIR)$(PREFIX)/share/man/man$$s/; done
+
+clean:
+	rm -rf build
+
+-include tests/model/model.mk

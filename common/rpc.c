@@ -1,0 +1,307 @@
+/*
+ * rpc.c - see rpc.h.
+ */
+#include "rpc.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <nng/protocol/reqrep0/rep.h>
+#include <nng/protocol/reqrep0/req.h>
+
+#include "crash.h"
+#include "db.h"
+#include "tlog.h"
+#include "twopc/error.h"
+
+struct rpc_server {
+	nng_socket sock;
+	int nworkers;
+	pthread_t *threads;
+	rpc_handler handler;
+	void *user;
+	char sender[WIRE_NAME_MAX + 1];
+	const _Atomic uint64_t *epoch;
+	atomic_uint_fast64_t malformed;
+	char url[256];
+};
+
+int
+rpc_err(int rv)
+{
+	switch (rv) {
+	case 0: return 0;
+	case NNG_ETIMEDOUT: return TWOPC_ETIMEDOUT;
+	case NNG_ENOMEM: return TWOPC_ENOMEM;
+	case NNG_ECLOSED: return TWOPC_ECLOSED;
+	case NNG_EMSGSIZE: return TWOPC_ETOOBIG;
+	default: return TWOPC_ENET;
+	}
+}
+
+static int
+rpc_setup(nng_socket s)
+{
+	int rv = nng_socket_set_size(s, NNG_OPT_RECVMAXSZ, WIRE_MAX_MSG);
+	if (rv == 0)
+		rv = nng_socket_set_ms(s, NNG_OPT_RECONNMINT, 20);
+	if (rv == 0)
+		rv = nng_socket_set_ms(s, NNG_OPT_RECONNMAXT, 500);
+	return rv;
+}
+
+static void
+rpc_note_malformed(rpc_server *s, const char *why, size_t len)
+{
+	uint64_t n = atomic_fetch_add(&s->malformed, 1) + 1;
+	/* Garbage must not flood the log: first ten, then every thousandth. */
+	if (n <= 10 || n % 1000 == 0)
+		tlog_warn("dropped malformed message #%llu on %s (%zu bytes): %s",
+		    (unsigned long long)n, s->url, len, why);
+}
+
+static void *
+rpc_worker(void *arg)
+{
+	rpc_server *s = arg;
+	nng_ctx ctx;
+	nng_aio *aio = NULL;
+	wire_buf out = { 0 };
+
+	if (nng_ctx_open(&ctx, s->sock) != 0)
+		return NULL;
+	if (nng_aio_alloc(&aio, NULL, NULL) != 0) {
+		nng_ctx_close(ctx);
+		return NULL;
+	}
+	for (;;) {
+		nng_ctx_recv(ctx, aio);
+		nng_aio_wait(aio);
+		int rv = nng_aio_result(aio);
+		if (rv == NNG_ECLOSED)
+			break;
+		if (rv != 0)
+			continue;
+		nng_msg *msg = nng_aio_get_msg(aio);
+		wire_msg req, rep;
+		int drc = wire_decode(nng_msg_body(msg), nng_msg_len(msg), &req);
+		if (drc != 0) {
+			rpc_note_malformed(s, drc == TWOPC_ETOOBIG ? "too large" : wire_last_error(),
+			    nng_msg_len(msg));
+			nng_msg_free(msg);
+			continue;
+		}
+		wire_msg_init(&rep, 0, 0, req.txid, s->sender);
+		int send = s->handler(s->user, &req, &rep);
+		wire_msg_free(&req);
+		if (send) {
+			rep.epoch = s->epoch ? atomic_load(s->epoch) : 0;
+			int erc = wire_encode(&rep, &out);
+			free(rep.owned[0]);
+			free(rep.owned[1]);
+			if (erc != 0) {
+				tlog_error("cannot encode %s reply: %s", wire_type_name(rep.type),
+				    twopc_strerror(erc));
+				nng_msg_free(msg);
+				continue;
+			}
+			nng_msg_clear(msg);
+			if (nng_msg_append(msg, out.data, out.len) != 0) {
+				nng_msg_free(msg);
+				continue;
+			}
+			nng_aio_set_msg(aio, msg);
+			nng_ctx_send(ctx, aio);
+			nng_aio_wait(aio);
+			if (nng_aio_result(aio) != 0)
+				nng_msg_free(msg);
+			else if (rep.crash_after_send != NULL)
+				crash_point(rep.crash_after_send);
+		} else {
+			free(rep.owned[0]);
+			free(rep.owned[1]);
+			nng_msg_free(msg);
+		}
+	}
+	wire_buf_free(&out);
+	nng_aio_free(aio);
+	nng_ctx_close(ctx);
+	return NULL;
+}
+
+int
+rpc_server_start(const char *url, int nworkers, rpc_handler handler, void *user,
+    const char *sender, const _Atomic uint64_t *epoch, rpc_server **out)
+{
+	rpc_server *s = calloc(1, sizeof(*s));
+	int rv;
+
+	if (s == NULL)
+		return TWOPC_ENOMEM;
+	s->handler = handler;
+	s->user = user;
+	s->epoch = epoch;
+	snprintf(s->sender, sizeof(s->sender), "%s", sender);
+	snprintf(s->url, sizeof(s->url), "%s", url);
+	if ((rv = nng_rep0_open(&s->sock)) != 0) {
+		free(s);
+		return rpc_err(rv);
+	}
+	if ((rv = rpc_setup(s->sock)) != 0 || (rv = nng_listen(s->sock, url, NULL, 0)) != 0) {
+		tlog_error("cannot listen on %s: %s", url, nng_strerror(rv));
+		nng_close(s->sock);
+		free(s);
+		return TWOPC_ENET;
+	}
+	s->threads = calloc((size_t)nworkers, sizeof(pthread_t));
+	if (s->threads == NULL) {
+		nng_close(s->sock);
+		free(s);
+		return TWOPC_ENOMEM;
+	}
+	for (int i = 0; i < nworkers; i++) {
+		if (pthread_create(&s->threads[i], NULL, rpc_worker, s) != 0)
+			break;
+		s->nworkers++;
+	}
+	if (s->nworkers == 0) {
+		rpc_server_stop(s);
+		return TWOPC_ENOMEM;
+	}
+	*out = s;
+	return 0;
+}
+
+void
+rpc_server_stop(rpc_server *s)
+{
+	if (s == NULL)
+		return;
+	nng_close(s->sock);
+	for (int i = 0; i < s->nworkers; i++)
+		pthread_join(s->threads[i], NULL);
+	free(s->threads);
+	free(s);
+}
+
+uint64_t
+rpc_server_malformed(rpc_server *s)
+{
+	return atomic_load(&s->malformed);
+}
+
+int
+rpc_dial(const char *url, int resend, nng_socket *out)
+{
+	nng_socket s;
+	int rv = nng_req0_open(&s);
+	if (rv != 0)
+		return rpc_err(rv);
+	if ((rv = rpc_setup(s)) != 0 ||
+	    (rv = nng_socket_set_ms(s, NNG_OPT_REQ_RESENDTIME,
+	    resend ? RPC_RESEND_MS : NNG_DURATION_INFINITE)) != 0 ||
+	    (rv = nng_dial(s, url, NULL, NNG_FLAG_NONBLOCK)) != 0) {
+		tlog_error("cannot dial %s: %s", url, nng_strerror(rv));
+		nng_close(s);
+		return TWOPC_ENET;
+	}
+	*out = s;
+	return 0;
+}
+
+/* One outstanding call of rpc_call_many. */
+typedef struct rpc_slot {
+	nng_ctx ctx;
+	nng_aio *aio;
+	int open;
+	int rc;
+} rpc_slot;
+
+int
+rpc_call_many(size_t n, const nng_socket *socks, const wire_msg *const *reqs,
+    wire_msg *reps, int *results, int timeout_ms)
+{
+	rpc_slot *sl = calloc(n ? n : 1, sizeof(*sl));
+	wire_buf b = { 0 };
+	int64_t deadline = mono_ms() + timeout_ms;
+
+	if (sl == NULL)
+		return TWOPC_ENOMEM;
+	for (size_t i = 0; i < n; i++) {
+		nng_msg *m = NULL;
+		sl[i].rc = wire_encode(reqs[i], &b);
+		if (sl[i].rc != 0)
+			continue;
+		int rv = nng_ctx_open(&sl[i].ctx, socks[i]);
+		if (rv == 0) {
+			sl[i].open = 1;
+			rv = nng_aio_alloc(&sl[i].aio, NULL, NULL);
+		}
+		if (rv == 0)
+			rv = nng_msg_alloc(&m, 0);
+		if (rv == 0 && (rv = nng_msg_append(m, b.data, b.len)) != 0)
+			nng_msg_free(m);
+		if (rv != 0) {
+			sl[i].rc = rpc_err(rv);
+			continue;
+		}
+		nng_aio_set_timeout(sl[i].aio, timeout_ms);
+		nng_aio_set_msg(sl[i].aio, m);
+		nng_ctx_send(sl[i].ctx, sl[i].aio);
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (sl[i].rc != 0 || sl[i].aio == NULL)
+			continue;
+		nng_aio_wait(sl[i].aio);
+		int rv = nng_aio_result(sl[i].aio);
+		if (rv != 0) {
+			nng_msg_free(nng_aio_get_msg(sl[i].aio));
+			sl[i].rc = rpc_err(rv);
+			continue;
+		}
+		/* One deadline for the whole call: a send that waited for a
+		 * connection leaves less time for the reply. */
+		int64_t left = deadline - mono_ms();
+		nng_aio_set_timeout(sl[i].aio, left > 0 ? (nng_duration)left : 1);
+		nng_ctx_recv(sl[i].ctx, sl[i].aio);
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (sl[i].rc != 0 || sl[i].aio == NULL)
+			continue;
+		nng_aio_wait(sl[i].aio);
+		int rv = nng_aio_result(sl[i].aio);
+		if (rv != 0) {
+			sl[i].rc = rpc_err(rv);
+			continue;
+		}
+		nng_msg *m = nng_aio_get_msg(sl[i].aio);
+		sl[i].rc = wire_decode(nng_msg_body(m), nng_msg_len(m), &reps[i]);
+		if (sl[i].rc != 0) {
+			tlog_warn("malformed reply to %s: %s", wire_type_name(reqs[i]->type),
+			    wire_last_error());
+			sl[i].rc = TWOPC_EPROTO;
+		}
+		nng_msg_free(m);
+	}
+	for (size_t i = 0; i < n; i++) {
+		results[i] = sl[i].rc;
+		if (sl[i].aio != NULL)
+			nng_aio_free(sl[i].aio);
+		if (sl[i].open)
+			nng_ctx_close(sl[i].ctx);
+	}
+	wire_buf_free(&b);
+	free(sl);
+	return 0;
+}
+
+int
+rpc_call(nng_socket sock, const wire_msg *req, wire_msg *rep, int timeout_ms)
+{
+	int result;
+	int rv = rpc_call_many(1, &sock, &req, rep, &result, timeout_ms);
+	return rv ? rv : result;
+}

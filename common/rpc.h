@@ -1,0 +1,77 @@
+/*
+ * rpc.h - request/reply over NNG for twopc messages.
+ *
+ * Every daemon listens on one REP socket served by a fixed pool of worker
+ * threads, each owning one nng_ctx (so requests are served concurrently
+ * without a thread per request). Requests go out on REQ sockets, one per
+ * peer, shared by all threads: each call opens its own context.
+ *
+ * Every socket caps incoming messages at WIRE_MAX_MSG (NNG_OPT_RECVMAXSZ;
+ * NNG's default is unlimited). A message that does not decode is dropped,
+ * counted in rpc_server_malformed(), and logged (rate-limited); the sender
+ * gets no reply, so a REQ peer times out.
+ *
+ * NNG's REQ resends a request that has no reply after RPC_RESEND_MS (and
+ * when a connection drops), so every handler must be idempotent.
+ */
+#ifndef TWOPC_RPC_H
+#define TWOPC_RPC_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <nng/nng.h>
+
+#include "wire.h"
+
+#define RPC_RESEND_MS 1000
+
+/*
+ * A handler fills REPLY (already wire_msg_init'ed by the server with the
+ * request's txid, type 0) and returns 1 to send it, 0 to send nothing.
+ * Called from worker threads, concurrently; must be idempotent.
+ */
+typedef int (*rpc_handler)(void *user, const wire_msg *req, wire_msg *reply);
+
+typedef struct rpc_server rpc_server;
+
+/*
+ * Listen on URL with NWORKERS threads calling HANDLER. The server stamps
+ * each reply with SENDER and the epoch *EPOCH (read at send time).
+ * Returns 0 and *out, TWOPC_ENET (logged, naming the URL) or TWOPC_ENOMEM.
+ */
+int rpc_server_start(const char *url, int nworkers, rpc_handler handler,
+    void *user, const char *sender, const _Atomic uint64_t *epoch, rpc_server **out);
+/* Close the socket, join the workers, free. NULL is a no-op. Blocks until
+ * running handlers return. */
+void rpc_server_stop(rpc_server *s);
+/* Messages dropped because they did not decode. */
+uint64_t rpc_server_malformed(rpc_server *s);
+
+/*
+ * Open a REQ socket dialing URL in the background (reconnects forever).
+ * RESEND: let NNG resend an unanswered request every RPC_RESEND_MS and
+ * when a connection drops; pass 0 for requests that are not idempotent
+ * (a SUBMIT without a txid must never run twice).
+ */
+int rpc_dial(const char *url, int resend, nng_socket *out);
+
+/*
+ * Send REQ on SOCK and wait at most TIMEOUT_MS for the reply, decoded into
+ * *REP (free with wire_msg_free). Returns 0, TWOPC_ETIMEDOUT, TWOPC_ENET,
+ * TWOPC_EPROTO (reply did not decode), TWOPC_EINVAL (REQ does not encode).
+ * Blocks the calling thread.
+ */
+int rpc_call(nng_socket sock, const wire_msg *req, wire_msg *rep, int timeout_ms);
+
+/*
+ * N calls at once: REQS[i] on SOCKS[i]; waits until every reply is in or
+ * TIMEOUT_MS has passed. RESULTS[i] is what rpc_call would have returned;
+ * REPS[i] is valid where RESULTS[i] == 0. Returns 0 or TWOPC_ENOMEM.
+ */
+int rpc_call_many(size_t n, const nng_socket *socks, const wire_msg *const *reqs,
+    wire_msg *reps, int *results, int timeout_ms);
+
+/* Map an nng error to a twopc_err. */
+int rpc_err(int nng_rv);
+
+#endif

@@ -1,0 +1,76 @@
+/*
+ * tlog.c - see tlog.h.
+ */
+#include "tlog.h"
+
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+static pthread_mutex_t tlog_mtx = PTHREAD_MUTEX_INITIALIZER;
+static tlog_sink tlog_fn;
+static void *tlog_user;
+static int tlog_max = TLOG_INFO;
+static char tlog_name[64] = "twopc";
+
+void
+tlog_set_sink(tlog_sink sink, void *user, int level)
+{
+	pthread_mutex_lock(&tlog_mtx);
+	tlog_fn = sink;
+	tlog_user = user;
+	tlog_max = level;
+	pthread_mutex_unlock(&tlog_mtx);
+}
+
+void
+tlog_set_name(const char *name)
+{
+	pthread_mutex_lock(&tlog_mtx);
+	snprintf(tlog_name, sizeof(tlog_name), "%s", name);
+	pthread_mutex_unlock(&tlog_mtx);
+}
+
+void
+tlog_stderr_sink(void *user, int level, const char *line)
+{
+	static const char *const lv[] = { "ERROR", "WARN", "INFO", "DEBUG" };
+	struct timespec ts;
+	struct tm tm;
+	char when[32];
+
+	(void)user;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	gmtime_r(&ts.tv_sec, &tm);
+	strftime(when, sizeof(when), "%H:%M:%S", &tm);
+	fprintf(stderr, "%s.%03ld %s %s %s\n", when, ts.tv_nsec / 1000000L, tlog_name,
+	    lv[level < 0 ? 0 : level > 3 ? 3 : level], line);
+}
+
+void
+tlog(int level, const char *fmt, ...)
+{
+	char line[1024];
+	va_list ap;
+
+	pthread_mutex_lock(&tlog_mtx);
+	if (tlog_fn == NULL || level > tlog_max) {
+		pthread_mutex_unlock(&tlog_mtx);
+		return;
+	}
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	/* Held across the sink so lines from different threads never mix. */
+	tlog_fn(tlog_user, level, line);
+	pthread_mutex_unlock(&tlog_mtx);
+}
+
+void
+tlog_state(const char *txid, const char *old, const char *new_, const char *why)
+{
+	tlog(TLOG_INFO, "%s: %s -> %s%s%s%s", txid, old, new_, why ? " (" : "",
+	    why ? why : "", why ? ")" : "");
+}

@@ -1,0 +1,39 @@
+/*
+ * tlog.h - logging for daemons and the library.
+ *
+ * Contract: nothing is printed until a sink is installed with tlog_set_sink()
+ * (the library never prints unless asked, DESIGN section 6); daemons install
+ * tlog_stderr_sink. Lines are formatted into a bounded buffer and handed to
+ * the sink whole, so concurrent threads never interleave within a line.
+ * Callable from any thread. Every state change of a transaction is reported
+ * through tlog_state() as "txid: OLD -> NEW (why)".
+ */
+#ifndef TWOPC_TLOG_H
+#define TWOPC_TLOG_H
+
+typedef enum tlog_level {
+	TLOG_ERROR = 0,
+	TLOG_WARN = 1,
+	TLOG_INFO = 2,
+	TLOG_DEBUG = 3,
+} tlog_level;
+
+typedef void (*tlog_sink)(void *user, int level, const char *line);
+
+/* Install SINK (NULL silences) and the highest LEVEL passed to it. */
+void tlog_set_sink(tlog_sink sink, void *user, int level);
+/* The prefix of every line (the process's node name); copied. */
+void tlog_set_name(const char *name);
+/* A sink that writes "TIME NAME LEVEL line\n" to stderr. */
+void tlog_stderr_sink(void *user, int level, const char *line);
+
+void tlog(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+#define tlog_error(...) tlog(TLOG_ERROR, __VA_ARGS__)
+#define tlog_warn(...) tlog(TLOG_WARN, __VA_ARGS__)
+#define tlog_info(...) tlog(TLOG_INFO, __VA_ARGS__)
+#define tlog_debug(...) tlog(TLOG_DEBUG, __VA_ARGS__)
+
+/* "txid: OLD -> NEW (why)" at INFO. */
+void tlog_state(const char *txid, const char *old, const char *new_, const char *why);
+
+#endif

@@ -1,0 +1,184 @@
+/*
+ * wire.h - the twopc message codec (DESIGN section 2).
+ *
+ * Every message is one NNG message:
+ *
+ *   offset size  field
+ *   0      4     magic and version: '2' 'P' 'C' WIRE_VERSION
+ *   4      1     type (wire_type)
+ *   5      1     flags (must be 0 except where a type defines one)
+ *   6      2     reserved, must be 0
+ *   8      8     coordinator epoch, big-endian
+ *   16     1+n   txid: length (0..WIRE_TXID_MAX) then printable ASCII bytes
+ *   .      1+n   sender name: length (1..WIRE_NAME_MAX) then [A-Za-z0-9_.-]
+ *   .      4     body length, big-endian
+ *   .      n     body (layout per type, below)
+ *
+ * and nothing after the body. Decoding is strict: a message that does not
+ * decode exactly (bad magic, unknown type, truncated, trailing bytes, a
+ * length over its cap, a txid missing where the type needs one, a bad op
+ * code or state) is rejected with an error code and never partly trusted.
+ *
+ * Bodies (str8 = u8 length + bytes, str16 = u16 length + bytes):
+ *   SUBMIT         u32 timeout_ms, u16 nwork, nwork x {str8 participant, ops}
+ *   VOTE_REQUEST   u16 npeers, npeers x str8 name, ops
+ *   VOTE_ABORT     str16 reason          (VOTE_COMMIT, VOTE_READONLY: empty)
+ *   GLOBAL_*       empty
+ *   ACK            u8 state (the sender's state now: COMMIT or ABORT)
+ *   DECISION_REQUEST empty
+ *   DECISION_REPLY u8 state (COMMIT, ABORT, READY, UNDECIDED)
+ *   RESULT         u8 state (COMMIT, ABORT, UNDECIDED), str16 reason
+ *   STATUS_REQUEST u8 which (0 = the txid of the header, 1 = every unfinished)
+ *   STATUS_REPLY   u16 n, n x {str8 txid, u8 state, u64 epoch, u64 age_ms, str16 detail}
+ *   FORGET         u16 n, n x str8 txid
+ *   IAMALIVE       empty
+ *   ERROR          u16 code (a positive twopc_err), str16 text
+ *   GET            str16 key;  GET_REPLY u8 found, str16 value
+ *   ops = u16 nops, nops x {u8 op, str16 key, str16 value}
+ *
+ * Memory: wire_decode() returns a wire_msg whose strings and arrays live in
+ * one arena owned by the message; wire_msg_free() releases it all. Strings
+ * are NUL-terminated. wire_encode() writes into a caller-owned wire_buf.
+ */
+#ifndef TWOPC_WIRE_H
+#define TWOPC_WIRE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define WIRE_VERSION 1
+#define WIRE_MAX_MSG 65536u  /* NNG_OPT_RECVMAXSZ of every socket */
+#define WIRE_TXID_MAX 64
+#define WIRE_NAME_MAX 32
+#define WIRE_KEY_MAX 1024
+#define WIRE_VALUE_MAX 4096
+#define WIRE_TEXT_MAX 4096
+#define WIRE_MAX_WORK 64     /* participants in one SUBMIT */
+#define WIRE_MAX_OPS 1024    /* ops for one participant */
+#define WIRE_MAX_LIST 4096   /* STATUS_REPLY entries, FORGET txids */
+
+typedef enum wire_type {
+	WIRE_SUBMIT = 1,
+	WIRE_RESULT = 2,
+	WIRE_VOTE_REQUEST = 3,
+	WIRE_VOTE_COMMIT = 4,
+	WIRE_VOTE_ABORT = 5,
+	WIRE_GLOBAL_COMMIT = 6,
+	WIRE_GLOBAL_ABORT = 7,
+	WIRE_ACK = 8,
+	WIRE_DECISION_REQUEST = 9,
+	WIRE_DECISION_REPLY = 10,
+	WIRE_STATUS_REQUEST = 11,
+	WIRE_STATUS_REPLY = 12,
+	WIRE_FORGET = 13,
+	WIRE_IAMALIVE = 14,
+	WIRE_ERROR = 15,
+	WIRE_GET = 16,
+	WIRE_GET_REPLY = 17,
+	WIRE_VOTE_READONLY = 18,
+} wire_type;
+#define WIRE_TYPE_MAX 18
+
+typedef enum wire_opcode {
+	WIRE_OP_PUT = 1,
+	WIRE_OP_DEL = 2,
+	WIRE_OP_CHECK = 3,
+	WIRE_OP_ADD = 4,
+} wire_opcode;
+
+typedef struct wire_op {
+	uint8_t op;     /* wire_opcode */
+	char *key;
+	char *value;    /* "" for del */
+} wire_op;
+
+typedef struct wire_work {
+	char *participant;
+	size_t nops;
+	wire_op *ops;
+} wire_work;
+
+typedef struct wire_status {
+	char *txid;
+	uint8_t state;  /* tx_state */
+	uint64_t epoch;
+	uint64_t age_ms;
+	char *detail;
+} wire_status;
+
+typedef struct wire_msg {
+	uint8_t type;
+	uint8_t flags;
+	uint64_t epoch;
+	char txid[WIRE_TXID_MAX + 1];
+	char sender[WIRE_NAME_MAX + 1];
+
+	uint32_t timeout_ms;   /* SUBMIT */
+	size_t nwork;          /* SUBMIT: one per participant */
+	wire_work *work;
+	size_t npeers;         /* VOTE_REQUEST */
+	char **peers;
+	size_t nops;           /* VOTE_REQUEST */
+	wire_op *ops;
+	uint8_t state;         /* ACK, DECISION_REPLY, RESULT, STATUS_REQUEST (which), GET_REPLY (found) */
+	uint16_t code;         /* ERROR */
+	char *text;            /* VOTE_ABORT, RESULT, ERROR reason; GET key; GET_REPLY value */
+	size_t nstatus;        /* STATUS_REPLY */
+	wire_status *status;
+	size_t ntxids;         /* FORGET */
+	char **txids;
+
+	void *arena;           /* owned by decoded messages only */
+
+	/* Not on the wire: set by a handler on its reply. */
+	const char *crash_after_send; /* crash point hit once the reply is sent */
+	void *owned[2];        /* freed by the server after the reply is encoded */
+} wire_msg;
+
+/* A growable output buffer. */
+typedef struct wire_buf {
+	uint8_t *data;
+	size_t len;
+	size_t cap;
+} wire_buf;
+
+/* Name of a message type ("VOTE_REQUEST"), "?" when unknown. */
+const char *wire_type_name(int type);
+/* "put", "del", "check", "add"; NULL when unknown. */
+const char *wire_op_name(int op);
+/* Parse "put" etc.; 0 when unknown. */
+int wire_op_parse(const char *s);
+
+/* 1 if S is a valid txid: 1..WIRE_TXID_MAX printable ASCII, no space. */
+int wire_txid_valid(const char *s);
+/* 1 if S is a valid node name: 1..WIRE_NAME_MAX of [A-Za-z0-9_.-]. */
+int wire_name_valid(const char *s);
+
+/* Initialise M as an empty message of TYPE (all counts 0, strings NULL). */
+void wire_msg_init(wire_msg *m, int type, uint64_t epoch, const char *txid,
+    const char *sender);
+
+/*
+ * Encode M into B (B->len reset first; B->data grown with realloc and owned
+ * by the caller, free with wire_buf_free). Returns 0, TWOPC_EINVAL for a
+ * field that would not decode (bad name, txid, op), TWOPC_ETOOBIG when the
+ * message would exceed WIRE_MAX_MSG or a field cap, TWOPC_ENOMEM.
+ */
+int wire_encode(const wire_msg *m, wire_buf *b);
+void wire_buf_free(wire_buf *b);
+
+/*
+ * Decode LEN bytes at DATA into *OUT. Returns 0 and fills *OUT (release with
+ * wire_msg_free), or a negative twopc_err (TWOPC_EPROTO for anything
+ * malformed, TWOPC_ETOOBIG for LEN > WIRE_MAX_MSG, TWOPC_ENOMEM); on error
+ * *OUT is untouched. Never reads outside DATA[0..LEN).
+ */
+int wire_decode(const void *data, size_t len, wire_msg *out);
+
+/* Release a decoded message; safe on an initialised, never-decoded one. */
+void wire_msg_free(wire_msg *m);
+
+/* Why the last wire_decode on this thread failed ("truncated body", ...). */
+const char *wire_last_error(void);
+
+#endif

@@ -1,0 +1,762 @@
+/*
+ * config.c - load and validate the cluster file (DESIGN section 7).
+ *
+ * Contract (see config.h): cfg_load() reads FILE, parses it with libyaml's
+ * event API into a small tree that keeps the 1-based line and column of
+ * every node, then checks the tree against the schema below. Every problem
+ * is collected, sorted by position and written to errbuf as
+ * "FILE:LINE:COLUMN: message", one per line; the errors that have no
+ * position (the file cannot be opened or read) are written "FILE: message".
+ * Returns 0 and sets *out on success; -N for N errors, *out untouched.
+ * OUT may be NULL to validate only. Never exits and never asserts on input;
+ * running out of memory is reported as an error.
+ *
+ *   coordinator:   {name, listen, log, vote_timeout_ms?}        required
+ *   participants:  [{name, listen, log}, ...] 1 to 64 entries     required
+ *   timeouts:      {decision_timeout_ms?, ack_retry_ms?, retention_s?}
+ *   durability:    full | normal
+ *
+ * Decisions where DESIGN is silent:
+ * - Scalars are typed by their text, not by YAML tags or quotes: "2000" is
+ *   an integer and `name: 123` a name. An empty value (`key:`) is the empty
+ *   string, so it fails whatever check applies to that key.
+ * - Aliases are rejected as unsupported; anchors alone are ignored. Only one
+ *   YAML document is read; a second one is an error.
+ * - Integers are plain decimal digits (no sign, 0x or exponent), 1 to
+ *   4294967295; leading zeros are read as decimal.
+ * - After a YAML syntax error the structure is unknown, so the schema is not
+ *   checked: only the syntax error (and alias errors before it) count.
+ * - Relative log paths are joined to realpath(dirname(FILE)); absolute ones
+ *   are kept as written. Neither has to exist.
+ * - Values echoed in messages are cut at 64 bytes and control characters
+ *   become '?', so one error is always one line.
+ * - errbuf is written from its start (it is "" on success).
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <libgen.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <yaml.h>
+
+#define CFG_FILE_MAX (1024 * 1024) /* a cluster file is a few hundred bytes */
+#define CFG_DEPTH_MAX 32           /* the schema needs 4 levels */
+#define CFG_NAMES_MAX (CFG_MAX_PARTICIPANTS + 1)
+
+/* Echo a value in a message: at most 64 bytes, "..." when cut. */
+#define CFG_Q "'%.64s%s'"
+#define CFG_QA(s) (s), (strlen(s) > 64 ? "..." : "")
+#define CFG_AT(n) (n)->line, (n)->col
+
+typedef enum cfg_kind { CFG_SCALAR, CFG_SEQ, CFG_MAP, CFG_BAD } cfg_kind;
+
+/* One YAML node; a mapping's kids alternate key, value. CFG_BAD marks a
+ * node already reported (an alias), which later checks skip silently. */
+typedef struct cfg_yn {
+	cfg_kind kind;
+	int line, col;
+	char *text; /* scalars only, NUL-terminated */
+	struct cfg_yn **kids;
+	size_t nkids, cap;
+} cfg_yn;
+
+typedef struct cfg_msg {
+	int line, col; /* 0:0 when the error has no position */
+	size_t seq;    /* discovery order, to keep the sort stable */
+	char *text;
+} cfg_msg;
+
+/* A name or URL and the node that defined it, for duplicate checks. */
+typedef struct cfg_seen {
+	const char *text;
+	const cfg_yn *at;
+} cfg_seen;
+
+typedef struct cfg_ctx {
+	const char *file;
+	char *dir; /* absolute directory of FILE */
+	cfg_msg *msgs;
+	size_t nmsgs, cap;
+	int nerr; /* exceeds nmsgs if recording a message ran out of memory */
+	cfg_cluster *c;
+	cfg_seen names[CFG_NAMES_MAX], urls[CFG_NAMES_MAX];
+	size_t nnames, nurls;
+} cfg_ctx;
+
+/* Record one error; LINE 0 means it has no position. */
+__attribute__((format(printf, 4, 5)))
+static void cfg_err(cfg_ctx *x, int line, int col, const char *fmt, ...)
+{
+	va_list ap;
+	char *s;
+	int r;
+
+	x->nerr++;
+	if (x->nmsgs == x->cap) {
+		size_t cap = x->cap ? 2 * x->cap : 16;
+		cfg_msg *m = realloc(x->msgs, cap * sizeof *m);
+
+		if (m == NULL)
+			return;
+		x->msgs = m;
+		x->cap = cap;
+	}
+	va_start(ap, fmt);
+	r = vasprintf(&s, fmt, ap);
+	va_end(ap);
+	if (r < 0)
+		return;
+	for (char *p = s; *p; p++) /* keys and values may hold newlines */
+		if ((unsigned char)*p < 0x20 || *p == 0x7f)
+			*p = '?';
+	x->msgs[x->nmsgs] = (cfg_msg){line, col, x->nmsgs, s};
+	x->nmsgs++;
+}
+
+static int cfg_msg_cmp(const void *a, const void *b)
+{
+	const cfg_msg *m = a, *n = b;
+
+	if (m->line != n->line)
+		return m->line < n->line ? -1 : 1;
+	if (m->col != n->col)
+		return m->col < n->col ? -1 : 1;
+	return m->seq < n->seq ? -1 : m->seq > n->seq;
+}
+
+/* Write the sorted errors into errbuf, cut (still NUL-terminated) if small. */
+static void cfg_emit(cfg_ctx *x, char *buf, size_t len)
+{
+	size_t used = 0;
+
+	if (buf == NULL || len == 0)
+		return;
+	buf[0] = '\0';
+	if (x->nmsgs > 0)
+		qsort(x->msgs, x->nmsgs, sizeof *x->msgs, cfg_msg_cmp);
+	for (size_t i = 0; i < x->nmsgs && used < len; i++) {
+		const cfg_msg *m = &x->msgs[i];
+		int n;
+
+		if (m->line > 0)
+			n = snprintf(buf + used, len - used, "%s:%d:%d: %s\n", x->file,
+			    m->line, m->col, m->text);
+		else
+			n = snprintf(buf + used, len - used, "%s: %s\n", x->file, m->text);
+		if (n < 0)
+			return;
+		used += (size_t)n;
+	}
+	if ((size_t)x->nerr > x->nmsgs && used < len)
+		snprintf(buf + used, len - used, "%s: out of memory (%zu errors not shown)\n",
+		    x->file, (size_t)x->nerr - x->nmsgs);
+}
+
+/* ---- reading the file into a tree ---- */
+
+static void cfg_yn_free(cfg_yn *n)
+{
+	if (n == NULL)
+		return;
+	for (size_t i = 0; i < n->nkids; i++)
+		cfg_yn_free(n->kids[i]);
+	free(n->kids);
+	free(n->text);
+	free(n);
+}
+
+static int cfg_yn_add(cfg_yn *parent, cfg_yn *kid)
+{
+	if (parent->nkids == parent->cap) {
+		size_t cap = parent->cap ? 2 * parent->cap : 8;
+		cfg_yn **k = realloc(parent->kids, cap * sizeof *k);
+
+		if (k == NULL)
+			return -1;
+		parent->kids = k;
+		parent->cap = cap;
+	}
+	parent->kids[parent->nkids++] = kid;
+	return 0;
+}
+
+/* The node for a scalar, alias, sequence-start or mapping-start event. */
+static cfg_yn *cfg_yn_new(cfg_ctx *x, const yaml_event_t *e)
+{
+	cfg_yn *n = calloc(1, sizeof *n);
+
+	if (n == NULL)
+		goto nomem;
+	n->line = (int)e->start_mark.line + 1;
+	n->col = (int)e->start_mark.column + 1;
+	n->kind = e->type == YAML_SEQUENCE_START_EVENT ? CFG_SEQ :
+	    e->type == YAML_MAPPING_START_EVENT ? CFG_MAP :
+	    e->type == YAML_SCALAR_EVENT ? CFG_SCALAR : CFG_BAD;
+	if (e->type == YAML_ALIAS_EVENT)
+		cfg_err(x, CFG_AT(n), "alias '*%s' is not supported", e->data.alias.anchor);
+	if (e->type != YAML_SCALAR_EVENT)
+		return n;
+	n->text = strndup((const char *)e->data.scalar.value, e->data.scalar.length);
+	if (n->text == NULL)
+		goto nomem;
+	/* A "\0" escape would silently cut every later check short. */
+	if (strlen(n->text) != e->data.scalar.length) {
+		cfg_err(x, CFG_AT(n), "value contains a NUL byte");
+		n->kind = CFG_BAD;
+	}
+	return n;
+nomem:
+	cfg_yn_free(n);
+	cfg_err(x, 0, 0, "out of memory");
+	return NULL;
+}
+
+static void cfg_yaml_error(cfg_ctx *x, const yaml_parser_t *p, const unsigned char *buf,
+    size_t len)
+{
+	int line = (int)p->problem_mark.line + 1, col = (int)p->problem_mark.column + 1;
+	const char *problem = p->problem ? p->problem : "unknown error";
+
+	if (p->error == YAML_MEMORY_ERROR) {
+		cfg_err(x, 0, 0, "out of memory");
+	} else if (p->error == YAML_READER_ERROR) {
+		/* Reader errors (bad UTF-8, ...) come as a byte offset only. */
+		line = col = 1;
+		for (size_t i = 0; i < p->problem_offset && i < len; i++)
+			if (buf[i] == '\n')
+				line++, col = 1;
+			else if ((buf[i] & 0xc0) != 0x80) /* count characters */
+				col++;
+		cfg_err(x, line, col, "invalid input: %s", problem);
+	} else if (p->context != NULL) {
+		cfg_err(x, line, col, "syntax error: %s (%s at %d:%d)", problem, p->context,
+		    (int)p->context_mark.line + 1, (int)p->context_mark.column + 1);
+	} else {
+		cfg_err(x, line, col, "syntax error: %s", problem);
+	}
+}
+
+/* Parse BUF into *rootp (NULL for an empty stream). Returns 0, or -1 when
+ * the tree is unusable (syntax error, too deep, out of memory). */
+static int cfg_parse(cfg_ctx *x, const unsigned char *buf, size_t len, cfg_yn **rootp)
+{
+	yaml_parser_t p;
+	yaml_event_t e;
+	cfg_yn *root = NULL, *stack[CFG_DEPTH_MAX], *n;
+	size_t depth = 0;
+	int ndocs = 0, rc = 0;
+	bool done = false;
+
+	if (!yaml_parser_initialize(&p)) {
+		cfg_err(x, 0, 0, "out of memory");
+		return -1;
+	}
+	yaml_parser_set_input_string(&p, buf, len);
+	while (!done && rc == 0) {
+		if (!yaml_parser_parse(&p, &e)) {
+			cfg_yaml_error(x, &p, buf, len);
+			rc = -1;
+			break;
+		}
+		switch (e.type) {
+		case YAML_STREAM_END_EVENT:
+			done = true;
+			break;
+		case YAML_DOCUMENT_START_EVENT:
+			if (++ndocs > 1) {
+				cfg_err(x, (int)e.start_mark.line + 1, (int)e.start_mark.column + 1,
+				    "more than one YAML document (expected one)");
+				done = true;
+			}
+			break;
+		case YAML_SEQUENCE_END_EVENT:
+		case YAML_MAPPING_END_EVENT:
+			depth--; /* libyaml balances start and end events */
+			break;
+		case YAML_SCALAR_EVENT:
+		case YAML_ALIAS_EVENT:
+		case YAML_SEQUENCE_START_EVENT:
+		case YAML_MAPPING_START_EVENT:
+			if ((n = cfg_yn_new(x, &e)) == NULL) {
+				rc = -1;
+			} else if (depth == 0) {
+				root = n;
+			} else if (cfg_yn_add(stack[depth - 1], n) < 0) {
+				cfg_yn_free(n);
+				cfg_err(x, 0, 0, "out of memory");
+				rc = -1;
+			}
+			if (rc < 0 || (n->kind != CFG_SEQ && n->kind != CFG_MAP))
+				break;
+			if (depth == CFG_DEPTH_MAX) {
+				cfg_err(x, CFG_AT(n), "nesting too deep (more than %d levels)",
+				    CFG_DEPTH_MAX);
+				rc = -1;
+			} else {
+				stack[depth++] = n;
+			}
+			break;
+		default: /* stream start, document end */
+			break;
+		}
+		yaml_event_delete(&e);
+	}
+	yaml_parser_delete(&p);
+	if (rc == 0)
+		*rootp = root;
+	else
+		cfg_yn_free(root);
+	return rc;
+}
+
+/* ---- checking the tree against the schema ---- */
+
+static const char *cfg_kind_name(const cfg_yn *n)
+{
+	if (n->kind == CFG_SEQ)
+		return "a sequence";
+	if (n->kind == CFG_MAP)
+		return "a mapping";
+	return n->text && n->text[0] ? "a scalar" : "an empty value";
+}
+
+/* Is N of kind WANT? Reports a type error naming WHAT if not. */
+static bool cfg_want(cfg_ctx *x, const cfg_yn *n, cfg_kind want, const char *what)
+{
+	static const char *const kinds[] = {"a string", "a sequence", "a mapping"};
+
+	if (n->kind != want && n->kind != CFG_BAD)
+		cfg_err(x, CFG_AT(n), "expected %s for %s, got %s", kinds[want], what,
+		    cfg_kind_name(n));
+	return n->kind == want;
+}
+
+/*
+ * Match the pairs of mapping MAP against KEYS (NULL-terminated): vals[i]
+ * gets the value of keys[i] or stays NULL. Reports keys that are not
+ * scalars, unknown or repeated; WHERE ("in coordinator") and EXPECTED (the
+ * key list) go into the messages.
+ */
+static void cfg_fields(cfg_ctx *x, const cfg_yn *map, const char *where,
+    const char *const *keys, const char *expected, const cfg_yn **vals)
+{
+	for (size_t i = 0; i + 1 < map->nkids; i += 2) {
+		const cfg_yn *k = map->kids[i];
+		size_t j = 0, m = 1;
+
+		if (k->kind != CFG_SCALAR) {
+			if (k->kind != CFG_BAD)
+				cfg_err(x, CFG_AT(k), "expected a scalar key %s, got %s", where,
+				    cfg_kind_name(k));
+			continue;
+		}
+		while (keys[j] != NULL && strcmp(keys[j], k->text) != 0)
+			j++;
+		if (keys[j] == NULL) {
+			cfg_err(x, CFG_AT(k), "unknown key " CFG_Q " %s (expected %s)",
+			    CFG_QA(k->text), where, expected);
+		} else if (vals[j] != NULL) {
+			while (map->kids[m] != vals[j]) /* cite the first key */
+				m += 2;
+			cfg_err(x, CFG_AT(k), "duplicate key '%s' %s (first at %d:%d)", keys[j],
+			    where, CFG_AT(map->kids[m - 1]));
+		} else {
+			vals[j] = map->kids[i + 1];
+		}
+	}
+}
+
+static void cfg_missing(cfg_ctx *x, const cfg_yn *map, const char *where,
+    const char *const *keys, const cfg_yn **vals, size_t required)
+{
+	for (size_t i = 0; i < required; i++)
+		if (vals[i] == NULL)
+			cfg_err(x, CFG_AT(map), "missing field '%s' %s", keys[i], where);
+}
+
+static bool cfg_check_name(cfg_ctx *x, const cfg_yn *n, char *dst)
+{
+	const char *s = n->text;
+	size_t len;
+
+	if (!cfg_want(x, n, CFG_SCALAR, "'name'"))
+		return false;
+	if ((len = strlen(s)) == 0) {
+		cfg_err(x, CFG_AT(n), "empty name");
+		return false;
+	}
+	if (len > CFG_NAME_MAX) {
+		cfg_err(x, CFG_AT(n), "name " CFG_Q " is too long (%zu bytes, at most %d)",
+		    CFG_QA(s), len, CFG_NAME_MAX);
+		return false;
+	}
+	for (const char *p = s; *p; p++) {
+		unsigned char ch = (unsigned char)*p;
+
+		if ((ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') ||
+		    (ch >= '0' && ch <= '9') || ch == '_' || ch == '.' || ch == '-')
+			continue;
+		if (ch > 0x20 && ch < 0x7f)
+			cfg_err(x, CFG_AT(n), "invalid character '%c' in name " CFG_Q
+			    " (allowed: A-Z a-z 0-9 _ . -)", ch, CFG_QA(s));
+		else /* space, control or non-ASCII: name the byte */
+			cfg_err(x, CFG_AT(n), "invalid byte 0x%02x in name " CFG_Q
+			    " (allowed: A-Z a-z 0-9 _ . -)", ch, CFG_QA(s));
+		return false;
+	}
+	memcpy(dst, s, len + 1);
+	if (x->nnames < CFG_NAMES_MAX)
+		x->names[x->nnames++] = (cfg_seen){s, n};
+	return true;
+}
+
+/* Why URL is not one NNG can listen on, or NULL if it is fine. */
+static const char *cfg_url_problem(const char *u)
+{
+	static const char badport[] = "PORT must be a number from 1 to 65535";
+	const char *host = u + 6, *colon;
+	long port = 0;
+
+	if (u[strcspn(u, " \t\r\n\v\f")] != '\0')
+		return "contains whitespace";
+	if (strncmp(u, "ipc://", 6) == 0)
+		return u[6] ? NULL : "missing PATH in ipc://PATH";
+	if (strncmp(u, "inproc://", 9) == 0)
+		return u[9] ? NULL : "missing NAME in inproc://NAME";
+	if (strncmp(u, "tcp://", 6) != 0)
+		return "expected tcp://HOST:PORT, ipc://PATH or inproc://NAME";
+	if (*host == '[') { /* IPv6 literal: tcp://[::1]:7400 */
+		const char *end = strchr(host, ']');
+
+		if (end == NULL || end == host + 1 || end[1] != ':')
+			return "expected tcp://[ADDRESS]:PORT";
+		colon = end + 1;
+	} else {
+		colon = strchr(host, ':');
+		if (colon == host)
+			return "missing HOST in tcp://HOST:PORT";
+		if (colon == NULL || strchr(colon + 1, ':') != NULL ||
+		    memchr(host, '/', (size_t)(colon - host)) != NULL)
+			return "expected tcp://HOST:PORT";
+	}
+	if (colon[1] == '\0')
+		return "missing PORT in tcp://HOST:PORT";
+	for (const char *p = colon + 1; *p; p++)
+		if (*p < '0' || *p > '9' || (port = port * 10 + (*p - '0')) > 65535)
+			return badport;
+	return port == 0 ? badport : NULL;
+}
+
+static void cfg_check_url(cfg_ctx *x, const cfg_yn *n, char **dst)
+{
+	const char *why;
+
+	if (!cfg_want(x, n, CFG_SCALAR, "'listen'"))
+		return;
+	if ((why = cfg_url_problem(n->text)) != NULL)
+		cfg_err(x, CFG_AT(n), "bad URL " CFG_Q " for 'listen' (%s)", CFG_QA(n->text), why);
+	else if ((*dst = strdup(n->text)) == NULL)
+		cfg_err(x, CFG_AT(n), "out of memory");
+	else if (x->nurls < CFG_NAMES_MAX)
+		x->urls[x->nurls++] = (cfg_seen){n->text, n};
+}
+
+static void cfg_check_log(cfg_ctx *x, const cfg_yn *n, char **dst)
+{
+	if (!cfg_want(x, n, CFG_SCALAR, "'log'"))
+		return;
+	if (n->text[0] == '\0') {
+		cfg_err(x, CFG_AT(n), "empty path for 'log'");
+		return;
+	}
+	/* Daemons may chdir; a path relative to the file is fixed now. */
+	if (n->text[0] == '/')
+		*dst = strdup(n->text);
+	else if (asprintf(dst, "%s/%s", x->dir, n->text) < 0)
+		*dst = NULL;
+	if (*dst == NULL)
+		cfg_err(x, CFG_AT(n), "out of memory");
+}
+
+static void cfg_check_uint(cfg_ctx *x, const cfg_yn *n, const char *key, uint32_t *dst)
+{
+	const char *s = n->text, *p;
+	uint64_t v = 0;
+
+	if (n->kind != CFG_SCALAR) {
+		if (n->kind != CFG_BAD)
+			cfg_err(x, CFG_AT(n), "expected an integer for '%s', got %s", key,
+			    cfg_kind_name(n));
+		return;
+	}
+	p = s + (*s == '-'); /* a negative number gets the clearer message */
+	if (*p == '\0' || p[strspn(p, "0123456789")] != '\0') {
+		cfg_err(x, CFG_AT(n), "expected an integer for '%s', got " CFG_Q, key, CFG_QA(s));
+		return;
+	}
+	for (; *p && v <= UINT32_MAX; p++)
+		v = v * 10 + (uint64_t)(*p - '0');
+	if (*s == '-' || v == 0)
+		cfg_err(x, CFG_AT(n), "expected a positive integer for '%s', got " CFG_Q, key,
+		    CFG_QA(s));
+	else if (v > UINT32_MAX)
+		cfg_err(x, CFG_AT(n), "integer " CFG_Q " for '%s' is out of range (1 to %u)",
+		    CFG_QA(s), key, (unsigned)UINT32_MAX);
+	else
+		*dst = (uint32_t)v;
+}
+
+/* The coordinator (INDEX < 0) or participant number INDEX (0-based). */
+static void cfg_check_node(cfg_ctx *x, const cfg_yn *map, int index, cfg_node *dst)
+{
+	static const char *const keys[] = {"name", "listen", "log", "vote_timeout_ms", NULL};
+	static const char *const pkeys[] = {"name", "listen", "log", NULL};
+	const cfg_yn *vals[4] = {NULL};
+	char where[64 + CFG_NAME_MAX];
+	bool named = false;
+
+	snprintf(where, sizeof where, "participant %d", index + 1);
+	if (!cfg_want(x, map, CFG_MAP, index < 0 ? "'coordinator'" : where))
+		return;
+	if (index < 0)
+		cfg_fields(x, map, "in coordinator", keys,
+		    "name, listen, log, vote_timeout_ms", vals);
+	else
+		cfg_fields(x, map, "in participant", pkeys, "name, listen, log", vals);
+	if (vals[0] != NULL)
+		named = cfg_check_name(x, vals[0], dst->name);
+	if (vals[1] != NULL)
+		cfg_check_url(x, vals[1], &dst->listen);
+	if (vals[2] != NULL)
+		cfg_check_log(x, vals[2], &dst->log);
+	if (vals[3] != NULL)
+		cfg_check_uint(x, vals[3], "vote_timeout_ms", &x->c->vote_timeout_ms);
+	if (index < 0)
+		snprintf(where, sizeof where, "in coordinator");
+	else if (named)
+		snprintf(where, sizeof where, "in participant '%s'", dst->name);
+	else
+		snprintf(where, sizeof where, "in participant %d", index + 1);
+	cfg_missing(x, map, where, keys, vals, 3);
+}
+
+static void cfg_check_participants(cfg_ctx *x, const cfg_yn *seq)
+{
+	cfg_cluster *c = x->c;
+	size_t n;
+
+	if (!cfg_want(x, seq, CFG_SEQ, "'participants'"))
+		return;
+	if ((n = seq->nkids) == 0) {
+		cfg_err(x, CFG_AT(seq), "no participants (expected at least one)");
+		return;
+	}
+	if (n > CFG_MAX_PARTICIPANTS) {
+		cfg_err(x, CFG_AT(seq->kids[CFG_MAX_PARTICIPANTS]),
+		    "too many participants (%zu, at most %d)", n, CFG_MAX_PARTICIPANTS);
+		n = CFG_MAX_PARTICIPANTS;
+	}
+	if ((c->participants = calloc(n, sizeof *c->participants)) == NULL) {
+		cfg_err(x, CFG_AT(seq), "out of memory");
+		return;
+	}
+	c->nparticipants = n;
+	for (size_t i = 0; i < n; i++)
+		cfg_check_node(x, seq->kids[i], (int)i, &c->participants[i]);
+}
+
+static void cfg_check_timeouts(cfg_ctx *x, const cfg_yn *map)
+{
+	static const char *const keys[] = {"decision_timeout_ms", "ack_retry_ms",
+	    "retention_s", NULL};
+	const cfg_yn *vals[3] = {NULL};
+	uint32_t *dst[] = {&x->c->decision_timeout_ms, &x->c->ack_retry_ms,
+	    &x->c->retention_s};
+
+	if (!cfg_want(x, map, CFG_MAP, "'timeouts'"))
+		return;
+	cfg_fields(x, map, "in timeouts", keys,
+	    "decision_timeout_ms, ack_retry_ms, retention_s", vals);
+	for (size_t i = 0; i < 3; i++)
+		if (vals[i] != NULL)
+			cfg_check_uint(x, vals[i], keys[i], dst[i]);
+}
+
+static void cfg_check_durability(cfg_ctx *x, const cfg_yn *n)
+{
+	if (!cfg_want(x, n, CFG_SCALAR, "'durability'"))
+		return;
+	if (strcmp(n->text, "full") == 0)
+		x->c->durability = CFG_DURABILITY_FULL;
+	else if (strcmp(n->text, "normal") == 0)
+		x->c->durability = CFG_DURABILITY_NORMAL;
+	else
+		cfg_err(x, CFG_AT(n), "bad durability value " CFG_Q " (expected full or normal)",
+		    CFG_QA(n->text));
+}
+
+/* Report each repeat in SEEN, which is in file order, citing the first. */
+static void cfg_check_unique(cfg_ctx *x, const cfg_seen *seen, size_t n, const char *what)
+{
+	for (size_t i = 1; i < n; i++)
+		for (size_t j = 0; j < i; j++)
+			if (strcmp(seen[j].text, seen[i].text) == 0) {
+				cfg_err(x, CFG_AT(seen[i].at), "duplicate %s " CFG_Q
+				    " (first defined at %d:%d)", what, CFG_QA(seen[i].text),
+				    CFG_AT(seen[j].at));
+				break;
+			}
+}
+
+static void cfg_check(cfg_ctx *x, const cfg_yn *root)
+{
+	static const char *const keys[] = {"coordinator", "participants", "timeouts",
+	    "durability", NULL};
+	const cfg_yn *vals[4] = {NULL};
+	bool pfirst;
+
+	if (root == NULL) {
+		cfg_err(x, 1, 1, "empty file (expected a mapping with coordinator and "
+		    "participants)");
+		return;
+	}
+	if (root->kind != CFG_MAP) {
+		if (root->kind != CFG_BAD)
+			cfg_err(x, CFG_AT(root), "expected a mapping at top level, got %s",
+			    cfg_kind_name(root));
+		return;
+	}
+	cfg_fields(x, root, "at top level", keys,
+	    "coordinator, participants, timeouts, durability", vals);
+	/* Names and URLs are recorded in file order, so the first is cited. */
+	pfirst = vals[0] && vals[1] && vals[1]->line < vals[0]->line;
+	if (vals[1] != NULL && pfirst)
+		cfg_check_participants(x, vals[1]);
+	if (vals[0] != NULL)
+		cfg_check_node(x, vals[0], -1, &x->c->coordinator);
+	if (vals[1] != NULL && !pfirst)
+		cfg_check_participants(x, vals[1]);
+	if (vals[2] != NULL)
+		cfg_check_timeouts(x, vals[2]);
+	if (vals[3] != NULL)
+		cfg_check_durability(x, vals[3]);
+	cfg_missing(x, root, "at top level", keys, vals, 2);
+	cfg_check_unique(x, x->names, x->nnames, "name");
+	cfg_check_unique(x, x->urls, x->nurls, "listen URL");
+}
+
+/* Read FILE whole; it is small, and a reader error needs the bytes. */
+static int cfg_read(cfg_ctx *x, unsigned char **bufp, size_t *lenp)
+{
+	FILE *f = fopen(x->file, "rb");
+	unsigned char *buf;
+	size_t len = 0;
+
+	if (f == NULL) {
+		cfg_err(x, 0, 0, "cannot open: %s", strerror(errno));
+		return -1;
+	}
+	/* One byte over the limit tells "too large" from "exactly full". */
+	if ((buf = malloc(CFG_FILE_MAX + 1)) == NULL)
+		cfg_err(x, 0, 0, "out of memory");
+	else if ((len = fread(buf, 1, CFG_FILE_MAX + 1, f)) > CFG_FILE_MAX)
+		cfg_err(x, 0, 0, "file too large (more than %d bytes)", CFG_FILE_MAX);
+	else if (ferror(f))
+		cfg_err(x, 0, 0, "cannot read: %s", strerror(errno));
+	fclose(f);
+	if (x->nerr > 0) {
+		free(buf);
+		return -1;
+	}
+	*bufp = buf;
+	*lenp = len;
+	return 0;
+}
+
+/* realpath(dirname(FILE)): log paths must not depend on the caller's cwd. */
+static int cfg_dir(cfg_ctx *x)
+{
+	char *copy = strdup(x->file);
+
+	if (copy != NULL && (x->dir = realpath(dirname(copy), NULL)) == NULL)
+		cfg_err(x, 0, 0, "cannot resolve the file's directory: %s", strerror(errno));
+	else if (copy == NULL)
+		cfg_err(x, 0, 0, "out of memory");
+	free(copy);
+	return x->dir ? 0 : -1;
+}
+
+int cfg_load(const char *file, cfg_cluster **out, char *errbuf, size_t errlen)
+{
+	cfg_ctx x = {.file = file ? file : "(null)"};
+	unsigned char *buf = NULL;
+	size_t len = 0;
+	cfg_yn *root = NULL;
+
+	if (file == NULL)
+		cfg_err(&x, 0, 0, "cannot open: %s", strerror(EINVAL));
+	else if (cfg_read(&x, &buf, &len) == 0 && cfg_dir(&x) == 0) {
+		if ((x.c = calloc(1, sizeof *x.c)) == NULL ||
+		    (x.c->path = strdup(file)) == NULL)
+			cfg_err(&x, 0, 0, "out of memory");
+	}
+	if (x.nerr == 0) {
+		x.c->vote_timeout_ms = 2000;
+		x.c->decision_timeout_ms = 1000;
+		x.c->ack_retry_ms = 500;
+		x.c->retention_s = 86400;
+		x.c->durability = CFG_DURABILITY_FULL;
+		if (cfg_parse(&x, buf, len, &root) == 0)
+			cfg_check(&x, root);
+	}
+	cfg_emit(&x, errbuf, errlen);
+	if (x.nerr == 0 && out != NULL) {
+		*out = x.c; /* success: the caller owns it */
+		x.c = NULL;
+	}
+	cfg_free(x.c);
+	cfg_yn_free(root);
+	free(buf);
+	free(x.dir);
+	for (size_t i = 0; i < x.nmsgs; i++)
+		free(x.msgs[i].text);
+	free(x.msgs);
+	return -x.nerr;
+}
+
+void cfg_free(cfg_cluster *c)
+{
+	if (c == NULL)
+		return;
+	free(c->coordinator.listen);
+	free(c->coordinator.log);
+	for (size_t i = 0; i < c->nparticipants; i++) {
+		free(c->participants[i].listen);
+		free(c->participants[i].log);
+	}
+	free(c->participants);
+	free(c->path);
+	free(c);
+}
+
+const cfg_node *cfg_participant(const cfg_cluster *c, const char *name)
+{
+	int i = cfg_participant_index(c, name);
+
+	return i < 0 ? NULL : &c->participants[i];
+}
+
+int cfg_participant_index(const cfg_cluster *c, const char *name)
+{
+	if (c == NULL || name == NULL)
+		return -1;
+	for (size_t i = 0; i < c->nparticipants; i++)
+		if (strcmp(c->participants[i].name, name) == 0)
+			return (int)i;
+	return -1;
+}

@@ -1,0 +1,67 @@
+/*
+ * config.h - the cluster file (DESIGN section 7, twopc.yaml(5)).
+ *
+ * Contract: cfg_load() parses one YAML file with libyaml into a cfg_cluster.
+ * Every problem found is reported, not only the first, as one line
+ * "FILE:LINE:COLUMN: message" (1-based line and column of the offending node),
+ * appended to the caller's error buffer, one per line. On any error the
+ * function returns a negative count of errors and *out is left untouched;
+ * on success it returns 0 and *out owns a heap cluster freed by cfg_free().
+ *
+ * Relative log paths are resolved against the directory of the file, so a
+ * loaded cluster holds absolute (or as-given absolute) paths only.
+ *
+ * Invariants of a loaded cluster: names are unique across the coordinator and
+ * all participants, non-empty, at most CFG_NAME_MAX bytes of [A-Za-z0-9_.-];
+ * listen URLs start with tcp://, ipc:// or inproc:// and are unique; at least
+ * one participant; every timeout > 0.
+ */
+#ifndef TWOPC_CONFIG_H
+#define TWOPC_CONFIG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define CFG_NAME_MAX 32
+#define CFG_MAX_PARTICIPANTS 64
+
+typedef enum cfg_durability {
+	CFG_DURABILITY_FULL = 0,   /* fsync every forced write (default) */
+	CFG_DURABILITY_NORMAL = 1, /* WAL synchronous=NORMAL: a power cut may lose recent commits */
+} cfg_durability;
+
+typedef struct cfg_node {
+	char name[CFG_NAME_MAX + 1];
+	char *listen; /* NNG URL */
+	char *log;    /* SQLite file, absolute after loading */
+} cfg_node;
+
+typedef struct cfg_cluster {
+	char *path;               /* the file it was loaded from */
+	cfg_node coordinator;
+	uint32_t vote_timeout_ms; /* coordinator.vote_timeout_ms, default 2000 */
+	size_t nparticipants;
+	cfg_node *participants;
+	uint32_t decision_timeout_ms; /* timeouts.decision_timeout_ms, default 1000 */
+	uint32_t ack_retry_ms;        /* timeouts.ack_retry_ms, default 500: GLOBAL resend period */
+	uint32_t retention_s;         /* timeouts.retention_s, default 86400 (R7, R9) */
+	cfg_durability durability;    /* default full */
+} cfg_cluster;
+
+/*
+ * Load and validate FILE. errbuf (size errlen, may be NULL/0) receives the
+ * error lines, NUL-terminated, truncated if too small.
+ * Returns 0 on success, -N when N errors were found. Never exits.
+ */
+int cfg_load(const char *file, cfg_cluster **out, char *errbuf, size_t errlen);
+
+/* Free a cluster from cfg_load(); NULL is a no-op. */
+void cfg_free(cfg_cluster *c);
+
+/* The participant named NAME, or NULL. */
+const cfg_node *cfg_participant(const cfg_cluster *c, const char *name);
+
+/* Index of participant NAME in c->participants, or -1. */
+int cfg_participant_index(const cfg_cluster *c, const char *name);
+
+#endif

@@ -1,0 +1,347 @@
+/*
+ * client.c - the client API (twopc/client.h).
+ *
+ * One REQ socket per node, dialed lazily and kept. The socket to the
+ * coordinator never resends (NNG would otherwise resend a SUBMIT whose
+ * reply is slow, and a SUBMIT without a txid must not run twice); the
+ * others may, their requests being idempotent.
+ */
+#include "twopc/client.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config.h"
+#include "rpc.h"
+#include "txstate.h"
+#include "wire.h"
+
+struct twopc_client {
+	cfg_cluster *cfg;
+	pthread_mutex_t mtx;
+	nng_socket *socks; /* [0] coordinator, [1 + i] participant i */
+	int *open;
+};
+
+struct twopc_tx {
+	twopc_client *cl;
+	char txid[WIRE_TXID_MAX + 1];
+	char reason[WIRE_TEXT_MAX + 1];
+	wire_work work[WIRE_MAX_WORK];
+	size_t nwork;
+	size_t bytes;
+};
+
+static _Thread_local char client_cfg_errs[4096];
+
+const char *
+twopc_client_config_errors(void)
+{
+	return client_cfg_errs;
+}
+
+int
+twopc_client_open(twopc_client **out, const char *file)
+{
+	twopc_client *cl;
+	if (out == NULL || file == NULL)
+		return TWOPC_EINVAL;
+	if ((cl = calloc(1, sizeof(*cl))) == NULL)
+		return TWOPC_ENOMEM;
+	client_cfg_errs[0] = '\0';
+	if (cfg_load(file, &cl->cfg, client_cfg_errs, sizeof(client_cfg_errs)) != 0) {
+		free(cl);
+		return TWOPC_ECONFIG;
+	}
+	cl->socks = calloc(cl->cfg->nparticipants + 1, sizeof(*cl->socks));
+	cl->open = calloc(cl->cfg->nparticipants + 1, sizeof(*cl->open));
+	if (cl->socks == NULL || cl->open == NULL) {
+		free(cl->socks);
+		free(cl->open);
+		cfg_free(cl->cfg);
+		free(cl);
+		return TWOPC_ENOMEM;
+	}
+	pthread_mutex_init(&cl->mtx, NULL);
+	*out = cl;
+	return 0;
+}
+
+void
+twopc_client_close(twopc_client *cl)
+{
+	if (cl == NULL)
+		return;
+	for (size_t i = 0; i <= cl->cfg->nparticipants; i++)
+		if (cl->open[i])
+			nng_close(cl->socks[i]);
+	free(cl->socks);
+	free(cl->open);
+	cfg_free(cl->cfg);
+	pthread_mutex_destroy(&cl->mtx);
+	free(cl);
+}
+
+int
+twopc_client_has_participant(const twopc_client *cl, const char *name)
+{
+	return cl != NULL && name != NULL && cfg_participant(cl->cfg, name) != NULL;
+}
+
+const char *
+twopc_client_node(const twopc_client *cl, size_t i)
+{
+	if (cl == NULL)
+		return NULL;
+	if (i == 0)
+		return cl->cfg->coordinator.name;
+	return i <= cl->cfg->nparticipants ? cl->cfg->participants[i - 1].name : NULL;
+}
+
+/* The socket of node I (0 = coordinator), dialed on first use. */
+static int
+client_sock(twopc_client *cl, size_t i, nng_socket *out)
+{
+	int rv = 0;
+	pthread_mutex_lock(&cl->mtx);
+	if (!cl->open[i]) {
+		const char *url = i == 0 ? cl->cfg->coordinator.listen : cl->cfg->participants[i - 1].listen;
+		rv = rpc_dial(url, i != 0, &cl->socks[i]);
+		cl->open[i] = rv == 0;
+	}
+	if (rv == 0)
+		*out = cl->socks[i];
+	pthread_mutex_unlock(&cl->mtx);
+	return rv;
+}
+
+static int
+client_node_index(const twopc_client *cl, const char *name, size_t *out)
+{
+	if (strcmp(name, cl->cfg->coordinator.name) == 0) {
+		*out = 0;
+		return 0;
+	}
+	int idx = cfg_participant_index(cl->cfg, name);
+	if (idx < 0)
+		return TWOPC_ENOENT;
+	*out = (size_t)idx + 1;
+	return 0;
+}
+
+int
+twopc_tx_begin(twopc_client *cl, const char *txid, twopc_tx **out)
+{
+	if (cl == NULL || out == NULL || (txid != NULL && !wire_txid_valid(txid)))
+		return TWOPC_EINVAL;
+	twopc_tx *tx = calloc(1, sizeof(*tx));
+	if (tx == NULL)
+		return TWOPC_ENOMEM;
+	tx->cl = cl;
+	if (txid != NULL)
+		snprintf(tx->txid, sizeof(tx->txid), "%s", txid);
+	*out = tx;
+	return 0;
+}
+
+static int
+client_is_int(const char *s)
+{
+	char *end;
+	if (s == NULL || *s == '\0')
+		return 0;
+	(void)strtoll(s, &end, 10);
+	return *end == '\0';
+}
+
+int
+twopc_tx_add(twopc_tx *tx, const char *participant, const char *op, const char *key,
+    const char *value)
+{
+	if (tx == NULL || participant == NULL || op == NULL || key == NULL)
+		return TWOPC_EINVAL;
+	if (cfg_participant(tx->cl->cfg, participant) == NULL)
+		return TWOPC_ENOENT;
+	int code = wire_op_parse(op);
+	if (code == 0 || key[0] == '\0' || strlen(key) > WIRE_KEY_MAX)
+		return TWOPC_EINVAL;
+	if (code == WIRE_OP_DEL ? value != NULL && value[0] != '\0' : value == NULL)
+		return TWOPC_EINVAL;
+	if (code == WIRE_OP_ADD && !client_is_int(value))
+		return TWOPC_EINVAL;
+	if (value != NULL && strlen(value) > WIRE_VALUE_MAX)
+		return TWOPC_ETOOBIG;
+	size_t add = strlen(key) + (value ? strlen(value) : 0) + 8;
+	if (tx->bytes + add > WIRE_MAX_MSG - 1024)
+		return TWOPC_ETOOBIG;
+
+	wire_work *w = NULL;
+	for (size_t i = 0; i < tx->nwork; i++)
+		if (strcmp(tx->work[i].participant, participant) == 0)
+			w = &tx->work[i];
+	if (w == NULL) {
+		if (tx->nwork == WIRE_MAX_WORK)
+			return TWOPC_ETOOBIG;
+		w = &tx->work[tx->nwork];
+		if ((w->participant = strdup(participant)) == NULL)
+			return TWOPC_ENOMEM;
+		tx->nwork++;
+	}
+	if (w->nops == WIRE_MAX_OPS)
+		return TWOPC_ETOOBIG;
+	wire_op *ops = realloc(w->ops, (w->nops + 1) * sizeof(*ops));
+	if (ops == NULL)
+		return TWOPC_ENOMEM;
+	w->ops = ops;
+	wire_op *o = &w->ops[w->nops];
+	o->op = (uint8_t)code;
+	o->key = strdup(key);
+	o->value = strdup(value ? value : "");
+	if (o->key == NULL || o->value == NULL) {
+		free(o->key);
+		free(o->value);
+		return TWOPC_ENOMEM;
+	}
+	w->nops++;
+	tx->bytes += add;
+	return 0;
+}
+
+int
+twopc_tx_commit(twopc_tx *tx, int timeout_ms, int *outcome)
+{
+	wire_msg req, rep;
+	nng_socket s;
+	int rv;
+
+	if (tx == NULL || outcome == NULL || tx->nwork == 0)
+		return TWOPC_EINVAL;
+	if ((rv = client_sock(tx->cl, 0, &s)) != 0)
+		return rv;
+	wire_msg_init(&req, WIRE_SUBMIT, 0, tx->txid[0] ? tx->txid : NULL, "client");
+	req.nwork = tx->nwork;
+	req.work = tx->work;
+	req.timeout_ms = (uint32_t)timeout_ms;
+	if ((rv = rpc_call(s, &req, &rep, timeout_ms)) != 0)
+		return rv;
+	snprintf(tx->reason, sizeof(tx->reason), "%s", rep.text ? rep.text : "");
+	if (rep.type == WIRE_RESULT) {
+		snprintf(tx->txid, sizeof(tx->txid), "%s", rep.txid);
+		if (rep.state == TX_COMMIT)
+			*outcome = TWOPC_COMMITTED;
+		else if (rep.state == TX_ABORT)
+			*outcome = TWOPC_ABORTED;
+		else
+			rv = TWOPC_ETIMEDOUT;
+	} else if (rep.type == WIRE_ERROR) {
+		rv = rep.code > 0 && rep.code < 100 ? -(int)rep.code : TWOPC_EPROTO;
+	} else {
+		rv = TWOPC_EPROTO;
+	}
+	wire_msg_free(&rep);
+	return rv;
+}
+
+const char *
+twopc_tx_id(const twopc_tx *tx)
+{
+	return tx ? tx->txid : "";
+}
+
+const char *
+twopc_tx_reason(const twopc_tx *tx)
+{
+	return tx ? tx->reason : "";
+}
+
+void
+twopc_tx_free(twopc_tx *tx)
+{
+	if (tx == NULL)
+		return;
+	for (size_t i = 0; i < tx->nwork; i++) {
+		for (size_t j = 0; j < tx->work[i].nops; j++) {
+			free(tx->work[i].ops[j].key);
+			free(tx->work[i].ops[j].value);
+		}
+		free(tx->work[i].ops);
+		free(tx->work[i].participant);
+	}
+	free(tx);
+}
+
+int
+twopc_client_get(twopc_client *cl, const char *participant, const char *key, char *buf,
+    size_t len, int *found, int timeout_ms)
+{
+	wire_msg req, rep;
+	nng_socket s;
+	size_t idx;
+	int rv;
+
+	if (cl == NULL || participant == NULL || key == NULL || key[0] == '\0' || found == NULL)
+		return TWOPC_EINVAL;
+	if (client_node_index(cl, participant, &idx) != 0 || idx == 0)
+		return TWOPC_ENOENT;
+	if ((rv = client_sock(cl, idx, &s)) != 0)
+		return rv;
+	wire_msg_init(&req, WIRE_GET, 0, NULL, "client");
+	req.text = (char *)key;
+	if ((rv = rpc_call(s, &req, &rep, timeout_ms)) != 0)
+		return rv;
+	if (rep.type == WIRE_GET_REPLY) {
+		*found = rep.state == 1;
+		snprintf(buf, len, "%s", rep.text ? rep.text : "");
+	} else if (rep.type == WIRE_ERROR) {
+		rv = rep.code > 0 && rep.code < 100 ? -(int)rep.code : TWOPC_EPROTO;
+	} else {
+		rv = TWOPC_EPROTO;
+	}
+	wire_msg_free(&rep);
+	return rv;
+}
+
+int
+twopc_client_status(twopc_client *cl, const char *node, const char *txid, twopc_status **out,
+    size_t *n, int timeout_ms)
+{
+	wire_msg req, rep;
+	nng_socket s;
+	size_t idx;
+	int rv;
+
+	if (cl == NULL || node == NULL || out == NULL || n == NULL ||
+	    (txid != NULL && !wire_txid_valid(txid)))
+		return TWOPC_EINVAL;
+	if (client_node_index(cl, node, &idx) != 0)
+		return TWOPC_ENOENT;
+	if ((rv = client_sock(cl, idx, &s)) != 0)
+		return rv;
+	wire_msg_init(&req, WIRE_STATUS_REQUEST, 0, txid, "client");
+	req.state = txid == NULL;
+	if ((rv = rpc_call(s, &req, &rep, timeout_ms)) != 0)
+		return rv;
+	if (rep.type != WIRE_STATUS_REPLY) {
+		wire_msg_free(&rep);
+		return TWOPC_EPROTO;
+	}
+	twopc_status *v = calloc(rep.nstatus ? rep.nstatus : 1, sizeof(*v));
+	if (v == NULL) {
+		wire_msg_free(&rep);
+		return TWOPC_ENOMEM;
+	}
+	for (size_t i = 0; i < rep.nstatus; i++) {
+		snprintf(v[i].node, sizeof(v[i].node), "%s", node);
+		snprintf(v[i].txid, sizeof(v[i].txid), "%s", rep.status[i].txid);
+		snprintf(v[i].state, sizeof(v[i].state), "%s", tx_state_name(rep.status[i].state));
+		v[i].epoch = rep.status[i].epoch;
+		v[i].age_ms = rep.status[i].age_ms;
+		snprintf(v[i].detail, sizeof(v[i].detail), "%s", rep.status[i].detail);
+	}
+	*out = v;
+	*n = rep.nstatus;
+	wire_msg_free(&rep);
+	return 0;
+}

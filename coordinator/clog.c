@@ -1,0 +1,194 @@
+/*
+ * clog.c - the coordinator log's SQL (see clog.h).
+ */
+#include "clog.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "twopc/error.h"
+
+const char clog_schema[] =
+    "CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT);"
+    "CREATE TABLE IF NOT EXISTS txn(txid TEXT PRIMARY KEY, state TEXT, participants TEXT, "
+    "  created_at INTEGER, decided_at INTEGER);"
+    "CREATE INDEX IF NOT EXISTS txn_state ON txn(state, decided_at);"
+    "CREATE TABLE IF NOT EXISTS acks(txid TEXT, participant TEXT, PRIMARY KEY(txid, participant));";
+
+enum {
+	S_EPOCH_GET = 10, S_EPOCH_SET, S_GET, S_PUT, S_SET, S_ACK, S_ACKED, S_EACH,
+	S_EXPIRE_ACKS, S_EXPIRE,
+};
+
+int
+clog_epoch_next(db *d, uint64_t *out)
+{
+	uint64_t e = 0;
+	int rv = db_begin(d);
+	if (rv != 0)
+		return rv;
+	sqlite3_stmt *st = db_stmt(d, S_EPOCH_GET, "SELECT value FROM meta WHERE key = 'epoch'");
+	if (st == NULL)
+		goto fail;
+	int rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		e = (uint64_t)sqlite3_column_int64(st, 0);
+	sqlite3_reset(st);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		goto fail;
+	e++;
+	st = db_stmt(d, S_EPOCH_SET, "INSERT OR REPLACE INTO meta(key, value) VALUES ('epoch', ?1)");
+	if (st == NULL)
+		goto fail;
+	sqlite3_bind_int64(st, 1, (sqlite3_int64)e);
+	if (db_step_done(d, st) != 0)
+		goto fail;
+	if (db_commit(d) != 0)
+		return TWOPC_EIO;
+	*out = e;
+	return 0;
+fail:
+	db_rollback(d);
+	return TWOPC_EIO;
+}
+
+static void
+clog_row(sqlite3_stmt *st, int at, clog_txn *t, int *ok)
+{
+	memset(t, 0, sizeof(*t));
+	t->state = tx_state_parse((const char *)sqlite3_column_text(st, at), ok);
+	const char *p = (const char *)sqlite3_column_text(st, at + 1);
+	snprintf(t->participants, sizeof(t->participants), "%s", p ? p : "");
+	t->created_at = sqlite3_column_int64(st, at + 2);
+	t->decided_at = sqlite3_column_int64(st, at + 3);
+}
+
+int
+clog_get(db *d, const char *txid, clog_txn *out)
+{
+	sqlite3_stmt *st = db_stmt(d, S_GET,
+	    "SELECT state, participants, created_at, decided_at FROM txn WHERE txid = ?1");
+	if (st == NULL)
+		return TWOPC_EIO;
+	sqlite3_bind_text(st, 1, txid, -1, SQLITE_STATIC);
+	int rc = sqlite3_step(st);
+	if (rc == SQLITE_DONE) {
+		sqlite3_reset(st);
+		return TWOPC_ENOENT;
+	}
+	if (rc != SQLITE_ROW) {
+		sqlite3_reset(st);
+		return TWOPC_EIO;
+	}
+	int ok;
+	clog_txn t;
+	clog_row(st, 0, &t, &ok);
+	sqlite3_reset(st);
+	if (!ok)
+		return TWOPC_EIO;
+	*out = t;
+	return 0;
+}
+
+int
+clog_put(db *d, const char *txid, tx_state s, const char *participants, int64_t created_at,
+    int64_t decided_at)
+{
+	sqlite3_stmt *st = db_stmt(d, S_PUT,
+	    "INSERT OR REPLACE INTO txn(txid, state, participants, created_at, decided_at) "
+	    "VALUES (?1, ?2, ?3, ?4, ?5)");
+	if (st == NULL)
+		return TWOPC_EIO;
+	sqlite3_bind_text(st, 1, txid, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, tx_state_name(s), -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, participants, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 4, created_at);
+	sqlite3_bind_int64(st, 5, decided_at);
+	return db_step_done(d, st);
+}
+
+int
+clog_set_state(db *d, const char *txid, tx_state s, int64_t decided_at)
+{
+	sqlite3_stmt *st = db_stmt(d, S_SET,
+	    "UPDATE txn SET state = ?2, decided_at = ?3 WHERE txid = ?1");
+	if (st == NULL)
+		return TWOPC_EIO;
+	sqlite3_bind_text(st, 1, txid, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, tx_state_name(s), -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 3, decided_at);
+	return db_step_done(d, st);
+}
+
+int
+clog_ack(db *d, const char *txid, const char *participant)
+{
+	sqlite3_stmt *st = db_stmt(d, S_ACK,
+	    "INSERT OR IGNORE INTO acks(txid, participant) VALUES (?1, ?2)");
+	if (st == NULL)
+		return TWOPC_EIO;
+	sqlite3_bind_text(st, 1, txid, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, participant, -1, SQLITE_STATIC);
+	return db_step_done(d, st);
+}
+
+int
+clog_acked(db *d, const char *txid, const char *participant)
+{
+	sqlite3_stmt *st = db_stmt(d, S_ACKED,
+	    "SELECT 1 FROM acks WHERE txid = ?1 AND participant = ?2");
+	if (st == NULL)
+		return TWOPC_EIO;
+	sqlite3_bind_text(st, 1, txid, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, participant, -1, SQLITE_STATIC);
+	int rc = sqlite3_step(st);
+	sqlite3_reset(st);
+	if (rc == SQLITE_ROW)
+		return 1;
+	return rc == SQLITE_DONE ? 0 : TWOPC_EIO;
+}
+
+int
+clog_each(db *d, tx_state state, size_t limit, clog_each_fn fn, void *arg)
+{
+	sqlite3_stmt *st = db_stmt(d, S_EACH,
+	    "SELECT txid, state, participants, created_at, decided_at FROM txn "
+	    "WHERE state = ?1 ORDER BY created_at LIMIT ?2");
+	int rc;
+	if (st == NULL)
+		return TWOPC_EIO;
+	sqlite3_bind_text(st, 1, tx_state_name(state), -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, (sqlite3_int64)limit);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		int ok;
+		clog_txn t;
+		const char *txid = (const char *)sqlite3_column_text(st, 0);
+		clog_row(st, 1, &t, &ok);
+		if (txid != NULL && ok)
+			fn(arg, txid, &t);
+	}
+	sqlite3_reset(st);
+	return rc == SQLITE_DONE ? 0 : TWOPC_EIO;
+}
+
+int
+clog_expire(db *d, int64_t before_ms)
+{
+	sqlite3_stmt *st = db_stmt(d, S_EXPIRE_ACKS,
+	    "DELETE FROM acks WHERE txid IN (SELECT txid FROM txn WHERE state IN ('END', 'ABORT') "
+	    "AND decided_at < ?1)");
+	if (st == NULL)
+		return TWOPC_EIO;
+	sqlite3_bind_int64(st, 1, before_ms);
+	if (db_step_done(d, st) != 0)
+		return TWOPC_EIO;
+	st = db_stmt(d, S_EXPIRE,
+	    "DELETE FROM txn WHERE state IN ('END', 'ABORT') AND decided_at < ?1");
+	if (st == NULL)
+		return TWOPC_EIO;
+	sqlite3_bind_int64(st, 1, before_ms);
+	if (db_step_done(d, st) != 0)
+		return TWOPC_EIO;
+	return sqlite3_changes(db_sqlite(d));
+}

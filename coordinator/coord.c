@@ -1,0 +1,538 @@
+/*
+ * coord.c - the coordinator: SUBMIT, the vote round, the decision, and the
+ * answers it gives about transactions (DECISION_REQUEST, STATUS_REQUEST).
+ *
+ *   SUBMIT        vote round                  decision forced (R2)
+ *   (none) -----> WAIT ---- all VOTE_COMMIT ----> COMMIT ---- every ACK ----> END
+ *                   |                                            (lazy)
+ *                   +---- a VOTE_ABORT, an error or the vote timeout ----> ABORT
+ *                                                     (not forced: presumed abort)
+ *
+ * Invariants: a transaction is in the running table, in state WAIT, before
+ * any VOTE_REQUEST for it leaves, and leaves the table only after its
+ * decision is in the log; so "no record anywhere" really means no run of
+ * this epoch can still commit it, and DECISION_REQUEST may presume ABORT.
+ * RESULT COMMIT and GLOBAL_COMMIT leave only after COMMIT is forced.
+ */
+#include "coord.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "crash.h"
+#include "tlog.h"
+#include "twopc/error.h"
+
+void
+coord_fail(coord *c, const char *why)
+{
+	pthread_mutex_lock(&c->mtx);
+	if (!c->failed)
+		tlog_error("stopping: %s; nothing more will be promised until restart", why);
+	c->failed = 1;
+	pthread_cond_broadcast(&c->cv);
+	pthread_cond_broadcast(&c->jobs_cv);
+	pthread_mutex_unlock(&c->mtx);
+}
+
+void
+coord_join_parts(const coord *c, const coord_txn *t, char *buf, size_t len)
+{
+	size_t at = 0;
+	buf[0] = '\0';
+	for (size_t i = 0; i < t->nparts && at < len; i++)
+		at += (size_t)snprintf(buf + at, len - at, "%s%s", i ? "," : "",
+		    c->cfg->participants[t->parts[i]].name);
+}
+
+static coord_txn *
+coord_find(coord *c, const char *txid)
+{
+	for (coord_txn *t = c->running; t != NULL; t = t->next)
+		if (strcmp(t->txid, txid) == 0)
+			return t;
+	return NULL;
+}
+
+static void
+coord_unlink(coord *c, coord_txn *t)
+{
+	for (coord_txn **pp = &c->running; *pp != NULL; pp = &(*pp)->next) {
+		if (*pp == t) {
+			*pp = t->next;
+			t->next = NULL;
+			return;
+		}
+	}
+}
+
+void
+coord_txn_unref(coord *c, coord_txn *t)
+{
+	pthread_mutex_lock(&c->mtx);
+	int last = --t->refs == 0;
+	pthread_mutex_unlock(&c->mtx);
+	if (last)
+		free(t);
+}
+
+static int
+coord_result(wire_msg *rep, tx_state outcome, const char *reason, char *buf, size_t len)
+{
+	rep->type = WIRE_RESULT;
+	rep->state = (uint8_t)outcome;
+	snprintf(buf, len, "%s", reason ? reason : "");
+	rep->text = buf;
+	return 1;
+}
+
+static int
+coord_error(wire_msg *rep, int code, const char *text, char *buf, size_t len)
+{
+	rep->type = WIRE_ERROR;
+	rep->code = (uint16_t)(-code);
+	snprintf(buf, len, "%s", text);
+	rep->text = buf;
+	return 1;
+}
+
+/* The outcome of a txid the log knows, for a repeated SUBMIT (R7). */
+static tx_state
+coord_outcome(tx_state logged)
+{
+	return logged == TX_COMMIT || logged == TX_END ? TX_COMMIT : TX_ABORT;
+}
+
+/* Run the vote round for T (in the table, WAIT) and decide. */
+static tx_state
+coord_vote(coord *c, coord_txn *t, const wire_msg *sub, char *reason, size_t rlen)
+{
+	size_t n = t->nparts;
+	wire_msg reqs[WIRE_MAX_WORK], reps[WIRE_MAX_WORK];
+	const wire_msg *preqs[WIRE_MAX_WORK];
+	nng_socket socks[WIRE_MAX_WORK];
+	int results[WIRE_MAX_WORK];
+	char *peers[WIRE_MAX_WORK];
+	tx_state decision = TX_COMMIT;
+	uint64_t epoch = atomic_load(&c->epoch);
+
+	reason[0] = '\0';
+	for (size_t i = 0; i < n; i++)
+		peers[i] = c->cfg->participants[t->parts[i]].name;
+	for (size_t i = 0; i < n; i++) {
+		wire_msg_init(&reqs[i], WIRE_VOTE_REQUEST, epoch, t->txid, c->cfg->coordinator.name);
+		reqs[i].npeers = n;
+		reqs[i].peers = peers;
+		reqs[i].nops = sub->work[i].nops;
+		reqs[i].ops = sub->work[i].ops;
+		preqs[i] = &reqs[i];
+		socks[i] = c->socks[t->parts[i]];
+	}
+	if (rpc_call_many(n, socks, preqs, reps, results, (int)c->cfg->vote_timeout_ms) != 0) {
+		snprintf(reason, rlen, "out of memory sending vote requests");
+		return TX_ABORT;
+	}
+	for (size_t i = 0; i < n; i++) {
+		const char *who = peers[i];
+		if (results[i] != 0) {
+			if (decision == TX_COMMIT && results[i] == TWOPC_ETIMEDOUT)
+				snprintf(reason, rlen, "no vote from %s within %u ms", who,
+				    c->cfg->vote_timeout_ms);
+			else if (decision == TX_COMMIT)
+				snprintf(reason, rlen, "no vote from %s: %s", who,
+				    twopc_strerror(results[i]));
+			decision = TX_ABORT;
+			continue;
+		}
+		if (reps[i].type == WIRE_VOTE_COMMIT && strcmp(reps[i].txid, t->txid) == 0) {
+			t->voted_commit[i] = 1;
+		} else {
+			if (decision == TX_COMMIT) {
+				if (reps[i].type == WIRE_VOTE_ABORT)
+					snprintf(reason, rlen, "%s", reps[i].text ? reps[i].text : who);
+				else if (reps[i].type == WIRE_ERROR)
+					snprintf(reason, rlen, "%s refused the vote request: %s", who,
+					    reps[i].text ? reps[i].text : "error");
+				else
+					snprintf(reason, rlen, "%s answered %s", who,
+					    wire_type_name(reps[i].type));
+			}
+			if (reps[i].type == WIRE_VOTE_ABORT)
+				t->voted_abort[i] = 1;
+			decision = TX_ABORT;
+		}
+		wire_msg_free(&reps[i]);
+	}
+	return decision;
+}
+
+/* Record the decision. Returns 0, or TWOPC_EIO (failed: send nothing). */
+static int
+coord_decide(coord *c, coord_txn *t, tx_state decision, const char *reason)
+{
+	int rv;
+
+	/* crash here: votes in, no decision; recovery finds WAIT (or nothing)
+	 * and aborts; READY participants learn ABORT by presumption. */
+	crash_point("coordinator.before_decision_logged");
+	db_lock(c->db);
+	if (decision == TX_COMMIT) {
+		rv = db_begin(c->db);
+		if (rv == 0 && (rv = clog_set_state(c->db, t->txid, TX_COMMIT, db_now_ms())) != 0)
+			db_rollback(c->db);
+		if (rv == 0)
+			rv = db_commit(c->db);   /* R2: forced */
+	} else {
+		rv = db_begin_lazy(c->db);
+		if (rv == 0 && (rv = clog_set_state(c->db, t->txid, TX_ABORT, db_now_ms())) != 0)
+			db_rollback(c->db);
+		if (rv == 0)
+			rv = db_commit(c->db);
+	}
+	pthread_mutex_lock(&c->mtx);
+	if (rv == 0) {
+		t->state = decision;
+		snprintf(t->reason, sizeof(t->reason), "%s", reason);
+		coord_unlink(c, t);
+		pthread_cond_broadcast(&c->cv);
+	}
+	pthread_mutex_unlock(&c->mtx);
+	db_unlock(c->db);
+	if (rv != 0) {
+		coord_fail(c, "cannot write the decision to the log");
+		return TWOPC_EIO;
+	}
+	/* crash here: COMMIT forced, no GLOBAL sent; recovery resends
+	 * GLOBAL_COMMIT until every participant ACKs. */
+	if (decision == TX_COMMIT)
+		crash_point("coordinator.after_decision_logged");
+	tlog_state(t->txid, "WAIT", tx_state_name(decision), reason[0] ? reason : NULL);
+	return 0;
+}
+
+static int
+coord_on_submit(coord *c, const wire_msg *req, wire_msg *rep, char *buf, size_t len)
+{
+	coord_txn *t = NULL;
+	char parts[sizeof(((clog_txn *)0)->participants)];
+	char reason[512];
+	clog_txn logged;
+
+	/* Validate everything before anything is recorded. */
+	if ((t = calloc(1, sizeof(*t))) == NULL)
+		return 0;
+	t->nparts = req->nwork;
+	for (size_t i = 0; i < req->nwork; i++) {
+		int idx = cfg_participant_index(c->cfg, req->work[i].participant);
+		if (idx < 0) {
+			snprintf(reason, sizeof(reason), "unknown participant '%s'", req->work[i].participant);
+			free(t);
+			return coord_error(rep, TWOPC_ENOENT, reason, buf, len);
+		}
+		for (size_t j = 0; j < i; j++) {
+			if (t->parts[j] == idx) {
+				snprintf(reason, sizeof(reason), "participant '%s' named twice",
+				    req->work[i].participant);
+				free(t);
+				return coord_error(rep, TWOPC_EINVAL, reason, buf, len);
+			}
+		}
+		t->parts[i] = idx;
+	}
+	if (req->txid[0] != '\0') {
+		snprintf(t->txid, sizeof(t->txid), "%s", req->txid);
+	} else {
+		snprintf(t->txid, sizeof(t->txid), "%s-%llu-%llu", c->cfg->coordinator.name,
+		    (unsigned long long)atomic_load(&c->epoch),
+		    (unsigned long long)(atomic_fetch_add(&c->seq, 1) + 1));
+	}
+	rep->txid[0] = '\0';
+	snprintf(rep->txid, sizeof(rep->txid), "%s", t->txid);
+	t->state = TX_WAIT;
+	t->refs = 1;
+	coord_join_parts(c, t, parts, sizeof(parts));
+
+	/* R7: a txid with a record is answered, never run again. The check and
+	 * the insertion are one step under both locks. */
+	db_lock(c->db);
+	int rv = clog_get(c->db, t->txid, &logged);
+	if (rv == TWOPC_EIO) {
+		db_unlock(c->db);
+		free(t);
+		return coord_error(rep, TWOPC_EIO, "cannot read the coordinator log", buf, len);
+	}
+	pthread_mutex_lock(&c->mtx);
+	coord_txn *dup = coord_find(c, t->txid);
+	if (dup != NULL) {
+		db_unlock(c->db);
+		free(t);
+		dup->refs++;
+		while (dup->state == TX_WAIT && !c->failed)
+			pthread_cond_wait(&c->cv, &c->mtx);
+		tx_state out = dup->state;
+		snprintf(reason, sizeof(reason), "%.500s", dup->reason);
+		pthread_mutex_unlock(&c->mtx);
+		coord_txn_unref(c, dup);
+		if (out == TX_WAIT)
+			return 0;
+		return coord_result(rep, out, reason, buf, len);
+	}
+	if (rv == 0) {
+		pthread_mutex_unlock(&c->mtx);
+		db_unlock(c->db);
+		free(t);
+		snprintf(reason, sizeof(reason), "txid already known (%s): not run again",
+		    tx_state_name(logged.state));
+		return coord_result(rep, coord_outcome(logged.state), reason, buf, len);
+	}
+	t->next = c->running;
+	c->running = t;
+	pthread_mutex_unlock(&c->mtx);
+	/* WAIT is lazy: if it is lost, recovery has nothing to abort and every
+	 * participant's question is answered ABORT by presumption anyway. */
+	if ((rv = db_begin_lazy(c->db)) == 0 &&
+	    (rv = clog_put(c->db, t->txid, TX_WAIT, parts, db_now_ms(), 0)) != 0)
+		db_rollback(c->db);
+	if (rv == 0)
+		rv = db_commit(c->db);
+	db_unlock(c->db);
+	if (rv != 0) {
+		coord_fail(c, "cannot write the log");
+		return 0;
+	}
+	tlog_state(t->txid, "NONE", "WAIT", parts);
+
+	tx_state decision = coord_vote(c, t, req, reason, sizeof(reason));
+	if (coord_decide(c, t, decision, reason) != 0)
+		return 0;
+	pthread_mutex_lock(&c->mtx);
+	t->refs++;
+	pthread_mutex_unlock(&c->mtx);
+	coord_queue_job(c, t);
+	coord_txn_unref(c, t);
+	return coord_result(rep, decision, reason, buf, len);
+}
+
+/* DECISION_REQUEST (a READY participant's question). Never ABORT for a
+ * transaction that may still commit: WAIT answers UNDECIDED. */
+static int
+coord_on_decision_request(coord *c, const wire_msg *req, wire_msg *rep)
+{
+	clog_txn logged;
+	tx_state answer;
+
+	db_lock(c->db);
+	pthread_mutex_lock(&c->mtx);
+	coord_txn *t = coord_find(c, req->txid);
+	int running = t != NULL;
+	pthread_mutex_unlock(&c->mtx);
+	int rv = running ? 0 : clog_get(c->db, req->txid, &logged);
+	db_unlock(c->db);
+	if (running)
+		answer = TX_UNDECIDED;
+	else if (rv == TWOPC_ENOENT)
+		answer = TX_ABORT;           /* R3: presumed abort */
+	else if (rv != 0)
+		return 0;                    /* cannot read: say nothing */
+	else
+		answer = coord_outcome(logged.state);
+	rep->type = WIRE_DECISION_REPLY;
+	rep->state = (uint8_t)answer;
+	tlog_debug("%s: DECISION_REQUEST from %s -> %s", req->txid, req->sender,
+	    tx_state_name(answer));
+	return 1;
+}
+
+typedef struct coord_list {
+	const coord *c;
+	wire_status *st;
+	size_t n, cap;
+	char *strs;
+	size_t at, strs_cap;
+	int64_t now;
+} coord_list;
+
+static void
+coord_list_add(void *arg, const char *txid, const clog_txn *t)
+{
+	coord_list *l = arg;
+	char detail[2400];
+	if (l->n == l->cap)
+		return;
+	snprintf(detail, sizeof(detail), "participants=%s", t->participants);
+	size_t a = strlen(txid) + 1, b = strlen(detail) + 1;
+	if (l->at + a + b > l->strs_cap)
+		return;
+	wire_status *s = &l->st[l->n++];
+	s->txid = memcpy(l->strs + l->at, txid, a);
+	l->at += a;
+	s->detail = memcpy(l->strs + l->at, detail, b);
+	l->at += b;
+	s->state = (uint8_t)t->state;
+	s->epoch = atomic_load(&((coord *)l->c)->epoch);
+	int64_t since = t->created_at;
+	s->age_ms = (uint64_t)(l->now > since ? l->now - since : 0);
+}
+
+static int
+coord_on_status(coord *c, const wire_msg *req, wire_msg *rep)
+{
+	coord_list l = { .c = c, .cap = req->state == 1 ? 256 : 1, .now = db_now_ms() };
+	l.st = calloc(l.cap, sizeof(*l.st));
+	l.strs_cap = l.cap * 2500;
+	l.strs = malloc(l.strs_cap);
+	if (l.st == NULL || l.strs == NULL) {
+		free(l.st);
+		free(l.strs);
+		return 0;
+	}
+	db_lock(c->db);
+	if (req->state == 1) {
+		(void)clog_each(c->db, TX_WAIT, l.cap, coord_list_add, &l);
+		(void)clog_each(c->db, TX_COMMIT, l.cap, coord_list_add, &l);
+	} else {
+		clog_txn t;
+		if (clog_get(c->db, req->txid, &t) == 0)
+			coord_list_add(&l, req->txid, &t);
+	}
+	db_unlock(c->db);
+	rep->type = WIRE_STATUS_REPLY;
+	rep->nstatus = l.n;
+	rep->status = l.st;
+	rep->owned[0] = l.st;
+	rep->owned[1] = l.strs;
+	return 1;
+}
+
+int
+coord_handle(void *user, const wire_msg *req, wire_msg *rep)
+{
+	coord *c = user;
+	static _Thread_local char buf[WIRE_TEXT_MAX + 1];
+
+	pthread_mutex_lock(&c->mtx);
+	int dead = c->failed || c->stopping;
+	pthread_mutex_unlock(&c->mtx);
+	if (dead)
+		return 0;
+	switch ((wire_type)req->type) {
+	case WIRE_SUBMIT:
+		return coord_on_submit(c, req, rep, buf, sizeof(buf));
+	case WIRE_DECISION_REQUEST:
+		return coord_on_decision_request(c, req, rep);
+	case WIRE_STATUS_REQUEST:
+		return coord_on_status(c, req, rep);
+	case WIRE_IAMALIVE:
+		rep->type = WIRE_IAMALIVE;
+		return 1;
+	default:
+		break;
+	}
+	tlog_warn("unexpected %s from %s", wire_type_name(req->type), req->sender);
+	char text[96];
+	snprintf(text, sizeof(text), "the coordinator does not serve %s", wire_type_name(req->type));
+	return coord_error(rep, TWOPC_EPROTO, text, buf, sizeof(buf));
+}
+
+/* ---- lifecycle ---- */
+
+int
+coord_start(coord *c, cfg_cluster *cfg)
+{
+	uint64_t epoch;
+	int rv;
+
+	memset(c, 0, sizeof(*c));
+	c->cfg = cfg;
+	pthread_mutex_init(&c->mtx, NULL);
+	pthread_cond_init(&c->cv, NULL);
+	pthread_cond_init(&c->jobs_cv, NULL);
+	rv = db_open(cfg->coordinator.log, cfg->durability == CFG_DURABILITY_FULL, clog_schema, &c->db);
+	if (rv != 0)
+		return rv;
+	db_lock(c->db);
+	rv = clog_epoch_next(c->db, &epoch);
+	db_unlock(c->db);
+	if (rv != 0)
+		return rv;
+	atomic_store(&c->epoch, epoch);
+	/* crash here: the new epoch is forced, nothing else happened. */
+	crash_point("coordinator.after_epoch_logged");
+	c->nsocks = cfg->nparticipants;
+	c->socks = calloc(c->nsocks, sizeof(*c->socks));
+	c->forget = calloc(c->nsocks, sizeof(*c->forget));
+	if (c->socks == NULL || c->forget == NULL)
+		return TWOPC_ENOMEM;
+	for (size_t i = 0; i < c->nsocks; i++)
+		if ((rv = rpc_dial(cfg->participants[i].listen, 1, &c->socks[i])) != 0)
+			return rv;
+	for (int i = 0; i < COORD_PHASE2; i++) {
+		if (pthread_create(&c->phase2[i], NULL, coord_phase2_main, c) != 0)
+			return TWOPC_ENOMEM;
+		c->nphase2++;
+	}
+	if ((rv = coord_recover(c)) != 0)
+		return rv;
+	if (pthread_create(&c->resender, NULL, coord_resender_main, c) != 0)
+		return TWOPC_ENOMEM;
+	c->resender_running = 1;
+	rv = rpc_server_start(cfg->coordinator.listen, COORD_WORKERS, coord_handle, c,
+	    cfg->coordinator.name, &c->epoch, &c->srv);
+	if (rv != 0)
+		return rv;
+	tlog_info("coordinator %s serving on %s (log %s, epoch %llu, %zu participants)",
+	    cfg->coordinator.name, cfg->coordinator.listen, cfg->coordinator.log,
+	    (unsigned long long)epoch, cfg->nparticipants);
+	return 0;
+}
+
+void
+coord_request_stop(coord *c)
+{
+	pthread_mutex_lock(&c->mtx);
+	c->stopping = 1;
+	pthread_cond_broadcast(&c->cv);
+	pthread_cond_broadcast(&c->jobs_cv);
+	pthread_mutex_unlock(&c->mtx);
+}
+
+int
+coord_wait(coord *c)
+{
+	pthread_mutex_lock(&c->mtx);
+	while (!c->stopping && !c->failed)
+		pthread_cond_wait(&c->cv, &c->mtx);
+	int rv = c->failed ? TWOPC_EIO : 0;
+	pthread_mutex_unlock(&c->mtx);
+	return rv;
+}
+
+void
+coord_stop(coord *c)
+{
+	coord_request_stop(c);
+	/* Close the participant sockets first: it wakes workers blocked in a
+	 * vote round, so the server can join them. */
+	for (size_t i = 0; c->socks != NULL && i < c->nsocks; i++)
+		nng_close(c->socks[i]);
+	rpc_server_stop(c->srv);
+	for (int i = 0; i < c->nphase2; i++)
+		pthread_join(c->phase2[i], NULL);
+	if (c->resender_running)
+		pthread_join(c->resender, NULL);
+	while (c->jobs != NULL) {
+		coord_job *j = c->jobs;
+		c->jobs = j->next;
+		coord_txn_unref(c, j->t);
+		free(j);
+	}
+	for (size_t i = 0; c->forget != NULL && i < c->nsocks; i++)
+		free(c->forget[i].ids);
+	free(c->forget);
+	free(c->socks);
+	db_close(c->db);
+	pthread_cond_destroy(&c->jobs_cv);
+	pthread_cond_destroy(&c->cv);
+	pthread_mutex_destroy(&c->mtx);
+}

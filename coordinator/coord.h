@@ -1,0 +1,102 @@
+/*
+ * coord.h - the coordinator's internals, shared by coord.c (SUBMIT, the
+ * vote round and the decision), cphase2.c (GLOBAL delivery, ACKs, END,
+ * FORGET, recovery, retention) and cmain.c.
+ *
+ * Locking order: db_lock before c->mtx. c->mtx guards the table of running
+ * transactions, the phase-two queue, the FORGET queues and the run state.
+ */
+#ifndef TWOPC_COORD_H
+#define TWOPC_COORD_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <nng/nng.h>
+
+#include "clog.h"
+#include "config.h"
+#include "db.h"
+#include "rpc.h"
+#include "wire.h"
+
+#define COORD_WORKERS 64   /* concurrent SUBMITs (each blocks a worker during phase one) */
+#define COORD_PHASE2 4     /* phase-two threads */
+
+/*
+ * A transaction the coordinator is running (from SUBMIT to its decision),
+ * or whose phase two is queued. Decided transactions leave the table once
+ * the decision is in the log; repeated SUBMITs then read the log (R7).
+ */
+typedef struct coord_txn {
+	char txid[WIRE_TXID_MAX + 1];
+	tx_state state;              /* WAIT, then COMMIT or ABORT */
+	size_t nparts;
+	int parts[WIRE_MAX_WORK];    /* indexes into cfg->participants */
+	int voted_commit[WIRE_MAX_WORK];
+	int voted_abort[WIRE_MAX_WORK]; /* already aborted: no GLOBAL_ABORT needed */
+	char reason[WIRE_MAX_WORK * (WIRE_NAME_MAX + 1) + 64]; /* also the participant list in recovery */
+	int refs;
+	struct coord_txn *next;
+} coord_txn;
+
+/* A phase-two job: deliver the decision of T. */
+typedef struct coord_job {
+	coord_txn *t;
+	struct coord_job *next;
+} coord_job;
+
+/* txids whose COMMIT records a participant may drop (R9), sent batched. */
+typedef struct coord_fq {
+	char (*ids)[WIRE_TXID_MAX + 1];
+	size_t n, cap;
+} coord_fq;
+
+typedef struct coord {
+	cfg_cluster *cfg;
+	db *db;
+	rpc_server *srv;
+	nng_socket *socks;           /* one REQ socket per participant */
+	size_t nsocks;
+	_Atomic uint64_t epoch;
+	atomic_uint_fast64_t seq;
+
+	pthread_mutex_t mtx;
+	pthread_cond_t cv;           /* a transaction was decided */
+	pthread_cond_t jobs_cv;      /* a job was queued, or stopping */
+	coord_txn *running;
+	coord_job *jobs, *jobs_tail;
+	coord_fq *forget;            /* per participant */
+	int stopping, failed;
+	pthread_t phase2[COORD_PHASE2];
+	int nphase2;
+	pthread_t resender;
+	int resender_running;
+} coord;
+
+/* Open the log, force the next epoch, recover, listen. 0 or a twopc_err. */
+int coord_start(coord *c, cfg_cluster *cfg);
+/* Stop serving, join threads, close. */
+void coord_stop(coord *c);
+/* Block until stopping (0) or failed (TWOPC_EIO). */
+int coord_wait(coord *c);
+void coord_request_stop(coord *c);
+
+/* Stop promising anything: a forced write failed. */
+void coord_fail(coord *c, const char *why);
+
+/* The rpc handler (coord.c). */
+int coord_handle(void *user, const wire_msg *req, wire_msg *rep);
+
+/* Phase two (cphase2.c). */
+void coord_queue_job(coord *c, coord_txn *t);
+void *coord_phase2_main(void *arg);
+void *coord_resender_main(void *arg);
+int coord_recover(coord *c);
+void coord_txn_unref(coord *c, coord_txn *t);
+
+/* "a,b,c" of T's participants, and back. */
+void coord_join_parts(const coord *c, const coord_txn *t, char *buf, size_t len);
+int coord_parse_parts(const coord *c, const char *csv, coord_txn *t);
+
+#endif

@@ -1,0 +1,440 @@
+/*
+ * cphase2.c - the coordinator's phase two: delivering decisions, counting
+ * ACKs, END, FORGET, restart recovery and retention.
+ *
+ * GLOBAL_COMMIT goes first to one participant alone and then to the rest
+ * together, so that "exactly one participant knows" is a real state (the
+ * crash point coordinator.after_first_global) that recovery and the
+ * termination protocol must handle. A COMMIT without every ACK stays in
+ * the log and the resender thread sends GLOBAL_COMMIT again every
+ * ack_retry_ms until every participant has ACKed (R3); then END (lazy),
+ * and the participants may forget it (FORGET, lazy and batched, R9).
+ *
+ * GLOBAL_ABORT is best effort and never resent: a participant that misses
+ * it asks, and hears ABORT by presumption (R3).
+ */
+#include "coord.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "crash.h"
+#include "tlog.h"
+#include "twopc/error.h"
+
+#define COORD_FORGET_BATCH 512
+#define COORD_FORGET_MAX 100000
+#define COORD_EXPIRE_EVERY_MS 60000
+
+int
+coord_parse_parts(const coord *c, const char *csv, coord_txn *t)
+{
+	char buf[sizeof(((clog_txn *)0)->participants)];
+	char *save = NULL;
+	snprintf(buf, sizeof(buf), "%s", csv);
+	t->nparts = 0;
+	for (char *tok = strtok_r(buf, ",", &save); tok != NULL; tok = strtok_r(NULL, ",", &save)) {
+		int idx = cfg_participant_index(c->cfg, tok);
+		if (idx < 0 || t->nparts == WIRE_MAX_WORK) {
+			tlog_error("%s: log names participant '%s', which is not in %s", t->txid, tok,
+			    c->cfg->path);
+			return TWOPC_ECONFIG;
+		}
+		t->parts[t->nparts++] = idx;
+	}
+	return 0;
+}
+
+void
+coord_queue_job(coord *c, coord_txn *t)
+{
+	coord_job *j = calloc(1, sizeof(*j));
+	if (j == NULL) {
+		/* The resender will deliver a COMMIT; an ABORT is presumed. */
+		coord_txn_unref(c, t);
+		return;
+	}
+	j->t = t;
+	pthread_mutex_lock(&c->mtx);
+	if (c->jobs_tail != NULL)
+		c->jobs_tail->next = j;
+	else
+		c->jobs = j;
+	c->jobs_tail = j;
+	pthread_cond_signal(&c->jobs_cv);
+	pthread_mutex_unlock(&c->mtx);
+}
+
+static void
+coord_forget_queue(coord *c, int part, const char *txid)
+{
+	coord_fq *q = &c->forget[part];
+	if (q->n == COORD_FORGET_MAX)
+		return; /* a kept COMMIT row at a participant is harmless */
+	if (q->n == q->cap) {
+		size_t cap = q->cap ? q->cap * 2 : 64;
+		void *ids = realloc(q->ids, cap * sizeof(*q->ids));
+		if (ids == NULL)
+			return;
+		q->ids = ids;
+		q->cap = cap;
+	}
+	snprintf(q->ids[q->n++], sizeof(q->ids[0]), "%s", txid);
+}
+
+/*
+ * Send GLOBAL_COMMIT for T to the participants WHO (indexes into t->parts,
+ * N of them) and record the ACKs. Returns how many ACKed.
+ */
+static size_t
+coord_send_commit(coord *c, coord_txn *t, const size_t *who, size_t n, int *acked)
+{
+	wire_msg reqs[WIRE_MAX_WORK], reps[WIRE_MAX_WORK];
+	const wire_msg *preqs[WIRE_MAX_WORK] = { 0 };
+	nng_socket socks[WIRE_MAX_WORK] = { 0 };
+	int results[WIRE_MAX_WORK];
+	size_t nack = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		wire_msg_init(&reqs[i], WIRE_GLOBAL_COMMIT, atomic_load(&c->epoch), t->txid,
+		    c->cfg->coordinator.name);
+		preqs[i] = &reqs[i];
+		socks[i] = c->socks[t->parts[who[i]]];
+	}
+	if (rpc_call_many(n, socks, preqs, reps, results, (int)c->cfg->vote_timeout_ms) != 0)
+		return 0;
+	for (size_t i = 0; i < n; i++) {
+		const char *name = c->cfg->participants[t->parts[who[i]]].name;
+		if (results[i] != 0)
+			continue;
+		if (reps[i].type == WIRE_ACK && reps[i].state == TX_COMMIT) {
+			acked[who[i]] = 1;
+			nack++;
+		} else if (reps[i].type == WIRE_ACK) {
+			tlog_error("%s: PROTOCOL VIOLATION: %s answered GLOBAL_COMMIT with its state %s",
+			    t->txid, name, tx_state_name(reps[i].state));
+		} else {
+			tlog_warn("%s: %s answered GLOBAL_COMMIT with %s: %s", t->txid, name,
+			    wire_type_name(reps[i].type), reps[i].text ? reps[i].text : "");
+		}
+		wire_msg_free(&reps[i]);
+	}
+	return nack;
+}
+
+/* Record ACKs (and END when complete) lazily. Returns 1 if END. */
+static int
+coord_record_acks(coord *c, coord_txn *t, const int *acked, const int *was)
+{
+	size_t all = 0;
+	int rv;
+	db_lock(c->db);
+	if ((rv = db_begin_lazy(c->db)) != 0) {
+		db_unlock(c->db);
+		return 0;
+	}
+	for (size_t i = 0; i < t->nparts; i++) {
+		if (acked[i] && !was[i])
+			rv |= clog_ack(c->db, t->txid, c->cfg->participants[t->parts[i]].name);
+		all += acked[i] != 0;
+	}
+	int end = all == t->nparts;
+	if (end)
+		rv |= clog_set_state(c->db, t->txid, TX_END, db_now_ms());
+	if (rv != 0)
+		db_rollback(c->db);
+	else
+		rv = db_commit(c->db);
+	if (rv == 0 && end) {
+		pthread_mutex_lock(&c->mtx);
+		for (size_t i = 0; i < t->nparts; i++)
+			coord_forget_queue(c, t->parts[i], t->txid);
+		pthread_mutex_unlock(&c->mtx);
+	}
+	db_unlock(c->db);
+	if (rv != 0)
+		return 0;
+	if (end) {
+		crash_point("coordinator.after_end_logged");
+		tlog_state(t->txid, "COMMIT", "END", NULL);
+	}
+	return end;
+}
+
+static void
+coord_deliver_commit(coord *c, coord_txn *t)
+{
+	int acked[WIRE_MAX_WORK] = { 0 }, was[WIRE_MAX_WORK] = { 0 };
+	size_t who[WIRE_MAX_WORK], n = 0;
+
+	size_t first = 0;
+	if (coord_send_commit(c, t, &first, 1, acked) == 1) {
+		(void)coord_record_acks(c, t, acked, was);
+		was[0] = 1;
+		/* crash here: one participant committed, the others are READY;
+		 * recovery resends GLOBAL_COMMIT; peers can learn COMMIT from
+		 * the first one (termination protocol). */
+		crash_point("coordinator.after_first_global");
+	}
+	for (size_t i = 0; i < t->nparts; i++)
+		if (!acked[i])
+			who[n++] = i;
+	if (n > 0)
+		(void)coord_send_commit(c, t, who, n, acked);
+	/* crash here: every GLOBAL sent, END not logged; recovery resends
+	 * GLOBAL_COMMIT, every participant ACKs again (R4). */
+	crash_point("coordinator.after_all_globals");
+	if (n > 0)
+		(void)coord_record_acks(c, t, acked, was);
+}
+
+static void
+coord_deliver_abort(coord *c, coord_txn *t)
+{
+	wire_msg reqs[WIRE_MAX_WORK], reps[WIRE_MAX_WORK];
+	const wire_msg *preqs[WIRE_MAX_WORK] = { 0 };
+	nng_socket socks[WIRE_MAX_WORK] = { 0 };
+	int results[WIRE_MAX_WORK];
+	size_t n = 0;
+
+	for (size_t i = 0; i < t->nparts; i++) {
+		if (t->voted_abort[i])
+			continue;
+		wire_msg_init(&reqs[n], WIRE_GLOBAL_ABORT, atomic_load(&c->epoch), t->txid,
+		    c->cfg->coordinator.name);
+		preqs[n] = &reqs[n];
+		socks[n] = c->socks[t->parts[i]];
+		n++;
+	}
+	if (n == 0 || rpc_call_many(n, socks, preqs, reps, results, (int)c->cfg->vote_timeout_ms) != 0)
+		return;
+	for (size_t i = 0; i < n; i++)
+		if (results[i] == 0)
+			wire_msg_free(&reps[i]);
+}
+
+void *
+coord_phase2_main(void *arg)
+{
+	coord *c = arg;
+	for (;;) {
+		pthread_mutex_lock(&c->mtx);
+		while (c->jobs == NULL && !c->stopping && !c->failed)
+			pthread_cond_wait(&c->jobs_cv, &c->mtx);
+		if (c->stopping || c->failed) {
+			pthread_mutex_unlock(&c->mtx);
+			return NULL;
+		}
+		coord_job *j = c->jobs;
+		c->jobs = j->next;
+		if (c->jobs == NULL)
+			c->jobs_tail = NULL;
+		pthread_mutex_unlock(&c->mtx);
+		if (j->t->state == TX_COMMIT)
+			coord_deliver_commit(c, j->t);
+		else
+			coord_deliver_abort(c, j->t);
+		coord_txn_unref(c, j->t);
+		free(j);
+	}
+}
+
+/* ---- resending, FORGET, retention ---- */
+
+typedef struct coord_due {
+	coord_txn *v;
+	size_t n, cap;
+	int64_t before;
+} coord_due;
+
+static void
+coord_collect(void *arg, const char *txid, const clog_txn *t)
+{
+	coord_due *d = arg;
+	if (d->n == d->cap || t->decided_at > d->before)
+		return;
+	coord_txn *x = &d->v[d->n];
+	memset(x, 0, sizeof(*x));
+	snprintf(x->txid, sizeof(x->txid), "%s", txid);
+	x->state = t->state;
+	snprintf(x->reason, sizeof(x->reason), "%s", t->participants);
+	d->n++;
+}
+
+/* Resend GLOBAL_COMMIT for COMMIT records older than one retry period
+ * (younger ones are still in a phase-two thread's hands). */
+static void
+coord_resend(coord *c, int64_t age_ms)
+{
+	coord_due d = { .cap = 256, .before = db_now_ms() - age_ms };
+	d.v = calloc(d.cap, sizeof(*d.v));
+	if (d.v == NULL)
+		return;
+	db_lock(c->db);
+	int rv = clog_each(c->db, TX_COMMIT, d.cap, coord_collect, &d);
+	db_unlock(c->db);
+	for (size_t k = 0; rv == 0 && k < d.n; k++) {
+		coord_txn *t = &d.v[k];
+		int acked[WIRE_MAX_WORK] = { 0 }, was[WIRE_MAX_WORK] = { 0 };
+		size_t who[WIRE_MAX_WORK], n = 0;
+		if (coord_parse_parts(c, t->reason, t) != 0)
+			continue;
+		db_lock(c->db);
+		for (size_t i = 0; i < t->nparts; i++)
+			was[i] = acked[i] = clog_acked(c->db, t->txid,
+			    c->cfg->participants[t->parts[i]].name) == 1;
+		db_unlock(c->db);
+		for (size_t i = 0; i < t->nparts; i++)
+			if (!acked[i])
+				who[n++] = i;
+		if (n > 0) {
+			tlog_debug("%s: resending GLOBAL_COMMIT to %zu participant(s)", t->txid, n);
+			(void)coord_send_commit(c, t, who, n, acked);
+		}
+		(void)coord_record_acks(c, t, acked, was);
+	}
+	free(d.v);
+}
+
+static void
+coord_flush_forget(coord *c)
+{
+	for (size_t p = 0; p < c->nsocks; p++) {
+		wire_msg req, rep;
+		char *ids[COORD_FORGET_BATCH];
+		size_t n;
+
+		pthread_mutex_lock(&c->mtx);
+		n = c->forget[p].n < COORD_FORGET_BATCH ? c->forget[p].n : COORD_FORGET_BATCH;
+		char (*copy)[WIRE_TXID_MAX + 1] = n ? malloc(n * sizeof(*copy)) : NULL;
+		if (copy != NULL)
+			memcpy(copy, c->forget[p].ids, n * sizeof(*copy));
+		pthread_mutex_unlock(&c->mtx);
+		if (copy == NULL)
+			continue;
+		for (size_t i = 0; i < n; i++)
+			ids[i] = copy[i];
+		wire_msg_init(&req, WIRE_FORGET, atomic_load(&c->epoch), NULL, c->cfg->coordinator.name);
+		req.ntxids = n;
+		req.txids = ids;
+		int rv = rpc_call(c->socks[p], &req, &rep, 1000);
+		if (rv == 0) {
+			wire_msg_free(&rep);
+			pthread_mutex_lock(&c->mtx);
+			coord_fq *q = &c->forget[p];
+			memmove(q->ids, q->ids + n, (q->n - n) * sizeof(*q->ids));
+			q->n -= n;
+			pthread_mutex_unlock(&c->mtx);
+		}
+		free(copy);
+	}
+}
+
+void *
+coord_resender_main(void *arg)
+{
+	coord *c = arg;
+	int64_t next_expire = mono_ms() + COORD_EXPIRE_EVERY_MS;
+	int first = 1;
+
+	for (;;) {
+		struct timespec ts;
+		pthread_mutex_lock(&c->mtx);
+		if (!first) {
+			clock_gettime(CLOCK_REALTIME, &ts);
+			ts.tv_nsec += (long)c->cfg->ack_retry_ms * 1000000L;
+			ts.tv_sec += ts.tv_nsec / 1000000000L;
+			ts.tv_nsec %= 1000000000L;
+			if (!c->stopping && !c->failed)
+				pthread_cond_timedwait(&c->jobs_cv, &c->mtx, &ts);
+		}
+		int stop = c->stopping || c->failed;
+		pthread_mutex_unlock(&c->mtx);
+		if (stop)
+			return NULL;
+		/* At start every COMMIT not END is resent at once (recovery). */
+		coord_resend(c, first ? -1000000 : (int64_t)c->cfg->ack_retry_ms);
+		first = 0;
+		coord_flush_forget(c);
+		if (mono_ms() >= next_expire) {
+			next_expire = mono_ms() + COORD_EXPIRE_EVERY_MS;
+			db_lock(c->db);
+			if (db_begin_lazy(c->db) == 0) {
+				int n = clog_expire(c->db, db_now_ms() - (int64_t)c->cfg->retention_s * 1000);
+				if (n < 0)
+					db_rollback(c->db);
+				else if (db_commit(c->db) == 0 && n > 0)
+					tlog_info("expired %d finished transactions older than %u s", n,
+					    c->cfg->retention_s);
+			}
+			db_unlock(c->db);
+		}
+	}
+}
+
+typedef struct coord_waits {
+	coord_txn **v;
+	size_t n, cap;
+} coord_waits;
+
+static void
+coord_collect_wait(void *arg, const char *txid, const clog_txn *t)
+{
+	coord_waits *w = arg;
+	if (w->n == w->cap) {
+		size_t cap = w->cap ? w->cap * 2 : 64;
+		coord_txn **v = realloc(w->v, cap * sizeof(*v));
+		if (v == NULL)
+			return;
+		w->v = v;
+		w->cap = cap;
+	}
+	coord_txn *x = calloc(1, sizeof(*x));
+	if (x == NULL)
+		return;
+	snprintf(x->txid, sizeof(x->txid), "%s", txid);
+	snprintf(x->reason, sizeof(x->reason), "%s", t->participants);
+	x->state = TX_ABORT;
+	x->refs = 1;
+	w->v[w->n++] = x;
+}
+
+/*
+ * Restart recovery, before serving: every WAIT (no decision was forced)
+ * becomes ABORT and its participants hear GLOBAL_ABORT. COMMIT records are
+ * resent by the resender's first pass.
+ */
+int
+coord_recover(coord *c)
+{
+	coord_waits w = { 0 };
+	int rv;
+
+	db_lock(c->db);
+	rv = clog_each(c->db, TX_WAIT, (size_t)-1 >> 1, coord_collect_wait, &w);
+	if (rv == 0 && w.n > 0) {
+		if ((rv = db_begin_lazy(c->db)) == 0) {
+			for (size_t i = 0; i < w.n && rv == 0; i++)
+				rv = clog_set_state(c->db, w.v[i]->txid, TX_ABORT, db_now_ms());
+			if (rv != 0)
+				db_rollback(c->db);
+			else
+				rv = db_commit(c->db);
+		}
+	}
+	db_unlock(c->db);
+	for (size_t i = 0; i < w.n; i++) {
+		coord_txn *t = w.v[i];
+		if (rv == 0 && coord_parse_parts(c, t->reason, t) == 0) {
+			tlog_state(t->txid, "WAIT", "ABORT", "recovery: no decision was logged");
+			t->reason[0] = '\0';
+			coord_queue_job(c, t);
+		} else {
+			free(t);
+		}
+	}
+	free(w.v);
+	return rv;
+}

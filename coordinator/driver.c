@@ -1,0 +1,379 @@
+/*
+ * driver.c - twopc(1), the command-line transaction driver, a client of
+ * the coordinator built on twopc/client.h.
+ *
+ *   twopc -c FILE commit [--txid ID] [--json] [--timeout MS] P:OP:KEY[=VALUE] ...
+ *   twopc -c FILE get [--json] P KEY
+ *   twopc -c FILE status [--json] TXID
+ *   twopc -c FILE list [--in-doubt] [--json]
+ *
+ * Exit status (DESIGN section 9): 0 committed (or success), 1 aborted (or
+ * key not found), 2 usage or configuration error, 3 outcome unknown
+ * (coordinator or node unreachable).
+ */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "twopc/client.h"
+
+#define EXIT_ABORTED 1
+#define EXIT_USAGE 2
+#define EXIT_UNKNOWN 3
+
+static const char *prog = "twopc";
+
+static void
+usage(void)
+{
+	fprintf(stderr,
+	    "usage: twopc -c FILE commit [--txid ID] [--json] [--timeout MS] P:OP:KEY[=VALUE] ...\n"
+	    "       twopc -c FILE get [--json] P KEY\n"
+	    "       twopc -c FILE status [--json] TXID\n"
+	    "       twopc -c FILE list [--in-doubt] [--json]\n"
+	    "OP is put, del, check or add; e.g. alpha:add:alice=-100 beta:add:bob=100\n");
+	exit(EXIT_USAGE);
+}
+
+/* JSON string body, escaped. */
+static void
+json_str(const char *s)
+{
+	putchar('"');
+	for (; *s; s++) {
+		unsigned char ch = (unsigned char)*s;
+		if (ch == '"' || ch == '\\')
+			printf("\\%c", ch);
+		else if (ch < 0x20)
+			printf("\\u%04x", ch);
+		else
+			putchar(ch);
+	}
+	putchar('"');
+}
+
+typedef struct drv_opts {
+	const char *txid;
+	int json;
+	int in_doubt;
+	int timeout_ms;
+} drv_opts;
+
+static int
+drv_parse_opts(int argc, char **argv, drv_opts *o)
+{
+	static const struct option longopts[] = {
+		{ "txid", required_argument, NULL, 't' },
+		{ "json", no_argument, NULL, 'j' },
+		{ "in-doubt", no_argument, NULL, 'i' },
+		{ "timeout", required_argument, NULL, 'T' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int ch;
+	optind = 1;
+	while ((ch = getopt_long(argc, argv, "+", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 't': o->txid = optarg; break;
+		case 'j': o->json = 1; break;
+		case 'i': o->in_doubt = 1; break;
+		case 'T': o->timeout_ms = atoi(optarg); break;
+		default: usage();
+		}
+	}
+	if (o->timeout_ms <= 0)
+		usage();
+	return optind;
+}
+
+/* P:OP:KEY[=VALUE] -> tx. Exits with a message naming the bad part. */
+static void
+drv_add_op(twopc_client *cl, twopc_tx *tx, const char *arg)
+{
+	char buf[8192];
+	snprintf(buf, sizeof(buf), "%s", arg);
+	char *p = buf, *op = strchr(p, ':');
+	char *key = op ? strchr(op + 1, ':') : NULL;
+	if (op == NULL || key == NULL) {
+		fprintf(stderr, "%s: malformed operation '%s' (expected P:OP:KEY[=VALUE])\n", prog, arg);
+		exit(EXIT_USAGE);
+	}
+	*op++ = '\0';
+	*key++ = '\0';
+	char *value = strchr(key, '=');
+	if (value != NULL)
+		*value++ = '\0';
+	if (!twopc_client_has_participant(cl, p)) {
+		fprintf(stderr, "%s: unknown participant '%s' in '%s'\n", prog, p, arg);
+		exit(EXIT_USAGE);
+	}
+	int rv = twopc_tx_add(tx, p, op, key, value);
+	if (rv == 0)
+		return;
+	if (rv == TWOPC_EINVAL) {
+		if (strcmp(op, "put") && strcmp(op, "del") && strcmp(op, "check") && strcmp(op, "add"))
+			fprintf(stderr, "%s: unknown operation '%s' in '%s' (expected put, del, check or add)\n",
+			    prog, op, arg);
+		else if (key[0] == '\0')
+			fprintf(stderr, "%s: empty key in '%s'\n", prog, arg);
+		else if (strcmp(op, "del") == 0)
+			fprintf(stderr, "%s: del takes no value in '%s'\n", prog, arg);
+		else if (value == NULL)
+			fprintf(stderr, "%s: %s needs a value in '%s' (KEY=VALUE)\n", prog, op, arg);
+		else
+			fprintf(stderr, "%s: add needs an integer in '%s'\n", prog, arg);
+	} else {
+		fprintf(stderr, "%s: cannot add '%s': %s\n", prog, arg, twopc_strerror(rv));
+	}
+	exit(EXIT_USAGE);
+}
+
+static int
+drv_commit(twopc_client *cl, int argc, char **argv)
+{
+	drv_opts o = { .timeout_ms = 30000 };
+	int at = drv_parse_opts(argc, argv, &o);
+	twopc_tx *tx;
+	int outcome = 0;
+
+	if (at >= argc)
+		usage();
+	if (twopc_tx_begin(cl, o.txid, &tx) != 0) {
+		fprintf(stderr, "%s: bad --txid '%s' (1-64 printable characters, no spaces)\n", prog,
+		    o.txid);
+		return EXIT_USAGE;
+	}
+	for (int i = at; i < argc; i++)
+		drv_add_op(cl, tx, argv[i]);
+	int rv = twopc_tx_commit(tx, o.timeout_ms, &outcome);
+	int code;
+	const char *word;
+	if (rv == 0) {
+		code = outcome == TWOPC_COMMITTED ? 0 : EXIT_ABORTED;
+		word = outcome == TWOPC_COMMITTED ? "committed" : "aborted";
+	} else if (rv == TWOPC_ETIMEDOUT || rv == TWOPC_ENET || rv == TWOPC_ECLOSED) {
+		code = EXIT_UNKNOWN;
+		word = "unknown";
+	} else {
+		code = EXIT_USAGE;
+		word = "refused";
+	}
+	const char *id = twopc_tx_id(tx), *why = twopc_tx_reason(tx);
+	if (o.json) {
+		printf("{\"txid\":");
+		json_str(id);
+		printf(",\"outcome\":\"%s\",\"reason\":", word);
+		json_str(rv == 0 || rv == TWOPC_EINVAL || rv == TWOPC_ENOENT ? why : twopc_strerror(rv));
+		printf("}\n");
+	} else if (code == 0) {
+		printf("COMMITTED %s\n", id);
+	} else if (code == EXIT_ABORTED) {
+		printf("ABORTED %s: %s\n", id, why[0] ? why : "no reason given");
+	} else if (code == EXIT_UNKNOWN) {
+		fprintf(stderr, "%s: outcome unknown: the coordinator did not answer within %d ms (%s)%s%s\n",
+		    prog, o.timeout_ms, twopc_strerror(rv), id[0] ? "; txid " : "", id);
+		if (o.txid != NULL)
+			fprintf(stderr, "%s: retrying with --txid %s is safe: it will not run twice\n",
+			    prog, o.txid);
+	} else {
+		fprintf(stderr, "%s: the coordinator refused the transaction: %s\n", prog,
+		    why[0] ? why : twopc_strerror(rv));
+	}
+	twopc_tx_free(tx);
+	return code;
+}
+
+static int
+drv_get(twopc_client *cl, int argc, char **argv)
+{
+	drv_opts o = { .timeout_ms = 5000 };
+	int at = drv_parse_opts(argc, argv, &o);
+	char value[8192];
+	int found = 0;
+
+	if (argc - at != 2)
+		usage();
+	int rv = twopc_client_get(cl, argv[at], argv[at + 1], value, sizeof(value), &found, o.timeout_ms);
+	if (rv == TWOPC_ENOENT) {
+		fprintf(stderr, "%s: unknown participant '%s'\n", prog, argv[at]);
+		return EXIT_USAGE;
+	}
+	if (rv != 0) {
+		fprintf(stderr, "%s: %s did not answer: %s\n", prog, argv[at], twopc_strerror(rv));
+		return EXIT_UNKNOWN;
+	}
+	if (o.json) {
+		printf("{\"participant\":");
+		json_str(argv[at]);
+		printf(",\"key\":");
+		json_str(argv[at + 1]);
+		printf(",\"found\":%s,\"value\":", found ? "true" : "false");
+		if (found)
+			json_str(value);
+		else
+			printf("null");
+		printf("}\n");
+	} else if (found) {
+		printf("%s\n", value);
+	} else {
+		fprintf(stderr, "%s: %s has no key '%s'\n", prog, argv[at], argv[at + 1]);
+	}
+	return found ? 0 : EXIT_ABORTED;
+}
+
+static void
+drv_age(uint64_t ms, char *buf, size_t len)
+{
+	if (ms < 10000)
+		snprintf(buf, len, "%.1fs", (double)ms / 1000.0);
+	else if (ms < 3600000)
+		snprintf(buf, len, "%llus", (unsigned long long)(ms / 1000));
+	else
+		snprintf(buf, len, "%lluh", (unsigned long long)(ms / 3600000));
+}
+
+static int
+drv_status(twopc_client *cl, int argc, char **argv)
+{
+	drv_opts o = { .timeout_ms = 2000 };
+	int at = drv_parse_opts(argc, argv, &o);
+	int reached = 0;
+
+	if (argc - at != 1)
+		usage();
+	const char *txid = argv[at];
+	if (o.json) {
+		printf("{\"txid\":");
+		json_str(txid);
+		printf(",\"nodes\":[");
+	} else {
+		printf("%s\n", txid);
+	}
+	for (size_t i = 0; twopc_client_node(cl, i) != NULL; i++) {
+		const char *node = twopc_client_node(cl, i);
+		twopc_status *st = NULL;
+		size_t n = 0;
+		int rv = twopc_client_status(cl, node, txid, &st, &n, o.timeout_ms);
+		reached += rv == 0;
+		const char *state = rv != 0 ? "UNREACHABLE" : n == 0 ? "NONE" : st[0].state;
+		if (o.json) {
+			printf("%s{\"node\":", i ? "," : "");
+			json_str(node);
+			printf(",\"role\":\"%s\",\"state\":\"%s\"", i == 0 ? "coordinator" : "participant", state);
+			if (rv == 0 && n > 0) {
+				printf(",\"age_ms\":%llu,\"epoch\":%llu,\"detail\":",
+				    (unsigned long long)st[0].age_ms, (unsigned long long)st[0].epoch);
+				json_str(st[0].detail);
+			}
+			printf("}");
+		} else {
+			char age[32] = "";
+			if (rv == 0 && n > 0)
+				drv_age(st[0].age_ms, age, sizeof(age));
+			printf("  %-12s %-11s %-8s %s%s\n", node, i == 0 ? "coordinator" : "participant", state,
+			    rv != 0 ? twopc_strerror(rv) : n == 0 ? (i == 0 ? "no record (presumed ABORT)" : "no record") :
+			    st[0].detail, age[0] ? "" : "");
+		}
+		free(st);
+	}
+	if (o.json)
+		printf("]}\n");
+	return reached ? 0 : EXIT_UNKNOWN;
+}
+
+static int
+drv_list(twopc_client *cl, int argc, char **argv)
+{
+	drv_opts o = { .timeout_ms = 2000 };
+	int at = drv_parse_opts(argc, argv, &o);
+	int reached = 0, first = 1;
+	size_t total = 0;
+
+	if (at != argc)
+		usage();
+	if (o.json)
+		printf("{\"transactions\":[");
+	else
+		printf("%-24s %-12s %-8s %-7s %s\n", "TXID", "NODE", "STATE", "AGE", "DETAIL");
+	for (size_t i = 0; twopc_client_node(cl, i) != NULL; i++) {
+		const char *node = twopc_client_node(cl, i);
+		twopc_status *st = NULL;
+		size_t n = 0;
+		int rv = twopc_client_status(cl, node, NULL, &st, &n, o.timeout_ms);
+		if (rv != 0) {
+			if (!o.json)
+				printf("%-24s %-12s %-8s %-7s %s\n", "-", node, "?", "-", twopc_strerror(rv));
+			continue;
+		}
+		reached++;
+		for (size_t k = 0; k < n; k++) {
+			char age[32];
+			drv_age(st[k].age_ms, age, sizeof(age));
+			total++;
+			if (o.json) {
+				printf("%s{\"txid\":", first ? "" : ",");
+				json_str(st[k].txid);
+				printf(",\"node\":");
+				json_str(node);
+				printf(",\"state\":\"%s\",\"age_ms\":%llu,\"detail\":", st[k].state,
+				    (unsigned long long)st[k].age_ms);
+				json_str(st[k].detail);
+				printf("}");
+				first = 0;
+			} else {
+				printf("%-24s %-12s %-8s %-7s %s\n", st[k].txid, node, st[k].state, age,
+				    st[k].detail);
+			}
+		}
+		free(st);
+	}
+	if (o.json)
+		printf("],\"nodes_reached\":%d}\n", reached);
+	else if (total == 0)
+		printf("(no unfinished transactions)\n");
+	return reached ? 0 : EXIT_UNKNOWN;
+}
+
+int
+main(int argc, char **argv)
+{
+	const char *file = NULL;
+	int ch;
+	twopc_client *cl;
+
+	while ((ch = getopt(argc, argv, "+c:")) != -1) {
+		if (ch == 'c')
+			file = optarg;
+		else
+			usage();
+	}
+	if (file == NULL || optind >= argc)
+		usage();
+	const char *cmd = argv[optind];
+	int sub_argc = argc - optind;
+	char **sub_argv = argv + optind;
+
+	int rv = twopc_client_open(&cl, file);
+	if (rv != 0) {
+		if (rv == TWOPC_ECONFIG)
+			fputs(twopc_client_config_errors(), stderr);
+		else
+			fprintf(stderr, "%s: %s: %s\n", prog, file, twopc_strerror(rv));
+		return EXIT_USAGE;
+	}
+	int code;
+	if (strcmp(cmd, "commit") == 0)
+		code = drv_commit(cl, sub_argc, sub_argv);
+	else if (strcmp(cmd, "get") == 0)
+		code = drv_get(cl, sub_argc, sub_argv);
+	else if (strcmp(cmd, "status") == 0)
+		code = drv_status(cl, sub_argc, sub_argv);
+	else if (strcmp(cmd, "list") == 0)
+		code = drv_list(cl, sub_argc, sub_argv);
+	else {
+		fprintf(stderr, "%s: unknown command '%s'\n", prog, cmd);
+		code = EXIT_USAGE;
+	}
+	twopc_client_close(cl);
+	return code;
+}

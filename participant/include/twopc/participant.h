@@ -1,0 +1,150 @@
+/*
+ * twopc/participant.h - the embeddable twopc participant library.
+ *
+ * The library serves the whole participant side of the protocol: it listens
+ * for the coordinator, keeps the write-ahead log (a SQLite file), locks keys,
+ * forces READY before voting COMMIT, recovers after a crash and asks for
+ * decisions it is missing. The application brings its resource through three
+ * callbacks, XA-style:
+ *
+ *   prepare  stage the work into the workspace the library keeps (call
+ *            twopc_txn_stage()), return the vote;
+ *   commit   apply the staged workspace (read it with twopc_txn_op());
+ *   abort    undo anything prepare did outside the workspace.
+ *
+ * commit and abort are called AT LEAST ONCE per decided transaction, also
+ * again after a crash, so they MUST be idempotent. A callback that returns
+ * an error is called again later (with backoff); the transaction is not
+ * forgotten.
+ *
+ * Threading: callbacks are called from the library's worker threads, one
+ * transaction at a time per handle (the library holds its log lock around
+ * each call), so a resource needs no locking of its own for the calls.
+ * From inside a callback only the twopc_txn_* functions may be called; never
+ * twopc_participant_stop() or _close().
+ *
+ * Logging: the library never prints unless a log function is installed with
+ * twopc_set_log(). It never exits the process: a log write that fails (disk
+ * full, I/O error) stops the handle, and twopc_participant_wait() returns
+ * TWOPC_EIO.
+ */
+#ifndef TWOPC_PARTICIPANT_H
+#define TWOPC_PARTICIPANT_H
+
+#include <stddef.h>
+
+#include "twopc/error.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define TWOPC_VERSION_MAJOR 0
+#define TWOPC_VERSION_MINOR 1
+#define TWOPC_VERSION_PATCH 0
+#define TWOPC_VERSION_STRING "0.1.0"
+
+/* The library's version, "MAJOR.MINOR.PATCH". */
+const char *twopc_version(void);
+
+typedef struct twopc_participant twopc_participant;
+typedef struct twopc_txn twopc_txn;
+
+/* Votes returned by prepare. */
+typedef enum twopc_vote {
+	TWOPC_VOTE_COMMIT = 1,
+	TWOPC_VOTE_ABORT = 2,
+} twopc_vote;
+
+/* One operation of the work sent to this participant. */
+typedef struct twopc_op {
+	const char *op;    /* "put", "del", "check" or "add" */
+	const char *key;
+	const char *value; /* "" for del */
+} twopc_op;
+
+typedef struct twopc_resource {
+	/*
+	 * Decide the vote for OPS (the coordinator has already made sure every
+	 * key is locked for this transaction). Stage what commit will need with
+	 * twopc_txn_stage(); explain an ABORT with twopc_txn_set_reason().
+	 * Return TWOPC_VOTE_COMMIT, TWOPC_VOTE_ABORT, or a negative twopc_err
+	 * (counts as ABORT). Required.
+	 */
+	int (*prepare)(void *user, twopc_txn *txn, const twopc_op *ops, size_t nops);
+	/*
+	 * Apply the staged workspace. Runs inside the log transaction that
+	 * records COMMIT, so a resource kept in the same SQLite file
+	 * (twopc_txn_sqlite()) commits atomically with the record. Return 0 or
+	 * a negative twopc_err (retried later). Required; idempotent.
+	 */
+	int (*commit)(void *user, twopc_txn *txn);
+	/* Undo prepare's effects outside the workspace; may be NULL.
+	 * Idempotent. */
+	int (*abort)(void *user, twopc_txn *txn);
+	/* Read the committed value of KEY into BUF (NUL-terminated); return
+	 * 1 found, 0 not found, or a negative twopc_err. May be NULL (then
+	 * `twopc get` answers TWOPC_EUNSUPPORTED). */
+	int (*read)(void *user, void *sqlite_db, const char *key, char *buf, size_t len);
+	void *user;
+} twopc_resource;
+
+/*
+ * Open participant NAME of the cluster described by the YAML file
+ * CLUSTER_FILE (twopc.yaml(5)), with resource RES (copied). Opens the log
+ * and runs the schema, but starts nothing. Returns 0 and *out, or
+ * TWOPC_EINVAL (NULL argument, missing prepare/commit), TWOPC_ECONFIG (the
+ * file does not load; the errors go to the log function), TWOPC_ENOENT (no
+ * participant NAME), TWOPC_EIO (the log cannot be opened), TWOPC_ENOMEM.
+ */
+int twopc_participant_open(twopc_participant **out, const char *cluster_file,
+    const char *name, const twopc_resource *res);
+
+/*
+ * Recover from the log (finish decided transactions, schedule decision
+ * requests for READY ones), then listen and serve. Returns 0, TWOPC_ESTATE
+ * if already started, TWOPC_ENET if the listen URL cannot be bound,
+ * TWOPC_EIO.
+ */
+int twopc_participant_start(twopc_participant *p);
+
+/*
+ * Block until the handle stops: 0 after twopc_participant_stop(),
+ * TWOPC_EIO if a forced log write failed (the handle stopped serving so as
+ * to promise nothing it could not keep).
+ */
+int twopc_participant_wait(twopc_participant *p);
+
+/* Ask a started handle to stop; returns at once. Safe from a signal
+ * handler thread, not from a callback. */
+int twopc_participant_stop(twopc_participant *p);
+
+/* Stop if needed, join every thread, close the log, free. NULL no-op. */
+void twopc_participant_close(twopc_participant *p);
+
+/* The transaction's id, valid during the callback. */
+const char *twopc_txn_id(const twopc_txn *txn);
+
+/* Add one row to the workspace of TXN (in prepare only). 0 or TWOPC_EIO,
+ * TWOPC_EINVAL (outside prepare, NULL key). */
+int twopc_txn_stage(twopc_txn *txn, const char *op, const char *key, const char *value);
+
+/* Number of staged rows, and row I (pointers valid during the callback). */
+size_t twopc_txn_nstaged(const twopc_txn *txn);
+int twopc_txn_staged(const twopc_txn *txn, size_t i, twopc_op *out);
+
+/* The reason given with an ABORT vote (copied, truncated to 200 bytes). */
+void twopc_txn_set_reason(twopc_txn *txn, const char *reason);
+
+/* The log's sqlite3 handle (as void *), inside its open transaction. */
+void *twopc_txn_sqlite(const twopc_txn *txn);
+
+/* Where the library's log lines go: FN(user, level 0=error..3=debug, line).
+ * NULL silences (the default). Process-wide. */
+void twopc_set_log(void (*fn)(void *user, int level, const char *line), void *user,
+    int max_level);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

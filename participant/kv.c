@@ -1,0 +1,210 @@
+/*
+ * kv.c - the built-in key-value resource (see kv.h).
+ */
+#include "kv.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sqlite3.h>
+
+/* Committed value of KEY, malloc'ed, or NULL (absent or error: *err). */
+static char *
+kv_get(sqlite3 *h, const char *key, int *err)
+{
+	sqlite3_stmt *st = NULL;
+	char *v = NULL;
+	*err = 0;
+	if (sqlite3_prepare_v2(h, "SELECT value FROM kv WHERE key = ?1", -1, &st, NULL) != SQLITE_OK) {
+		*err = TWOPC_EIO;
+		return NULL;
+	}
+	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+	int rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		const char *s = (const char *)sqlite3_column_text(st, 0);
+		v = strdup(s ? s : "");
+		if (v == NULL)
+			*err = TWOPC_ENOMEM;
+	} else if (rc != SQLITE_DONE) {
+		*err = TWOPC_EIO;
+	}
+	sqlite3_finalize(st);
+	return v;
+}
+
+static int
+kv_int(const char *s, int64_t *out)
+{
+	char *end;
+	if (s == NULL || *s == '\0')
+		return 0;
+	errno = 0;
+	long long v = strtoll(s, &end, 10);
+	if (errno != 0 || *end != '\0')
+		return 0;
+	*out = v;
+	return 1;
+}
+
+/* The value of KEY as this transaction sees it so far: its own earlier
+ * ops win over the committed data. */
+typedef struct kv_view {
+	const char *key;
+	char *value; /* NULL = deleted / absent */
+} kv_view;
+
+static kv_view *
+kv_view_of(kv_view *v, size_t *n, sqlite3 *h, const char *key, int *err)
+{
+	for (size_t i = 0; i < *n; i++)
+		if (strcmp(v[i].key, key) == 0)
+			return &v[i];
+	v[*n].key = key;
+	v[*n].value = kv_get(h, key, err);
+	return *err ? NULL : &v[(*n)++];
+}
+
+static int
+kv_prepare(void *user, twopc_txn *txn, const twopc_op *ops, size_t nops)
+{
+	sqlite3 *h = twopc_txn_sqlite(txn);
+	kv_view *view = calloc(nops ? nops : 1, sizeof(*view));
+	size_t nview = 0;
+	char reason[200];
+	int vote = TWOPC_VOTE_COMMIT, err = 0;
+
+	(void)user;
+	if (view == NULL)
+		return TWOPC_ENOMEM;
+	reason[0] = '\0';
+	for (size_t i = 0; i < nops && vote == TWOPC_VOTE_COMMIT; i++) {
+		kv_view *kv = kv_view_of(view, &nview, h, ops[i].key, &err);
+		if (kv == NULL) {
+			vote = err;
+			break;
+		}
+		if (strcmp(ops[i].op, "put") == 0) {
+			char *nv = strdup(ops[i].value);
+			if (nv == NULL) {
+				vote = TWOPC_ENOMEM;
+				break;
+			}
+			free(kv->value);
+			kv->value = nv;
+		} else if (strcmp(ops[i].op, "del") == 0) {
+			free(kv->value);
+			kv->value = NULL;
+		} else if (strcmp(ops[i].op, "check") == 0) {
+			if (kv->value == NULL || strcmp(kv->value, ops[i].value) != 0) {
+				snprintf(reason, sizeof(reason), "check failed: %.40s is %s%.40s%s, expected '%.40s'",
+				    ops[i].key, kv->value ? "'" : "", kv->value ? kv->value : "absent",
+				    kv->value ? "'" : "", ops[i].value);
+				vote = TWOPC_VOTE_ABORT;
+			}
+		} else if (strcmp(ops[i].op, "add") == 0) {
+			int64_t cur = 0, delta, res;
+			if (!kv_int(ops[i].value, &delta)) {
+				snprintf(reason, sizeof(reason), "add: '%.40s' is not an integer", ops[i].value);
+				vote = TWOPC_VOTE_ABORT;
+			} else if (kv->value != NULL && !kv_int(kv->value, &cur)) {
+				snprintf(reason, sizeof(reason), "add: %.40s holds '%.40s', not an integer",
+				    ops[i].key, kv->value);
+				vote = TWOPC_VOTE_ABORT;
+			} else if (__builtin_add_overflow(cur, delta, &res)) {
+				snprintf(reason, sizeof(reason), "add: %.40s would overflow", ops[i].key);
+				vote = TWOPC_VOTE_ABORT;
+			} else if (res < 0) {
+				snprintf(reason, sizeof(reason),
+				    "insufficient funds: %.40s is %" PRId64 ", cannot add %" PRId64,
+				    ops[i].key, cur, delta);
+				vote = TWOPC_VOTE_ABORT;
+			} else {
+				char buf[32];
+				snprintf(buf, sizeof(buf), "%" PRId64, res);
+				char *nv = strdup(buf);
+				if (nv == NULL) {
+					vote = TWOPC_ENOMEM;
+					break;
+				}
+				free(kv->value);
+				kv->value = nv;
+			}
+		} else {
+			snprintf(reason, sizeof(reason), "unknown op '%.20s'", ops[i].op);
+			vote = TWOPC_VOTE_ABORT;
+		}
+	}
+	/* Stage the final value of every key touched by a write. Keys only
+	 * checked are staged too (as puts of the same value): harmless, and
+	 * it keeps commit a plain copy. */
+	for (size_t i = 0; i < nview && vote == TWOPC_VOTE_COMMIT; i++) {
+		int rv = view[i].value ? twopc_txn_stage(txn, "put", view[i].key, view[i].value) :
+		    twopc_txn_stage(txn, "del", view[i].key, "");
+		if (rv != 0)
+			vote = rv;
+	}
+	for (size_t i = 0; i < nview; i++)
+		free(view[i].value);
+	free(view);
+	if (reason[0])
+		twopc_txn_set_reason(txn, reason);
+	return vote;
+}
+
+static int
+kv_commit(void *user, twopc_txn *txn)
+{
+	sqlite3 *h = twopc_txn_sqlite(txn);
+	sqlite3_stmt *put = NULL, *del = NULL;
+	int rv = 0;
+
+	(void)user;
+	if (sqlite3_prepare_v2(h, "INSERT OR REPLACE INTO kv(key, value) VALUES (?1, ?2)", -1,
+	    &put, NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v2(h, "DELETE FROM kv WHERE key = ?1", -1, &del, NULL) != SQLITE_OK)
+		rv = TWOPC_EIO;
+	for (size_t i = 0; rv == 0 && i < twopc_txn_nstaged(txn); i++) {
+		twopc_op op;
+		if (twopc_txn_staged(txn, i, &op) != 0) {
+			rv = TWOPC_EINVAL;
+			break;
+		}
+		sqlite3_stmt *st = strcmp(op.op, "del") == 0 ? del : put;
+		sqlite3_reset(st);
+		sqlite3_bind_text(st, 1, op.key, -1, SQLITE_STATIC);
+		if (st == put)
+			sqlite3_bind_text(st, 2, op.value, -1, SQLITE_STATIC);
+		if (sqlite3_step(st) != SQLITE_DONE)
+			rv = TWOPC_EIO;
+	}
+	sqlite3_finalize(put);
+	sqlite3_finalize(del);
+	return rv;
+}
+
+static int
+kv_read(void *user, void *sqlite_db, const char *key, char *buf, size_t len)
+{
+	int err;
+	(void)user;
+	char *v = kv_get(sqlite_db, key, &err);
+	if (err)
+		return err;
+	if (v == NULL)
+		return 0;
+	snprintf(buf, len, "%s", v);
+	free(v);
+	return 1;
+}
+
+const twopc_resource kv_resource = {
+	.prepare = kv_prepare,
+	.commit = kv_commit,
+	.abort = NULL, /* prepare writes nothing outside the workspace */
+	.read = kv_read,
+	.user = NULL,
+};

@@ -1,0 +1,757 @@
+/*
+ * part.c - the participant library: handle lifecycle, message handlers and
+ * the participant state machine.
+ *
+ *            VOTE_REQUEST                 GLOBAL_COMMIT / decision COMMIT
+ *   (none) ---------------> INIT ---------> READY ------------------> COMMIT
+ *                             |  forced       |
+ *                 vote ABORT  |               | GLOBAL_ABORT / decision ABORT
+ *                             v               v
+ *                           ABORT <-----------+
+ *
+ * INIT lives only inside the SQLite transaction that stages the work: it is
+ * never durable, so after a crash "INIT" and "no record" are the same thing
+ * and both mean ABORT (DESIGN section 3). READY is forced with the
+ * workspace and locks before VOTE_COMMIT leaves (R1). COMMIT is forced in
+ * the transaction that applies the workspace, before the ACK (R3). ABORT
+ * is forced only when it is reported to another process as an answer (R8).
+ *
+ * Every handler is idempotent (NNG's REQ resends): it looks at the logged
+ * state first and answers from it.
+ */
+#include "part.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "crash.h"
+#include "tlog.h"
+#include "txstate.h"
+
+const char *
+twopc_version(void)
+{
+	return TWOPC_VERSION_STRING;
+}
+
+void
+twopc_set_log(void (*fn)(void *, int, const char *), void *user, int max_level)
+{
+	tlog_set_sink(fn, user, max_level);
+}
+
+void
+part_fail(twopc_participant *p, const char *why)
+{
+	pthread_mutex_lock(&p->mtx);
+	if (!p->failed)
+		tlog_error("stopping: %s; nothing more will be promised until restart", why);
+	p->failed = 1;
+	pthread_cond_broadcast(&p->cv);
+	pthread_mutex_unlock(&p->mtx);
+}
+
+static int
+part_failed(twopc_participant *p)
+{
+	pthread_mutex_lock(&p->mtx);
+	int f = p->failed;
+	pthread_mutex_unlock(&p->mtx);
+	return f;
+}
+
+/* ---- the txn handle given to callbacks ---- */
+
+const char *
+twopc_txn_id(const twopc_txn *txn)
+{
+	return txn ? txn->txid : NULL;
+}
+
+int
+twopc_txn_stage(twopc_txn *txn, const char *op, const char *key, const char *value)
+{
+	if (txn == NULL || !txn->in_prepare || op == NULL || key == NULL)
+		return TWOPC_EINVAL;
+	return plog_stage(txn->p->db, txn->txid, txn->seq++, op, key, value);
+}
+
+size_t
+twopc_txn_nstaged(const twopc_txn *txn)
+{
+	return txn ? txn->ws.n : 0;
+}
+
+int
+twopc_txn_staged(const twopc_txn *txn, size_t i, twopc_op *out)
+{
+	if (txn == NULL || out == NULL || i >= txn->ws.n)
+		return TWOPC_EINVAL;
+	out->op = txn->ws.op[i];
+	out->key = txn->ws.key[i];
+	out->value = txn->ws.value[i];
+	return 0;
+}
+
+void
+twopc_txn_set_reason(twopc_txn *txn, const char *reason)
+{
+	if (txn != NULL && reason != NULL)
+		snprintf(txn->reason, sizeof(txn->reason), "%s", reason);
+}
+
+void *
+twopc_txn_sqlite(const twopc_txn *txn)
+{
+	return txn ? db_sqlite(txn->p->db) : NULL;
+}
+
+/* ---- state transitions (db lock held) ---- */
+
+int
+part_commit(twopc_participant *p, const char *txid, const plog_txn *t)
+{
+	twopc_txn txn = { .p = p, .txid = txid };
+	int rv;
+
+	/* crash here: READY is forced, nothing applied; recovery asks for the
+	 * decision and applies the workspace then. */
+	crash_point("participant.before_commit_applied");
+	if ((rv = plog_ws_load(p->db, txid, &txn.ws)) != 0)
+		return rv == TWOPC_ENOMEM ? TWOPC_ERESOURCE : rv;
+	if ((rv = db_begin(p->db)) != 0)
+		goto fail_io;
+	rv = p->res.commit(p->res.user, &txn);
+	if (rv != 0) {
+		db_rollback(p->db);
+		tlog_warn("%s: resource commit failed (%s); staying READY, will retry", txid,
+		    twopc_strerror(rv));
+		plog_ws_free(&txn.ws);
+		return TWOPC_ERESOURCE;
+	}
+	if ((rv = plog_release(p->db, txid)) != 0 ||
+	    (rv = plog_put(p->db, txid, TX_COMMIT, t->epoch, t->peers)) != 0) {
+		db_rollback(p->db);
+		goto fail_io;
+	}
+	if ((rv = db_commit(p->db)) != 0)
+		goto fail_io;
+	plog_ws_free(&txn.ws);
+	/* crash here: COMMIT is forced and applied; recovery ACKs the next
+	 * GLOBAL_COMMIT from the log. */
+	crash_point("participant.after_commit_applied");
+	tlog_state(txid, tx_state_name(t->state), "COMMIT", NULL);
+	return 0;
+fail_io:
+	plog_ws_free(&txn.ws);
+	part_fail(p, "cannot force COMMIT to the log");
+	return TWOPC_EIO;
+}
+
+int
+part_abort(twopc_participant *p, const char *txid, const plog_txn *t, int force,
+    const char *why)
+{
+	twopc_txn txn = { .p = p, .txid = txid };
+	int rv;
+
+	crash_point("participant.before_abort_applied");
+	if ((rv = force ? db_begin(p->db) : db_begin_lazy(p->db)) != 0)
+		goto fail_io;
+	if (p->res.abort != NULL && t->state == TX_READY) {
+		if (plog_ws_load(p->db, txid, &txn.ws) == 0) {
+			rv = p->res.abort(p->res.user, &txn);
+			plog_ws_free(&txn.ws);
+			if (rv != 0) {
+				db_rollback(p->db);
+				tlog_warn("%s: resource abort failed (%s); will retry", txid,
+				    twopc_strerror(rv));
+				return TWOPC_ERESOURCE;
+			}
+		}
+	}
+	if ((rv = plog_release(p->db, txid)) != 0 ||
+	    (rv = plog_put(p->db, txid, TX_ABORT, t->epoch, t->peers)) != 0) {
+		db_rollback(p->db);
+		goto fail_io;
+	}
+	if ((rv = db_commit(p->db)) != 0)
+		goto fail_io;
+	crash_point("participant.after_abort_applied");
+	tlog_state(txid, tx_state_name(t->state), "ABORT", why);
+	return 0;
+fail_io:
+	part_fail(p, "cannot write ABORT to the log");
+	return TWOPC_EIO;
+}
+
+/* ---- handlers ---- */
+
+static int
+part_error(wire_msg *rep, int code, const char *text, char *buf, size_t len)
+{
+	rep->type = WIRE_ERROR;
+	rep->code = (uint16_t)(-code);
+	snprintf(buf, len, "%s", text);
+	rep->text = buf;
+	return 1;
+}
+
+/* R6: a message from an older coordinator epoch is refused. Returns 1 if
+ * stale (REP filled with the error). */
+static int
+part_stale(twopc_participant *p, const wire_msg *req, wire_msg *rep, char *buf, size_t len)
+{
+	uint64_t seen = atomic_load(&p->max_epoch);
+	if (req->epoch >= seen)
+		return 0;
+	tlog_warn("%s: refused %s from %s: epoch %llu is older than %llu", req->txid,
+	    wire_type_name(req->type), req->sender, (unsigned long long)req->epoch,
+	    (unsigned long long)seen);
+	char text[128];
+	snprintf(text, sizeof(text), "stale coordinator epoch %llu (highest seen %llu)",
+	    (unsigned long long)req->epoch, (unsigned long long)seen);
+	return part_error(rep, TWOPC_ESTALE, text, buf, len);
+}
+
+/* Remember a higher epoch; made durable with the next log write. */
+static void
+part_see_epoch(twopc_participant *p, uint64_t epoch)
+{
+	uint64_t cur = atomic_load(&p->max_epoch);
+	while (epoch > cur && !atomic_compare_exchange_weak(&p->max_epoch, &cur, epoch))
+		;
+}
+
+static void
+part_join_peers(const wire_msg *req, char *buf, size_t len)
+{
+	size_t at = 0;
+	buf[0] = '\0';
+	for (size_t i = 0; i < req->npeers && at < len; i++)
+		at += (size_t)snprintf(buf + at, len - at, "%s%s", i ? "," : "", req->peers[i]);
+}
+
+/* Stage and vote on a run we have no (current) record of. db lock held. */
+static int
+part_vote_fresh(twopc_participant *p, const wire_msg *req, wire_msg *rep, char *buf,
+    size_t len)
+{
+	twopc_txn txn = { .p = p, .txid = req->txid };
+	twopc_op *ops = NULL;
+	char peers[sizeof(((plog_txn *)0)->peers)];
+	char holder[WIRE_TXID_MAX + 1];
+	int vote = TWOPC_VOTE_ABORT, rv;
+
+	part_join_peers(req, peers, sizeof(peers));
+	if ((rv = db_begin(p->db)) != 0)
+		goto fail_io;
+	/* INIT: from here until COMMIT below, nothing is durable. */
+	tlog_state(req->txid, "NONE", "INIT", NULL);
+	for (size_t i = 0; i < req->nops; i++) {
+		rv = plog_lock(p->db, req->txid, req->ops[i].key, holder, sizeof(holder));
+		if (rv == TWOPC_EBUSY) {
+			/* R5: no waiting, so no deadlock. */
+			snprintf(txn.reason, sizeof(txn.reason), "key '%.64s' is locked by %s",
+			    req->ops[i].key, holder);
+			goto vote_abort;
+		}
+		if (rv != 0) {
+			db_rollback(p->db);
+			goto fail_io;
+		}
+	}
+	ops = calloc(req->nops ? req->nops : 1, sizeof(*ops));
+	if (ops == NULL) {
+		snprintf(txn.reason, sizeof(txn.reason), "out of memory");
+		goto vote_abort;
+	}
+	for (size_t i = 0; i < req->nops; i++) {
+		ops[i].op = wire_op_name(req->ops[i].op);
+		ops[i].key = req->ops[i].key;
+		ops[i].value = req->ops[i].value;
+	}
+	txn.in_prepare = 1;
+	vote = p->res.prepare(p->res.user, &txn, ops, req->nops);
+	txn.in_prepare = 0;
+	free(ops);
+	ops = NULL;
+	if (vote != TWOPC_VOTE_COMMIT) {
+		if (txn.reason[0] == '\0')
+			snprintf(txn.reason, sizeof(txn.reason), "resource voted ABORT%s%s",
+			    vote < 0 ? ": " : "", vote < 0 ? twopc_strerror(vote) : "");
+		goto vote_abort;
+	}
+	if ((rv = plog_put(p->db, req->txid, TX_READY, req->epoch, peers)) != 0 ||
+	    (rv = plog_epoch_set(p->db, atomic_load(&p->max_epoch))) != 0) {
+		db_rollback(p->db);
+		goto fail_io;
+	}
+	/* crash here: work staged, READY not forced; the SQLite transaction
+	 * rolls back, so recovery finds no record and presumes ABORT. */
+	crash_point("participant.before_ready_logged");
+	if ((rv = db_commit(p->db)) != 0)
+		goto fail_io;
+	/* crash here: READY is forced but no vote left; recovery asks for the
+	 * decision, which the coordinator (vote timeout) makes ABORT. */
+	crash_point("participant.after_ready_logged");
+	tlog_state(req->txid, "INIT", "READY", NULL);
+	rep->type = WIRE_VOTE_COMMIT;
+	rep->crash_after_send = "participant.after_vote_sent";
+	return 1;
+
+vote_abort:
+	free(ops);
+	db_rollback(p->db);
+	if (p->res.abort != NULL)
+		(void)p->res.abort(p->res.user, &txn);
+	/* Not forced (nothing depends on it): recorded so that a resent
+	 * VOTE_REQUEST gets the same vote. */
+	if (db_begin_lazy(p->db) != 0 ||
+	    plog_put(p->db, req->txid, TX_ABORT, req->epoch, peers) != 0 ||
+	    db_commit(p->db) != 0) {
+		db_rollback(p->db);
+		goto fail_io;
+	}
+	tlog_state(req->txid, "INIT", "ABORT", txn.reason);
+	rep->type = WIRE_VOTE_ABORT;
+	snprintf(buf, len, "%s: %s", p->self->name, txn.reason);
+	rep->text = buf;
+	return 1;
+
+fail_io:
+	part_fail(p, "cannot write the log while voting");
+	return 0;
+}
+
+static int
+part_on_vote_request(twopc_participant *p, const wire_msg *req, wire_msg *rep, char *buf,
+    size_t len)
+{
+	plog_txn t;
+	int rv, send;
+
+	if (part_stale(p, req, rep, buf, len))
+		return 1;
+	part_see_epoch(p, req->epoch);
+	db_lock(p->db);
+	rv = plog_get(p->db, req->txid, &t);
+	if (rv == TWOPC_EIO) {
+		db_unlock(p->db);
+		part_fail(p, "cannot read the log");
+		return 0;
+	}
+	if (rv == 0 && t.epoch == req->epoch) {
+		/* A resent or duplicated VOTE_REQUEST: the same vote again. */
+		db_unlock(p->db);
+		if (t.state == TX_READY || t.state == TX_COMMIT) {
+			rep->type = WIRE_VOTE_COMMIT;
+			return 1;
+		}
+		rep->type = WIRE_VOTE_ABORT;
+		snprintf(buf, len, "%s: already %s", p->self->name,
+		    t.state == TX_ABORT ? "aborted" : tx_state_name(t.state));
+		rep->text = buf;
+		return 1;
+	}
+	if (rv == 0 && t.epoch < req->epoch && t.state == TX_COMMIT) {
+		/* The coordinator lost its record (retention passed): never run a
+		 * committed txid twice. */
+		db_unlock(p->db);
+		rep->type = WIRE_VOTE_ABORT;
+		snprintf(buf, len, "%s: txid already committed in epoch %llu", p->self->name,
+		    (unsigned long long)t.epoch);
+		rep->text = buf;
+		return 1;
+	}
+	if (rv == 0 && t.epoch < req->epoch && (t.state == TX_READY || t.state == TX_INIT)) {
+		/* R7: a new run of this txid exists only if the coordinator has no
+		 * record of the old one, which by R2 never committed. */
+		if (part_abort(p, req->txid, &t, 0, "superseded by a run of a newer epoch") == TWOPC_EIO) {
+			db_unlock(p->db);
+			return 0;
+		}
+	}
+	send = part_vote_fresh(p, req, rep, buf, len);
+	db_unlock(p->db);
+	return send;
+}
+
+static int
+part_on_global(twopc_participant *p, const wire_msg *req, wire_msg *rep, char *buf,
+    size_t len)
+{
+	int commit = req->type == WIRE_GLOBAL_COMMIT;
+	plog_txn t;
+	int rv;
+
+	if (part_stale(p, req, rep, buf, len))
+		return 1;
+	part_see_epoch(p, req->epoch);
+	db_lock(p->db);
+	rv = plog_get(p->db, req->txid, &t);
+	if (rv == TWOPC_ENOENT) {
+		db_unlock(p->db);
+		if (commit) {
+			tlog_error("%s: GLOBAL_COMMIT for a transaction with no record here "
+			    "(the log was lost or replaced?)", req->txid);
+			return part_error(rep, TWOPC_ENOENT, "no record of this transaction", buf, len);
+		}
+		/* Reordered: the decision came before the vote request. Remember
+		 * it so the late VOTE_REQUEST gets VOTE_ABORT. */
+		memset(&t, 0, sizeof(t));
+		t.epoch = req->epoch;
+		db_lock(p->db);
+		rv = part_abort(p, req->txid, &t, 0, "GLOBAL_ABORT before any vote");
+		db_unlock(p->db);
+		if (rv != 0)
+			return 0;
+		rep->type = WIRE_ACK;
+		rep->state = TX_ABORT;
+		return 1;
+	}
+	if (rv != 0) {
+		db_unlock(p->db);
+		part_fail(p, "cannot read the log");
+		return 0;
+	}
+	if (t.state == TX_READY || t.state == TX_INIT) {
+		rv = commit ? part_commit(p, req->txid, &t) :
+		    part_abort(p, req->txid, &t, 0, "GLOBAL_ABORT");
+		if (rv != 0) {
+			db_unlock(p->db);
+			return 0; /* no ACK: the coordinator resends */
+		}
+		t.state = commit ? TX_COMMIT : TX_ABORT;
+	} else if ((t.state == TX_COMMIT) != commit) {
+		/* A decision once forced is final (DESIGN section 4). */
+		tlog_error("%s: PROTOCOL VIOLATION: %s from %s but the log says %s; keeping %s",
+		    req->txid, wire_type_name(req->type), req->sender, tx_state_name(t.state),
+		    tx_state_name(t.state));
+	}
+	db_unlock(p->db);
+	rep->type = WIRE_ACK;
+	rep->state = (uint8_t)t.state;
+	return 1;
+}
+
+/* A peer (or the coordinator) asks what we know (DESIGN section 4). */
+static int
+part_on_decision_request(twopc_participant *p, const wire_msg *req, wire_msg *rep)
+{
+	plog_txn t;
+	db_lock(p->db);
+	int rv = plog_get(p->db, req->txid, &t);
+	if (rv == TWOPC_ENOENT || (rv == 0 && t.state == TX_INIT)) {
+		/* We never voted COMMIT: force ABORT first (R8), so a late
+		 * VOTE_REQUEST gets VOTE_ABORT and the answer stays true. */
+		if (rv == TWOPC_ENOENT) {
+			memset(&t, 0, sizeof(t));
+			t.epoch = req->epoch;
+		}
+		rv = part_abort(p, req->txid, &t, 1, "asked by a peer before any vote");
+		if (rv != 0) {
+			db_unlock(p->db);
+			return 0;
+		}
+		t.state = TX_ABORT;
+	} else if (rv != 0) {
+		db_unlock(p->db);
+		part_fail(p, "cannot read the log");
+		return 0;
+	}
+	db_unlock(p->db);
+	rep->type = WIRE_DECISION_REPLY;
+	rep->state = (uint8_t)t.state;
+	return 1;
+}
+
+typedef struct part_list {
+	twopc_participant *p;
+	wire_status *st;
+	size_t n, cap;
+	char *strs;
+	size_t strs_at, strs_cap;
+	int64_t now;
+} part_list;
+
+static char *
+part_list_str(part_list *l, const char *s)
+{
+	size_t n = strlen(s) + 1;
+	if (l->strs_at + n > l->strs_cap)
+		return NULL;
+	char *d = l->strs + l->strs_at;
+	memcpy(d, s, n);
+	l->strs_at += n;
+	return d;
+}
+
+static void
+part_list_add(void *arg, const char *txid, const plog_txn *t)
+{
+	part_list *l = arg;
+	char note[200], detail[2400];
+	if (l->n == l->cap)
+		return;
+	part_ask_note(l->p, txid, note, sizeof(note));
+	snprintf(detail, sizeof(detail), "peers=%s%s%s", t->peers, note[0] ? "; " : "", note);
+	wire_status *s = &l->st[l->n];
+	s->txid = part_list_str(l, txid);
+	s->detail = part_list_str(l, detail);
+	if (s->txid == NULL || s->detail == NULL)
+		return;
+	s->state = (uint8_t)t->state;
+	s->epoch = t->epoch;
+	s->age_ms = (uint64_t)(l->now > t->updated_at ? l->now - t->updated_at : 0);
+	l->n++;
+}
+
+/* STATUS_REQUEST: one txid, or every unfinished (READY) transaction. The
+ * reply's arrays are malloc'ed into *OWNED, freed by the caller after the
+ * send. */
+static int
+part_on_status(twopc_participant *p, const wire_msg *req, wire_msg *rep)
+{
+	part_list l = { .p = p, .cap = req->state == 1 ? 256 : 1, .now = db_now_ms() };
+	l.st = calloc(l.cap, sizeof(*l.st));
+	l.strs_cap = l.cap * 2500;
+	l.strs = malloc(l.strs_cap);
+	if (l.st == NULL || l.strs == NULL) {
+		free(l.st);
+		free(l.strs);
+		return 0;
+	}
+	db_lock(p->db);
+	if (req->state == 1) {
+		(void)plog_each(p->db, TX_READY, l.cap, part_list_add, &l);
+	} else {
+		plog_txn t;
+		if (plog_get(p->db, req->txid, &t) == 0)
+			part_list_add(&l, req->txid, &t);
+	}
+	db_unlock(p->db);
+	rep->type = WIRE_STATUS_REPLY;
+	rep->nstatus = l.n;
+	rep->status = l.st;
+	rep->owned[0] = l.st;
+	rep->owned[1] = l.strs;
+	return 1;
+}
+
+/* FORGET (R9): the coordinator recorded END, so nobody can ask about these
+ * COMMIT records any more. Lazy: losing the deletion only keeps a row. */
+static int
+part_on_forget(twopc_participant *p, const wire_msg *req, wire_msg *rep)
+{
+	db_lock(p->db);
+	if (db_begin_lazy(p->db) != 0) {
+		db_unlock(p->db);
+		return 0;
+	}
+	for (size_t i = 0; i < req->ntxids; i++) {
+		plog_txn t;
+		if (plog_get(p->db, req->txids[i], &t) == 0 && t.state == TX_COMMIT)
+			(void)plog_delete(p->db, req->txids[i]);
+	}
+	if (db_commit(p->db) != 0) {
+		db_unlock(p->db);
+		part_fail(p, "cannot write the log");
+		return 0;
+	}
+	db_unlock(p->db);
+	rep->type = WIRE_IAMALIVE;
+	return 1;
+}
+
+static int
+part_on_get(twopc_participant *p, const wire_msg *req, wire_msg *rep, char *buf, size_t len)
+{
+	if (p->res.read == NULL)
+		return part_error(rep, TWOPC_EUNSUPPORTED, "this participant's resource cannot be read",
+		    buf, len);
+	db_lock(p->db);
+	int rv = p->res.read(p->res.user, db_sqlite(p->db), req->text, buf, len);
+	db_unlock(p->db);
+	if (rv < 0)
+		return part_error(rep, rv, twopc_strerror(rv), buf, len);
+	rep->type = WIRE_GET_REPLY;
+	rep->state = rv == 1;
+	rep->text = rv == 1 ? buf : "";
+	return 1;
+}
+
+/* The rpc_server handler. The reply's strings live in this thread's
+ * buffers until the server has encoded them. */
+static int
+part_handle(void *user, const wire_msg *req, wire_msg *rep)
+{
+	twopc_participant *p = user;
+	static _Thread_local char buf[WIRE_TEXT_MAX + 1];
+	if (part_failed(p))
+		return 0; /* promise nothing after a failed force */
+	switch ((wire_type)req->type) {
+	case WIRE_VOTE_REQUEST:
+		return part_on_vote_request(p, req, rep, buf, sizeof(buf));
+	case WIRE_GLOBAL_COMMIT:
+	case WIRE_GLOBAL_ABORT:
+		return part_on_global(p, req, rep, buf, sizeof(buf));
+	case WIRE_DECISION_REQUEST:
+		return part_on_decision_request(p, req, rep);
+	case WIRE_STATUS_REQUEST:
+		return part_on_status(p, req, rep);
+	case WIRE_FORGET:
+		if (part_stale(p, req, rep, buf, sizeof(buf)))
+			return 1;
+		return part_on_forget(p, req, rep);
+	case WIRE_GET:
+		return part_on_get(p, req, rep, buf, sizeof(buf));
+	case WIRE_IAMALIVE:
+		rep->type = WIRE_IAMALIVE;
+		return 1;
+	default:
+		break;
+	}
+	tlog_warn("unexpected %s from %s", wire_type_name(req->type), req->sender);
+	char text[96];
+	snprintf(text, sizeof(text), "a participant does not serve %s", wire_type_name(req->type));
+	return part_error(rep, TWOPC_EPROTO, text, buf, sizeof(buf));
+}
+
+/* ---- lifecycle ---- */
+
+static void
+part_log_cfg_errors(const char *errs)
+{
+	char line[512];
+	const char *s = errs;
+	while (*s) {
+		const char *e = strchr(s, '\n');
+		size_t n = e ? (size_t)(e - s) : strlen(s);
+		snprintf(line, sizeof(line), "%.*s", (int)n, s);
+		tlog_error("%s", line);
+		s += n + (e != NULL);
+	}
+}
+
+int
+twopc_participant_open(twopc_participant **out, const char *cluster_file, const char *name,
+    const twopc_resource *res)
+{
+	twopc_participant *p;
+	char errs[4096];
+	int rv;
+
+	if (out == NULL || cluster_file == NULL || name == NULL || res == NULL ||
+	    res->prepare == NULL || res->commit == NULL)
+		return TWOPC_EINVAL;
+	if ((p = calloc(1, sizeof(*p))) == NULL)
+		return TWOPC_ENOMEM;
+	pthread_mutex_init(&p->mtx, NULL);
+	pthread_cond_init(&p->cv, NULL);
+	p->res = *res;
+	errs[0] = '\0';
+	if (cfg_load(cluster_file, &p->cfg, errs, sizeof(errs)) != 0) {
+		part_log_cfg_errors(errs);
+		rv = TWOPC_ECONFIG;
+		goto fail;
+	}
+	if ((p->self = cfg_participant(p->cfg, name)) == NULL) {
+		tlog_error("%s: no participant named '%s'", cluster_file, name);
+		rv = TWOPC_ENOENT;
+		goto fail;
+	}
+	tlog_set_name(name);
+	rv = db_open(p->self->log, p->cfg->durability == CFG_DURABILITY_FULL, plog_schema, &p->db);
+	if (rv != 0)
+		goto fail;
+	uint64_t e = 0;
+	if ((rv = plog_epoch_get(p->db, &e)) != 0)
+		goto fail;
+	atomic_store(&p->max_epoch, e);
+	*out = p;
+	return 0;
+fail:
+	db_close(p->db);
+	cfg_free(p->cfg);
+	pthread_cond_destroy(&p->cv);
+	pthread_mutex_destroy(&p->mtx);
+	free(p);
+	return rv;
+}
+
+int
+twopc_participant_start(twopc_participant *p)
+{
+	int rv;
+
+	if (p == NULL)
+		return TWOPC_EINVAL;
+	pthread_mutex_lock(&p->mtx);
+	if (p->started) {
+		pthread_mutex_unlock(&p->mtx);
+		return TWOPC_ESTATE;
+	}
+	p->started = 1;
+	pthread_mutex_unlock(&p->mtx);
+	if ((rv = part_recover(p)) != 0)
+		return rv;
+	if ((rv = rpc_dial(p->cfg->coordinator.listen, 1, &p->coord)) != 0)
+		return rv;
+	p->coord_open = 1;
+	rv = rpc_server_start(p->self->listen, 8, part_handle, p, p->self->name, &p->max_epoch,
+	    &p->srv);
+	if (rv != 0)
+		return rv;
+	if (pthread_create(&p->bg, NULL, part_bg_main, p) != 0)
+		return TWOPC_ENOMEM;
+	p->bg_running = 1;
+	tlog_info("participant %s serving on %s (log %s, epoch %llu)", p->self->name,
+	    p->self->listen, p->self->log, (unsigned long long)atomic_load(&p->max_epoch));
+	return 0;
+}
+
+int
+twopc_participant_wait(twopc_participant *p)
+{
+	if (p == NULL)
+		return TWOPC_EINVAL;
+	pthread_mutex_lock(&p->mtx);
+	while (!p->stopping && !p->failed)
+		pthread_cond_wait(&p->cv, &p->mtx);
+	int rv = p->failed ? TWOPC_EIO : 0;
+	pthread_mutex_unlock(&p->mtx);
+	return rv;
+}
+
+int
+twopc_participant_stop(twopc_participant *p)
+{
+	if (p == NULL)
+		return TWOPC_EINVAL;
+	pthread_mutex_lock(&p->mtx);
+	p->stopping = 1;
+	pthread_cond_broadcast(&p->cv);
+	pthread_mutex_unlock(&p->mtx);
+	return 0;
+}
+
+void
+twopc_participant_close(twopc_participant *p)
+{
+	if (p == NULL)
+		return;
+	twopc_participant_stop(p);
+	rpc_server_stop(p->srv);
+	if (p->bg_running)
+		pthread_join(p->bg, NULL);
+	if (p->coord_open)
+		nng_close(p->coord);
+	db_close(p->db);
+	cfg_free(p->cfg);
+	free(p->asks);
+	pthread_cond_destroy(&p->cv);
+	pthread_mutex_destroy(&p->mtx);
+	free(p);
+}

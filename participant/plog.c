@@ -1,0 +1,279 @@
+/*
+ * plog.c - the participant log's SQL (see plog.h).
+ */
+#include "plog.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "twopc/error.h"
+
+const char plog_schema[] =
+    "CREATE TABLE IF NOT EXISTS txn(txid TEXT PRIMARY KEY, state TEXT, "
+    "  coordinator_epoch INTEGER, peers TEXT, updated_at INTEGER);"
+    "CREATE TABLE IF NOT EXISTS workspace(txid TEXT, seq INTEGER, op TEXT, key TEXT, value TEXT);"
+    "CREATE INDEX IF NOT EXISTS workspace_txid ON workspace(txid, seq);"
+    "CREATE TABLE IF NOT EXISTS locks(key TEXT PRIMARY KEY, txid TEXT);"
+    "CREATE INDEX IF NOT EXISTS locks_txid ON locks(txid);"
+    "CREATE TABLE IF NOT EXISTS kv(key TEXT PRIMARY KEY, value TEXT);"
+    "CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT);"
+    "CREATE INDEX IF NOT EXISTS txn_state ON txn(state, updated_at);";
+
+/* Statement slots; 0-2 are db.c's. */
+enum {
+	S_GET = 10, S_PUT, S_DEL_TXN, S_DEL_WS, S_DEL_LOCKS, S_LOCK_GET, S_LOCK_PUT,
+	S_STAGE, S_WS_LOAD, S_EPOCH_GET, S_EPOCH_SET, S_EACH_ALL, S_EACH_STATE, S_EXPIRE,
+};
+
+int
+plog_get(db *d, const char *txid, plog_txn *out)
+{
+	sqlite3_stmt *st = db_stmt(d, S_GET,
+	    "SELECT state, coordinator_epoch, peers, updated_at FROM txn WHERE txid = ?1");
+	if (st == NULL)
+		return TWOPC_EIO;
+	sqlite3_bind_text(st, 1, txid, -1, SQLITE_STATIC);
+	int rc = sqlite3_step(st);
+	if (rc == SQLITE_DONE) {
+		sqlite3_reset(st);
+		return TWOPC_ENOENT;
+	}
+	if (rc != SQLITE_ROW) {
+		sqlite3_reset(st);
+		return TWOPC_EIO;
+	}
+	int ok;
+	plog_txn t;
+	memset(&t, 0, sizeof(t));
+	t.state = tx_state_parse((const char *)sqlite3_column_text(st, 0), &ok);
+	t.epoch = (uint64_t)sqlite3_column_int64(st, 1);
+	const char *peers = (const char *)sqlite3_column_text(st, 2);
+	snprintf(t.peers, sizeof(t.peers), "%s", peers ? peers : "");
+	t.updated_at = sqlite3_column_int64(st, 3);
+	sqlite3_reset(st);
+	if (!ok)
+		return TWOPC_EIO; /* a state we never write: the file is not ours */
+	*out = t;
+	return 0;
+}
+
+int
+plog_put(db *d, const char *txid, tx_state s, uint64_t epoch, const char *peers)
+{
+	sqlite3_stmt *st = db_stmt(d, S_PUT,
+	    "INSERT OR REPLACE INTO txn(txid, state, coordinator_epoch, peers, updated_at) "
+	    "VALUES (?1, ?2, ?3, ?4, ?5)");
+	if (st == NULL)
+		return TWOPC_EIO;
+	sqlite3_bind_text(st, 1, txid, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, tx_state_name(s), -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 3, (sqlite3_int64)epoch);
+	sqlite3_bind_text(st, 4, peers ? peers : "", -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 5, db_now_ms());
+	return db_step_done(d, st);
+}
+
+static int
+plog_by_txid(db *d, int slot, const char *sql, const char *txid)
+{
+	sqlite3_stmt *st = db_stmt(d, slot, sql);
+	if (st == NULL)
+		return TWOPC_EIO;
+	sqlite3_bind_text(st, 1, txid, -1, SQLITE_STATIC);
+	return db_step_done(d, st);
+}
+
+int
+plog_release(db *d, const char *txid)
+{
+	int rv = plog_by_txid(d, S_DEL_WS, "DELETE FROM workspace WHERE txid = ?1", txid);
+	return rv ? rv : plog_by_txid(d, S_DEL_LOCKS, "DELETE FROM locks WHERE txid = ?1", txid);
+}
+
+int
+plog_delete(db *d, const char *txid)
+{
+	int rv = plog_release(d, txid);
+	return rv ? rv : plog_by_txid(d, S_DEL_TXN, "DELETE FROM txn WHERE txid = ?1", txid);
+}
+
+int
+plog_lock(db *d, const char *txid, const char *key, char *holder, size_t len)
+{
+	sqlite3_stmt *st = db_stmt(d, S_LOCK_GET, "SELECT txid FROM locks WHERE key = ?1");
+	if (st == NULL)
+		return TWOPC_EIO;
+	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+	int rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		const char *h = (const char *)sqlite3_column_text(st, 0);
+		int mine = h != NULL && strcmp(h, txid) == 0;
+		if (!mine)
+			snprintf(holder, len, "%s", h ? h : "?");
+		sqlite3_reset(st);
+		return mine ? 0 : TWOPC_EBUSY;
+	}
+	sqlite3_reset(st);
+	if (rc != SQLITE_DONE)
+		return TWOPC_EIO;
+	st = db_stmt(d, S_LOCK_PUT, "INSERT INTO locks(key, txid) VALUES (?1, ?2)");
+	if (st == NULL)
+		return TWOPC_EIO;
+	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, txid, -1, SQLITE_STATIC);
+	return db_step_done(d, st);
+}
+
+int
+plog_stage(db *d, const char *txid, int seq, const char *op, const char *key,
+    const char *value)
+{
+	sqlite3_stmt *st = db_stmt(d, S_STAGE,
+	    "INSERT INTO workspace(txid, seq, op, key, value) VALUES (?1, ?2, ?3, ?4, ?5)");
+	if (st == NULL)
+		return TWOPC_EIO;
+	sqlite3_bind_text(st, 1, txid, -1, SQLITE_STATIC);
+	sqlite3_bind_int(st, 2, seq);
+	sqlite3_bind_text(st, 3, op, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 4, key, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 5, value ? value : "", -1, SQLITE_STATIC);
+	return db_step_done(d, st);
+}
+
+void
+plog_ws_free(plog_ws *ws)
+{
+	for (size_t i = 0; i < ws->n; i++) {
+		free(ws->op[i]);
+		free(ws->key[i]);
+		free(ws->value[i]);
+	}
+	free(ws->op);
+	free(ws->key);
+	free(ws->value);
+	memset(ws, 0, sizeof(*ws));
+}
+
+static char *
+plog_col(sqlite3_stmt *st, int i)
+{
+	const char *s = (const char *)sqlite3_column_text(st, i);
+	return strdup(s ? s : "");
+}
+
+int
+plog_ws_load(db *d, const char *txid, plog_ws *ws)
+{
+	plog_ws w = { 0 };
+	size_t cap = 0;
+	int rc, rv = 0;
+	sqlite3_stmt *st = db_stmt(d, S_WS_LOAD,
+	    "SELECT op, key, value FROM workspace WHERE txid = ?1 ORDER BY seq");
+	if (st == NULL)
+		return TWOPC_EIO;
+	sqlite3_bind_text(st, 1, txid, -1, SQLITE_STATIC);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (w.n == cap) {
+			cap = cap ? cap * 2 : 8;
+			char **o = realloc(w.op, cap * sizeof(char *));
+			if (o) w.op = o;
+			char **k = realloc(w.key, cap * sizeof(char *));
+			if (k) w.key = k;
+			char **v = realloc(w.value, cap * sizeof(char *));
+			if (v) w.value = v;
+			if (!o || !k || !v) {
+				rv = TWOPC_ENOMEM;
+				break;
+			}
+		}
+		w.op[w.n] = plog_col(st, 0);
+		w.key[w.n] = plog_col(st, 1);
+		w.value[w.n] = plog_col(st, 2);
+		w.n++;
+		if (!w.op[w.n - 1] || !w.key[w.n - 1] || !w.value[w.n - 1]) {
+			rv = TWOPC_ENOMEM;
+			break;
+		}
+	}
+	if (rv == 0 && rc != SQLITE_DONE)
+		rv = TWOPC_EIO;
+	sqlite3_reset(st);
+	if (rv != 0) {
+		plog_ws_free(&w);
+		return rv;
+	}
+	*ws = w;
+	return 0;
+}
+
+int
+plog_epoch_get(db *d, uint64_t *out)
+{
+	sqlite3_stmt *st = db_stmt(d, S_EPOCH_GET, "SELECT value FROM meta WHERE key = 'epoch'");
+	if (st == NULL)
+		return TWOPC_EIO;
+	int rc = sqlite3_step(st);
+	uint64_t e = 0;
+	if (rc == SQLITE_ROW)
+		e = (uint64_t)sqlite3_column_int64(st, 0);
+	sqlite3_reset(st);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return TWOPC_EIO;
+	*out = e;
+	return 0;
+}
+
+int
+plog_epoch_set(db *d, uint64_t epoch)
+{
+	sqlite3_stmt *st = db_stmt(d, S_EPOCH_SET,
+	    "INSERT OR REPLACE INTO meta(key, value) VALUES ('epoch', ?1)");
+	if (st == NULL)
+		return TWOPC_EIO;
+	sqlite3_bind_int64(st, 1, (sqlite3_int64)epoch);
+	return db_step_done(d, st);
+}
+
+int
+plog_each(db *d, tx_state state, size_t limit, plog_each_fn fn, void *arg)
+{
+	sqlite3_stmt *st = state == TX_NONE ?
+	    db_stmt(d, S_EACH_ALL, "SELECT txid, state, coordinator_epoch, peers, updated_at "
+		"FROM txn ORDER BY updated_at LIMIT ?1") :
+	    db_stmt(d, S_EACH_STATE, "SELECT txid, state, coordinator_epoch, peers, updated_at "
+		"FROM txn WHERE state = ?2 ORDER BY updated_at LIMIT ?1");
+	int rc;
+	if (st == NULL)
+		return TWOPC_EIO;
+	sqlite3_bind_int64(st, 1, (sqlite3_int64)limit);
+	if (state != TX_NONE)
+		sqlite3_bind_text(st, 2, tx_state_name(state), -1, SQLITE_STATIC);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		plog_txn t;
+		int ok;
+		memset(&t, 0, sizeof(t));
+		const char *txid = (const char *)sqlite3_column_text(st, 0);
+		t.state = tx_state_parse((const char *)sqlite3_column_text(st, 1), &ok);
+		t.epoch = (uint64_t)sqlite3_column_int64(st, 2);
+		const char *peers = (const char *)sqlite3_column_text(st, 3);
+		snprintf(t.peers, sizeof(t.peers), "%s", peers ? peers : "");
+		t.updated_at = sqlite3_column_int64(st, 4);
+		if (txid != NULL && ok)
+			fn(arg, txid, &t);
+	}
+	sqlite3_reset(st);
+	return rc == SQLITE_DONE ? 0 : TWOPC_EIO;
+}
+
+int
+plog_expire(db *d, int64_t before_ms)
+{
+	sqlite3_stmt *st = db_stmt(d, S_EXPIRE,
+	    "DELETE FROM txn WHERE state = 'ABORT' AND updated_at < ?1");
+	if (st == NULL)
+		return TWOPC_EIO;
+	sqlite3_bind_int64(st, 1, before_ms);
+	int rv = db_step_done(d, st);
+	return rv ? rv : sqlite3_changes(db_sqlite(d));
+}

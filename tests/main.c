@@ -1,0 +1,49 @@
+/*
+ * main.c - the twopc test runner: every CUnit suite in one binary, so the
+ * run ends with one CUnit summary.
+ *
+ *   twopc-tests [SUITE...]     run all suites, or only those named
+ *
+ * Environment: TWOPC_SRCDIR (the source tree, for example files) and
+ * TWOPC_BUILD (where the daemons are, for the integration suites).
+ * Exit status: 0 if every test passed, 1 otherwise.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include <CUnit/Basic.h>
+
+void test_config_register(void);
+void test_wire_register(void);
+void test_logs_register(void);
+void test_integration_register(void);
+
+static const struct {
+	const char *name;
+	void (*reg)(void);
+} suites[] = {
+	{ "config", test_config_register },
+	{ "wire", test_wire_register },
+	{ "logs", test_logs_register },
+	{ "integration", test_integration_register },
+};
+
+int
+main(int argc, char **argv)
+{
+	if (CU_initialize_registry() != CUE_SUCCESS)
+		return 1;
+	for (size_t i = 0; i < sizeof(suites) / sizeof(suites[0]); i++) {
+		int want = argc == 1;
+		for (int a = 1; a < argc; a++)
+			want |= strcmp(argv[a], suites[i].name) == 0;
+		if (want)
+			suites[i].reg();
+	}
+	CU_basic_set_mode(CU_BRM_VERBOSE);
+	CU_basic_run_tests();
+	unsigned failed = CU_get_number_of_failures() + CU_get_number_of_tests_failed();
+	unsigned fsuites = CU_get_number_of_suites_failed();
+	CU_cleanup_registry();
+	return failed || fsuites ? 1 : 0;
+}
