@@ -306,10 +306,30 @@ coord_on_submit(coord *c, const wire_msg *req, wire_msg *rep, char *buf, size_t 
 	tx_state decision = coord_vote(c, t, req, reason, sizeof(reason));
 	if (coord_decide(c, t, decision, reason) != 0)
 		return 0;
-	pthread_mutex_lock(&c->mtx);
-	t->refs++;
-	pthread_mutex_unlock(&c->mtx);
-	coord_queue_job(c, t);
+	/*
+	 * Phase two before the RESULT: when the client hears COMMITTED, every
+	 * reachable participant has applied it and released its locks, so
+	 * the client's next transaction or read sees its writes instead of
+	 * conflicting with its own previous transaction. A participant that
+	 * does not ACK in time is left to the resender; silent voters hear
+	 * GLOBAL_ABORT from a phase-two thread, off the client's path.
+	 */
+	if (decision == TX_COMMIT) {
+		coord_deliver_commit(c, t);
+	} else {
+		coord_deliver_abort(c, t, 1);
+		int silent = 0;
+		for (size_t i = 0; i < t->nparts; i++)
+			silent |= !t->voted_commit[i] && !t->voted_abort[i];
+		if (silent) {
+			for (size_t i = 0; i < t->nparts; i++)
+				t->voted_abort[i] |= t->voted_commit[i]; /* already told */
+			pthread_mutex_lock(&c->mtx);
+			t->refs++;
+			pthread_mutex_unlock(&c->mtx);
+			coord_queue_job(c, t);
+		}
+	}
 	coord_txn_unref(c, t);
 	return coord_result(rep, decision, reason, buf, len);
 }

@@ -90,6 +90,11 @@ int coord_handle(void *user, const wire_msg *req, wire_msg *rep);
 
 /* Phase two (cphase2.c). */
 void coord_queue_job(coord *c, coord_txn *t);
+/* Deliver T's decision now (blocks up to vote_timeout_ms per round). An
+ * abort goes to every participant that has not voted ABORT, or with
+ * VOTERS_ONLY to those that voted COMMIT (the silent ones may be down). */
+void coord_deliver_commit(coord *c, coord_txn *t);
+void coord_deliver_abort(coord *c, coord_txn *t, int voters_only);
 void *coord_phase2_main(void *arg);
 void *coord_resender_main(void *arg);
 int coord_recover(coord *c);

@@ -163,7 +163,7 @@ coord_record_acks(coord *c, coord_txn *t, const int *acked, const int *was)
 	return end;
 }
 
-static void
+void
 coord_deliver_commit(coord *c, coord_txn *t)
 {
 	int acked[WIRE_MAX_WORK] = { 0 }, was[WIRE_MAX_WORK] = { 0 };
@@ -190,8 +190,8 @@ coord_deliver_commit(coord *c, coord_txn *t)
 		(void)coord_record_acks(c, t, acked, was);
 }
 
-static void
-coord_deliver_abort(coord *c, coord_txn *t)
+void
+coord_deliver_abort(coord *c, coord_txn *t, int voters_only)
 {
 	wire_msg reqs[WIRE_MAX_WORK], reps[WIRE_MAX_WORK];
 	const wire_msg *preqs[WIRE_MAX_WORK] = { 0 };
@@ -200,7 +200,7 @@ coord_deliver_abort(coord *c, coord_txn *t)
 	size_t n = 0;
 
 	for (size_t i = 0; i < t->nparts; i++) {
-		if (t->voted_abort[i])
+		if (t->voted_abort[i] || (voters_only && !t->voted_commit[i]))
 			continue;
 		wire_msg_init(&reqs[n], WIRE_GLOBAL_ABORT, atomic_load(&c->epoch), t->txid,
 		    c->cfg->coordinator.name);
@@ -235,7 +235,7 @@ coord_phase2_main(void *arg)
 		if (j->t->state == TX_COMMIT)
 			coord_deliver_commit(c, j->t);
 		else
-			coord_deliver_abort(c, j->t);
+			coord_deliver_abort(c, j->t, 0);
 		coord_txn_unref(c, j->t);
 		free(j);
 	}

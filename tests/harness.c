@@ -1,1 +1,407 @@
-/* placeholder */
+/*
+ * harness.c - see harness.h.
+ */
+#include "harness.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <sqlite3.h>
+
+#include "db.h"
+#include "rpc.h"
+#include "wire.h"
+
+static const char *const hc_pnames[] = { "alpha", "beta", "gamma", "delta", "epsilon",
+	"zeta", "eta", "theta" };
+
+static void
+hc_sleep_ms(int ms)
+{
+	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L };
+	nanosleep(&ts, NULL);
+}
+
+int
+hc_create(hcluster *c, int nparts, int vote_timeout_ms, int decision_timeout_ms)
+{
+	static int counter;
+	const char *b = getenv("TWOPC_BUILD");
+	FILE *f;
+
+	memset(c, 0, sizeof(*c));
+	if (nparts < 1 || nparts > HC_MAX_NODES - 1)
+		return -1;
+	snprintf(c->bin, sizeof(c->bin), "%s", b ? b : "build");
+	snprintf(c->dir, sizeof(c->dir), "/tmp/twopc-test-XXXXXX");
+	if (mkdtemp(c->dir) == NULL)
+		return -1;
+	snprintf(c->file, sizeof(c->file), "%s/cluster.yaml", c->dir);
+	c->nparts = nparts;
+	c->nnodes = nparts + 1;
+	/* Ports from the pid and a counter: runs in parallel do not collide. */
+	int base = 20000 + (int)(getpid() % 1500) * 20 + (counter++ % 2) * 10;
+	for (int i = 0; i < c->nnodes; i++) {
+		snprintf(c->names[i], sizeof(c->names[i]), "%s", i == 0 ? "coord" : hc_pnames[i - 1]);
+		snprintf(c->urls[i], sizeof(c->urls[i]), "tcp://127.0.0.1:%d", base + i);
+		snprintf(c->logs[i], sizeof(c->logs[i]), "%s/%s.db", c->dir, c->names[i]);
+		c->pids[i] = 0;
+	}
+	if ((f = fopen(c->file, "w")) == NULL)
+		return -1;
+	fprintf(f, "coordinator:\n  name: coord\n  listen: %s\n  log: coord.db\n"
+	    "  vote_timeout_ms: %d\nparticipants:\n", c->urls[0], vote_timeout_ms);
+	for (int i = 1; i < c->nnodes; i++)
+		fprintf(f, "  - name: %s\n    listen: %s\n    log: %s.db\n", c->names[i], c->urls[i],
+		    c->names[i]);
+	fprintf(f, "timeouts:\n  decision_timeout_ms: %d\n  ack_retry_ms: 200\ndurability: full\n",
+	    decision_timeout_ms);
+	fclose(f);
+	return 0;
+}
+
+int
+hc_spawn(hcluster *c, int i, const char *env)
+{
+	char exe[320], logf[320];
+	if (i < 0 || i >= c->nnodes)
+		return -1;
+	snprintf(exe, sizeof(exe), "%s/%s", c->bin, i == 0 ? "twopc-coordinator" : "twopc-participant");
+	snprintf(logf, sizeof(logf), "%s/%s.log", c->dir, c->names[i]);
+	pid_t pid = fork();
+	if (pid < 0)
+		return -1;
+	if (pid == 0) {
+		int fd = open(logf, O_WRONLY | O_CREAT | O_APPEND, 0644);
+		if (fd >= 0) {
+			dup2(fd, 1);
+			dup2(fd, 2);
+			close(fd);
+		}
+		unsetenv("TWOPC_CRASH_AT");
+		unsetenv("TWOPC_PAUSE_AT");
+		if (env != NULL) {
+			char buf[256];
+			snprintf(buf, sizeof(buf), "%s", env);
+			char *eq = strchr(buf, '=');
+			if (eq != NULL) {
+				*eq = '\0';
+				setenv(buf, eq + 1, 1);
+			}
+		}
+		if (i == 0)
+			execl(exe, exe, "-c", c->file, (char *)NULL);
+		else
+			execl(exe, exe, "-c", c->file, "-n", c->names[i], (char *)NULL);
+		_exit(127);
+	}
+	c->pids[i] = pid;
+	return 0;
+}
+
+/* Ask node I for IAMALIVE until it answers. */
+static int
+hc_ping(hcluster *c, int i, int timeout_ms)
+{
+	nng_socket s;
+	int64_t end = mono_ms() + timeout_ms;
+	if (rpc_dial(c->urls[i], 0, &s) != 0)
+		return -1;
+	int ok = -1;
+	while (mono_ms() < end) {
+		wire_msg req, rep;
+		wire_msg_init(&req, WIRE_IAMALIVE, 0, NULL, "harness");
+		if (rpc_call(s, &req, &rep, 200) == 0) {
+			wire_msg_free(&rep);
+			ok = 0;
+			break;
+		}
+		if (!hc_alive(c, i))
+			break;
+	}
+	nng_close(s);
+	return ok;
+}
+
+int
+hc_start(hcluster *c, int i, const char *env)
+{
+	if (hc_spawn(c, i, env) != 0)
+		return -1;
+	return hc_ping(c, i, 5000);
+}
+
+int
+hc_start_all(hcluster *c)
+{
+	for (int i = c->nnodes - 1; i >= 0; i--)
+		if (hc_spawn(c, i, NULL) != 0)
+			return -1;
+	for (int i = 0; i < c->nnodes; i++)
+		if (hc_ping(c, i, 5000) != 0)
+			return -1;
+	return 0;
+}
+
+int
+hc_alive(hcluster *c, int i)
+{
+	int st;
+	if (c->pids[i] <= 0)
+		return 0;
+	pid_t r = waitpid(c->pids[i], &st, WNOHANG);
+	if (r == c->pids[i]) {
+		c->pids[i] = -st - 1; /* remember the status, negative: reaped */
+		return 0;
+	}
+	return 1;
+}
+
+int
+hc_signal(hcluster *c, int i, int sig)
+{
+	return c->pids[i] > 0 ? kill(c->pids[i], sig) : -1;
+}
+
+int
+hc_wait_exit(hcluster *c, int i, int timeout_ms, int *status)
+{
+	int64_t end = mono_ms() + timeout_ms;
+	for (;;) {
+		if (c->pids[i] < 0) {
+			if (status)
+				*status = -(c->pids[i] + 1);
+			c->pids[i] = 0;
+			return 0;
+		}
+		if (c->pids[i] == 0)
+			return -1;
+		int st;
+		pid_t r = waitpid(c->pids[i], &st, WNOHANG);
+		if (r == c->pids[i]) {
+			if (status)
+				*status = st;
+			c->pids[i] = 0;
+			return 0;
+		}
+		if (mono_ms() >= end)
+			return -1;
+		hc_sleep_ms(5);
+	}
+}
+
+int
+hc_kill(hcluster *c, int i)
+{
+	if (c->pids[i] <= 0) {
+		c->pids[i] = 0;
+		return 0;
+	}
+	kill(c->pids[i], SIGKILL);
+	return hc_wait_exit(c, i, 5000, NULL);
+}
+
+void
+hc_destroy(hcluster *c)
+{
+	for (int i = 0; i < c->nnodes; i++)
+		if (c->pids[i] > 0)
+			kill(c->pids[i], SIGTERM);
+	for (int i = 0; i < c->nnodes; i++) {
+		if (c->pids[i] != 0 && hc_wait_exit(c, i, 5000, NULL) != 0)
+			hc_kill(c, i);
+	}
+	if (c->dir[0] != '\0' && getenv("TWOPC_KEEP") == NULL) {
+		char cmd[300];
+		snprintf(cmd, sizeof(cmd), "rm -rf '%s'", c->dir);
+		if (system(cmd) != 0) {
+			/* leftovers in /tmp only */
+		}
+	}
+}
+
+int
+hc_wait_log_line(hcluster *c, int i, const char *needle, int timeout_ms)
+{
+	char path[320];
+	int64_t end = mono_ms() + timeout_ms;
+	snprintf(path, sizeof(path), "%s/%s.log", c->dir, c->names[i]);
+	do {
+		FILE *f = fopen(path, "r");
+		if (f != NULL) {
+			char line[2048];
+			while (fgets(line, sizeof(line), f) != NULL) {
+				if (strstr(line, needle) != NULL) {
+					fclose(f);
+					return 0;
+				}
+			}
+			fclose(f);
+		}
+		hc_sleep_ms(10);
+	} while (mono_ms() < end);
+	return -1;
+}
+
+static sqlite3 *
+hc_open(hcluster *c, int i)
+{
+	sqlite3 *h = NULL;
+	if (sqlite3_open_v2(c->logs[i], &h, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK) {
+		sqlite3_close(h);
+		return NULL;
+	}
+	sqlite3_busy_timeout(h, 2000);
+	return h;
+}
+
+void
+hc_state(hcluster *c, int i, const char *txid, char *buf, size_t len)
+{
+	sqlite3 *h = hc_open(c, i);
+	sqlite3_stmt *st = NULL;
+	snprintf(buf, len, "?");
+	if (h == NULL)
+		return;
+	if (sqlite3_prepare_v2(h, "SELECT state FROM txn WHERE txid = ?1", -1, &st, NULL) == SQLITE_OK) {
+		sqlite3_bind_text(st, 1, txid, -1, SQLITE_STATIC);
+		int rc = sqlite3_step(st);
+		if (rc == SQLITE_ROW)
+			snprintf(buf, len, "%s", (const char *)sqlite3_column_text(st, 0));
+		else if (rc == SQLITE_DONE)
+			snprintf(buf, len, "%s", "");
+	}
+	sqlite3_finalize(st);
+	sqlite3_close(h);
+}
+
+int
+hc_wait_state(hcluster *c, int i, const char *txid, const char *state, int timeout_ms)
+{
+	char buf[32];
+	int64_t end = mono_ms() + timeout_ms;
+	do {
+		hc_state(c, i, txid, buf, sizeof(buf));
+		if (strcmp(buf, state) == 0)
+			return 0;
+		hc_sleep_ms(10);
+	} while (mono_ms() < end);
+	return -1;
+}
+
+long long
+hc_query_int(hcluster *c, int i, const char *sql)
+{
+	sqlite3 *h = hc_open(c, i);
+	sqlite3_stmt *st = NULL;
+	long long v = -1;
+	if (h == NULL)
+		return -1;
+	if (sqlite3_prepare_v2(h, sql, -1, &st, NULL) == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW)
+		v = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	sqlite3_close(h);
+	return v;
+}
+
+void
+hc_kv(hcluster *c, int i, const char *key, char *buf, size_t len)
+{
+	sqlite3 *h = hc_open(c, i);
+	sqlite3_stmt *st = NULL;
+	snprintf(buf, len, "%s", "");
+	if (h == NULL)
+		return;
+	if (sqlite3_prepare_v2(h, "SELECT value FROM kv WHERE key = ?1", -1, &st, NULL) == SQLITE_OK) {
+		sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+		if (sqlite3_step(st) == SQLITE_ROW)
+			snprintf(buf, len, "%s", (const char *)sqlite3_column_text(st, 0));
+	}
+	sqlite3_finalize(st);
+	sqlite3_close(h);
+}
+
+static pid_t
+hc_exec_driver(hcluster *c, int outfd, const char *const *args)
+{
+	char exe[320];
+	const char *argv[64];
+	int n = 0;
+	snprintf(exe, sizeof(exe), "%s/twopc", c->bin);
+	argv[n++] = exe;
+	argv[n++] = "-c";
+	argv[n++] = c->file;
+	for (int k = 0; args[k] != NULL && n < 63; k++)
+		argv[n++] = args[k];
+	argv[n] = NULL;
+	pid_t pid = fork();
+	if (pid == 0) {
+		dup2(outfd, 1);
+		dup2(outfd, 2);
+		close(outfd);
+		execv(exe, (char *const *)argv);
+		_exit(127);
+	}
+	return pid;
+}
+
+int
+hc_twopc(hcluster *c, char *out, size_t len, const char *const *args)
+{
+	int fds[2];
+	if (pipe(fds) != 0)
+		return -1;
+	pid_t pid = hc_exec_driver(c, fds[1], args);
+	close(fds[1]);
+	size_t at = 0;
+	ssize_t r;
+	char sink[256];
+	while ((r = read(fds[0], at + 1 < len ? out + at : sink,
+	    at + 1 < len ? len - at - 1 : sizeof(sink))) > 0)
+		if (at + 1 < len)
+			at += (size_t)r;
+	close(fds[0]);
+	if (len > 0)
+		out[at < len ? at : len - 1] = '\0';
+	int st;
+	if (pid < 0 || waitpid(pid, &st, 0) != pid || !WIFEXITED(st))
+		return -1;
+	return WEXITSTATUS(st);
+}
+
+pid_t
+hc_twopc_bg(hcluster *c, const char *outfile, const char *const *args)
+{
+	int fd = open(outfile, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+	if (fd < 0)
+		return -1;
+	pid_t pid = hc_exec_driver(c, fd, args);
+	close(fd);
+	return pid;
+}
+
+int
+hc_twopc_wait(pid_t pid, int timeout_ms)
+{
+	int64_t end = mono_ms() + timeout_ms;
+	for (;;) {
+		int st;
+		pid_t r = waitpid(pid, &st, WNOHANG);
+		if (r == pid)
+			return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+		if (r < 0 || mono_ms() >= end) {
+			kill(pid, SIGKILL);
+			waitpid(pid, &st, 0);
+			return -1;
+		}
+		hc_sleep_ms(5);
+	}
+}

@@ -1,3 +1,523 @@
+/*
+ * test_integration.c - real daemons on loopback (suite "integration").
+ *
+ * Each case starts a coordinator and participants as separate processes
+ * (tests/harness.c), drives them with the real `twopc` driver or the
+ * client API, kills them with real signals, restarts them, and checks the
+ * outcome in each daemon's SQLite log directly. What each case proves is
+ * in its comment.
+ */
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+
 #include <CUnit/CUnit.h>
+
+#include <nng/nng.h>
+#include <nng/protocol/reqrep0/req.h>
+
+#include "db.h"
+#include "harness.h"
+#include "rpc.h"
+#include "twopc/client.h"
+#include "wire.h"
+
 void test_integration_register(void);
-void test_integration_register(void) {}
+
+#define A 1 /* alpha */
+#define B 2 /* beta */
+#define G 3 /* gamma */
+
+static char out[8192];
+
+static int
+drv(hcluster *c, const char *a0, const char *a1, const char *a2, const char *a3,
+    const char *a4)
+{
+	const char *args[] = { a0, a1, a2, a3, a4, NULL };
+	return hc_twopc(c, out, sizeof(out), args);
+}
+
+static long long
+locks_of(hcluster *c, int i)
+{
+	return hc_query_int(c, i, "SELECT count(*) FROM locks") +
+	    hc_query_int(c, i, "SELECT count(*) FROM workspace");
+}
+
+/* Participant I committed TXID: its log says COMMIT, or the row is gone
+ * because the coordinator recorded END and sent FORGET (R9). */
+static int
+wait_committed(hcluster *c, int i, const char *txid, int timeout_ms)
+{
+	char st[32], cs[32];
+	int64_t end = mono_ms() + timeout_ms;
+	do {
+		hc_state(c, i, txid, st, sizeof(st));
+		if (strcmp(st, "COMMIT") == 0)
+			return 0;
+		hc_state(c, 0, txid, cs, sizeof(cs));
+		if (st[0] == '\0' && strcmp(cs, "END") == 0)
+			return 0;
+		hc_wait_state(c, i, txid, "COMMIT", 10);
+	} while (mono_ms() < end);
+	return -1;
+}
+
+/* The last txid printed by the driver ("COMMITTED x" / "ABORTED x: ..."). */
+static void
+txid_of(const char *s, char *buf, size_t len)
+{
+	const char *p = strchr(s, ' ');
+	buf[0] = '\0';
+	if (p == NULL)
+		return;
+	p++;
+	size_t n = strcspn(p, ": \n");
+	snprintf(buf, len, "%.*s", (int)n, p);
+}
+
+/* Commit across three participants: each applies its part, logs COMMIT,
+ * and the coordinator reaches END; `twopc get` reads the values. */
+static void
+test_commit(void)
+{
+	hcluster c;
+	char v[64], id[80];
+	CU_ASSERT_FATAL(hc_create(&c, 3, 2000, 1000) == 0);
+	CU_ASSERT_FATAL(hc_start_all(&c) == 0);
+	CU_ASSERT_EQUAL(drv(&c, "commit", "alpha:put:alice=100", "beta:put:bob=50", "gamma:put:carol=7",
+	    NULL), 0);
+	CU_ASSERT(strncmp(out, "COMMITTED ", 10) == 0);
+	txid_of(out, id, sizeof(id));
+	CU_ASSERT(strncmp(id, "coord-1-", 8) == 0);
+	for (int i = A; i <= G; i++)
+		CU_ASSERT_EQUAL(wait_committed(&c, i, id, 3000), 0);
+	CU_ASSERT_EQUAL(hc_wait_state(&c, 0, id, "END", 3000), 0);
+	hc_kv(&c, A, "alice", v, sizeof(v));
+	CU_ASSERT_STRING_EQUAL(v, "100");
+	hc_kv(&c, G, "carol", v, sizeof(v));
+	CU_ASSERT_STRING_EQUAL(v, "7");
+	CU_ASSERT_EQUAL(drv(&c, "get", "beta", "bob", NULL, NULL), 0);
+	CU_ASSERT_STRING_EQUAL(out, "50\n");
+	CU_ASSERT_EQUAL(drv(&c, "get", "beta", "nobody", NULL, NULL), 1);
+	CU_ASSERT_EQUAL(drv(&c, "commit", "--json", "alpha:del:alice", "beta:check:bob=50", NULL), 0);
+	CU_ASSERT(strstr(out, "\"outcome\":\"committed\"") != NULL);
+	CU_ASSERT_EQUAL(drv(&c, "get", "alpha", "alice", NULL, NULL), 1);
+	for (int i = A; i <= G; i++)
+		CU_ASSERT_EQUAL(locks_of(&c, i), 0);
+	hc_destroy(&c);
+}
+
+/* Abort by vote: insufficient funds at one participant; nobody applies
+ * anything, the other participant learns ABORT, no lock remains. */
+static void
+test_abort_by_vote(void)
+{
+	hcluster c;
+	char v[64], id[80];
+	CU_ASSERT_FATAL(hc_create(&c, 2, 2000, 1000) == 0);
+	CU_ASSERT_FATAL(hc_start_all(&c) == 0);
+	CU_ASSERT_EQUAL(drv(&c, "commit", "alpha:put:alice=100", "beta:put:bob=0", NULL, NULL), 0);
+	CU_ASSERT_EQUAL(drv(&c, "commit", "alpha:add:alice=500", "beta:add:bob=-500", NULL, NULL), 1);
+	CU_ASSERT(strstr(out, "ABORTED") == out);
+	CU_ASSERT(strstr(out, "beta: insufficient funds: bob is 0, cannot add -500") != NULL);
+	txid_of(out, id, sizeof(id));
+	CU_ASSERT_EQUAL(hc_wait_state(&c, A, id, "ABORT", 3000), 0);
+	CU_ASSERT_EQUAL(hc_wait_state(&c, B, id, "ABORT", 3000), 0);
+	CU_ASSERT_EQUAL(hc_wait_state(&c, 0, id, "ABORT", 3000), 0);
+	hc_kv(&c, A, "alice", v, sizeof(v));
+	CU_ASSERT_STRING_EQUAL(v, "100");
+	CU_ASSERT_EQUAL(locks_of(&c, A), 0);
+	CU_ASSERT_EQUAL(drv(&c, "commit", "alpha:check:alice=99", "beta:put:x=1", NULL, NULL), 1);
+	CU_ASSERT(strstr(out, "check failed") != NULL);
+	hc_destroy(&c);
+}
+
+/* Abort by vote timeout: beta is SIGKILLed; the transaction aborts after
+ * vote_timeout_ms naming beta; alpha releases its locks; beta, restarted,
+ * has nothing in doubt. */
+static void
+test_abort_by_timeout(void)
+{
+	hcluster c;
+	char id[80];
+	CU_ASSERT_FATAL(hc_create(&c, 2, 500, 1000) == 0);
+	CU_ASSERT_FATAL(hc_start_all(&c) == 0);
+	CU_ASSERT_EQUAL(hc_kill(&c, B), 0);
+	int64_t t0 = mono_ms();
+	CU_ASSERT_EQUAL(drv(&c, "commit", "alpha:put:k=1", "beta:put:k=2", NULL, NULL), 1);
+	int64_t took = mono_ms() - t0;
+	CU_ASSERT(strstr(out, "no vote from beta within 500 ms") != NULL);
+	CU_ASSERT(took >= 500);
+	txid_of(out, id, sizeof(id));
+	CU_ASSERT_EQUAL(hc_wait_state(&c, A, id, "ABORT", 3000), 0);
+	CU_ASSERT_EQUAL(locks_of(&c, A), 0);
+	CU_ASSERT_FATAL(hc_start(&c, B, NULL) == 0);
+	/* The restarted beta may receive the resent VOTE_REQUEST (and then
+	 * GLOBAL_ABORT) or nothing: either way nothing stays READY. */
+	CU_ASSERT_EQUAL(drv(&c, "commit", "alpha:put:k=3", "beta:put:k=4", NULL, NULL), 0);
+	CU_ASSERT_EQUAL(hc_query_int(&c, B, "SELECT count(*) FROM txn WHERE state = 'READY'"), 0);
+	hc_destroy(&c);
+}
+
+/* Duplicate, reordered and malformed messages sent straight to a
+ * participant daemon: each is answered from the log (R4) or dropped, and
+ * the daemon keeps serving. */
+static void
+test_duplicates_and_garbage(void)
+{
+	hcluster c;
+	nng_socket s;
+	wire_msg req, rep;
+	CU_ASSERT_FATAL(hc_create(&c, 2, 2000, 60000) == 0);
+	CU_ASSERT_FATAL(hc_start_all(&c) == 0);
+	CU_ASSERT_FATAL(drv(&c, "commit", "--txid", "dup-1", "alpha:put:a=1", "beta:put:b=1") == 0);
+	CU_ASSERT_FATAL(rpc_dial(c.urls[A], 0, &s) == 0);
+
+	/* A late duplicate GLOBAL_COMMIT: ACK COMMIT again, nothing changes. */
+	wire_msg_init(&req, WIRE_GLOBAL_COMMIT, 1, "dup-1", "coord");
+	CU_ASSERT_FATAL(rpc_call(s, &req, &rep, 2000) == 0);
+	CU_ASSERT_EQUAL(rep.type, WIRE_ACK);
+	CU_ASSERT_EQUAL(rep.state, 3 /* COMMIT */);
+	wire_msg_free(&rep);
+
+	/* Reordered: GLOBAL_ABORT before its VOTE_REQUEST; the late vote
+	 * request must then be refused. */
+	wire_msg_init(&req, WIRE_GLOBAL_ABORT, 1, "reorder-1", "coord");
+	CU_ASSERT_FATAL(rpc_call(s, &req, &rep, 2000) == 0);
+	CU_ASSERT_EQUAL(rep.type, WIRE_ACK);
+	wire_msg_free(&rep);
+	wire_op op = { WIRE_OP_PUT, "r", "1" };
+	char *peers[] = { "alpha", "beta" };
+	wire_msg_init(&req, WIRE_VOTE_REQUEST, 1, "reorder-1", "coord");
+	req.npeers = 2;
+	req.peers = peers;
+	req.nops = 1;
+	req.ops = &op;
+	CU_ASSERT_FATAL(rpc_call(s, &req, &rep, 2000) == 0);
+	CU_ASSERT_EQUAL(rep.type, WIRE_VOTE_ABORT);
+	wire_msg_free(&rep);
+	/* The same vote request twice more: the same answer. */
+	CU_ASSERT_FATAL(rpc_call(s, &req, &rep, 2000) == 0);
+	CU_ASSERT_EQUAL(rep.type, WIRE_VOTE_ABORT);
+	wire_msg_free(&rep);
+	nng_close(s);
+
+	/* Garbage on a raw REQ socket: no reply, no crash. */
+	nng_socket raw;
+	CU_ASSERT_FATAL(nng_req0_open(&raw) == 0);
+	nng_socket_set_ms(raw, NNG_OPT_RECVTIMEO, 300);
+	CU_ASSERT_FATAL(nng_dial(raw, c.urls[A], NULL, 0) == 0);
+	static const char junk[] = "\x32\x50\x43\x01\x63garbage that is not a message";
+	for (int k = 0; k < 5; k++) {
+		char *buf = NULL;
+		size_t sz = 0;
+		CU_ASSERT_EQUAL(nng_send(raw, (void *)junk, sizeof(junk) - (size_t)k, 0), 0);
+		CU_ASSERT_EQUAL(nng_recv(raw, &buf, &sz, NNG_FLAG_ALLOC), NNG_ETIMEDOUT);
+	}
+	nng_close(raw);
+	CU_ASSERT(hc_alive(&c, A));
+	CU_ASSERT_EQUAL(hc_wait_log_line(&c, A, "dropped malformed message #5", 2000), 0);
+	CU_ASSERT_EQUAL(drv(&c, "commit", "alpha:put:a=2", "beta:put:b=2", NULL, NULL), 0);
+	hc_destroy(&c);
+}
+
+typedef struct conflict_arg {
+	hcluster *c;
+	twopc_client *cl;
+	int outcome;
+	int rv;
+	char reason[256];
+} conflict_arg;
+
+static void *
+conflict_thread(void *p)
+{
+	conflict_arg *a = p;
+	twopc_tx *tx;
+	a->rv = twopc_tx_begin(a->cl, NULL, &tx);
+	if (a->rv != 0)
+		return NULL;
+	twopc_tx_add(tx, "alpha", "add", "hot", "1");
+	twopc_tx_add(tx, "beta", "add", "hot", "1");
+	a->rv = twopc_tx_commit(tx, 10000, &a->outcome);
+	snprintf(a->reason, sizeof(a->reason), "%s", twopc_tx_reason(tx));
+	twopc_tx_free(tx);
+	return NULL;
+}
+
+/* Concurrent conflicting transactions. First a deterministic pair: a
+ * transaction holding 'hot' READY at alpha makes a second one touching
+ * 'hot' abort at once (well under the vote timeout), naming the holder;
+ * once the holder aborts, the key is free again (R5). Then 16 at once,
+ * three rounds: every one gets a definite outcome quickly (no waiting, no
+ * deadlock; with no-wait locks two transactions may abort each other), and
+ * the counter equals the number of commits at both participants. */
+static void
+test_conflicts(void)
+{
+	enum { N = 16 };
+	hcluster c;
+	twopc_client *cl;
+	pthread_t th[N];
+	conflict_arg args[N];
+	int commits = 0;
+	char v[64], want[32];
+	nng_socket s;
+	wire_msg req, rep;
+
+	CU_ASSERT_FATAL(hc_create(&c, 2, 5000, 60000) == 0);
+	CU_ASSERT_FATAL(hc_start_all(&c) == 0);
+
+	CU_ASSERT_FATAL(rpc_dial(c.urls[A], 0, &s) == 0);
+	wire_op op = { WIRE_OP_ADD, "hot", "1" };
+	char *peers[] = { "alpha", "beta" };
+	wire_msg_init(&req, WIRE_VOTE_REQUEST, 1, "holder", "coord");
+	req.npeers = 2;
+	req.peers = peers;
+	req.nops = 1;
+	req.ops = &op;
+	CU_ASSERT_FATAL(rpc_call(s, &req, &rep, 2000) == 0);
+	CU_ASSERT_EQUAL(rep.type, WIRE_VOTE_COMMIT);
+	wire_msg_free(&rep);
+	int64_t t0 = mono_ms();
+	CU_ASSERT_EQUAL(drv(&c, "commit", "alpha:add:hot=1", "beta:add:hot=1", NULL, NULL), 1);
+	CU_ASSERT(mono_ms() - t0 < 2000);
+	CU_ASSERT(strstr(out, "alpha: key 'hot' is locked by holder") != NULL);
+	wire_msg_init(&req, WIRE_GLOBAL_ABORT, 1, "holder", "coord");
+	CU_ASSERT_FATAL(rpc_call(s, &req, &rep, 2000) == 0);
+	wire_msg_free(&rep);
+	nng_close(s);
+	CU_ASSERT_EQUAL(drv(&c, "commit", "alpha:add:hot=1", "beta:add:hot=1", NULL, NULL), 0);
+	commits = 1;
+
+	CU_ASSERT_FATAL(twopc_client_open(&cl, c.file) == 0);
+	t0 = mono_ms();
+	for (int r = 0; r < 3; r++) {
+		for (int i = 0; i < N; i++) {
+			args[i] = (conflict_arg){ .c = &c, .cl = cl };
+			pthread_create(&th[i], NULL, conflict_thread, &args[i]);
+		}
+		for (int i = 0; i < N; i++) {
+			pthread_join(th[i], NULL);
+			CU_ASSERT_EQUAL(args[i].rv, 0);
+			if (args[i].outcome == TWOPC_COMMITTED)
+				commits++;
+			else
+				CU_ASSERT(strstr(args[i].reason, "is locked by") != NULL);
+		}
+	}
+	CU_ASSERT(mono_ms() - t0 < 5000);
+	snprintf(want, sizeof(want), "%d", commits);
+	hc_kv(&c, A, "hot", v, sizeof(v));
+	CU_ASSERT_STRING_EQUAL(v, want);
+	hc_kv(&c, B, "hot", v, sizeof(v));
+	CU_ASSERT_STRING_EQUAL(v, want);
+	CU_ASSERT_EQUAL(locks_of(&c, A) + locks_of(&c, B), 0);
+	twopc_client_close(cl);
+	hc_destroy(&c);
+}
+
+/* Coordinator SIGKILLed in WAIT (every vote in, no decision): the
+ * participants stay READY holding their locks; the driver reports the
+ * outcome unknown (exit 3); after the restart recovery aborts (presumed
+ * abort) and every lock is released. */
+static void
+test_coordinator_killed_in_wait(void)
+{
+	hcluster c;
+	char path[320];
+	CU_ASSERT_FATAL(hc_create(&c, 2, 2000, 300) == 0);
+	CU_ASSERT_FATAL(hc_start(&c, A, NULL) == 0 && hc_start(&c, B, NULL) == 0);
+	CU_ASSERT_FATAL(hc_start(&c, 0, "TWOPC_PAUSE_AT=coordinator.before_decision_logged") == 0);
+	snprintf(path, sizeof(path), "%s/driver.out", c.dir);
+	const char *args[] = { "commit", "--timeout", "20000", "--txid", "w-1", "alpha:put:k=1",
+		"beta:put:k=2", NULL };
+	pid_t d = hc_twopc_bg(&c, path, args);
+	CU_ASSERT_FATAL(hc_wait_log_line(&c, 0, "PAUSED at coordinator.before_decision_logged", 5000) == 0);
+	CU_ASSERT_EQUAL(hc_wait_state(&c, A, "w-1", "READY", 2000), 0);
+	CU_ASSERT_EQUAL(hc_wait_state(&c, B, "w-1", "READY", 2000), 0);
+	CU_ASSERT_EQUAL(hc_kill(&c, 0), 0);
+	CU_ASSERT_EQUAL(hc_twopc_wait(d, 5000), 3);
+	/* Without a coordinator the participants stay READY: never alone. */
+	CU_ASSERT_EQUAL(hc_wait_log_line(&c, A, "w-1: READY without a decision", 3000), 0);
+	CU_ASSERT_EQUAL(hc_wait_state(&c, A, "w-1", "READY", 10), 0);
+	CU_ASSERT_FATAL(hc_start(&c, 0, NULL) == 0);
+	CU_ASSERT_EQUAL(hc_wait_state(&c, 0, "w-1", "ABORT", 3000), 0);
+	CU_ASSERT_EQUAL(hc_wait_state(&c, A, "w-1", "ABORT", 5000), 0);
+	CU_ASSERT_EQUAL(hc_wait_state(&c, B, "w-1", "ABORT", 5000), 0);
+	CU_ASSERT_EQUAL(locks_of(&c, A) + locks_of(&c, B), 0);
+	CU_ASSERT_EQUAL(hc_query_int(&c, 0, "SELECT value FROM meta WHERE key = 'epoch'"), 2);
+	/* A repeated SUBMIT of w-1 now returns the recorded outcome (R7). */
+	CU_ASSERT_EQUAL(drv(&c, "commit", "--txid", "w-1", "alpha:put:k=1", "beta:put:k=2"), 1);
+	hc_destroy(&c);
+}
+
+/* Coordinator SIGKILLed right after forcing COMMIT (no GLOBAL sent): after
+ * the restart it resends GLOBAL_COMMIT, both participants commit, the
+ * coordinator reaches END, and the client's retry learns COMMITTED. */
+static void
+test_coordinator_killed_after_commit(void)
+{
+	hcluster c;
+	char path[320], v[32];
+	CU_ASSERT_FATAL(hc_create(&c, 2, 2000, 60000) == 0);
+	CU_ASSERT_FATAL(hc_start(&c, A, NULL) == 0 && hc_start(&c, B, NULL) == 0);
+	CU_ASSERT_FATAL(hc_start(&c, 0, "TWOPC_PAUSE_AT=coordinator.after_decision_logged") == 0);
+	snprintf(path, sizeof(path), "%s/driver.out", c.dir);
+	const char *args[] = { "commit", "--txid", "c-1", "alpha:put:k=1", "beta:put:k=2", NULL };
+	pid_t d = hc_twopc_bg(&c, path, args);
+	CU_ASSERT_FATAL(hc_wait_log_line(&c, 0, "PAUSED at coordinator.after_decision_logged", 5000) == 0);
+	CU_ASSERT_EQUAL(hc_wait_state(&c, 0, "c-1", "COMMIT", 10), 0);
+	CU_ASSERT_EQUAL(hc_wait_state(&c, A, "c-1", "READY", 10), 0);
+	CU_ASSERT_EQUAL(hc_kill(&c, 0), 0);
+	CU_ASSERT_EQUAL(hc_twopc_wait(d, 5000), 3);
+	CU_ASSERT_FATAL(hc_start(&c, 0, NULL) == 0);
+	CU_ASSERT_EQUAL(wait_committed(&c, A, "c-1", 5000), 0);
+	CU_ASSERT_EQUAL(wait_committed(&c, B, "c-1", 5000), 0);
+	CU_ASSERT_EQUAL(hc_wait_state(&c, 0, "c-1", "END", 5000), 0);
+	hc_kv(&c, B, "k", v, sizeof(v));
+	CU_ASSERT_STRING_EQUAL(v, "2");
+	CU_ASSERT_EQUAL(drv(&c, "commit", "--txid", "c-1", "alpha:put:k=1", "beta:put:k=2"), 0);
+	hc_destroy(&c);
+}
+
+/* A participant SIGKILLed in READY (GLOBAL_COMMIT received, not applied):
+ * the coordinator keeps resending; the restarted participant commits from
+ * its forced READY record, and the coordinator reaches END. */
+static void
+test_participant_killed_in_ready(void)
+{
+	hcluster c;
+	char v[32];
+	CU_ASSERT_FATAL(hc_create(&c, 2, 2000, 60000) == 0);
+	CU_ASSERT_FATAL(hc_start(&c, 0, NULL) == 0 && hc_start(&c, A, NULL) == 0);
+	CU_ASSERT_FATAL(hc_start(&c, B, "TWOPC_PAUSE_AT=participant.before_commit_applied") == 0);
+	CU_ASSERT_EQUAL(drv(&c, "commit", "--txid", "p-1", "alpha:put:k=1", "beta:put:k=2"), 0);
+	CU_ASSERT_FATAL(hc_wait_log_line(&c, B, "PAUSED at participant.before_commit_applied", 5000) == 0);
+	CU_ASSERT_EQUAL(hc_wait_state(&c, B, "p-1", "READY", 10), 0);
+	CU_ASSERT_EQUAL(hc_kill(&c, B), 0);
+	CU_ASSERT_EQUAL(hc_wait_state(&c, 0, "p-1", "COMMIT", 10), 0);
+	CU_ASSERT_FATAL(hc_start(&c, B, NULL) == 0);
+	CU_ASSERT_EQUAL(wait_committed(&c, B, "p-1", 5000), 0);
+	CU_ASSERT_EQUAL(hc_wait_state(&c, 0, "p-1", "END", 5000), 0);
+	hc_kv(&c, B, "k", v, sizeof(v));
+	CU_ASSERT_STRING_EQUAL(v, "2");
+	CU_ASSERT_EQUAL(locks_of(&c, B), 0);
+	hc_destroy(&c);
+}
+
+/* A resubmitted txid is applied once (R7), also when the repeat carries
+ * different work: the first outcome is returned, nothing runs again. */
+static void
+test_resubmit_once(void)
+{
+	hcluster c;
+	char v[32];
+	CU_ASSERT_FATAL(hc_create(&c, 2, 2000, 1000) == 0);
+	CU_ASSERT_FATAL(hc_start_all(&c) == 0);
+	for (int k = 0; k < 3; k++) {
+		CU_ASSERT_EQUAL(drv(&c, "commit", "--txid", "once-1", "alpha:add:n=10", "beta:add:n=10"), 0);
+		CU_ASSERT_STRING_EQUAL(out, "COMMITTED once-1\n");
+	}
+	CU_ASSERT_EQUAL(drv(&c, "commit", "--txid", "once-1", "alpha:add:n=99", "beta:add:n=99"), 0);
+	hc_kv(&c, A, "n", v, sizeof(v));
+	CU_ASSERT_STRING_EQUAL(v, "10");
+	hc_kv(&c, B, "n", v, sizeof(v));
+	CU_ASSERT_STRING_EQUAL(v, "10");
+	CU_ASSERT_EQUAL(drv(&c, "commit", "--txid", "once-2", "alpha:add:n=-50", "beta:add:n=1"), 1);
+	CU_ASSERT_EQUAL(drv(&c, "commit", "--txid", "once-2", "alpha:add:n=1", "beta:add:n=1"), 1);
+	hc_kv(&c, A, "n", v, sizeof(v));
+	CU_ASSERT_STRING_EQUAL(v, "10");
+	hc_destroy(&c);
+}
+
+/* The driver's errors: exit 2 naming the bad part, exit 3 when the
+ * coordinator is unreachable; status and list with and without --json. */
+static void
+test_driver_errors_and_status(void)
+{
+	hcluster c;
+	CU_ASSERT_FATAL(hc_create(&c, 2, 2000, 1000) == 0);
+	CU_ASSERT_EQUAL(drv(&c, "commit", "alpha-put-x", NULL, NULL, NULL), 2);
+	CU_ASSERT(strstr(out, "malformed operation 'alpha-put-x'") != NULL);
+	CU_ASSERT_EQUAL(drv(&c, "commit", "omega:put:x=1", NULL, NULL, NULL), 2);
+	CU_ASSERT(strstr(out, "unknown participant 'omega'") != NULL);
+	CU_ASSERT_EQUAL(drv(&c, "commit", "alpha:inc:x=1", NULL, NULL, NULL), 2);
+	CU_ASSERT(strstr(out, "unknown operation 'inc'") != NULL);
+	CU_ASSERT_EQUAL(drv(&c, "commit", "alpha:add:x=ten", NULL, NULL, NULL), 2);
+	CU_ASSERT(strstr(out, "add needs an integer") != NULL);
+	CU_ASSERT_EQUAL(drv(&c, "commit", "alpha:put:x", NULL, NULL, NULL), 2);
+	CU_ASSERT(strstr(out, "put needs a value") != NULL);
+	CU_ASSERT_EQUAL(drv(&c, "frobnicate", NULL, NULL, NULL, NULL), 2);
+	/* Nothing is running: outcome unknown. */
+	CU_ASSERT_EQUAL(drv(&c, "commit", "--timeout", "300", "alpha:put:x=1", NULL), 3);
+	CU_ASSERT(strstr(out, "outcome unknown") != NULL);
+	CU_ASSERT_EQUAL(drv(&c, "status", "--timeout", "200", "t-1", NULL), 3);
+
+	CU_ASSERT_FATAL(hc_start_all(&c) == 0);
+	CU_ASSERT_EQUAL(drv(&c, "commit", "--txid", "s-1", "alpha:put:x=1", "beta:put:y=1"), 0);
+	CU_ASSERT_EQUAL(hc_wait_state(&c, 0, "s-1", "END", 3000), 0);
+	CU_ASSERT_EQUAL(drv(&c, "status", "s-1", NULL, NULL, NULL), 0);
+	CU_ASSERT(strstr(out, "coord") != NULL && strstr(out, "END") != NULL);
+	CU_ASSERT_EQUAL(drv(&c, "status", "--json", "nope-1", NULL, NULL), 0);
+	CU_ASSERT(strstr(out, "\"state\":\"NONE\"") != NULL);
+	CU_ASSERT_EQUAL(drv(&c, "list", "--json", NULL, NULL, NULL), 0);
+	CU_ASSERT(strstr(out, "\"nodes_reached\":3") != NULL);
+	hc_destroy(&c);
+}
+
+/* SIGTERM stops each daemon cleanly (exit 0); a bad cluster file makes a
+ * daemon exit 2 naming FILE:LINE:COLUMN; --check-config says OK. */
+static void
+test_daemon_lifecycle(void)
+{
+	hcluster c;
+	int st = -1;
+	CU_ASSERT_FATAL(hc_create(&c, 1, 2000, 1000) == 0);
+	CU_ASSERT_FATAL(hc_start_all(&c) == 0);
+	CU_ASSERT_EQUAL(hc_signal(&c, 0, SIGTERM), 0);
+	CU_ASSERT_EQUAL(hc_wait_exit(&c, 0, 5000, &st), 0);
+	CU_ASSERT(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	CU_ASSERT_EQUAL(hc_signal(&c, A, SIGTERM), 0);
+	CU_ASSERT_EQUAL(hc_wait_exit(&c, A, 5000, &st), 0);
+	CU_ASSERT(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+
+	FILE *f = fopen(c.file, "a");
+	CU_ASSERT_FATAL(f != NULL);
+	fputs("bogus: 1\n", f);
+	fclose(f);
+	CU_ASSERT_EQUAL(hc_spawn(&c, 0, NULL), 0);
+	CU_ASSERT_EQUAL(hc_wait_exit(&c, 0, 5000, &st), 0);
+	CU_ASSERT(WIFEXITED(st) && WEXITSTATUS(st) == 2);
+	CU_ASSERT_EQUAL(hc_wait_log_line(&c, 0, "cluster.yaml:14:1: unknown key 'bogus' at top level", 100), 0);
+	hc_destroy(&c);
+}
+
+void
+test_integration_register(void)
+{
+	static const struct {
+		const char *name;
+		CU_TestFunc fn;
+	} cases[] = {
+		{ "commit across three participants", test_commit },
+		{ "abort by vote", test_abort_by_vote },
+		{ "abort by vote timeout, participant killed", test_abort_by_timeout },
+		{ "duplicate, reordered and malformed messages", test_duplicates_and_garbage },
+		{ "concurrent conflicting transactions", test_conflicts },
+		{ "coordinator SIGKILL in WAIT, restart", test_coordinator_killed_in_wait },
+		{ "coordinator SIGKILL after COMMIT, restart", test_coordinator_killed_after_commit },
+		{ "participant SIGKILL in READY, restart", test_participant_killed_in_ready },
+		{ "resubmitted txid applied once", test_resubmit_once },
+		{ "driver errors, status and list", test_driver_errors_and_status },
+		{ "daemon lifecycle and bad config", test_daemon_lifecycle },
+	};
+	CU_pSuite s = CU_add_suite("integration", NULL, NULL);
+	for (size_t i = 0; s != NULL && i < sizeof(cases) / sizeof(cases[0]); i++)
+		CU_add_test(s, cases[i].name, cases[i].fn);
+}

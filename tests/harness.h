@@ -1,0 +1,72 @@
+/*
+ * harness.h - real clusters for tests: a temporary directory with a
+ * cluster file, daemons started as child processes (their stderr in
+ * DIR/NAME.log), killed and restarted at will, and their SQLite logs read
+ * directly.
+ *
+ * Every wait is a bounded poll of a real condition (a reply, a log row, a
+ * line in a daemon's stderr), never a sleep that hopes.
+ * Node index 0 is the coordinator, 1..n the participants.
+ */
+#ifndef TWOPC_HARNESS_H
+#define TWOPC_HARNESS_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+#define HC_MAX_NODES 9
+
+typedef struct hcluster {
+	char dir[256];
+	char file[300];
+	int nparts;
+	int nnodes;
+	char names[HC_MAX_NODES][16];
+	char urls[HC_MAX_NODES][64];
+	char logs[HC_MAX_NODES][320];
+	pid_t pids[HC_MAX_NODES];
+	char bin[256];   /* the build directory */
+} hcluster;
+
+/* Create the directory and cluster file: NPARTS participants (alpha, beta,
+ * gamma, ...), the given timeouts, durability full. 0 or -1. */
+int hc_create(hcluster *c, int nparts, int vote_timeout_ms, int decision_timeout_ms);
+
+/* Start node I with the extra environment ENV ("VAR=value", or NULL) and
+ * wait until it answers (IAMALIVE), at most 5 s. 0 or -1. */
+int hc_start(hcluster *c, int i, const char *env);
+/* Start without waiting for it to answer. */
+int hc_spawn(hcluster *c, int i, const char *env);
+int hc_start_all(hcluster *c);
+
+/* Send SIG to node I. */
+int hc_signal(hcluster *c, int i, int sig);
+/* Wait for node I to exit; its wait status in *status. 0 or -1 on timeout. */
+int hc_wait_exit(hcluster *c, int i, int timeout_ms, int *status);
+/* SIGKILL node I and reap it. */
+int hc_kill(hcluster *c, int i);
+/* SIGTERM every running node, reap, and remove the directory. */
+void hc_destroy(hcluster *c);
+int hc_alive(hcluster *c, int i);
+
+/* Wait until NEEDLE appears in node I's stderr log. 0 or -1. */
+int hc_wait_log_line(hcluster *c, int i, const char *needle, int timeout_ms);
+
+/* The state column of TXID in node I's txn table ("" if no row, "?" on
+ * error), read with a separate read-only connection. */
+void hc_state(hcluster *c, int i, const char *txid, char *buf, size_t len);
+/* Wait until node I's log says STATE for TXID. 0 or -1. */
+int hc_wait_state(hcluster *c, int i, const char *txid, const char *state, int timeout_ms);
+/* The single integer of a SQL query on node I's log (-1 on error). */
+long long hc_query_int(hcluster *c, int i, const char *sql);
+/* The committed kv value of KEY at participant I ("" if absent). */
+void hc_kv(hcluster *c, int i, const char *key, char *buf, size_t len);
+
+/* Run the driver: build/twopc -c FILE ARGS..., stdout+stderr into OUT.
+ * Returns its exit status, or -1. */
+int hc_twopc(hcluster *c, char *out, size_t len, const char *const *args);
+/* Start the driver in the background; hc_twopc_wait collects it. */
+pid_t hc_twopc_bg(hcluster *c, const char *outfile, const char *const *args);
+int hc_twopc_wait(pid_t pid, int timeout_ms);
+
+#endif
