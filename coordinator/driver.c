@@ -238,6 +238,7 @@ drv_status(twopc_client *cl, int argc, char **argv)
 	drv_opts o = { .timeout_ms = 2000 };
 	int at = drv_parse_opts(argc, argv, &o);
 	int reached = 0;
+	char coord_state[16] = "", members[2200] = "";
 
 	if (argc - at != 1)
 		usage();
@@ -256,6 +257,14 @@ drv_status(twopc_client *cl, int argc, char **argv)
 		int rv = twopc_client_status(cl, node, txid, &st, &n, o.timeout_ms);
 		reached += rv == 0;
 		const char *state = rv != 0 ? "UNREACHABLE" : n == 0 ? "NONE" : st[0].state;
+		if (i == 0) {
+			snprintf(coord_state, sizeof(coord_state), "%s", state);
+			if (rv == 0 && n > 0 && strncmp(st[0].detail, "participants=", 13) == 0)
+				snprintf(members, sizeof(members), ",%s,", st[0].detail + 13);
+		}
+		char me[40];
+		snprintf(me, sizeof(me), ",%s,", node);
+		int member = strstr(members, me) != NULL;
 		if (o.json) {
 			printf("%s{\"node\":", i ? "," : "");
 			json_str(node);
@@ -267,12 +276,12 @@ drv_status(twopc_client *cl, int argc, char **argv)
 			}
 			printf("}");
 		} else {
-			char age[32] = "";
-			if (rv == 0 && n > 0)
-				drv_age(st[0].age_ms, age, sizeof(age));
-			printf("  %-12s %-11s %-8s %s%s\n", node, i == 0 ? "coordinator" : "participant", state,
-			    rv != 0 ? twopc_strerror(rv) : n == 0 ? (i == 0 ? "no record (presumed ABORT)" : "no record") :
-			    st[0].detail, age[0] ? "" : "");
+			const char *detail = rv != 0 ? twopc_strerror(rv) : n > 0 ? st[0].detail :
+			    i == 0 ? "no record (presumed ABORT)" : !member ? "not a participant" :
+			    strcmp(coord_state, "END") == 0 ? "no record: committed and forgotten after END" :
+			    "no record";
+			printf("  %-12s %-11s %-8s %s\n", node, i == 0 ? "coordinator" : "participant", state,
+			    detail);
 		}
 		free(st);
 	}
