@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #include "tlog.h"
@@ -50,6 +51,22 @@ db_exec(db *d, const char *sql)
 	return 0;
 }
 
+/* Create the directories above PATH (like mkdir -p), so a cluster file
+ * naming data/alpha.db works on a fresh machine. Errors surface at open. */
+static void
+db_mkdirs(const char *path)
+{
+	char buf[4096];
+	snprintf(buf, sizeof(buf), "%s", path);
+	for (char *p = buf + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		(void)mkdir(buf, 0755);
+		*p = '/';
+	}
+}
+
 int
 db_open(const char *path, int full, const char *schema, db **out)
 {
@@ -65,6 +82,7 @@ db_open(const char *path, int full, const char *schema, db **out)
 		rv = TWOPC_ENOMEM;
 		goto fail;
 	}
+	db_mkdirs(path);
 	if (sqlite3_open_v2(path, &d->h, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
 	    SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
 		tlog_error("%s: cannot open log: %s", path, d->h ? sqlite3_errmsg(d->h) : "out of memory");
