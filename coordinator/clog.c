@@ -112,7 +112,8 @@ int
 clog_set_state(db *d, const char *txid, tx_state s, int64_t decided_at)
 {
 	sqlite3_stmt *st = db_stmt(d, S_SET,
-	    "UPDATE txn SET state = ?2, decided_at = ?3 WHERE txid = ?1");
+	    "UPDATE txn SET state = ?2, decided_at = CASE WHEN ?3 = 0 THEN decided_at ELSE ?3 END "
+	    "WHERE txid = ?1");
 	if (st == NULL)
 		return TWOPC_EIO;
 	sqlite3_bind_text(st, 1, txid, -1, SQLITE_STATIC);

@@ -44,6 +44,7 @@ int clog_epoch_next(db *d, uint64_t *out);
 int clog_get(db *d, const char *txid, clog_txn *out);
 int clog_put(db *d, const char *txid, tx_state st, const char *participants,
     int64_t created_at, int64_t decided_at);
+/* DECIDED_AT 0 keeps the recorded decision time (END). */
 int clog_set_state(db *d, const char *txid, tx_state st, int64_t decided_at);
 
 int clog_ack(db *d, const char *txid, const char *participant);

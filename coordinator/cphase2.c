@@ -142,7 +142,7 @@ coord_record_acks(coord *c, coord_txn *t, const int *acked, const int *was)
 	}
 	int end = all == t->nparts;
 	if (end)
-		rv |= clog_set_state(c->db, t->txid, TX_END, db_now_ms());
+		rv |= clog_set_state(c->db, t->txid, TX_END, 0);
 	if (rv != 0)
 		db_rollback(c->db);
 	else
@@ -171,12 +171,12 @@ coord_deliver_commit(coord *c, coord_txn *t)
 
 	size_t first = 0;
 	if (coord_send_commit(c, t, &first, 1, acked) == 1) {
-		(void)coord_record_acks(c, t, acked, was);
-		was[0] = 1;
 		/* crash here: one participant committed, the others are READY;
 		 * recovery resends GLOBAL_COMMIT; peers can learn COMMIT from
 		 * the first one (termination protocol). */
 		crash_point("coordinator.after_first_global");
+		(void)coord_record_acks(c, t, acked, was);
+		was[0] = 1;
 	}
 	for (size_t i = 0; i < t->nparts; i++)
 		if (!acked[i])
@@ -401,6 +401,21 @@ coord_collect_wait(void *arg, const char *txid, const clog_txn *t)
 	w->v[w->n++] = x;
 }
 
+/* END records still in the log: their FORGET may have been lost with the
+ * previous process's memory. Sending it again is harmless (R9). */
+static void
+coord_collect_end(void *arg, const char *txid, const clog_txn *t)
+{
+	coord *c = arg;
+	coord_txn x;
+	memset(&x, 0, sizeof(x));
+	snprintf(x.txid, sizeof(x.txid), "%s", txid);
+	if (coord_parse_parts(c, t->participants, &x) != 0)
+		return;
+	for (size_t i = 0; i < x.nparts; i++)
+		coord_forget_queue(c, x.parts[i], txid);
+}
+
 /*
  * Restart recovery, before serving: every WAIT (no decision was forced)
  * becomes ABORT and its participants hear GLOBAL_ABORT. COMMIT records are
@@ -414,6 +429,11 @@ coord_recover(coord *c)
 
 	db_lock(c->db);
 	rv = clog_each(c->db, TX_WAIT, (size_t)-1 >> 1, coord_collect_wait, &w);
+	if (rv == 0) {
+		pthread_mutex_lock(&c->mtx);
+		rv = clog_each(c->db, TX_END, COORD_FORGET_MAX, coord_collect_end, c);
+		pthread_mutex_unlock(&c->mtx);
+	}
 	if (rv == 0 && w.n > 0) {
 		if ((rv = db_begin_lazy(c->db)) == 0) {
 			for (size_t i = 0; i < w.n && rv == 0; i++)

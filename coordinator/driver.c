@@ -198,9 +198,13 @@ drv_get(twopc_client *cl, int argc, char **argv)
 		fprintf(stderr, "%s: unknown participant '%s'\n", prog, argv[at]);
 		return EXIT_USAGE;
 	}
-	if (rv != 0) {
+	if (rv == TWOPC_ETIMEDOUT || rv == TWOPC_ENET || rv == TWOPC_ECLOSED) {
 		fprintf(stderr, "%s: %s did not answer: %s\n", prog, argv[at], twopc_strerror(rv));
 		return EXIT_UNKNOWN;
+	}
+	if (rv != 0) {
+		fprintf(stderr, "%s: %s refused the read: %s\n", prog, argv[at], twopc_strerror(rv));
+		return EXIT_USAGE;
 	}
 	if (o.json) {
 		printf("{\"participant\":");
@@ -280,8 +284,11 @@ drv_status(twopc_client *cl, int argc, char **argv)
 			    i == 0 ? "no record (presumed ABORT)" : !member ? "not a participant" :
 			    strcmp(coord_state, "END") == 0 ? "no record: committed and forgotten after END" :
 			    "no record";
-			printf("  %-12s %-11s %-8s %s\n", node, i == 0 ? "coordinator" : "participant", state,
-			    detail);
+			char age[32] = "-";
+			if (rv == 0 && n > 0)
+				drv_age(st[0].age_ms, age, sizeof(age));
+			printf("  %-12s %-11s %-8s %-6s %s\n", node, i == 0 ? "coordinator" : "participant",
+			    state, age, detail);
 		}
 		free(st);
 	}
@@ -295,8 +302,9 @@ drv_list(twopc_client *cl, int argc, char **argv)
 {
 	drv_opts o = { .timeout_ms = 2000 };
 	int at = drv_parse_opts(argc, argv, &o);
-	int reached = 0, first = 1;
+	int reached = 0, first = 1, missed = 0;
 	size_t total = 0;
+	char unreachable[1024] = "";
 
 	if (at != argc)
 		usage();
@@ -310,6 +318,9 @@ drv_list(twopc_client *cl, int argc, char **argv)
 		size_t n = 0;
 		int rv = twopc_client_status(cl, node, NULL, &st, &n, o.timeout_ms);
 		if (rv != 0) {
+			size_t l = strlen(unreachable);
+			snprintf(unreachable + l, sizeof(unreachable) - l, "%s\"%s\"", missed ? "," : "", node);
+			missed++;
 			if (!o.json)
 				printf("%-24s %-12s %-8s %-7s %s\n", "-", node, "?", "-", twopc_strerror(rv));
 			continue;
@@ -317,6 +328,9 @@ drv_list(twopc_client *cl, int argc, char **argv)
 		reached++;
 		for (size_t k = 0; k < n; k++) {
 			char age[32];
+			/* In doubt: a participant READY, which cannot finish alone. */
+			if (o.in_doubt && (i == 0 || strcmp(st[k].state, "READY") != 0))
+				continue;
 			drv_age(st[k].age_ms, age, sizeof(age));
 			total++;
 			if (o.json) {
@@ -337,9 +351,11 @@ drv_list(twopc_client *cl, int argc, char **argv)
 		free(st);
 	}
 	if (o.json)
-		printf("],\"nodes_reached\":%d}\n", reached);
+		printf("],\"nodes_reached\":%d,\"unreachable\":[%s]}\n", reached, unreachable);
+	else if (total == 0 && missed == 0)
+		printf("(no %s transactions)\n", o.in_doubt ? "in-doubt" : "unfinished");
 	else if (total == 0)
-		printf("(no unfinished transactions)\n");
+		printf("(none at the %d node(s) that answered; %d did not)\n", reached, missed);
 	return reached ? 0 : EXIT_UNKNOWN;
 }
 

@@ -88,6 +88,22 @@ main(int argc, char **argv)
 	pthread_sigmask(SIG_BLOCK, &sig.set, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
+	/* Configuration errors go to stderr as plain FILE:LINE:COLUMN lines,
+	 * like the coordinator's, before the library's logging starts. */
+	{
+		char errs[8192];
+		cfg_cluster *cfg = NULL;
+		if (cfg_load(file, &cfg, errs, sizeof(errs)) != 0) {
+			fputs(errs, stderr);
+			return 2;
+		}
+		int known = cfg_participant(cfg, name) != NULL;
+		cfg_free(cfg);
+		if (!known) {
+			fprintf(stderr, "%s: no participant named '%s'\n", file, name);
+			return 2;
+		}
+	}
 	int rv = twopc_participant_open(&sig.p, file, name, &kv_resource);
 	if (rv != 0) {
 		fprintf(stderr, "twopc-participant: %s\n", twopc_strerror(rv));

@@ -131,7 +131,8 @@ part_commit(twopc_participant *p, const char *txid, const plog_txn *t)
 		return TWOPC_ERESOURCE;
 	}
 	if ((rv = plog_release(p->db, txid)) != 0 ||
-	    (rv = plog_put(p->db, txid, TX_COMMIT, t->epoch, t->peers)) != 0) {
+	    (rv = plog_put(p->db, txid, TX_COMMIT, t->epoch, t->peers)) != 0 ||
+	    (rv = plog_epoch_set(p->db, atomic_load(&p->max_epoch))) != 0) {
 		db_rollback(p->db);
 		goto fail_io;
 	}
@@ -141,6 +142,7 @@ part_commit(twopc_participant *p, const char *txid, const plog_txn *t)
 	/* crash here: COMMIT is forced and applied; recovery ACKs the next
 	 * GLOBAL_COMMIT from the log. */
 	crash_point("participant.after_commit_applied");
+	part_ask_drop(p, txid);
 	tlog_state(txid, tx_state_name(t->state), "COMMIT", NULL);
 	return 0;
 fail_io:
@@ -172,13 +174,15 @@ part_abort(twopc_participant *p, const char *txid, const plog_txn *t, int force,
 		}
 	}
 	if ((rv = plog_release(p->db, txid)) != 0 ||
-	    (rv = plog_put(p->db, txid, TX_ABORT, t->epoch, t->peers)) != 0) {
+	    (rv = plog_put(p->db, txid, TX_ABORT, t->epoch, t->peers)) != 0 ||
+	    (rv = plog_epoch_set(p->db, atomic_load(&p->max_epoch))) != 0) {
 		db_rollback(p->db);
 		goto fail_io;
 	}
 	if ((rv = db_commit(p->db)) != 0)
 		goto fail_io;
 	crash_point("participant.after_abort_applied");
+	part_ask_drop(p, txid);
 	tlog_state(txid, tx_state_name(t->state), "ABORT", why);
 	return 0;
 fail_io:
@@ -310,6 +314,7 @@ vote_abort:
 	 * VOTE_REQUEST gets the same vote. */
 	if (db_begin_lazy(p->db) != 0 ||
 	    plog_put(p->db, req->txid, TX_ABORT, req->epoch, peers) != 0 ||
+	    plog_epoch_set(p->db, atomic_load(&p->max_epoch)) != 0 ||
 	    db_commit(p->db) != 0) {
 		db_rollback(p->db);
 		goto fail_io;

@@ -80,6 +80,8 @@ int part_abort(twopc_participant *p, const char *txid, const plog_txn *t, int fo
 void *part_bg_main(void *arg);
 /* Recovery at start, before serving: INIT -> ABORT. */
 int part_recover(twopc_participant *p);
+/* Forget the ask schedule of TXID (it left READY). Takes p->mtx. */
+void part_ask_drop(twopc_participant *p, const char *txid);
 /* Copy the ask note for TXID into BUF ("" if none). Takes p->mtx. */
 void part_ask_note(twopc_participant *p, const char *txid, char *buf, size_t len);
 

@@ -65,7 +65,7 @@ part_ask_find(twopc_participant *p, const char *txid, int create)
 	return a;
 }
 
-static void
+void
 part_ask_drop(twopc_participant *p, const char *txid)
 {
 	pthread_mutex_lock(&p->mtx);
@@ -126,10 +126,8 @@ part_apply(twopc_participant *p, const char *txid, tx_state decision, const char
 	db_lock(p->db);
 	if (plog_get(p->db, txid, &t) == 0 && t.state == TX_READY) {
 		snprintf(why, sizeof(why), "decision from %s", from);
-		int rv = decision == TX_COMMIT ? part_commit(p, txid, &t) :
-		    part_abort(p, txid, &t, 0, why);
-		if (rv == 0)
-			part_ask_drop(p, txid);
+		(void)(decision == TX_COMMIT ? part_commit(p, txid, &t) :
+		    part_abort(p, txid, &t, 0, why));
 	}
 	db_unlock(p->db);
 }

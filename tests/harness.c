@@ -52,7 +52,10 @@ hc_create(hcluster *c, int nparts, int vote_timeout_ms, int decision_timeout_ms)
 	for (int i = 0; i < c->nnodes; i++) {
 		snprintf(c->names[i], sizeof(c->names[i]), "%s", i == 0 ? "coord" : hc_pnames[i - 1]);
 		snprintf(c->urls[i], sizeof(c->urls[i]), "tcp://127.0.0.1:%d", base + i);
-		snprintf(c->logs[i], sizeof(c->logs[i]), "%s/%s.db", c->dir, c->names[i]);
+		char dir[sizeof(c->dir)], name[sizeof(c->names[i])];
+		memcpy(dir, c->dir, sizeof(dir));
+		memcpy(name, c->names[i], sizeof(name));
+		snprintf(c->logs[i], sizeof(c->logs[i]), "%s/%s.db", dir, name);
 		c->pids[i] = 0;
 	}
 	if ((f = fopen(c->file, "w")) == NULL)

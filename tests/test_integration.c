@@ -178,12 +178,31 @@ test_duplicates_and_garbage(void)
 	CU_ASSERT_FATAL(drv(&c, "commit", "--txid", "dup-1", "alpha:put:a=1", "beta:put:b=1") == 0);
 	CU_ASSERT_FATAL(rpc_dial(c.urls[A], 0, &s) == 0);
 
-	/* A late duplicate GLOBAL_COMMIT: ACK COMMIT again, nothing changes. */
-	wire_msg_init(&req, WIRE_GLOBAL_COMMIT, 1, "dup-1", "coord");
-	CU_ASSERT_FATAL(rpc_call(s, &req, &rep, 2000) == 0);
-	CU_ASSERT_EQUAL(rep.type, WIRE_ACK);
-	CU_ASSERT_EQUAL(rep.state, 3 /* COMMIT */);
-	wire_msg_free(&rep);
+	/* A transaction driven by hand (so no FORGET can race with it): its
+	 * VOTE_REQUEST and GLOBAL_COMMIT each sent twice get the same vote and
+	 * the same ACK, and the value is applied once. */
+	wire_op dop = { WIRE_OP_ADD, "d", "5" };
+	char *dpeers[] = { "alpha" };
+	char v[32];
+	wire_msg_init(&req, WIRE_VOTE_REQUEST, 1, "dup-2", "coord");
+	req.npeers = 1;
+	req.peers = dpeers;
+	req.nops = 1;
+	req.ops = &dop;
+	for (int k = 0; k < 2; k++) {
+		CU_ASSERT_FATAL(rpc_call(s, &req, &rep, 2000) == 0);
+		CU_ASSERT_EQUAL(rep.type, WIRE_VOTE_COMMIT);
+		wire_msg_free(&rep);
+	}
+	wire_msg_init(&req, WIRE_GLOBAL_COMMIT, 1, "dup-2", "coord");
+	for (int k = 0; k < 2; k++) {
+		CU_ASSERT_FATAL(rpc_call(s, &req, &rep, 2000) == 0);
+		CU_ASSERT_EQUAL(rep.type, WIRE_ACK);
+		CU_ASSERT_EQUAL(rep.state, 3 /* COMMIT */);
+		wire_msg_free(&rep);
+	}
+	hc_kv(&c, A, "d", v, sizeof(v));
+	CU_ASSERT_STRING_EQUAL(v, "5");
 
 	/* Reordered: GLOBAL_ABORT before its VOTE_REQUEST; the late vote
 	 * request must then be refused. */
