@@ -252,12 +252,23 @@ wire_encode_body(const wire_msg *m, wire_buf *b)
 	case WIRE_VOTE_ABORT:
 		return wb_str16(b, m->text, WIRE_TEXT_MAX);
 	case WIRE_RESULT:
+		if (m->state != TX_COMMIT && m->state != TX_ABORT && m->state != TX_UNDECIDED)
+			return TWOPC_EINVAL;
 		if ((rv = wb_u8(b, m->state)))
 			return rv;
 		return wb_str16(b, m->text, WIRE_TEXT_MAX);
 	case WIRE_ACK:
+		if (m->state != TX_COMMIT && m->state != TX_ABORT)
+			return TWOPC_EINVAL;
+		return wb_u8(b, m->state);
 	case WIRE_DECISION_REPLY:
+		if (m->state != TX_COMMIT && m->state != TX_ABORT && m->state != TX_READY &&
+		    m->state != TX_UNDECIDED)
+			return TWOPC_EINVAL;
+		return wb_u8(b, m->state);
 	case WIRE_STATUS_REQUEST:
+		if (m->state > 1 || (m->state == 0 && m->txid[0] == '\0'))
+			return TWOPC_EINVAL;
 		return wb_u8(b, m->state);
 	case WIRE_STATUS_REPLY:
 		if (m->nstatus > WIRE_MAX_LIST)
@@ -295,6 +306,8 @@ wire_encode_body(const wire_msg *m, wire_buf *b)
 			return TWOPC_EINVAL;
 		return wb_str16(b, m->text, WIRE_KEY_MAX);
 	case WIRE_GET_REPLY:
+		if (m->state > 1)
+			return TWOPC_EINVAL;
 		if ((rv = wb_u8(b, m->state)))
 			return rv;
 		return wb_str16(b, m->text, WIRE_VALUE_MAX);
