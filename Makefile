@@ -32,7 +32,8 @@ PART_SRC   = participant/part.c participant/precover.c participant/plog.c
 KV_SRC     = participant/kv.c
 COORD_SRC  = coordinator/coord.c coordinator/cphase2.c coordinator/clog.c
 CLIENT_SRC = coordinator/client.c
-TEST_SRC   = $(wildcard tests/test_*.c) tests/main.c tests/harness.c
+TEST_SRC   = $(wildcard tests/test_*.c) tests/main.c tests/harness.c tests/checker.c
+CRASH_SRC  = tests/crashtest.c tests/harness.c tests/checker.c
 
 obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
 
@@ -42,6 +43,7 @@ KV_OBJ     = $(call obj,$(KV_SRC))
 COORD_OBJ  = $(call obj,$(COORD_SRC))
 CLIENT_OBJ = $(call obj,$(CLIENT_SRC))
 TEST_OBJ   = $(call obj,$(TEST_SRC))
+CRASH_OBJ  = $(call obj,$(CRASH_SRC))
 
 BINS = $(BUILD)/twopc-coordinator $(BUILD)/twopc-participant $(BUILD)/twopc
 LIBS_OUT = $(BUILD)/libtwopc-common.a $(BUILD)/libtwopc-participant.a \
@@ -50,8 +52,8 @@ LIBS_OUT = $(BUILD)/libtwopc-common.a $(BUILD)/libtwopc-participant.a \
 DEPS_STAMP = $(BUILD)/.deps-ok
 TEST_DEPS_STAMP = $(BUILD)/.test-deps-ok
 
-.PHONY: all test demo asan install clean deps test-deps model lint-man check-unit
-all: $(DEPS_STAMP) $(LIBS_OUT) $(BINS) $(BUILD)/twopc-tests
+.PHONY: all test demo asan install clean deps test-deps model lint-man check-unit crashtest
+all: $(DEPS_STAMP) $(LIBS_OUT) $(BINS) $(BUILD)/twopc-tests $(BUILD)/twopc-crashtest
 
 # ---- dependencies ----
 define ensure_pkgs
@@ -112,9 +114,18 @@ $(BUILD)/twopc: $(call obj,coordinator/driver.c) $(BUILD)/libtwopc-client.a
 $(BUILD)/twopc-tests: $(TEST_DEPS_STAMP) $(TEST_OBJ) $(PART_OBJ) $(KV_OBJ) $(COORD_OBJ) $(CLIENT_OBJ) $(COMMON_OBJ)
 	$(CC) $(LDFLAGS) -o $@ $(filter %.o,$^) $(LIBS) -lcunit
 
+$(BUILD)/twopc-crashtest: $(CRASH_OBJ) $(BUILD)/libtwopc-client.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
+
 # ---- tests ----
 test: all lint-man
 	TWOPC_SRCDIR=$(CURDIR) TWOPC_BUILD=$(abspath $(BUILD)) $(BUILD)/twopc-tests
+	$(BUILD)/twopc-crashtest --build $(abspath $(BUILD)) matrix
+	$(BUILD)/twopc-crashtest --build $(abspath $(BUILD)) random --cycles 200 --seed 1
+
+# The long run: many random kill cycles (not part of make test).
+crashtest: all
+	$(BUILD)/twopc-crashtest --build $(abspath $(BUILD)) random --cycles 10000 --seed $${SEED:-1}
 
 check-unit: all
 	TWOPC_SRCDIR=$(CURDIR) TWOPC_BUILD=$(abspath $(BUILD)) $(BUILD)/twopc-tests $(SUITE)

@@ -91,6 +91,15 @@ hc_spawn(hcluster *c, int i, const char *env)
 		}
 		unsetenv("TWOPC_CRASH_AT");
 		unsetenv("TWOPC_PAUSE_AT");
+		if (c->extra_env[0] != '\0') {
+			char buf[256];
+			snprintf(buf, sizeof(buf), "%s", c->extra_env);
+			char *eq = strchr(buf, '=');
+			if (eq != NULL) {
+				*eq = '\0';
+				setenv(buf, eq + 1, 1);
+			}
+		}
 		if (env != NULL) {
 			char buf[256];
 			snprintf(buf, sizeof(buf), "%s", env);
@@ -100,9 +109,13 @@ hc_spawn(hcluster *c, int i, const char *env)
 				setenv(buf, eq + 1, 1);
 			}
 		}
-		if (i == 0)
+		if (i == 0) {
 			execl(exe, exe, "-c", c->file, (char *)NULL);
-		else
+		} else if (c->pcmd[0] != '\0') {
+			char cmd[1024];
+			snprintf(cmd, sizeof(cmd), "exec %s -c '%s' -n '%s'", c->pcmd, c->file, c->names[i]);
+			execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
+		} else
 			execl(exe, exe, "-c", c->file, "-n", c->names[i], (char *)NULL);
 		_exit(127);
 	}

@@ -26,6 +26,9 @@ typedef struct hcluster {
 	char logs[HC_MAX_NODES][320];
 	pid_t pids[HC_MAX_NODES];
 	char bin[256];   /* the build directory */
+	char pcmd[512];  /* participant command ("" = BIN/twopc-participant);
+	                  * run by sh with " -c FILE -n NAME" appended */
+	char extra_env[256]; /* "VAR=value" given to every node started */
 } hcluster;
 
 /* Create the directory and cluster file: NPARTS participants (alpha, beta,

@@ -1,0 +1,502 @@
+/*
+ * crashtest.c - twopc-crashtest(1): crash a real cluster at every step of
+ * the protocol, restart it, and check the invariants of DESIGN section 8
+ * by reading every log directly (tests/checker.c).
+ *
+ *   twopc-crashtest --list-points
+ *   twopc-crashtest [options] matrix [--repeat N] [--point P] [--path commit|abort]
+ *   twopc-crashtest [options] random [--cycles N] [--seed S] [--clients K]
+ *   options: --build DIR  --participant-cmd CMD  --json  --verbose
+ *
+ * matrix: for every crash point, on the commit path and on the abort path,
+ * a three-participant cluster runs one transfer with the point armed in the
+ * process it belongs to (the coordinator, or participant beta); the process
+ * dies there (_exit, no cleanup), is restarted, the cluster must become
+ * quiescent, and every invariant must hold. A point that the path does not
+ * pass through is reported "not reached".
+ *
+ * random: concurrent transfers while seeded random SIGKILLs hit random
+ * processes at random times; each is restarted at once. The seed fixes the
+ * schedule (which process, after how long). Then quiescence and the checks.
+ *
+ * Exit status: 0 no violation, 1 violations, 2 usage or setup failure.
+ */
+#include <getopt.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "checker.h"
+#include "crash.h"
+#include "db.h"
+#include "harness.h"
+#include "twopc/client.h"
+
+#define CT_ACCOUNTS 4
+#define CT_BALANCE 1000
+#define CT_TARGET_PART 2 /* beta: votes COMMIT on both paths */
+
+typedef struct ct_opts {
+	const char *build;
+	const char *pcmd;
+	int json;
+	int verbose;
+	int repeat;
+	const char *point;
+	const char *path;
+	int cycles;
+	unsigned seed;
+	int clients;
+} ct_opts;
+
+typedef struct ct_summary {
+	char name[64];
+	int cases, reached, violations;
+} ct_summary;
+
+static ct_summary sums[64];
+static int nsums;
+static int total_violations, total_cases;
+static int json_first = 1;
+
+static ct_summary *
+ct_sum(const char *name)
+{
+	for (int i = 0; i < nsums; i++)
+		if (strcmp(sums[i].name, name) == 0)
+			return &sums[i];
+	snprintf(sums[nsums].name, sizeof(sums[0].name), "%s", name);
+	return &sums[nsums++];
+}
+
+static void
+ct_progress(const ct_opts *o, const char *fmt, ...)
+{
+	va_list ap;
+	if (o->json || !isatty(2))
+		return;
+	va_start(ap, fmt);
+	fprintf(stderr, "\r\033[K");
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+}
+
+static void
+ct_case_line(const ct_opts *o, const char *mode, const char *point, const char *path,
+    const char *what, const char *told, int violations, const char *report)
+{
+	ct_progress(o, "%s", "");
+	if (o->json) {
+		printf("%s{\"mode\":\"%s\",\"point\":\"%s\",\"path\":\"%s\",\"result\":\"%s\","
+		    "\"told\":\"%s\",\"violations\":%d}", json_first ? "" : ",", mode, point, path, what,
+		    told, violations);
+		json_first = 0;
+	} else {
+		printf("%-8s %-40s %-6s %-12s told=%-9s %s\n", mode, point, path, what, told,
+		    violations ? "VIOLATION" : "ok");
+		if (violations && report[0])
+			printf("%s", report);
+	}
+	fflush(stdout);
+}
+
+static const char *
+ct_told_name(chk_told t)
+{
+	return t == CHK_TOLD_COMMITTED ? "committed" : t == CHK_TOLD_ABORTED ? "aborted" : "unknown";
+}
+
+static int
+ct_setup(hcluster *c, const ct_opts *o, int vote_ms, int decision_ms)
+{
+	if (hc_create(c, 3, vote_ms, decision_ms) != 0)
+		return -1;
+	snprintf(c->bin, sizeof(c->bin), "%s", o->build);
+	if (o->pcmd != NULL)
+		snprintf(c->pcmd, sizeof(c->pcmd), "%s", o->pcmd);
+	return hc_start_all(c);
+}
+
+/* Seed CT_ACCOUNTS accounts of CT_BALANCE at every participant. */
+static int
+ct_seed(hcluster *c, twopc_client *cl)
+{
+	twopc_tx *tx;
+	int outcome = 0;
+	if (twopc_tx_begin(cl, "seed", &tx) != 0)
+		return -1;
+	for (int i = 1; i < c->nnodes; i++)
+		for (int a = 0; a < CT_ACCOUNTS; a++) {
+			char key[16], val[16];
+			snprintf(key, sizeof(key), "acct%d", a);
+			snprintf(val, sizeof(val), "%d", CT_BALANCE);
+			twopc_tx_add(tx, c->names[i], "put", key, val);
+		}
+	int rv = twopc_tx_commit(tx, 10000, &outcome);
+	twopc_tx_free(tx);
+	return rv == 0 && outcome == TWOPC_COMMITTED ? 0 : -1;
+}
+
+static long long
+ct_total(const hcluster *c)
+{
+	return (long long)(c->nnodes - 1) * CT_ACCOUNTS * CT_BALANCE;
+}
+
+/* ---- matrix ---- */
+
+static int
+ct_matrix_case(const ct_opts *o, const char *point, const char *path, int rep)
+{
+	hcluster c;
+	twopc_client *cl = NULL;
+	char report[8192] = "", txid[64];
+	chk_txn told = { .told = CHK_TOLD_UNKNOWN };
+	int coord = strncmp(point, "coordinator.", 12) == 0;
+	int target = coord ? 0 : CT_TARGET_PART;
+	int abort_path = strcmp(path, "abort") == 0;
+	const char *what = "crashed";
+	int violations = 0;
+
+	if (ct_setup(&c, o, 1000, 300) != 0 || twopc_client_open(&cl, c.file) != 0 ||
+	    ct_seed(&c, cl) != 0) {
+		fprintf(stderr, "twopc-crashtest: cannot set up a cluster (is %s built?)\n", o->build);
+		twopc_client_close(cl);
+		hc_destroy(&c);
+		return -1;
+	}
+	/* Re-arm the target: the seed must not hit the point. */
+	char env[160];
+	snprintf(env, sizeof(env), "TWOPC_CRASH_AT=%s", point);
+	hc_signal(&c, target, SIGTERM);
+	int early = 0, st = 0;
+	if (hc_wait_exit(&c, target, 5000, NULL) != 0 || hc_spawn(&c, target, env) != 0) {
+		fprintf(stderr, "twopc-crashtest: cannot restart %s with %s (see %s)\n", c.names[target],
+		    env, c.dir);
+		twopc_client_close(cl);
+		hc_destroy(&c);
+		return -1;
+	}
+	/* A point on the start-up path (coordinator.after_epoch_logged) fires
+	 * before the process serves: restart it unarmed, then run the case. */
+	if (hc_wait_log_line(&c, target, "serving on", 5000) != 0) {
+		if (hc_wait_exit(&c, target, 3000, &st) == 0 && WIFEXITED(st) &&
+		    WEXITSTATUS(st) == CRASH_EXIT && hc_start(&c, target, NULL) == 0) {
+			early = 1;
+		} else {
+			fprintf(stderr, "twopc-crashtest: %s did not start with %s (see %s)\n",
+			    c.names[target], env, c.dir);
+			twopc_client_close(cl);
+			hc_destroy(&c);
+			return -1;
+		}
+	}
+
+	snprintf(txid, sizeof(txid), "m-%s-%s-%d", point, path, rep);
+	snprintf(told.txid, sizeof(told.txid), "%s", txid);
+	twopc_tx *tx;
+	int outcome = 0;
+	twopc_tx_begin(cl, txid, &tx);
+	twopc_tx_add(tx, "alpha", "add", "acct0", "-30");
+	twopc_tx_add(tx, "beta", "add", "acct0", "20");
+	/* The abort path: gamma votes ABORT (insufficient funds); beta, the
+	 * participant target, votes COMMIT and is told GLOBAL_ABORT. */
+	twopc_tx_add(tx, "gamma", "add", "acct0", abort_path ? "-1000000" : "10");
+	int rv = twopc_tx_commit(tx, 5000, &outcome);
+	twopc_tx_free(tx);
+	if (rv == 0)
+		told.told = outcome == TWOPC_COMMITTED ? CHK_TOLD_COMMITTED : CHK_TOLD_ABORTED;
+
+	if (early) {
+		what = "crashed";
+	} else if (hc_wait_exit(&c, target, 500, &st) == 0) {
+		if (!(WIFEXITED(st) && WEXITSTATUS(st) == CRASH_EXIT))
+			what = "died";
+	} else {
+		what = "not reached";
+	}
+	if (!hc_alive(&c, target) && hc_start(&c, target, NULL) != 0)
+		what = "no restart";
+	if (chk_wait_quiescent(&c, 20000) != 0)
+		snprintf(report, sizeof(report), "  (not quiescent after 20 s)\n");
+	violations = chk_cluster(&c, &told, 1, ct_total(&c), 1, report, sizeof(report), NULL);
+	if (told.told == CHK_TOLD_COMMITTED && abort_path) {
+		snprintf(report + strlen(report), sizeof(report) - strlen(report),
+		    "validity: %s committed although gamma voted ABORT\n", txid);
+		violations++;
+	}
+	ct_case_line(o, "matrix", point, path, what, ct_told_name(told.told), violations, report);
+	ct_summary *s = ct_sum(point);
+	s->cases++;
+	s->reached += strcmp(what, "not reached") != 0;
+	s->violations += violations;
+	total_cases++;
+	total_violations += violations;
+	twopc_client_close(cl);
+	hc_destroy(&c);
+	return 0;
+}
+
+static int
+ct_matrix(const ct_opts *o)
+{
+	static const char *const paths[] = { "commit", "abort" };
+	for (int rep = 0; rep < o->repeat; rep++)
+		for (int i = 0; crash_points[i] != NULL; i++) {
+			if (o->point != NULL && strcmp(o->point, crash_points[i]) != 0)
+				continue;
+			for (int p = 0; p < 2; p++) {
+				if (o->path != NULL && strcmp(o->path, paths[p]) != 0)
+					continue;
+				ct_progress(o, "matrix %d/%d %s %s", rep + 1, o->repeat, crash_points[i], paths[p]);
+				if (ct_matrix_case(o, crash_points[i], paths[p], rep) != 0)
+					return -1;
+			}
+		}
+	/* Every point must be reached on at least one path. */
+	for (int i = 0; i < nsums; i++) {
+		if (sums[i].reached == 0 && o->point == NULL && o->path == NULL) {
+			printf("matrix   %-40s never reached on any path\n", sums[i].name);
+			total_violations++;
+			sums[i].violations++;
+		}
+	}
+	return 0;
+}
+
+/* ---- random ---- */
+
+typedef struct ct_random {
+	hcluster *c;
+	twopc_client *cl;
+	pthread_mutex_t mtx;
+	chk_txn *told;
+	size_t ntold, cap;
+	int stop;
+	unsigned seed;
+} ct_random;
+
+typedef struct ct_client_arg {
+	ct_random *r;
+	int id;
+} ct_client_arg;
+
+static void *
+ct_client(void *arg)
+{
+	ct_client_arg *a = arg;
+	ct_random *r = a->r;
+	unsigned rs = r->seed * 7919u + (unsigned)a->id;
+	for (int n = 0;; n++) {
+		pthread_mutex_lock(&r->mtx);
+		int stop = r->stop || r->ntold == r->cap;
+		pthread_mutex_unlock(&r->mtx);
+		if (stop)
+			break;
+		char txid[64];
+		snprintf(txid, sizeof(txid), "r%u-%d-%d", r->seed, a->id, n);
+		int from = 1 + rand_r(&rs) % 3, to = 1 + rand_r(&rs) % 3, third = rand_r(&rs) % 2;
+		if (to == from)
+			to = 1 + from % 3;
+		int amount = 1 + rand_r(&rs) % 50;
+		char key1[16], key2[16], dv[16], cv1[16], cv2[16];
+		snprintf(key1, sizeof(key1), "acct%d", rand_r(&rs) % CT_ACCOUNTS);
+		snprintf(key2, sizeof(key2), "acct%d", rand_r(&rs) % CT_ACCOUNTS);
+		snprintf(dv, sizeof(dv), "-%d", amount);
+		twopc_tx *tx;
+		if (twopc_tx_begin(r->cl, txid, &tx) != 0)
+			break;
+		twopc_tx_add(tx, r->c->names[from], "add", key1, dv);
+		if (third) {
+			int other = 6 - from - to;
+			snprintf(cv1, sizeof(cv1), "%d", amount / 2);
+			snprintf(cv2, sizeof(cv2), "%d", amount - amount / 2);
+			twopc_tx_add(tx, r->c->names[to], "add", key2, cv1);
+			twopc_tx_add(tx, r->c->names[other], "add", key2, cv2);
+		} else {
+			snprintf(cv1, sizeof(cv1), "%d", amount);
+			twopc_tx_add(tx, r->c->names[to], "add", key2, cv1);
+		}
+		int outcome = 0;
+		int rv = twopc_tx_commit(tx, 3000, &outcome);
+		twopc_tx_free(tx);
+		pthread_mutex_lock(&r->mtx);
+		if (r->ntold < r->cap) {
+			chk_txn *t = &r->told[r->ntold++];
+			snprintf(t->txid, sizeof(t->txid), "%s", txid);
+			t->told = rv != 0 ? CHK_TOLD_UNKNOWN :
+			    outcome == TWOPC_COMMITTED ? CHK_TOLD_COMMITTED : CHK_TOLD_ABORTED;
+		}
+		pthread_mutex_unlock(&r->mtx);
+	}
+	return NULL;
+}
+
+static void
+ct_sleep_ms(int ms)
+{
+	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L };
+	nanosleep(&ts, NULL);
+}
+
+static int
+ct_random_run(const ct_opts *o)
+{
+	hcluster c;
+	ct_random r = { .c = &c, .seed = o->seed, .cap = 200000 };
+	pthread_t th[16];
+	ct_client_arg args[16];
+	char *report = calloc(1, 65536);
+	unsigned ks = o->seed;
+	int kills[HC_MAX_NODES] = { 0 };
+
+	pthread_mutex_init(&r.mtx, NULL);
+	r.told = calloc(r.cap, sizeof(*r.told));
+	if (report == NULL || r.told == NULL || ct_setup(&c, o, 1000, 300) != 0 ||
+	    twopc_client_open(&r.cl, c.file) != 0 || ct_seed(&c, r.cl) != 0) {
+		fprintf(stderr, "twopc-crashtest: cannot set up a cluster (is %s built?)\n", o->build);
+		return -1;
+	}
+	int nclients = o->clients < 1 ? 1 : o->clients > 16 ? 16 : o->clients;
+	for (int i = 0; i < nclients; i++) {
+		args[i] = (ct_client_arg){ &r, i };
+		pthread_create(&th[i], NULL, ct_client, &args[i]);
+	}
+	int64_t t0 = mono_ms();
+	for (int cycle = 0; cycle < o->cycles; cycle++) {
+		int delay = 10 + (int)(rand_r(&ks) % 150);
+		int victim = (int)(rand_r(&ks) % (unsigned)c.nnodes);
+		ct_progress(o, "random cycle %d/%d: SIGKILL %s after %d ms", cycle + 1, o->cycles,
+		    c.names[victim], delay);
+		ct_sleep_ms(delay);
+		hc_kill(&c, victim);
+		kills[victim]++;
+		if (hc_start(&c, victim, NULL) != 0) {
+			fprintf(stderr, "twopc-crashtest: %s did not come back\n", c.names[victim]);
+			break;
+		}
+	}
+	pthread_mutex_lock(&r.mtx);
+	r.stop = 1;
+	pthread_mutex_unlock(&r.mtx);
+	for (int i = 0; i < nclients; i++)
+		pthread_join(th[i], NULL);
+	int quiet = chk_wait_quiescent(&c, 30000);
+	if (quiet != 0)
+		snprintf(report, 65536, "  (not quiescent after 30 s)\n");
+	chk_counts k;
+	int v = chk_cluster(&c, r.told, r.ntold, ct_total(&c), 1, report, 65536, &k);
+	size_t committed = 0, aborted = 0, unknown = 0;
+	for (size_t i = 0; i < r.ntold; i++) {
+		committed += r.told[i].told == CHK_TOLD_COMMITTED;
+		aborted += r.told[i].told == CHK_TOLD_ABORTED;
+		unknown += r.told[i].told == CHK_TOLD_UNKNOWN;
+	}
+	char what[160];
+	snprintf(what, sizeof(what), "%d kills (coord %d), %zu txns: %zu committed %zu aborted %zu unknown, %.1f s",
+	    o->cycles, kills[0], r.ntold, committed, aborted, unknown, (double)(mono_ms() - t0) / 1000.0);
+	char seedname[64];
+	snprintf(seedname, sizeof(seedname), "seed=%u", o->seed);
+	ct_case_line(o, "random", seedname, "-", "done", what, v, report);
+	ct_summary *s = ct_sum("random");
+	s->cases += o->cycles;
+	s->reached += o->cycles;
+	s->violations += v;
+	total_cases += o->cycles;
+	total_violations += v;
+	twopc_client_close(r.cl);
+	hc_destroy(&c);
+	free(r.told);
+	free(report);
+	return 0;
+}
+
+static void
+usage(void)
+{
+	fprintf(stderr,
+	    "usage: twopc-crashtest --list-points\n"
+	    "       twopc-crashtest [--build DIR] [--participant-cmd CMD] [--json] matrix [--repeat N] [--point P] [--path commit|abort]\n"
+	    "       twopc-crashtest [--build DIR] [--participant-cmd CMD] [--json] random [--cycles N] [--seed S] [--clients K]\n");
+	exit(2);
+}
+
+int
+main(int argc, char **argv)
+{
+	ct_opts o = { .repeat = 1, .cycles = 200, .seed = 1, .clients = 4 };
+	static const struct option longopts[] = {
+		{ "build", required_argument, NULL, 'b' },
+		{ "participant-cmd", required_argument, NULL, 'p' },
+		{ "json", no_argument, NULL, 'j' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "list-points", no_argument, NULL, 'l' },
+		{ "repeat", required_argument, NULL, 'r' },
+		{ "point", required_argument, NULL, 'P' },
+		{ "path", required_argument, NULL, 'A' },
+		{ "cycles", required_argument, NULL, 'n' },
+		{ "seed", required_argument, NULL, 's' },
+		{ "clients", required_argument, NULL, 'k' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int ch;
+	const char *b = getenv("TWOPC_BUILD");
+	o.build = b ? b : "build";
+	signal(SIGPIPE, SIG_IGN);
+	while ((ch = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'b': o.build = optarg; break;
+		case 'p': o.pcmd = optarg; break;
+		case 'j': o.json = 1; break;
+		case 'v': o.verbose = 1; break;
+		case 'l':
+			for (int i = 0; crash_points[i] != NULL; i++)
+				printf("%s\n", crash_points[i]);
+			return 0;
+		case 'r': o.repeat = atoi(optarg); break;
+		case 'P': o.point = optarg; break;
+		case 'A': o.path = optarg; break;
+		case 'n': o.cycles = atoi(optarg); break;
+		case 's': o.seed = (unsigned)strtoul(optarg, NULL, 10); break;
+		case 'k': o.clients = atoi(optarg); break;
+		default: usage();
+		}
+	}
+	if (optind != argc - 1 || o.repeat < 1 || o.cycles < 0)
+		usage();
+	const char *mode = argv[optind];
+	setenv("TWOPC_BUILD", o.build, 1);
+	if (o.json)
+		printf("{\"cases\":[");
+	int rv;
+	if (strcmp(mode, "matrix") == 0)
+		rv = ct_matrix(&o);
+	else if (strcmp(mode, "random") == 0)
+		rv = ct_random_run(&o);
+	else
+		usage();
+	ct_progress(&o, "%s", "");
+	if (o.json) {
+		printf("],\"summary\":[");
+		for (int i = 0; i < nsums; i++)
+			printf("%s{\"name\":\"%s\",\"cases\":%d,\"reached\":%d,\"violations\":%d}", i ? "," : "",
+			    sums[i].name, sums[i].cases, sums[i].reached, sums[i].violations);
+		printf("],\"cases_total\":%d,\"violations\":%d}\n", total_cases, total_violations);
+	} else {
+		printf("\n%-40s %6s %8s %10s\n", "point or mode", "cases", "reached", "violations");
+		for (int i = 0; i < nsums; i++)
+			printf("%-40s %6d %8d %10d\n", sums[i].name, sums[i].cases, sums[i].reached,
+			    sums[i].violations);
+		printf("crashtest %s: %d passed, %d failed\n", mode, total_cases - total_violations,
+		    total_violations);
+	}
+	if (rv != 0)
+		return 2;
+	return total_violations ? 1 : 0;
+}
