@@ -52,7 +52,7 @@ LIBS_OUT = $(BUILD)/libtwopc-common.a $(BUILD)/libtwopc-participant.a \
 DEPS_STAMP = $(BUILD)/.deps-ok
 TEST_DEPS_STAMP = $(BUILD)/.test-deps-ok
 
-.PHONY: all test demo asan install clean deps test-deps model lint-man check-unit crashtest
+.PHONY: all test demo asan install clean deps test-deps model lint-man check-unit crashtest bugs bug-check
 all: $(DEPS_STAMP) $(LIBS_OUT) $(BINS) $(BUILD)/twopc-tests $(BUILD)/twopc-crashtest
 
 # ---- dependencies ----
@@ -122,6 +122,22 @@ test: all lint-man
 	TWOPC_SRCDIR=$(CURDIR) TWOPC_BUILD=$(abspath $(BUILD)) $(BUILD)/twopc-tests
 	$(BUILD)/twopc-crashtest --build $(abspath $(BUILD)) matrix
 	$(BUILD)/twopc-crashtest --build $(abspath $(BUILD)) random --cycles 200 --seed 1
+	$(MAKE) --no-print-directory bug-check
+
+# Test-only variants with a known protocol bug (built with -DTWOPC_BUG_x):
+# the crash harness must report violations for each (make test checks it).
+BUGS = GLOBAL_BEFORE_DECISION NO_LOCKS
+bugs:
+	@for b in $(BUGS); do \
+	  $(MAKE) --no-print-directory BUILD=$(BUILD)/bugs/$$b EXTRA_CFLAGS="-DTWOPC_BUG_$$b" \
+	    $(BUILD)/bugs/$$b/twopc-coordinator $(BUILD)/bugs/$$b/twopc-participant >/dev/null || exit 1; \
+	done
+
+bug-check: all bugs
+	$(BUILD)/twopc-crashtest --build $(abspath $(BUILD)/bugs/GLOBAL_BEFORE_DECISION) --expect-violations \
+	  matrix --point coordinator.after_first_global --path commit
+	$(BUILD)/twopc-crashtest --build $(abspath $(BUILD)/bugs/NO_LOCKS) --expect-violations \
+	  random --cycles 20 --clients 8 --seed 1
 
 # The long run: many random kill cycles (not part of make test).
 crashtest: all

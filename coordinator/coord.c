@@ -304,6 +304,12 @@ coord_on_submit(coord *c, const wire_msg *req, wire_msg *rep, char *buf, size_t 
 	tlog_state(t->txid, "NONE", "WAIT", parts);
 
 	tx_state decision = coord_vote(c, t, req, reason, sizeof(reason));
+#ifdef TWOPC_BUG_GLOBAL_BEFORE_DECISION
+	/* TEST-ONLY BUG VARIANT (breaks R2): GLOBAL_COMMIT leaves before the
+	 * decision is forced. twopc-crashtest must catch it. */
+	if (decision == TX_COMMIT)
+		coord_bug_early_global(c, t);
+#endif
 	if (coord_decide(c, t, decision, reason) != 0)
 		return 0;
 	/*

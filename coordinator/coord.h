@@ -94,6 +94,9 @@ void coord_queue_job(coord *c, coord_txn *t);
  * abort goes to every participant that has not voted ABORT, or with
  * VOTERS_ONLY to those that voted COMMIT (the silent ones may be down). */
 void coord_deliver_commit(coord *c, coord_txn *t);
+#ifdef TWOPC_BUG_GLOBAL_BEFORE_DECISION
+void coord_bug_early_global(coord *c, coord_txn *t);
+#endif
 void coord_deliver_abort(coord *c, coord_txn *t, int voters_only);
 void *coord_phase2_main(void *arg);
 void *coord_resender_main(void *arg);

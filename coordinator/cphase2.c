@@ -163,6 +163,17 @@ coord_record_acks(coord *c, coord_txn *t, const int *acked, const int *was)
 	return end;
 }
 
+#ifdef TWOPC_BUG_GLOBAL_BEFORE_DECISION
+void
+coord_bug_early_global(coord *c, coord_txn *t)
+{
+	int acked[WIRE_MAX_WORK] = { 0 };
+	size_t first = 0;
+	if (coord_send_commit(c, t, &first, 1, acked) == 1)
+		crash_point("coordinator.after_first_global");
+}
+#endif
+
 void
 coord_deliver_commit(coord *c, coord_txn *t)
 {

@@ -254,6 +254,11 @@ part_vote_fresh(twopc_participant *p, const wire_msg *req, wire_msg *rep, char *
 	/* INIT: from here until COMMIT below, nothing is durable. */
 	tlog_state(req->txid, "NONE", "INIT", NULL);
 	for (size_t i = 0; i < req->nops; i++) {
+#ifdef TWOPC_BUG_NO_LOCKS
+		/* TEST-ONLY BUG VARIANT (breaks R5): no key locks, so two
+		 * transactions stage from the same value and one update is lost. */
+		break;
+#endif
 		rv = plog_lock(p->db, req->txid, req->ops[i].key, holder, sizeof(holder));
 		if (rv == TWOPC_EBUSY) {
 			/* R5: no waiting, so no deadlock. */
@@ -357,6 +362,18 @@ part_on_vote_request(twopc_participant *p, const wire_msg *req, wire_msg *rep, c
 		rep->type = WIRE_VOTE_ABORT;
 		snprintf(buf, len, "%s: already %s", p->self->name,
 		    t.state == TX_ABORT ? "aborted" : tx_state_name(t.state));
+		rep->text = buf;
+		return 1;
+	}
+	if (rv == 0 && t.epoch > req->epoch) {
+		/* The record belongs to a newer run than this request (a peer's
+		 * DECISION_REQUEST can bring an epoch no VOTE_REQUEST has shown
+		 * us yet). A late request of an older run must not replace it:
+		 * a forced ABORT answer stays final (R8). */
+		db_unlock(p->db);
+		rep->type = WIRE_VOTE_ABORT;
+		snprintf(buf, len, "%s: txid already %s in newer epoch %llu", p->self->name,
+		    tx_state_name(t.state), (unsigned long long)t.epoch);
 		rep->text = buf;
 		return 1;
 	}
@@ -749,10 +766,14 @@ twopc_participant_close(twopc_participant *p)
 		return;
 	twopc_participant_stop(p);
 	rpc_server_stop(p->srv);
-	if (p->bg_running)
-		pthread_join(p->bg, NULL);
+	/* Close the coordinator socket before joining the background thread:
+	 * it wakes a DECISION_REQUEST that would otherwise wait out
+	 * decision_timeout_ms. */
 	if (p->coord_open)
 		nng_close(p->coord);
+	p->coord_open = 0;
+	if (p->bg_running)
+		pthread_join(p->bg, NULL);
 	db_close(p->db);
 	cfg_free(p->cfg);
 	free(p->asks);

@@ -53,6 +53,7 @@ typedef struct ct_opts {
 	int cycles;
 	unsigned seed;
 	int clients;
+	int expect_violations;
 } ct_opts;
 
 typedef struct ct_summary {
@@ -62,7 +63,7 @@ typedef struct ct_summary {
 
 static ct_summary sums[64];
 static int nsums;
-static int total_violations, total_cases;
+static int total_violations, total_cases, failed_cases;
 static int json_first = 1;
 
 static ct_summary *
@@ -237,6 +238,7 @@ ct_matrix_case(const ct_opts *o, const char *point, const char *path, int rep)
 	s->reached += strcmp(what, "not reached") != 0;
 	s->violations += violations;
 	total_cases++;
+	failed_cases += violations > 0;
 	total_violations += violations;
 	twopc_client_close(cl);
 	hc_destroy(&c);
@@ -264,6 +266,7 @@ ct_matrix(const ct_opts *o)
 		if (sums[i].reached == 0 && o->point == NULL && o->path == NULL) {
 			printf("matrix   %-40s never reached on any path\n", sums[i].name);
 			total_violations++;
+			failed_cases++;
 			sums[i].violations++;
 		}
 	}
@@ -408,7 +411,8 @@ ct_random_run(const ct_opts *o)
 	s->cases += o->cycles;
 	s->reached += o->cycles;
 	s->violations += v;
-	total_cases += o->cycles;
+	total_cases++;
+	failed_cases += v > 0;
 	total_violations += v;
 	twopc_client_close(r.cl);
 	hc_destroy(&c);
@@ -423,7 +427,8 @@ usage(void)
 	fprintf(stderr,
 	    "usage: twopc-crashtest --list-points\n"
 	    "       twopc-crashtest [--build DIR] [--participant-cmd CMD] [--json] matrix [--repeat N] [--point P] [--path commit|abort]\n"
-	    "       twopc-crashtest [--build DIR] [--participant-cmd CMD] [--json] random [--cycles N] [--seed S] [--clients K]\n");
+	    "       twopc-crashtest [--build DIR] [--participant-cmd CMD] [--json] random [--cycles N] [--seed S] [--clients K]\n"
+	    "       --expect-violations: exit 0 only if violations are found (for builds with a known bug)\n");
 	exit(2);
 }
 
@@ -443,6 +448,7 @@ main(int argc, char **argv)
 		{ "cycles", required_argument, NULL, 'n' },
 		{ "seed", required_argument, NULL, 's' },
 		{ "clients", required_argument, NULL, 'k' },
+		{ "expect-violations", no_argument, NULL, 'x' },
 		{ NULL, 0, NULL, 0 },
 	};
 	int ch;
@@ -465,6 +471,7 @@ main(int argc, char **argv)
 		case 'n': o.cycles = atoi(optarg); break;
 		case 's': o.seed = (unsigned)strtoul(optarg, NULL, 10); break;
 		case 'k': o.clients = atoi(optarg); break;
+		case 'x': o.expect_violations = 1; break;
 		default: usage();
 		}
 	}
@@ -493,10 +500,16 @@ main(int argc, char **argv)
 		for (int i = 0; i < nsums; i++)
 			printf("%-40s %6d %8d %10d\n", sums[i].name, sums[i].cases, sums[i].reached,
 			    sums[i].violations);
-		printf("crashtest %s: %d passed, %d failed\n", mode, total_cases - total_violations,
-		    total_violations);
+		printf("crashtest %s: %d violations in %d cases\n", mode, total_violations, total_cases);
+		printf("crashtest: %d passed, %d failed\n", total_cases - failed_cases, failed_cases);
 	}
 	if (rv != 0)
 		return 2;
+	if (o.expect_violations) {
+		/* A build with a known bug: the harness proves itself by failing. */
+		printf("crashtest: bug variant in %s %s (%d violations)\n", o.build,
+		    total_violations ? "detected" : "NOT DETECTED", total_violations);
+		return total_violations ? 0 : 1;
+	}
 	return total_violations ? 1 : 0;
 }
