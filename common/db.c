@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#include "faultvfs.h"
 #include "tlog.h"
 #include "twopc/error.h"
 
@@ -74,6 +75,7 @@ db_open(const char *path, int full, const char *schema, db **out)
 	char pragma[128];
 	int rv = TWOPC_EIO;
 
+	faultvfs_install_from_env();
 	if (d == NULL)
 		return TWOPC_ENOMEM;
 	pthread_mutex_init(&d->mtx, NULL);

@@ -29,6 +29,35 @@ struct rpc_server {
 	char url[256];
 };
 
+/*
+ * NNG 1.5 (Debian's libnng) panics ("pthread_mutex_lock: Invalid argument"
+ * from nni_ctx_rele) when a socket is closed while another thread is inside
+ * an nng_ctx_* call on it: the context is freed after the closing thread
+ * has already been told it may destroy the socket. So in this file every
+ * nng_ctx_* call holds this lock shared, and rpc_close() closes a socket
+ * holding it exclusively. Waits (nng_aio_wait) hold nothing: a close still
+ * wakes them with NNG_ECLOSED.
+ */
+#ifdef PTHREAD_RWLOCK_WRITER_NONRECURSIVE_INITIALIZER_NP
+static pthread_rwlock_t rpc_close_lk = PTHREAD_RWLOCK_WRITER_NONRECURSIVE_INITIALIZER_NP;
+#else
+static pthread_rwlock_t rpc_close_lk = PTHREAD_RWLOCK_INITIALIZER;
+#endif
+
+#define RPC_CTX_CALL(call) do { \
+	pthread_rwlock_rdlock(&rpc_close_lk); \
+	call; \
+	pthread_rwlock_unlock(&rpc_close_lk); \
+} while (0)
+
+void
+rpc_close(nng_socket sock)
+{
+	pthread_rwlock_wrlock(&rpc_close_lk);
+	nng_close(sock);
+	pthread_rwlock_unlock(&rpc_close_lk);
+}
+
 int
 rpc_err(int rv)
 {
@@ -70,15 +99,17 @@ rpc_worker(void *arg)
 	nng_ctx ctx;
 	nng_aio *aio = NULL;
 	wire_buf out = { 0 };
+	int orv;
 
-	if (nng_ctx_open(&ctx, s->sock) != 0)
+	RPC_CTX_CALL(orv = nng_ctx_open(&ctx, s->sock));
+	if (orv != 0)
 		return NULL;
 	if (nng_aio_alloc(&aio, NULL, NULL) != 0) {
-		nng_ctx_close(ctx);
+		RPC_CTX_CALL(nng_ctx_close(ctx));
 		return NULL;
 	}
 	for (;;) {
-		nng_ctx_recv(ctx, aio);
+		RPC_CTX_CALL(nng_ctx_recv(ctx, aio));
 		nng_aio_wait(aio);
 		int rv = nng_aio_result(aio);
 		if (rv == NNG_ECLOSED)
@@ -114,7 +145,7 @@ rpc_worker(void *arg)
 				continue;
 			}
 			nng_aio_set_msg(aio, msg);
-			nng_ctx_send(ctx, aio);
+			RPC_CTX_CALL(nng_ctx_send(ctx, aio));
 			nng_aio_wait(aio);
 			if (nng_aio_result(aio) != 0)
 				nng_msg_free(msg);
@@ -128,7 +159,7 @@ rpc_worker(void *arg)
 	}
 	wire_buf_free(&out);
 	nng_aio_free(aio);
-	nng_ctx_close(ctx);
+	RPC_CTX_CALL(nng_ctx_close(ctx));
 	return NULL;
 }
 
@@ -180,7 +211,7 @@ rpc_server_stop(rpc_server *s)
 {
 	if (s == NULL)
 		return;
-	nng_close(s->sock);
+	rpc_close(s->sock);
 	for (int i = 0; i < s->nworkers; i++)
 		pthread_join(s->threads[i], NULL);
 	free(s->threads);
@@ -235,7 +266,8 @@ rpc_call_many(size_t n, const nng_socket *socks, const wire_msg *const *reqs,
 		sl[i].rc = wire_encode(reqs[i], &b);
 		if (sl[i].rc != 0)
 			continue;
-		int rv = nng_ctx_open(&sl[i].ctx, socks[i]);
+		int rv;
+		RPC_CTX_CALL(rv = nng_ctx_open(&sl[i].ctx, socks[i]));
 		if (rv == 0) {
 			sl[i].open = 1;
 			rv = nng_aio_alloc(&sl[i].aio, NULL, NULL);
@@ -250,7 +282,7 @@ rpc_call_many(size_t n, const nng_socket *socks, const wire_msg *const *reqs,
 		}
 		nng_aio_set_timeout(sl[i].aio, timeout_ms);
 		nng_aio_set_msg(sl[i].aio, m);
-		nng_ctx_send(sl[i].ctx, sl[i].aio);
+		RPC_CTX_CALL(nng_ctx_send(sl[i].ctx, sl[i].aio));
 	}
 	for (size_t i = 0; i < n; i++) {
 		if (sl[i].rc != 0 || sl[i].aio == NULL)
@@ -266,7 +298,7 @@ rpc_call_many(size_t n, const nng_socket *socks, const wire_msg *const *reqs,
 		 * connection leaves less time for the reply. */
 		int64_t left = deadline - mono_ms();
 		nng_aio_set_timeout(sl[i].aio, left > 0 ? (nng_duration)left : 1);
-		nng_ctx_recv(sl[i].ctx, sl[i].aio);
+		RPC_CTX_CALL(nng_ctx_recv(sl[i].ctx, sl[i].aio));
 	}
 	for (size_t i = 0; i < n; i++) {
 		if (sl[i].rc != 0 || sl[i].aio == NULL)
@@ -291,7 +323,7 @@ rpc_call_many(size_t n, const nng_socket *socks, const wire_msg *const *reqs,
 		if (sl[i].aio != NULL)
 			nng_aio_free(sl[i].aio);
 		if (sl[i].open)
-			nng_ctx_close(sl[i].ctx);
+			RPC_CTX_CALL(nng_ctx_close(sl[i].ctx));
 	}
 	wire_buf_free(&b);
 	free(sl);

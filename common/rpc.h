@@ -71,6 +71,15 @@ int rpc_call(nng_socket sock, const wire_msg *req, wire_msg *rep, int timeout_ms
 int rpc_call_many(size_t n, const nng_socket *socks, const wire_msg *const *reqs,
     wire_msg *reps, int *results, int timeout_ms);
 
+/*
+ * Close SOCK (from rpc_dial, or any socket used with rpc_call*) while other
+ * threads may still be calling on it: their calls end with TWOPC_ECLOSED.
+ * Use this rather than nng_close for a shared socket (see rpc.c: NNG 1.5
+ * can crash when a close overlaps an nng_ctx_* call). Blocks only for the
+ * close itself.
+ */
+void rpc_close(nng_socket sock);
+
 /* Map an nng error to a twopc_err. */
 int rpc_err(int nng_rv);
 

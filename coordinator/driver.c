@@ -21,6 +21,7 @@
 #define EXIT_ABORTED 1
 #define EXIT_USAGE 2
 #define EXIT_UNKNOWN 3
+#define HC_NODES_MAX 65
 
 static const char *prog = "twopc";
 
@@ -297,65 +298,139 @@ drv_status(twopc_client *cl, int argc, char **argv)
 	return reached ? 0 : EXIT_UNKNOWN;
 }
 
+/* The "why" part of a participant's status detail ("peers=a,b; WHY"). */
+static const char *
+drv_why(const char *detail)
+{
+	const char *semi = strstr(detail, "; ");
+	return semi ? semi + 2 : "";
+}
+
+#define DRV_MAX_LIST 256
+
+/*
+ * list: every transaction not finished everywhere, one line each, with its
+ * state at the coordinator and at every participant and why it is stuck.
+ * Works while the coordinator is down: the participants are asked
+ * directly. With --in-doubt, only those some participant holds READY.
+ */
 static int
 drv_list(twopc_client *cl, int argc, char **argv)
 {
 	drv_opts o = { .timeout_ms = 2000 };
 	int at = drv_parse_opts(argc, argv, &o);
-	int reached = 0, first = 1, missed = 0;
-	size_t total = 0;
-	char unreachable[1024] = "";
+	size_t nnodes = 0;
+	static char txids[DRV_MAX_LIST][65];
+	size_t ntx = 0;
+	int reached = 0;
 
 	if (at != argc)
 		usage();
-	if (o.json)
-		printf("{\"transactions\":[");
-	else
-		printf("%-24s %-12s %-8s %-7s %s\n", "TXID", "NODE", "STATE", "AGE", "DETAIL");
-	for (size_t i = 0; twopc_client_node(cl, i) != NULL; i++) {
-		const char *node = twopc_client_node(cl, i);
+	while (twopc_client_node(cl, nnodes) != NULL)
+		nnodes++;
+	int *down = calloc(nnodes, sizeof(int));
+	if (down == NULL)
+		return EXIT_UNKNOWN;
+	/* 1. What each node holds unfinished. */
+	for (size_t i = 0; i < nnodes; i++) {
 		twopc_status *st = NULL;
 		size_t n = 0;
-		int rv = twopc_client_status(cl, node, NULL, &st, &n, o.timeout_ms);
-		if (rv != 0) {
-			size_t l = strlen(unreachable);
-			snprintf(unreachable + l, sizeof(unreachable) - l, "%s\"%s\"", missed ? "," : "", node);
-			missed++;
-			if (!o.json)
-				printf("%-24s %-12s %-8s %-7s %s\n", "-", node, "?", "-", twopc_strerror(rv));
+		if (twopc_client_status(cl, twopc_client_node(cl, i), NULL, &st, &n, o.timeout_ms) != 0) {
+			down[i] = 1;
 			continue;
 		}
 		reached++;
 		for (size_t k = 0; k < n; k++) {
-			char age[32];
-			/* In doubt: a participant READY, which cannot finish alone. */
-			if (o.in_doubt && (i == 0 || strcmp(st[k].state, "READY") != 0))
-				continue;
-			drv_age(st[k].age_ms, age, sizeof(age));
-			total++;
-			if (o.json) {
-				printf("%s{\"txid\":", first ? "" : ",");
-				json_str(st[k].txid);
-				printf(",\"node\":");
-				json_str(node);
-				printf(",\"state\":\"%s\",\"age_ms\":%llu,\"detail\":", st[k].state,
-				    (unsigned long long)st[k].age_ms);
-				json_str(st[k].detail);
-				printf("}");
-				first = 0;
-			} else {
-				printf("%-24s %-12s %-8s %-7s %s\n", st[k].txid, node, st[k].state, age,
-				    st[k].detail);
-			}
+			size_t j;
+			for (j = 0; j < ntx && strcmp(txids[j], st[k].txid) != 0; j++)
+				;
+			if (j == ntx && ntx < DRV_MAX_LIST)
+				snprintf(txids[ntx++], sizeof(txids[0]), "%s", st[k].txid);
 		}
 		free(st);
 	}
+	/* 2. Each one as every reachable node sees it. */
 	if (o.json)
-		printf("],\"nodes_reached\":%d,\"unreachable\":[%s]}\n", reached, unreachable);
-	else if (total == 0 && missed == 0)
-		printf("(no %s transactions)\n", o.in_doubt ? "in-doubt" : "unfinished");
-	else if (total == 0)
-		printf("(none at the %d node(s) that answered; %d did not)\n", reached, missed);
+		printf("{\"transactions\":[");
+	else {
+		printf("%-24s %-7s", "TXID", "AGE");
+		for (size_t i = 0; i < nnodes; i++)
+			printf(" %-8s", twopc_client_node(cl, i));
+		printf(" WHY\n");
+	}
+	size_t shown = 0;
+	for (size_t t = 0; t < ntx; t++) {
+		char states[HC_NODES_MAX][16], why[600] = "";
+		uint64_t age = 0;
+		int in_doubt = 0;
+		for (size_t i = 0; i < nnodes && i < HC_NODES_MAX; i++) {
+			twopc_status *st = NULL;
+			size_t n = 0;
+			if (down[i] || twopc_client_status(cl, twopc_client_node(cl, i), txids[t], &st, &n,
+			    o.timeout_ms) != 0) {
+				down[i] = 1;
+				snprintf(states[i], sizeof(states[i]), "?");
+				continue;
+			}
+			snprintf(states[i], sizeof(states[i]), "%s", n ? st[0].state : "-");
+			if (n && st[0].age_ms > age)
+				age = st[0].age_ms;
+			if (n && i > 0 && strcmp(st[0].state, "READY") == 0) {
+				in_doubt = 1;
+				if (why[0] == '\0')
+					snprintf(why, sizeof(why), "%s", drv_why(st[0].detail));
+			}
+			free(st);
+		}
+		if (o.in_doubt && !in_doubt)
+			continue;
+		if (why[0] == '\0')
+			snprintf(why, sizeof(why), "%s", in_doubt ? "waiting for the decision" :
+			    strcmp(states[0], "COMMIT") == 0 ? "coordinator resending GLOBAL_COMMIT" :
+			    strcmp(states[0], "WAIT") == 0 ? "coordinator collecting votes" : "");
+		char agebuf[32];
+		drv_age(age, agebuf, sizeof(agebuf));
+		if (o.json) {
+			printf("%s{\"txid\":", shown ? "," : "");
+			json_str(txids[t]);
+			printf(",\"age_ms\":%llu,\"in_doubt\":%s,\"states\":{", (unsigned long long)age,
+			    in_doubt ? "true" : "false");
+			for (size_t i = 0; i < nnodes && i < HC_NODES_MAX; i++) {
+				printf("%s", i ? "," : "");
+				json_str(twopc_client_node(cl, i));
+				printf(":\"%s\"", strcmp(states[i], "?") == 0 ? "UNREACHABLE" :
+				    strcmp(states[i], "-") == 0 ? "NONE" : states[i]);
+			}
+			printf("},\"why\":");
+			json_str(why);
+			printf("}");
+		} else {
+			printf("%-24s %-7s", txids[t], agebuf);
+			for (size_t i = 0; i < nnodes && i < HC_NODES_MAX; i++)
+				printf(" %-8s", states[i]);
+			printf(" %s\n", why);
+		}
+		shown++;
+	}
+	if (o.json) {
+		printf("],\"nodes_reached\":%d,\"unreachable\":[", reached);
+		int first = 1;
+		for (size_t i = 0; i < nnodes; i++) {
+			if (!down[i])
+				continue;
+			printf("%s", first ? "" : ",");
+			json_str(twopc_client_node(cl, i));
+			first = 0;
+		}
+		printf("]}\n");
+	} else {
+		if (shown == 0)
+			printf("(no %s transactions)\n", o.in_doubt ? "in-doubt" : "unfinished");
+		for (size_t i = 0; i < nnodes; i++)
+			if (down[i])
+				printf("note: %s did not answer; '?' marks its state\n", twopc_client_node(cl, i));
+	}
+	free(down);
 	return reached ? 0 : EXIT_UNKNOWN;
 }
 

@@ -692,9 +692,19 @@ twopc_participant_open(twopc_participant **out, const char *cluster_file, const 
 	if ((rv = plog_epoch_get(p->db, &e)) != 0)
 		goto fail;
 	atomic_store(&p->max_epoch, e);
+	p->peer_socks = calloc(p->cfg->nparticipants, sizeof(*p->peer_socks));
+	p->peer_open = calloc(p->cfg->nparticipants, sizeof(*p->peer_open));
+	if (p->peer_socks == NULL || p->peer_open == NULL ||
+	    fd_init(&p->fd, (int)p->cfg->nparticipants + 1, p->cfg->decision_timeout_ms,
+	    p->cfg->decision_timeout_ms * 4) != 0) {
+		rv = TWOPC_ENOMEM;
+		goto fail;
+	}
 	*out = p;
 	return 0;
 fail:
+	free(p->peer_socks);
+	free(p->peer_open);
 	db_close(p->db);
 	cfg_free(p->cfg);
 	pthread_cond_destroy(&p->cv);
@@ -770,10 +780,18 @@ twopc_participant_close(twopc_participant *p)
 	 * it wakes a DECISION_REQUEST that would otherwise wait out
 	 * decision_timeout_ms. */
 	if (p->coord_open)
-		nng_close(p->coord);
+		rpc_close(p->coord);
 	p->coord_open = 0;
+	pthread_mutex_lock(&p->mtx);
+	for (size_t i = 0; i < p->cfg->nparticipants; i++)
+		if (p->peer_open[i])
+			nng_close(p->peer_socks[i]);
+	pthread_mutex_unlock(&p->mtx);
 	if (p->bg_running)
 		pthread_join(p->bg, NULL);
+	free(p->peer_socks);
+	free(p->peer_open);
+	fd_fini(&p->fd);
 	db_close(p->db);
 	cfg_free(p->cfg);
 	free(p->asks);

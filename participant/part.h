@@ -18,6 +18,7 @@
 
 #include "config.h"
 #include "db.h"
+#include "fdetect.h"
 #include "plog.h"
 #include "rpc.h"
 #include "twopc/participant.h"
@@ -30,7 +31,7 @@ typedef struct part_ask {
 	int64_t backoff_ms;
 	int64_t since_ms;    /* monotonic: first ask without an answer */
 	int asks;
-	char why[160];       /* what `twopc status` shows */
+	char why[300];       /* what `twopc status` shows */
 } part_ask;
 
 struct twopc_participant {
@@ -41,6 +42,9 @@ struct twopc_participant {
 	rpc_server *srv;
 	nng_socket coord;
 	int coord_open;
+	nng_socket *peer_socks;      /* per participant, dialed on first use (p->mtx) */
+	int *peer_open;
+	fdetect fd;                  /* 0 = coordinator, 1 + i = participant i */
 	_Atomic uint64_t max_epoch;
 
 	pthread_mutex_t mtx;

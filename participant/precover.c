@@ -84,16 +84,113 @@ part_ask_note(twopc_participant *p, const char *txid, char *buf, size_t len)
 	pthread_mutex_unlock(&p->mtx);
 }
 
-/* Peer-to-peer termination (DESIGN section 4) goes here: ask every other
- * participant of the transaction. Not yet: the caller keeps waiting for
- * the coordinator. Returns TX_NONE (no help). */
-static tx_state
-part_ask_peers(twopc_participant *p, const char *txid, const plog_txn *t)
+/* The REQ socket to participant IDX, dialed on first use; -1 when
+ * stopping (a socket dialed now would never be closed). */
+static int
+part_peer_sock(twopc_participant *p, int idx, nng_socket *out)
 {
-	(void)p;
-	(void)txid;
-	(void)t;
-	return TX_NONE;
+	int rv = 0;
+	pthread_mutex_lock(&p->mtx);
+	if (p->stopping || p->failed) {
+		rv = -1;
+	} else if (!p->peer_open[idx]) {
+		rv = rpc_dial(p->cfg->participants[idx].listen, 1, &p->peer_socks[idx]);
+		p->peer_open[idx] = rv == 0;
+	}
+	if (rv == 0)
+		*out = p->peer_socks[idx];
+	pthread_mutex_unlock(&p->mtx);
+	return rv;
+}
+
+/* What the peers of one transaction said. */
+typedef struct part_peers_view {
+	int asked, ready, unreachable;
+	char ready_names[256];
+	char unreachable_names[256];
+} part_peers_view;
+
+static void
+part_append_name(char *buf, size_t len, const char *name)
+{
+	size_t at = strlen(buf);
+	snprintf(buf + at, len - at, "%s%s", at ? ", " : "", name);
+}
+
+/*
+ * The cooperative termination protocol (DESIGN section 4), asking side:
+ * ask every other participant of T at once. A peer that knows the decision
+ * (COMMIT or ABORT in its log) settles it; a peer with no READY record
+ * forces ABORT before it answers, so its ABORT is final too; a READY peer
+ * knows nothing. Returns TX_COMMIT, TX_ABORT, or TX_NONE (no help: *V says
+ * who was READY and who did not answer).
+ */
+static tx_state
+part_ask_peers(twopc_participant *p, const char *txid, const plog_txn *t, part_peers_view *v)
+{
+	char buf[sizeof(t->peers)];
+	char *save = NULL;
+	int idx[WIRE_MAX_WORK];
+	nng_socket socks[WIRE_MAX_WORK];
+	wire_msg reqs[WIRE_MAX_WORK], reps[WIRE_MAX_WORK];
+	const wire_msg *preqs[WIRE_MAX_WORK];
+	int results[WIRE_MAX_WORK];
+	size_t n = 0;
+	uint32_t timeout = 0;
+	tx_state answer = TX_NONE;
+
+	memset(v, 0, sizeof(*v));
+	snprintf(buf, sizeof(buf), "%s", t->peers);
+	for (char *tok = strtok_r(buf, ",", &save); tok != NULL && n < WIRE_MAX_WORK;
+	    tok = strtok_r(NULL, ",", &save)) {
+		int i = cfg_participant_index(p->cfg, tok);
+		if (i < 0 || strcmp(tok, p->self->name) == 0)
+			continue;
+		if (part_peer_sock(p, i, &socks[n]) != 0) {
+			part_append_name(v->unreachable_names, sizeof(v->unreachable_names), tok);
+			v->unreachable++;
+			continue;
+		}
+		idx[n] = i;
+		wire_msg_init(&reqs[n], WIRE_DECISION_REQUEST, t->epoch, txid, p->self->name);
+		preqs[n] = &reqs[n];
+		uint32_t to = fd_timeout(&p->fd, 1 + i);
+		if (to > timeout)
+			timeout = to;
+		n++;
+	}
+	v->asked = (int)n;
+	if (n == 0 || rpc_call_many(n, socks, preqs, reps, results, (int)timeout) != 0)
+		return TX_NONE;
+	for (size_t k = 0; k < n; k++) {
+		const char *name = p->cfg->participants[idx[k]].name;
+		fd_report(&p->fd, 1 + idx[k], results[k] == 0);
+		if (results[k] != 0 || reps[k].type != WIRE_DECISION_REPLY) {
+			part_append_name(v->unreachable_names, sizeof(v->unreachable_names), name);
+			v->unreachable++;
+			if (results[k] == 0)
+				wire_msg_free(&reps[k]);
+			continue;
+		}
+		tx_state s = (tx_state)reps[k].state;
+		wire_msg_free(&reps[k]);
+		if (s == TX_READY) {
+			part_append_name(v->ready_names, sizeof(v->ready_names), name);
+			v->ready++;
+		} else if (s == TX_COMMIT || s == TX_ABORT) {
+			if (answer != TX_NONE && answer != s) {
+				/* Two forced decisions disagree: only a bug can do that.
+				 * Deciding either way could be wrong; stay blocked. */
+				tlog_error("%s: PROTOCOL VIOLATION: peers answered both COMMIT and ABORT",
+				    txid);
+				return TX_NONE;
+			}
+			answer = s;
+			tlog_info("%s: %s answered %s (termination protocol)", txid, name,
+			    tx_state_name(s));
+		}
+	}
+	return answer;
 }
 
 typedef struct part_ready {
@@ -132,26 +229,31 @@ part_apply(twopc_participant *p, const char *txid, tx_state decision, const char
 	db_unlock(p->db);
 }
 
-/* Ask about one READY transaction whose turn has come. */
+/* Ask about one READY transaction whose turn has come: the coordinator
+ * first, the other participants if it does not answer. */
 static void
 part_ask_one(twopc_participant *p, const char *txid, const plog_txn *t)
 {
 	wire_msg req, rep;
 	tx_state answer = TX_NONE;
 	const char *from = p->cfg->coordinator.name;
+	part_peers_view v = { 0 };
+	int peers_asked = 0;
 
 	wire_msg_init(&req, WIRE_DECISION_REQUEST, t->epoch, txid, p->self->name);
-	int rv = rpc_call(p->coord, &req, &rep, (int)p->cfg->decision_timeout_ms);
+	int rv = rpc_call(p->coord, &req, &rep, (int)fd_timeout(&p->fd, 0));
 	if (rv == 0) {
 		if (rep.type == WIRE_DECISION_REPLY)
 			answer = (tx_state)rep.state;
 		else
-			tlog_warn("%s: coordinator answered DECISION_REQUEST with %s", txid,
-			    wire_type_name(rep.type));
+			rv = TWOPC_EPROTO; /* an ERROR reply: treat as no answer */
 		wire_msg_free(&rep);
 	}
-	if (answer != TX_COMMIT && answer != TX_ABORT && rv != 0) {
-		answer = part_ask_peers(p, txid, t);
+	fd_report(&p->fd, 0, rv == 0);
+	if (rv != 0) {
+		/* The coordinator is silent: cooperative termination. */
+		answer = part_ask_peers(p, txid, t, &v);
+		peers_asked = 1;
 		from = "a peer";
 	}
 	if (answer == TX_COMMIT || answer == TX_ABORT) {
@@ -162,19 +264,39 @@ part_ask_one(twopc_participant *p, const char *txid, const plog_txn *t)
 	pthread_mutex_lock(&p->mtx);
 	part_ask *a = part_ask_find(p, txid, 1);
 	if (a != NULL) {
-		int64_t now = mono_ms();
+		int64_t now = mono_ms(), cdown = 0;
+		int64_t cap = (int64_t)p->cfg->decision_timeout_ms * 8;
+		if (cap > PART_BACKOFF_CAP_MS)
+			cap = PART_BACKOFF_CAP_MS;
 		if (a->asks == 0)
 			a->since_ms = now;
 		a->asks++;
 		a->backoff_ms = a->backoff_ms ? a->backoff_ms * 2 : p->cfg->decision_timeout_ms;
-		if (a->backoff_ms > PART_BACKOFF_CAP_MS)
-			a->backoff_ms = PART_BACKOFF_CAP_MS;
+		if (a->backoff_ms > cap)
+			a->backoff_ms = cap;
 		a->next_ms = now + a->backoff_ms;
-		snprintf(a->why, sizeof(a->why), "%s for %lld s; asking again in %lld s",
-		    rv == 0 ? "coordinator has not decided" : "coordinator unreachable",
-		    (long long)((now - a->since_ms) / 1000), (long long)(a->backoff_ms / 1000));
-		/* One line per backoff step, not per tick. */
-		tlog_warn("%s: READY without a decision: %s", txid, a->why);
+		pthread_mutex_unlock(&p->mtx);
+		(void)fd_suspected(&p->fd, 0, &cdown);
+		pthread_mutex_lock(&p->mtx);
+		a = part_ask_find(p, txid, 0);
+		if (a != NULL) {
+			if (!peers_asked)
+				snprintf(a->why, sizeof(a->why),
+				    "coordinator has not decided yet (WAIT) after %.1f s; asking again in %.1f s",
+				    (double)(now - a->since_ms) / 1000.0, (double)a->backoff_ms / 1000.0);
+			else if (v.unreachable == 0)
+				snprintf(a->why, sizeof(a->why),
+				    "blocked: all reachable participants READY (%.60s); coordinator unreachable "
+				    "for %.1f s; asking again in %.1f s", v.ready_names[0] ? v.ready_names : "none",
+				    (double)cdown / 1000.0, (double)a->backoff_ms / 1000.0);
+			else
+				snprintf(a->why, sizeof(a->why),
+				    "blocked: READY: %.40s; unreachable: %.40s; coordinator unreachable for %.1f s; "
+				    "asking again in %.1f s", v.ready_names[0] ? v.ready_names : "none",
+				    v.unreachable_names, (double)cdown / 1000.0, (double)a->backoff_ms / 1000.0);
+			/* One line per backoff step, not per tick. */
+			tlog_warn("%s: READY without a decision: %s", txid, a->why);
+		}
 	}
 	pthread_mutex_unlock(&p->mtx);
 }

@@ -32,6 +32,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <sqlite3.h>
+
 #include "checker.h"
 #include "crash.h"
 #include "db.h"
@@ -421,6 +423,130 @@ ct_random_run(const ct_opts *o)
 	return 0;
 }
 
+/* ---- coordinator-lost ---- */
+
+/*
+ * The participants' view of one txid after the coordinator is gone for
+ * good: settled means every participant holding it decided the same way,
+ * or every one of them is READY (blocked). Anything else either breaks
+ * atomicity (COMMIT and ABORT) or means termination did not finish.
+ */
+static int
+ct_lost_check(hcluster *c, char *report, size_t len, int final)
+{
+	int bad = 0;
+	long long nready = 0;
+	for (int i = 1; i < c->nnodes; i++)
+		nready += hc_query_int(c, i, "SELECT count(*) FROM txn WHERE state = 'READY'");
+	/* Every txid any participant holds READY: all READY or all decided. */
+	for (int i = 1; i < c->nnodes && nready > 0; i++) {
+		char path[400];
+		snprintf(path, sizeof(path), "%s", c->logs[i]);
+		sqlite3 *h = NULL;
+		sqlite3_stmt *st = NULL;
+		if (sqlite3_open_v2(path, &h, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK) {
+			sqlite3_close(h);
+			return -1;
+		}
+		sqlite3_busy_timeout(h, 2000);
+		if (sqlite3_prepare_v2(h, "SELECT txid FROM txn WHERE state = 'READY'", -1, &st, NULL) == SQLITE_OK) {
+			while (sqlite3_step(st) == SQLITE_ROW) {
+				const char *txid = (const char *)sqlite3_column_text(st, 0);
+				for (int j = 1; j < c->nnodes; j++) {
+					char s2[16];
+					hc_state(c, j, txid, s2, sizeof(s2));
+					if (strcmp(s2, "COMMIT") == 0 || strcmp(s2, "ABORT") == 0) {
+						if (final && report != NULL) {
+							size_t at = strlen(report);
+							snprintf(report + at, len - at,
+							    "termination: %s READY at %s but %s at %s\n", txid,
+							    c->names[i], s2, c->names[j]);
+						}
+						bad++;
+					}
+				}
+			}
+		}
+		sqlite3_finalize(st);
+		sqlite3_close(h);
+	}
+	return bad;
+}
+
+static int
+ct_lost_run(const ct_opts *o, int run)
+{
+	hcluster c;
+	ct_random r = { .c = &c, .seed = o->seed + (unsigned)run, .cap = 100000 };
+	pthread_t th[16];
+	ct_client_arg args[16];
+	char *report = calloc(1, 65536);
+	unsigned ks = o->seed * 31u + (unsigned)run;
+
+	pthread_mutex_init(&r.mtx, NULL);
+	r.told = calloc(r.cap, sizeof(*r.told));
+	if (report == NULL || r.told == NULL || ct_setup(&c, o, 1000, 200) != 0 ||
+	    twopc_client_open(&r.cl, c.file) != 0 || ct_seed(&c, r.cl) != 0) {
+		fprintf(stderr, "twopc-crashtest: cannot set up a cluster (is %s built?)\n", o->build);
+		return -1;
+	}
+	/* The coordinator dies at a protocol step (rotating over the steps
+	 * that leave participants in doubt), at a random hit of it, in a busy
+	 * workload; it never returns. */
+	static const char *const lost_points[] = {
+		"coordinator.after_first_global", "coordinator.after_decision_logged",
+		"coordinator.before_decision_logged", "coordinator.after_all_globals",
+	};
+	char env[128];
+	const char *point = lost_points[run % 4];
+	snprintf(env, sizeof(env), "TWOPC_CRASH_AT=%s:%u", point, 5 + rand_r(&ks) % 40);
+	hc_signal(&c, 0, SIGTERM);
+	if (hc_wait_exit(&c, 0, 5000, NULL) != 0 || hc_start(&c, 0, env) != 0) {
+		fprintf(stderr, "twopc-crashtest: cannot restart the coordinator with %s\n", env);
+		return -1;
+	}
+	int nclients = o->clients < 1 ? 1 : o->clients > 16 ? 16 : o->clients;
+	for (int i = 0; i < nclients; i++) {
+		args[i] = (ct_client_arg){ &r, i };
+		pthread_create(&th[i], NULL, ct_client, &args[i]);
+	}
+	if (hc_wait_exit(&c, 0, 10000, NULL) != 0)
+		hc_kill(&c, 0);
+	pthread_mutex_lock(&r.mtx);
+	r.stop = 1;
+	pthread_mutex_unlock(&r.mtx);
+	for (int i = 0; i < nclients; i++)
+		pthread_join(th[i], NULL);
+	/* Settle: bounded wait until every READY transaction is settled. */
+	int64_t end = mono_ms() + 15000;
+	while (ct_lost_check(&c, NULL, 0, 0) != 0 && mono_ms() < end)
+		ct_sleep_ms(50);
+	int v = ct_lost_check(&c, report, 65536, 1);
+	long long blocked = 0;
+	for (int i = 1; i < c.nnodes; i++)
+		blocked += hc_query_int(&c, i, "SELECT count(*) FROM txn WHERE state = 'READY'");
+	/* Atomicity and validity among what is decided; no liveness (the
+	 * coordinator is gone), no conservation (blocked transfers hold money). */
+	v += chk_cluster(&c, r.told, r.ntold, -1, 0, report, 65536, NULL);
+	char what[160];
+	snprintf(what, sizeof(what), "%zu txns, %lld READY rows blocked", r.ntold, blocked);
+	char name[64];
+	snprintf(name, sizeof(name), "%s", point);
+	ct_case_line(o, "lost", name, "-", "coord gone", what, v, report);
+	ct_summary *s = ct_sum("coordinator-lost");
+	s->cases++;
+	s->reached++;
+	s->violations += v;
+	total_cases++;
+	failed_cases += v > 0;
+	total_violations += v;
+	twopc_client_close(r.cl);
+	hc_destroy(&c);
+	free(r.told);
+	free(report);
+	return 0;
+}
+
 static void
 usage(void)
 {
@@ -428,6 +554,7 @@ usage(void)
 	    "usage: twopc-crashtest --list-points\n"
 	    "       twopc-crashtest [--build DIR] [--participant-cmd CMD] [--json] matrix [--repeat N] [--point P] [--path commit|abort]\n"
 	    "       twopc-crashtest [--build DIR] [--participant-cmd CMD] [--json] random [--cycles N] [--seed S] [--clients K]\n"
+	    "       twopc-crashtest [...] coordinator-lost [--repeat N] [--seed S] [--clients K]\n"
 	    "       --expect-violations: exit 0 only if violations are found (for builds with a known bug)\n");
 	exit(2);
 }
@@ -486,6 +613,11 @@ main(int argc, char **argv)
 		rv = ct_matrix(&o);
 	else if (strcmp(mode, "random") == 0)
 		rv = ct_random_run(&o);
+	else if (strcmp(mode, "coordinator-lost") == 0) {
+		rv = 0;
+		for (int i = 0; i < o.repeat && rv == 0; i++)
+			rv = ct_lost_run(&o, i);
+	}
 	else
 		usage();
 	ct_progress(&o, "%s", "");

@@ -17,6 +17,8 @@ void test_config_register(void);
 void test_wire_register(void);
 void test_logs_register(void);
 void test_integration_register(void);
+void test_termination_register(void);
+void test_faultvfs_register(void);
 
 static const struct {
 	const char *name;
@@ -26,6 +28,8 @@ static const struct {
 	{ "wire", test_wire_register },
 	{ "logs", test_logs_register },
 	{ "integration", test_integration_register },
+	{ "termination", test_termination_register },
+	{ "faultvfs", test_faultvfs_register },
 };
 
 int

@@ -1,0 +1,82 @@
+/*
+ * faultvfs.h - a SQLite VFS shim for fault injection at the I/O boundary
+ * (DESIGN section 8, STYLE habit 10; the idea of SQLite's src/test6.c).
+ *
+ * The shim wraps the default VFS ("unix") and is registered as the new
+ * default, so every later sqlite3_open in the process goes through it. It
+ * is chosen by the environment, read once per process (pthread_once) by
+ * faultvfs_install_from_env(), which db_open() calls before it opens
+ * anything:
+ *
+ *   TWOPC_FAULT_VFS unset or ""   nothing is installed; zero cost.
+ *   count                         pass-through; counts xWrite and xSync.
+ *   powerloss                     writes to main-db and WAL files are kept in
+ *                                 memory until that file's xSync; a power cut
+ *                                 drops every unsynced write.
+ *   powerloss:tear                the same, but at a power cut each unsynced
+ *                                 512-byte sector is independently written
+ *                                 (its latest content) or dropped, drawn from
+ *                                 a PRNG seeded by TWOPC_FAULT_SEED (default
+ *                                 1): a torn write. Sectors are atomic.
+ *   ioerror:sync:K                the K-th xSync of the process (1-based, all
+ *                                 files) does nothing and fails with
+ *                                 SQLITE_IOERR_FSYNC; the others succeed.
+ *   ioerror:write:K               the K-th xWrite writes nothing and fails
+ *                                 with SQLITE_IOERR_WRITE.
+ * An injected fault prints one line to stderr ("FAULT: ..."). Any other
+ * value is reported on stderr, naming the variable, and nothing is installed.
+ * Counting works in every mode.
+ *
+ * Power cuts (powerloss modes): faultvfs_power_cut(), or SIGUSR2 sent to the
+ * process, applies the cut to the real files and ends the process with
+ * _exit(CRASH_EXIT). It holds the shim's lock, so no xWrite or xSync is half
+ * done, and never releases it: other threads stop at their next I/O.
+ *   - The unsynced writes live in process memory. A process that ends by
+ *     exit() (or returning from main) first writes them to the files, as the
+ *     kernel would keep them; one that ends any other way (a crash point's
+ *     _exit, SIGKILL, a fatal signal) loses them as a drop-all power cut
+ *     would. Plain crashes are simulated without the shim (or with count).
+ *   - Metadata is modelled simply: a file's creation, deletion and shrinking
+ *     (xTruncate) reach the disk at once; only data waits for xSync. The
+ *     -shm file and every other file (rollback journals, temp files) pass
+ *     through untouched.
+ *
+ * SIGUSR2 (powerloss modes only): installing starts a thread that waits for
+ * SIGUSR2 with sigwait(), after blocking SIGUSR2 in the calling thread. A
+ * process-directed signal is delivered to any thread that does not block
+ * it, and its default action kills the process without the cut: every
+ * thread must block SIGUSR2. Threads inherit the creator's mask, so it is
+ * enough that the first db_open() runs before the daemon creates any thread
+ * (the daemons do: the log is opened first). A thread created earlier must
+ * block SIGUSR2 itself (pthread_sigmask). In other modes SIGUSR2 is not
+ * touched.
+ *
+ * Thread-safety: every function may be called from any thread; the shim
+ * serializes its overlay with one mutex (SQLite may call it from several
+ * connections and threads at once).
+ */
+#ifndef TWOPC_FAULTVFS_H
+#define TWOPC_FAULTVFS_H
+
+#include <stdint.h>
+
+/* Read TWOPC_FAULT_VFS and install the shim, once per process. Cheap after
+ * the first call. Never fails: a bad value is reported and ignored. */
+void faultvfs_install_from_env(void);
+
+/* xSync / xWrite calls through the shim so far (all files); 0 when the shim
+ * is not installed. */
+uint64_t faultvfs_syncs(void);
+uint64_t faultvfs_writes(void);
+
+/* 1 if a powerloss mode is installed, else 0. */
+int faultvfs_powerloss(void);
+
+/* Cut the power now: apply the unsynced writes as the mode says (dropped,
+ * or torn sector by sector), print "FAULT: power cut ..." to stderr and
+ * _exit(CRASH_EXIT). Without a powerloss mode it is a plain crash (there is
+ * nothing unsynced to lose): the same message and _exit. Never returns.
+ * Must not be called from inside a VFS method or a signal handler. */
+void faultvfs_power_cut(void) __attribute__((noreturn));
+
+#endif

@@ -1,0 +1,85 @@
+/*
+ * fdetect.c - see fdetect.h.
+ */
+#include "fdetect.h"
+
+#include <stdlib.h>
+
+#include "db.h"
+#include "tlog.h"
+#include "twopc/error.h"
+
+int
+fd_init(fdetect *f, int n, uint32_t base_ms, uint32_t max_ms)
+{
+	f->peers = calloc(n > 0 ? (size_t)n : 1, sizeof(*f->peers));
+	if (f->peers == NULL)
+		return TWOPC_ENOMEM;
+	pthread_mutex_init(&f->mtx, NULL);
+	f->n = n;
+	f->base_ms = base_ms;
+	f->max_ms = max_ms < base_ms ? base_ms : max_ms;
+	for (int i = 0; i < n; i++)
+		f->peers[i].timeout_ms = base_ms;
+	return 0;
+}
+
+void
+fd_fini(fdetect *f)
+{
+	if (f->peers == NULL)
+		return;
+	pthread_mutex_destroy(&f->mtx);
+	free(f->peers);
+	f->peers = NULL;
+}
+
+uint32_t
+fd_timeout(fdetect *f, int i)
+{
+	if (i < 0 || i >= f->n)
+		return f->base_ms;
+	pthread_mutex_lock(&f->mtx);
+	uint32_t t = f->peers[i].timeout_ms;
+	pthread_mutex_unlock(&f->mtx);
+	return t;
+}
+
+void
+fd_report(fdetect *f, int i, int answered)
+{
+	if (i < 0 || i >= f->n)
+		return;
+	pthread_mutex_lock(&f->mtx);
+	fd_peer *p = &f->peers[i];
+	int64_t now = mono_ms();
+	if (answered) {
+		if (p->suspected) {
+			/* Suspected, yet alive: we were too impatient. */
+			uint32_t t = p->timeout_ms + p->timeout_ms / 2;
+			p->timeout_ms = t > f->max_ms ? f->max_ms : t;
+			p->suspected = 0;
+			p->suspected_since = 0;
+			tlog_info("peer %d answered after being suspected: its timeout is now %u ms", i,
+			    p->timeout_ms);
+		}
+		p->last_heard = now;
+	} else if (!p->suspected) {
+		p->suspected = 1;
+		p->suspected_since = now;
+	}
+	pthread_mutex_unlock(&f->mtx);
+}
+
+int
+fd_suspected(fdetect *f, int i, int64_t *since_ms)
+{
+	if (i < 0 || i >= f->n)
+		return 0;
+	pthread_mutex_lock(&f->mtx);
+	int s = f->peers[i].suspected;
+	if (since_ms != NULL)
+		*since_ms = s ? mono_ms() - f->peers[i].suspected_since : 0;
+	pthread_mutex_unlock(&f->mtx);
+	return s;
+}

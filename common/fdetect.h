@@ -1,0 +1,44 @@
+/*
+ * fdetect.h - an adaptive failure detector: how long to wait for each peer.
+ *
+ * Every peer starts with the base timeout. A call that times out makes the
+ * peer suspected; if a suspected peer is then heard from, it was alive but
+ * slow, so its timeout grows by half (up to the cap) and the suspicion is
+ * cleared. A peer is never trusted faster again within a process lifetime:
+ * false suspicions cost a round of the termination protocol, a long
+ * timeout only costs waiting.
+ *
+ * Thread-safe. Peers are small integer indexes (0..n-1).
+ */
+#ifndef TWOPC_FDETECT_H
+#define TWOPC_FDETECT_H
+
+#include <pthread.h>
+#include <stdint.h>
+
+typedef struct fd_peer {
+	uint32_t timeout_ms;
+	int suspected;
+	int64_t suspected_since; /* monotonic ms, 0 when not suspected */
+	int64_t last_heard;      /* monotonic ms of the last answer, 0 never */
+} fd_peer;
+
+typedef struct fdetect {
+	pthread_mutex_t mtx;
+	fd_peer *peers;
+	int n;
+	uint32_t base_ms, max_ms;
+} fdetect;
+
+/* 0, or TWOPC_ENOMEM. */
+int fd_init(fdetect *f, int n, uint32_t base_ms, uint32_t max_ms);
+void fd_fini(fdetect *f);
+
+/* The current timeout for peer I. */
+uint32_t fd_timeout(fdetect *f, int i);
+/* Peer I answered (ANSWERED=1) or did not within its timeout (0). */
+void fd_report(fdetect *f, int i, int answered);
+/* 1 if peer I is suspected; *since_ms (may be NULL) gets how long. */
+int fd_suspected(fdetect *f, int i, int64_t *since_ms);
+
+#endif
