@@ -541,7 +541,7 @@ coord_stop(coord *c)
 	/* Close the participant sockets first: it wakes workers blocked in a
 	 * vote round, so the server can join them. */
 	for (size_t i = 0; c->socks != NULL && i < c->nsocks; i++)
-		nng_close(c->socks[i]);
+		rpc_close(c->socks[i]);
 	rpc_server_stop(c->srv);
 	for (int i = 0; i < c->nphase2; i++)
 		pthread_join(c->phase2[i], NULL);

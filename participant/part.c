@@ -785,7 +785,7 @@ twopc_participant_close(twopc_participant *p)
 	pthread_mutex_lock(&p->mtx);
 	for (size_t i = 0; i < p->cfg->nparticipants; i++)
 		if (p->peer_open[i])
-			nng_close(p->peer_socks[i]);
+			rpc_close(p->peer_socks[i]);
 	pthread_mutex_unlock(&p->mtx);
 	if (p->bg_running)
 		pthread_join(p->bg, NULL);

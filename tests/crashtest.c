@@ -56,6 +56,7 @@ typedef struct ct_opts {
 	unsigned seed;
 	int clients;
 	int expect_violations;
+	const char *durability;
 } ct_opts;
 
 typedef struct ct_summary {
@@ -547,6 +548,193 @@ ct_lost_run(const ct_opts *o, int run)
 	return 0;
 }
 
+/* ---- powerloss ---- */
+
+/*
+ * Every node runs on the fault VFS in powerloss:tear mode: what a process
+ * wrote but did not fsync lives only in its memory. A power cut (SIGUSR2)
+ * writes a random subset of those sectors, drops the rest and kills the
+ * process; sometimes every node is cut at once, as a machine would be. The
+ * invariants must hold with durability full; with normal the harness must
+ * see acknowledged commits lost (--expect-violations).
+ */
+static int
+ct_powerloss_run(const ct_opts *o, const char *durability)
+{
+	hcluster c;
+	ct_random r = { .c = &c, .seed = o->seed, .cap = 200000 };
+	pthread_t th[16];
+	ct_client_arg args[16];
+	char *report = calloc(1, 65536);
+	unsigned ks = o->seed * 977u + 13u;
+	int cuts = 0, machine_cuts = 0;
+
+	pthread_mutex_init(&r.mtx, NULL);
+	r.told = calloc(r.cap, sizeof(*r.told));
+	if (report == NULL || r.told == NULL || hc_create(&c, 3, 1000, 300) != 0) {
+		fprintf(stderr, "twopc-crashtest: cannot create a cluster\n");
+		return -1;
+	}
+	snprintf(c.bin, sizeof(c.bin), "%s", o->build);
+	if (o->pcmd != NULL)
+		snprintf(c.pcmd, sizeof(c.pcmd), "%s", o->pcmd);
+	snprintf(c.extra_env, sizeof(c.extra_env), "TWOPC_FAULT_VFS=%s", getenv("CT_PL_MODE") ? getenv("CT_PL_MODE") : "powerloss:tear");
+	if (hc_set_durability(&c, durability) != 0 || hc_start_all(&c) != 0 ||
+	    twopc_client_open(&r.cl, c.file) != 0 || ct_seed(&c, r.cl) != 0) {
+		fprintf(stderr, "twopc-crashtest: cannot set up a cluster (is %s built?)\n", o->build);
+		return -1;
+	}
+	int nclients = o->clients < 1 ? 1 : o->clients > 16 ? 16 : o->clients;
+	for (int i = 0; i < nclients; i++) {
+		args[i] = (ct_client_arg){ &r, i };
+		pthread_create(&th[i], NULL, ct_client, &args[i]);
+	}
+	int64_t t0 = mono_ms();
+	for (int cycle = 0; cycle < o->cycles; cycle++) {
+		int delay = 10 + (int)(rand_r(&ks) % 120);
+		int all = rand_r(&ks) % 4 == 0;
+		int victim = (int)(rand_r(&ks) % (unsigned)c.nnodes);
+		ct_progress(o, "powerloss cycle %d/%d: cut %s after %d ms", cycle + 1, o->cycles,
+		    all ? "every node" : c.names[victim], delay);
+		ct_sleep_ms(delay);
+		for (int i = 0; i < c.nnodes; i++)
+			if (all || i == victim)
+				hc_signal(&c, i, SIGUSR2);
+		char env[64];
+		snprintf(env, sizeof(env), "TWOPC_FAULT_SEED=%d", cycle + 2);
+		for (int i = 0; i < c.nnodes; i++) {
+			if (!(all || i == victim))
+				continue;
+			if (hc_wait_exit(&c, i, 5000, NULL) != 0)
+				hc_kill(&c, i);
+			cuts++;
+		}
+		machine_cuts += all;
+		for (int i = 0; i < c.nnodes; i++)
+			if ((all || i == victim) && hc_start(&c, i, env) != 0)
+				fprintf(stderr, "twopc-crashtest: %s did not come back\n", c.names[i]);
+	}
+	pthread_mutex_lock(&r.mtx);
+	r.stop = 1;
+	pthread_mutex_unlock(&r.mtx);
+	for (int i = 0; i < nclients; i++)
+		pthread_join(th[i], NULL);
+	if (chk_wait_quiescent(&c, 30000) != 0)
+		snprintf(report, 65536, "  (not quiescent after 30 s)\n");
+	int v = chk_cluster(&c, r.told, r.ntold, ct_total(&c), 1, report, 65536, NULL);
+	size_t committed = 0;
+	for (size_t i = 0; i < r.ntold; i++)
+		committed += r.told[i].told == CHK_TOLD_COMMITTED;
+	char what[160];
+	snprintf(what, sizeof(what), "%d cycles, %d process cuts (%d whole-machine), %zu txns, %zu committed, %.1f s",
+	    o->cycles, cuts, machine_cuts, r.ntold, committed, (double)(mono_ms() - t0) / 1000.0);
+	char name[64];
+	snprintf(name, sizeof(name), "durability=%s seed=%u", durability, o->seed);
+	ct_case_line(o, "power", name, "-", "done", what, v, report);
+	ct_summary *s = ct_sum(strcmp(durability, "full") == 0 ? "powerloss (full)" : "powerloss (normal)");
+	s->cases++;
+	s->reached++;
+	s->violations += v;
+	total_cases++;
+	failed_cases += v > 0;
+	total_violations += v;
+	twopc_client_close(r.cl);
+	hc_destroy(&c);
+	free(r.told);
+	free(report);
+	return 0;
+}
+
+/* ---- ioerror ---- */
+
+/*
+ * The K-th fsync (or write) of one process fails. It must stop at once
+ * (fail-fast, exit status 1) without voting COMMIT, ACKing or deciding on
+ * the record it could not force; restarted without the fault, the cluster
+ * must settle with every invariant intact.
+ */
+static int
+ct_ioerror_case(const ct_opts *o, int target, const char *kind, int k)
+{
+	hcluster c;
+	twopc_client *cl = NULL;
+	chk_txn told[8];
+	size_t ntold = 0;
+	char report[8192] = "", env[96];
+	const char *what = "not reached";
+	int violations = 0;
+
+	if (ct_setup(&c, o, 1000, 300) != 0 || twopc_client_open(&cl, c.file) != 0 ||
+	    ct_seed(&c, cl) != 0) {
+		fprintf(stderr, "twopc-crashtest: cannot set up a cluster (is %s built?)\n", o->build);
+		twopc_client_close(cl);
+		hc_destroy(&c);
+		return -1;
+	}
+	snprintf(env, sizeof(env), "TWOPC_FAULT_VFS=ioerror:%s:%d", kind, k);
+	hc_signal(&c, target, SIGTERM);
+	hc_wait_exit(&c, target, 5000, NULL);
+	(void)hc_start(&c, target, env); /* may fail: the fault can hit start-up */
+	for (int n = 0; n < 6 && hc_alive(&c, target); n++) {
+		twopc_tx *tx;
+		int outcome = 0;
+		snprintf(told[ntold].txid, sizeof(told[0].txid), "io-%s-%d-%d-%d", kind, k, target, n);
+		twopc_tx_begin(cl, told[ntold].txid, &tx);
+		twopc_tx_add(tx, "alpha", "add", "acct1", "-5");
+		twopc_tx_add(tx, "beta", "add", "acct1", "3");
+		twopc_tx_add(tx, "gamma", "add", "acct1", "2");
+		int rv = twopc_tx_commit(tx, 3000, &outcome);
+		twopc_tx_free(tx);
+		told[ntold].told = rv != 0 ? CHK_TOLD_UNKNOWN :
+		    outcome == TWOPC_COMMITTED ? CHK_TOLD_COMMITTED : CHK_TOLD_ABORTED;
+		ntold++;
+	}
+	int st = 0;
+	if (hc_wait_exit(&c, target, 1500, &st) == 0) {
+		what = WIFEXITED(st) && WEXITSTATUS(st) == 1 ? "failed fast" : "died badly";
+		if (strcmp(what, "died badly") == 0) {
+			snprintf(report, sizeof(report), "ioerror: %s ended with status %d, not exit 1\n",
+			    c.names[target], st);
+			violations++;
+		}
+		if (hc_start(&c, target, NULL) != 0)
+			what = "no restart";
+	}
+	if (chk_wait_quiescent(&c, 20000) != 0)
+		snprintf(report + strlen(report), sizeof(report) - strlen(report),
+		    "  (not quiescent after 20 s)\n");
+	violations += chk_cluster(&c, told, ntold, ct_total(&c), 1, report + strlen(report),
+	    sizeof(report) - strlen(report), NULL);
+	char name[80];
+	snprintf(name, sizeof(name), "%s %s #%d", c.names[target], kind, k);
+	ct_case_line(o, "ioerror", name, "-", what, "-", violations, report);
+	ct_summary *s = ct_sum(target == 0 ? "ioerror (coordinator)" : "ioerror (participant)");
+	s->cases++;
+	s->reached += strcmp(what, "not reached") != 0;
+	s->violations += violations;
+	total_cases++;
+	failed_cases += violations > 0;
+	total_violations += violations;
+	twopc_client_close(cl);
+	hc_destroy(&c);
+	return 0;
+}
+
+static int
+ct_ioerror(const ct_opts *o)
+{
+	static const int writes[] = { 1, 2, 3, 5, 8, 13, 21, 34 };
+	for (int target = 0; target <= CT_TARGET_PART; target += CT_TARGET_PART) {
+		for (int k = 1; k <= 8; k++)
+			if (ct_ioerror_case(o, target, "sync", k) != 0)
+				return -1;
+		for (size_t w = 0; w < sizeof(writes) / sizeof(writes[0]); w++)
+			if (ct_ioerror_case(o, target, "write", writes[w]) != 0)
+				return -1;
+	}
+	return 0;
+}
+
 static void
 usage(void)
 {
@@ -555,6 +743,8 @@ usage(void)
 	    "       twopc-crashtest [--build DIR] [--participant-cmd CMD] [--json] matrix [--repeat N] [--point P] [--path commit|abort]\n"
 	    "       twopc-crashtest [--build DIR] [--participant-cmd CMD] [--json] random [--cycles N] [--seed S] [--clients K]\n"
 	    "       twopc-crashtest [...] coordinator-lost [--repeat N] [--seed S] [--clients K]\n"
+	    "       twopc-crashtest [...] powerloss [--cycles N] [--seed S] [--durability full|normal]\n"
+	    "       twopc-crashtest [...] ioerror\n"
 	    "       --expect-violations: exit 0 only if violations are found (for builds with a known bug)\n");
 	exit(2);
 }
@@ -576,6 +766,7 @@ main(int argc, char **argv)
 		{ "seed", required_argument, NULL, 's' },
 		{ "clients", required_argument, NULL, 'k' },
 		{ "expect-violations", no_argument, NULL, 'x' },
+		{ "durability", required_argument, NULL, 'd' },
 		{ NULL, 0, NULL, 0 },
 	};
 	int ch;
@@ -599,6 +790,7 @@ main(int argc, char **argv)
 		case 's': o.seed = (unsigned)strtoul(optarg, NULL, 10); break;
 		case 'k': o.clients = atoi(optarg); break;
 		case 'x': o.expect_violations = 1; break;
+		case 'd': o.durability = optarg; break;
 		default: usage();
 		}
 	}
@@ -613,6 +805,10 @@ main(int argc, char **argv)
 		rv = ct_matrix(&o);
 	else if (strcmp(mode, "random") == 0)
 		rv = ct_random_run(&o);
+	else if (strcmp(mode, "powerloss") == 0)
+		rv = ct_powerloss_run(&o, o.durability ? o.durability : "full");
+	else if (strcmp(mode, "ioerror") == 0)
+		rv = ct_ioerror(&o);
 	else if (strcmp(mode, "coordinator-lost") == 0) {
 		rv = 0;
 		for (int i = 0; i < o.repeat && rv == 0; i++)

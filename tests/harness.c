@@ -72,6 +72,31 @@ hc_create(hcluster *c, int nparts, int vote_timeout_ms, int decision_timeout_ms)
 }
 
 int
+hc_set_durability(hcluster *c, const char *durability)
+{
+	FILE *f = fopen(c->file, "r+");
+	char text[8192];
+	size_t n;
+	if (f == NULL)
+		return -1;
+	n = fread(text, 1, sizeof(text) - 1, f);
+	text[n] = '\0';
+	char *d = strstr(text, "durability: ");
+	if (d == NULL) {
+		fclose(f);
+		return -1;
+	}
+	*d = '\0';
+	rewind(f);
+	if (ftruncate(fileno(f), 0) != 0) {
+		fclose(f);
+		return -1;
+	}
+	fprintf(f, "%sdurability: %s\n", text, durability);
+	return fclose(f) == 0 ? 0 : -1;
+}
+
+int
 hc_spawn(hcluster *c, int i, const char *env)
 {
 	char exe[320], logf[320];
@@ -91,22 +116,16 @@ hc_spawn(hcluster *c, int i, const char *env)
 		}
 		unsetenv("TWOPC_CRASH_AT");
 		unsetenv("TWOPC_PAUSE_AT");
-		if (c->extra_env[0] != '\0') {
-			char buf[256];
-			snprintf(buf, sizeof(buf), "%s", c->extra_env);
-			char *eq = strchr(buf, '=');
-			if (eq != NULL) {
-				*eq = '\0';
-				setenv(buf, eq + 1, 1);
-			}
-		}
-		if (env != NULL) {
-			char buf[256];
-			snprintf(buf, sizeof(buf), "%s", env);
-			char *eq = strchr(buf, '=');
-			if (eq != NULL) {
-				*eq = '\0';
-				setenv(buf, eq + 1, 1);
+		/* extra_env, then env: "VAR=value" words separated by spaces. */
+		for (int k = 0; k < 2; k++) {
+			char buf[256], *save = NULL;
+			snprintf(buf, sizeof(buf), "%s", k == 0 ? c->extra_env : env ? env : "");
+			for (char *w = strtok_r(buf, " ", &save); w != NULL; w = strtok_r(NULL, " ", &save)) {
+				char *eq = strchr(w, '=');
+				if (eq != NULL) {
+					*eq = '\0';
+					setenv(w, eq + 1, 1);
+				}
 			}
 		}
 		if (i == 0) {

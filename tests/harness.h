@@ -35,7 +35,10 @@ typedef struct hcluster {
  * gamma, ...), the given timeouts, durability full. 0 or -1. */
 int hc_create(hcluster *c, int nparts, int vote_timeout_ms, int decision_timeout_ms);
 
-/* Start node I with the extra environment ENV ("VAR=value", or NULL) and
+/* Rewrite the cluster file's durability ("full" or "normal"). 0 or -1. */
+int hc_set_durability(hcluster *c, const char *durability);
+
+/* Start node I with the extra environment ENV ("VAR=value ...", or NULL) and
  * wait until it answers (IAMALIVE), at most 5 s. 0 or -1. */
 int hc_start(hcluster *c, int i, const char *env);
 /* Start without waiting for it to answer. */
