@@ -76,7 +76,7 @@ twopc_client_close(twopc_client *cl)
 		return;
 	for (size_t i = 0; i <= cl->cfg->nparticipants; i++)
 		if (cl->open[i])
-			nng_close(cl->socks[i]);
+			rpc_close(cl->socks[i]);
 	free(cl->socks);
 	free(cl->open);
 	cfg_free(cl->cfg);
