@@ -1,29 +1,29 @@
 /*
  * faultvfs.c - see faultvfs.h.
  *
- * Method (the idea of SQLite's src/test6.c): every sqlite3_file the shim
- * opens is a faultvfs_file holding the real file of the wrapped VFS right
- * behind it. In powerloss mode a main-db or WAL file also points at a
- * faultvfs_node, shared by every handle open on that path (two connections
- * to one file must see each other's writes, as through the page cache):
- * the node keeps the writes not yet synced as an ordered list of chunks
- * (offset, length, data) - the dirty page cache of a kernel. xRead reads
- * the real file and lays the chunks over it, later chunks over earlier
- * ones; xFileSize is the larger of the real size and the chunks' end;
- * xTruncate trims the chunks and shrinks the real file; xSync writes the
- * chunks to the real file in order and then calls the real xSync. A power
- * cut writes to the real file what the disk would have kept (nothing, or
- * a random subset of whole sectors with their latest content) and _exits.
+ * Method (the idea of SQLite's src/test6.c, turned inside out): writes go
+ * to the real file at once, so the file holds what a kernel's page cache
+ * would - every process sees it, reads need no help, a crash keeps it. What
+ * the shim remembers is the other side: for every 512-byte sector of a
+ * main-db or WAL file written since that file's last xSync, the sector's
+ * content as the disk still has it (its pre-image, read before the first
+ * write touching it), and the file's size on disk. xSync forgets them: the
+ * disk now has what the file has. A power cut puts back the pre-image of
+ * every dirty sector (dropped) or of a random subset (torn), and cuts the
+ * file back to its size on disk, extended only by sectors that were kept.
+ *
+ * The per-file state is a faultvfs_node shared by every handle open on that
+ * path, as the page cache is shared: a sync through one connection makes
+ * the writes of another durable too. A node outlives its last close while
+ * it has dirty sectors (closing does not sync); xDelete forgets it.
  *
  * The -shm file goes through untouched. That is sound: the wal-index in it
- * is only a cache of the WAL. Its content after the cut may describe WAL
- * frames that the cut dropped, but nobody reads it: the next process to
- * open the database finds no live holder of the "dead man switch" lock,
- * truncates the -shm file and rebuilds the wal-index from the WAL on disk
- * (walIndexRecover), checking every frame's checksum.
- *
- * Memory-mapped I/O would bypass xRead, so in powerloss mode xFetch hands
- * out no mapping (*pp = NULL) and SQLite falls back to xRead.
+ * is only a cache of the WAL, and a power cut takes it with it: the next
+ * process to open the database finds no live holder of the "dead man
+ * switch" lock, truncates the -shm file and rebuilds the wal-index from the
+ * WAL on disk (walIndexRecover), checking every frame's checksum. Likewise
+ * reads, xFetch (a read-only mapping of the same page cache) and size hints
+ * (extensions with zeros; the cut cuts them back) pass through.
  */
 #include "faultvfs.h"
 
@@ -54,19 +54,21 @@ enum {
 	FAULTVFS_IOERR_WRITE,
 };
 
-/* One unsynced write. */
-typedef struct faultvfs_chunk {
-	struct faultvfs_chunk *next;
-	sqlite3_int64 off;
-	int len;
-	unsigned char data[];
-} faultvfs_chunk;
+/* A sector written since the last sync, and what the disk still holds. */
+typedef struct faultvfs_sector {
+	sqlite3_int64 no;                  /* sector number */
+	int oldlen;                        /* bytes of it on disk, 0..512 */
+	int keep;                          /* the cut's draw */
+	unsigned char old[FAULTVFS_SECTOR];
+} faultvfs_sector;
 
-/* One file (by full path) with its unsynced writes. */
+/* One file (by full path) of the powerloss mode. */
 typedef struct faultvfs_node {
 	struct faultvfs_node *next;
 	char *path;              /* NULL once deleted: no longer found by name */
-	faultvfs_chunk *head;    /* in write order */
+	sqlite3_int64 disk_size; /* the size the disk has */
+	faultvfs_sector **dirty; /* sorted by sector number */
+	size_t ndirty, cap;
 	int nopen;               /* faultvfs_files open on it */
 } faultvfs_node;
 
@@ -81,10 +83,9 @@ static struct {
 	int tear;                /* powerloss:tear */
 	uint64_t seed;
 	uint64_t k;              /* ioerror: the failing call */
-	int flushed;             /* the exit flush ran: no more overlay */
 	sqlite3_vfs *real;
 	sqlite3_vfs vfs;
-	pthread_mutex_t mtx;     /* nodes, chunks, flushed */
+	pthread_mutex_t mtx;     /* nodes and their sectors */
 	faultvfs_node *nodes;
 	_Atomic uint64_t syncs, writes;
 } faultvfs_g = { .mtx = PTHREAD_MUTEX_INITIALIZER };
@@ -110,38 +111,71 @@ faultvfs_say(const char *fmt, ...)
 }
 
 /* ------------------------------------------------------------------ */
-/* the overlay (callers hold faultvfs_g.mtx)                           */
+/* dirty sectors (callers hold faultvfs_g.mtx)                         */
 
-static sqlite3_int64
-faultvfs_pending_end(const faultvfs_node *n)
+/* The index of sector NO in N->dirty, or where it would go (*found 0). */
+static size_t
+faultvfs_bsearch(const faultvfs_node *n, sqlite3_int64 no, int *found)
 {
-	sqlite3_int64 end = 0;
-	for (const faultvfs_chunk *c = n->head; c != NULL; c = c->next)
-		if (c->off + c->len > end)
-			end = c->off + c->len;
-	return end;
+	size_t lo = 0, hi = n->ndirty;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (n->dirty[mid]->no < no)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	*found = lo < n->ndirty && n->dirty[lo]->no == no;
+	return lo;
 }
 
-/* Lay the chunks over BUF, which holds [OFF, OFF+AMT) of the real file. */
-static void
-faultvfs_overlay(const faultvfs_node *n, unsigned char *buf, int amt, sqlite3_int64 off)
+/* Remember the pre-image of every sector of [OFF, OFF+AMT) not yet dirty. */
+static int
+faultvfs_mark(faultvfs_file *f, sqlite3_int64 off, int amt)
 {
-	for (const faultvfs_chunk *c = n->head; c != NULL; c = c->next) {
-		sqlite3_int64 lo = c->off > off ? c->off : off;
-		sqlite3_int64 hi = c->off + c->len < off + amt ? c->off + c->len : off + amt;
-		if (lo < hi)
-			memcpy(buf + (lo - off), c->data + (lo - c->off), (size_t)(hi - lo));
+	faultvfs_node *n = f->node;
+	for (sqlite3_int64 no = off / FAULTVFS_SECTOR;
+	    amt > 0 && no <= (off + amt - 1) / FAULTVFS_SECTOR; no++) {
+		int found;
+		size_t at = faultvfs_bsearch(n, no, &found);
+		if (found)
+			continue;
+		if (n->ndirty == n->cap) {
+			size_t cap = n->cap ? n->cap * 2 : 64;
+			faultvfs_sector **d = realloc(n->dirty, cap * sizeof(*d));
+			if (d == NULL)
+				return SQLITE_IOERR_NOMEM;
+			n->dirty = d;
+			n->cap = cap;
+		}
+		faultvfs_sector *s = calloc(1, sizeof(*s));
+		if (s == NULL)
+			return SQLITE_IOERR_NOMEM;
+		sqlite3_int64 on_disk = n->disk_size - no * FAULTVFS_SECTOR;
+		s->no = no;
+		s->oldlen = on_disk <= 0 ? 0 : on_disk >= FAULTVFS_SECTOR ? FAULTVFS_SECTOR : (int)on_disk;
+		if (s->oldlen > 0) {
+			int rc = f->real->pMethods->xRead(f->real, s->old, s->oldlen,
+			    no * FAULTVFS_SECTOR);
+			if (rc != SQLITE_OK && rc != SQLITE_IOERR_SHORT_READ) {
+				free(s);
+				return rc;
+			}
+		}
+		memmove(n->dirty + at + 1, n->dirty + at, (n->ndirty - at) * sizeof(*n->dirty));
+		n->dirty[at] = s;
+		n->ndirty++;
 	}
+	return SQLITE_OK;
 }
 
+/* Forget the dirty sectors from index FROM on. */
 static void
-faultvfs_drop_chunks(faultvfs_node *n)
+faultvfs_forget(faultvfs_node *n, size_t from)
 {
-	while (n->head != NULL) {
-		faultvfs_chunk *c = n->head;
-		n->head = c->next;
-		free(c);
-	}
+	for (size_t i = from; i < n->ndirty; i++)
+		free(n->dirty[i]);
+	n->ndirty = from;
 }
 
 static faultvfs_node *
@@ -157,7 +191,7 @@ faultvfs_find(const char *path)
 static void
 faultvfs_maybe_free(faultvfs_node *n)
 {
-	if (n->nopen > 0 || (n->head != NULL && n->path != NULL))
+	if (n->nopen > 0 || (n->ndirty > 0 && n->path != NULL))
 		return;
 	for (faultvfs_node **pp = &faultvfs_g.nodes; *pp != NULL; pp = &(*pp)->next) {
 		if (*pp == n) {
@@ -165,7 +199,8 @@ faultvfs_maybe_free(faultvfs_node *n)
 			break;
 		}
 	}
-	faultvfs_drop_chunks(n);
+	faultvfs_forget(n, 0);
+	free(n->dirty);
 	free(n->path);
 	free(n);
 }
@@ -192,30 +227,6 @@ faultvfs_close(sqlite3_file *file)
 }
 
 static int
-faultvfs_read(sqlite3_file *file, void *buf, int amt, sqlite3_int64 off)
-{
-	faultvfs_file *f = (faultvfs_file *)file;
-	if (f->node == NULL)
-		return f->real->pMethods->xRead(f->real, buf, amt, off);
-	pthread_mutex_lock(&faultvfs_g.mtx);
-	sqlite3_int64 size = 0;
-	int rc = f->real->pMethods->xRead(f->real, buf, amt, off);
-	if (rc == SQLITE_OK || rc == SQLITE_IOERR_SHORT_READ) {
-		/* A short real read zero-fills the rest; the chunks may cover it. */
-		int src = f->real->pMethods->xFileSize(f->real, &size);
-		if (src != SQLITE_OK) {
-			rc = src;
-		} else {
-			sqlite3_int64 end = faultvfs_pending_end(f->node);
-			faultvfs_overlay(f->node, buf, amt, off);
-			rc = off + amt > (end > size ? end : size) ? SQLITE_IOERR_SHORT_READ : SQLITE_OK;
-		}
-	}
-	pthread_mutex_unlock(&faultvfs_g.mtx);
-	return rc;
-}
-
-static int
 faultvfs_write(sqlite3_file *file, const void *buf, int amt, sqlite3_int64 off)
 {
 	faultvfs_file *f = (faultvfs_file *)file;
@@ -226,35 +237,12 @@ faultvfs_write(sqlite3_file *file, const void *buf, int amt, sqlite3_int64 off)
 	}
 	if (faultvfs_g.mode != FAULTVFS_POWERLOSS)
 		return f->real->pMethods->xWrite(f->real, buf, amt, off);
-	/* Powerloss: even pass-through writes hold the lock, so a cut never
-	 * lands in the middle of one. */
+	/* Powerloss: every write holds the lock, so a cut never lands in the
+	 * middle of one. */
 	pthread_mutex_lock(&faultvfs_g.mtx);
-	int rc = SQLITE_OK;
-	if (f->node == NULL || faultvfs_g.flushed) {
+	int rc = f->node != NULL ? faultvfs_mark(f, off, amt) : SQLITE_OK;
+	if (rc == SQLITE_OK)
 		rc = f->real->pMethods->xWrite(f->real, buf, amt, off);
-	} else {
-		faultvfs_chunk *c = malloc(sizeof(*c) + (size_t)amt);
-		if (c == NULL) {
-			rc = SQLITE_IOERR_NOMEM;
-		} else {
-			c->off = off;
-			c->len = amt;
-			c->next = NULL;
-			memcpy(c->data, buf, (size_t)amt);
-			/* Forget the chunks this one covers; append it. */
-			faultvfs_chunk **pp = &f->node->head;
-			while (*pp != NULL) {
-				faultvfs_chunk *o = *pp;
-				if (o->off >= off && o->off + o->len <= off + amt) {
-					*pp = o->next;
-					free(o);
-				} else {
-					pp = &o->next;
-				}
-			}
-			*pp = c;
-		}
-	}
 	pthread_mutex_unlock(&faultvfs_g.mtx);
 	return rc;
 }
@@ -266,26 +254,23 @@ faultvfs_truncate(sqlite3_file *file, sqlite3_int64 size)
 	if (f->node == NULL)
 		return f->real->pMethods->xTruncate(f->real, size);
 	pthread_mutex_lock(&faultvfs_g.mtx);
-	faultvfs_chunk **pp = &f->node->head;
-	while (*pp != NULL) {
-		faultvfs_chunk *c = *pp;
-		if (c->off >= size) {
-			*pp = c->next;
-			free(c);
-			continue;
+	int rc = f->real->pMethods->xTruncate(f->real, size);
+	faultvfs_node *n = f->node;
+	if (rc == SQLITE_OK) {
+		/* Sectors wholly past SIZE are gone; a shrink below the size on
+		 * disk reaches the disk at once (faultvfs.h), also inside the
+		 * sector that SIZE cuts. */
+		int found;
+		size_t at = faultvfs_bsearch(n, (size + FAULTVFS_SECTOR - 1) / FAULTVFS_SECTOR, &found);
+		faultvfs_forget(n, at);
+		if (size < n->disk_size) {
+			faultvfs_sector *cut = at > 0 ? n->dirty[at - 1] : NULL;
+			if (cut != NULL && cut->no == size / FAULTVFS_SECTOR &&
+			    cut->oldlen > size % FAULTVFS_SECTOR)
+				cut->oldlen = (int)(size % FAULTVFS_SECTOR);
+			n->disk_size = size;
 		}
-		if (c->off + c->len > size)
-			c->len = (int)(size - c->off);
-		pp = &c->next;
 	}
-	/* The real file changes only if it must: when it is longer (the
-	 * shrink reaches the disk at once), or when even the overlay is
-	 * shorter than SIZE (ftruncate extends with zeros). A shrink that
-	 * only cuts unsynced data stays in memory. */
-	sqlite3_int64 real = 0;
-	int rc = f->real->pMethods->xFileSize(f->real, &real);
-	if (rc == SQLITE_OK && (real > size || faultvfs_pending_end(f->node) < size))
-		rc = f->real->pMethods->xTruncate(f->real, size);
 	pthread_mutex_unlock(&faultvfs_g.mtx);
 	return rc;
 }
@@ -301,123 +286,57 @@ faultvfs_sync(sqlite3_file *file, int flags)
 	}
 	if (faultvfs_g.mode != FAULTVFS_POWERLOSS)
 		return f->real->pMethods->xSync(f->real, flags);
+	/* Held across the fsync: a cut sees the file before or after it. */
 	pthread_mutex_lock(&faultvfs_g.mtx);
-	int rc = SQLITE_OK;
-	if (f->node != NULL) {
-		/* To the page cache, in order; a cut from now on keeps them
-		 * (the kernel would: fsync has begun). */
-		while (f->node->head != NULL && rc == SQLITE_OK) {
-			faultvfs_chunk *c = f->node->head;
-			rc = f->real->pMethods->xWrite(f->real, c->data, c->len, c->off);
-			if (rc == SQLITE_OK) {
-				f->node->head = c->next;
-				free(c);
-			}
-		}
-	}
-	if (rc == SQLITE_OK)
-		rc = f->real->pMethods->xSync(f->real, flags);
-	pthread_mutex_unlock(&faultvfs_g.mtx);
-	return rc;
-}
-
-static int
-faultvfs_file_size(sqlite3_file *file, sqlite3_int64 *size)
-{
-	faultvfs_file *f = (faultvfs_file *)file;
-	if (f->node == NULL)
-		return f->real->pMethods->xFileSize(f->real, size);
-	pthread_mutex_lock(&faultvfs_g.mtx);
-	int rc = f->real->pMethods->xFileSize(f->real, size);
-	if (rc == SQLITE_OK) {
-		sqlite3_int64 end = faultvfs_pending_end(f->node);
-		if (end > *size)
-			*size = end;
+	int rc = f->real->pMethods->xSync(f->real, flags);
+	sqlite3_int64 size = 0;
+	if (rc == SQLITE_OK && f->node != NULL &&
+	    (rc = f->real->pMethods->xFileSize(f->real, &size)) == SQLITE_OK) {
+		faultvfs_forget(f->node, 0);
+		f->node->disk_size = size;
 	}
 	pthread_mutex_unlock(&faultvfs_g.mtx);
 	return rc;
 }
 
-static int
-faultvfs_lock(sqlite3_file *f, int lock)
-{
-	return FAULTVFS_RM(f)->xLock(FAULTVFS_REAL(f), lock);
-}
+/* What the shim leaves alone goes to the real file as it is. */
+#define FAULTVFS_IO(name, method, params, args) \
+	static int faultvfs_##name params \
+	{ \
+		return FAULTVFS_RM(f)->method args; \
+	}
 
-static int
-faultvfs_unlock(sqlite3_file *f, int lock)
-{
-	return FAULTVFS_RM(f)->xUnlock(FAULTVFS_REAL(f), lock);
-}
-
-static int
-faultvfs_check_reserved(sqlite3_file *f, int *out)
-{
-	return FAULTVFS_RM(f)->xCheckReservedLock(FAULTVFS_REAL(f), out);
-}
-
-static int
-faultvfs_file_control(sqlite3_file *file, int op, void *arg)
-{
-	faultvfs_file *f = (faultvfs_file *)file;
-	/* The unix VFS grows the real file for a size hint: that would write
-	 * behind the overlay's back. It is only a hint; skip it. */
-	if (f->node != NULL && op == SQLITE_FCNTL_SIZE_HINT)
-		return SQLITE_OK;
-	return f->real->pMethods->xFileControl(f->real, op, arg);
-}
-
-static int
-faultvfs_sector_size(sqlite3_file *f)
-{
-	return FAULTVFS_RM(f)->xSectorSize(FAULTVFS_REAL(f));
-}
-
-static int
-faultvfs_device_chars(sqlite3_file *f)
-{
-	return FAULTVFS_RM(f)->xDeviceCharacteristics(FAULTVFS_REAL(f));
-}
-
-static int
-faultvfs_shm_map(sqlite3_file *f, int pg, int pgsz, int extend, void volatile **pp)
-{
-	return FAULTVFS_RM(f)->xShmMap(FAULTVFS_REAL(f), pg, pgsz, extend, pp);
-}
-
-static int
-faultvfs_shm_lock(sqlite3_file *f, int off, int n, int flags)
-{
-	return FAULTVFS_RM(f)->xShmLock(FAULTVFS_REAL(f), off, n, flags);
-}
+FAULTVFS_IO(read, xRead, (sqlite3_file *f, void *buf, int amt, sqlite3_int64 off),
+    (FAULTVFS_REAL(f), buf, amt, off))
+FAULTVFS_IO(file_size, xFileSize, (sqlite3_file *f, sqlite3_int64 *size),
+    (FAULTVFS_REAL(f), size))
+FAULTVFS_IO(lock, xLock, (sqlite3_file *f, int lock),
+    (FAULTVFS_REAL(f), lock))
+FAULTVFS_IO(unlock, xUnlock, (sqlite3_file *f, int lock),
+    (FAULTVFS_REAL(f), lock))
+FAULTVFS_IO(check_reserved, xCheckReservedLock, (sqlite3_file *f, int *out),
+    (FAULTVFS_REAL(f), out))
+FAULTVFS_IO(file_control, xFileControl, (sqlite3_file *f, int op, void *arg),
+    (FAULTVFS_REAL(f), op, arg))
+FAULTVFS_IO(sector_size, xSectorSize, (sqlite3_file *f),
+    (FAULTVFS_REAL(f)))
+FAULTVFS_IO(device_chars, xDeviceCharacteristics, (sqlite3_file *f),
+    (FAULTVFS_REAL(f)))
+FAULTVFS_IO(shm_map, xShmMap, (sqlite3_file *f, int pg, int pgsz, int extend, void volatile **pp),
+    (FAULTVFS_REAL(f), pg, pgsz, extend, pp))
+FAULTVFS_IO(shm_lock, xShmLock, (sqlite3_file *f, int off, int n, int flags),
+    (FAULTVFS_REAL(f), off, n, flags))
+FAULTVFS_IO(shm_unmap, xShmUnmap, (sqlite3_file *f, int del),
+    (FAULTVFS_REAL(f), del))
+FAULTVFS_IO(fetch, xFetch, (sqlite3_file *f, sqlite3_int64 off, int amt, void **pp),
+    (FAULTVFS_REAL(f), off, amt, pp))
+FAULTVFS_IO(unfetch, xUnfetch, (sqlite3_file *f, sqlite3_int64 off, void *p),
+    (FAULTVFS_REAL(f), off, p))
 
 static void
 faultvfs_shm_barrier(sqlite3_file *f)
 {
 	FAULTVFS_RM(f)->xShmBarrier(FAULTVFS_REAL(f));
-}
-
-static int
-faultvfs_shm_unmap(sqlite3_file *f, int del)
-{
-	return FAULTVFS_RM(f)->xShmUnmap(FAULTVFS_REAL(f), del);
-}
-
-static int
-faultvfs_fetch(sqlite3_file *file, sqlite3_int64 off, int amt, void **pp)
-{
-	faultvfs_file *f = (faultvfs_file *)file;
-	if (f->node != NULL) {
-		*pp = NULL;      /* no mapping: read through xRead and the overlay */
-		return SQLITE_OK;
-	}
-	return f->real->pMethods->xFetch(f->real, off, amt, pp);
-}
-
-static int
-faultvfs_unfetch(sqlite3_file *f, sqlite3_int64 off, void *p)
-{
-	return FAULTVFS_RM(f)->xUnfetch(FAULTVFS_REAL(f), off, p);
 }
 
 static const sqlite3_io_methods faultvfs_io = {
@@ -464,9 +383,13 @@ faultvfs_open(sqlite3_vfs *vfs, const char *name, sqlite3_file *file, int flags,
 	}
 	if (faultvfs_g.mode == FAULTVFS_POWERLOSS && name != NULL &&
 	    (flags & (SQLITE_OPEN_MAIN_DB | SQLITE_OPEN_WAL)) != 0) {
+		sqlite3_int64 size = 0;
 		pthread_mutex_lock(&faultvfs_g.mtx);
 		faultvfs_node *n = faultvfs_find(name);
-		if (n == NULL && (n = calloc(1, sizeof(*n))) != NULL) {
+		if (n == NULL && f->real->pMethods->xFileSize(f->real, &size) == SQLITE_OK &&
+		    (n = calloc(1, sizeof(*n))) != NULL) {
+			/* What a file has when we first see it is on disk. */
+			n->disk_size = size;
 			if ((n->path = strdup(name)) == NULL) {
 				free(n);
 				n = NULL;
@@ -480,7 +403,7 @@ faultvfs_open(sqlite3_vfs *vfs, const char *name, sqlite3_file *file, int flags,
 		pthread_mutex_unlock(&faultvfs_g.mtx);
 		if (n == NULL) {
 			f->real->pMethods->xClose(f->real);
-			return SQLITE_NOMEM;
+			return SQLITE_IOERR_NOMEM;
 		}
 		f->node = n;
 	}
@@ -496,8 +419,9 @@ faultvfs_delete(sqlite3_vfs *vfs, const char *path, int dirsync)
 		pthread_mutex_lock(&faultvfs_g.mtx);
 		faultvfs_node *n = faultvfs_find(path);
 		if (n != NULL) {
-			/* Gone with its unsynced data; open handles keep the node. */
-			faultvfs_drop_chunks(n);
+			/* Deleting reaches the disk at once: nothing to put back.
+			 * Handles still open keep the node until they close. */
+			faultvfs_forget(n, 0);
 			free(n->path);
 			n->path = NULL;
 			faultvfs_maybe_free(n);
@@ -507,36 +431,31 @@ faultvfs_delete(sqlite3_vfs *vfs, const char *path, int dirsync)
 	return FAULTVFS_R->xDelete(FAULTVFS_R, path, dirsync);
 }
 
-static int
-faultvfs_access(sqlite3_vfs *vfs, const char *path, int flags, int *out)
-{
-	(void)vfs;
-	int rc = FAULTVFS_R->xAccess(FAULTVFS_R, path, flags, out);
-	/* unix says a file of size 0 does not exist: one with unsynced
-	 * writes does. */
-	if (rc == SQLITE_OK && *out == 0 && flags == SQLITE_ACCESS_EXISTS &&
-	    faultvfs_g.mode == FAULTVFS_POWERLOSS) {
-		pthread_mutex_lock(&faultvfs_g.mtx);
-		faultvfs_node *n = faultvfs_find(path);
-		*out = n != NULL && n->head != NULL;
-		pthread_mutex_unlock(&faultvfs_g.mtx);
+/* What the shim leaves alone goes to the real VFS as it is. */
+#define FAULTVFS_VFS(ret, name, method, params, args) \
+	static ret faultvfs_##name params \
+	{ \
+		(void)vfs; \
+		return FAULTVFS_R->method(FAULTVFS_R, FAULTVFS_UNPAREN args); \
 	}
-	return rc;
-}
+#define FAULTVFS_UNPAREN(...) __VA_ARGS__
 
-static int
-faultvfs_full_pathname(sqlite3_vfs *vfs, const char *name, int n, char *out)
-{
-	(void)vfs;
-	return FAULTVFS_R->xFullPathname(FAULTVFS_R, name, n, out);
-}
-
-static void *
-faultvfs_dlopen(sqlite3_vfs *vfs, const char *name)
-{
-	(void)vfs;
-	return FAULTVFS_R->xDlOpen(FAULTVFS_R, name);
-}
+FAULTVFS_VFS(int, access, xAccess, (sqlite3_vfs *vfs, const char *path, int flags, int *out),
+    (path, flags, out))
+FAULTVFS_VFS(int, full_pathname, xFullPathname,
+    (sqlite3_vfs *vfs, const char *name, int n, char *out), (name, n, out))
+FAULTVFS_VFS(void *, dlopen, xDlOpen, (sqlite3_vfs *vfs, const char *name),
+    (name))
+FAULTVFS_VFS(int, randomness, xRandomness, (sqlite3_vfs *vfs, int n, char *out),
+    (n, out))
+FAULTVFS_VFS(int, sleep, xSleep, (sqlite3_vfs *vfs, int us),
+    (us))
+FAULTVFS_VFS(int, current_time, xCurrentTime, (sqlite3_vfs *vfs, double *t),
+    (t))
+FAULTVFS_VFS(int, last_error, xGetLastError, (sqlite3_vfs *vfs, int n, char *msg),
+    (n, msg))
+FAULTVFS_VFS(int, current_time64, xCurrentTimeInt64, (sqlite3_vfs *vfs, sqlite3_int64 *t),
+    (t))
 
 static void
 faultvfs_dlerror(sqlite3_vfs *vfs, int n, char *msg)
@@ -558,62 +477,6 @@ faultvfs_dlclose(sqlite3_vfs *vfs, void *h)
 	FAULTVFS_R->xDlClose(FAULTVFS_R, h);
 }
 
-static int
-faultvfs_randomness(sqlite3_vfs *vfs, int n, char *out)
-{
-	(void)vfs;
-	return FAULTVFS_R->xRandomness(FAULTVFS_R, n, out);
-}
-
-static int
-faultvfs_sleep(sqlite3_vfs *vfs, int us)
-{
-	(void)vfs;
-	return FAULTVFS_R->xSleep(FAULTVFS_R, us);
-}
-
-static int
-faultvfs_current_time(sqlite3_vfs *vfs, double *t)
-{
-	(void)vfs;
-	return FAULTVFS_R->xCurrentTime(FAULTVFS_R, t);
-}
-
-static int
-faultvfs_last_error(sqlite3_vfs *vfs, int n, char *msg)
-{
-	(void)vfs;
-	return FAULTVFS_R->xGetLastError(FAULTVFS_R, n, msg);
-}
-
-static int
-faultvfs_current_time64(sqlite3_vfs *vfs, sqlite3_int64 *t)
-{
-	(void)vfs;
-	return FAULTVFS_R->xCurrentTimeInt64(FAULTVFS_R, t);
-}
-
-static int
-faultvfs_set_syscall(sqlite3_vfs *vfs, const char *name, sqlite3_syscall_ptr p)
-{
-	(void)vfs;
-	return FAULTVFS_R->xSetSystemCall(FAULTVFS_R, name, p);
-}
-
-static sqlite3_syscall_ptr
-faultvfs_get_syscall(sqlite3_vfs *vfs, const char *name)
-{
-	(void)vfs;
-	return FAULTVFS_R->xGetSystemCall(FAULTVFS_R, name);
-}
-
-static const char *
-faultvfs_next_syscall(sqlite3_vfs *vfs, const char *name)
-{
-	(void)vfs;
-	return FAULTVFS_R->xNextSystemCall(FAULTVFS_R, name);
-}
-
 /* ------------------------------------------------------------------ */
 /* power cut                                                           */
 
@@ -627,59 +490,53 @@ faultvfs_rand(uint64_t *s)
 	return *s * 0x2545F4914F6CDD1DULL;
 }
 
-static int
-faultvfs_cmp64(const void *a, const void *b)
-{
-	sqlite3_int64 x = *(const sqlite3_int64 *)a, y = *(const sqlite3_int64 *)b;
-	return (x > y) - (x < y);
-}
-
-/* Apply the cut to N's real file: each dirty sector, in file order, is
- * written with its latest content or left as the disk had it. The file
- * descriptor is not closed: closing would drop SQLite's POSIX locks, and
- * the process ends at once anyway. */
+/* Apply the cut to N's real file: draw each dirty sector (kept with its
+ * new content, or put back), then cut the file to its size on disk, or to
+ * the end of the last kept sector past it. Put-back sectors between the
+ * two become zeros (a hole). The descriptor is not closed: closing would
+ * drop SQLite's POSIX locks, and the process ends at once anyway. */
 static void
 faultvfs_cut_node(faultvfs_node *n, uint64_t *rng, unsigned long *kept, unsigned long *lost)
 {
-	size_t cap = 0, m = 0;
-	for (faultvfs_chunk *c = n->head; c != NULL; c = c->next)
-		if (c->len > 0)
-			cap += (size_t)((c->off + c->len - 1) / FAULTVFS_SECTOR - c->off / FAULTVFS_SECTOR + 1);
-	sqlite3_int64 *sec = cap ? malloc(cap * sizeof(*sec)) : NULL;
-	if (sec == NULL)
-		return;          /* nothing dirty, or no memory: all dropped */
-	for (faultvfs_chunk *c = n->head; c != NULL; c = c->next)
-		for (sqlite3_int64 s = c->off / FAULTVFS_SECTOR;
-		    c->len > 0 && s <= (c->off + c->len - 1) / FAULTVFS_SECTOR; s++)
-			sec[m++] = s;
-	qsort(sec, m, sizeof(*sec), faultvfs_cmp64);
-	size_t u = 0;
-	for (size_t i = 0; i < m; i++)
-		if (u == 0 || sec[u - 1] != sec[i])
-			sec[u++] = sec[i];
-	int fd = faultvfs_g.tear ? open(n->path, O_RDWR) : -1;
+	int fd = open(n->path, O_RDWR);
 	struct stat st;
-	sqlite3_int64 end = faultvfs_pending_end(n);
-	if (fd >= 0 && fstat(fd, &st) == 0 && st.st_size > end)
-		end = st.st_size;
-	for (size_t i = 0; i < u; i++) {
-		unsigned char buf[FAULTVFS_SECTOR];
-		sqlite3_int64 off = sec[i] * FAULTVFS_SECTOR;
-		int len = end - off < FAULTVFS_SECTOR ? (int)(end - off) : FAULTVFS_SECTOR;
-		int ok = fd >= 0 && ((faultvfs_rand(rng) >> 32) & 1) != 0;
-		memset(buf, 0, sizeof(buf));
-		if (ok && pread(fd, buf, (size_t)len, off) >= 0) {
-			faultvfs_overlay(n, buf, len, off);
-			ok = pwrite(fd, buf, (size_t)len, off) == len;
-		} else {
-			ok = 0;
-		}
-		if (ok)
-			(*kept)++;
-		else
-			(*lost)++;
+	if (fd < 0 || fstat(fd, &st) != 0) {
+		faultvfs_say("FAULT: power cut: %s: cannot reopen, %zu dirty sectors left as they are\n",
+		    n->path, n->ndirty);
+		return;
 	}
-	free(sec);
+	sqlite3_int64 size = n->disk_size;
+	for (size_t i = 0; i < n->ndirty; i++) {
+		faultvfs_sector *s = n->dirty[i];
+		s->keep = faultvfs_g.tear && ((faultvfs_rand(rng) >> 32) & 1) != 0 &&
+		    s->no * FAULTVFS_SECTOR < st.st_size;
+		sqlite3_int64 end = (s->no + 1) * FAULTVFS_SECTOR;
+		if (end > st.st_size)
+			end = st.st_size;
+		if (s->keep && end > size)
+			size = end;
+	}
+	for (size_t i = 0; i < n->ndirty; i++) {
+		faultvfs_sector *s = n->dirty[i];
+		sqlite3_int64 off = s->no * FAULTVFS_SECTOR;
+		if (s->keep) {
+			(*kept)++;
+			continue;
+		}
+		(*lost)++;
+		if (off >= size)
+			continue;        /* cut off below */
+		unsigned char buf[FAULTVFS_SECTOR];
+		int len = size - off < FAULTVFS_SECTOR ? (int)(size - off) : FAULTVFS_SECTOR;
+		memset(buf, 0, sizeof(buf));
+		memcpy(buf, s->old, (size_t)s->oldlen);
+		if (pwrite(fd, buf, (size_t)len, off) != len)
+			faultvfs_say("FAULT: power cut: %s: cannot put sector %lld back\n", n->path,
+			    (long long)s->no);
+	}
+	if (size < st.st_size && ftruncate(fd, size) != 0)
+		faultvfs_say("FAULT: power cut: %s: cannot cut back to %lld bytes\n", n->path,
+		    (long long)size);
 }
 
 void
@@ -690,11 +547,11 @@ faultvfs_power_cut(void)
 		faultvfs_say("FAULT: power cut without the powerloss shim: a plain crash\n");
 		_exit(CRASH_EXIT);
 	}
-	/* Never released: whoever does I/O next waits for the end. */
+	/* Never released: whoever writes next waits for the end. */
 	pthread_mutex_lock(&faultvfs_g.mtx);
 	uint64_t rng = faultvfs_g.seed ? faultvfs_g.seed : 0x9E3779B97F4A7C15ULL;
 	for (faultvfs_node *n = faultvfs_g.nodes; n != NULL; n = n->next)
-		if (n->path != NULL && n->head != NULL)
+		if (n->path != NULL && n->ndirty > 0)
 			faultvfs_cut_node(n, &rng, &kept, &lost);
 	if (faultvfs_g.tear)
 		faultvfs_say("FAULT: power cut (tear, seed %llu): %lu unsynced sectors written, "
@@ -702,24 +559,6 @@ faultvfs_power_cut(void)
 	else
 		faultvfs_say("FAULT: power cut: %lu unsynced sectors lost\n", lost);
 	_exit(CRASH_EXIT);
-}
-
-/* A normal exit: the kernel keeps what was written, synced or not. */
-static void
-faultvfs_at_exit(void)
-{
-	pthread_mutex_lock(&faultvfs_g.mtx);
-	for (faultvfs_node *n = faultvfs_g.nodes; n != NULL; n = n->next) {
-		if (n->path == NULL || n->head == NULL)
-			continue;
-		int fd = open(n->path, O_WRONLY);   /* not closed: see cut_node */
-		for (faultvfs_chunk *c = n->head; fd >= 0 && c != NULL; c = c->next)
-			if (pwrite(fd, c->data, (size_t)c->len, c->off) != c->len)
-				faultvfs_say("faultvfs: %s: write at exit failed\n", n->path);
-		faultvfs_drop_chunks(n);
-	}
-	faultvfs_g.flushed = 1;
-	pthread_mutex_unlock(&faultvfs_g.mtx);
 }
 
 static sigset_t faultvfs_usr2;
@@ -799,7 +638,7 @@ faultvfs_init(void)
 	faultvfs_g.tear = tear;
 	faultvfs_g.k = k;
 	sqlite3_vfs *w = &faultvfs_g.vfs;
-	w->iVersion = real->iVersion > 3 ? 3 : real->iVersion;
+	w->iVersion = 2;        /* no xSetSystemCall & co: tests only */
 	w->szOsFile = (int)FAULTVFS_HDR + real->szOsFile;
 	w->mxPathname = real->mxPathname;
 	w->zName = "faultvfs";
@@ -816,9 +655,6 @@ faultvfs_init(void)
 	w->xCurrentTime = faultvfs_current_time;
 	w->xGetLastError = faultvfs_last_error;
 	w->xCurrentTimeInt64 = faultvfs_current_time64;
-	w->xSetSystemCall = faultvfs_set_syscall;
-	w->xGetSystemCall = faultvfs_get_syscall;
-	w->xNextSystemCall = faultvfs_next_syscall;
 	if (mode == FAULTVFS_POWERLOSS) {
 		pthread_t t;
 		sigemptyset(&faultvfs_usr2);
@@ -829,7 +665,6 @@ faultvfs_init(void)
 			fprintf(stderr, "TWOPC_FAULT_VFS: no SIGUSR2 thread: power cuts by signal off\n");
 		else
 			pthread_detach(t);
-		atexit(faultvfs_at_exit);
 	}
 	if (sqlite3_vfs_register(w, 1) != SQLITE_OK) {
 		fprintf(stderr, "TWOPC_FAULT_VFS: cannot register the fault VFS\n");

@@ -10,14 +10,17 @@
  *
  *   TWOPC_FAULT_VFS unset or ""   nothing is installed; zero cost.
  *   count                         pass-through; counts xWrite and xSync.
- *   powerloss                     writes to main-db and WAL files are kept in
- *                                 memory until that file's xSync; a power cut
- *                                 drops every unsynced write.
+ *   powerloss                     for main-db and WAL files, the shim
+ *                                 remembers which 512-byte sectors were
+ *                                 written since that file's last xSync, and
+ *                                 what the disk still holds there; a power
+ *                                 cut puts all of them back (every unsynced
+ *                                 write is lost).
  *   powerloss:tear                the same, but at a power cut each unsynced
- *                                 512-byte sector is independently written
- *                                 (its latest content) or dropped, drawn from
- *                                 a PRNG seeded by TWOPC_FAULT_SEED (default
- *                                 1): a torn write. Sectors are atomic.
+ *                                 sector is independently kept (its latest
+ *                                 content) or put back, drawn from a PRNG
+ *                                 seeded by TWOPC_FAULT_SEED (default 1): a
+ *                                 torn write. Sectors are atomic.
  *   ioerror:sync:K                the K-th xSync of the process (1-based, all
  *                                 files) does nothing and fails with
  *                                 SQLITE_IOERR_FSYNC; the others succeed.
@@ -30,16 +33,19 @@
  * Power cuts (powerloss modes): faultvfs_power_cut(), or SIGUSR2 sent to the
  * process, applies the cut to the real files and ends the process with
  * _exit(CRASH_EXIT). It holds the shim's lock, so no xWrite or xSync is half
- * done, and never releases it: other threads stop at their next I/O.
- *   - The unsynced writes live in process memory. A process that ends by
- *     exit() (or returning from main) first writes them to the files, as the
- *     kernel would keep them; one that ends any other way (a crash point's
- *     _exit, SIGKILL, a fatal signal) loses them as a drop-all power cut
- *     would. Plain crashes are simulated without the shim (or with count).
+ * done, and never releases it: other threads stop at their next write.
+ *   - Writes reach the real file at once, as they reach a kernel's page
+ *     cache: every process sees them, synced or not, and a process that ends
+ *     without a power cut (exit, a crash point's _exit, SIGKILL) keeps them
+ *     all - that is a crash, not a power cut. Only the cut loses anything.
+ *   - The cut acts for this process's writes only; it cannot cut the power
+ *     of other processes. One that keeps the database open across the cut
+ *     (a long-lived reader) sees a state no real machine would show: tests
+ *     open the files again after the cut.
  *   - Metadata is modelled simply: a file's creation, deletion and shrinking
- *     (xTruncate) reach the disk at once; only data waits for xSync. The
- *     -shm file and every other file (rollback journals, temp files) pass
- *     through untouched.
+ *     (xTruncate) reach the disk at once; a file's growth and its data wait
+ *     for xSync. The -shm file and every other file (rollback journals,
+ *     temp files) pass through untouched.
  *
  * SIGUSR2 (powerloss modes only): installing starts a thread that waits for
  * SIGUSR2 with sigwait(), after blocking SIGUSR2 in the calling thread. A
@@ -52,8 +58,8 @@
  * touched.
  *
  * Thread-safety: every function may be called from any thread; the shim
- * serializes its overlay with one mutex (SQLite may call it from several
- * connections and threads at once).
+ * serializes its bookkeeping, every write and every sync with one mutex
+ * (SQLite may call it from several connections and threads at once).
  */
 #ifndef TWOPC_FAULTVFS_H
 #define TWOPC_FAULTVFS_H
@@ -72,8 +78,8 @@ uint64_t faultvfs_writes(void);
 /* 1 if a powerloss mode is installed, else 0. */
 int faultvfs_powerloss(void);
 
-/* Cut the power now: apply the unsynced writes as the mode says (dropped,
- * or torn sector by sector), print "FAULT: power cut ..." to stderr and
+/* Cut the power now: undo the unsynced writes as the mode says (all, or
+ * sector by sector at random), print "FAULT: power cut ..." to stderr and
  * _exit(CRASH_EXIT). Without a powerloss mode it is a plain crash (there is
  * nothing unsynced to lose): the same message and _exit. Never returns.
  * Must not be called from inside a VFS method or a signal handler. */

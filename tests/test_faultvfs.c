@@ -7,48 +7,53 @@
  * (/proc/self/exe faultvfs) with TWOPC_FAULT_VFS and TWOPC_FVT_* set. A
  * fresh exec, not a bare fork: the runner may already have called db_open
  * (suite "logs"), which spends the pthread_once of a forked copy. In the
- * child, test_faultvfs_register() sees TWOPC_FVT_CHILD and runs the
- * workload instead of registering anything:
+ * child, test_faultvfs_register() sees TWOPC_FVT_CHILD and runs one of two
+ * programs instead of registering anything:
  *
- *   db_open(DIR/t.db, FULL) with table t(id, v), cache_size 16 (so reads
- *   hit the VFS); N transactions each inserting row i with a random blob,
- *   each line of the outcome appended to DIR/report with one write(2)
- *   (survives _exit); optionally an explicit checkpoint after row CKPT_AT;
- *   then the rows seen through this connection and a second one, and the
- *   WAL's size through the VFS (xFileSize) and on disk (stat); then END:
- *   close (db_close, exit 0), exit (exit 0, db left open), cut
- *   (faultvfs_power_cut), txcut (a big uncommitted transaction spilling to
- *   the WAL, then the cut), or nothing (N is huge: the parent sends SIGUSR2).
+ *   workload  db_open(DIR/t.db, FULL or NORMAL) with table t(id, v),
+ *             cache_size 16; N transactions each inserting row i with a
+ *             random blob, the outcome of each appended to DIR/report with
+ *             one write(2) (survives _exit); optionally an explicit
+ *             checkpoint after row CKPT_AT; the rows seen through this
+ *             connection and a second one; then END: close (db_close, exit
+ *             0), crash (_exit(CRASH_EXIT), no cut), pause (wait for the
+ *             parent's SIGUSR2), cut (faultvfs_power_cut), txcut (a big
+ *             uncommitted transaction spilling to the WAL, then the cut).
+ *   unit      drives the VFS methods on five small files u1..u5 (see
+ *             fvt_unit and fvt_images), then cuts.
  *
- * The parent then opens DIR/t.db with a plain sqlite3 connection (no shim)
- * and checks PRAGMA integrity_check and the rows. What each case proves:
+ * The parent then reads the files with a plain sqlite3 connection or
+ * read(2) (this process never installs the shim). What each case proves:
  *
  *   off          TWOPC_FAULT_VFS unset: no shim (default VFS "unix", no
  *                counting).
  *   unknown      a bad value is reported on stderr naming the variable; no
  *                shim; the database works.
- *   overlay      a "unit" child drives the VFS methods directly: unsynced
- *                writes are read back and counted in xFileSize but not on
- *                disk; reads past the end are short and zero-filled; xTruncate
- *                of unsynced data stays in memory, of synced data reaches the
- *                disk; xSync writes in order; xFetch maps nothing; a second
- *                handle sees the first one's writes; unsynced data outlives
- *                close (xAccess says the file exists) but not xDelete; the
- *                cut then loses what is still unsynced.
- *   count        N forced commits in FULL mode count >= N syncs; writes are
- *                counted; nothing else changes.
+ *   sectors      the bookkeeping, file by file: writes reach the file at
+ *                once (an outside reader sees them); a sync makes them
+ *                durable, through any handle on the file; unsynced growth
+ *                (also past a hole, also by a second handle) is cut back;
+ *                unsynced data outlives close; a deleted file stays deleted;
+ *                a shrink is durable at once, also inside a dirty sector.
+ *                Drop (seed 0): every file is exactly as at its last sync.
+ *                Tear (seeds 1..6): every 512-byte sector is all old or all
+ *                new and the size lies between; over the seeds sectors are
+ *                both kept and put back.
+ *   count        N forced commits in FULL mode count >= N syncs, at least
+ *                one per commit; writes are counted; nothing else changes.
  *   full         powerloss, synchronous=FULL, with checkpoints (db-file
- *                overlay, WAL restarts): both connections see every row
- *                before the cut and the WAL has nothing unsynced (its size
- *                through the VFS is its size on disk); after the cut, every
- *                committed row and no uncommitted one, integrity ok, and
- *                unsynced sectors were really lost.
- *   normal       powerloss, synchronous=NORMAL: before the cut the WAL is
- *                larger through the VFS than on disk; rows up to the
- *                explicit checkpoint survive; the later commits (never
- *                synced) are lost; integrity ok.
- *   exit         powerloss, NORMAL, a normal exit(): nothing is lost (the
- *                kernel keeps unsynced writes of a live machine).
+ *                writes, WAL restarts): both connections see every row
+ *                before the cut; after it, every committed row and no
+ *                uncommitted one, integrity ok, and sectors were really lost.
+ *   normal       powerloss, synchronous=NORMAL: rows up to the explicit
+ *                checkpoint survive; the later commits (never synced) are
+ *                lost; integrity ok.
+ *   crash        powerloss, NORMAL, a crash (_exit) without a cut: nothing
+ *                is lost (the kernel keeps unsynced writes).
+ *   visible      powerloss, NORMAL: while the child lives, another process
+ *                (the parent, read-only) sees all its rows, synced or not,
+ *                and a sound file; then SIGUSR2 cuts the power and only the
+ *                rows up to the checkpoint remain.
  *   tear         powerloss:tear with seeds 1..6: FULL keeps every committed
  *                row; NORMAL keeps a prefix of the commits at least up to
  *                the checkpoint; never a corrupt file; sectors were both
@@ -62,7 +67,8 @@
  *                later commits succeed; integrity ok; every row whose commit
  *                succeeded is present. (Whether the failed row survived is
  *                left open: after a failed fsync nobody knows.)
- *   ioerr_write  ioerror:write:K: the same for a write.
+ *   ioerr_write  ioerror:write:K: the same for a write (which may fail the
+ *                insert or the commit).
  *
  * Every wait is bounded (FVT_CHILD_MS per child; the SIGUSR2 case polls the
  * report in 10 ms steps).
@@ -179,7 +185,7 @@ fvt_insert(db *d, long id, long blob)
 	return db_step_done(d, st);
 }
 
-/* ---- the "unit" child: the overlay through the VFS methods themselves */
+/* ---- the "unit" child: the VFS methods called directly */
 
 static int fvt_ufd = -1;     /* the report */
 static int fvt_ufails;
@@ -243,95 +249,93 @@ fvt_uwrite(sqlite3_file *f, int c, int n, sqlite3_int64 off)
 	return f->pMethods->xWrite(f, buf, n, off);
 }
 
+/* FD's bytes at [OFF, OFF+N) all C? */
+static int
+fvt_disk_all(int fd, sqlite3_int64 off, int n, int c)
+{
+	unsigned char b[1024];
+	return n <= (int)sizeof(b) && pread(fd, b, (size_t)n, off) == n && fvt_all(b, n, c);
+}
+
 static void
 fvt_unit(const char *dir)
 {
-	char p1[512], p2[512];
-	unsigned char b[256];
-	int res = -1;
-	void *map = (void *)1;
-	snprintf(p1, sizeof(p1), "%s/u.db", dir);
-	snprintf(p2, sizeof(p2), "%s/u2.db", dir);
+	char p[5][512];
+	for (int i = 0; i < 5; i++)
+		snprintf(p[i], sizeof(p[i]), "%s/u%d.db", dir, i + 1);
 	faultvfs_install_from_env();
 	sqlite3_vfs *v = sqlite3_vfs_find(NULL);
 	if (v == NULL || strcmp(v->zName, "faultvfs") != 0 || !faultvfs_powerloss()) {
 		fvt_note(fvt_ufd, "unit-fail %d no powerloss shim\n", __LINE__);
 		_exit(4);
 	}
-	sqlite3_file *f = fvt_uopen(v, p1);
-	if (f == NULL)
+	int fd = open(p[0], O_RDWR | O_CREAT, 0644);    /* an outside reader */
+	/* u1: synced A*1000, then unsynced B, C (growth), D (past a hole) */
+	sqlite3_file *f = fvt_uopen(v, p[0]);
+	if (f == NULL || fd < 0)
 		_exit(4);
-	/* writes wait in memory; reads and the size see them */
 	U_TRUE(fvt_uwrite(f, 'A', 1000, 0) == SQLITE_OK);
-	U_TRUE(fvt_usize(f) == 1000 && fvt_disk_size(p1) == 0);
-	U_TRUE(f->pMethods->xRead(f, b, 200, 900) == SQLITE_IOERR_SHORT_READ);
-	U_TRUE(fvt_all(b, 100, 'A') && fvt_all(b + 100, 100, 0));
-	U_TRUE(fvt_uwrite(f, 'B', 10, 500) == SQLITE_OK);
-	U_TRUE(fvt_uwrite(f, 'C', 100, 950) == SQLITE_OK);
-	U_TRUE(fvt_usize(f) == 1050);
-	U_TRUE(f->pMethods->xRead(f, b, 20, 495) == SQLITE_OK);
-	U_TRUE(fvt_all(b, 5, 'A') && fvt_all(b + 5, 10, 'B') && fvt_all(b + 15, 5, 'A'));
-	U_TRUE(f->pMethods->xRead(f, b, 100, 950) == SQLITE_OK && fvt_all(b, 100, 'C'));
-	/* a shrink that cuts only unsynced data stays in memory */
-	U_TRUE(f->pMethods->xTruncate(f, 700) == SQLITE_OK);
-	U_TRUE(fvt_usize(f) == 700 && fvt_disk_size(p1) == 0);
-	U_TRUE(f->pMethods->xRead(f, b, 20, 690) == SQLITE_IOERR_SHORT_READ);
-	U_TRUE(fvt_all(b, 10, 'A') && fvt_all(b + 10, 10, 0));
-	U_TRUE(fvt_uwrite(f, 'D', 100, 2000) == SQLITE_OK);
-	U_TRUE(fvt_usize(f) == 2100);
-	U_TRUE(f->pMethods->xRead(f, b, 100, 1500) == SQLITE_OK && fvt_all(b, 100, 0));
-	/* sync: to the disk, in order */
 	U_TRUE(f->pMethods->xSync(f, SQLITE_SYNC_NORMAL) == SQLITE_OK);
-	U_TRUE(fvt_disk_size(p1) == 2100 && fvt_usize(f) == 2100);
-	int fd = open(p1, O_RDONLY);
-	U_TRUE(fd >= 0 && pread(fd, b, 20, 495) == 20);
-	U_TRUE(fvt_all(b, 5, 'A') && fvt_all(b + 5, 10, 'B') && fvt_all(b + 15, 5, 'A'));
-	U_TRUE(pread(fd, b, 100, 2000) == 100 && fvt_all(b, 100, 'D'));
-	if (fd >= 0)
-		close(fd);
-	/* no mapping in powerloss mode, even with mmap asked for */
-	sqlite3_int64 mmap = 1 << 20;
-	U_TRUE(f->pMethods->xFileControl(f, SQLITE_FCNTL_MMAP_SIZE, &mmap) == SQLITE_OK);
-	U_TRUE(f->pMethods->xFetch(f, 0, 512, &map) == SQLITE_OK && map == NULL);
-	if (map != NULL && map != (void *)1)
-		f->pMethods->xUnfetch(f, 0, map);
-	/* a shrink of synced data reaches the disk */
-	U_TRUE(f->pMethods->xTruncate(f, 1000) == SQLITE_OK);
-	U_TRUE(fvt_disk_size(p1) == 1000 && fvt_usize(f) == 1000);
-	/* a second handle on the same file sees the first one's writes */
-	U_TRUE(fvt_uwrite(f, 'E', 10, 100) == SQLITE_OK);
-	sqlite3_file *g = fvt_uopen(v, p1);
+	U_TRUE(fvt_uwrite(f, 'B', 10, 500) == SQLITE_OK);
+	U_TRUE(fvt_disk_all(fd, 500, 10, 'B'));       /* in the file at once */
+	U_TRUE(fvt_uwrite(f, 'C', 100, 950) == SQLITE_OK);
+	U_TRUE(fvt_usize(f) == 1050 && fvt_disk_size(p[0]) == 1050);
+	U_TRUE(fvt_uwrite(f, 'D', 10, 4000) == SQLITE_OK);
+	U_TRUE(fvt_usize(f) == 4010);
+	/* a second handle shares the bookkeeping: its write into the hole is
+	 * unsynced growth too (a handle of its own would take 4010 as the
+	 * size on disk, and the cut would leave the file that long) */
+	sqlite3_file *g = fvt_uopen(v, p[0]);
 	U_TRUE(g != NULL);
 	if (g != NULL) {
-		U_TRUE(g->pMethods->xRead(g, b, 10, 100) == SQLITE_OK && fvt_all(b, 10, 'E'));
+		U_TRUE(fvt_uwrite(g, 'E', 10, 3000) == SQLITE_OK);
 		fvt_uclose(g);
 	}
-	/* unsynced data outlives close (the page cache does) ... */
-	sqlite3_file *h = fvt_uopen(v, p2);
+	/* u2: unsynced data outlives close */
+	sqlite3_file *h = fvt_uopen(v, p[1]);
 	U_TRUE(h != NULL);
 	if (h != NULL) {
 		U_TRUE(fvt_uwrite(h, 'X', 10, 0) == SQLITE_OK);
-		fvt_uclose(h);
-	}
-	U_TRUE(v->xAccess(v, p2, SQLITE_ACCESS_EXISTS, &res) == SQLITE_OK && res == 1);
-	h = fvt_uopen(v, p2);
-	U_TRUE(h != NULL);
-	if (h != NULL) {
-		U_TRUE(fvt_usize(h) == 10);
-		U_TRUE(h->pMethods->xRead(h, b, 10, 0) == SQLITE_OK && fvt_all(b, 10, 'X'));
-		fvt_uclose(h);
-	}
-	/* ... but not deletion */
-	U_TRUE(v->xDelete(v, p2, 0) == SQLITE_OK);
-	h = fvt_uopen(v, p2);
-	U_TRUE(h != NULL);
-	if (h != NULL) {
-		U_TRUE(fvt_usize(h) == 0);
+		U_TRUE(h->pMethods->xSync(h, SQLITE_SYNC_NORMAL) == SQLITE_OK);
 		U_TRUE(fvt_uwrite(h, 'Y', 10, 0) == SQLITE_OK);
 		fvt_uclose(h);
 	}
+	/* u3: a deleted file stays deleted */
+	h = fvt_uopen(v, p[2]);
+	U_TRUE(h != NULL);
+	if (h != NULL) {
+		U_TRUE(fvt_uwrite(h, 'Z', 10, 0) == SQLITE_OK);
+		fvt_uclose(h);
+	}
+	U_TRUE(v->xDelete(v, p[2], 0) == SQLITE_OK);
+	/* u4: a shrink reaches the disk at once, also inside a dirty sector */
+	h = fvt_uopen(v, p[3]);
+	U_TRUE(h != NULL);
+	if (h != NULL) {
+		U_TRUE(fvt_uwrite(h, 'F', 1000, 0) == SQLITE_OK);
+		U_TRUE(fvt_uwrite(h, 'F', 1000, 1000) == SQLITE_OK);
+		U_TRUE(h->pMethods->xSync(h, SQLITE_SYNC_NORMAL) == SQLITE_OK);
+		U_TRUE(fvt_uwrite(h, 'H', 100, 900) == SQLITE_OK);
+		U_TRUE(h->pMethods->xTruncate(h, 950) == SQLITE_OK);
+		U_TRUE(fvt_usize(h) == 950);
+		U_TRUE(fvt_uwrite(h, 'G', 10, 1500) == SQLITE_OK);
+		U_TRUE(fvt_usize(h) == 1510);
+		fvt_uclose(h);
+	}
+	/* u5: a sync through one handle makes the other's writes durable */
+	h = fvt_uopen(v, p[4]);
+	g = fvt_uopen(v, p[4]);
+	U_TRUE(h != NULL && g != NULL);
+	if (h != NULL && g != NULL) {
+		U_TRUE(fvt_uwrite(h, 'P', 100, 0) == SQLITE_OK);
+		U_TRUE(g->pMethods->xSync(g, SQLITE_SYNC_NORMAL) == SQLITE_OK);
+	}
+	if (h != NULL)
+		fvt_uclose(h);
+	if (g != NULL)
+		fvt_uclose(g);
 	fvt_note(fvt_ufd, "unit-done %d\n", fvt_ufails);
-	faultvfs_power_cut();    /* f still open with 'E' unsynced */
+	faultvfs_power_cut();    /* f still open */
 }
 
 static void
@@ -397,23 +401,18 @@ fvt_child(const char *what)
 	}
 	sqlite3_close(h2);
 	fvt_note(rfd, "seen %lld %lld\n", fvt_count(db_sqlite(d)), other);
-	/* The WAL's size through the VFS, and on disk. */
-	sqlite3_file *wal = NULL;
-	sqlite3_int64 vsize = -1;
-	struct stat st;
-	char wpath[520];
-	snprintf(wpath, sizeof(wpath), "%s-wal", path);
-	if (sqlite3_file_control(db_sqlite(d), "main", SQLITE_FCNTL_JOURNAL_POINTER, &wal) ==
-	    SQLITE_OK && wal != NULL && wal->pMethods != NULL)
-		(void)wal->pMethods->xFileSize(wal, &vsize);
-	fvt_note(rfd, "wal %lld %lld\n", (long long)vsize,
-	    stat(wpath, &st) == 0 ? (long long)st.st_size : -1LL);
 	if (end == NULL || strcmp(end, "close") == 0) {
 		db_close(d);
 		exit(0);
 	}
-	if (strcmp(end, "exit") == 0)
-		exit(0);     /* db left open: only the exit flush saves the WAL */
+	if (strcmp(end, "crash") == 0)
+		_exit(CRASH_EXIT);      /* a crash point: no cut, db left open */
+	if (strcmp(end, "pause") == 0) {
+		fvt_note(rfd, "paused\n");     /* the parent cuts with SIGUSR2 */
+		for (int i = 0; i < FVT_CHILD_MS / 100; i++)
+			fvt_nap(100);
+		_exit(5);
+	}
 	if (strcmp(end, "txcut") == 0 && db_begin(d) == 0) {
 		for (long i = 1; i <= 300; i++)
 			if (fvt_insert(d, 1000000 + i, 2000) != 0)
@@ -441,7 +440,8 @@ typedef struct fvt_run {
 	int rc[FVT_MAXTX];
 	unsigned long long syncs[FVT_MAXTX], writes[FVT_MAXTX];
 	long long seen1, seen2;
-	long long wal_vfs, wal_disk;    /* the WAL's size through the VFS, on disk */
+	long long live_rows;     /* fvt_peek, before the cut */
+	int live_ok;
 } fvt_run;
 
 static int
@@ -465,22 +465,18 @@ fvt_slurp(const char *path, char *buf, size_t len)
 	close(fd);
 }
 
-static int
-fvt_report_lines(fvt_run *r)
+static void
+fvt_read_report(fvt_run *r)
 {
 	char path[160];
 	snprintf(path, sizeof(path), "%s/report", r->dir);
 	fvt_slurp(path, r->report, sizeof(r->report));
-	int n = 0;
-	for (const char *p = r->report; (p = strstr(p, "\ntx ")) != NULL; p++)
-		n++;
-	return n;
 }
 
 static void
 fvt_parse(fvt_run *r)
 {
-	fvt_report_lines(r);
+	fvt_read_report(r);
 	r->ntx = 0;
 	r->seen1 = r->seen2 = -2;
 	char *copy = strdup(r->report);
@@ -502,8 +498,6 @@ fvt_parse(fvt_run *r)
 			r->syncs[r->ntx] = s;
 			r->writes[r->ntx] = w;
 			r->ntx++;
-		} else if (sscanf(line, "wal %lld %lld", &r->wal_vfs, &r->wal_disk) == 2) {
-			/* parsed */
 		} else if (sscanf(line, "seen %lld %lld", &r->seen1, &r->seen2) == 2) {
 			/* parsed */
 		}
@@ -512,11 +506,13 @@ fvt_parse(fvt_run *r)
 	free(copy);
 }
 
-/* Run the workload child with ENV ("VAR=value", NULL-terminated) added to
- * ours minus any TWOPC_FAULT_* / TWOPC_FVT_*. USR2_AFTER > 0: send SIGUSR2
- * once the report has that many commits. 0, or -1 (CUnit told). */
+/* Run the child KIND ("workload" or "unit") with ENV ("VAR=value",
+ * NULL-terminated) added to ours minus any TWOPC_FAULT_* / TWOPC_FVT_*, and
+ * wait for its end. USR2_MARK: once the report holds it, call HOOK (unless
+ * NULL) and send SIGUSR2. 0, or -1 (CUnit told). */
 static int
-fvt_spawn_kind(fvt_run *r, const char *kind, const char *const *env, int usr2_after)
+fvt_spawn_kind(fvt_run *r, const char *kind, const char *const *env, const char *usr2_mark,
+    void (*hook)(fvt_run *))
 {
 	memset(r, 0, sizeof(*r));
 	snprintf(r->dir, sizeof(r->dir), "/tmp/twopc-fvt-XXXXXX");
@@ -566,10 +562,12 @@ fvt_spawn_kind(fvt_run *r, const char *kind, const char *const *env, int usr2_af
 		CU_FAIL("fork failed");
 		return -1;
 	}
-	int waited = 0, st = 0, sent = usr2_after <= 0;
+	int waited = 0, st = 0, sent = usr2_mark == NULL;
 	pid_t got = 0;
 	while ((got = waitpid(pid, &st, WNOHANG)) == 0 && waited < FVT_CHILD_MS) {
-		if (!sent && fvt_report_lines(r) >= usr2_after) {
+		if (!sent && (fvt_read_report(r), strstr(r->report, usr2_mark) != NULL)) {
+			if (hook != NULL)
+				hook(r);
 			kill(pid, SIGUSR2);
 			sent = 1;
 		}
@@ -591,9 +589,9 @@ fvt_spawn_kind(fvt_run *r, const char *kind, const char *const *env, int usr2_af
 }
 
 static int
-fvt_spawn(fvt_run *r, const char *const *env, int usr2_after)
+fvt_spawn(fvt_run *r, const char *const *env)
 {
-	return fvt_spawn_kind(r, "workload", env, usr2_after);
+	return fvt_spawn_kind(r, "workload", env, NULL, NULL);
 }
 
 static int
@@ -685,7 +683,7 @@ test_off(void)
 {
 	const char *env[] = { "TWOPC_FVT_N=3", NULL };
 	fvt_run *r = calloc(1, sizeof(*r));
-	if (r == NULL || fvt_spawn(r, env, 0) != 0)
+	if (r == NULL || fvt_spawn(r, env) != 0)
 		goto out;
 	T_EXIT(r, 0);
 	T_HAS(r->vfs, "unix");
@@ -704,7 +702,7 @@ test_unknown(void)
 {
 	const char *env[] = { "TWOPC_FAULT_VFS=bogus", "TWOPC_FVT_N=3", NULL };
 	fvt_run *r = calloc(1, sizeof(*r));
-	if (r == NULL || fvt_spawn(r, env, 0) != 0)
+	if (r == NULL || fvt_spawn(r, env) != 0)
 		goto out;
 	T_EXIT(r, 0);
 	T_HAS(r->err, "TWOPC_FAULT_VFS");
@@ -718,30 +716,113 @@ out:
 	free(r);
 }
 
+/* The images the "unit" child leaves: before (on disk at its last sync)
+ * and after (every write) the unsynced writes, per file u1..u5. */
+typedef struct fvt_image {
+	unsigned char old[4096], new[4096];
+	int oldlen, newlen;
+} fvt_image;
+
 static void
-test_overlay(void)
+fvt_fill(unsigned char *buf, int off, int n, int c)
 {
-	const char *env[] = { "TWOPC_FAULT_VFS=powerloss", NULL };
+	memset(buf + off, c, (size_t)n);
+}
+
+static void
+fvt_images(fvt_image im[5])
+{
+	memset(im, 0, 5 * sizeof(*im));
+	fvt_fill(im[0].old, 0, 1000, 'A');
+	im[0].oldlen = 1000;
+	memcpy(im[0].new, im[0].old, 1000);
+	fvt_fill(im[0].new, 500, 10, 'B');
+	fvt_fill(im[0].new, 950, 100, 'C');
+	fvt_fill(im[0].new, 3000, 10, 'E');
+	fvt_fill(im[0].new, 4000, 10, 'D');
+	im[0].newlen = 4010;
+	fvt_fill(im[1].old, 0, 10, 'X');
+	fvt_fill(im[1].new, 0, 10, 'Y');
+	im[1].oldlen = im[1].newlen = 10;
+	im[2].oldlen = im[2].newlen = -1;          /* deleted */
+	fvt_fill(im[3].old, 0, 950, 'F');
+	im[3].oldlen = 950;
+	fvt_fill(im[3].new, 0, 900, 'F');
+	fvt_fill(im[3].new, 900, 50, 'H');
+	fvt_fill(im[3].new, 1500, 10, 'G');
+	im[3].newlen = 1510;
+	fvt_fill(im[4].old, 0, 100, 'P');
+	fvt_fill(im[4].new, 0, 100, 'P');
+	im[4].oldlen = im[4].newlen = 100;
+}
+
+/* PATH after a cut: exactly the old image (DROP), or each 512-byte sector
+ * either all old or all new, the size between the two. 1 if so; else 0
+ * and WHY. */
+static int
+fvt_cut_ok(const char *path, const fvt_image *im, int drop, char *why, size_t len)
+{
+	unsigned char buf[8192];
+	int fd = open(path, O_RDONLY);
+	if (fd < 0) {
+		snprintf(why, len, "%s: missing", path);
+		return im->oldlen < 0;
+	}
+	int n = (int)read(fd, buf, sizeof(buf));
+	close(fd);
+	if (im->oldlen < 0) {
+		snprintf(why, len, "%s: deleted, but there (%d bytes)", path, n);
+		return 0;
+	}
+	if (drop ? n != im->oldlen : n < im->oldlen || n > im->newlen) {
+		snprintf(why, len, "%s: %d bytes (old %d, new %d)", path, n, im->oldlen, im->newlen);
+		return 0;
+	}
+	for (int lo = 0; lo < n; lo += 512) {
+		int hi = lo + 512 < n ? lo + 512 : n;
+		int is_old = memcmp(buf + lo, im->old + lo, (size_t)(hi - lo)) == 0;
+		int is_new = memcmp(buf + lo, im->new + lo, (size_t)(hi - lo)) == 0;
+		if (!(is_old || (!drop && is_new))) {
+			snprintf(why, len, "%s: sector %d is neither old nor new", path, lo / 512);
+			return 0;
+		}
+	}
+	return 1;
+}
+
+static void
+test_sectors(void)
+{
 	fvt_run *r = calloc(1, sizeof(*r));
-	char p1[160], p2[160];
-	unsigned char b[16];
-	if (r == NULL || fvt_spawn_kind(r, "unit", env, 0) != 0)
-		goto out;
-	T_EXIT(r, CRASH_EXIT);
-	fvt_check(strstr(r->report, "unit-fail") == NULL, __LINE__, "%s", r->report);
-	T_HAS(r->report, "unit-done 0");
-	/* the cut lost the unsynced 'E' (u.db) and 'Y' (u2.db) */
-	snprintf(p1, sizeof(p1), "%s/u.db", r->dir);
-	snprintf(p2, sizeof(p2), "%s/u2.db", r->dir);
-	T_EQ(fvt_disk_size(p1), 1000);
-	T_EQ(fvt_disk_size(p2), 0);
-	int fd = open(p1, O_RDONLY);
-	T_TRUE(fd >= 0 && pread(fd, b, 10, 100) == 10 && fvt_all(b, 10, 'A'));
-	if (fd >= 0)
-		close(fd);
-out:
-	if (r != NULL)
+	fvt_image im[5];
+	unsigned long tw = 0, tl = 0;
+	if (r == NULL)
+		return;
+	fvt_images(im);
+	for (int seed = 0; seed <= 6; seed++) {
+		char seedvar[40], path[160], why[256];
+		unsigned long w, l;
+		snprintf(seedvar, sizeof(seedvar), "TWOPC_FAULT_SEED=%d", seed);
+		const char *env[] = { seed ? "TWOPC_FAULT_VFS=powerloss:tear" : "TWOPC_FAULT_VFS=powerloss",
+			seedvar, NULL };
+		if (fvt_spawn_kind(r, "unit", env, NULL, NULL) == 0) {
+			T_EXIT(r, CRASH_EXIT);
+			fvt_check(strstr(r->report, "unit-fail") == NULL, __LINE__, "%s", r->report);
+			T_HAS(r->report, "unit-done 0");
+			for (int i = 0; i < 5; i++) {
+				snprintf(path, sizeof(path), "%s/u%d.db", r->dir, i + 1);
+				fvt_check(fvt_cut_ok(path, &im[i], seed == 0, why, sizeof(why)), __LINE__,
+				    "seed %d: %s", seed, why);
+			}
+			fvt_cut_sectors(r, &w, &l);
+			if (seed == 0)
+				fvt_check(w == 0 && l > 0, __LINE__, "drop: %lu written, %lu lost", w, l);
+			tw += w;
+			tl += l;
+		}
 		fvt_cleanup(r);
+	}
+	fvt_check(tw > 0 && tl > 0, __LINE__, "tearing: %lu sectors kept, %lu put back", tw, tl);
 	free(r);
 }
 
@@ -750,7 +831,7 @@ test_count(void)
 {
 	const char *env[] = { "TWOPC_FAULT_VFS=count", "TWOPC_FVT_N=10", NULL };
 	fvt_run *r = calloc(1, sizeof(*r));
-	if (r == NULL || fvt_spawn(r, env, 0) != 0)
+	if (r == NULL || fvt_spawn(r, env) != 0)
 		goto out;
 	T_EXIT(r, 0);
 	T_HAS(r->vfs, "faultvfs");
@@ -779,7 +860,7 @@ test_full(void)
 		"TWOPC_FVT_CKPT=8", "TWOPC_FVT_END=txcut", NULL };
 	fvt_run *r = calloc(1, sizeof(*r));
 	unsigned long w, l;
-	if (r == NULL || fvt_spawn(r, env, 0) != 0)
+	if (r == NULL || fvt_spawn(r, env) != 0)
 		goto out;
 	T_EXIT(r, CRASH_EXIT);
 	T_EQ(r->powerloss, 1);
@@ -788,9 +869,6 @@ test_full(void)
 		fvt_check(r->rc[i] == 0, __LINE__, "commit %d: %s %d", i + 1, r->stage[i], r->rc[i]);
 	T_EQ(r->seen1, 60);
 	T_EQ(r->seen2, 60);
-	/* every commit synced: nothing of the WAL waits in memory */
-	T_TRUE(r->wal_vfs > 0);
-	T_EQ(r->wal_vfs, r->wal_disk);
 	T_HAS(r->report, "uncommitted");
 	fvt_cut_sectors(r, &w, &l);
 	fvt_check(l > 0, __LINE__, "the cut lost no sector: %s", r->err);
@@ -809,7 +887,7 @@ test_normal(void)
 	const char *env[] = { "TWOPC_FAULT_VFS=powerloss", "TWOPC_FVT_FULL=0", "TWOPC_FVT_N=20",
 		"TWOPC_FVT_CKPT_AT=8", "TWOPC_FVT_BLOB=500", "TWOPC_FVT_END=cut", NULL };
 	fvt_run *r = calloc(1, sizeof(*r));
-	if (r == NULL || fvt_spawn(r, env, 0) != 0)
+	if (r == NULL || fvt_spawn(r, env) != 0)
 		goto out;
 	T_EXIT(r, CRASH_EXIT);
 	T_HAS(r->err, "FAULT: power cut");
@@ -817,9 +895,6 @@ test_normal(void)
 	T_EQ(r->seen1, 20);
 	T_EQ(r->seen2, 20);
 	T_HAS(r->report, "ckpt 8 0");
-	/* the unsynced commits grow the WAL only as seen through the VFS */
-	fvt_check(r->wal_vfs > r->wal_disk && r->wal_disk >= 0, __LINE__,
-	    "WAL size: %lld through the VFS, %lld on disk", r->wal_vfs, r->wal_disk);
 	fvt_integrity(r, __LINE__);
 	fvt_has_prefix(r, 8, __LINE__);
 	long long n = fvt_sql_int(r, "SELECT count(*) FROM t");
@@ -833,17 +908,60 @@ out:
 }
 
 static void
-test_exit(void)
+test_crash(void)
 {
 	const char *env[] = { "TWOPC_FAULT_VFS=powerloss", "TWOPC_FVT_FULL=0", "TWOPC_FVT_N=10",
-		"TWOPC_FVT_END=exit", "ASAN_OPTIONS=detect_leaks=0", NULL };
+		"TWOPC_FVT_END=crash", NULL };
 	fvt_run *r = calloc(1, sizeof(*r));
-	if (r == NULL || fvt_spawn(r, env, 0) != 0)
+	if (r == NULL || fvt_spawn(r, env) != 0)
 		goto out;
-	T_EXIT(r, 0);
+	T_EXIT(r, CRASH_EXIT);
+	fvt_check(strstr(r->err, "FAULT") == NULL, __LINE__, "a crash is no fault: %s", r->err);
 	T_EQ(r->seen1, 10);
 	fvt_integrity(r, __LINE__);
 	T_EQ(fvt_sql_int(r, "SELECT count(*) FROM t"), 10);
+out:
+	if (r != NULL)
+		fvt_cleanup(r);
+	free(r);
+}
+
+/* Before the cut: the rows another process sees (read-only, so its close
+ * cannot checkpoint), and whether it found the file sound. */
+static void
+fvt_peek(fvt_run *r)
+{
+	sqlite3 *h = NULL;
+	sqlite3_stmt *st = NULL;
+	r->live_rows = -1;
+	if (sqlite3_open_v2(r->db, &h, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK &&
+	    sqlite3_prepare_v2(h, "SELECT count(*) FROM t", -1, &st, NULL) == SQLITE_OK &&
+	    sqlite3_step(st) == SQLITE_ROW)
+		r->live_rows = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	st = NULL;
+	r->live_ok = h != NULL &&
+	    sqlite3_prepare_v2(h, "PRAGMA integrity_check", -1, &st, NULL) == SQLITE_OK &&
+	    sqlite3_step(st) == SQLITE_ROW &&
+	    strcmp((const char *)sqlite3_column_text(st, 0), "ok") == 0;
+	sqlite3_finalize(st);
+	sqlite3_close(h);
+}
+
+static void
+test_visible(void)
+{
+	const char *env[] = { "TWOPC_FAULT_VFS=powerloss", "TWOPC_FVT_FULL=0", "TWOPC_FVT_N=10",
+		"TWOPC_FVT_CKPT_AT=4", "TWOPC_FVT_END=pause", NULL };
+	fvt_run *r = calloc(1, sizeof(*r));
+	if (r == NULL || fvt_spawn_kind(r, "workload", env, "paused", fvt_peek) != 0)
+		goto out;
+	T_EXIT(r, CRASH_EXIT);
+	T_HAS(r->err, "FAULT: power cut");
+	T_EQ(r->live_rows, 10);
+	T_TRUE(r->live_ok);
+	fvt_integrity(r, __LINE__);
+	T_EQ(fvt_sql_int(r, "SELECT count(*) FROM t"), 4);
 out:
 	if (r != NULL)
 		fvt_cleanup(r);
@@ -863,7 +981,7 @@ test_tear(void)
 		snprintf(seedvar, sizeof(seedvar), "TWOPC_FAULT_SEED=%d", seed);
 		const char *full[] = { "TWOPC_FAULT_VFS=powerloss:tear", seedvar, "TWOPC_FVT_N=40",
 			"TWOPC_FVT_BLOB=3000", "TWOPC_FVT_CKPT=8", "TWOPC_FVT_END=txcut", NULL };
-		if (fvt_spawn(r, full, 0) == 0) {
+		if (fvt_spawn(r, full) == 0) {
 			T_EXIT(r, CRASH_EXIT);
 			T_EQ(r->ntx, 40);
 			fvt_integrity(r, __LINE__);
@@ -877,7 +995,7 @@ test_tear(void)
 		const char *normal[] = { "TWOPC_FAULT_VFS=powerloss:tear", seedvar,
 			"TWOPC_FVT_FULL=0", "TWOPC_FVT_N=30", "TWOPC_FVT_BLOB=1500",
 			"TWOPC_FVT_CKPT_AT=10", "TWOPC_FVT_END=cut", NULL };
-		if (fvt_spawn(r, normal, 0) == 0) {
+		if (fvt_spawn(r, normal) == 0) {
 			T_EXIT(r, CRASH_EXIT);
 			fvt_integrity(r, __LINE__);
 			fvt_has_prefix(r, 10, __LINE__);
@@ -904,11 +1022,12 @@ test_sigusr2(void)
 	if (r == NULL)
 		return;
 	for (int seed = 1; seed <= 4; seed++) {
-		char seedvar[40];
+		char seedvar[40], mark[32];
 		snprintf(seedvar, sizeof(seedvar), "TWOPC_FAULT_SEED=%d", seed);
+		snprintf(mark, sizeof(mark), "\ntx %d ", 15 + 7 * seed);
 		const char *env[] = { "TWOPC_FAULT_VFS=powerloss:tear", seedvar, "TWOPC_FVT_N=100000",
 			"TWOPC_FVT_BLOB=1500", "TWOPC_FVT_CKPT=4", "TWOPC_FVT_END=none", NULL };
-		if (fvt_spawn(r, env, 15 + 7 * seed) == 0) {
+		if (fvt_spawn_kind(r, "workload", env, mark, NULL) == 0) {
 			T_EXIT(r, CRASH_EXIT);
 			T_HAS(r->err, "FAULT: power cut");
 			fvt_check(r->ntx >= 15 + 7 * seed, __LINE__, "seed %d: %d commits reported",
@@ -937,7 +1056,7 @@ fvt_ioerr(int sync)
 	char mode[64], line[64];
 	if (r == NULL)
 		return;
-	if (fvt_spawn(r, cenv, 0) != 0)
+	if (fvt_spawn(r, cenv) != 0)
 		goto out;
 	T_EXIT(r, 0);
 	unsigned long long k = (sync ? r->open_syncs : r->open_writes) + 3;
@@ -945,7 +1064,7 @@ fvt_ioerr(int sync)
 	snprintf(mode, sizeof(mode), "TWOPC_FAULT_VFS=ioerror:%s:%llu", sync ? "sync" : "write", k);
 	snprintf(line, sizeof(line), "FAULT: %s #%llu failed (injected)", sync ? "sync" : "write", k);
 	const char *env[] = { mode, "TWOPC_FVT_N=8", NULL };
-	if (fvt_spawn(r, env, 0) != 0)
+	if (fvt_spawn(r, env) != 0)
 		goto out;
 	T_EXIT(r, 0);
 	T_HAS(r->err, line);
@@ -1008,11 +1127,12 @@ test_faultvfs_register(void)
 	} tests[] = {
 		{ "off", test_off },
 		{ "unknown", test_unknown },
-		{ "overlay", test_overlay },
+		{ "sectors", test_sectors },
 		{ "count", test_count },
 		{ "full", test_full },
 		{ "normal", test_normal },
-		{ "exit", test_exit },
+		{ "crash", test_crash },
+		{ "visible", test_visible },
 		{ "tear", test_tear },
 		{ "sigusr2", test_sigusr2 },
 		{ "ioerr_sync", test_ioerr_sync },
