@@ -312,13 +312,42 @@ coord_resend(coord *c, int64_t age_ms)
 static void
 coord_flush_forget(coord *c)
 {
-	for (size_t p = 0; p < c->nsocks; p++) {
+	size_t snap[CFG_MAX_PARTICIPANTS] = { 0 }, any = 0;
+
+	/*
+	 * END is written lazily, so a txid in the queue may have an END that
+	 * only the page cache holds. Telling a participant to forget its
+	 * COMMIT record before END is durable would break R9: after a power
+	 * cut the coordinator is back at COMMIT, resends GLOBAL_COMMIT, and the
+	 * participant has nothing left to ACK. One forced write here makes
+	 * every END queued so far durable (the WAL is synced in order); it
+	 * costs one fsync per batch, not per transaction.
+	 */
+	pthread_mutex_lock(&c->mtx);
+	for (size_t p = 0; p < c->nsocks && p < sizeof(snap) / sizeof(snap[0]); p++) {
+		snap[p] = c->forget[p].n < COORD_FORGET_BATCH ? c->forget[p].n : COORD_FORGET_BATCH;
+		any += snap[p];
+	}
+	pthread_mutex_unlock(&c->mtx);
+	if (any == 0)
+		return;
+	db_lock(c->db);
+	int rv = db_begin(c->db);
+	if (rv == 0 && (rv = clog_meta_set(c->db, "forget_sync", db_now_ms())) != 0)
+		db_rollback(c->db);
+	if (rv == 0)
+		rv = db_commit(c->db);
+	db_unlock(c->db);
+	if (rv != 0) {
+		coord_fail(c, "cannot force the log before FORGET");
+		return;
+	}
+	for (size_t p = 0; p < c->nsocks && p < sizeof(snap) / sizeof(snap[0]); p++) {
 		wire_msg req, rep;
 		char *ids[COORD_FORGET_BATCH];
-		size_t n;
+		size_t n = snap[p];
 
 		pthread_mutex_lock(&c->mtx);
-		n = c->forget[p].n < COORD_FORGET_BATCH ? c->forget[p].n : COORD_FORGET_BATCH;
 		char (*copy)[WIRE_TXID_MAX + 1] = n ? malloc(n * sizeof(*copy)) : NULL;
 		if (copy != NULL)
 			memcpy(copy, c->forget[p].ids, n * sizeof(*copy));

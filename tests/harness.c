@@ -47,8 +47,10 @@ hc_create(hcluster *c, int nparts, int vote_timeout_ms, int decision_timeout_ms)
 	snprintf(c->file, sizeof(c->file), "%s/cluster.yaml", c->dir);
 	c->nparts = nparts;
 	c->nnodes = nparts + 1;
-	/* Ports from the pid and a counter: runs in parallel do not collide. */
-	int base = 20000 + (int)(getpid() % 1500) * 20 + (counter++ % 2) * 10;
+	/* Ports from the pid and a counter, so runs in parallel do not collide,
+	 * and below 32768, where Linux never hands out an ephemeral port to an
+	 * outgoing connection (one could otherwise take a listener's port). */
+	int base = 10000 + (int)(getpid() % 1100) * 20 + (counter++ % 2) * 10;
 	for (int i = 0; i < c->nnodes; i++) {
 		snprintf(c->names[i], sizeof(c->names[i]), "%s", i == 0 ? "coord" : hc_pnames[i - 1]);
 		snprintf(c->urls[i], sizeof(c->urls[i]), "tcp://127.0.0.1:%d", base + i);
@@ -180,9 +182,13 @@ hc_start_all(hcluster *c)
 	for (int i = c->nnodes - 1; i >= 0; i--)
 		if (hc_spawn(c, i, NULL) != 0)
 			return -1;
-	for (int i = 0; i < c->nnodes; i++)
-		if (hc_ping(c, i, 5000) != 0)
+	for (int i = 0; i < c->nnodes; i++) {
+		if (hc_ping(c, i, 5000) != 0) {
+			fprintf(stderr, "harness: %s did not answer on %s within 5 s (see %s/%s.log)\n",
+			    c->names[i], c->urls[i], c->dir, c->names[i]);
 			return -1;
+		}
+	}
 	return 0;
 }
 
