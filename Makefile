@@ -122,11 +122,15 @@ test: all lint-man
 	TWOPC_SRCDIR=$(CURDIR) TWOPC_BUILD=$(abspath $(BUILD)) $(BUILD)/twopc-tests
 	$(BUILD)/twopc-crashtest --build $(abspath $(BUILD)) matrix
 	$(BUILD)/twopc-crashtest --build $(abspath $(BUILD)) random --cycles 200 --seed 1
+	$(BUILD)/twopc-crashtest --build $(abspath $(BUILD)) coordinator-lost --repeat 4
+	$(BUILD)/twopc-crashtest --build $(abspath $(BUILD)) powerloss --cycles 100 --seed 1
+	$(BUILD)/twopc-crashtest --build $(abspath $(BUILD)) --expect-violations powerloss --durability normal --cycles 30 --seed 1
+	$(BUILD)/twopc-crashtest --build $(abspath $(BUILD)) ioerror
 	$(MAKE) --no-print-directory bug-check
 
 # Test-only variants with a known protocol bug (built with -DTWOPC_BUG_x):
 # the crash harness must report violations for each (make test checks it).
-BUGS = GLOBAL_BEFORE_DECISION NO_LOCKS
+BUGS = GLOBAL_BEFORE_DECISION NO_LOCKS LAZY_READY
 bugs:
 	@for b in $(BUGS); do \
 	  $(MAKE) --no-print-directory BUILD=$(BUILD)/bugs/$$b EXTRA_CFLAGS="-DTWOPC_BUG_$$b" \
@@ -138,10 +142,14 @@ bug-check: all bugs
 	  matrix --point coordinator.after_first_global --path commit
 	$(BUILD)/twopc-crashtest --build $(abspath $(BUILD)/bugs/NO_LOCKS) --expect-violations \
 	  random --cycles 20 --clients 8 --seed 1
+	$(BUILD)/twopc-crashtest --build $(abspath $(BUILD)/bugs/LAZY_READY) --expect-violations \
+	  powerloss --cycles 40 --seed 1
 
-# The long run: many random kill cycles (not part of make test).
+# The long run (not part of make test): 10,000 random kill cycles and 1,000
+# power-loss cycles.
 crashtest: all
 	$(BUILD)/twopc-crashtest --build $(abspath $(BUILD)) random --cycles 10000 --seed $${SEED:-1}
+	$(BUILD)/twopc-crashtest --build $(abspath $(BUILD)) powerloss --cycles 1000 --seed $${SEED:-1}
 
 check-unit: all
 	TWOPC_SRCDIR=$(CURDIR) TWOPC_BUILD=$(abspath $(BUILD)) $(BUILD)/twopc-tests $(SUITE)
@@ -168,7 +176,8 @@ install: all
 	install -m 755 $(BUILD)/libtwopc-participant.so $(DESTDIR)$(PREFIX)/lib/libtwopc-participant.so.0
 	ln -sf libtwopc-participant.so.0 $(DESTDIR)$(PREFIX)/lib/libtwopc-participant.so
 	install -m 644 participant/include/twopc/*.h $(DESTDIR)$(PREFIX)/include/twopc/
-	for m in man/*.[158]; do [ -f "$$m" ] || continue; s=$${m##*.}; \
+	install -d $(DESTDIR)$(PREFIX)/share/man/man7
+	for m in man/*.[1578]; do [ -f "$$m" ] || continue; s=$${m##*.}; \
 	  install -m 644 $$m $(DESTDIR)$(PREFIX)/share/man/man$$s/; done
 
 clean:

@@ -249,8 +249,16 @@ part_vote_fresh(twopc_participant *p, const wire_msg *req, wire_msg *rep, char *
 	int vote = TWOPC_VOTE_ABORT, rv;
 
 	part_join_peers(req, peers, sizeof(peers));
+#ifdef TWOPC_BUG_LAZY_READY
+	/* TEST-ONLY BUG VARIANT (breaks R1): READY is not forced before the
+	 * vote leaves; a power cut can lose it after the coordinator counted
+	 * the vote. The powerloss harness must catch it. */
+	if ((rv = db_begin_lazy(p->db)) != 0)
+		goto fail_io;
+#else
 	if ((rv = db_begin(p->db)) != 0)
 		goto fail_io;
+#endif
 	/* INIT: from here until COMMIT below, nothing is durable. */
 	tlog_state(req->txid, "NONE", "INIT", NULL);
 	for (size_t i = 0; i < req->nops; i++) {
