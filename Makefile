@@ -17,7 +17,9 @@ CC      ?= cc
 SAN     ?=
 OPT     ?= -O2 -g
 
-CFLAGS  = -std=c11 -Wall -Wextra -Werror -D_GNU_SOURCE $(OPT) -fPIC $(SAN) $(EXTRA_CFLAGS)
+# Hidden by default: the shared libraries export only what TWOPC_API marks.
+CFLAGS  = -std=c11 -Wall -Wextra -Werror -D_GNU_SOURCE $(OPT) -fPIC -fvisibility=hidden $(SAN) $(EXTRA_CFLAGS)
+VERSION = 0.1.0
 CPPFLAGS = -Icommon -Iconfig -Iparticipant/include -Iparticipant -Icoordinator -I.
 # Debian's libnng-dev has no pkg-config file: link it directly.
 LIBS    = -lnng -lsqlite3 -lyaml -lpthread
@@ -27,7 +29,7 @@ PKGS      = libnng-dev libsqlite3-dev libyaml-dev
 TEST_PKGS = libcunit1-dev mandoc spin sqlite3
 
 COMMON_SRC = common/err.c common/txstate.c common/wire.c common/tlog.c common/db.c \
-             common/crash.c common/rpc.c common/fdetect.c common/faultvfs.c config/config.c
+             common/crash.c common/rpc.c common/fdetect.c common/faultvfs.c config/config.c config/cfgbuild.c
 PART_SRC   = participant/part.c participant/precover.c participant/plog.c
 KV_SRC     = participant/kv.c
 COORD_SRC  = coordinator/coord.c coordinator/cphase2.c coordinator/clog.c
@@ -47,7 +49,8 @@ CRASH_OBJ  = $(call obj,$(CRASH_SRC))
 
 BINS = $(BUILD)/twopc-coordinator $(BUILD)/twopc-participant $(BUILD)/twopc
 LIBS_OUT = $(BUILD)/libtwopc-common.a $(BUILD)/libtwopc-participant.a \
-           $(BUILD)/libtwopc-participant.so $(BUILD)/libtwopc-client.a
+           $(BUILD)/libtwopc-participant.so.0 $(BUILD)/libtwopc-client.a \
+           $(BUILD)/libtwopc-client.so.0 $(BUILD)/twopc-participant.pc $(BUILD)/twopc-client.pc
 
 DEPS_STAMP = $(BUILD)/.deps-ok
 TEST_DEPS_STAMP = $(BUILD)/.test-deps-ok
@@ -96,8 +99,19 @@ $(BUILD)/libtwopc-common.a: $(COMMON_OBJ)
 $(BUILD)/libtwopc-participant.a: $(PART_OBJ) $(COMMON_OBJ)
 	ar rcs $@ $^
 
-$(BUILD)/libtwopc-participant.so: $(PART_OBJ) $(COMMON_OBJ)
-	$(CC) -shared -Wl,-soname,libtwopc-participant.so.0 $(LDFLAGS) -o $@ $^ $(LIBS)
+$(BUILD)/libtwopc-participant.so.0: $(PART_OBJ) $(COMMON_OBJ)
+	$(CC) -shared -Wl,-soname,libtwopc-participant.so.0 -Wl,--no-undefined $(LDFLAGS) -o $@ $^ $(LIBS)
+	ln -sf libtwopc-participant.so.0 $(BUILD)/libtwopc-participant.so
+
+$(BUILD)/libtwopc-client.so.0: $(CLIENT_OBJ) $(COMMON_OBJ)
+	$(CC) -shared -Wl,-soname,libtwopc-client.so.0 -Wl,--no-undefined $(LDFLAGS) -o $@ $^ $(LIBS)
+	ln -sf libtwopc-client.so.0 $(BUILD)/libtwopc-client.so
+
+$(BUILD)/%.pc: participant/%.pc.in Makefile
+	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(VERSION)|' $< > $@
+
+$(BUILD)/%.pc: coordinator/%.pc.in Makefile
+	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(VERSION)|' $< > $@
 
 $(BUILD)/libtwopc-client.a: $(CLIENT_OBJ) $(COMMON_OBJ)
 	ar rcs $@ $^
@@ -169,15 +183,19 @@ demo: all
 # ---- install ----
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/include/twopc \
+	  $(DESTDIR)$(PREFIX)/lib/pkgconfig \
 	  $(DESTDIR)$(PREFIX)/share/man/man1 $(DESTDIR)$(PREFIX)/share/man/man5 \
 	  $(DESTDIR)$(PREFIX)/share/man/man8
 	install -m 755 $(BINS) $(DESTDIR)$(PREFIX)/bin/
 	install -m 644 $(BUILD)/libtwopc-participant.a $(BUILD)/libtwopc-client.a $(DESTDIR)$(PREFIX)/lib/
-	install -m 755 $(BUILD)/libtwopc-participant.so $(DESTDIR)$(PREFIX)/lib/libtwopc-participant.so.0
+	install -m 755 $(BUILD)/libtwopc-participant.so.0 $(BUILD)/libtwopc-client.so.0 $(DESTDIR)$(PREFIX)/lib/
 	ln -sf libtwopc-participant.so.0 $(DESTDIR)$(PREFIX)/lib/libtwopc-participant.so
+	ln -sf libtwopc-client.so.0 $(DESTDIR)$(PREFIX)/lib/libtwopc-client.so
+	install -m 644 $(BUILD)/twopc-participant.pc $(BUILD)/twopc-client.pc $(DESTDIR)$(PREFIX)/lib/pkgconfig/
 	install -m 644 participant/include/twopc/*.h $(DESTDIR)$(PREFIX)/include/twopc/
 	install -d $(DESTDIR)$(PREFIX)/share/man/man7
-	for m in man/*.[1578]; do [ -f "$$m" ] || continue; s=$${m##*.}; \
+	install -d $(DESTDIR)$(PREFIX)/share/man/man3
+	for m in man/*.[13578]; do [ -f "$$m" ] || continue; s=$${m##*.}; \
 	  install -m 644 $$m $(DESTDIR)$(PREFIX)/share/man/man$$s/; done
 
 clean:

@@ -416,7 +416,7 @@ static bool cfg_check_name(cfg_ctx *x, const cfg_yn *n, char *dst)
 }
 
 /* Why URL is not one NNG can listen on, or NULL if it is fine. */
-static const char *cfg_url_problem(const char *u)
+const char *cfg_url_problem(const char *u)
 {
 	static const char badport[] = "PORT must be a number from 1 to 65535";
 	const char *host = u + 6, *colon;

@@ -58,6 +58,20 @@ int cfg_load(const char *file, cfg_cluster **out, char *errbuf, size_t errlen);
 /* Free a cluster from cfg_load(); NULL is a no-op. */
 void cfg_free(cfg_cluster *c);
 
+/* Why URL is not a listen URL we accept (a static string), or NULL. */
+const char *cfg_url_problem(const char *url);
+
+/*
+ * Build a cluster without a file (the library's open from a struct):
+ * NAMES[0] / URLS[0] are the coordinator, then N participants; LOGS[i] the
+ * participants' log paths (NULL allowed except for SELF, which must be one
+ * of them). Validates like cfg_load (names, URLs, duplicates); errors go
+ * to ERRBUF as "config: message" lines. Returns 0 or -N.
+ */
+int cfg_build(const char *const *names, const char *const *urls, const char *const *logs,
+    size_t n, uint32_t decision_timeout_ms, uint32_t retention_s, int durability_normal,
+    cfg_cluster **out, char *errbuf, size_t errlen);
+
 /* The participant named NAME, or NULL. */
 const cfg_node *cfg_participant(const cfg_cluster *c, const char *name);
 

@@ -665,31 +665,29 @@ part_log_cfg_errors(const char *errs)
 	}
 }
 
-int
-twopc_participant_open(twopc_participant **out, const char *cluster_file, const char *name,
-    const twopc_resource *res)
+/* Open with CFG (owned from here on, also on failure). */
+static int
+part_open(twopc_participant **out, cfg_cluster *cfg, const char *name, const twopc_resource *res)
 {
 	twopc_participant *p;
-	char errs[4096];
 	int rv;
 
-	if (out == NULL || cluster_file == NULL || name == NULL || res == NULL ||
-	    res->prepare == NULL || res->commit == NULL)
-		return TWOPC_EINVAL;
-	if ((p = calloc(1, sizeof(*p))) == NULL)
+	if ((p = calloc(1, sizeof(*p))) == NULL) {
+		cfg_free(cfg);
 		return TWOPC_ENOMEM;
+	}
 	pthread_mutex_init(&p->mtx, NULL);
 	pthread_cond_init(&p->cv, NULL);
 	p->res = *res;
-	errs[0] = '\0';
-	if (cfg_load(cluster_file, &p->cfg, errs, sizeof(errs)) != 0) {
-		part_log_cfg_errors(errs);
-		rv = TWOPC_ECONFIG;
+	p->cfg = cfg;
+	if ((p->self = cfg_participant(p->cfg, name)) == NULL) {
+		tlog_error("%s: no participant named '%s'", p->cfg->path, name);
+		rv = TWOPC_ENOENT;
 		goto fail;
 	}
-	if ((p->self = cfg_participant(p->cfg, name)) == NULL) {
-		tlog_error("%s: no participant named '%s'", cluster_file, name);
-		rv = TWOPC_ENOENT;
+	if (p->self->log == NULL || p->self->log[0] == '\0') {
+		tlog_error("participant '%s' has no log path", name);
+		rv = TWOPC_ECONFIG;
 		goto fail;
 	}
 	tlog_set_name(name);
@@ -719,6 +717,59 @@ fail:
 	pthread_mutex_destroy(&p->mtx);
 	free(p);
 	return rv;
+}
+
+static int
+part_res_ok(const twopc_resource *res)
+{
+	return res != NULL && res->prepare != NULL && res->commit != NULL;
+}
+
+int
+twopc_participant_open(twopc_participant **out, const char *cluster_file, const char *name,
+    const twopc_resource *res)
+{
+	cfg_cluster *cfg = NULL;
+	char errs[4096];
+
+	if (out == NULL || cluster_file == NULL || name == NULL || !part_res_ok(res))
+		return TWOPC_EINVAL;
+	errs[0] = '\0';
+	if (cfg_load(cluster_file, &cfg, errs, sizeof(errs)) != 0) {
+		part_log_cfg_errors(errs);
+		return TWOPC_ECONFIG;
+	}
+	return part_open(out, cfg, name, res);
+}
+
+int
+twopc_participant_open_config(twopc_participant **out, const twopc_participant_config *c,
+    const twopc_resource *res)
+{
+	const char *names[CFG_MAX_PARTICIPANTS + 1], *urls[CFG_MAX_PARTICIPANTS + 1];
+	const char *logs[CFG_MAX_PARTICIPANTS + 1];
+	cfg_cluster *cfg = NULL;
+	char errs[4096];
+
+	if (out == NULL || c == NULL || c->name == NULL || c->log == NULL || !part_res_ok(res) ||
+	    c->participants == NULL || c->nparticipants == 0)
+		return TWOPC_EINVAL;
+	if (c->nparticipants > CFG_MAX_PARTICIPANTS)
+		return TWOPC_ECONFIG;
+	names[0] = c->coordinator.name;
+	urls[0] = c->coordinator.listen;
+	logs[0] = NULL;
+	for (size_t i = 0; i < c->nparticipants; i++) {
+		names[i + 1] = c->participants[i].name;
+		urls[i + 1] = c->participants[i].listen;
+		logs[i + 1] = names[i + 1] != NULL && strcmp(names[i + 1], c->name) == 0 ? c->log : NULL;
+	}
+	if (cfg_build(names, urls, logs, c->nparticipants + 1, c->decision_timeout_ms, c->retention_s,
+	    c->durability_normal, &cfg, errs, sizeof(errs)) != 0) {
+		part_log_cfg_errors(errs);
+		return TWOPC_ECONFIG;
+	}
+	return part_open(out, cfg, c->name, res);
 }
 
 int

@@ -12,6 +12,7 @@
 #include <sqlite3.h>
 
 #include "db.h"
+#include "twopc/client.h"
 
 #define CHK_MAX_TXNS 20000
 
@@ -90,14 +91,24 @@ chk_find(const chk_log *log, const char *txid)
 long long
 chk_bank_total(hcluster *c)
 {
+	twopc_client *cl;
 	long long total = 0;
-	for (int i = 1; i < c->nnodes; i++) {
-		long long v = hc_query_int(c, i,
-		    "SELECT coalesce(sum(CAST(value AS INTEGER)), 0) FROM kv WHERE key LIKE 'acct%'");
-		if (v < 0)
-			return -1;
-		total += v;
+	if (twopc_client_open(&cl, c->file) != 0)
+		return -1;
+	for (int i = 1; i < c->nnodes && total >= 0; i++) {
+		for (int a = 0; a < CHK_ACCOUNTS; a++) {
+			char key[16], val[64];
+			int found = 0;
+			snprintf(key, sizeof(key), "acct%d", a);
+			if (twopc_client_get(cl, c->names[i], key, val, sizeof(val), &found, 5000) != 0) {
+				total = -1;
+				break;
+			}
+			if (found)
+				total += strtoll(val, NULL, 10);
+		}
 	}
+	twopc_client_close(cl);
 	return total;
 }
 

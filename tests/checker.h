@@ -9,8 +9,10 @@
  *   durability    every transaction the client was told COMMITTED is
  *                 applied at each of its participants (COMMIT, or forgotten
  *                 after the coordinator's END)
- *   conservation  the sum of the integer values of keys starting with
- *                 "acct" over all participants equals the expected total
+ *   conservation  the sum of the balances acct0..acct<CHK_ACCOUNTS-1> over
+ *                 all participants, read through each participant (GET, so
+ *                 any resource with a read callback can be checked), equals
+ *                 the expected total
  *   liveness      no READY transaction, lock or workspace row remains, and
  *                 the coordinator has no WAIT or un-ACKed COMMIT
  *
@@ -23,6 +25,8 @@
 #include <stddef.h>
 
 #include "harness.h"
+
+#define CHK_ACCOUNTS 4
 
 typedef enum chk_told {
 	CHK_TOLD_UNKNOWN = 0,
@@ -52,7 +56,8 @@ int chk_cluster(hcluster *c, const chk_txn *told, size_t n, long long total, int
  * workspace rows, no WAIT or COMMIT at the coordinator. 0 or -1. */
 int chk_wait_quiescent(hcluster *c, int timeout_ms);
 
-/* Sum of acct* balances over every participant (-1 on error). */
+/* Sum of the acct balances over every participant, asked with GET (-1 if a
+ * participant cannot answer). */
 long long chk_bank_total(hcluster *c);
 
 #endif

@@ -40,7 +40,7 @@
 #include "harness.h"
 #include "twopc/client.h"
 
-#define CT_ACCOUNTS 4
+#define CT_ACCOUNTS CHK_ACCOUNTS
 #define CT_BALANCE 1000
 #define CT_TARGET_PART 2 /* beta: votes COMMIT on both paths */
 

@@ -45,22 +45,22 @@ enum {
 
 /* Load the cluster file. TWOPC_ECONFIG: the errors, "FILE:LINE:COL: ...",
  * are available from twopc_client_config_errors() with a NULL client. */
-int twopc_client_open(twopc_client **out, const char *cluster_file);
-void twopc_client_close(twopc_client *cl);
+TWOPC_API int twopc_client_open(twopc_client **out, const char *cluster_file);
+TWOPC_API void twopc_client_close(twopc_client *cl);
 /* The configuration errors of the last failed open on this thread. */
-const char *twopc_client_config_errors(void);
+TWOPC_API const char *twopc_client_config_errors(void);
 
 /* 1 if NAME is a participant of the cluster. */
-int twopc_client_has_participant(const twopc_client *cl, const char *name);
+TWOPC_API int twopc_client_has_participant(const twopc_client *cl, const char *name);
 
 /* Start a transaction; TXID NULL lets the coordinator choose. TWOPC_EINVAL
  * for a txid that is not 1-64 printable characters. */
-int twopc_tx_begin(twopc_client *cl, const char *txid, twopc_tx **out);
+TWOPC_API int twopc_tx_begin(twopc_client *cl, const char *txid, twopc_tx **out);
 /* Add OP ("put", "del", "check", "add") on KEY at PARTICIPANT. TWOPC_ENOENT
  * for an unknown participant, TWOPC_EINVAL for a bad op, key or value
  * (add needs an integer, put and check a value, del none),
  * TWOPC_ETOOBIG past the message cap. */
-int twopc_tx_add(twopc_tx *tx, const char *participant, const char *op, const char *key,
+TWOPC_API int twopc_tx_add(twopc_tx *tx, const char *participant, const char *op, const char *key,
     const char *value);
 /*
  * Submit and wait at most TIMEOUT_MS for the outcome. Returns 0 with
@@ -69,16 +69,16 @@ int twopc_tx_add(twopc_tx *tx, const char *participant, const char *op, const ch
  * twopc_client_status); TWOPC_EINVAL / TWOPC_ENOENT when the coordinator
  * refused the request (twopc_tx_reason says why).
  */
-int twopc_tx_commit(twopc_tx *tx, int timeout_ms, int *outcome);
+TWOPC_API int twopc_tx_commit(twopc_tx *tx, int timeout_ms, int *outcome);
 /* The txid (after commit returns, also one the coordinator chose; "" before). */
-const char *twopc_tx_id(const twopc_tx *tx);
+TWOPC_API const char *twopc_tx_id(const twopc_tx *tx);
 /* Why it aborted or was refused ("" if no reason). */
-const char *twopc_tx_reason(const twopc_tx *tx);
-void twopc_tx_free(twopc_tx *tx);
+TWOPC_API const char *twopc_tx_reason(const twopc_tx *tx);
+TWOPC_API void twopc_tx_free(twopc_tx *tx);
 
 /* The committed value of KEY at PARTICIPANT: 0 and *found (1/0), value in
  * BUF. TWOPC_ENOENT unknown participant, TWOPC_ETIMEDOUT unreachable. */
-int twopc_client_get(twopc_client *cl, const char *participant, const char *key, char *buf,
+TWOPC_API int twopc_client_get(twopc_client *cl, const char *participant, const char *key, char *buf,
     size_t len, int *found, int timeout_ms);
 
 /* What one node says about one transaction, or about all its unfinished ones. */
@@ -97,12 +97,12 @@ typedef struct twopc_status {
  * malloc'ed array in *out (free()) of *n entries, or TWOPC_ENOENT (unknown
  * node), TWOPC_ETIMEDOUT (no answer).
  */
-int twopc_client_status(twopc_client *cl, const char *node, const char *txid,
+TWOPC_API int twopc_client_status(twopc_client *cl, const char *node, const char *txid,
     twopc_status **out, size_t *n, int timeout_ms);
 
 /* The names of the coordinator and participants, in cluster-file order:
  * index 0 is the coordinator. NULL past the end. */
-const char *twopc_client_node(const twopc_client *cl, size_t i);
+TWOPC_API const char *twopc_client_node(const twopc_client *cl, size_t i);
 
 #ifdef __cplusplus
 }

@@ -12,6 +12,14 @@
 extern "C" {
 #endif
 
+/* Marks the functions a shared twopc library exports; everything else in
+ * it is hidden (built with -fvisibility=hidden). */
+#if defined(__GNUC__)
+#define TWOPC_API __attribute__((visibility("default")))
+#else
+#define TWOPC_API
+#endif
+
 typedef enum twopc_err {
 	TWOPC_OK = 0,
 	TWOPC_EINVAL = -1,      /* an argument is invalid (NULL handle, bad name, bad op) */
@@ -32,7 +40,7 @@ typedef enum twopc_err {
 } twopc_err;
 
 /* A static English description of ERR. Thread-safe; never NULL. */
-const char *twopc_strerror(int err);
+TWOPC_API const char *twopc_strerror(int err);
 
 #ifdef __cplusplus
 }

@@ -45,7 +45,7 @@ extern "C" {
 #define TWOPC_VERSION_STRING "0.1.0"
 
 /* The library's version, "MAJOR.MINOR.PATCH". */
-const char *twopc_version(void);
+TWOPC_API const char *twopc_version(void);
 
 typedef struct twopc_participant twopc_participant;
 typedef struct twopc_txn twopc_txn;
@@ -65,8 +65,8 @@ typedef struct twopc_op {
 
 typedef struct twopc_resource {
 	/*
-	 * Decide the vote for OPS (the coordinator has already made sure every
-	 * key is locked for this transaction). Stage what commit will need with
+	 * Decide the vote for OPS (the library has already locked every key of
+	 * OPS for this transaction, no-wait: a conflict never reaches here). Stage what commit will need with
 	 * twopc_txn_stage(); explain an ABORT with twopc_txn_set_reason().
 	 * Return TWOPC_VOTE_COMMIT, TWOPC_VOTE_ABORT, or a negative twopc_err
 	 * (counts as ABORT). Required.
@@ -97,8 +97,34 @@ typedef struct twopc_resource {
  * file does not load; the errors go to the log function), TWOPC_ENOENT (no
  * participant NAME), TWOPC_EIO (the log cannot be opened), TWOPC_ENOMEM.
  */
-int twopc_participant_open(twopc_participant **out, const char *cluster_file,
+TWOPC_API int twopc_participant_open(twopc_participant **out, const char *cluster_file,
     const char *name, const twopc_resource *res);
+
+/* A node of the cluster: its name and the NNG URL it listens on. */
+typedef struct twopc_node {
+	const char *name;
+	const char *listen;
+} twopc_node;
+
+/* The cluster without a YAML file (twopc_participant_open_config). */
+typedef struct twopc_participant_config {
+	const char *name;                /* this participant */
+	const char *log;                 /* its SQLite file (created if missing) */
+	twopc_node coordinator;
+	const twopc_node *participants;  /* every participant, this one included */
+	size_t nparticipants;
+	unsigned decision_timeout_ms;    /* 0: 1000 */
+	unsigned retention_s;            /* 0: 86400 */
+	int durability_normal;           /* 0: full (fsync every forced write) */
+} twopc_participant_config;
+
+/*
+ * Open a participant from CFG instead of a file; the strings are copied.
+ * Errors as twopc_participant_open; TWOPC_ECONFIG for a bad name, URL or a
+ * duplicate (the reason goes to the log function).
+ */
+TWOPC_API int twopc_participant_open_config(twopc_participant **out,
+    const twopc_participant_config *cfg, const twopc_resource *res);
 
 /*
  * Recover from the log (finish decided transactions, schedule decision
@@ -106,42 +132,42 @@ int twopc_participant_open(twopc_participant **out, const char *cluster_file,
  * if already started, TWOPC_ENET if the listen URL cannot be bound,
  * TWOPC_EIO.
  */
-int twopc_participant_start(twopc_participant *p);
+TWOPC_API int twopc_participant_start(twopc_participant *p);
 
 /*
  * Block until the handle stops: 0 after twopc_participant_stop(),
  * TWOPC_EIO if a forced log write failed (the handle stopped serving so as
  * to promise nothing it could not keep).
  */
-int twopc_participant_wait(twopc_participant *p);
+TWOPC_API int twopc_participant_wait(twopc_participant *p);
 
 /* Ask a started handle to stop; returns at once. Safe from a signal
  * handler thread, not from a callback. */
-int twopc_participant_stop(twopc_participant *p);
+TWOPC_API int twopc_participant_stop(twopc_participant *p);
 
 /* Stop if needed, join every thread, close the log, free. NULL no-op. */
-void twopc_participant_close(twopc_participant *p);
+TWOPC_API void twopc_participant_close(twopc_participant *p);
 
 /* The transaction's id, valid during the callback. */
-const char *twopc_txn_id(const twopc_txn *txn);
+TWOPC_API const char *twopc_txn_id(const twopc_txn *txn);
 
 /* Add one row to the workspace of TXN (in prepare only). 0 or TWOPC_EIO,
  * TWOPC_EINVAL (outside prepare, NULL key). */
-int twopc_txn_stage(twopc_txn *txn, const char *op, const char *key, const char *value);
+TWOPC_API int twopc_txn_stage(twopc_txn *txn, const char *op, const char *key, const char *value);
 
 /* Number of staged rows, and row I (pointers valid during the callback). */
-size_t twopc_txn_nstaged(const twopc_txn *txn);
-int twopc_txn_staged(const twopc_txn *txn, size_t i, twopc_op *out);
+TWOPC_API size_t twopc_txn_nstaged(const twopc_txn *txn);
+TWOPC_API int twopc_txn_staged(const twopc_txn *txn, size_t i, twopc_op *out);
 
 /* The reason given with an ABORT vote (copied, truncated to 200 bytes). */
-void twopc_txn_set_reason(twopc_txn *txn, const char *reason);
+TWOPC_API void twopc_txn_set_reason(twopc_txn *txn, const char *reason);
 
 /* The log's sqlite3 handle (as void *), inside its open transaction. */
-void *twopc_txn_sqlite(const twopc_txn *txn);
+TWOPC_API void *twopc_txn_sqlite(const twopc_txn *txn);
 
 /* Where the library's log lines go: FN(user, level 0=error..3=debug, line).
  * NULL silences (the default). Process-wide. */
-void twopc_set_log(void (*fn)(void *user, int level, const char *line), void *user,
+TWOPC_API void twopc_set_log(void (*fn)(void *user, int level, const char *line), void *user,
     int max_level);
 
 #ifdef __cplusplus
