@@ -3,6 +3,7 @@
  */
 #include "fdetect.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 
 #include "db.h"
@@ -34,6 +35,16 @@ fd_fini(fdetect *f)
 	f->peers = NULL;
 }
 
+void
+fd_set_name(fdetect *f, int i, const char *name)
+{
+	if (i < 0 || i >= f->n || name == NULL)
+		return;
+	pthread_mutex_lock(&f->mtx);
+	snprintf(f->peers[i].name, sizeof(f->peers[i].name), "%s", name);
+	pthread_mutex_unlock(&f->mtx);
+}
+
 uint32_t
 fd_timeout(fdetect *f, int i)
 {
@@ -60,8 +71,8 @@ fd_report(fdetect *f, int i, int answered)
 			p->timeout_ms = t > f->max_ms ? f->max_ms : t;
 			p->suspected = 0;
 			p->suspected_since = 0;
-			tlog_info("peer %d answered after being suspected: its timeout is now %u ms", i,
-			    p->timeout_ms);
+			tlog_info("%s answered after being suspected: its timeout is now %u ms",
+			    p->name[0] ? p->name : "a peer", p->timeout_ms);
 		}
 		p->last_heard = now;
 	} else if (!p->suspected) {

@@ -17,6 +17,7 @@
 #include <stdint.h>
 
 typedef struct fd_peer {
+	char name[33];
 	uint32_t timeout_ms;
 	int suspected;
 	int64_t suspected_since; /* monotonic ms, 0 when not suspected */
@@ -33,6 +34,9 @@ typedef struct fdetect {
 /* 0, or TWOPC_ENOMEM. */
 int fd_init(fdetect *f, int n, uint32_t base_ms, uint32_t max_ms);
 void fd_fini(fdetect *f);
+
+/* Name peer I in log lines (copied, truncated to 32 bytes). */
+void fd_set_name(fdetect *f, int i, const char *name);
 
 /* The current timeout for peer I. */
 uint32_t fd_timeout(fdetect *f, int i);

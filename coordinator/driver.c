@@ -282,7 +282,7 @@ drv_status(twopc_client *cl, int argc, char **argv)
 			printf("}");
 		} else {
 			const char *detail = rv != 0 ? twopc_strerror(rv) : n > 0 ? st[0].detail :
-			    i == 0 ? "no record (presumed ABORT)" : !member ? "not a participant" :
+			    i == 0 ? "no record (presumed ABORT)" : members[0] && !member ? "not a participant" :
 			    strcmp(coord_state, "END") == 0 ? "no record: committed and forgotten after END" :
 			    "no record";
 			char age[32] = "-";

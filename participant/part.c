@@ -466,34 +466,62 @@ part_on_global(twopc_participant *p, const wire_msg *req, wire_msg *rep, char *b
 	return 1;
 }
 
-/* A peer (or the coordinator) asks what we know (DESIGN section 4). */
+/*
+ * A peer asks what we know (DESIGN section 4). The question names the run
+ * by its epoch; a record of another run of the same txid answers nothing
+ * about it:
+ *   our run is newer  -> the asker's run was superseded, which R7 allows
+ *                        only for a run that never committed: ABORT;
+ *   our run is older  -> for the asker's run we are "no record" (an old
+ *                        READY is superseded, R7): force ABORT for it,
+ *                        unless our old run COMMITTED (then this txid
+ *                        never runs again here, the vote would be ABORT);
+ *   same run          -> the table: COMMIT, ABORT, READY, or INIT/none
+ *                        -> force ABORT first (R8), then ABORT.
+ */
 static int
 part_on_decision_request(twopc_participant *p, const wire_msg *req, wire_msg *rep)
 {
 	plog_txn t;
+	tx_state answer;
 	db_lock(p->db);
 	int rv = plog_get(p->db, req->txid, &t);
-	if (rv == TWOPC_ENOENT || (rv == 0 && t.state == TX_INIT)) {
-		/* We never voted COMMIT: force ABORT first (R8), so a late
-		 * VOTE_REQUEST gets VOTE_ABORT and the answer stays true. */
-		if (rv == TWOPC_ENOENT) {
-			memset(&t, 0, sizeof(t));
-			t.epoch = req->epoch;
-		}
-		rv = part_abort(p, req->txid, &t, 1, "asked by a peer before any vote");
-		if (rv != 0) {
-			db_unlock(p->db);
-			return 0;
-		}
-		t.state = TX_ABORT;
-	} else if (rv != 0) {
+	if (rv != 0 && rv != TWOPC_ENOENT) {
 		db_unlock(p->db);
 		part_fail(p, "cannot read the log");
 		return 0;
 	}
+	int none = rv == TWOPC_ENOENT;
+	if (!none && t.epoch > req->epoch) {
+		answer = TX_ABORT;
+	} else if (!none && t.epoch < req->epoch && t.state == TX_COMMIT) {
+		answer = TX_ABORT;
+	} else if (none || t.state == TX_INIT || t.epoch < req->epoch) {
+		/* We never voted COMMIT in this run: force ABORT first (R8), so
+		 * a late VOTE_REQUEST gets VOTE_ABORT and the answer stays true. */
+		if (none)
+			memset(&t, 0, sizeof(t));
+		if (!none && (t.state == TX_READY || t.state == TX_INIT)) {
+			/* An older run still staged: discard it (R7) ... */
+			if (part_abort(p, req->txid, &t, 1, "superseded by a newer run") != 0) {
+				db_unlock(p->db);
+				return 0;
+			}
+			t.state = TX_ABORT;
+		}
+		/* ... and record ABORT for the run we are asked about. */
+		t.epoch = req->epoch;
+		if (part_abort(p, req->txid, &t, 1, "asked by a peer before any vote") != 0) {
+			db_unlock(p->db);
+			return 0;
+		}
+		answer = TX_ABORT;
+	} else {
+		answer = t.state;
+	}
 	db_unlock(p->db);
 	rep->type = WIRE_DECISION_REPLY;
-	rep->state = (uint8_t)t.state;
+	rep->state = (uint8_t)answer;
 	return 1;
 }
 
@@ -706,6 +734,9 @@ part_open(twopc_participant **out, cfg_cluster *cfg, const char *name, const two
 		rv = TWOPC_ENOMEM;
 		goto fail;
 	}
+	fd_set_name(&p->fd, 0, p->cfg->coordinator.name);
+	for (size_t i = 0; i < p->cfg->nparticipants; i++)
+		fd_set_name(&p->fd, (int)i + 1, p->cfg->participants[i].name);
 	*out = p;
 	return 0;
 fail:

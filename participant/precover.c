@@ -6,9 +6,10 @@
  * decision_timeout_ms is asked about: first the coordinator
  * (DECISION_REQUEST). The answer COMMIT or ABORT is applied; UNDECIDED or
  * no answer means ask again later, with capped exponential backoff, and the
- * participant keeps its locks: it never decides alone. The cooperative
- * termination protocol (asking the peers when the coordinator does not
- * answer) plugs in at part_ask_peers().
+ * participant keeps its locks: it never decides alone. When the
+ * coordinator does not answer, part_ask_peers() runs the cooperative
+ * termination protocol: every other participant of the transaction is
+ * asked at once, and one that knows the decision settles it.
  *
  * The schedule is volatile: after a restart every READY transaction is
  * asked about at once, which is what recovery must do anyway.
@@ -242,14 +243,15 @@ part_ask_one(twopc_participant *p, const char *txid, const plog_txn *t)
 
 	wire_msg_init(&req, WIRE_DECISION_REQUEST, t->epoch, txid, p->self->name);
 	int rv = rpc_call(p->coord, &req, &rep, (int)fd_timeout(&p->fd, 0));
+	/* Any reply proves the coordinator alive, even one we cannot use. */
+	fd_report(&p->fd, 0, rv == 0);
 	if (rv == 0) {
 		if (rep.type == WIRE_DECISION_REPLY)
 			answer = (tx_state)rep.state;
 		else
-			rv = TWOPC_EPROTO; /* an ERROR reply: treat as no answer */
+			rv = TWOPC_EPROTO; /* an ERROR reply: no decision from it */
 		wire_msg_free(&rep);
 	}
-	fd_report(&p->fd, 0, rv == 0);
 	if (rv != 0) {
 		/* The coordinator is silent: cooperative termination. */
 		answer = part_ask_peers(p, txid, t, &v);
@@ -284,6 +286,11 @@ part_ask_one(twopc_participant *p, const char *txid, const plog_txn *t)
 				snprintf(a->why, sizeof(a->why),
 				    "coordinator has not decided yet (WAIT) after %.1f s; asking again in %.1f s",
 				    (double)(now - a->since_ms) / 1000.0, (double)a->backoff_ms / 1000.0);
+			else if (v.asked == 0 && v.unreachable == 0)
+				snprintf(a->why, sizeof(a->why),
+				    "blocked: no other participant to ask; coordinator unreachable for %.1f s; "
+				    "asking again in %.1f s", (double)cdown / 1000.0,
+				    (double)a->backoff_ms / 1000.0);
 			else if (v.unreachable == 0)
 				snprintf(a->why, sizeof(a->why),
 				    "blocked: all reachable participants READY (%.60s); coordinator unreachable "
