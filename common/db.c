@@ -20,6 +20,7 @@ struct db {
 	pthread_mutex_t mtx;
 	sqlite3_stmt *stmts[DB_MAX_STMTS];
 	uint64_t commits;
+	uint64_t forced;   /* commits made with synchronous=FULL: one WAL fsync each */
 	int full;      /* durability full: synchronous=FULL between lazy txns */
 	int lazy;      /* the open transaction was begun with db_begin_lazy */
 };
@@ -236,9 +237,11 @@ db_commit(db *d)
 		db_rollback(d);
 		return TWOPC_EIO;
 	}
+	int forced = d->full && !d->lazy;
 	if (db_end_lazy(d) != 0)
 		return TWOPC_EIO;
 	d->commits++;
+	d->forced += forced;
 	return 0;
 }
 
@@ -257,4 +260,10 @@ uint64_t
 db_commits(db *d)
 {
 	return d->commits;
+}
+
+uint64_t
+db_forced(db *d)
+{
+	return d->forced;
 }

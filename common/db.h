@@ -63,9 +63,11 @@ void db_rollback(db *d);
 /* Step a statement that returns no row: 0 or TWOPC_EIO (logged). */
 int db_step_done(db *d, sqlite3_stmt *st);
 
-/* Number of successful write commits since open (a forced write each with
- * durability full). */
+/* Successful write commits since open, and those of them that were forced
+ * (synchronous=FULL: one fsync of the WAL each; checkpoints add a few more
+ * fsyncs that are not counted). Read under db_lock. */
 uint64_t db_commits(db *d);
+uint64_t db_forced(db *d);
 
 /* Wall clock in ms and a monotonic clock in ms. */
 int64_t db_now_ms(void);

@@ -26,6 +26,7 @@ struct rpc_server {
 	char sender[WIRE_NAME_MAX + 1];
 	const _Atomic uint64_t *epoch;
 	atomic_uint_fast64_t malformed;
+	atomic_uint_fast64_t requests;
 	char url[256];
 };
 
@@ -125,6 +126,7 @@ rpc_worker(void *arg)
 			nng_msg_free(msg);
 			continue;
 		}
+		atomic_fetch_add(&s->requests, 1);
 		wire_msg_init(&rep, 0, 0, req.txid, s->sender);
 		int send = s->handler(s->user, &req, &rep);
 		wire_msg_free(&req);
@@ -222,6 +224,31 @@ uint64_t
 rpc_server_malformed(rpc_server *s)
 {
 	return atomic_load(&s->malformed);
+}
+
+uint64_t
+rpc_server_requests(rpc_server *s)
+{
+	return s ? atomic_load(&s->requests) : 0;
+}
+
+int
+rpc_counters_reply(wire_msg *rep, const char *const *names, const uint64_t *values, size_t n)
+{
+	wire_status *st = calloc(n ? n : 1, sizeof(*st));
+	if (st == NULL)
+		return 0;
+	for (size_t i = 0; i < n; i++) {
+		st[i].txid = (char *)names[i];
+		st[i].state = 0;
+		st[i].epoch = values[i];
+		st[i].detail = "";
+	}
+	rep->type = WIRE_STATUS_REPLY;
+	rep->nstatus = n;
+	rep->status = st;
+	rep->owned[0] = st;
+	return 1;
 }
 
 int

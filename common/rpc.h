@@ -44,8 +44,9 @@ int rpc_server_start(const char *url, int nworkers, rpc_handler handler,
 /* Close the socket, join the workers, free. NULL is a no-op. Blocks until
  * running handlers return. */
 void rpc_server_stop(rpc_server *s);
-/* Messages dropped because they did not decode. */
+/* Messages dropped because they did not decode; requests served. */
 uint64_t rpc_server_malformed(rpc_server *s);
+uint64_t rpc_server_requests(rpc_server *s);
 
 /*
  * Open a REQ socket dialing URL in the background (reconnects forever).
@@ -79,6 +80,13 @@ int rpc_call_many(size_t n, const nng_socket *socks, const wire_msg *const *reqs
  * close itself.
  */
 void rpc_close(nng_socket sock);
+
+/*
+ * Fill REP as the STATUS_REPLY to a counters request (STATUS_REQUEST
+ * selector 2): entry i has txid NAMES[i] and epoch VALUES[i]. The array
+ * is freed by the server after sending. Returns 1 (send) or 0 (no memory).
+ */
+int rpc_counters_reply(wire_msg *rep, const char *const *names, const uint64_t *values, size_t n);
 
 /* Map an nng error to a twopc_err. */
 int rpc_err(int nng_rv);

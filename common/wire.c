@@ -267,7 +267,7 @@ wire_encode_body(const wire_msg *m, wire_buf *b)
 			return TWOPC_EINVAL;
 		return wb_u8(b, m->state);
 	case WIRE_STATUS_REQUEST:
-		if (m->state > 1 || (m->state == 0 && m->txid[0] == '\0'))
+		if (m->state > 2 || (m->state == 0 && m->txid[0] == '\0'))
 			return TWOPC_EINVAL;
 		return wb_u8(b, m->state);
 	case WIRE_STATUS_REPLY:
@@ -543,7 +543,7 @@ wc_body(wire_cur *c, wire_msg *m)
 		return;
 	case WIRE_STATUS_REQUEST:
 		m->state = wc_u8(c, "truncated STATUS_REQUEST");
-		if (!c->bad && m->state > 1)
+		if (!c->bad && m->state > 2)
 			WIRE_FAIL(c, "bad STATUS_REQUEST selector");
 		if (!c->bad && m->state == 0 && m->txid[0] == '\0')
 			WIRE_FAIL(c, "STATUS_REQUEST for one txn without a txid");

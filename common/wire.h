@@ -28,7 +28,9 @@
  *   DECISION_REQUEST empty
  *   DECISION_REPLY u8 state (COMMIT, ABORT, READY, UNDECIDED)
  *   RESULT         u8 state (COMMIT, ABORT, UNDECIDED), str16 reason
- *   STATUS_REQUEST u8 which (0 = the txid of the header, 1 = every unfinished)
+ *   STATUS_REQUEST u8 which (0 = the txid of the header, 1 = every unfinished,
+ *                  2 = the node's counters: STATUS_REPLY entries whose txid is
+ *                  the counter's name and epoch its value)
  *   STATUS_REPLY   u16 n, n x {str8 txid, u8 state, u64 epoch, u64 age_ms, str16 detail}
  *   FORGET         u16 n, n x str8 txid
  *   IAMALIVE       empty

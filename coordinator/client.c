@@ -304,6 +304,42 @@ twopc_client_get(twopc_client *cl, const char *participant, const char *key, cha
 }
 
 int
+twopc_client_counters(twopc_client *cl, const char *node, twopc_counters *out, int timeout_ms)
+{
+	wire_msg req, rep;
+	nng_socket s;
+	size_t idx;
+	int rv;
+
+	if (cl == NULL || node == NULL || out == NULL)
+		return TWOPC_EINVAL;
+	if (client_node_index(cl, node, &idx) != 0)
+		return TWOPC_ENOENT;
+	if ((rv = client_sock(cl, idx, &s)) != 0)
+		return rv;
+	wire_msg_init(&req, WIRE_STATUS_REQUEST, 0, NULL, "client");
+	req.state = 2;
+	if ((rv = rpc_call(s, &req, &rep, timeout_ms)) != 0)
+		return rv;
+	if (rep.type != WIRE_STATUS_REPLY) {
+		wire_msg_free(&rep);
+		return TWOPC_EPROTO;
+	}
+	twopc_counters c = { 0 };
+	for (size_t i = 0; i < rep.nstatus; i++) {
+		if (strcmp(rep.status[i].txid, "forced_writes") == 0)
+			c.forced_writes = rep.status[i].epoch;
+		else if (strcmp(rep.status[i].txid, "log_commits") == 0)
+			c.log_commits = rep.status[i].epoch;
+		else if (strcmp(rep.status[i].txid, "requests") == 0)
+			c.requests = rep.status[i].epoch;
+	}
+	wire_msg_free(&rep);
+	*out = c;
+	return 0;
+}
+
+int
 twopc_client_status(twopc_client *cl, const char *node, const char *txid, twopc_status **out,
     size_t *n, int timeout_ms)
 {

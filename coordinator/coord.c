@@ -404,6 +404,16 @@ coord_list_add(void *arg, const char *txid, const clog_txn *t)
 static int
 coord_on_status(coord *c, const wire_msg *req, wire_msg *rep)
 {
+	if (req->state == 2) {
+		static const char *const names[] = { "forced_writes", "log_commits", "requests" };
+		uint64_t v[3];
+		db_lock(c->db);
+		v[0] = db_forced(c->db);
+		v[1] = db_commits(c->db);
+		db_unlock(c->db);
+		v[2] = rpc_server_requests(c->srv);
+		return rpc_counters_reply(rep, names, v, 3);
+	}
 	coord_list l = { .c = c, .cap = req->state == 1 ? 256 : 1, .now = db_now_ms() };
 	l.st = calloc(l.cap, sizeof(*l.st));
 	l.strs_cap = l.cap * 2500;

@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bench.h"
 #include "twopc/client.h"
 
 #define EXIT_ABORTED 1
@@ -33,6 +34,7 @@ usage(void)
 	    "       twopc -c FILE get [--json] P KEY\n"
 	    "       twopc -c FILE status [--json] TXID\n"
 	    "       twopc -c FILE list [--in-doubt] [--json]\n"
+	    "       twopc -c FILE bench [--concurrency N] [--duration SECONDS] [--participants K] [--json]\n"
 	    "OP is put, del, check or add; e.g. alpha:add:alice=-100 beta:add:bob=100\n");
 	exit(EXIT_USAGE);
 }
@@ -470,6 +472,8 @@ main(int argc, char **argv)
 		code = drv_status(cl, sub_argc, sub_argv);
 	else if (strcmp(cmd, "list") == 0)
 		code = drv_list(cl, sub_argc, sub_argv);
+	else if (strcmp(cmd, "bench") == 0)
+		code = bench_main(cl, sub_argc, sub_argv);
 	else {
 		fprintf(stderr, "%s: unknown command '%s'\n", prog, cmd);
 		code = EXIT_USAGE;

@@ -572,6 +572,16 @@ part_list_add(void *arg, const char *txid, const plog_txn *t)
 static int
 part_on_status(twopc_participant *p, const wire_msg *req, wire_msg *rep)
 {
+	if (req->state == 2) {
+		static const char *const names[] = { "forced_writes", "log_commits", "requests" };
+		uint64_t v[3];
+		db_lock(p->db);
+		v[0] = db_forced(p->db);
+		v[1] = db_commits(p->db);
+		db_unlock(p->db);
+		v[2] = rpc_server_requests(p->srv);
+		return rpc_counters_reply(rep, names, v, 3);
+	}
 	part_list l = { .p = p, .cap = req->state == 1 ? 256 : 1, .now = db_now_ms() };
 	l.st = calloc(l.cap, sizeof(*l.st));
 	l.strs_cap = l.cap * 2500;

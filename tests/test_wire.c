@@ -736,7 +736,7 @@ static const t_bad t_bads[] = {
 	  .why = "bad RESULT state" },
 	{ "RESULT with state END", WIRE_RESULT, .body = "06 0000", .want = P,
 	  .why = "bad RESULT state" },
-	{ "STATUS_REQUEST selector 2", WIRE_STATUS_REQUEST, .body = "02", .want = P,
+	{ "STATUS_REQUEST selector 3", WIRE_STATUS_REQUEST, .body = "03", .want = P,
 	  .why = "bad STATUS_REQUEST selector" },
 	{ "STATUS_REQUEST single without txid", WIRE_STATUS_REQUEST, .txid = "", .body = "00",
 	  .want = P, .why = "STATUS_REQUEST for one txn without a txid" },
@@ -994,7 +994,7 @@ static void e_get_null(wire_msg *m) { m->text = NULL; }
 static void e_ack_ready(wire_msg *m) { m->state = TX_READY; }
 static void e_decision_9(wire_msg *m) { m->state = 9; }
 static void e_result_ready(wire_msg *m) { m->state = TX_READY; }
-static void e_status_req_2(wire_msg *m) { m->state = 2; }
+static void e_status_req_3(wire_msg *m) { m->state = 3; }
 static void e_status_req_one(wire_msg *m) { m->state = 0; m->txid[0] = '\0'; }
 static void e_get_reply_2(wire_msg *m) { m->state = 2; }
 
@@ -1131,7 +1131,7 @@ static const t_enc_bad t_enc_bads[] = {
 	{ "ACK with state READY", WIRE_ACK, e_ack_ready, EI },
 	{ "DECISION_REPLY with state 9", WIRE_DECISION_REPLY, e_decision_9, EI },
 	{ "RESULT with state READY", WIRE_RESULT, e_result_ready, EI },
-	{ "STATUS_REQUEST selector 2", WIRE_STATUS_REQUEST, e_status_req_2, EI },
+	{ "STATUS_REQUEST selector 3", WIRE_STATUS_REQUEST, e_status_req_3, EI },
 	{ "STATUS_REQUEST single without txid", WIRE_STATUS_REQUEST, e_status_req_one, EI },
 	{ "GET_REPLY flag 2", WIRE_GET_REPLY, e_get_reply_2, EI },
 	{ "message larger than WIRE_MAX_MSG", WIRE_VOTE_REQUEST, e_too_big, EB },

@@ -100,6 +100,17 @@ typedef struct twopc_status {
 TWOPC_API int twopc_client_status(twopc_client *cl, const char *node, const char *txid,
     twopc_status **out, size_t *n, int timeout_ms);
 
+/* A node's counters since it started (twopc bench reads them). */
+typedef struct twopc_counters {
+	uint64_t forced_writes; /* forced log commits: one fsync each with durability full */
+	uint64_t log_commits;   /* every log commit, forced or lazy */
+	uint64_t requests;      /* requests served */
+} twopc_counters;
+
+/* Read NODE's counters. 0, TWOPC_ENOENT, TWOPC_ETIMEDOUT, TWOPC_EPROTO. */
+TWOPC_API int twopc_client_counters(twopc_client *cl, const char *node, twopc_counters *out,
+    int timeout_ms);
+
 /* The names of the coordinator and participants, in cluster-file order:
  * index 0 is the coordinator. NULL past the end. */
 TWOPC_API const char *twopc_client_node(const twopc_client *cl, size_t i);
