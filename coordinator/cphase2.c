@@ -157,6 +157,9 @@ coord_record_acks(coord *c, coord_txn *t, const int *acked, const int *was)
 	if (rv != 0)
 		return 0;
 	if (end) {
+		/* crash here: END is written (lazily); recovery either finds END
+		 * (queues FORGET again) or, if END was lost, COMMIT with its
+		 * acks and resends GLOBAL_COMMIT, ACKed again (R4). */
 		crash_point("coordinator.after_end_logged");
 		tlog_state(t->txid, "COMMIT", "END", NULL);
 	}

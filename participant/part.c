@@ -158,6 +158,8 @@ part_abort(twopc_participant *p, const char *txid, const plog_txn *t, int force,
 	twopc_txn txn = { .p = p, .txid = txid };
 	int rv;
 
+	/* crash here: the decision is ABORT (or the vote was), nothing written;
+	 * recovery finds READY (asks, hears ABORT) or no record (presumed). */
 	crash_point("participant.before_abort_applied");
 	if ((rv = force ? db_begin(p->db) : db_begin_lazy(p->db)) != 0)
 		goto fail_io;
@@ -181,6 +183,8 @@ part_abort(twopc_participant *p, const char *txid, const plog_txn *t, int force,
 	}
 	if ((rv = db_commit(p->db)) != 0)
 		goto fail_io;
+	/* crash here: ABORT is written (forced only when it answers a peer),
+	 * workspace and locks gone; recovery has nothing to do. */
 	crash_point("participant.after_abort_applied");
 	part_ask_drop(p, txid);
 	tlog_state(txid, tx_state_name(t->state), "ABORT", why);

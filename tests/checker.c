@@ -14,7 +14,6 @@
 #include "db.h"
 #include "twopc/client.h"
 
-#define CHK_MAX_TXNS 20000
 
 typedef struct chk_row {
 	char txid[65];
@@ -61,12 +60,22 @@ chk_load(hcluster *c, int i, chk_log *log)
 		return -1;
 	}
 	sqlite3_busy_timeout(h, 2000);
-	log->rows = calloc(CHK_MAX_TXNS, sizeof(*log->rows));
-	if (log->rows == NULL || sqlite3_prepare_v2(h, "SELECT txid, state FROM txn", -1, &st, NULL) != SQLITE_OK) {
+	size_t cap = 0;
+	if (sqlite3_prepare_v2(h, "SELECT txid, state FROM txn", -1, &st, NULL) != SQLITE_OK) {
 		sqlite3_close(h);
 		return -1;
 	}
-	while (sqlite3_step(st) == SQLITE_ROW && log->n < CHK_MAX_TXNS) {
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		if (log->n == cap) {
+			cap = cap ? cap * 2 : 4096;
+			chk_row *rows = realloc(log->rows, cap * sizeof(*rows));
+			if (rows == NULL) {
+				sqlite3_finalize(st);
+				sqlite3_close(h);
+				return -1;
+			}
+			log->rows = rows;
+		}
 		snprintf(log->rows[log->n].txid, sizeof(log->rows[0].txid), "%s",
 		    (const char *)sqlite3_column_text(st, 0));
 		snprintf(log->rows[log->n].state, sizeof(log->rows[0].state), "%s",

@@ -355,7 +355,7 @@ static int
 ct_random_run(const ct_opts *o)
 {
 	hcluster c;
-	ct_random r = { .c = &c, .seed = o->seed, .cap = 200000 };
+	ct_random r = { .c = &c, .seed = o->seed, .cap = 2000000 };
 	pthread_t th[16];
 	ct_client_arg args[16];
 	char *report = calloc(1, 65536);
@@ -562,7 +562,7 @@ static int
 ct_powerloss_run(const ct_opts *o, const char *durability)
 {
 	hcluster c;
-	ct_random r = { .c = &c, .seed = o->seed, .cap = 200000 };
+	ct_random r = { .c = &c, .seed = o->seed, .cap = 2000000 };
 	pthread_t th[16];
 	ct_client_arg args[16];
 	char *report = calloc(1, 65536);
