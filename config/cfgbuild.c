@@ -43,7 +43,7 @@ cfg_build(const char *const *names, const char *const *urls, const char *const *
     cfg_cluster **out, char *errbuf, size_t errlen)
 {
 	int errs = 0;
-	const char *why;
+	const char *why = NULL;
 
 	if (errbuf != NULL && errlen > 0)
 		errbuf[0] = '\0';
