@@ -29,7 +29,7 @@ PKGS      = libnng-dev libsqlite3-dev libyaml-dev
 TEST_PKGS = libcunit1-dev mandoc spin sqlite3
 
 COMMON_SRC = common/err.c common/txstate.c common/wire.c common/tlog.c common/db.c \
-             common/crash.c common/rpc.c common/fdetect.c common/faultvfs.c config/config.c config/cfgbuild.c
+             common/crash.c common/rpc.c common/fdetect.c common/statlist.c common/faultvfs.c config/config.c config/cfgbuild.c
 PART_SRC   = participant/part.c participant/precover.c participant/plog.c
 KV_SRC     = participant/kv.c
 COORD_SRC  = coordinator/coord.c coordinator/cphase2.c coordinator/clog.c
@@ -202,3 +202,25 @@ clean:
 	rm -rf build
 
 -include tests/model/model.mk
+
+# ---- library example ----
+# The participant library as an installed C library: tests/library.sh
+# installs into a temporary DESTDIR, builds participant/examples/ against
+# the installed headers, .so and .pc only, checks the exported symbols and
+# sonames, runs the examples in real clusters and the crash harness with
+# the ledger example as the participant.
+.PHONY: library-check test-library
+
+# The .pc files name PREFIX: regenerate them when PREFIX changes (the stamp
+# is rewritten only then), or `make && make install PREFIX=/usr` would
+# install a .pc that points at /usr/local.
+ifneq ($(shell cat $(BUILD)/.pc-prefix 2>/dev/null),$(PREFIX))
+$(shell mkdir -p $(BUILD) && echo '$(PREFIX)' > $(BUILD)/.pc-prefix)
+endif
+$(BUILD)/twopc-participant.pc $(BUILD)/twopc-client.pc: $(BUILD)/.pc-prefix
+
+library-check: all
+	bash tests/library.sh $(abspath $(BUILD))
+
+test-library: library-check
+# ---- end library example ----

@@ -233,25 +233,6 @@ rpc_server_requests(rpc_server *s)
 }
 
 int
-rpc_counters_reply(wire_msg *rep, const char *const *names, const uint64_t *values, size_t n)
-{
-	wire_status *st = calloc(n ? n : 1, sizeof(*st));
-	if (st == NULL)
-		return 0;
-	for (size_t i = 0; i < n; i++) {
-		st[i].txid = (char *)names[i];
-		st[i].state = 0;
-		st[i].epoch = values[i];
-		st[i].detail = "";
-	}
-	rep->type = WIRE_STATUS_REPLY;
-	rep->nstatus = n;
-	rep->status = st;
-	rep->owned[0] = st;
-	return 1;
-}
-
-int
 rpc_dial(const char *url, int resend, nng_socket *out)
 {
 	nng_socket s;

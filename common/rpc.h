@@ -81,13 +81,6 @@ int rpc_call_many(size_t n, const nng_socket *socks, const wire_msg *const *reqs
  */
 void rpc_close(nng_socket sock);
 
-/*
- * Fill REP as the STATUS_REPLY to a counters request (STATUS_REQUEST
- * selector 2): entry i has txid NAMES[i] and epoch VALUES[i]. The array
- * is freed by the server after sending. Returns 1 (send) or 0 (no memory).
- */
-int rpc_counters_reply(wire_msg *rep, const char *const *names, const uint64_t *values, size_t n);
-
 /* Map an nng error to a twopc_err. */
 int rpc_err(int nng_rv);
 

@@ -21,6 +21,7 @@
 #include <string.h>
 
 #include "crash.h"
+#include "statlist.h"
 #include "tlog.h"
 #include "twopc/error.h"
 
@@ -371,74 +372,49 @@ coord_on_decision_request(coord *c, const wire_msg *req, wire_msg *rep)
 }
 
 typedef struct coord_list {
-	const coord *c;
-	wire_status *st;
-	size_t n, cap;
-	char *strs;
-	size_t at, strs_cap;
+	coord *c;
+	statlist l;
 	int64_t now;
 } coord_list;
 
 static void
 coord_list_add(void *arg, const char *txid, const clog_txn *t)
 {
-	coord_list *l = arg;
-	char detail[2400];
-	if (l->n == l->cap)
-		return;
+	coord_list *cl = arg;
+	char detail[2200]; /* statlist cuts it */
 	snprintf(detail, sizeof(detail), "participants=%s", t->participants);
-	size_t a = strlen(txid) + 1, b = strlen(detail) + 1;
-	if (l->at + a + b > l->strs_cap)
-		return;
-	wire_status *s = &l->st[l->n++];
-	s->txid = memcpy(l->strs + l->at, txid, a);
-	l->at += a;
-	s->detail = memcpy(l->strs + l->at, detail, b);
-	l->at += b;
-	s->state = (uint8_t)t->state;
-	s->epoch = atomic_load(&((coord *)l->c)->epoch);
-	int64_t since = t->created_at;
-	s->age_ms = (uint64_t)(l->now > since ? l->now - since : 0);
+	(void)statlist_add(&cl->l, txid, t->state, atomic_load(&cl->c->epoch),
+	    (uint64_t)(cl->now > t->created_at ? cl->now - t->created_at : 0), detail);
 }
 
+/* STATUS_REQUEST: one txid, every unfinished transaction (WAIT, or COMMIT
+ * not yet ACKed everywhere), or the counters. */
 static int
 coord_on_status(coord *c, const wire_msg *req, wire_msg *rep)
 {
-	if (req->state == 2) {
-		static const char *const names[] = { "forced_writes", "log_commits", "requests" };
-		uint64_t v[3];
-		db_lock(c->db);
-		v[0] = db_forced(c->db);
-		v[1] = db_commits(c->db);
-		db_unlock(c->db);
-		v[2] = rpc_server_requests(c->srv);
-		return rpc_counters_reply(rep, names, v, 3);
-	}
-	coord_list l = { .c = c, .cap = req->state == 1 ? 256 : 1, .now = db_now_ms() };
-	l.st = calloc(l.cap, sizeof(*l.st));
-	l.strs_cap = l.cap * 2500;
-	l.strs = malloc(l.strs_cap);
-	if (l.st == NULL || l.strs == NULL) {
-		free(l.st);
-		free(l.strs);
+	coord_list cl = { .c = c, .now = db_now_ms() };
+	if (statlist_init(&cl.l, req->state == 1 ? 256 : 3) != 0)
 		return 0;
+	if (req->state == 2) {
+		db_lock(c->db);
+		uint64_t forced = db_forced(c->db), commits = db_commits(c->db);
+		db_unlock(c->db);
+		statlist_add(&cl.l, "forced_writes", 0, forced, 0, "");
+		statlist_add(&cl.l, "log_commits", 0, commits, 0, "");
+		statlist_add(&cl.l, "requests", 0, rpc_server_requests(c->srv), 0, "");
+		return statlist_reply(&cl.l, rep);
 	}
 	db_lock(c->db);
 	if (req->state == 1) {
-		(void)clog_each(c->db, TX_WAIT, l.cap, coord_list_add, &l);
-		(void)clog_each(c->db, TX_COMMIT, l.cap, coord_list_add, &l);
+		(void)clog_each(c->db, TX_WAIT, 256, coord_list_add, &cl);
+		(void)clog_each(c->db, TX_COMMIT, 256, coord_list_add, &cl);
 	} else {
 		clog_txn t;
 		if (clog_get(c->db, req->txid, &t) == 0)
-			coord_list_add(&l, req->txid, &t);
+			coord_list_add(&cl, req->txid, &t);
 	}
 	db_unlock(c->db);
-	rep->type = WIRE_STATUS_REPLY;
-	rep->nstatus = l.n;
-	rep->status = l.st;
-	rep->owned[0] = l.st;
-	rep->owned[1] = l.strs;
-	return 1;
+	return statlist_reply(&cl.l, rep);
 }
 
 int

@@ -26,6 +26,7 @@
 #include <string.h>
 
 #include "crash.h"
+#include "statlist.h"
 #include "tlog.h"
 #include "txstate.h"
 
@@ -531,85 +532,48 @@ part_on_decision_request(twopc_participant *p, const wire_msg *req, wire_msg *re
 
 typedef struct part_list {
 	twopc_participant *p;
-	wire_status *st;
-	size_t n, cap;
-	char *strs;
-	size_t strs_at, strs_cap;
+	statlist l;
 	int64_t now;
 } part_list;
-
-static char *
-part_list_str(part_list *l, const char *s)
-{
-	size_t n = strlen(s) + 1;
-	if (l->strs_at + n > l->strs_cap)
-		return NULL;
-	char *d = l->strs + l->strs_at;
-	memcpy(d, s, n);
-	l->strs_at += n;
-	return d;
-}
 
 static void
 part_list_add(void *arg, const char *txid, const plog_txn *t)
 {
-	part_list *l = arg;
-	char note[200], detail[2400];
-	if (l->n == l->cap)
-		return;
-	part_ask_note(l->p, txid, note, sizeof(note));
+	part_list *pl = arg;
+	char note[300], detail[2500]; /* statlist cuts it */
+	part_ask_note(pl->p, txid, note, sizeof(note));
 	snprintf(detail, sizeof(detail), "peers=%s%s%s", t->peers, note[0] ? "; " : "", note);
-	wire_status *s = &l->st[l->n];
-	s->txid = part_list_str(l, txid);
-	s->detail = part_list_str(l, detail);
-	if (s->txid == NULL || s->detail == NULL)
-		return;
-	s->state = (uint8_t)t->state;
-	s->epoch = t->epoch;
-	s->age_ms = (uint64_t)(l->now > t->updated_at ? l->now - t->updated_at : 0);
-	l->n++;
+	(void)statlist_add(&pl->l, txid, t->state, t->epoch,
+	    (uint64_t)(pl->now > t->updated_at ? pl->now - t->updated_at : 0), detail);
 }
 
-/* STATUS_REQUEST: one txid, or every unfinished (READY) transaction. The
- * reply's arrays are malloc'ed into *OWNED, freed by the caller after the
- * send. */
+/* STATUS_REQUEST: one txid, every unfinished (READY) transaction, or the
+ * counters. */
 static int
 part_on_status(twopc_participant *p, const wire_msg *req, wire_msg *rep)
 {
-	if (req->state == 2) {
-		static const char *const names[] = { "forced_writes", "log_commits", "requests" };
-		uint64_t v[3];
-		db_lock(p->db);
-		v[0] = db_forced(p->db);
-		v[1] = db_commits(p->db);
-		db_unlock(p->db);
-		v[2] = rpc_server_requests(p->srv);
-		return rpc_counters_reply(rep, names, v, 3);
-	}
-	part_list l = { .p = p, .cap = req->state == 1 ? 256 : 1, .now = db_now_ms() };
-	l.st = calloc(l.cap, sizeof(*l.st));
-	l.strs_cap = l.cap * 2500;
-	l.strs = malloc(l.strs_cap);
-	if (l.st == NULL || l.strs == NULL) {
-		free(l.st);
-		free(l.strs);
+	part_list pl = { .p = p, .now = db_now_ms() };
+	if (statlist_init(&pl.l, req->state == 1 ? 256 : 3) != 0)
 		return 0;
+	if (req->state == 2) {
+		db_lock(p->db);
+		uint64_t forced = db_forced(p->db), commits = db_commits(p->db);
+		db_unlock(p->db);
+		statlist_add(&pl.l, "forced_writes", 0, forced, 0, "");
+		statlist_add(&pl.l, "log_commits", 0, commits, 0, "");
+		statlist_add(&pl.l, "requests", 0, rpc_server_requests(p->srv), 0, "");
+		return statlist_reply(&pl.l, rep);
 	}
 	db_lock(p->db);
 	if (req->state == 1) {
-		(void)plog_each(p->db, TX_READY, l.cap, part_list_add, &l);
+		(void)plog_each(p->db, TX_READY, 256, part_list_add, &pl);
 	} else {
 		plog_txn t;
 		if (plog_get(p->db, req->txid, &t) == 0)
-			part_list_add(&l, req->txid, &t);
+			part_list_add(&pl, req->txid, &t);
 	}
 	db_unlock(p->db);
-	rep->type = WIRE_STATUS_REPLY;
-	rep->nstatus = l.n;
-	rep->status = l.st;
-	rep->owned[0] = l.st;
-	rep->owned[1] = l.strs;
-	return 1;
+	return statlist_reply(&pl.l, rep);
 }
 
 /* FORGET (R9): the coordinator recorded END, so nobody can ask about these
