@@ -84,7 +84,8 @@ chk_load(hcluster *c, int i, chk_log *log)
 	}
 	sqlite3_finalize(st);
 	sqlite3_close(h);
-	qsort(log->rows, log->n, sizeof(*log->rows), chk_row_cmp);
+	if (log->n > 0)
+		qsort(log->rows, log->n, sizeof(*log->rows), chk_row_cmp);
 	return 0;
 }
 
@@ -92,6 +93,8 @@ static const char *
 chk_find(const chk_log *log, const char *txid)
 {
 	chk_row key;
+	if (log->n == 0)
+		return NULL;
 	snprintf(key.txid, sizeof(key.txid), "%s", txid);
 	chk_row *r = bsearch(&key, log->rows, log->n, sizeof(*log->rows), chk_row_cmp);
 	return r ? r->state : NULL;
