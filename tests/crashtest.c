@@ -278,7 +278,15 @@ ct_matrix(const ct_opts *o)
 
 /* ---- random ---- */
 
-typedef struct ct_random {
+typedef struct ct_random ct_random;
+
+typedef struct ct_client_arg {
+	ct_random *r;
+	int id;
+} ct_client_arg;
+
+/* The transfer workload: client threads and what each was told. */
+struct ct_random {
 	hcluster *c;
 	twopc_client *cl;
 	pthread_mutex_t mtx;
@@ -286,12 +294,10 @@ typedef struct ct_random {
 	size_t ntold, cap;
 	int stop;
 	unsigned seed;
-} ct_random;
-
-typedef struct ct_client_arg {
-	ct_random *r;
-	int id;
-} ct_client_arg;
+	pthread_t th[16];
+	ct_client_arg args[16];
+	int nclients;
+};
 
 static void *
 ct_client(void *arg)
@@ -344,6 +350,27 @@ ct_client(void *arg)
 	return NULL;
 }
 
+/* Start NCLIENTS transfer threads on R (its cluster and client set). */
+static void
+ct_workload_start(ct_random *r, int nclients)
+{
+	r->nclients = nclients < 1 ? 1 : nclients > 16 ? 16 : nclients;
+	for (int i = 0; i < r->nclients; i++) {
+		r->args[i] = (ct_client_arg){ r, i };
+		pthread_create(&r->th[i], NULL, ct_client, &r->args[i]);
+	}
+}
+
+static void
+ct_workload_stop(ct_random *r)
+{
+	pthread_mutex_lock(&r->mtx);
+	r->stop = 1;
+	pthread_mutex_unlock(&r->mtx);
+	for (int i = 0; i < r->nclients; i++)
+		pthread_join(r->th[i], NULL);
+}
+
 static void
 ct_sleep_ms(int ms)
 {
@@ -356,8 +383,6 @@ ct_random_run(const ct_opts *o)
 {
 	hcluster c;
 	ct_random r = { .c = &c, .seed = o->seed, .cap = 2000000 };
-	pthread_t th[16];
-	ct_client_arg args[16];
 	char *report = calloc(1, 65536);
 	unsigned ks = o->seed;
 	int kills[HC_MAX_NODES] = { 0 };
@@ -369,11 +394,7 @@ ct_random_run(const ct_opts *o)
 		fprintf(stderr, "twopc-crashtest: cannot set up a cluster (is %s built?)\n", o->build);
 		return -1;
 	}
-	int nclients = o->clients < 1 ? 1 : o->clients > 16 ? 16 : o->clients;
-	for (int i = 0; i < nclients; i++) {
-		args[i] = (ct_client_arg){ &r, i };
-		pthread_create(&th[i], NULL, ct_client, &args[i]);
-	}
+	ct_workload_start(&r, o->clients);
 	int64_t t0 = mono_ms();
 	for (int cycle = 0; cycle < o->cycles; cycle++) {
 		int delay = 10 + (int)(rand_r(&ks) % 150);
@@ -388,11 +409,7 @@ ct_random_run(const ct_opts *o)
 			break;
 		}
 	}
-	pthread_mutex_lock(&r.mtx);
-	r.stop = 1;
-	pthread_mutex_unlock(&r.mtx);
-	for (int i = 0; i < nclients; i++)
-		pthread_join(th[i], NULL);
+	ct_workload_stop(&r);
 	int quiet = chk_wait_quiescent(&c, 30000);
 	if (quiet != 0)
 		snprintf(report, 65536, "  (not quiescent after 30 s)\n");
@@ -479,8 +496,6 @@ ct_lost_run(const ct_opts *o, int run)
 {
 	hcluster c;
 	ct_random r = { .c = &c, .seed = o->seed + (unsigned)run, .cap = 100000 };
-	pthread_t th[16];
-	ct_client_arg args[16];
 	char *report = calloc(1, 65536);
 	unsigned ks = o->seed * 31u + (unsigned)run;
 
@@ -506,18 +521,10 @@ ct_lost_run(const ct_opts *o, int run)
 		fprintf(stderr, "twopc-crashtest: cannot restart the coordinator with %s\n", env);
 		return -1;
 	}
-	int nclients = o->clients < 1 ? 1 : o->clients > 16 ? 16 : o->clients;
-	for (int i = 0; i < nclients; i++) {
-		args[i] = (ct_client_arg){ &r, i };
-		pthread_create(&th[i], NULL, ct_client, &args[i]);
-	}
+	ct_workload_start(&r, o->clients);
 	if (hc_wait_exit(&c, 0, 10000, NULL) != 0)
 		hc_kill(&c, 0);
-	pthread_mutex_lock(&r.mtx);
-	r.stop = 1;
-	pthread_mutex_unlock(&r.mtx);
-	for (int i = 0; i < nclients; i++)
-		pthread_join(th[i], NULL);
+	ct_workload_stop(&r);
 	/* Settle: bounded wait until every READY transaction is settled. */
 	int64_t end = mono_ms() + 15000;
 	while (ct_lost_check(&c, NULL, 0, 0) != 0 && mono_ms() < end)
@@ -563,8 +570,6 @@ ct_powerloss_run(const ct_opts *o, const char *durability)
 {
 	hcluster c;
 	ct_random r = { .c = &c, .seed = o->seed, .cap = 2000000 };
-	pthread_t th[16];
-	ct_client_arg args[16];
 	char *report = calloc(1, 65536);
 	unsigned ks = o->seed * 977u + 13u;
 	int cuts = 0, machine_cuts = 0;
@@ -584,11 +589,7 @@ ct_powerloss_run(const ct_opts *o, const char *durability)
 		fprintf(stderr, "twopc-crashtest: cannot set up a cluster (is %s built?)\n", o->build);
 		return -1;
 	}
-	int nclients = o->clients < 1 ? 1 : o->clients > 16 ? 16 : o->clients;
-	for (int i = 0; i < nclients; i++) {
-		args[i] = (ct_client_arg){ &r, i };
-		pthread_create(&th[i], NULL, ct_client, &args[i]);
-	}
+	ct_workload_start(&r, o->clients);
 	int64_t t0 = mono_ms();
 	for (int cycle = 0; cycle < o->cycles; cycle++) {
 		int delay = 10 + (int)(rand_r(&ks) % 120);
@@ -614,11 +615,7 @@ ct_powerloss_run(const ct_opts *o, const char *durability)
 			if ((all || i == victim) && hc_start(&c, i, env) != 0)
 				fprintf(stderr, "twopc-crashtest: %s did not come back\n", c.names[i]);
 	}
-	pthread_mutex_lock(&r.mtx);
-	r.stop = 1;
-	pthread_mutex_unlock(&r.mtx);
-	for (int i = 0; i < nclients; i++)
-		pthread_join(th[i], NULL);
+	ct_workload_stop(&r);
 	if (chk_wait_quiescent(&c, 30000) != 0)
 		snprintf(report, 65536, "  (not quiescent after 30 s)\n");
 	int v = chk_cluster(&c, r.told, r.ntold, ct_total(&c), 1, report, 65536, NULL);
