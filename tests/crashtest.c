@@ -831,6 +831,13 @@ main(int argc, char **argv)
 	}
 	if (rv != 0)
 		return 2;
+	if (hc_sanitizer_reports > 0) {
+		/* A memory error is a failure whatever the mode expects. */
+		printf("crashtest: %d sanitizer report(s) from daemons (see stderr)\n",
+		    hc_sanitizer_reports);
+		printf("crashtest: 0 passed, 1 failed\n");
+		return 1;
+	}
 	if (o.expect_violations) {
 		/* A build with a known bug: the harness proves itself by failing. */
 		printf("crashtest: bug variant in %s %s (%d violations)\n", o.build,

@@ -250,6 +250,32 @@ hc_kill(hcluster *c, int i)
 	return hc_wait_exit(c, i, 5000, NULL);
 }
 
+int hc_sanitizer_reports;
+
+int
+hc_scan_sanitizers(hcluster *c)
+{
+	int found = 0;
+	for (int i = 0; i < c->nnodes; i++) {
+		char path[320], line[1024];
+		snprintf(path, sizeof(path), "%s/%s.log", c->dir, c->names[i]);
+		FILE *f = fopen(path, "r");
+		if (f == NULL)
+			continue;
+		while (fgets(line, sizeof(line), f) != NULL) {
+			if (strstr(line, "ERROR: AddressSanitizer") || strstr(line, "ERROR: LeakSanitizer") ||
+			    strstr(line, "runtime error:")) {
+				fprintf(stderr, "harness: sanitizer report in %s: %s", path, line);
+				found++;
+				break;
+			}
+		}
+		fclose(f);
+	}
+	hc_sanitizer_reports += found;
+	return found;
+}
+
 void
 hc_destroy(hcluster *c)
 {
@@ -260,7 +286,9 @@ hc_destroy(hcluster *c)
 		if (c->pids[i] != 0 && hc_wait_exit(c, i, 5000, NULL) != 0)
 			hc_kill(c, i);
 	}
-	if (c->dir[0] != '\0' && getenv("TWOPC_KEEP") == NULL) {
+	if (c->nnodes > 0 && hc_scan_sanitizers(c) > 0)
+		fprintf(stderr, "harness: keeping %s for the sanitizer report\n", c->dir);
+	else if (c->dir[0] != '\0' && getenv("TWOPC_KEEP") == NULL) {
 		char cmd[300];
 		snprintf(cmd, sizeof(cmd), "rm -rf '%s'", c->dir);
 		if (system(cmd) != 0) {

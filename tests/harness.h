@@ -51,8 +51,14 @@ int hc_signal(hcluster *c, int i, int sig);
 int hc_wait_exit(hcluster *c, int i, int timeout_ms, int *status);
 /* SIGKILL node I and reap it. */
 int hc_kill(hcluster *c, int i);
-/* SIGTERM every running node, reap, and remove the directory. */
+/* SIGTERM every running node, reap, and remove the directory. Before
+ * removing it, scans every node's stderr for a sanitizer report (ASan,
+ * UBSan, LeakSanitizer): each is printed and counted in
+ * hc_sanitizer_reports, which the test runners turn into a failure. */
 void hc_destroy(hcluster *c);
+extern int hc_sanitizer_reports;
+/* Scan node logs now; returns the number of reports found (and counts them). */
+int hc_scan_sanitizers(hcluster *c);
 int hc_alive(hcluster *c, int i);
 
 /* Wait until NEEDLE appears in node I's stderr log. 0 or -1. */

@@ -13,12 +13,15 @@
 
 #include <CUnit/Basic.h>
 
+#include "harness.h"
+
 void test_config_register(void);
 void test_wire_register(void);
 void test_logs_register(void);
 void test_integration_register(void);
 void test_termination_register(void);
 void test_faultvfs_register(void);
+void test_library_register(void);
 
 static const struct {
 	const char *name;
@@ -30,6 +33,7 @@ static const struct {
 	{ "integration", test_integration_register },
 	{ "termination", test_termination_register },
 	{ "faultvfs", test_faultvfs_register },
+	{ "library", test_library_register },
 };
 
 int
@@ -47,6 +51,11 @@ main(int argc, char **argv)
 	CU_basic_set_mode(CU_BRM_VERBOSE);
 	CU_basic_run_tests();
 	unsigned failed = CU_get_number_of_failures() + CU_get_number_of_tests_failed();
+	if (hc_sanitizer_reports > 0) {
+		fprintf(stderr, "twopc-tests: %d sanitizer report(s) from daemons (see above)\n",
+		    hc_sanitizer_reports);
+		failed++;
+	}
 	unsigned fsuites = CU_get_number_of_suites_failed();
 	CU_cleanup_registry();
 	return failed || fsuites ? 1 : 0;
