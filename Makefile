@@ -26,7 +26,7 @@ LIBS    = -lnng -lsqlite3 -lyaml -lpthread
 LDFLAGS = $(SAN)
 
 PKGS      = libnng-dev libsqlite3-dev libyaml-dev
-TEST_PKGS = libcunit1-dev mandoc spin sqlite3
+TEST_PKGS = libcunit1-dev mandoc spin sqlite3 pkg-config
 
 COMMON_SRC = common/err.c common/txstate.c common/wire.c common/tlog.c common/db.c \
              common/crash.c common/rpc.c common/fdetect.c common/statlist.c common/faultvfs.c config/config.c config/cfgbuild.c
@@ -141,6 +141,7 @@ test: all lint-man
 	$(BUILD)/twopc-crashtest --build $(abspath $(BUILD)) --expect-violations powerloss --durability normal --cycles 30 --seed 1
 	$(BUILD)/twopc-crashtest --build $(abspath $(BUILD)) ioerror
 	$(MAKE) --no-print-directory bug-check
+	$(MAKE) --no-print-directory test-library
 
 # Test-only variants with a known protocol bug (built with -DTWOPC_BUG_x):
 # the crash harness must report violations for each (make test checks it).

@@ -21,6 +21,7 @@ void test_logs_register(void);
 void test_integration_register(void);
 void test_termination_register(void);
 void test_faultvfs_register(void);
+void test_library_register(void);
 
 static const struct {
 	const char *name;
@@ -32,6 +33,7 @@ static const struct {
 	{ "integration", test_integration_register },
 	{ "termination", test_termination_register },
 	{ "faultvfs", test_faultvfs_register },
+	{ "library", test_library_register },
 };
 
 int

@@ -9,7 +9,7 @@
  *
  *   prepare  stage the work into the workspace the library keeps (call
  *            twopc_txn_stage()), return the vote;
- *   commit   apply the staged workspace (read it with twopc_txn_op());
+ *   commit   apply the staged workspace (read it with twopc_txn_staged());
  *   abort    undo anything prepare did outside the workspace.
  *
  * commit and abort are called AT LEAST ONCE per decided transaction, also
