@@ -807,6 +807,9 @@ twopc_participant_start(twopc_participant *p)
 	if (pthread_create(&p->bg, NULL, part_bg_main, p) != 0)
 		return TWOPC_ENOMEM;
 	p->bg_running = 1;
+	pthread_mutex_lock(&p->mtx);
+	p->running = 1;
+	pthread_mutex_unlock(&p->mtx);
 	tlog_info("participant %s serving on %s (log %s, epoch %llu)", p->self->name,
 	    p->self->listen, p->self->log, (unsigned long long)atomic_load(&p->max_epoch));
 	return 0;
@@ -818,6 +821,11 @@ twopc_participant_wait(twopc_participant *p)
 	if (p == NULL)
 		return TWOPC_EINVAL;
 	pthread_mutex_lock(&p->mtx);
+	if (!p->running) {
+		/* Never started, or its start failed: nothing would wake us. */
+		pthread_mutex_unlock(&p->mtx);
+		return TWOPC_ESTATE;
+	}
 	while (!p->stopping && !p->failed)
 		pthread_cond_wait(&p->cv, &p->mtx);
 	int rv = p->failed ? TWOPC_EIO : 0;

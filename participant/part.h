@@ -49,7 +49,7 @@ struct twopc_participant {
 
 	pthread_mutex_t mtx;
 	pthread_cond_t cv;
-	int started, stopping, failed;
+	int started, running, stopping, failed;
 	pthread_t bg;
 	int bg_running;
 	part_ask *asks;

@@ -137,7 +137,8 @@ TWOPC_API int twopc_participant_start(twopc_participant *p);
 /*
  * Block until the handle stops: 0 after twopc_participant_stop(),
  * TWOPC_EIO if a forced log write failed (the handle stopped serving so as
- * to promise nothing it could not keep).
+ * to promise nothing it could not keep), TWOPC_ESTATE at once if the
+ * handle was never started or its start failed.
  */
 TWOPC_API int twopc_participant_wait(twopc_participant *p);
 
