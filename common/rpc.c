@@ -8,6 +8,9 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
 
 #include <nng/protocol/reqrep0/rep.h>
 #include <nng/protocol/reqrep0/req.h>
@@ -165,6 +168,29 @@ rpc_worker(void *arg)
 	return NULL;
 }
 
+/*
+ * 1 if something already listens on the ipc:// URL. NNG 1.5.2 probes the
+ * path itself when a second listener starts, and that probe makes the
+ * running listener stop accepting connections (nanomsg/nng#1518); a plain
+ * connect() does not, so we ask first and refuse to start.
+ */
+static int
+rpc_ipc_in_use(const char *url)
+{
+	struct sockaddr_un sa;
+	if (strncmp(url, "ipc://", 6) != 0 || strlen(url + 6) >= sizeof(sa.sun_path))
+		return 0;
+	int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+	if (fd < 0)
+		return 0;
+	memset(&sa, 0, sizeof(sa));
+	sa.sun_family = AF_UNIX;
+	memcpy(sa.sun_path, url + 6, strlen(url + 6));
+	int used = connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0;
+	close(fd);
+	return used;
+}
+
 int
 rpc_server_start(const char *url, int nworkers, rpc_handler handler, void *user,
     const char *sender, const _Atomic uint64_t *epoch, rpc_server **out)
@@ -179,6 +205,11 @@ rpc_server_start(const char *url, int nworkers, rpc_handler handler, void *user,
 	s->epoch = epoch;
 	snprintf(s->sender, sizeof(s->sender), "%s", sender);
 	snprintf(s->url, sizeof(s->url), "%s", url);
+	if (rpc_ipc_in_use(url)) {
+		tlog_error("cannot listen on %s: another process is listening there", url);
+		free(s);
+		return TWOPC_ENET;
+	}
 	if ((rv = nng_rep0_open(&s->sock)) != 0) {
 		free(s);
 		return rpc_err(rv);
