@@ -225,3 +225,20 @@ library-check: all
 
 test-library: library-check
 # ---- end library example ----
+
+# ---- bench ----
+# make bench: a local cluster over the matrix durability full|normal x
+# participants 2,3,5 x concurrency 1,16,64,256, next to the machine's own
+# limits (twopc-limits: fdatasync rate, SQLite WAL commits, NNG round trip).
+# Writes $(BUILD)/bench/results.csv, limits.json, throughput.svg, p99.svg.
+# A benchmark, not a test: it asserts no speed. BENCH_ARGS=--quick: 2 s runs.
+.PHONY: bench
+
+$(BUILD)/twopc-limits: tests/limits.c $(DEPS_STAMP)
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ tests/limits.c $(LIBS)
+
+bench: all $(BUILD)/twopc-limits
+	$(call ensure_pkgs,gnuplot-nox)
+	bash tests/bench.sh $(abspath $(BUILD)) $(BENCH_ARGS)
+# ---- end bench ----
