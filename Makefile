@@ -142,6 +142,7 @@ test: all lint-man
 	$(BUILD)/twopc-crashtest --build $(abspath $(BUILD)) ioerror
 	$(MAKE) --no-print-directory bug-check
 	$(MAKE) --no-print-directory test-library
+	$(MAKE) --no-print-directory model-quick
 
 # Test-only variants with a known protocol bug (built with -DTWOPC_BUG_x):
 # the crash harness must report violations for each (make test checks it).
@@ -203,6 +204,7 @@ clean:
 	rm -rf build
 
 -include tests/model/model.mk
+model model-quick: $(TEST_DEPS_STAMP)
 
 # ---- library example ----
 # The participant library as an installed C library: tests/library.sh
