@@ -148,6 +148,8 @@ coord_vote(coord *c, coord_txn *t, const wire_msg *sub, char *reason, size_t rle
 		}
 		if (reps[i].type == WIRE_VOTE_COMMIT && strcmp(reps[i].txid, t->txid) == 0) {
 			t->voted_commit[i] = 1;
+		} else if (reps[i].type == WIRE_VOTE_READONLY && strcmp(reps[i].txid, t->txid) == 0) {
+			t->voted_readonly[i] = 1; /* a yes vote that needs no phase two */
 		} else {
 			if (decision == TX_COMMIT) {
 				if (reps[i].type == WIRE_VOTE_ABORT)
@@ -182,6 +184,12 @@ coord_decide(coord *c, coord_txn *t, tx_state decision, const char *reason)
 		rv = db_begin(c->db);
 		if (rv == 0 && (rv = clog_set_state(c->db, t->txid, TX_COMMIT, db_now_ms())) != 0)
 			db_rollback(c->db);
+		/* READ-ONLY voters are done: their "ACK" is recorded with the
+		 * decision, so no resend ever targets them. */
+		for (size_t i = 0; rv == 0 && i < t->nparts; i++)
+			if (t->voted_readonly[i] &&
+			    (rv = clog_ack(c->db, t->txid, c->cfg->participants[t->parts[i]].name)) != 0)
+				db_rollback(c->db);
 		if (rv == 0)
 			rv = db_commit(c->db);   /* R2: forced */
 	} else {
@@ -327,7 +335,7 @@ coord_on_submit(coord *c, const wire_msg *req, wire_msg *rep, char *buf, size_t 
 		coord_deliver_abort(c, t, 1);
 		int silent = 0;
 		for (size_t i = 0; i < t->nparts; i++)
-			silent |= !t->voted_commit[i] && !t->voted_abort[i];
+			silent |= !t->voted_commit[i] && !t->voted_abort[i] && !t->voted_readonly[i];
 		if (silent) {
 			for (size_t i = 0; i < t->nparts; i++)
 				t->voted_abort[i] |= t->voted_commit[i]; /* already told */

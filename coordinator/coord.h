@@ -35,6 +35,7 @@ typedef struct coord_txn {
 	int parts[WIRE_MAX_WORK];    /* indexes into cfg->participants */
 	int voted_commit[WIRE_MAX_WORK];
 	int voted_abort[WIRE_MAX_WORK]; /* already aborted: no GLOBAL_ABORT needed */
+	int voted_readonly[WIRE_MAX_WORK]; /* yes, and left: no phase two for it */
 	char reason[WIRE_MAX_WORK * (WIRE_NAME_MAX + 1) + 64]; /* also the participant list in recovery */
 	int refs;
 	struct coord_txn *next;

@@ -182,15 +182,25 @@ coord_deliver_commit(coord *c, coord_txn *t)
 {
 	int acked[WIRE_MAX_WORK] = { 0 }, was[WIRE_MAX_WORK] = { 0 };
 	size_t who[WIRE_MAX_WORK], n = 0;
+	size_t first = t->nparts;
 
-	size_t first = 0;
+	/* READ-ONLY voters left at the vote: recorded as ACKed already. */
+	for (size_t i = 0; i < t->nparts; i++) {
+		acked[i] = was[i] = t->voted_readonly[i];
+		if (!acked[i] && first == t->nparts)
+			first = i;
+	}
+	if (first == t->nparts) {
+		(void)coord_record_acks(c, t, acked, was); /* all read-only: END */
+		return;
+	}
 	if (coord_send_commit(c, t, &first, 1, acked) == 1) {
 		/* crash here: one participant committed, the others are READY;
 		 * recovery resends GLOBAL_COMMIT; peers can learn COMMIT from
 		 * the first one (termination protocol). */
 		crash_point("coordinator.after_first_global");
 		(void)coord_record_acks(c, t, acked, was);
-		was[0] = 1;
+		was[first] = 1;
 	}
 	for (size_t i = 0; i < t->nparts; i++)
 		if (!acked[i])
@@ -214,7 +224,7 @@ coord_deliver_abort(coord *c, coord_txn *t, int voters_only)
 	size_t n = 0;
 
 	for (size_t i = 0; i < t->nparts; i++) {
-		if (t->voted_abort[i] || (voters_only && !t->voted_commit[i]))
+		if (t->voted_abort[i] || t->voted_readonly[i] || (voters_only && !t->voted_commit[i]))
 			continue;
 		wire_msg_init(&reqs[n], WIRE_GLOBAL_ABORT, atomic_load(&c->epoch), t->txid,
 		    c->cfg->coordinator.name);

@@ -75,7 +75,7 @@ kv_prepare(void *user, twopc_txn *txn, const twopc_op *ops, size_t nops)
 	kv_view *view = calloc(nops ? nops : 1, sizeof(*view));
 	size_t nview = 0;
 	char reason[200];
-	int vote = TWOPC_VOTE_COMMIT, err = 0;
+	int vote = TWOPC_VOTE_COMMIT, err = 0, writes = 0;
 
 	(void)user;
 	if (view == NULL)
@@ -87,6 +87,7 @@ kv_prepare(void *user, twopc_txn *txn, const twopc_op *ops, size_t nops)
 			vote = err;
 			break;
 		}
+		writes |= strcmp(ops[i].op, "check") != 0;
 		if (strcmp(ops[i].op, "put") == 0) {
 			char *nv = strdup(ops[i].value);
 			if (nv == NULL) {
@@ -138,6 +139,9 @@ kv_prepare(void *user, twopc_txn *txn, const twopc_op *ops, size_t nops)
 			vote = TWOPC_VOTE_ABORT;
 		}
 	}
+	/* Only checks, all true: nothing to write, no phase two (READ-ONLY). */
+	if (vote == TWOPC_VOTE_COMMIT && !writes)
+		vote = TWOPC_VOTE_READONLY;
 	/* Stage the final value of every key touched by a write. Keys only
 	 * checked are staged too (as puts of the same value): harmless, and
 	 * it keeps commit a plain copy. */

@@ -8,6 +8,8 @@
  *   add KEY DELTA    integer add (missing key = 0); vote ABORT if the
  *                    result would be negative or either side is not an
  *                    integer
+ * A participant whose ops are all checks, all true, votes READ-ONLY: it
+ * has nothing to write and leaves the transaction at the vote.
  * prepare evaluates the ops in order against the committed data (keys are
  * locked, so it cannot change before the decision) and stages the results
  * as put/del rows, so commit only copies rows: applying twice writes the

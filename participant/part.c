@@ -299,6 +299,22 @@ part_vote_fresh(twopc_participant *p, const wire_msg *req, wire_msg *rep, char *
 	txn.in_prepare = 0;
 	free(ops);
 	ops = NULL;
+	if (vote == TWOPC_VOTE_READONLY) {
+		/* Leave at once: discard staging and locks, force the note of the
+		 * yes vote (a peer asking later must not hear an ABORT from us),
+		 * then answer. */
+		db_rollback(p->db);
+		if (db_begin(p->db) != 0 ||
+		    plog_readonly_put(p->db, req->txid, req->epoch) != 0 ||
+		    plog_epoch_set(p->db, atomic_load(&p->max_epoch)) != 0 ||
+		    db_commit(p->db) != 0) {
+			db_rollback(p->db);
+			goto fail_io;
+		}
+		tlog_info("%s: voted READ-ONLY (nothing to write; leaves the transaction)", req->txid);
+		rep->type = WIRE_VOTE_READONLY;
+		return 1;
+	}
 	if (vote != TWOPC_VOTE_COMMIT) {
 		if (txn.reason[0] == '\0')
 			snprintf(txn.reason, sizeof(txn.reason), "resource voted ABORT%s%s",
@@ -365,6 +381,14 @@ part_on_vote_request(twopc_participant *p, const wire_msg *req, wire_msg *rep, c
 		part_fail(p, "cannot read the log");
 		return 0;
 	}
+	uint64_t ro_epoch;
+	if (rv == TWOPC_ENOENT && plog_readonly_get(p->db, req->txid, &ro_epoch) == 0 &&
+	    ro_epoch == req->epoch) {
+		/* A resent VOTE_REQUEST after a READ-ONLY vote: the same vote. */
+		db_unlock(p->db);
+		rep->type = WIRE_VOTE_READONLY;
+		return 1;
+	}
 	if (rv == 0 && t.epoch == req->epoch) {
 		/* A resent or duplicated VOTE_REQUEST: the same vote again. */
 		db_unlock(p->db);
@@ -426,6 +450,14 @@ part_on_global(twopc_participant *p, const wire_msg *req, wire_msg *rep, char *b
 	part_see_epoch(p, req->epoch);
 	db_lock(p->db);
 	rv = plog_get(p->db, req->txid, &t);
+	uint64_t ro_epoch;
+	if (rv == TWOPC_ENOENT && commit && plog_readonly_get(p->db, req->txid, &ro_epoch) == 0) {
+		/* We voted READ-ONLY: nothing to apply, and the decision is fine. */
+		db_unlock(p->db);
+		rep->type = WIRE_ACK;
+		rep->state = TX_COMMIT;
+		return 1;
+	}
 	if (rv == TWOPC_ENOENT) {
 		db_unlock(p->db);
 		if (commit) {
@@ -497,6 +529,15 @@ part_on_decision_request(twopc_participant *p, const wire_msg *req, wire_msg *re
 		return 0;
 	}
 	int none = rv == TWOPC_ENOENT;
+	uint64_t ro_epoch;
+	if (none && plog_readonly_get(p->db, req->txid, &ro_epoch) == 0 && ro_epoch == req->epoch) {
+		/* We voted READ-ONLY (yes) and know no decision: no help, like a
+		 * READY peer. Answering ABORT could abort what others commit. */
+		db_unlock(p->db);
+		rep->type = WIRE_DECISION_REPLY;
+		rep->state = TX_READY;
+		return 1;
+	}
 	if (!none && t.epoch > req->epoch) {
 		answer = TX_ABORT;
 	} else if (!none && t.epoch < req->epoch && t.state == TX_COMMIT) {

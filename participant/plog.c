@@ -18,12 +18,14 @@ const char plog_schema[] =
     "CREATE INDEX IF NOT EXISTS locks_txid ON locks(txid);"
     "CREATE TABLE IF NOT EXISTS kv(key TEXT PRIMARY KEY, value TEXT);"
     "CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT);"
-    "CREATE INDEX IF NOT EXISTS txn_state ON txn(state, updated_at);";
+    "CREATE INDEX IF NOT EXISTS txn_state ON txn(state, updated_at);"
+    "CREATE TABLE IF NOT EXISTS readonly(txid TEXT PRIMARY KEY, coordinator_epoch INTEGER, "
+    "  updated_at INTEGER);";
 
 /* Statement slots; 0-2 are db.c's. */
 enum {
 	S_GET = 10, S_PUT, S_DEL_TXN, S_DEL_WS, S_DEL_LOCKS, S_LOCK_GET, S_LOCK_PUT,
-	S_STAGE, S_WS_LOAD, S_EPOCH_GET, S_EPOCH_SET, S_EACH_ALL, S_EACH_STATE, S_EXPIRE,
+	S_STAGE, S_WS_LOAD, S_EPOCH_GET, S_EPOCH_SET, S_EACH_ALL, S_EACH_STATE, S_EXPIRE, S_RO_PUT, S_RO_GET, S_RO_EXPIRE,
 };
 
 int
@@ -267,8 +269,44 @@ plog_each(db *d, tx_state state, size_t limit, plog_each_fn fn, void *arg)
 }
 
 int
+plog_readonly_put(db *d, const char *txid, uint64_t epoch)
+{
+	sqlite3_stmt *st = db_stmt(d, S_RO_PUT,
+	    "INSERT OR REPLACE INTO readonly(txid, coordinator_epoch, updated_at) VALUES (?1, ?2, ?3)");
+	if (st == NULL)
+		return TWOPC_EIO;
+	sqlite3_bind_text(st, 1, txid, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, (sqlite3_int64)epoch);
+	sqlite3_bind_int64(st, 3, db_now_ms());
+	return db_step_done(d, st);
+}
+
+int
+plog_readonly_get(db *d, const char *txid, uint64_t *epoch)
+{
+	sqlite3_stmt *st = db_stmt(d, S_RO_GET,
+	    "SELECT coordinator_epoch FROM readonly WHERE txid = ?1");
+	if (st == NULL)
+		return TWOPC_EIO;
+	sqlite3_bind_text(st, 1, txid, -1, SQLITE_STATIC);
+	int rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		*epoch = (uint64_t)sqlite3_column_int64(st, 0);
+	sqlite3_reset(st);
+	if (rc == SQLITE_ROW)
+		return 0;
+	return rc == SQLITE_DONE ? TWOPC_ENOENT : TWOPC_EIO;
+}
+
+int
 plog_expire(db *d, int64_t before_ms)
 {
+	sqlite3_stmt *ro = db_stmt(d, S_RO_EXPIRE, "DELETE FROM readonly WHERE updated_at < ?1");
+	if (ro == NULL)
+		return TWOPC_EIO;
+	sqlite3_bind_int64(ro, 1, before_ms);
+	if (db_step_done(d, ro) != 0)
+		return TWOPC_EIO;
 	sqlite3_stmt *st = db_stmt(d, S_EXPIRE,
 	    "DELETE FROM txn WHERE state = 'ABORT' AND updated_at < ?1");
 	if (st == NULL)

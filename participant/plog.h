@@ -8,6 +8,7 @@
  *   locks(key TEXT PRIMARY KEY, txid TEXT)
  *   kv(key TEXT PRIMARY KEY, value TEXT)     the built-in resource's data
  *   meta(key TEXT PRIMARY KEY, value TEXT)   highest coordinator epoch seen
+ *   readonly(txid, coordinator_epoch, updated_at)  READ-ONLY votes given
  * `peers` is the comma-separated list of every participant of the
  * transaction; updated_at is wall-clock milliseconds.
  *
@@ -71,7 +72,15 @@ int plog_epoch_set(db *d, uint64_t epoch);
 typedef void (*plog_each_fn)(void *arg, const char *txid, const plog_txn *t);
 int plog_each(db *d, tx_state state, size_t limit, plog_each_fn fn, void *arg);
 
-/* Delete ABORT rows not updated since BEFORE_MS (R9). Returns the count
+/*
+ * The note of a READ-ONLY vote (table readonly(txid, coordinator_epoch,
+ * updated_at), beside the tables of DESIGN section 5): the participant
+ * voted yes and left. 0 / TWOPC_ENOENT / TWOPC_EIO.
+ */
+int plog_readonly_put(db *d, const char *txid, uint64_t epoch);
+int plog_readonly_get(db *d, const char *txid, uint64_t *epoch);
+
+/* Delete ABORT rows and READ-ONLY notes not updated since BEFORE_MS (R9). Returns the count
  * deleted (>= 0) or TWOPC_EIO. */
 int plog_expire(db *d, int64_t before_ms);
 

@@ -135,6 +135,10 @@ ct_seed(hcluster *c, twopc_client *cl)
 	int outcome = 0;
 	if (twopc_tx_begin(cl, "seed", &tx) != 0)
 		return -1;
+	for (int i = 1; i < c->nnodes; i++) {
+		/* A key that never changes: checking it makes a READ-ONLY vote. */
+		twopc_tx_add(tx, c->names[i], "put", "const", "1");
+	}
 	for (int i = 1; i < c->nnodes; i++)
 		for (int a = 0; a < CT_ACCOUNTS; a++) {
 			char key[16], val[16];
@@ -334,6 +338,11 @@ ct_client(void *arg)
 		} else {
 			snprintf(cv1, sizeof(cv1), "%d", amount);
 			twopc_tx_add(tx, r->c->names[to], "add", key2, cv1);
+			/* Half of the two-party transfers also involve the third
+			 * participant read-only (a true check): READ-ONLY votes go
+			 * through every crash the run makes. */
+			if (rand_r(&rs) % 2)
+				twopc_tx_add(tx, r->c->names[6 - from - to], "check", "const", "1");
 		}
 		int outcome = 0;
 		int rv = twopc_tx_commit(tx, 3000, &outcome);

@@ -517,6 +517,56 @@ test_daemon_lifecycle(void)
 	hc_destroy(&c);
 }
 
+/* READ-ONLY: a participant whose work is only true checks votes
+ * READ-ONLY and leaves at once: no COMMIT record, no lock, a forced note;
+ * asked by a peer it answers READY (voted yes, knows no decision), never
+ * ABORT; a repeated VOTE_REQUEST gets the same vote. A transaction whose
+ * participants are all read-only commits with no phase two. */
+static void
+test_read_only(void)
+{
+	hcluster c;
+	char v[32];
+	nng_socket s;
+	wire_msg req, rep;
+	CU_ASSERT_FATAL(hc_create(&c, 2, 2000, 60000) == 0);
+	CU_ASSERT_FATAL(hc_start_all(&c) == 0);
+	CU_ASSERT_EQUAL(drv(&c, "commit", "alpha:put:a=1", "beta:put:b=2", NULL, NULL), 0);
+	CU_ASSERT_EQUAL(drv(&c, "commit", "--txid", "ro-1", "alpha:add:a=5", "beta:check:b=2"), 0);
+	CU_ASSERT_EQUAL(hc_wait_state(&c, 0, "ro-1", "END", 3000), 0);
+	hc_kv(&c, A, "a", v, sizeof(v));
+	CU_ASSERT_STRING_EQUAL(v, "6");
+	CU_ASSERT_EQUAL(hc_query_int(&c, B, "SELECT count(*) FROM txn WHERE txid = 'ro-1'"), 0);
+	CU_ASSERT_EQUAL(hc_query_int(&c, B, "SELECT count(*) FROM readonly WHERE txid = 'ro-1'"), 1);
+	CU_ASSERT_EQUAL(locks_of(&c, B), 0);
+	CU_ASSERT_EQUAL(hc_wait_log_line(&c, B, "ro-1: voted READ-ONLY", 100), 0);
+	/* All read-only: committed, nobody had anything to apply. */
+	CU_ASSERT_EQUAL(drv(&c, "commit", "--txid", "ro-2", "alpha:check:a=6", "beta:check:b=2"), 0);
+	CU_ASSERT_EQUAL(hc_wait_state(&c, 0, "ro-2", "END", 3000), 0);
+	/* A failing check still aborts. */
+	CU_ASSERT_EQUAL(drv(&c, "commit", "alpha:check:a=7", "beta:check:b=2", NULL, NULL), 1);
+
+	CU_ASSERT_FATAL(rpc_dial(c.urls[B], 0, &s) == 0);
+	wire_msg_init(&req, WIRE_DECISION_REQUEST, 1, "ro-1", "alpha");
+	CU_ASSERT_FATAL(rpc_call(s, &req, &rep, 2000) == 0);
+	CU_ASSERT_EQUAL(rep.type, WIRE_DECISION_REPLY);
+	CU_ASSERT_EQUAL(rep.state, 2 /* READY: no help, and certainly not ABORT */);
+	wire_msg_free(&rep);
+	wire_op op = { WIRE_OP_CHECK, "b", "2" };
+	char *peers[] = { "alpha", "beta" };
+	wire_msg_init(&req, WIRE_VOTE_REQUEST, 1, "ro-1", "coord");
+	req.npeers = 2;
+	req.peers = peers;
+	req.nops = 1;
+	req.ops = &op;
+	CU_ASSERT_FATAL(rpc_call(s, &req, &rep, 2000) == 0);
+	CU_ASSERT_EQUAL(rep.type, WIRE_VOTE_READONLY);
+	wire_msg_free(&rep);
+	nng_close(s);
+	CU_ASSERT_EQUAL(hc_query_int(&c, B, "SELECT count(*) FROM txn WHERE txid = 'ro-1'"), 0);
+	hc_destroy(&c);
+}
+
 void
 test_integration_register(void)
 {
@@ -535,6 +585,7 @@ test_integration_register(void)
 		{ "resubmitted txid applied once", test_resubmit_once },
 		{ "driver errors, status and list", test_driver_errors_and_status },
 		{ "daemon lifecycle and bad config", test_daemon_lifecycle },
+		{ "READ-ONLY vote", test_read_only },
 	};
 	CU_pSuite s = CU_add_suite("integration", NULL, NULL);
 	for (size_t i = 0; s != NULL && i < sizeof(cases) / sizeof(cases[0]); i++)

@@ -54,6 +54,13 @@ typedef struct twopc_txn twopc_txn;
 typedef enum twopc_vote {
 	TWOPC_VOTE_COMMIT = 1,
 	TWOPC_VOTE_ABORT = 2,
+	/* Nothing to write here: the participant leaves the transaction at
+	 * once (its locks are released, it gets no GLOBAL and is not asked to
+	 * ACK); commit and abort are never called for it. Anything staged is
+	 * discarded. The library forces a small note of the vote, so that a
+	 * peer asking during termination hears "voted yes, no decision
+	 * known" rather than an ABORT it could act on. */
+	TWOPC_VOTE_READONLY = 3,
 } twopc_vote;
 
 /* One operation of the work sent to this participant. */
@@ -68,7 +75,8 @@ typedef struct twopc_resource {
 	 * Decide the vote for OPS (the library has already locked every key of
 	 * OPS for this transaction, no-wait: a conflict never reaches here). Stage what commit will need with
 	 * twopc_txn_stage(); explain an ABORT with twopc_txn_set_reason().
-	 * Return TWOPC_VOTE_COMMIT, TWOPC_VOTE_ABORT, or a negative twopc_err
+	 * Return TWOPC_VOTE_COMMIT, TWOPC_VOTE_ABORT, TWOPC_VOTE_READONLY (the
+	 * work reads only and needs no phase two), or a negative twopc_err
 	 * (counts as ABORT). Required.
 	 */
 	int (*prepare)(void *user, twopc_txn *txn, const twopc_op *ops, size_t nops);
