@@ -223,7 +223,7 @@ endif
 $(BUILD)/twopc-participant.pc $(BUILD)/twopc-client.pc: $(BUILD)/.pc-prefix
 
 library-check: all
-	bash tests/library.sh $(abspath $(BUILD))
+	TWOPC_EXAMPLE_CFLAGS="$(SAN)" bash tests/library.sh $(abspath $(BUILD))
 
 test-library: library-check
 # ---- end library example ----

@@ -194,7 +194,9 @@ EX=$SRC/participant/examples
 LEDGER=$T/bin/ledger
 MINIMAL=$T/bin/minimal
 mkdir -p "$T/bin"
-CFLAGS_EX="-std=c11 -Wall -Wextra -Werror -O2"
+# Sanitizer builds (make asan) pass their -fsanitize flags: an ASan library
+# can only be loaded by a program whose own runtime comes first.
+CFLAGS_EX="-std=c11 -Wall -Wextra -Werror -O2 ${TWOPC_EXAMPLE_CFLAGS:-}"
 # shellcheck disable=SC2046,SC2086
 check "build ledger.c with pkg-config twopc-participant only" \
 	cc $CFLAGS_EX -o "$LEDGER" "$EX/ledger.c" $(pc --cflags --libs twopc-participant)
