@@ -110,6 +110,23 @@ twopc_txn_sqlite(const twopc_txn *txn)
 
 /* ---- state transitions (db lock held) ---- */
 
+/* Make the highest epoch seen durable with the write under way, but only
+ * when it rose: it changes once per coordinator start, so most forced
+ * writes need no meta row. Caller holds the db lock (guards epoch_stored);
+ * a write that then fails stops the handle, so a stale epoch_stored never
+ * outlives it. */
+static int
+part_store_epoch(twopc_participant *p)
+{
+	uint64_t e = atomic_load(&p->max_epoch);
+	if (e <= p->epoch_stored)
+		return 0;
+	int rv = plog_epoch_set(p->db, e);
+	if (rv == 0)
+		p->epoch_stored = e;
+	return rv;
+}
+
 int
 part_commit(twopc_participant *p, const char *txid, const plog_txn *t)
 {
@@ -133,7 +150,7 @@ part_commit(twopc_participant *p, const char *txid, const plog_txn *t)
 	}
 	if ((rv = plog_release(p->db, txid)) != 0 ||
 	    (rv = plog_put(p->db, txid, TX_COMMIT, t->epoch, t->peers)) != 0 ||
-	    (rv = plog_epoch_set(p->db, atomic_load(&p->max_epoch))) != 0) {
+	    (rv = part_store_epoch(p)) != 0) {
 		db_rollback(p->db);
 		goto fail_io;
 	}
@@ -178,7 +195,7 @@ part_abort(twopc_participant *p, const char *txid, const plog_txn *t, int force,
 	}
 	if ((rv = plog_release(p->db, txid)) != 0 ||
 	    (rv = plog_put(p->db, txid, TX_ABORT, t->epoch, t->peers)) != 0 ||
-	    (rv = plog_epoch_set(p->db, atomic_load(&p->max_epoch))) != 0) {
+	    (rv = part_store_epoch(p)) != 0) {
 		db_rollback(p->db);
 		goto fail_io;
 	}
@@ -306,7 +323,7 @@ part_vote_fresh(twopc_participant *p, const wire_msg *req, wire_msg *rep, char *
 		db_rollback(p->db);
 		if (db_begin(p->db) != 0 ||
 		    plog_readonly_put(p->db, req->txid, req->epoch) != 0 ||
-		    plog_epoch_set(p->db, atomic_load(&p->max_epoch)) != 0 ||
+		    part_store_epoch(p) != 0 ||
 		    db_commit(p->db) != 0) {
 			db_rollback(p->db);
 			goto fail_io;
@@ -322,7 +339,7 @@ part_vote_fresh(twopc_participant *p, const wire_msg *req, wire_msg *rep, char *
 		goto vote_abort;
 	}
 	if ((rv = plog_put(p->db, req->txid, TX_READY, req->epoch, peers)) != 0 ||
-	    (rv = plog_epoch_set(p->db, atomic_load(&p->max_epoch))) != 0) {
+	    (rv = part_store_epoch(p)) != 0) {
 		db_rollback(p->db);
 		goto fail_io;
 	}
@@ -348,7 +365,7 @@ vote_abort:
 	 * VOTE_REQUEST gets the same vote. */
 	if (db_begin_lazy(p->db) != 0 ||
 	    plog_put(p->db, req->txid, TX_ABORT, req->epoch, peers) != 0 ||
-	    plog_epoch_set(p->db, atomic_load(&p->max_epoch)) != 0 ||
+	    part_store_epoch(p) != 0 ||
 	    db_commit(p->db) != 0) {
 		db_rollback(p->db);
 		goto fail_io;
@@ -745,6 +762,7 @@ part_open(twopc_participant **out, cfg_cluster *cfg, const char *name, const two
 	if ((rv = plog_epoch_get(p->db, &e)) != 0)
 		goto fail;
 	atomic_store(&p->max_epoch, e);
+	p->epoch_stored = e;
 	p->peer_socks = calloc(p->cfg->nparticipants, sizeof(*p->peer_socks));
 	p->peer_open = calloc(p->cfg->nparticipants, sizeof(*p->peer_open));
 	if (p->peer_socks == NULL || p->peer_open == NULL ||

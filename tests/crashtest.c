@@ -79,6 +79,19 @@ ct_sum(const char *name)
 	return &sums[nsums++];
 }
 
+/* Count one case (or run) under NAME in the summary. */
+static void
+ct_record(const char *name, int reached, int violations)
+{
+	ct_summary *s = ct_sum(name);
+	s->cases++;
+	s->reached += reached != 0;
+	s->violations += violations;
+	total_cases++;
+	failed_cases += violations > 0;
+	total_violations += violations;
+}
+
 static void
 ct_progress(const ct_opts *o, const char *fmt, ...)
 {
@@ -240,13 +253,7 @@ ct_matrix_case(const ct_opts *o, const char *point, const char *path, int rep)
 		violations++;
 	}
 	ct_case_line(o, "matrix", point, path, what, ct_told_name(told.told), violations, report);
-	ct_summary *s = ct_sum(point);
-	s->cases++;
-	s->reached += strcmp(what, "not reached") != 0;
-	s->violations += violations;
-	total_cases++;
-	failed_cases += violations > 0;
-	total_violations += violations;
+	ct_record(point, strcmp(what, "not reached") != 0, violations);
 	twopc_client_close(cl);
 	hc_destroy(&c);
 	return 0;
@@ -550,13 +557,7 @@ ct_lost_run(const ct_opts *o, int run)
 	char name[64];
 	snprintf(name, sizeof(name), "%s", point);
 	ct_case_line(o, "lost", name, "-", "coord gone", what, v, report);
-	ct_summary *s = ct_sum("coordinator-lost");
-	s->cases++;
-	s->reached++;
-	s->violations += v;
-	total_cases++;
-	failed_cases += v > 0;
-	total_violations += v;
+	ct_record("coordinator-lost", 1, v);
 	twopc_client_close(r.cl);
 	hc_destroy(&c);
 	free(r.told);
@@ -637,13 +638,8 @@ ct_powerloss_run(const ct_opts *o, const char *durability)
 	char name[64];
 	snprintf(name, sizeof(name), "durability=%s seed=%u", durability, o->seed);
 	ct_case_line(o, "power", name, "-", "done", what, v, report);
-	ct_summary *s = ct_sum(strcmp(durability, "full") == 0 ? "powerloss (full)" : "powerloss (normal)");
-	s->cases++;
-	s->reached++;
-	s->violations += v;
-	total_cases++;
-	failed_cases += v > 0;
-	total_violations += v;
+	ct_record(strcmp(durability, "full") == 0 ? "powerloss (full)" : "powerloss (normal)",
+	    1, v);
 	twopc_client_close(r.cl);
 	hc_destroy(&c);
 	free(r.told);
@@ -714,13 +710,8 @@ ct_ioerror_case(const ct_opts *o, int target, const char *kind, int k)
 	char name[80];
 	snprintf(name, sizeof(name), "%s %s #%d", c.names[target], kind, k);
 	ct_case_line(o, "ioerror", name, "-", what, "-", violations, report);
-	ct_summary *s = ct_sum(target == 0 ? "ioerror (coordinator)" : "ioerror (participant)");
-	s->cases++;
-	s->reached += strcmp(what, "not reached") != 0;
-	s->violations += violations;
-	total_cases++;
-	failed_cases += violations > 0;
-	total_violations += violations;
+	ct_record(target == 0 ? "ioerror (coordinator)" : "ioerror (participant)",
+	    strcmp(what, "not reached") != 0, violations);
 	twopc_client_close(cl);
 	hc_destroy(&c);
 	return 0;
