@@ -199,8 +199,6 @@ coord_deliver_commit(coord *c, coord_txn *t)
 		 * recovery resends GLOBAL_COMMIT; peers can learn COMMIT from
 		 * the first one (termination protocol). */
 		crash_point("coordinator.after_first_global");
-		(void)coord_record_acks(c, t, acked, was);
-		was[first] = 1;
 	}
 	for (size_t i = 0; i < t->nparts; i++)
 		if (!acked[i])
@@ -210,8 +208,10 @@ coord_deliver_commit(coord *c, coord_txn *t)
 	/* crash here: every GLOBAL sent, END not logged; recovery resends
 	 * GLOBAL_COMMIT, every participant ACKs again (R4). */
 	crash_point("coordinator.after_all_globals");
-	if (n > 0)
-		(void)coord_record_acks(c, t, acked, was);
+	/* Every ACK of this round in one lazy write (with END when complete):
+	 * a lost ACK costs only one more GLOBAL_COMMIT, so there is no reason
+	 * to write the first one on its own. */
+	(void)coord_record_acks(c, t, acked, was);
 }
 
 void
