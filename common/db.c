@@ -4,6 +4,7 @@
 #include "db.h"
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,15 +15,26 @@
 #include "tlog.h"
 #include "twopc/error.h"
 
+static int db_sync_wal(db *d, uint64_t *cover);
+
 struct db {
 	sqlite3 *h;
 	char *path;
 	pthread_mutex_t mtx;
 	sqlite3_stmt *stmts[DB_MAX_STMTS];
 	uint64_t commits;
-	uint64_t forced;   /* commits made with synchronous=FULL: one WAL fsync each */
-	int full;      /* durability full: synchronous=FULL between lazy txns */
+	int full;      /* durability full: db_durable() syncs the WAL */
 	int lazy;      /* the open transaction was begun with db_begin_lazy */
+
+	/* Group commit (db.h). seq and need change under mtx; read anywhere. */
+	_Atomic uint64_t seq;    /* commits so far */
+	_Atomic uint64_t need;   /* seq of the newest forced commit */
+	pthread_mutex_t gmtx;    /* the fields below */
+	pthread_cond_t gcv;
+	uint64_t synced;         /* every commit with seq <= synced is on disk */
+	int syncing;             /* a leader is in the fsync */
+	int sync_failed;         /* a sync failed: nothing is promised any more */
+	uint64_t nsyncs;         /* WAL fsyncs made by db_durable */
 };
 
 int64_t
@@ -80,6 +92,8 @@ db_open(const char *path, int full, const char *schema, db **out)
 	if (d == NULL)
 		return TWOPC_ENOMEM;
 	pthread_mutex_init(&d->mtx, NULL);
+	pthread_mutex_init(&d->gmtx, NULL);
+	pthread_cond_init(&d->gcv, NULL);
 	d->path = strdup(path);
 	if (d->path == NULL) {
 		rv = TWOPC_ENOMEM;
@@ -95,9 +109,11 @@ db_open(const char *path, int full, const char *schema, db **out)
 	 * briefly; wait for it rather than fail a forced write. */
 	sqlite3_busy_timeout(d->h, 5000);
 	d->full = full;
+	/* NORMAL either way: with durability full, db_durable() makes the
+	 * syncs, one per group (see db.h). Checkpoints still sync the WAL
+	 * before they copy it and the database after. */
 	snprintf(pragma, sizeof(pragma),
-	    "PRAGMA journal_mode=WAL; PRAGMA synchronous=%s; PRAGMA foreign_keys=OFF;",
-	    full ? "FULL" : "NORMAL");
+	    "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=OFF;");
 	if (db_exec(d, pragma) != 0)
 		goto fail;
 	/* journal_mode answers with the mode it got; insist on WAL. */
@@ -111,6 +127,12 @@ db_open(const char *path, int full, const char *schema, db **out)
 	}
 	sqlite3_finalize(st);
 	if (schema != NULL && db_exec(d, schema) != 0)
+		goto fail;
+	/* One sync now, before any concurrency: the schema becomes durable,
+	 * and SQLite's first sync of a new WAL (which also syncs the
+	 * directory and updates the file's flags) is not raced by a sync
+	 * from db_durable() running outside the lock. */
+	if (d->full && db_sync_wal(d, NULL) != 0)
 		goto fail;
 	*out = d;
 	return 0;
@@ -128,6 +150,8 @@ db_close(db *d)
 		sqlite3_finalize(d->stmts[i]);
 	sqlite3_close(d->h);
 	pthread_mutex_destroy(&d->mtx);
+	pthread_mutex_destroy(&d->gmtx);
+	pthread_cond_destroy(&d->gcv);
 	free(d->path);
 	free(d);
 }
@@ -186,45 +210,16 @@ int
 db_begin(db *d)
 {
 	sqlite3_stmt *st = db_stmt(d, 0, "BEGIN IMMEDIATE");
-	return st ? db_step_done(d, st) : TWOPC_EIO;
-}
-
-/* synchronous can only change outside a transaction. */
-static int
-db_sync_mode(db *d, int full)
-{
-	sqlite3_stmt *st = db_stmt(d, full ? 3 : 4,
-	    full ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL");
+	d->lazy = 0;
 	return st ? db_step_done(d, st) : TWOPC_EIO;
 }
 
 int
 db_begin_lazy(db *d)
 {
-	if (d->full && db_sync_mode(d, 0) != 0)
-		return TWOPC_EIO;
-	d->lazy = d->full;
 	int rv = db_begin(d);
-	if (rv != 0 && d->lazy) {
-		d->lazy = 0;
-		(void)db_sync_mode(d, 1);
-	}
+	d->lazy = 1;
 	return rv;
-}
-
-/* Leave lazy mode after the transaction ended, whichever way. A failure
- * to restore FULL would silently weaken every later force: fatal. */
-static int
-db_end_lazy(db *d)
-{
-	if (!d->lazy)
-		return 0;
-	d->lazy = 0;
-	if (db_sync_mode(d, 1) != 0) {
-		tlog_error("%s: cannot restore synchronous=FULL", d->path);
-		return TWOPC_EIO;
-	}
-	return 0;
 }
 
 int
@@ -235,13 +230,17 @@ db_commit(db *d)
 	if (rv != 0) {
 		tlog_error("%s: COMMIT failed: the record is NOT durable", d->path);
 		db_rollback(d);
+		pthread_mutex_lock(&d->gmtx);
+		d->sync_failed = 1; /* whatever was promised around it is in doubt */
+		pthread_cond_broadcast(&d->gcv);
+		pthread_mutex_unlock(&d->gmtx);
 		return TWOPC_EIO;
 	}
-	int forced = d->full && !d->lazy;
-	if (db_end_lazy(d) != 0)
-		return TWOPC_EIO;
 	d->commits++;
-	d->forced += forced;
+	uint64_t seq = atomic_fetch_add(&d->seq, 1) + 1;
+	if (!d->lazy)
+		atomic_store(&d->need, seq);
+	d->lazy = 0;
 	return 0;
 }
 
@@ -253,7 +252,85 @@ db_rollback(db *d)
 		if (st != NULL)
 			(void)db_step_done(d, st);
 	}
-	(void)db_end_lazy(d);
+	d->lazy = 0;
+}
+
+/*
+ * fsync the WAL through SQLite's own file object (so the VFS in use, the
+ * harness's faultvfs included, sees the sync). *COVER gets the commit count
+ * before the sync: every one of those commits is in the file, so the sync
+ * makes them durable. The db lock is held only to read the count and the
+ * file; the fsync itself runs without it, so writers keep filling the next
+ * group meanwhile.
+ */
+static int
+db_sync_wal(db *d, uint64_t *cover)
+{
+	sqlite3_file *f = NULL;
+	db_lock(d);
+	uint64_t upto = atomic_load(&d->seq);
+	int rc = sqlite3_file_control(d->h, "main", SQLITE_FCNTL_JOURNAL_POINTER, &f);
+	db_unlock(d);
+	if (rc != SQLITE_OK || f == NULL || f->pMethods == NULL) {
+		tlog_error("%s: cannot reach the WAL file to sync it", d->path);
+		return TWOPC_EIO;
+	}
+	if ((rc = f->pMethods->xSync(f, SQLITE_SYNC_NORMAL)) != SQLITE_OK) {
+		tlog_error("%s: fsync of the WAL failed (SQLite error %d): records are NOT durable",
+		    d->path, rc);
+		return TWOPC_EIO;
+	}
+	if (cover != NULL)
+		*cover = upto;
+	return 0;
+}
+
+static int
+db_durable_to(db *d, uint64_t target)
+{
+	int rv;
+	pthread_mutex_lock(&d->gmtx);
+	for (;;) {
+		if (d->sync_failed) {
+			rv = TWOPC_EIO;
+			break;
+		}
+		if (!d->full || d->synced >= target) {
+			rv = 0;
+			break;
+		}
+		if (d->syncing) {
+			pthread_cond_wait(&d->gcv, &d->gmtx);
+			continue;
+		}
+		/* Lead: sync everything committed up to now. */
+		d->syncing = 1;
+		pthread_mutex_unlock(&d->gmtx);
+		uint64_t cover = 0;
+		int srv = db_sync_wal(d, &cover);
+		pthread_mutex_lock(&d->gmtx);
+		d->syncing = 0;
+		if (srv != 0)
+			d->sync_failed = 1;
+		else if (cover > d->synced)
+			d->synced = cover;
+		d->nsyncs += srv == 0;
+		pthread_cond_broadcast(&d->gcv);
+	}
+	pthread_mutex_unlock(&d->gmtx);
+	return rv;
+}
+
+int
+db_durable(db *d)
+{
+	return db_durable_to(d, atomic_load(&d->need));
+}
+
+int
+db_durable_all(db *d)
+{
+	return db_durable_to(d, atomic_load(&d->seq));
 }
 
 uint64_t
@@ -265,5 +342,8 @@ db_commits(db *d)
 uint64_t
 db_forced(db *d)
 {
-	return d->forced;
+	pthread_mutex_lock(&d->gmtx);
+	uint64_t n = d->nsyncs;
+	pthread_mutex_unlock(&d->gmtx);
+	return n;
 }

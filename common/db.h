@@ -10,11 +10,29 @@
  * db_lock()/db_unlock() around a whole SQLite transaction; the functions
  * below do not lock by themselves.
  *
- * Durability: db_commit() of a write transaction is the "force" of DESIGN:
- * with synchronous=FULL it returns only after the WAL is fsync'd. If it
- * fails the transaction is rolled back and TWOPC_EIO returned; the caller
- * must then not send any message that depends on the record (the promise is
- * broken, so the daemon stops rather than carry on uncertain).
+ * Durability and group commit: every SQLite COMMIT runs with
+ * synchronous=NORMAL, so it reaches the WAL file (and survives a process
+ * crash) but not the disk. A transaction begun with db_begin() is "forced"
+ * in the sense of DESIGN: it becomes durable at the next db_durable(),
+ * which fsyncs the WAL once for every commit made so far. Callers write
+ * under db_lock, release the lock, then call db_durable() before sending
+ * anything that depends on the record. db_durable() is a leader/follower
+ * group commit: the first caller with nothing syncing syncs at once (no
+ * added wait under light load); callers arriving while a sync runs wait
+ * for it, and one of them then syncs everything committed meanwhile. So
+ * concurrent forced records share one fsync.
+ *
+ * Invariant: db_durable() returns 0 only when every commit begun with
+ * db_begin() before the call is on disk; any record a caller can have
+ * read was committed before it read it, so a reply sent after
+ * db_durable() never depends on a record that a power cut can take back.
+ * If a commit or a sync fails, TWOPC_EIO is returned (and every later
+ * db_durable() fails too): the caller must send nothing that depends on
+ * it (the promise is broken, so the daemon stops rather than carry on
+ * uncertain).
+ *
+ * With durability normal (FULL = 0) db_durable() returns at once: records
+ * survive a process crash, not a power cut.
  */
 #ifndef TWOPC_DB_H
 #define TWOPC_DB_H
@@ -51,21 +69,30 @@ sqlite3_stmt *db_stmt(db *d, int slot, const char *sql);
 /* Run SQL (no result rows). 0 or TWOPC_EIO (logged). */
 int db_exec(db *d, const char *sql);
 
-/* BEGIN IMMEDIATE / COMMIT (forced) / ROLLBACK. */
+/* BEGIN IMMEDIATE for a forced transaction: db_durable() after its
+ * COMMIT waits for it. */
 int db_begin(db *d);
-/* BEGIN a transaction whose COMMIT is not forced (synchronous=NORMAL for
- * it alone): for records that presumed abort allows to lose. A later
- * forced commit makes it durable too (the WAL is synced in order). */
+/* BEGIN a lazy transaction: for records that presumed abort allows to
+ * lose; db_durable() does not wait for it (a later sync covers it too,
+ * the WAL being synced in order). */
 int db_begin_lazy(db *d);
+/* COMMIT (into the WAL, not yet synced; see above) / ROLLBACK. */
 int db_commit(db *d);
 void db_rollback(db *d);
+
+/*
+ * Wait until every forced commit made before the call is durable (ALL: every
+ * commit, lazy ones too). Call WITHOUT db_lock held. 0 or TWOPC_EIO.
+ */
+int db_durable(db *d);
+int db_durable_all(db *d);
 
 /* Step a statement that returns no row: 0 or TWOPC_EIO (logged). */
 int db_step_done(db *d, sqlite3_stmt *st);
 
-/* Successful write commits since open, and those of them that were forced
- * (synchronous=FULL: one fsync of the WAL each; checkpoints add a few more
- * fsyncs that are not counted). Read under db_lock. */
+/* Successful write commits since open, and the WAL syncs made for them
+ * by db_durable() (one fsync each; checkpoints add a few more fsyncs that
+ * are not counted). Read under db_lock. */
 uint64_t db_commits(db *d);
 uint64_t db_forced(db *d);
 

@@ -208,6 +208,10 @@ coord_decide(coord *c, coord_txn *t, tx_state decision, const char *reason)
 	}
 	pthread_mutex_unlock(&c->mtx);
 	db_unlock(c->db);
+	/* R2: the COMMIT decision is on disk before any GLOBAL_COMMIT leaves;
+	 * concurrent decisions share the fsync (group commit). */
+	if (rv == 0 && decision == TX_COMMIT)
+		rv = db_durable(c->db);
 	if (rv != 0) {
 		coord_fail(c, "cannot write the decision to the log");
 		return TWOPC_EIO;
@@ -425,17 +429,11 @@ coord_on_status(coord *c, const wire_msg *req, wire_msg *rep)
 	return statlist_reply(&cl.l, rep);
 }
 
-int
-coord_handle(void *user, const wire_msg *req, wire_msg *rep)
+static int
+coord_dispatch(coord *c, const wire_msg *req, wire_msg *rep)
 {
-	coord *c = user;
 	static _Thread_local char buf[WIRE_TEXT_MAX + 1];
 
-	pthread_mutex_lock(&c->mtx);
-	int dead = c->failed || c->stopping;
-	pthread_mutex_unlock(&c->mtx);
-	if (dead)
-		return 0;
 	switch ((wire_type)req->type) {
 	case WIRE_SUBMIT:
 		return coord_on_submit(c, req, rep, buf, sizeof(buf));
@@ -453,6 +451,30 @@ coord_handle(void *user, const wire_msg *req, wire_msg *rep)
 	char text[96];
 	snprintf(text, sizeof(text), "the coordinator does not serve %s", wire_type_name(req->type));
 	return coord_error(rep, TWOPC_EPROTO, text, buf, sizeof(buf));
+}
+
+/*
+ * The rpc_server handler. Every reply leaves only once every forced record
+ * committed before it is durable (group commit, db.h): a RESULT or a
+ * DECISION_REPLY of COMMIT read from memory or the log never runs ahead of
+ * the decision's fsync.
+ */
+int
+coord_handle(void *user, const wire_msg *req, wire_msg *rep)
+{
+	coord *c = user;
+
+	pthread_mutex_lock(&c->mtx);
+	int dead = c->failed || c->stopping;
+	pthread_mutex_unlock(&c->mtx);
+	if (dead)
+		return 0;
+	int send = coord_dispatch(c, req, rep);
+	if (send && db_durable(c->db) != 0) {
+		coord_fail(c, "cannot force the log");
+		return 0;
+	}
+	return send;
 }
 
 /* ---- lifecycle ---- */
@@ -474,6 +496,8 @@ coord_start(coord *c, cfg_cluster *cfg)
 	db_lock(c->db);
 	rv = clog_epoch_next(c->db, &epoch);
 	db_unlock(c->db);
+	if (rv == 0)
+		rv = db_durable(c->db);
 	if (rv != 0)
 		return rv;
 	atomic_store(&c->epoch, epoch);

@@ -676,15 +676,12 @@ part_on_get(twopc_participant *p, const wire_msg *req, wire_msg *rep, char *buf,
 	return 1;
 }
 
-/* The rpc_server handler. The reply's strings live in this thread's
- * buffers until the server has encoded them. */
+/* The reply's strings live in this thread's buffers until the server has
+ * encoded them. */
 static int
-part_handle(void *user, const wire_msg *req, wire_msg *rep)
+part_dispatch(twopc_participant *p, const wire_msg *req, wire_msg *rep)
 {
-	twopc_participant *p = user;
 	static _Thread_local char buf[WIRE_TEXT_MAX + 1];
-	if (part_failed(p))
-		return 0; /* promise nothing after a failed force */
 	switch ((wire_type)req->type) {
 	case WIRE_VOTE_REQUEST:
 		return part_on_vote_request(p, req, rep, buf, sizeof(buf));
@@ -711,6 +708,29 @@ part_handle(void *user, const wire_msg *req, wire_msg *rep)
 	char text[96];
 	snprintf(text, sizeof(text), "a participant does not serve %s", wire_type_name(req->type));
 	return part_error(rep, TWOPC_EPROTO, text, buf, sizeof(buf));
+}
+
+/*
+ * The rpc_server handler. One rule for every reply (group commit, db.h):
+ * it leaves only once every forced record committed before it is durable.
+ * That covers the records this handler forced (READY before VOTE_COMMIT,
+ * R1; COMMIT before ACK, R3; ABORT before a termination answer, R8) and
+ * any forced record it merely read: a duplicate VOTE_REQUEST that finds
+ * READY committed by another thread, not yet synced, must not answer
+ * VOTE_COMMIT before that READY is on disk.
+ */
+static int
+part_handle(void *user, const wire_msg *req, wire_msg *rep)
+{
+	twopc_participant *p = user;
+	if (part_failed(p))
+		return 0; /* promise nothing after a failed force */
+	int send = part_dispatch(p, req, rep);
+	if (send && db_durable(p->db) != 0) {
+		part_fail(p, "cannot force the log");
+		return 0;
+	}
+	return send;
 }
 
 /* ---- lifecycle ---- */

@@ -761,28 +761,48 @@ test_db_pragmas(void)
 	sqlite3 *h = db_sqlite(l.d);
 	T_EQ(t_h_text(h, "PRAGMA journal_mode", NULL, buf, sizeof(buf)), 1);
 	T_STREQ(buf, "wal");
-	T_EQ(t_h_int(h, SQL_SYNC, NULL), 2); /* FULL */
+	/* NORMAL: the group commit makes the syncs itself. */
+	T_EQ(t_h_int(h, SQL_SYNC, NULL), 1);
 
-	uint64_t commits = db_commits(l.d);
+	uint64_t commits = db_commits(l.d), syncs = db_forced(l.d);
+	/* A lazy commit needs no sync. */
 	T_EQ(db_begin_lazy(l.d), 0);
-	T_EQ(t_h_int(h, SQL_SYNC, NULL), 1); /* NORMAL for this transaction */
 	T_EQ(plog_put(l.d, "t1", TX_ABORT, 1, ""), 0);
 	T_EQ(db_commit(l.d), 0);
-	T_EQ(t_h_int(h, SQL_SYNC, NULL), 2); /* back to FULL */
 	T_EQ(db_commits(l.d), commits + 1);
+	T_EQ(db_durable(l.d), 0);
+	T_EQ(db_forced(l.d), syncs);
 
 	T_EQ(db_begin_lazy(l.d), 0);
 	db_rollback(l.d);
-	T_EQ(t_h_int(h, SQL_SYNC, NULL), 2);
 	T_TRUE(sqlite3_get_autocommit(h));
 
-	T_EQ(db_begin(l.d), 0);
-	T_EQ(t_h_int(h, SQL_SYNC, NULL), 2);
+	/* Five forced commits, one db_durable: one fsync covers them all. */
+	for (int i = 0; i < 5; i++) {
+		char txid[16];
+		snprintf(txid, sizeof(txid), "f%d", i);
+		T_EQ(db_begin(l.d), 0);
+		T_EQ(plog_put(l.d, txid, TX_READY, 1, ""), 0);
+		T_EQ(db_commit(l.d), 0);
+	}
+	T_EQ(db_commits(l.d), commits + 6);
+	T_EQ(db_forced(l.d), syncs);
+	T_EQ(db_durable(l.d), 0);
+	T_EQ(db_forced(l.d), syncs + 1);
+	/* Nothing new: no sync. */
+	T_EQ(db_durable(l.d), 0);
+	T_EQ(db_forced(l.d), syncs + 1);
+	/* db_durable_all syncs lazy commits too. */
+	T_EQ(db_begin_lazy(l.d), 0);
+	T_EQ(plog_put(l.d, "t2", TX_ABORT, 1, ""), 0);
 	T_EQ(db_commit(l.d), 0);
-	T_EQ(db_commits(l.d), commits + 2);
+	T_EQ(db_durable(l.d), 0);
+	T_EQ(db_forced(l.d), syncs + 1);
+	T_EQ(db_durable_all(l.d), 0);
+	T_EQ(db_forced(l.d), syncs + 2);
 	db_close(l.d);
 
-	/* durability: normal */
+	/* durability: normal: never a sync. */
 	snprintf(l.path, sizeof(l.path), "%s/normal.db", l.dir);
 	l.d = NULL;
 	T_EQ(db_open(l.path, 0, plog_schema, &l.d), 0);
@@ -791,9 +811,10 @@ test_db_pragmas(void)
 		T_EQ(t_h_text(h, "PRAGMA journal_mode", NULL, buf, sizeof(buf)), 1);
 		T_STREQ(buf, "wal");
 		T_EQ(t_h_int(h, SQL_SYNC, NULL), 1);
-		T_EQ(db_begin_lazy(l.d), 0);
+		T_EQ(db_begin(l.d), 0);
 		T_EQ(db_commit(l.d), 0);
-		T_EQ(t_h_int(h, SQL_SYNC, NULL), 1); /* normal stays normal */
+		T_EQ(db_durable(l.d), 0);
+		T_EQ(db_forced(l.d), 0);
 	}
 	t_logdb_close(&l);
 }
@@ -884,7 +905,7 @@ test_db_commit_eio(void)
 		    sqlite3_exec(h, "INSERT INTO big VALUES (zeroblob(524288))", NULL, NULL, NULL) ==
 		    SQLITE_OK)
 			rv_lazy = db_commit(l.d);
-		sync_lazy = (int)t_h_int(h, SQL_SYNC, NULL);
+		sync_lazy = db_durable(l.d);
 		(void)setrlimit(RLIMIT_FSIZE, &old);
 	} else {
 		CU_FAIL("setrlimit");
@@ -893,7 +914,7 @@ test_db_commit_eio(void)
 	T_EQ(rv_force, TWOPC_EIO);
 	T_TRUE(auto_force);       /* rolled back, no transaction left open */
 	T_EQ(rv_lazy, TWOPC_EIO);
-	T_EQ(sync_lazy, 2);       /* a failed lazy commit still restores FULL */
+	T_EQ(sync_lazy, TWOPC_EIO); /* after a failed commit nothing is promised */
 	rows = t_h_int(h, "SELECT count(*) FROM big", NULL);
 	T_EQ(rows, 0);
 	/* The connection still works once the disk does. */
@@ -2199,7 +2220,7 @@ static const t_case t_logs_cases[] = {
 	{ "clog acks idempotent", test_clog_acks },
 	{ "clog each by state, oldest first", test_clog_each },
 	{ "clog expire END/ABORT and their acks only", test_clog_expire },
-	{ "db WAL, synchronous FULL/NORMAL, lazy restores FULL", test_db_pragmas },
+	{ "db WAL, group commit: one sync covers many forced commits", test_db_pragmas },
 	{ "db open errors: TWOPC_EIO, output untouched", test_db_open_errors },
 	{ "db commit that cannot write: TWOPC_EIO, rolled back", test_db_commit_eio },
 };
