@@ -99,3 +99,11 @@ crash_point(const char *name)
 			pause();
 	}
 }
+
+int
+crash_point_armed(const char *name)
+{
+	pthread_once(&crash_once, crash_init);
+	return crash_armed && (strcmp(crash_at.point, name) == 0 ||
+	    strcmp(pause_at.point, name) == 0);
+}

@@ -24,4 +24,10 @@ extern const char *const crash_points[];
 /* Hit point NAME (must be one of crash_points). */
 void crash_point(const char *name);
 
+/* 1 if TWOPC_CRASH_AT or TWOPC_PAUSE_AT names point NAME: for a point
+ * that marks a state the fast path passes through too quickly to stop at
+ * deterministically (the code then takes the slower path that makes the
+ * state exact). */
+int crash_point_armed(const char *name);
+
 #endif
