@@ -337,6 +337,13 @@ wire_needs_txid(int type)
 	}
 }
 
+/* The flags a type defines (wire.h). */
+static uint8_t
+wire_flags_allowed(int type)
+{
+	return type == WIRE_VOTE_REQUEST || type == WIRE_DECISION_REQUEST ? WIRE_FLAG_ONE_PHASE : 0;
+}
+
 int
 wire_encode(const wire_msg *m, wire_buf *b)
 {
@@ -344,13 +351,13 @@ wire_encode(const wire_msg *m, wire_buf *b)
 	size_t txlen = strlen(m->txid);
 
 	b->len = 0;
-	if (m->type < 1 || m->type > WIRE_TYPE_MAX || m->flags != 0)
+	if (m->type < 1 || m->type > WIRE_TYPE_MAX || (m->flags & ~wire_flags_allowed(m->type)) != 0)
 		return TWOPC_EINVAL;
 	if ((txlen > 0 || wire_needs_txid(m->type)) && !wire_txid_valid(m->txid))
 		return TWOPC_EINVAL;
 	if (!wire_name_valid(m->sender))
 		return TWOPC_EINVAL;
-	uint8_t hdr[8] = { '2', 'P', 'C', WIRE_VERSION, m->type, 0, 0, 0 };
+	uint8_t hdr[8] = { '2', 'P', 'C', WIRE_VERSION, m->type, m->flags, 0, 0 };
 	if ((rv = wb_put(b, hdr, sizeof(hdr))) || (rv = wb_u64(b, m->epoch)) ||
 	    (rv = wb_str8(b, m->txid, WIRE_TXID_MAX)) ||
 	    (rv = wb_str8(b, m->sender, WIRE_NAME_MAX)) || (rv = wb_u32(b, 0)))
@@ -635,10 +642,12 @@ wire_decode(const void *data, size_t len, wire_msg *out)
 			WIRE_FAIL(&c, "unsupported protocol version");
 		else if (h[4] < 1 || h[4] > WIRE_TYPE_MAX)
 			WIRE_FAIL(&c, "unknown message type");
-		else if (h[5] != 0 || h[6] != 0 || h[7] != 0)
-			WIRE_FAIL(&c, "non-zero flags or reserved bytes");
-		else
+		else if ((h[5] & ~wire_flags_allowed(h[4])) != 0 || h[6] != 0 || h[7] != 0)
+			WIRE_FAIL(&c, "unknown flags or non-zero reserved bytes");
+		else {
 			m.type = h[4];
+			m.flags = h[5];
+		}
 	}
 	m.epoch = wc_u64(&c, "truncated epoch");
 	size_t tl = wc_u8(&c, "truncated txid");

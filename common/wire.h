@@ -6,7 +6,8 @@
  *   offset size  field
  *   0      4     magic and version: '2' 'P' 'C' WIRE_VERSION
  *   4      1     type (wire_type)
- *   5      1     flags (must be 0 except where a type defines one)
+ *   5      1     flags (must be 0 except where a type defines one:
+ *                 VOTE_REQUEST, DECISION_REQUEST: WIRE_FLAG_ONE_PHASE)
  *   6      2     reserved, must be 0
  *   8      8     coordinator epoch, big-endian
  *   16     1+n   txid: length (0..WIRE_TXID_MAX) then printable ASCII bytes
@@ -49,6 +50,16 @@
 #include <stdint.h>
 
 #define WIRE_VERSION 1
+
+/*
+ * VOTE_REQUEST flag: one-phase commit. The transaction has this single
+ * participant, so its vote is the decision: on a COMMIT vote it applies
+ * the work and forces COMMIT in the same SQLite transaction that stages
+ * it, and VOTE_COMMIT means "committed". On a DECISION_REQUEST (the
+ * coordinator asking a one-phase participant whose vote it did not hear)
+ * a COMMIT record of any epoch answers COMMIT: the txid committed there.
+ */
+#define WIRE_FLAG_ONE_PHASE 0x01
 #define WIRE_MAX_MSG 65536u  /* NNG_OPT_RECVMAXSZ of every socket */
 #define WIRE_TXID_MAX 64
 #define WIRE_NAME_MAX 32

@@ -102,12 +102,16 @@ coord_error(wire_msg *rep, int code, const char *text, char *buf, size_t len)
 static tx_state
 coord_outcome(tx_state logged)
 {
+	/* WAIT with nobody running it: a one-phase commit whose participant
+	 * has not answered yet (recovery turns every other WAIT to ABORT). */
+	if (logged == TX_WAIT)
+		return TX_UNDECIDED;
 	return logged == TX_COMMIT || logged == TX_END ? TX_COMMIT : TX_ABORT;
 }
 
 /* Run the vote round for T (in the table, WAIT) and decide. */
 static tx_state
-coord_vote(coord *c, coord_txn *t, const wire_msg *sub, char *reason, size_t rlen)
+coord_vote(coord *c, coord_txn *t, const wire_msg *sub, char *reason, size_t rlen, int *unheard)
 {
 	size_t n = t->nparts;
 	wire_msg reqs[WIRE_MAX_WORK], reps[WIRE_MAX_WORK];
@@ -127,6 +131,8 @@ coord_vote(coord *c, coord_txn *t, const wire_msg *sub, char *reason, size_t rle
 		reqs[i].peers = peers;
 		reqs[i].nops = sub->work[i].nops;
 		reqs[i].ops = sub->work[i].ops;
+		if (n == 1)
+			reqs[i].flags = WIRE_FLAG_ONE_PHASE;
 		preqs[i] = &reqs[i];
 		socks[i] = c->socks[t->parts[i]];
 	}
@@ -137,6 +143,7 @@ coord_vote(coord *c, coord_txn *t, const wire_msg *sub, char *reason, size_t rle
 	for (size_t i = 0; i < n; i++) {
 		const char *who = peers[i];
 		if (results[i] != 0) {
+			*unheard = 1;
 			if (decision == TX_COMMIT && results[i] == TWOPC_ETIMEDOUT)
 				snprintf(reason, rlen, "no vote from %s within %u ms", who,
 				    c->cfg->vote_timeout_ms);
@@ -316,7 +323,21 @@ coord_on_submit(coord *c, const wire_msg *req, wire_msg *rep, char *buf, size_t 
 	}
 	tlog_state(t->txid, "NONE", "WAIT", parts);
 
-	tx_state decision = coord_vote(c, t, req, reason, sizeof(reason));
+	int unheard = 0;
+	tx_state decision = coord_vote(c, t, req, reason, sizeof(reason), &unheard);
+	if (t->nparts == 1) {
+		decision = coord_one_phase_end(c, t, decision, unheard, reason, sizeof(reason));
+		pthread_mutex_lock(&c->mtx);
+		t->state = decision;
+		snprintf(t->reason, sizeof(t->reason), "%s", reason);
+		coord_unlink(c, t);
+		pthread_cond_broadcast(&c->cv);
+		pthread_mutex_unlock(&c->mtx);
+		coord_txn_unref(c, t);
+		if (decision == TX_UNDECIDED)
+			return coord_error(rep, TWOPC_ETIMEDOUT, reason, buf, len);
+		return coord_result(rep, decision, reason, buf, len);
+	}
 #ifdef TWOPC_BUG_GLOBAL_BEFORE_DECISION
 	/* TEST-ONLY BUG VARIANT (breaks R2): GLOBAL_COMMIT leaves before the
 	 * decision is forced. twopc-crashtest must catch it. */

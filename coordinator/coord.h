@@ -104,6 +104,20 @@ void *coord_resender_main(void *arg);
 int coord_recover(coord *c);
 void coord_txn_unref(coord *c, coord_txn *t);
 
+/* Queue TXID for a FORGET to participant PART (c->mtx held). */
+void coord_forget_queue(coord *c, int part, const char *txid);
+
+/* One-phase commit (conephase.c). After the vote of T's single
+ * participant (DECISION: what coord_vote made of it; UNHEARD: no answer
+ * at all), settle the outcome, record it lazily, and return COMMIT, ABORT,
+ * or UNDECIDED (the participant cannot be reached: WAIT stays in the log
+ * for coord_one_phase_resolve). REASON is updated. */
+tx_state coord_one_phase_end(coord *c, coord_txn *t, tx_state decision, int unheard,
+    char *reason, size_t rlen);
+/* Ask the participant of every one-phase WAIT older than AGE_MS that no
+ * thread is running, and record what it says. */
+void coord_one_phase_resolve(coord *c, int64_t age_ms);
+
 /* "a,b,c" of T's participants, and back. */
 void coord_join_parts(const coord *c, const coord_txn *t, char *buf, size_t len);
 int coord_parse_parts(const coord *c, const char *csv, coord_txn *t);

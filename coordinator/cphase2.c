@@ -67,7 +67,7 @@ coord_queue_job(coord *c, coord_txn *t)
 	pthread_mutex_unlock(&c->mtx);
 }
 
-static void
+void
 coord_forget_queue(coord *c, int part, const char *txid)
 {
 	coord_fq *q = &c->forget[part];
@@ -412,6 +412,7 @@ coord_resender_main(void *arg)
 			return NULL;
 		/* At start every COMMIT not END is resent at once (recovery). */
 		coord_resend(c, first ? -1000000 : (int64_t)c->cfg->ack_retry_ms);
+		coord_one_phase_resolve(c, first ? -1000000 : (int64_t)c->cfg->vote_timeout_ms);
 		first = 0;
 		coord_flush_forget(c);
 		if (mono_ms() >= next_expire) {
@@ -447,6 +448,10 @@ coord_collect_wait(void *arg, const char *txid, const clog_txn *t)
 		w->v = v;
 		w->cap = cap;
 	}
+	/* A one-phase WAIT is not ours to abort: the participant may have
+	 * committed. The resender asks it (conephase.c). */
+	if (strchr(t->participants, ',') == NULL)
+		return;
 	coord_txn *x = calloc(1, sizeof(*x));
 	if (x == NULL)
 		return;

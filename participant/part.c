@@ -212,6 +212,31 @@ fail_io:
 	return TWOPC_EIO;
 }
 
+/*
+ * Apply TXN's workspace and record COMMIT inside the open SQLite
+ * transaction (a one-phase commit, straight after prepare). Returns 0,
+ * TWOPC_ERESOURCE (the resource's commit failed: the caller rolls back
+ * and votes ABORT) or TWOPC_EIO.
+ */
+static int
+part_apply(twopc_participant *p, twopc_txn *txn, const char *txid, uint64_t epoch,
+    const char *peers)
+{
+	int rv = plog_ws_load(p->db, txid, &txn->ws);
+	if (rv != 0)
+		return rv == TWOPC_ENOMEM ? TWOPC_ERESOURCE : TWOPC_EIO;
+	rv = p->res.commit(p->res.user, txn);
+	plog_ws_free(&txn->ws);
+	if (rv != 0) {
+		tlog_warn("%s: resource commit failed (%s); one-phase commit votes ABORT", txid,
+		    twopc_strerror(rv));
+		return TWOPC_ERESOURCE;
+	}
+	if (plog_release(p->db, txid) != 0 || plog_put(p->db, txid, TX_COMMIT, epoch, peers) != 0)
+		return TWOPC_EIO;
+	return 0;
+}
+
 /* ---- handlers ---- */
 
 static int
@@ -269,6 +294,7 @@ part_vote_fresh(twopc_participant *p, const wire_msg *req, wire_msg *rep, char *
 	char peers[sizeof(((plog_txn *)0)->peers)];
 	char holder[WIRE_TXID_MAX + 1];
 	int vote = TWOPC_VOTE_ABORT, rv;
+	int one_phase = (req->flags & WIRE_FLAG_ONE_PHASE) != 0;
 
 	part_join_peers(req, peers, sizeof(peers));
 #ifdef TWOPC_BUG_LAZY_READY
@@ -338,20 +364,35 @@ part_vote_fresh(twopc_participant *p, const wire_msg *req, wire_msg *rep, char *
 			    vote < 0 ? ": " : "", vote < 0 ? twopc_strerror(vote) : "");
 		goto vote_abort;
 	}
-	if ((rv = plog_put(p->db, req->txid, TX_READY, req->epoch, peers)) != 0 ||
-	    (rv = part_store_epoch(p)) != 0) {
+	if (one_phase) {
+		/* One-phase commit: our vote is the decision. Apply the work
+		 * and record COMMIT in this same SQLite transaction; READY is
+		 * never visible, so a crash leaves no record or COMMIT. */
+		rv = part_apply(p, &txn, req->txid, req->epoch, peers);
+		if (rv == TWOPC_ERESOURCE) {
+			snprintf(txn.reason, sizeof(txn.reason), "resource commit failed");
+			goto vote_abort;
+		}
+	} else {
+		rv = plog_put(p->db, req->txid, TX_READY, req->epoch, peers);
+	}
+	if (rv != 0 || (rv = part_store_epoch(p)) != 0) {
 		db_rollback(p->db);
 		goto fail_io;
 	}
-	/* crash here: work staged, READY not forced; the SQLite transaction
-	 * rolls back, so recovery finds no record and presumes ABORT. */
+	/* crash here: work staged, READY (or a one-phase COMMIT) not forced;
+	 * the SQLite transaction rolls back, so recovery finds no record and
+	 * presumes ABORT. */
 	crash_point("participant.before_ready_logged");
 	if ((rv = db_commit(p->db)) != 0)
 		goto fail_io;
 	/* crash here: READY is forced but no vote left; recovery asks for the
-	 * decision, which the coordinator (vote timeout) makes ABORT. */
+	 * decision, which the coordinator (vote timeout) makes ABORT. For a
+	 * one-phase commit, COMMIT is written and the coordinator asks us
+	 * (DECISION_REQUEST) when the vote does not come. */
 	crash_point("participant.after_ready_logged");
-	tlog_state(req->txid, "INIT", "READY", NULL);
+	tlog_state(req->txid, "INIT", one_phase ? "COMMIT" : "READY",
+	    one_phase ? "one-phase commit" : NULL);
 	rep->type = WIRE_VOTE_COMMIT;
 	rep->crash_after_send = "participant.after_vote_sent";
 	return 1;
@@ -429,6 +470,14 @@ part_on_vote_request(twopc_participant *p, const wire_msg *req, wire_msg *rep, c
 		snprintf(buf, len, "%s: txid already %s in newer epoch %llu", p->self->name,
 		    tx_state_name(t.state), (unsigned long long)t.epoch);
 		rep->text = buf;
+		return 1;
+	}
+	if (rv == 0 && t.epoch < req->epoch && t.state == TX_COMMIT &&
+	    (req->flags & WIRE_FLAG_ONE_PHASE)) {
+		/* A one-phase run of a txid committed here: our log is the
+		 * decision, and it says committed. */
+		db_unlock(p->db);
+		rep->type = WIRE_VOTE_COMMIT;
 		return 1;
 	}
 	if (rv == 0 && t.epoch < req->epoch && t.state == TX_COMMIT) {
@@ -555,7 +604,12 @@ part_on_decision_request(twopc_participant *p, const wire_msg *req, wire_msg *re
 		rep->state = TX_READY;
 		return 1;
 	}
-	if (!none && t.epoch > req->epoch) {
+	if (!none && (req->flags & WIRE_FLAG_ONE_PHASE) &&
+	    (t.state == TX_COMMIT || t.state == TX_ABORT)) {
+		/* The coordinator asks about a one-phase run it did not hear
+		 * from: our record is the decision, whatever its epoch. */
+		answer = t.state;
+	} else if (!none && t.epoch > req->epoch) {
 		answer = TX_ABORT;
 	} else if (!none && t.epoch < req->epoch && t.state == TX_COMMIT) {
 		answer = TX_ABORT;

@@ -5,7 +5,10 @@
  *   atomicity     no txid is COMMIT at one participant and ABORT at another
  *   validity      a txid COMMIT anywhere is COMMIT or END at the coordinator
  *                 (its forced decision, which needs every vote COMMIT), and
- *                 no transaction the client was told ABORTED committed
+ *                 no transaction the client was told ABORTED committed; for
+ *                 a one-phase transaction (the participant's peers is itself
+ *                 alone) the participant's COMMIT is the decision, and the
+ *                 coordinator's lazy record may be WAIT or gone, not ABORT
  *   durability    every transaction the client was told COMMITTED is
  *                 applied at each of its participants (COMMIT, or forgotten
  *                 after the coordinator's END)

@@ -4,12 +4,13 @@
  * by reading every log directly (tests/checker.c).
  *
  *   twopc-crashtest --list-points
- *   twopc-crashtest [options] matrix [--repeat N] [--point P] [--path commit|abort]
+ *   twopc-crashtest [options] matrix [--repeat N] [--point P] [--path commit|abort|onephase]
  *   twopc-crashtest [options] random [--cycles N] [--seed S] [--clients K]
  *   options: --build DIR  --participant-cmd CMD  --json  --verbose
  *
- * matrix: for every crash point, on the commit path and on the abort path,
- * a three-participant cluster runs one transfer with the point armed in the
+ * matrix: for every crash point, on the commit path, on the abort path and
+ * on the one-phase path (a transfer inside beta alone), a three-participant
+ * cluster runs one transfer with the point armed in the
  * process it belongs to (the coordinator, or participant beta); the process
  * dies there (_exit, no cleanup), is restarted, the cluster must become
  * quiescent, and every invariant must hold. A point that the path does not
@@ -224,11 +225,19 @@ ct_matrix_case(const ct_opts *o, const char *point, const char *path, int rep)
 	twopc_tx *tx;
 	int outcome = 0;
 	twopc_tx_begin(cl, txid, &tx);
-	twopc_tx_add(tx, "alpha", "add", "acct0", "-30");
-	twopc_tx_add(tx, "beta", "add", "acct0", "20");
-	/* The abort path: gamma votes ABORT (insufficient funds); beta, the
-	 * participant target, votes COMMIT and is told GLOBAL_ABORT. */
-	twopc_tx_add(tx, "gamma", "add", "acct0", abort_path ? "-1000000" : "10");
+	if (strcmp(path, "onephase") == 0) {
+		/* One participant, beta (the participant target): a one-phase
+		 * commit, where beta's vote is the decision. */
+		twopc_tx_add(tx, "beta", "add", "acct0", "-20");
+		twopc_tx_add(tx, "beta", "add", "acct1", "20");
+	} else {
+		twopc_tx_add(tx, "alpha", "add", "acct0", "-30");
+		twopc_tx_add(tx, "beta", "add", "acct0", "20");
+		/* The abort path: gamma votes ABORT (insufficient funds); beta,
+		 * the participant target, votes COMMIT and is told
+		 * GLOBAL_ABORT. */
+		twopc_tx_add(tx, "gamma", "add", "acct0", abort_path ? "-1000000" : "10");
+	}
 	int rv = twopc_tx_commit(tx, 5000, &outcome);
 	twopc_tx_free(tx);
 	if (rv == 0)
@@ -262,12 +271,12 @@ ct_matrix_case(const ct_opts *o, const char *point, const char *path, int rep)
 static int
 ct_matrix(const ct_opts *o)
 {
-	static const char *const paths[] = { "commit", "abort" };
+	static const char *const paths[] = { "commit", "abort", "onephase" };
 	for (int rep = 0; rep < o->repeat; rep++)
 		for (int i = 0; crash_points[i] != NULL; i++) {
 			if (o->point != NULL && strcmp(o->point, crash_points[i]) != 0)
 				continue;
-			for (int p = 0; p < 2; p++) {
+			for (int p = 0; p < 3; p++) {
 				if (o->path != NULL && strcmp(o->path, paths[p]) != 0)
 					continue;
 				ct_progress(o, "matrix %d/%d %s %s", rep + 1, o->repeat, crash_points[i], paths[p]);
@@ -336,7 +345,14 @@ ct_client(void *arg)
 		if (twopc_tx_begin(r->cl, txid, &tx) != 0)
 			break;
 		twopc_tx_add(tx, r->c->names[from], "add", key1, dv);
-		if (third) {
+		if (rand_r(&rs) % 3 == 0) {
+			/* A transfer inside one participant: one-phase commit
+			 * goes through every crash the run makes too. */
+			snprintf(key2, sizeof(key2), "acct%d",
+			    (atoi(key1 + 4) + 1 + rand_r(&rs) % (CT_ACCOUNTS - 1)) % CT_ACCOUNTS);
+			snprintf(cv1, sizeof(cv1), "%d", amount);
+			twopc_tx_add(tx, r->c->names[from], "add", key2, cv1);
+		} else if (third) {
 			int other = 6 - from - to;
 			snprintf(cv1, sizeof(cv1), "%d", amount / 2);
 			snprintf(cv2, sizeof(cv2), "%d", amount - amount / 2);
@@ -737,7 +753,7 @@ usage(void)
 {
 	fprintf(stderr,
 	    "usage: twopc-crashtest --list-points\n"
-	    "       twopc-crashtest [--build DIR] [--participant-cmd CMD] [--json] matrix [--repeat N] [--point P] [--path commit|abort]\n"
+	    "       twopc-crashtest [--build DIR] [--participant-cmd CMD] [--json] matrix [--repeat N] [--point P] [--path commit|abort|onephase]\n"
 	    "       twopc-crashtest [--build DIR] [--participant-cmd CMD] [--json] random [--cycles N] [--seed S] [--clients K]\n"
 	    "       twopc-crashtest [...] coordinator-lost [--repeat N] [--seed S] [--clients K]\n"
 	    "       twopc-crashtest [...] powerloss [--cycles N] [--seed S] [--durability full|normal]\n"

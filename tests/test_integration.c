@@ -455,6 +455,62 @@ test_resubmit_once(void)
 	hc_destroy(&c);
 }
 
+/* One-phase commit (a single participant): the participant stages,
+ * applies and forces COMMIT in one step (never READY) and the coordinator
+ * records END without forcing anything; a single participant's ABORT vote
+ * aborts. A participant that dies after forcing COMMIT but before its vote
+ * leaves is asked, never presumed aborted: the client hears "outcome
+ * unknown", and once the participant is back the coordinator learns
+ * COMMIT from it (END); a retry of the txid is told COMMITTED, not run. */
+static void
+test_one_phase(void)
+{
+	hcluster c;
+	char v[32], path[320];
+	CU_ASSERT_FATAL(hc_create(&c, 2, 500, 1000) == 0);
+	CU_ASSERT_FATAL(hc_start_all(&c) == 0);
+	CU_ASSERT_EQUAL(drv(&c, "commit", "--txid", "op-1", "alpha:put:a=10", "alpha:put:b=5"), 0);
+	CU_ASSERT_STRING_EQUAL(out, "COMMITTED op-1\n");
+	CU_ASSERT_EQUAL(wait_committed(&c, A, "op-1", 3000), 0);
+	CU_ASSERT_EQUAL(hc_wait_state(&c, 0, "op-1", "END", 3000), 0);
+	CU_ASSERT_EQUAL(hc_wait_log_line(&c, A, "op-1: INIT -> COMMIT (one-phase commit)", 3000), 0);
+	CU_ASSERT_EQUAL(hc_query_int(&c, 0, "SELECT count(*) FROM acks WHERE txid = 'op-1'"), 0);
+	hc_kv(&c, A, "b", v, sizeof(v));
+	CU_ASSERT_STRING_EQUAL(v, "5");
+	CU_ASSERT_EQUAL(locks_of(&c, A), 0);
+	/* An ABORT vote aborts; nothing is applied. */
+	CU_ASSERT_EQUAL(drv(&c, "commit", "--txid", "op-2", "alpha:add:a=-11", "alpha:put:b=6"), 1);
+	CU_ASSERT(strstr(out, "insufficient funds") != NULL);
+	CU_ASSERT_EQUAL(hc_wait_state(&c, 0, "op-2", "ABORT", 3000), 0);
+	hc_kv(&c, A, "b", v, sizeof(v));
+	CU_ASSERT_STRING_EQUAL(v, "5");
+	CU_ASSERT_EQUAL(locks_of(&c, A), 0);
+
+	/* COMMIT forced, vote never sent: alpha stops there and is killed. */
+	CU_ASSERT_EQUAL(hc_kill(&c, A), 0);
+	CU_ASSERT_FATAL(hc_start(&c, A, "TWOPC_PAUSE_AT=participant.after_ready_logged") == 0);
+	snprintf(path, sizeof(path), "%s/driver.out", c.dir);
+	const char *args[] = { "commit", "--timeout", "10000", "--txid", "op-3", "alpha:add:a=1",
+		NULL };
+	pid_t d = hc_twopc_bg(&c, path, args);
+	CU_ASSERT_FATAL(hc_wait_log_line(&c, A, "PAUSED at participant.after_ready_logged", 5000) == 0);
+	/* No vote, and the DECISION_REQUEST gets no answer: outcome unknown,
+	 * and the coordinator keeps WAIT (it must not presume ABORT). */
+	CU_ASSERT_EQUAL(hc_twopc_wait(d, 8000), 3);
+	CU_ASSERT_EQUAL(hc_wait_log_line(&c, 0, "op-3: outcome unknown: one-phase participant alpha",
+	    3000), 0);
+	CU_ASSERT_EQUAL(hc_wait_state(&c, 0, "op-3", "WAIT", 10), 0);
+	CU_ASSERT_EQUAL(drv(&c, "commit", "--txid", "op-3", "alpha:add:a=1", NULL), 3);
+	CU_ASSERT_EQUAL(hc_kill(&c, A), 0);
+	CU_ASSERT_FATAL(hc_start(&c, A, NULL) == 0);
+	CU_ASSERT_EQUAL(hc_wait_state(&c, 0, "op-3", "END", 5000), 0);
+	CU_ASSERT_EQUAL(wait_committed(&c, A, "op-3", 3000), 0);
+	CU_ASSERT_EQUAL(drv(&c, "commit", "--txid", "op-3", "alpha:add:a=1", NULL), 0);
+	hc_kv(&c, A, "a", v, sizeof(v));
+	CU_ASSERT_STRING_EQUAL(v, "11");
+	hc_destroy(&c);
+}
+
 /* The driver's errors: exit 2 naming the bad part, exit 3 when the
  * coordinator is unreachable; status and list with and without --json. */
 static void
@@ -575,6 +631,7 @@ test_integration_register(void)
 		CU_TestFunc fn;
 	} cases[] = {
 		{ "commit across three participants", test_commit },
+		{ "one-phase commit: one participant, its vote decides", test_one_phase },
 		{ "abort by vote", test_abort_by_vote },
 		{ "abort by vote timeout, participant killed", test_abort_by_timeout },
 		{ "duplicate, reordered and malformed messages", test_duplicates_and_garbage },

@@ -482,6 +482,22 @@ test_roundtrip(void)
 			wire_msg_free(&d); /* a second free is harmless */
 		}
 	}
+	/* The one-phase flag: defined for VOTE_REQUEST and DECISION_REQUEST,
+	 * carried in header byte 5 and decoded back. */
+	static const int flagged[] = { WIRE_VOTE_REQUEST, WIRE_DECISION_REQUEST };
+	for (size_t i = 0; i < T_NITEMS(flagged); i++) {
+		wire_msg m, d;
+		wire_msg_init(&m, flagged[i], 7, "tx-1p", "coord");
+		m.flags = WIRE_FLAG_ONE_PHASE;
+		T_CODE(wire_encode(&m, &b), 0, wire_type_name(flagged[i]));
+		T_CHECK(b.len > 5 && b.data[5] == WIRE_FLAG_ONE_PHASE, "%s: flag byte %d",
+		    wire_type_name(flagged[i]), b.len > 5 ? b.data[5] : -1);
+		memset(&d, 0, sizeof d);
+		T_CODE(t_decode(b.data, b.len, &d), 0, wire_type_name(flagged[i]));
+		T_CHECK(d.flags == WIRE_FLAG_ONE_PHASE, "%s: decoded flags %d",
+		    wire_type_name(flagged[i]), d.flags);
+		wire_msg_free(&d);
+	}
 	wire_msg never;
 	wire_msg_init(&never, WIRE_ACK, 0, "tx", "a");
 	wire_msg_free(&never); /* safe on a message that was never decoded */
@@ -614,11 +630,15 @@ static const t_bad t_bads[] = {
 	{ "type 255", WIRE_ACK, .edit = ED_SET, .at = 4, .val = 255, .want = P,
 	  .why = "unknown message type" },
 	{ "non-zero flags", WIRE_ACK, .edit = ED_SET, .at = 5, .val = 1, .want = P,
-	  .why = "non-zero flags or reserved bytes" },
+	  .why = "unknown flags or non-zero reserved bytes" },
+	{ "VOTE_REQUEST unknown flag 2", WIRE_VOTE_REQUEST, .edit = ED_SET, .at = 5, .val = 2,
+	  .want = P, .why = "unknown flags or non-zero reserved bytes" },
+	{ "DECISION_REQUEST unknown flag 0x80", WIRE_DECISION_REQUEST, .edit = ED_SET, .at = 5,
+	  .val = 0x80, .want = P, .why = "unknown flags or non-zero reserved bytes" },
 	{ "non-zero reserved byte 6", WIRE_ACK, .edit = ED_SET, .at = 6, .val = 0x80, .want = P,
-	  .why = "non-zero flags or reserved bytes" },
+	  .why = "unknown flags or non-zero reserved bytes" },
 	{ "non-zero reserved byte 7", WIRE_ACK, .edit = ED_SET, .at = 7, .val = 1, .want = P,
-	  .why = "non-zero flags or reserved bytes" },
+	  .why = "unknown flags or non-zero reserved bytes" },
 	/* txid */
 	{ "txid length 65", WIRE_ACK, .txid = "61*65", .want = P, .why = "bad txid" },
 	{ "txid length 255", WIRE_STATUS_REQUEST, .txid = "61*255", .want = P, .why = "bad txid" },
@@ -977,6 +997,7 @@ static void e_type_0(wire_msg *m) { m->type = 0; }
 static void e_type_19(wire_msg *m) { m->type = 19; }
 static void e_type_255(wire_msg *m) { m->type = 255; }
 static void e_flags(wire_msg *m) { m->flags = 1; }
+static void e_flags_2(wire_msg *m) { m->flags = 2; }
 static void e_op_0(wire_msg *m) { (void)m; t_ops_vote[1].op = 0; }
 static void e_op_5(wire_msg *m) { (void)m; t_ops_vote[4].op = 5; }
 static void e_submit_op_9(wire_msg *m) { (void)m; t_ops_gamma[0].op = 9; }
@@ -1105,6 +1126,8 @@ static const t_enc_bad t_enc_bads[] = {
 	{ "type 19", WIRE_ACK, e_type_19, EI },
 	{ "type 255", WIRE_ACK, e_type_255, EI },
 	{ "non-zero flags", WIRE_ACK, e_flags, EI },
+	{ "GLOBAL_COMMIT one-phase flag", WIRE_GLOBAL_COMMIT, e_flags, EI },
+	{ "VOTE_REQUEST unknown flag 2", WIRE_VOTE_REQUEST, e_flags_2, EI },
 	{ "op code 0", WIRE_VOTE_REQUEST, e_op_0, EI },
 	{ "op code 5", WIRE_VOTE_REQUEST, e_op_5, EI },
 	{ "SUBMIT op code 9", WIRE_SUBMIT, e_submit_op_9, EI },
