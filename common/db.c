@@ -35,7 +35,17 @@ struct db {
 	int syncing;             /* a leader is in the fsync */
 	int sync_failed;         /* a sync failed: nothing is promised any more */
 	uint64_t nsyncs;         /* WAL fsyncs made by db_durable */
+	struct db_waiter *waiters; /* db_durable_async callers, by target */
+	pthread_t syncer;        /* syncs for waiters nobody else syncs for */
+	int syncer_running, syncer_stop;
 };
+
+typedef struct db_waiter {
+	uint64_t target;
+	db_done_fn fn;
+	void *arg;
+	struct db_waiter *next;
+} db_waiter;
 
 int64_t
 db_now_ms(void)
@@ -146,6 +156,13 @@ db_close(db *d)
 {
 	if (d == NULL)
 		return;
+	if (d->syncer_running) {
+		pthread_mutex_lock(&d->gmtx);
+		d->syncer_stop = 1;
+		pthread_cond_broadcast(&d->gcv);
+		pthread_mutex_unlock(&d->gmtx);
+		pthread_join(d->syncer, NULL);
+	}
 	for (int i = 0; i < DB_MAX_STMTS; i++)
 		sqlite3_finalize(d->stmts[i]);
 	sqlite3_close(d->h);
@@ -285,6 +302,63 @@ db_sync_wal(db *d, uint64_t *cover)
 	return 0;
 }
 
+/* Detach the async waiters whose target is covered (all of them after a
+ * failure). gmtx held. */
+static db_waiter *
+db_take_done(db *d)
+{
+	db_waiter *done = NULL, **pp = &d->waiters;
+	while (*pp != NULL) {
+		db_waiter *w = *pp;
+		if (d->sync_failed || !d->full || w->target <= d->synced) {
+			*pp = w->next;
+			w->next = done;
+			done = w;
+		} else {
+			pp = &w->next;
+		}
+	}
+	return done;
+}
+
+static void
+db_fire(db_waiter *w, int rc)
+{
+	while (w != NULL) {
+		db_waiter *next = w->next;
+		w->fn(w->arg, rc);
+		free(w);
+		w = next;
+	}
+}
+
+/* One sync as the leader. gmtx held on entry and on return (released
+ * during the fsync). Fires the async waiters it covers; if some remain
+ * uncovered, wakes the syncer thread for them. */
+static void
+db_lead_sync(db *d)
+{
+	d->syncing = 1;
+	pthread_mutex_unlock(&d->gmtx);
+	uint64_t cover = 0;
+	int srv = db_sync_wal(d, &cover);
+	pthread_mutex_lock(&d->gmtx);
+	d->syncing = 0;
+	if (srv != 0)
+		d->sync_failed = 1;
+	else if (cover > d->synced)
+		d->synced = cover;
+	d->nsyncs += srv == 0;
+	db_waiter *done = db_take_done(d);
+	pthread_cond_broadcast(&d->gcv);
+	if (done != NULL) {
+		int rc = d->sync_failed ? TWOPC_EIO : 0;
+		pthread_mutex_unlock(&d->gmtx);
+		db_fire(done, rc);
+		pthread_mutex_lock(&d->gmtx);
+	}
+}
+
 static int
 db_durable_to(db *d, uint64_t target)
 {
@@ -299,26 +373,72 @@ db_durable_to(db *d, uint64_t target)
 			rv = 0;
 			break;
 		}
-		if (d->syncing) {
+		if (d->syncing)
 			pthread_cond_wait(&d->gcv, &d->gmtx);
-			continue;
-		}
-		/* Lead: sync everything committed up to now. */
-		d->syncing = 1;
-		pthread_mutex_unlock(&d->gmtx);
-		uint64_t cover = 0;
-		int srv = db_sync_wal(d, &cover);
-		pthread_mutex_lock(&d->gmtx);
-		d->syncing = 0;
-		if (srv != 0)
-			d->sync_failed = 1;
-		else if (cover > d->synced)
-			d->synced = cover;
-		d->nsyncs += srv == 0;
-		pthread_cond_broadcast(&d->gcv);
+		else
+			db_lead_sync(d); /* everything committed up to now */
 	}
 	pthread_mutex_unlock(&d->gmtx);
 	return rv;
+}
+
+/* The syncer thread: syncs for async waiters when no caller does. */
+static void *
+db_syncer_main(void *arg)
+{
+	db *d = arg;
+	pthread_mutex_lock(&d->gmtx);
+	for (;;) {
+		db_waiter *done = db_take_done(d);
+		if (done != NULL) {
+			int rc = d->sync_failed ? TWOPC_EIO : 0;
+			pthread_mutex_unlock(&d->gmtx);
+			db_fire(done, rc);
+			pthread_mutex_lock(&d->gmtx);
+			continue;
+		}
+		if (d->waiters != NULL && !d->syncing) {
+			db_lead_sync(d);
+			continue;
+		}
+		if (d->waiters == NULL && d->syncer_stop)
+			break;
+		pthread_cond_wait(&d->gcv, &d->gmtx);
+	}
+	pthread_mutex_unlock(&d->gmtx);
+	return NULL;
+}
+
+void
+db_durable_async(db *d, db_done_fn fn, void *arg)
+{
+	uint64_t target = atomic_load(&d->need);
+	db_waiter *w = NULL;
+	pthread_mutex_lock(&d->gmtx);
+	if (d->syncing && !d->sync_failed && d->full && d->synced < target) {
+		/* A sync is running and may not cover us: queue, so this thread
+		 * goes on serving; the leader or the syncer fires us. */
+		if (!d->syncer_running && pthread_create(&d->syncer, NULL, db_syncer_main, d) == 0)
+			d->syncer_running = 1;
+		if (d->syncer_running && (w = malloc(sizeof(*w))) != NULL) {
+			*w = (db_waiter){ .target = target, .fn = fn, .arg = arg, .next = d->waiters };
+			d->waiters = w;
+			pthread_cond_broadcast(&d->gcv);
+			pthread_mutex_unlock(&d->gmtx);
+			return;
+		}
+	}
+	/* Nothing pending, nobody syncing (lead it here, as db_durable()
+	 * would: no hand-off under light load), or no way to queue. */
+	while (!d->sync_failed && d->full && d->synced < target) {
+		if (d->syncing)
+			pthread_cond_wait(&d->gcv, &d->gmtx);
+		else
+			db_lead_sync(d);
+	}
+	int rc = d->sync_failed ? TWOPC_EIO : 0;
+	pthread_mutex_unlock(&d->gmtx);
+	fn(arg, rc);
 }
 
 int

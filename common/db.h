@@ -87,6 +87,19 @@ void db_rollback(db *d);
 int db_durable(db *d);
 int db_durable_all(db *d);
 
+/*
+ * db_durable() without blocking the caller for a sync another thread is
+ * running: FN(ARG, rc) is called once every forced commit made before the
+ * call is durable (rc 0) or a sync failed (TWOPC_EIO). It is called at once,
+ * on the calling thread, when nothing is pending, or when no sync is
+ * running (the caller then leads the sync itself: no hand-off under light
+ * load); otherwise later, on the thread that ends the covering sync (a
+ * db_durable() caller or the db's syncer thread). FN must not block for
+ * long and must not take db_lock. Call without db_lock held.
+ */
+typedef void (*db_done_fn)(void *arg, int rc);
+void db_durable_async(db *d, db_done_fn fn, void *arg);
+
 /* Step a statement that returns no row: 0 or TWOPC_EIO (logged). */
 int db_step_done(db *d, sqlite3_stmt *st);
 

@@ -20,17 +20,35 @@
 #include "tlog.h"
 #include "twopc/error.h"
 
+/* One request in flight: a context of the REP socket and its aio. */
+typedef struct rpc_slot {
+	struct rpc_server *s;
+	nng_ctx ctx;
+	nng_aio *aio;
+	int sending;                  /* the aio's operation is the reply */
+	nng_msg *msg;                 /* the request, then the reply */
+	const char *crash_after_send; /* from the handler's reply */
+	struct rpc_slot *next;        /* work queue */
+} rpc_slot;
+
 struct rpc_server {
 	nng_socket sock;
 	int nworkers;
 	pthread_t *threads;
-	rpc_handler handler;
-	void *user;
+	rpc_slot *slots;
+	int nslots;              /* contexts opened */
+	rpc_server_opts o;
 	char sender[WIRE_NAME_MAX + 1];
-	const _Atomic uint64_t *epoch;
 	atomic_uint_fast64_t malformed;
 	atomic_uint_fast64_t requests;
 	char url[256];
+
+	pthread_mutex_t mtx;     /* the fields below */
+	pthread_cond_t cv;       /* work queued, or stopping */
+	pthread_cond_t gated_cv; /* a held reply left the gate */
+	rpc_slot *head, *tail;   /* received, waiting for a worker */
+	int stopping;
+	int gated;               /* replies held at the gate */
 };
 
 /*
@@ -96,75 +114,163 @@ rpc_note_malformed(rpc_server *s, const char *why, size_t len)
 		    (unsigned long long)n, s->url, len, why);
 }
 
+/*
+ * The slots' aio callback, on an NNG thread: never blocks. A received
+ * request goes to the work queue; a sent reply re-arms the receive.
+ * Server contexts are not called under rpc_close_lk: the server socket is
+ * closed only by rpc_server_stop, after every slot's aio is stopped.
+ */
+static void
+rpc_slot_recv(rpc_slot *sl)
+{
+	sl->sending = 0;
+	sl->msg = NULL;
+	nng_ctx_recv(sl->ctx, sl->aio);
+}
+
+static void
+rpc_slot_cb(void *arg)
+{
+	rpc_slot *sl = arg;
+	rpc_server *s = sl->s;
+	int rv = nng_aio_result(sl->aio);
+
+	if (sl->sending) {
+		if (rv != 0)
+			nng_msg_free(nng_aio_get_msg(sl->aio));
+		else if (sl->crash_after_send != NULL)
+			crash_point(sl->crash_after_send);
+	} else if (rv == 0) {
+		sl->msg = nng_aio_get_msg(sl->aio);
+		pthread_mutex_lock(&s->mtx);
+		sl->next = NULL;
+		if (s->tail != NULL)
+			s->tail->next = sl;
+		else
+			s->head = sl;
+		s->tail = sl;
+		pthread_cond_signal(&s->cv);
+		pthread_mutex_unlock(&s->mtx);
+		return;
+	} else if (rv == NNG_ECLOSED || rv == NNG_ECANCELED) {
+		return; /* stopping */
+	}
+	pthread_mutex_lock(&s->mtx);
+	int stop = s->stopping;
+	pthread_mutex_unlock(&s->mtx);
+	if (!stop)
+		rpc_slot_recv(sl);
+}
+
+/* Send the reply in SL->msg (or drop it: RC != 0). Any thread. */
+static void
+rpc_slot_reply(void *arg, int rc)
+{
+	rpc_slot *sl = arg;
+	rpc_server *s = sl->s;
+	if (rc != 0) {
+		tlog_error("reply dropped on %s: %s", s->url, twopc_strerror(rc));
+		nng_msg_free(sl->msg);
+		if (s->o.fail != NULL)
+			s->o.fail(s->o.user);
+		pthread_mutex_lock(&s->mtx);
+		int stop = s->stopping;
+		pthread_mutex_unlock(&s->mtx);
+		if (!stop)
+			rpc_slot_recv(sl);
+	} else {
+		sl->sending = 1;
+		nng_aio_set_msg(sl->aio, sl->msg);
+		sl->msg = NULL;
+		nng_ctx_send(sl->ctx, sl->aio);
+	}
+}
+
+static void
+rpc_slot_reply_gated(void *arg, int rc)
+{
+	rpc_slot *sl = arg;
+	rpc_server *s = sl->s;
+	rpc_slot_reply(arg, rc);
+	pthread_mutex_lock(&s->mtx);
+	if (--s->gated == 0 && s->stopping)
+		pthread_cond_broadcast(&s->gated_cv);
+	pthread_mutex_unlock(&s->mtx);
+}
+
+/* Decode, handle, encode; then the reply goes through the gate. */
+static void
+rpc_slot_handle(rpc_server *s, rpc_slot *sl, wire_buf *out)
+{
+	nng_msg *msg = sl->msg;
+	wire_msg req, rep;
+	int drc = wire_decode(nng_msg_body(msg), nng_msg_len(msg), &req);
+	if (drc != 0) {
+		rpc_note_malformed(s, drc == TWOPC_ETOOBIG ? "too large" : wire_last_error(),
+		    nng_msg_len(msg));
+		goto no_reply;
+	}
+	atomic_fetch_add(&s->requests, 1);
+	wire_msg_init(&rep, 0, 0, req.txid, s->sender);
+	int send = s->o.handler(s->o.user, &req, &rep);
+	wire_msg_free(&req);
+	if (!send) {
+		free(rep.owned[0]);
+		free(rep.owned[1]);
+		goto no_reply;
+	}
+	rep.epoch = s->o.epoch ? atomic_load(s->o.epoch) : 0;
+	int erc = wire_encode(&rep, out);
+	free(rep.owned[0]);
+	free(rep.owned[1]);
+	if (erc != 0) {
+		tlog_error("cannot encode %s reply: %s", wire_type_name(rep.type), twopc_strerror(erc));
+		goto no_reply;
+	}
+	nng_msg_clear(msg);
+	if (nng_msg_append(msg, out->data, out->len) != 0)
+		goto no_reply;
+	sl->crash_after_send = rep.crash_after_send;
+	if (s->o.gate == NULL) {
+		rpc_slot_reply(sl, 0);
+		return;
+	}
+	pthread_mutex_lock(&s->mtx);
+	s->gated++;
+	pthread_mutex_unlock(&s->mtx);
+	s->o.gate(s->o.gate_arg, rpc_slot_reply_gated, sl);
+	return;
+no_reply:
+	nng_msg_free(msg);
+	sl->msg = NULL;
+	pthread_mutex_lock(&s->mtx);
+	int stop = s->stopping;
+	pthread_mutex_unlock(&s->mtx);
+	if (!stop)
+		rpc_slot_recv(sl);
+}
+
 static void *
 rpc_worker(void *arg)
 {
 	rpc_server *s = arg;
-	nng_ctx ctx;
-	nng_aio *aio = NULL;
 	wire_buf out = { 0 };
-	int orv;
-
-	RPC_CTX_CALL(orv = nng_ctx_open(&ctx, s->sock));
-	if (orv != 0)
-		return NULL;
-	if (nng_aio_alloc(&aio, NULL, NULL) != 0) {
-		RPC_CTX_CALL(nng_ctx_close(ctx));
-		return NULL;
-	}
 	for (;;) {
-		RPC_CTX_CALL(nng_ctx_recv(ctx, aio));
-		nng_aio_wait(aio);
-		int rv = nng_aio_result(aio);
-		if (rv == NNG_ECLOSED)
+		pthread_mutex_lock(&s->mtx);
+		while (s->head == NULL && !s->stopping)
+			pthread_cond_wait(&s->cv, &s->mtx);
+		rpc_slot *sl = s->head;
+		if (sl == NULL) {
+			pthread_mutex_unlock(&s->mtx);
 			break;
-		if (rv != 0)
-			continue;
-		nng_msg *msg = nng_aio_get_msg(aio);
-		wire_msg req, rep;
-		int drc = wire_decode(nng_msg_body(msg), nng_msg_len(msg), &req);
-		if (drc != 0) {
-			rpc_note_malformed(s, drc == TWOPC_ETOOBIG ? "too large" : wire_last_error(),
-			    nng_msg_len(msg));
-			nng_msg_free(msg);
-			continue;
 		}
-		atomic_fetch_add(&s->requests, 1);
-		wire_msg_init(&rep, 0, 0, req.txid, s->sender);
-		int send = s->handler(s->user, &req, &rep);
-		wire_msg_free(&req);
-		if (send) {
-			rep.epoch = s->epoch ? atomic_load(s->epoch) : 0;
-			int erc = wire_encode(&rep, &out);
-			free(rep.owned[0]);
-			free(rep.owned[1]);
-			if (erc != 0) {
-				tlog_error("cannot encode %s reply: %s", wire_type_name(rep.type),
-				    twopc_strerror(erc));
-				nng_msg_free(msg);
-				continue;
-			}
-			nng_msg_clear(msg);
-			if (nng_msg_append(msg, out.data, out.len) != 0) {
-				nng_msg_free(msg);
-				continue;
-			}
-			nng_aio_set_msg(aio, msg);
-			RPC_CTX_CALL(nng_ctx_send(ctx, aio));
-			nng_aio_wait(aio);
-			if (nng_aio_result(aio) != 0)
-				nng_msg_free(msg);
-			else if (rep.crash_after_send != NULL)
-				crash_point(rep.crash_after_send);
-		} else {
-			free(rep.owned[0]);
-			free(rep.owned[1]);
-			nng_msg_free(msg);
-		}
+		s->head = sl->next;
+		if (s->head == NULL)
+			s->tail = NULL;
+		pthread_mutex_unlock(&s->mtx);
+		rpc_slot_handle(s, sl, &out);
 	}
 	wire_buf_free(&out);
-	nng_aio_free(aio);
-	RPC_CTX_CALL(nng_ctx_close(ctx));
 	return NULL;
 }
 
@@ -192,51 +298,74 @@ rpc_ipc_in_use(const char *url)
 }
 
 int
-rpc_server_start(const char *url, int nworkers, rpc_handler handler, void *user,
-    const char *sender, const _Atomic uint64_t *epoch, rpc_server **out)
+rpc_server_start(const char *url, const rpc_server_opts *o, rpc_server **out)
 {
 	rpc_server *s = calloc(1, sizeof(*s));
 	int rv;
 
 	if (s == NULL)
 		return TWOPC_ENOMEM;
-	s->handler = handler;
-	s->user = user;
-	s->epoch = epoch;
-	snprintf(s->sender, sizeof(s->sender), "%s", sender);
+	s->o = *o;
+	snprintf(s->sender, sizeof(s->sender), "%s", o->sender);
+	s->o.sender = s->sender;
 	snprintf(s->url, sizeof(s->url), "%s", url);
+	pthread_mutex_init(&s->mtx, NULL);
+	pthread_cond_init(&s->cv, NULL);
+	pthread_cond_init(&s->gated_cv, NULL);
 	if (rpc_ipc_in_use(url)) {
 		tlog_error("cannot listen on %s: another process is listening there", url);
-		free(s);
-		return TWOPC_ENET;
+		rv = TWOPC_ENET;
+		goto fail_free;
 	}
 	if ((rv = nng_rep0_open(&s->sock)) != 0) {
-		free(s);
-		return rpc_err(rv);
+		rv = rpc_err(rv);
+		goto fail_free;
 	}
 	if ((rv = rpc_setup(s->sock)) != 0 || (rv = nng_listen(s->sock, url, NULL, 0)) != 0) {
 		tlog_error("cannot listen on %s: %s", url, nng_strerror(rv));
 		nng_close(s->sock);
-		free(s);
-		return TWOPC_ENET;
+		rv = TWOPC_ENET;
+		goto fail_free;
 	}
-	s->threads = calloc((size_t)nworkers, sizeof(pthread_t));
-	if (s->threads == NULL) {
-		nng_close(s->sock);
-		free(s);
-		return TWOPC_ENOMEM;
+	s->slots = calloc(RPC_SLOTS, sizeof(*s->slots));
+	s->threads = calloc((size_t)(o->nworkers > 0 ? o->nworkers : 1), sizeof(pthread_t));
+	if (s->slots == NULL || s->threads == NULL) {
+		rv = TWOPC_ENOMEM;
+		goto fail_stop;
 	}
-	for (int i = 0; i < nworkers; i++) {
+	for (int i = 0; i < o->nworkers; i++) {
 		if (pthread_create(&s->threads[i], NULL, rpc_worker, s) != 0)
 			break;
 		s->nworkers++;
 	}
-	if (s->nworkers == 0) {
-		rpc_server_stop(s);
-		return TWOPC_ENOMEM;
+	for (int i = 0; i < RPC_SLOTS; i++) {
+		rpc_slot *sl = &s->slots[i];
+		sl->s = s;
+		if (nng_ctx_open(&sl->ctx, s->sock) != 0)
+			break;
+		if (nng_aio_alloc(&sl->aio, rpc_slot_cb, sl) != 0) {
+			nng_ctx_close(sl->ctx);
+			break;
+		}
+		s->nslots++;
 	}
+	if (s->nworkers == 0 || s->nslots == 0) {
+		rv = TWOPC_ENOMEM;
+		goto fail_stop;
+	}
+	for (int i = 0; i < s->nslots; i++)
+		rpc_slot_recv(&s->slots[i]);
 	*out = s;
 	return 0;
+fail_stop:
+	rpc_server_stop(s);
+	return rv;
+fail_free:
+	pthread_cond_destroy(&s->gated_cv);
+	pthread_cond_destroy(&s->cv);
+	pthread_mutex_destroy(&s->mtx);
+	free(s);
+	return rv;
 }
 
 void
@@ -244,9 +373,34 @@ rpc_server_stop(rpc_server *s)
 {
 	if (s == NULL)
 		return;
-	rpc_close(s->sock);
+	pthread_mutex_lock(&s->mtx);
+	s->stopping = 1;
+	pthread_cond_broadcast(&s->cv);
+	pthread_mutex_unlock(&s->mtx);
+	/* No new request: every slot's aio stops (waiting for its callback). */
+	for (int i = 0; i < s->nslots; i++)
+		nng_aio_stop(s->slots[i].aio);
 	for (int i = 0; i < s->nworkers; i++)
 		pthread_join(s->threads[i], NULL);
+	/* Requests received but not handled: drop them. */
+	for (rpc_slot *sl = s->head; sl != NULL; sl = sl->next)
+		nng_msg_free(sl->msg);
+	s->head = s->tail = NULL;
+	/* Replies held at the gate: the gate opens (or fails) them all. */
+	pthread_mutex_lock(&s->mtx);
+	while (s->gated > 0)
+		pthread_cond_wait(&s->gated_cv, &s->mtx);
+	pthread_mutex_unlock(&s->mtx);
+	for (int i = 0; i < s->nslots; i++) {
+		nng_aio_stop(s->slots[i].aio); /* a reply sent after the first stop */
+		nng_aio_free(s->slots[i].aio);
+		nng_ctx_close(s->slots[i].ctx);
+	}
+	nng_close(s->sock);
+	pthread_cond_destroy(&s->gated_cv);
+	pthread_cond_destroy(&s->cv);
+	pthread_mutex_destroy(&s->mtx);
+	free(s->slots);
 	free(s->threads);
 	free(s);
 }
@@ -283,18 +437,18 @@ rpc_dial(const char *url, int resend, nng_socket *out)
 }
 
 /* One outstanding call of rpc_call_many. */
-typedef struct rpc_slot {
+typedef struct rpc_call_slot {
 	nng_ctx ctx;
 	nng_aio *aio;
 	int open;
 	int rc;
-} rpc_slot;
+} rpc_call_slot;
 
 int
 rpc_call_many(size_t n, const nng_socket *socks, const wire_msg *const *reqs,
     wire_msg *reps, int *results, int timeout_ms)
 {
-	rpc_slot *sl = calloc(n ? n : 1, sizeof(*sl));
+	rpc_call_slot *sl = calloc(n ? n : 1, sizeof(*sl));
 	wire_buf b = { 0 };
 	int64_t deadline = mono_ms() + timeout_ms;
 

@@ -1,10 +1,18 @@
 /*
  * rpc.h - request/reply over NNG for twopc messages.
  *
- * Every daemon listens on one REP socket served by a fixed pool of worker
- * threads, each owning one nng_ctx (so requests are served concurrently
- * without a thread per request). Requests go out on REQ sockets, one per
- * peer, shared by all threads: each call opens its own context.
+ * Every daemon listens on one REP socket with RPC_SLOTS contexts (nng_ctx
+ * + nng_aio, each one request in flight): receiving and sending are
+ * asynchronous, so thousands of requests can be in flight while a small
+ * fixed pool of worker threads runs the handlers. A reply may wait for a
+ * gate (the log's group commit) without holding a worker: the worker
+ * hands the slot to the gate and takes the next request; the reply leaves
+ * from whichever thread opens the gate. Requests go out on REQ sockets,
+ * one per peer, shared by all threads: each call opens its own context.
+ *
+ * Memory per request in flight: one slot (an nng_ctx, an nng_aio and
+ * 64 bytes) plus its message, at most WIRE_MAX_MSG; the slots are
+ * allocated at start (RPC_SLOTS of them).
  *
  * Every socket caps incoming messages at WIRE_MAX_MSG (NNG_OPT_RECVMAXSZ;
  * NNG's default is unlimited). A message that does not decode is dropped,
@@ -24,6 +32,7 @@
 #include "wire.h"
 
 #define RPC_RESEND_MS 1000
+#define RPC_SLOTS 1024   /* requests in flight per server */
 
 /*
  * A handler fills REPLY (already wire_msg_init'ed by the server with the
@@ -35,14 +44,33 @@ typedef int (*rpc_handler)(void *user, const wire_msg *req, wire_msg *reply);
 typedef struct rpc_server rpc_server;
 
 /*
- * Listen on URL with NWORKERS threads calling HANDLER. The server stamps
- * each reply with SENDER and the epoch *EPOCH (read at send time).
- * Returns 0 and *out, TWOPC_ENET (logged, naming the URL) or TWOPC_ENOMEM.
+ * The gate every reply passes: GATE(GATE_ARG, done, arg) must call
+ * done(arg, rc) exactly once, now or later, from any thread: rc 0 sends
+ * the reply, non-zero drops it and calls FAIL(user) (the promise behind
+ * the reply is broken: the daemon stops). A NULL gate sends at once.
  */
-int rpc_server_start(const char *url, int nworkers, rpc_handler handler,
-    void *user, const char *sender, const _Atomic uint64_t *epoch, rpc_server **out);
-/* Close the socket, join the workers, free. NULL is a no-op. Blocks until
- * running handlers return. */
+typedef void (*rpc_done_fn)(void *arg, int rc);
+typedef void (*rpc_gate_fn)(void *gate_arg, rpc_done_fn done, void *arg);
+
+typedef struct rpc_server_opts {
+	int nworkers;            /* handler threads */
+	rpc_handler handler;
+	void *user;
+	const char *sender;      /* stamped on every reply */
+	const _Atomic uint64_t *epoch; /* stamped on every reply, read at send time */
+	rpc_gate_fn gate;
+	void *gate_arg;
+	void (*fail)(void *user);
+} rpc_server_opts;
+
+/*
+ * Listen on URL and serve with O. Returns 0 and *out, TWOPC_ENET (logged,
+ * naming the URL) or TWOPC_ENOMEM.
+ */
+int rpc_server_start(const char *url, const rpc_server_opts *o, rpc_server **out);
+/* Stop receiving, join the workers, wait for every reply held at the
+ * gate, close, free. NULL is a no-op. Blocks until running handlers
+ * return. */
 void rpc_server_stop(rpc_server *s);
 /* Messages dropped because they did not decode; requests served. */
 uint64_t rpc_server_malformed(rpc_server *s);

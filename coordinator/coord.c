@@ -474,12 +474,7 @@ coord_dispatch(coord *c, const wire_msg *req, wire_msg *rep)
 	return coord_error(rep, TWOPC_EPROTO, text, buf, sizeof(buf));
 }
 
-/*
- * The rpc_server handler. Every reply leaves only once every forced record
- * committed before it is durable (group commit, db.h): a RESULT or a
- * DECISION_REPLY of COMMIT read from memory or the log never runs ahead of
- * the decision's fsync.
- */
+/* The rpc_server handler. */
 int
 coord_handle(void *user, const wire_msg *req, wire_msg *rep)
 {
@@ -490,12 +485,24 @@ coord_handle(void *user, const wire_msg *req, wire_msg *rep)
 	pthread_mutex_unlock(&c->mtx);
 	if (dead)
 		return 0;
-	int send = coord_dispatch(c, req, rep);
-	if (send && db_durable(c->db) != 0) {
-		coord_fail(c, "cannot force the log");
-		return 0;
-	}
-	return send;
+	return coord_dispatch(c, req, rep);
+}
+
+/* The gate of every reply: it leaves only once every forced record
+ * committed before it is durable (group commit, db.h), so a RESULT or a
+ * DECISION_REPLY of COMMIT read from memory or the log never runs ahead of
+ * the decision's fsync. */
+static void
+coord_gate(void *arg, rpc_done_fn done, void *slot)
+{
+	coord *c = arg;
+	db_durable_async(c->db, done, slot);
+}
+
+static void
+coord_gate_failed(void *user)
+{
+	coord_fail(user, "cannot force the log");
 }
 
 /* ---- lifecycle ---- */
@@ -542,8 +549,12 @@ coord_start(coord *c, cfg_cluster *cfg)
 	if (pthread_create(&c->resender, NULL, coord_resender_main, c) != 0)
 		return TWOPC_ENOMEM;
 	c->resender_running = 1;
-	rv = rpc_server_start(cfg->coordinator.listen, COORD_WORKERS, coord_handle, c,
-	    cfg->coordinator.name, &c->epoch, &c->srv);
+	rpc_server_opts so = {
+		.nworkers = COORD_WORKERS, .handler = coord_handle, .user = c,
+		.sender = cfg->coordinator.name, .epoch = &c->epoch,
+		.gate = coord_gate, .gate_arg = c, .fail = coord_gate_failed,
+	};
+	rv = rpc_server_start(cfg->coordinator.listen, &so, &c->srv);
 	if (rv != 0)
 		return rv;
 	tlog_info("coordinator %s serving on %s (log %s, epoch %llu, %zu participants)",

@@ -109,6 +109,9 @@ main(int argc, char **argv)
 		fprintf(stderr, "twopc-participant: %s\n", twopc_strerror(rv));
 		return rv == TWOPC_ECONFIG || rv == TWOPC_ENOENT ? 2 : 1;
 	}
+	/* The kv store lives in the log's file: one-phase commits are one
+	 * SQLite transaction. */
+	(void)twopc_participant_set_atomic_commit(sig.p, 1);
 	if ((rv = twopc_participant_start(sig.p)) != 0) {
 		fprintf(stderr, "twopc-participant: cannot start: %s\n", twopc_strerror(rv));
 		twopc_participant_close(sig.p);

@@ -30,6 +30,10 @@
 #include "tlog.h"
 #include "txstate.h"
 
+/* Handler threads. Handlers never wait for a sync (the reply waits at
+ * the gate instead) and serialize on the log's lock, so a few suffice. */
+#define PART_WORKERS 4
+
 const char *
 twopc_version(void)
 {
@@ -364,10 +368,12 @@ part_vote_fresh(twopc_participant *p, const wire_msg *req, wire_msg *rep, char *
 			    vote < 0 ? ": " : "", vote < 0 ? twopc_strerror(vote) : "");
 		goto vote_abort;
 	}
-	if (one_phase) {
+	if (one_phase && p->atomic_commit) {
 		/* One-phase commit: our vote is the decision. Apply the work
 		 * and record COMMIT in this same SQLite transaction; READY is
-		 * never visible, so a crash leaves no record or COMMIT. */
+		 * never visible, so a crash leaves no record or COMMIT. (A
+		 * resource writing outside this file forces READY first: the
+		 * caller applies after, see part_on_vote_request.) */
 		rv = part_apply(p, &txn, req->txid, req->epoch, peers);
 		if (rv == TWOPC_ERESOURCE) {
 			snprintf(txn.reason, sizeof(txn.reason), "resource commit failed");
@@ -391,6 +397,7 @@ part_vote_fresh(twopc_participant *p, const wire_msg *req, wire_msg *rep, char *
 	 * one-phase commit, COMMIT is written and the coordinator asks us
 	 * (DECISION_REQUEST) when the vote does not come. */
 	crash_point("participant.after_ready_logged");
+	one_phase = one_phase && p->atomic_commit;
 	tlog_state(req->txid, "INIT", one_phase ? "COMMIT" : "READY",
 	    one_phase ? "one-phase commit" : NULL);
 	rep->type = WIRE_VOTE_COMMIT;
@@ -500,6 +507,24 @@ part_on_vote_request(twopc_participant *p, const wire_msg *req, wire_msg *rep, c
 	}
 	send = part_vote_fresh(p, req, rep, buf, len);
 	db_unlock(p->db);
+	if (send && rep->type == WIRE_VOTE_COMMIT && (req->flags & WIRE_FLAG_ONE_PHASE) &&
+	    !p->atomic_commit) {
+		/* One-phase with a resource outside the log: READY (our own
+		 * COMMIT decision) must be on disk before commit touches
+		 * anything; then apply and record COMMIT, and answer. If
+		 * commit fails, READY stays and recovery applies it later
+		 * (part_solo); the vote is COMMIT either way. */
+		if (db_durable(p->db) != 0) {
+			part_fail(p, "cannot force READY");
+			return 0;
+		}
+		db_lock(p->db);
+		if (plog_get(p->db, req->txid, &t) == 0 && t.state == TX_READY)
+			(void)part_commit(p, req->txid, &t);
+		db_unlock(p->db);
+		if (part_failed(p))
+			return 0;
+	}
 	return send;
 }
 
@@ -605,10 +630,11 @@ part_on_decision_request(twopc_participant *p, const wire_msg *req, wire_msg *re
 		return 1;
 	}
 	if (!none && (req->flags & WIRE_FLAG_ONE_PHASE) &&
-	    (t.state == TX_COMMIT || t.state == TX_ABORT)) {
+	    (t.state == TX_COMMIT || t.state == TX_ABORT || (t.state == TX_READY && part_solo(p, &t)))) {
 		/* The coordinator asks about a one-phase run it did not hear
-		 * from: our record is the decision, whatever its epoch. */
-		answer = t.state;
+		 * from: our record is the decision, whatever its epoch (a solo
+		 * READY is our COMMIT, its application pending). */
+		answer = t.state == TX_READY ? TX_COMMIT : t.state;
 	} else if (!none && t.epoch > req->epoch) {
 		answer = TX_ABORT;
 	} else if (!none && t.epoch < req->epoch && t.state == TX_COMMIT) {
@@ -764,27 +790,37 @@ part_dispatch(twopc_participant *p, const wire_msg *req, wire_msg *rep)
 	return part_error(rep, TWOPC_EPROTO, text, buf, sizeof(buf));
 }
 
-/*
- * The rpc_server handler. One rule for every reply (group commit, db.h):
- * it leaves only once every forced record committed before it is durable.
- * That covers the records this handler forced (READY before VOTE_COMMIT,
- * R1; COMMIT before ACK, R3; ABORT before a termination answer, R8) and
- * any forced record it merely read: a duplicate VOTE_REQUEST that finds
- * READY committed by another thread, not yet synced, must not answer
- * VOTE_COMMIT before that READY is on disk.
- */
+/* The rpc_server handler. */
 static int
 part_handle(void *user, const wire_msg *req, wire_msg *rep)
 {
 	twopc_participant *p = user;
 	if (part_failed(p))
 		return 0; /* promise nothing after a failed force */
-	int send = part_dispatch(p, req, rep);
-	if (send && db_durable(p->db) != 0) {
-		part_fail(p, "cannot force the log");
-		return 0;
-	}
-	return send;
+	return part_dispatch(p, req, rep);
+}
+
+/*
+ * The gate of every reply (group commit, db.h): a reply leaves only once
+ * every forced record committed before it is durable. That covers the
+ * records its handler forced (READY before VOTE_COMMIT, R1; COMMIT before
+ * ACK, R3; ABORT before a termination answer, R8) and any forced record
+ * it merely read: a duplicate VOTE_REQUEST that finds READY committed by
+ * another thread, not yet synced, must not answer VOTE_COMMIT before that
+ * READY is on disk. The worker does not wait: the reply leaves from the
+ * thread that ends the covering sync.
+ */
+static void
+part_gate(void *arg, rpc_done_fn done, void *slot)
+{
+	twopc_participant *p = arg;
+	db_durable_async(p->db, done, slot);
+}
+
+static void
+part_gate_failed(void *user)
+{
+	part_fail(user, "cannot force the log");
 }
 
 /* ---- lifecycle ---- */
@@ -915,6 +951,25 @@ twopc_participant_open_config(twopc_participant **out, const twopc_participant_c
 }
 
 int
+twopc_participant_set_atomic_commit(twopc_participant *p, int atomic)
+{
+	if (p == NULL)
+		return TWOPC_EINVAL;
+	pthread_mutex_lock(&p->mtx);
+	int started = p->started;
+	if (!started)
+		p->atomic_commit = atomic != 0;
+	pthread_mutex_unlock(&p->mtx);
+	return started ? TWOPC_ESTATE : 0;
+}
+
+int
+part_solo(const twopc_participant *p, const plog_txn *t)
+{
+	return strcmp(t->peers, p->self->name) == 0;
+}
+
+int
 twopc_participant_start(twopc_participant *p)
 {
 	int rv;
@@ -933,8 +988,12 @@ twopc_participant_start(twopc_participant *p)
 	if ((rv = rpc_dial(p->cfg->coordinator.listen, 1, &p->coord)) != 0)
 		return rv;
 	p->coord_open = 1;
-	rv = rpc_server_start(p->self->listen, 8, part_handle, p, p->self->name, &p->max_epoch,
-	    &p->srv);
+	rpc_server_opts so = {
+		.nworkers = PART_WORKERS, .handler = part_handle, .user = p,
+		.sender = p->self->name, .epoch = &p->max_epoch,
+		.gate = part_gate, .gate_arg = p, .fail = part_gate_failed,
+	};
+	rv = rpc_server_start(p->self->listen, &so, &p->srv);
 	if (rv != 0)
 		return rv;
 	if (pthread_create(&p->bg, NULL, part_bg_main, p) != 0)

@@ -56,6 +56,7 @@ struct twopc_participant {
 	part_ask *asks;
 	size_t nasks, capasks;
 	int64_t next_expire_ms;
+	int atomic_commit;           /* twopc_participant_set_atomic_commit */
 };
 
 struct twopc_txn {
@@ -67,6 +68,11 @@ struct twopc_txn {
 	plog_ws ws;
 	twopc_op cur;
 };
+
+/* 1 if T (a READY record) is a one-phase transaction: its peers is this
+ * participant alone, so READY is this participant's own COMMIT decision
+ * and is never asked about. */
+int part_solo(const twopc_participant *p, const plog_txn *t);
 
 /* Stop serving because a forced write failed (fail-fast). */
 void part_fail(twopc_participant *p, const char *why);

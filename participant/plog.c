@@ -9,18 +9,21 @@
 
 #include "twopc/error.h"
 
+/* WITHOUT ROWID where the primary key is the lookup: the row lives in
+ * the key's b-tree, so a READY or COMMIT writes one page fewer per table
+ * into the WAL (fewer bytes per fsync). The columns are DESIGN's. */
 const char plog_schema[] =
     "CREATE TABLE IF NOT EXISTS txn(txid TEXT PRIMARY KEY, state TEXT, "
-    "  coordinator_epoch INTEGER, peers TEXT, updated_at INTEGER);"
+    "  coordinator_epoch INTEGER, peers TEXT, updated_at INTEGER) WITHOUT ROWID;"
     "CREATE TABLE IF NOT EXISTS workspace(txid TEXT, seq INTEGER, op TEXT, key TEXT, value TEXT);"
     "CREATE INDEX IF NOT EXISTS workspace_txid ON workspace(txid, seq);"
-    "CREATE TABLE IF NOT EXISTS locks(key TEXT PRIMARY KEY, txid TEXT);"
+    "CREATE TABLE IF NOT EXISTS locks(key TEXT PRIMARY KEY, txid TEXT) WITHOUT ROWID;"
     "CREATE INDEX IF NOT EXISTS locks_txid ON locks(txid);"
-    "CREATE TABLE IF NOT EXISTS kv(key TEXT PRIMARY KEY, value TEXT);"
-    "CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT);"
+    "CREATE TABLE IF NOT EXISTS kv(key TEXT PRIMARY KEY, value TEXT) WITHOUT ROWID;"
+    "CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT) WITHOUT ROWID;"
     "CREATE INDEX IF NOT EXISTS txn_state ON txn(state, updated_at);"
     "CREATE TABLE IF NOT EXISTS readonly(txid TEXT PRIMARY KEY, coordinator_epoch INTEGER, "
-    "  updated_at INTEGER);";
+    "  updated_at INTEGER) WITHOUT ROWID;";
 
 /* Statement slots; 0-2 are db.c's. */
 enum {

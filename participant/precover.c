@@ -241,6 +241,12 @@ part_ask_one(twopc_participant *p, const char *txid, const plog_txn *t)
 	part_peers_view v = { 0 };
 	int peers_asked = 0;
 
+	if (part_solo(p, t)) {
+		/* One-phase: READY is our own COMMIT decision (forced before
+		 * commit was called); only its application is pending. */
+		part_apply(p, txid, TX_COMMIT, "itself (one-phase commit)");
+		return;
+	}
 	wire_msg_init(&req, WIRE_DECISION_REQUEST, t->epoch, txid, p->self->name);
 	int rv = rpc_call(p->coord, &req, &rep, (int)fd_timeout(&p->fd, 0));
 	/* Any reply proves the coordinator alive, even one we cannot use. */

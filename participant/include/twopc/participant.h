@@ -135,6 +135,20 @@ TWOPC_API int twopc_participant_open_config(twopc_participant **out,
     const twopc_participant_config *cfg, const twopc_resource *res);
 
 /*
+ * Declare that the resource's commit writes only through
+ * twopc_txn_sqlite() (the log's own SQLite file), so that applying it and
+ * recording COMMIT are one atomic SQLite transaction. A one-phase commit
+ * (a transaction whose only participant is this one) can then stage,
+ * apply and record COMMIT in a single forced write. Off by default: a
+ * resource that writes anywhere else (files, another database) must not
+ * apply anything that a crash could leave without its record, so a
+ * one-phase commit first forces READY (the decision, taken here), then
+ * calls commit, as two-phase does. Call before twopc_participant_start.
+ * Returns 0, TWOPC_EINVAL (NULL) or TWOPC_ESTATE (already started).
+ */
+TWOPC_API int twopc_participant_set_atomic_commit(twopc_participant *p, int atomic);
+
+/*
  * Recover from the log (finish decided transactions, schedule decision
  * requests for READY ones), then listen and serve. Returns 0, TWOPC_ESTATE
  * if already started, TWOPC_ENET if the listen URL cannot be bound,
