@@ -49,6 +49,7 @@ struct rpc_server {
 	rpc_slot *head, *tail;   /* received, waiting for a worker */
 	int stopping;
 	int gated;               /* replies held at the gate */
+	int deferred;            /* requests whose handler answers later */
 };
 
 /*
@@ -198,39 +199,35 @@ rpc_slot_reply_gated(void *arg, int rc)
 	pthread_mutex_unlock(&s->mtx);
 }
 
-/* Decode, handle, encode; then the reply goes through the gate. */
+static _Thread_local rpc_slot *rpc_current;
+
+rpc_deferred *
+rpc_defer(void)
+{
+	return (rpc_deferred *)rpc_current;
+}
+
+/* Encode REP into SL's message and send it through the gate; or, with
+ * REP NULL (or not encodable), send nothing and re-arm the slot. */
 static void
-rpc_slot_handle(rpc_server *s, rpc_slot *sl, wire_buf *out)
+rpc_slot_finish(rpc_server *s, rpc_slot *sl, wire_msg *rep, wire_buf *out)
 {
 	nng_msg *msg = sl->msg;
-	wire_msg req, rep;
-	int drc = wire_decode(nng_msg_body(msg), nng_msg_len(msg), &req);
-	if (drc != 0) {
-		rpc_note_malformed(s, drc == TWOPC_ETOOBIG ? "too large" : wire_last_error(),
-		    nng_msg_len(msg));
+	if (rep == NULL)
 		goto no_reply;
-	}
-	atomic_fetch_add(&s->requests, 1);
-	wire_msg_init(&rep, 0, 0, req.txid, s->sender);
-	int send = s->o.handler(s->o.user, &req, &rep);
-	wire_msg_free(&req);
-	if (!send) {
-		free(rep.owned[0]);
-		free(rep.owned[1]);
-		goto no_reply;
-	}
-	rep.epoch = s->o.epoch ? atomic_load(s->o.epoch) : 0;
-	int erc = wire_encode(&rep, out);
-	free(rep.owned[0]);
-	free(rep.owned[1]);
+	rep->epoch = s->o.epoch ? atomic_load(s->o.epoch) : 0;
+	int erc = wire_encode(rep, out);
+	free(rep->owned[0]);
+	free(rep->owned[1]);
+	rep->owned[0] = rep->owned[1] = NULL;
 	if (erc != 0) {
-		tlog_error("cannot encode %s reply: %s", wire_type_name(rep.type), twopc_strerror(erc));
+		tlog_error("cannot encode %s reply: %s", wire_type_name(rep->type), twopc_strerror(erc));
 		goto no_reply;
 	}
 	nng_msg_clear(msg);
 	if (nng_msg_append(msg, out->data, out->len) != 0)
 		goto no_reply;
-	sl->crash_after_send = rep.crash_after_send;
+	sl->crash_after_send = rep->crash_after_send;
 	if (s->o.gate == NULL) {
 		rpc_slot_reply(sl, 0);
 		return;
@@ -248,6 +245,58 @@ no_reply:
 	pthread_mutex_unlock(&s->mtx);
 	if (!stop)
 		rpc_slot_recv(sl);
+}
+
+void
+rpc_reply_deferred(rpc_deferred *d, wire_msg *rep)
+{
+	rpc_slot *sl = (rpc_slot *)d;
+	rpc_server *s = sl->s;
+	wire_buf out = { 0 };
+	if (rep != NULL)
+		snprintf(rep->sender, sizeof(rep->sender), "%s", s->sender);
+	rpc_slot_finish(s, sl, rep, &out);
+	wire_buf_free(&out);
+	pthread_mutex_lock(&s->mtx);
+	if (--s->deferred == 0 && s->stopping)
+		pthread_cond_broadcast(&s->gated_cv);
+	pthread_mutex_unlock(&s->mtx);
+}
+
+/* Decode, handle, encode; then the reply goes through the gate. */
+static void
+rpc_slot_handle(rpc_server *s, rpc_slot *sl, wire_buf *out)
+{
+	nng_msg *msg = sl->msg;
+	wire_msg req, rep;
+	int drc = wire_decode(nng_msg_body(msg), nng_msg_len(msg), &req);
+	if (drc != 0) {
+		rpc_note_malformed(s, drc == TWOPC_ETOOBIG ? "too large" : wire_last_error(),
+		    nng_msg_len(msg));
+		rpc_slot_finish(s, sl, NULL, out);
+		return;
+	}
+	atomic_fetch_add(&s->requests, 1);
+	wire_msg_init(&rep, 0, 0, req.txid, s->sender);
+	pthread_mutex_lock(&s->mtx);
+	s->deferred++; /* until the handler returns: it may answer at once */
+	pthread_mutex_unlock(&s->mtx);
+	rpc_current = sl;
+	int send = s->o.handler(s->o.user, &req, &rep);
+	rpc_current = NULL;
+	wire_msg_free(&req);
+	if (send == RPC_DEFERRED)
+		return; /* the handler owns the slot: rpc_reply_deferred() */
+	pthread_mutex_lock(&s->mtx);
+	s->deferred--;
+	pthread_mutex_unlock(&s->mtx);
+	if (!send) {
+		free(rep.owned[0]);
+		free(rep.owned[1]);
+		rpc_slot_finish(s, sl, NULL, out);
+		return;
+	}
+	rpc_slot_finish(s, sl, &rep, out);
 }
 
 static void *
@@ -386,9 +435,10 @@ rpc_server_stop(rpc_server *s)
 	for (rpc_slot *sl = s->head; sl != NULL; sl = sl->next)
 		nng_msg_free(sl->msg);
 	s->head = s->tail = NULL;
-	/* Replies held at the gate: the gate opens (or fails) them all. */
+	/* Replies held at the gate, or still to come from the handler's
+	 * owner (which must answer them all, if only with NULL): wait. */
 	pthread_mutex_lock(&s->mtx);
-	while (s->gated > 0)
+	while (s->gated > 0 || s->deferred > 0)
 		pthread_cond_wait(&s->gated_cv, &s->mtx);
 	pthread_mutex_unlock(&s->mtx);
 	for (int i = 0; i < s->nslots; i++) {
@@ -521,6 +571,147 @@ rpc_call_many(size_t n, const nng_socket *socks, const wire_msg *const *reqs,
 	wire_buf_free(&b);
 	free(sl);
 	return 0;
+}
+
+/* ---- batches: rpc_call_many without a waiting thread ---- */
+
+typedef struct rpc_bcall {
+	struct rpc_batch *b;
+	nng_ctx ctx;
+	nng_aio *aio;
+	int open;
+	int sending;
+	int rc;
+	nng_msg *reply;
+} rpc_bcall;
+
+struct rpc_batch {
+	size_t n;
+	atomic_size_t left;      /* calls not finished, plus one while starting */
+	int64_t deadline;
+	rpc_batch_fn fn;
+	void *arg;
+	rpc_bcall c[];
+};
+
+static void
+rpc_bcall_done(rpc_batch *b)
+{
+	if (atomic_fetch_sub(&b->left, 1) == 1)
+		b->fn(b, b->arg);
+}
+
+/*
+ * The calls' aio callback, on an NNG thread. The receive is posted here
+ * without rpc_close_lk: a batch's sockets are not closed while it runs
+ * (rpc.h), and taking the lock here could wait on a close that waits on
+ * NNG's threads.
+ */
+static void
+rpc_bcall_cb(void *arg)
+{
+	rpc_bcall *k = arg;
+	int rv = nng_aio_result(k->aio);
+	if (k->sending) {
+		k->sending = 0;
+		if (rv != 0) {
+			nng_msg_free(nng_aio_get_msg(k->aio));
+			k->rc = rpc_err(rv);
+			rpc_bcall_done(k->b);
+			return;
+		}
+		int64_t left = k->b->deadline - mono_ms();
+		nng_aio_set_timeout(k->aio, left > 0 ? (nng_duration)left : 1);
+		nng_ctx_recv(k->ctx, k->aio);
+		return;
+	}
+	if (rv != 0)
+		k->rc = rpc_err(rv);
+	else
+		k->reply = nng_aio_get_msg(k->aio);
+	rpc_bcall_done(k->b);
+}
+
+int
+rpc_batch_start(size_t n, const nng_socket *socks, const wire_msg *const *reqs,
+    int timeout_ms, rpc_batch_fn fn, void *arg)
+{
+	rpc_batch *b = calloc(1, sizeof(*b) + (n ? n : 1) * sizeof(b->c[0]));
+	wire_buf w = { 0 };
+	if (b == NULL)
+		return TWOPC_ENOMEM;
+	b->n = n;
+	b->fn = fn;
+	b->arg = arg;
+	b->deadline = mono_ms() + timeout_ms;
+	atomic_store(&b->left, n + 1);
+	for (size_t i = 0; i < n; i++) {
+		rpc_bcall *k = &b->c[i];
+		nng_msg *m = NULL;
+		int rv;
+		k->b = b;
+		if ((k->rc = wire_encode(reqs[i], &w)) != 0) {
+			rpc_bcall_done(b);
+			continue;
+		}
+		RPC_CTX_CALL(rv = nng_ctx_open(&k->ctx, socks[i]));
+		if (rv == 0) {
+			k->open = 1;
+			rv = nng_aio_alloc(&k->aio, rpc_bcall_cb, k);
+		}
+		if (rv == 0)
+			rv = nng_msg_alloc(&m, 0);
+		if (rv == 0 && (rv = nng_msg_append(m, w.data, w.len)) != 0)
+			nng_msg_free(m);
+		if (rv != 0) {
+			k->rc = rpc_err(rv);
+			rpc_bcall_done(b);
+			continue;
+		}
+		k->sending = 1;
+		nng_aio_set_timeout(k->aio, timeout_ms);
+		nng_aio_set_msg(k->aio, m);
+		RPC_CTX_CALL(nng_ctx_send(k->ctx, k->aio));
+	}
+	wire_buf_free(&w);
+	rpc_bcall_done(b);
+	return 0;
+}
+
+int
+rpc_batch_result(rpc_batch *b, size_t i, wire_msg *rep)
+{
+	rpc_bcall *k = &b->c[i];
+	if (k->rc != 0 || k->reply == NULL)
+		return k->rc ? k->rc : TWOPC_EPROTO;
+	nng_msg *m = k->reply;
+	k->reply = NULL;
+	int rc = wire_decode(nng_msg_body(m), nng_msg_len(m), rep);
+	nng_msg_free(m);
+	if (rc != 0) {
+		tlog_warn("malformed reply: %s", wire_last_error());
+		k->rc = TWOPC_EPROTO;
+		return TWOPC_EPROTO;
+	}
+	k->rc = TWOPC_ESTATE;   /* read once */
+	return 0;
+}
+
+void
+rpc_batch_free(rpc_batch *b)
+{
+	if (b == NULL)
+		return;
+	for (size_t i = 0; i < b->n; i++) {
+		rpc_bcall *k = &b->c[i];
+		if (k->reply != NULL)
+			nng_msg_free(k->reply);
+		if (k->aio != NULL)
+			nng_aio_free(k->aio);
+		if (k->open)
+			RPC_CTX_CALL(nng_ctx_close(k->ctx));
+	}
+	free(b);
 }
 
 int

@@ -41,6 +41,20 @@
  */
 typedef int (*rpc_handler)(void *user, const wire_msg *req, wire_msg *reply);
 
+/*
+ * A handler that answers later (it waits for other messages, not for a
+ * lock) takes the request with rpc_defer() and returns RPC_DEFERRED; it
+ * then owns it and must call rpc_reply_deferred() exactly once, from any
+ * thread: with a reply (stamped and sent through the gate, like a
+ * handler's) or NULL (no reply). No worker is held meanwhile: this is how
+ * thousands of transactions are in flight at once. rpc_server_stop waits
+ * until every deferred request is answered.
+ */
+#define RPC_DEFERRED 2
+typedef struct rpc_deferred rpc_deferred;
+rpc_deferred *rpc_defer(void);          /* only inside a handler */
+void rpc_reply_deferred(rpc_deferred *d, wire_msg *reply);
+
 typedef struct rpc_server rpc_server;
 
 /*
@@ -99,6 +113,25 @@ int rpc_call(nng_socket sock, const wire_msg *req, wire_msg *rep, int timeout_ms
  */
 int rpc_call_many(size_t n, const nng_socket *socks, const wire_msg *const *reqs,
     wire_msg *reps, int *results, int timeout_ms);
+
+/*
+ * N calls at once without blocking: REQS[i] on SOCKS[i], one deadline
+ * TIMEOUT_MS. FN(b, ARG) runs once, when every call has its reply or its
+ * error: on an NNG thread, or on the caller's when nothing could be sent.
+ * FN must not block and must not free B (hand it to a thread that then
+ * reads each rpc_batch_result() and calls rpc_batch_free()). The sockets
+ * must not be closed while a batch is running on them (the owner stops
+ * starting batches and waits for them before rpc_close).
+ * Returns 0, or TWOPC_ENOMEM (FN not called).
+ */
+typedef struct rpc_batch rpc_batch;
+typedef void (*rpc_batch_fn)(rpc_batch *b, void *arg);
+int rpc_batch_start(size_t n, const nng_socket *socks, const wire_msg *const *reqs,
+    int timeout_ms, rpc_batch_fn fn, void *arg);
+/* Call I's outcome, as rpc_call_many's RESULTS[i]; *REP valid (free with
+ * wire_msg_free) where 0. At most once per I. */
+int rpc_batch_result(rpc_batch *b, size_t i, wire_msg *rep);
+void rpc_batch_free(rpc_batch *b);
 
 /*
  * Close SOCK (from rpc_dial, or any socket used with rpc_call*) while other

@@ -58,38 +58,52 @@ coord_one_phase_record(coord *c, const char *txid, int part, tx_state decision)
 	return rv;
 }
 
-/* DECISION_REQUEST to the participant: COMMIT, ABORT or UNDECIDED. */
+void
+coord_one_phase_ask_req(coord *c, const char *txid, wire_msg *req)
+{
+	wire_msg_init(req, WIRE_DECISION_REQUEST, atomic_load(&c->epoch), txid,
+	    c->cfg->coordinator.name);
+	req->flags = WIRE_FLAG_ONE_PHASE;
+}
+
+tx_state
+coord_one_phase_answer(coord *c, const char *txid, int part, int result, wire_msg *rep)
+{
+	if (result != 0)
+		return TX_UNDECIDED;
+	tx_state s = TX_UNDECIDED;
+	if (rep->type == WIRE_DECISION_REPLY && (rep->state == TX_COMMIT || rep->state == TX_ABORT))
+		s = (tx_state)rep->state;
+	else
+		tlog_warn("%s: one-phase participant %s answered %s (state %s)", txid,
+		    c->cfg->participants[part].name, wire_type_name(rep->type),
+		    tx_state_name(rep->state));
+	wire_msg_free(rep);
+	return s;
+}
+
+/* DECISION_REQUEST to the participant, waiting: COMMIT, ABORT or
+ * UNDECIDED. */
 static tx_state
 coord_one_phase_ask(coord *c, const char *txid, int part)
 {
 	wire_msg req, rep;
-	wire_msg_init(&req, WIRE_DECISION_REQUEST, atomic_load(&c->epoch), txid,
-	    c->cfg->coordinator.name);
-	req.flags = WIRE_FLAG_ONE_PHASE;
-	if (rpc_call(c->socks[part], &req, &rep, (int)c->cfg->vote_timeout_ms) != 0)
-		return TX_UNDECIDED;
-	tx_state s = TX_UNDECIDED;
-	if (rep.type == WIRE_DECISION_REPLY && (rep.state == TX_COMMIT || rep.state == TX_ABORT))
-		s = (tx_state)rep.state;
-	else
-		tlog_warn("%s: one-phase participant %s answered %s (state %s)", txid,
-		    c->cfg->participants[part].name, wire_type_name(rep.type),
-		    tx_state_name(rep.state));
-	wire_msg_free(&rep);
-	return s;
+	coord_one_phase_ask_req(c, txid, &req);
+	int rv = rpc_call(c->socks[part], &req, &rep, (int)c->cfg->vote_timeout_ms);
+	return coord_one_phase_answer(c, txid, part, rv, &rep);
 }
 
 tx_state
-coord_one_phase_end(coord *c, coord_txn *t, tx_state decision, int unheard, char *reason,
+coord_one_phase_end(coord *c, coord_txn *t, tx_state decision, int asked, char *reason,
     size_t rlen)
 {
 	const char *who = c->cfg->participants[t->parts[0]].name;
 
 	if (t->voted_readonly[0])
 		decision = TX_COMMIT; /* nothing to write there: committed */
-	if (unheard) {
-		/* The vote may have been a COMMIT that got lost: ask. */
-		decision = coord_one_phase_ask(c, t->txid, t->parts[0]);
+	if (asked) {
+		/* The vote was lost; DECISION is what the participant said
+		 * when asked. */
 		if (decision == TX_COMMIT)
 			reason[0] = '\0';
 		else if (decision == TX_UNDECIDED)

@@ -13,6 +13,17 @@
  * decision is in the log; so "no record anywhere" really means no run of
  * this epoch can still commit it, and DECISION_REQUEST may presume ABORT.
  * RESULT COMMIT and GLOBAL_COMMIT leave only after COMMIT is forced.
+ *
+ * Concurrency: a SUBMIT holds no thread while it waits. Its handler
+ * records WAIT, starts the vote as a batch of calls (rpc_batch_start) and
+ * keeps the request (rpc_defer). Each finished batch queues the next step
+ * for a small pool of step threads: tally the votes and record the
+ * decision; once a COMMIT is on disk (db_durable_async: the thread that
+ * ends the group's sync goes on) start the GLOBAL batch; then record the
+ * ACKs and answer the client. Thousands of transactions can be in flight
+ * with COORD_WORKERS + COORD_STEPPERS threads. Memory per transaction in
+ * flight: its coord_txn (about 3.3 KB), its batch (about 250 bytes per
+ * participant plus NNG's context and aio) and its messages.
  */
 #include "coord.h"
 
@@ -109,20 +120,43 @@ coord_outcome(tx_state logged)
 	return logged == TX_COMMIT || logged == TX_END ? TX_COMMIT : TX_ABORT;
 }
 
-/* Run the vote round for T (in the table, WAIT) and decide. */
-static tx_state
-coord_vote(coord *c, coord_txn *t, const wire_msg *sub, char *reason, size_t rlen, int *unheard)
+static void coord_batch_done(rpc_batch *b, void *arg);
+static void coord_step_queue(coord *c, coord_txn *t);
+
+/* Start the calls of T's next stage (REQS to t->parts[t->who[i]]); the
+ * step runs when they are all answered or timed out. */
+static void
+coord_batch(coord *c, coord_txn *t, int stage, const wire_msg *reqs, size_t n)
 {
-	size_t n = t->nparts;
-	wire_msg reqs[WIRE_MAX_WORK], reps[WIRE_MAX_WORK];
 	const wire_msg *preqs[WIRE_MAX_WORK];
 	nng_socket socks[WIRE_MAX_WORK];
-	int results[WIRE_MAX_WORK];
+	for (size_t i = 0; i < n; i++) {
+		preqs[i] = &reqs[i];
+		socks[i] = c->socks[t->parts[t->who[i]]];
+	}
+	t->stage = stage;
+	t->nwho = n;
+	t->batch = NULL;
+	if (rpc_batch_start(n, socks, preqs, (int)c->cfg->vote_timeout_ms, coord_batch_done, t) != 0)
+		coord_step_queue(c, t); /* no batch: every call failed */
+}
+
+/* Call I of T's finished batch (TWOPC_ENOMEM if the batch never started). */
+static int
+coord_batch_result(coord_txn *t, size_t i, wire_msg *rep)
+{
+	return t->batch != NULL ? rpc_batch_result(t->batch, i, rep) : TWOPC_ENOMEM;
+}
+
+/* Phase one: a VOTE_REQUEST to every participant of T (in the table, WAIT). */
+static void
+coord_vote_start(coord *c, coord_txn *t, const wire_msg *sub)
+{
+	size_t n = t->nparts;
+	wire_msg reqs[WIRE_MAX_WORK];
 	char *peers[WIRE_MAX_WORK];
-	tx_state decision = TX_COMMIT;
 	uint64_t epoch = atomic_load(&c->epoch);
 
-	reason[0] = '\0';
 	for (size_t i = 0; i < n; i++)
 		peers[i] = c->cfg->participants[t->parts[i]].name;
 	for (size_t i = 0; i < n; i++) {
@@ -133,52 +167,66 @@ coord_vote(coord *c, coord_txn *t, const wire_msg *sub, char *reason, size_t rle
 		reqs[i].ops = sub->work[i].ops;
 		if (n == 1)
 			reqs[i].flags = WIRE_FLAG_ONE_PHASE;
-		preqs[i] = &reqs[i];
-		socks[i] = c->socks[t->parts[i]];
+		t->who[i] = i;
 	}
-	if (rpc_call_many(n, socks, preqs, reps, results, (int)c->cfg->vote_timeout_ms) != 0) {
-		snprintf(reason, rlen, "out of memory sending vote requests");
-		return TX_ABORT;
-	}
-	for (size_t i = 0; i < n; i++) {
-		const char *who = peers[i];
-		if (results[i] != 0) {
+	coord_batch(c, t, COORD_STAGE_VOTES, reqs, n);
+}
+
+/* What the votes of T's finished vote batch decide. */
+static tx_state
+coord_vote_tally(coord *c, coord_txn *t, char *reason, size_t rlen, int *unheard)
+{
+	tx_state decision = TX_COMMIT;
+
+	reason[0] = '\0';
+	for (size_t i = 0; i < t->nparts; i++) {
+		const char *who = c->cfg->participants[t->parts[i]].name;
+		wire_msg rep;
+		int result = coord_batch_result(t, i, &rep);
+		if (result != 0) {
 			*unheard = 1;
-			if (decision == TX_COMMIT && results[i] == TWOPC_ETIMEDOUT)
+			if (decision == TX_COMMIT && result == TWOPC_ETIMEDOUT)
 				snprintf(reason, rlen, "no vote from %s within %u ms", who,
 				    c->cfg->vote_timeout_ms);
 			else if (decision == TX_COMMIT)
-				snprintf(reason, rlen, "no vote from %s: %s", who,
-				    twopc_strerror(results[i]));
+				snprintf(reason, rlen, "no vote from %s: %s", who, twopc_strerror(result));
 			decision = TX_ABORT;
 			continue;
 		}
-		if (reps[i].type == WIRE_VOTE_COMMIT && strcmp(reps[i].txid, t->txid) == 0) {
+		if (rep.type == WIRE_VOTE_COMMIT && strcmp(rep.txid, t->txid) == 0) {
 			t->voted_commit[i] = 1;
-		} else if (reps[i].type == WIRE_VOTE_READONLY && strcmp(reps[i].txid, t->txid) == 0) {
+		} else if (rep.type == WIRE_VOTE_READONLY && strcmp(rep.txid, t->txid) == 0) {
 			t->voted_readonly[i] = 1; /* a yes vote that needs no phase two */
 		} else {
 			if (decision == TX_COMMIT) {
-				if (reps[i].type == WIRE_VOTE_ABORT)
-					snprintf(reason, rlen, "%s", reps[i].text ? reps[i].text : who);
-				else if (reps[i].type == WIRE_ERROR)
+				if (rep.type == WIRE_VOTE_ABORT)
+					snprintf(reason, rlen, "%s", rep.text ? rep.text : who);
+				else if (rep.type == WIRE_ERROR)
 					snprintf(reason, rlen, "%s refused the vote request: %s", who,
-					    reps[i].text ? reps[i].text : "error");
+					    rep.text ? rep.text : "error");
 				else
-					snprintf(reason, rlen, "%s answered %s", who,
-					    wire_type_name(reps[i].type));
+					snprintf(reason, rlen, "%s answered %s", who, wire_type_name(rep.type));
 			}
-			if (reps[i].type == WIRE_VOTE_ABORT)
+			if (rep.type == WIRE_VOTE_ABORT)
 				t->voted_abort[i] = 1;
 			decision = TX_ABORT;
 		}
-		wire_msg_free(&reps[i]);
+		wire_msg_free(&rep);
 	}
+	rpc_batch_free(t->batch);
+	t->batch = NULL;
 	return decision;
 }
 
-/* Record the decision. Returns 0, or TWOPC_EIO (failed: send nothing). */
-static int
+static void coord_decided(void *arg, int rc);
+
+/*
+ * Record the decision of T, then go on (coord_decided) once a COMMIT is on
+ * disk: R2, no GLOBAL_COMMIT before that. The step does not wait for the
+ * fsync: decisions taken meanwhile share it (group commit), and the rest
+ * of the transaction runs on the thread that ends the sync.
+ */
+static void
 coord_decide(coord *c, coord_txn *t, tx_state decision, const char *reason)
 {
 	int rv;
@@ -198,7 +246,7 @@ coord_decide(coord *c, coord_txn *t, tx_state decision, const char *reason)
 			    (rv = clog_ack(c->db, t->txid, c->cfg->participants[t->parts[i]].name)) != 0)
 				db_rollback(c->db);
 		if (rv == 0)
-			rv = db_commit(c->db);   /* R2: forced */
+			rv = db_commit(c->db);   /* R2: forced, below */
 	} else {
 		rv = db_begin_lazy(c->db);
 		if (rv == 0 && (rv = clog_set_state(c->db, t->txid, TX_ABORT, db_now_ms())) != 0)
@@ -215,20 +263,10 @@ coord_decide(coord *c, coord_txn *t, tx_state decision, const char *reason)
 	}
 	pthread_mutex_unlock(&c->mtx);
 	db_unlock(c->db);
-	/* R2: the COMMIT decision is on disk before any GLOBAL_COMMIT leaves;
-	 * concurrent decisions share the fsync (group commit). */
 	if (rv == 0 && decision == TX_COMMIT)
-		rv = db_durable(c->db);
-	if (rv != 0) {
-		coord_fail(c, "cannot write the decision to the log");
-		return TWOPC_EIO;
-	}
-	/* crash here: COMMIT forced, no GLOBAL sent; recovery resends
-	 * GLOBAL_COMMIT until every participant ACKs. */
-	if (decision == TX_COMMIT)
-		crash_point("coordinator.after_decision_logged");
-	tlog_state(t->txid, "WAIT", tx_state_name(decision), reason[0] ? reason : NULL);
-	return 0;
+		db_durable_async(c->db, coord_decided, t);
+	else
+		coord_decided(t, rv);
 }
 
 static int
@@ -323,20 +361,121 @@ coord_on_submit(coord *c, const wire_msg *req, wire_msg *rep, char *buf, size_t 
 	}
 	tlog_state(t->txid, "NONE", "WAIT", parts);
 
+	/* From here the transaction runs as steps (below), answering the
+	 * client when it is done; no thread waits for it. */
+	t->c = c;
+	t->client = rpc_defer();
+	coord_vote_start(c, t, req);
+	return RPC_DEFERRED;
+}
+
+/* ---- the steps of a submitted transaction ---- */
+
+static void
+coord_step_queue(coord *c, coord_txn *t)
+{
+	pthread_mutex_lock(&c->mtx);
+	t->step_next = NULL;
+	if (c->steps_tail != NULL)
+		c->steps_tail->step_next = t;
+	else
+		c->steps = t;
+	c->steps_tail = t;
+	pthread_cond_signal(&c->steps_cv);
+	pthread_mutex_unlock(&c->mtx);
+}
+
+/* A batch is done (on an NNG thread): the next step goes to a step
+ * thread. */
+static void
+coord_batch_done(rpc_batch *b, void *arg)
+{
+	coord_txn *t = arg;
+	t->batch = b;
+	coord_step_queue(t->c, t);
+}
+
+/* Answer the client (OUT COMMIT or ABORT: RESULT; UNDECIDED: outcome
+ * unknown; SEND 0: no answer) and end the flow's hold on T. */
+static void
+coord_finish(coord *c, coord_txn *t, tx_state out, const char *reason, int send)
+{
+	static _Thread_local char buf[WIRE_TEXT_MAX + 1];
+	wire_msg rep;
+	wire_msg_init(&rep, 0, 0, t->txid, c->cfg->coordinator.name);
+	if (!send)
+		rpc_reply_deferred(t->client, NULL);
+	else if (out == TX_UNDECIDED)
+		(void)coord_error(&rep, TWOPC_ETIMEDOUT, reason, buf, sizeof(buf));
+	else
+		(void)coord_result(&rep, out, reason, buf, sizeof(buf));
+	if (send)
+		rpc_reply_deferred(t->client, &rep);
+	coord_txn_unref(c, t);
+}
+
+/* Participants that never voted hear GLOBAL_ABORT from a background
+ * phase-two thread, off the client's path (they may be down). */
+static void
+coord_abort_silent(coord *c, coord_txn *t)
+{
+	int silent = 0;
+	for (size_t i = 0; i < t->nparts; i++)
+		silent |= !t->voted_commit[i] && !t->voted_abort[i] && !t->voted_readonly[i];
+	if (!silent)
+		return;
+	for (size_t i = 0; i < t->nparts; i++)
+		t->voted_abort[i] |= t->voted_commit[i]; /* already told */
+	pthread_mutex_lock(&c->mtx);
+	t->refs++;
+	pthread_mutex_unlock(&c->mtx);
+	coord_queue_job(c, t);
+}
+
+/* One-phase: the participant's vote (or answer) is the outcome. */
+#define COORD_REASON 512   /* the reason buffers of the steps */
+
+static void
+coord_step_one_phase(coord *c, coord_txn *t, tx_state decision, int asked, char *reason)
+{
+	decision = coord_one_phase_end(c, t, decision, asked, reason, COORD_REASON);
+	pthread_mutex_lock(&c->mtx);
+	t->state = decision;
+	snprintf(t->reason, sizeof(t->reason), "%s", reason);
+	coord_unlink(c, t);
+	pthread_cond_broadcast(&c->cv);
+	pthread_mutex_unlock(&c->mtx);
+	coord_finish(c, t, decision, reason, 1);
+}
+
+/*
+ * The votes are in: decide, and start phase two. Phase two comes before
+ * the RESULT: when the client hears COMMITTED, every reachable participant
+ * has applied it and released its locks, so the client's next transaction
+ * or read sees its writes instead of conflicting with its own previous
+ * transaction. A participant that does not ACK in time is left to the
+ * resender.
+ */
+static void
+coord_step_votes(coord *c, coord_txn *t)
+{
+	char reason[COORD_REASON];
 	int unheard = 0;
-	tx_state decision = coord_vote(c, t, req, reason, sizeof(reason), &unheard);
-	if (t->nparts == 1) {
-		decision = coord_one_phase_end(c, t, decision, unheard, reason, sizeof(reason));
-		pthread_mutex_lock(&c->mtx);
-		t->state = decision;
+
+	tx_state decision = coord_vote_tally(c, t, reason, sizeof(reason), &unheard);
+	if (t->nparts == 1 && unheard) {
+		/* One-phase, and the vote was lost: it may have been a COMMIT.
+		 * Ask the participant (conephase.c). */
+		wire_msg req;
 		snprintf(t->reason, sizeof(t->reason), "%s", reason);
-		coord_unlink(c, t);
-		pthread_cond_broadcast(&c->cv);
-		pthread_mutex_unlock(&c->mtx);
-		coord_txn_unref(c, t);
-		if (decision == TX_UNDECIDED)
-			return coord_error(rep, TWOPC_ETIMEDOUT, reason, buf, len);
-		return coord_result(rep, decision, reason, buf, len);
+		coord_one_phase_ask_req(c, t->txid, &req);
+		t->who[0] = 0;
+		coord_batch(c, t, COORD_STAGE_ASKED, &req, 1);
+		return;
+	}
+	if (t->nparts == 1) {
+		coord_step_one_phase(c, t, decision, 0, reason);
+		return;
 	}
 #ifdef TWOPC_BUG_GLOBAL_BEFORE_DECISION
 	/* TEST-ONLY BUG VARIANT (breaks R2): GLOBAL_COMMIT leaves before the
@@ -344,34 +483,151 @@ coord_on_submit(coord *c, const wire_msg *req, wire_msg *rep, char *buf, size_t 
 	if (decision == TX_COMMIT)
 		coord_bug_early_global(c, t);
 #endif
-	if (coord_decide(c, t, decision, reason) != 0)
-		return 0;
-	/*
-	 * Phase two before the RESULT: when the client hears COMMITTED, every
-	 * reachable participant has applied it and released its locks, so
-	 * the client's next transaction or read sees its writes instead of
-	 * conflicting with its own previous transaction. A participant that
-	 * does not ACK in time is left to the resender; silent voters hear
-	 * GLOBAL_ABORT from a phase-two thread, off the client's path.
-	 */
-	if (decision == TX_COMMIT) {
+	coord_decide(c, t, decision, reason);
+}
+
+/* The decision is recorded (a COMMIT on disk), or RC says it could not
+ * be: deliver it. Runs on a step thread or on the thread that ended the
+ * decision's sync. */
+static void
+coord_decided(void *arg, int rc)
+{
+	coord_txn *t = arg;
+	coord *c = t->c;
+	tx_state decision = t->state;
+	wire_msg reqs[WIRE_MAX_WORK];
+	size_t n = 0;
+
+	if (rc != 0) {
+		coord_fail(c, "cannot write the decision to the log");
+		coord_finish(c, t, TX_ABORT, NULL, 0);
+		return;
+	}
+	/* crash here: COMMIT forced, no GLOBAL sent; recovery resends
+	 * GLOBAL_COMMIT until every participant ACKs. */
+	if (decision == TX_COMMIT)
+		crash_point("coordinator.after_decision_logged");
+	tlog_state(t->txid, "WAIT", tx_state_name(decision), t->reason[0] ? t->reason : NULL);
+	if (decision == TX_COMMIT && crash_point_armed("coordinator.after_first_global")) {
+		/* The exact state of that point needs one participant served
+		 * alone: the blocking delivery does it. */
 		coord_deliver_commit(c, t);
-	} else {
-		coord_deliver_abort(c, t, 1);
-		int silent = 0;
+		coord_finish(c, t, TX_COMMIT, "", 1);
+		return;
+	}
+	for (size_t i = 0; i < t->nparts; i++) {
+		int wanted = decision == TX_COMMIT ? !t->voted_readonly[i] : t->voted_commit[i];
+		if (!wanted)
+			continue;
+		if (decision == TX_COMMIT)
+			coord_commit_req(c, t, &reqs[n]);
+		else
+			wire_msg_init(&reqs[n], WIRE_GLOBAL_ABORT, atomic_load(&c->epoch), t->txid,
+			    c->cfg->coordinator.name);
+		t->who[n++] = i;
+	}
+	if (n > 0) {
+		coord_batch(c, t, decision == TX_COMMIT ? COORD_STAGE_ACKS : COORD_STAGE_ABORTED,
+		    reqs, n);
+		return;
+	}
+	if (decision == TX_COMMIT) {
+		/* Every participant voted READ-ONLY: END at once. */
+		int acked[WIRE_MAX_WORK], was[WIRE_MAX_WORK];
 		for (size_t i = 0; i < t->nparts; i++)
-			silent |= !t->voted_commit[i] && !t->voted_abort[i] && !t->voted_readonly[i];
-		if (silent) {
-			for (size_t i = 0; i < t->nparts; i++)
-				t->voted_abort[i] |= t->voted_commit[i]; /* already told */
-			pthread_mutex_lock(&c->mtx);
-			t->refs++;
+			acked[i] = was[i] = t->voted_readonly[i];
+		(void)coord_record_acks(c, t, acked, was);
+	} else {
+		coord_abort_silent(c, t);
+	}
+	coord_finish(c, t, decision, decision == TX_COMMIT ? "" : t->reason, 1);
+}
+
+/* GLOBAL_COMMIT is answered (or timed out): record the ACKs, answer. */
+static void
+coord_step_acks(coord *c, coord_txn *t)
+{
+	int acked[WIRE_MAX_WORK] = { 0 }, was[WIRE_MAX_WORK] = { 0 };
+	for (size_t i = 0; i < t->nparts; i++)
+		acked[i] = was[i] = t->voted_readonly[i];
+	for (size_t k = 0; k < t->nwho; k++) {
+		wire_msg rep;
+		int result = coord_batch_result(t, k, &rep);
+		(void)coord_commit_reply(c, t, t->who[k], result, &rep, acked);
+	}
+	rpc_batch_free(t->batch);
+	t->batch = NULL;
+	/* crash here: every GLOBAL sent, END not logged; recovery resends
+	 * GLOBAL_COMMIT, every participant ACKs again (R4). */
+	crash_point("coordinator.after_all_globals");
+	/* Every ACK of this round in one lazy write (with END when complete):
+	 * a lost ACK costs only one more GLOBAL_COMMIT. */
+	(void)coord_record_acks(c, t, acked, was);
+	coord_finish(c, t, TX_COMMIT, "", 1);
+}
+
+/* GLOBAL_ABORT reached the COMMIT voters (or timed out): answer. Abort
+ * answers are not recorded, and GLOBAL_ABORT is never resent. */
+static void
+coord_step_aborted(coord *c, coord_txn *t)
+{
+	for (size_t k = 0; k < t->nwho; k++) {
+		wire_msg rep;
+		if (coord_batch_result(t, k, &rep) == 0)
+			wire_msg_free(&rep);
+	}
+	rpc_batch_free(t->batch);
+	t->batch = NULL;
+	coord_abort_silent(c, t);
+	coord_finish(c, t, TX_ABORT, t->reason, 1);
+}
+
+/* The answer to the one-phase question is in. */
+static void
+coord_step_asked(coord *c, coord_txn *t)
+{
+	char reason[COORD_REASON];
+	wire_msg rep;
+	snprintf(reason, sizeof(reason), "%.500s", t->reason); /* why the vote was lost */
+	int result = coord_batch_result(t, 0, &rep);
+	tx_state decision = coord_one_phase_answer(c, t->txid, t->parts[0], result, &rep);
+	rpc_batch_free(t->batch);
+	t->batch = NULL;
+	coord_step_one_phase(c, t, decision, 1, reason);
+}
+
+static void *
+coord_stepper_main(void *arg)
+{
+	coord *c = arg;
+	for (;;) {
+		pthread_mutex_lock(&c->mtx);
+		while (c->steps == NULL && !c->steps_stop)
+			pthread_cond_wait(&c->steps_cv, &c->mtx);
+		coord_txn *t = c->steps;
+		if (t == NULL) {
 			pthread_mutex_unlock(&c->mtx);
-			coord_queue_job(c, t);
+			return NULL;
+		}
+		c->steps = t->step_next;
+		if (c->steps == NULL)
+			c->steps_tail = NULL;
+		pthread_mutex_unlock(&c->mtx);
+		switch (t->stage) {
+		case COORD_STAGE_VOTES:
+			coord_step_votes(c, t);
+			break;
+		case COORD_STAGE_ACKS:
+			coord_step_acks(c, t);
+			break;
+		case COORD_STAGE_ASKED:
+			coord_step_asked(c, t);
+			break;
+		default:
+			coord_step_aborted(c, t);
+			break;
 		}
 	}
-	coord_txn_unref(c, t);
-	return coord_result(rep, decision, reason, buf, len);
 }
 
 /* DECISION_REQUEST (a READY participant's question). Never ABORT for a
@@ -518,6 +774,7 @@ coord_start(coord *c, cfg_cluster *cfg)
 	pthread_mutex_init(&c->mtx, NULL);
 	pthread_cond_init(&c->cv, NULL);
 	pthread_cond_init(&c->jobs_cv, NULL);
+	pthread_cond_init(&c->steps_cv, NULL);
 	rv = db_open(cfg->coordinator.log, cfg->durability == CFG_DURABILITY_FULL, clog_schema, &c->db);
 	if (rv != 0)
 		return rv;
@@ -549,6 +806,11 @@ coord_start(coord *c, cfg_cluster *cfg)
 	if (pthread_create(&c->resender, NULL, coord_resender_main, c) != 0)
 		return TWOPC_ENOMEM;
 	c->resender_running = 1;
+	for (int i = 0; i < COORD_STEPPERS; i++) {
+		if (pthread_create(&c->stepper[i], NULL, coord_stepper_main, c) != 0)
+			return TWOPC_ENOMEM;
+		c->nsteppers++;
+	}
 	rpc_server_opts so = {
 		.nworkers = COORD_WORKERS, .handler = coord_handle, .user = c,
 		.sender = cfg->coordinator.name, .epoch = &c->epoch,
@@ -588,11 +850,22 @@ void
 coord_stop(coord *c)
 {
 	coord_request_stop(c);
-	/* Close the participant sockets first: it wakes workers blocked in a
-	 * vote round, so the server can join them. */
+	/*
+	 * No new SUBMIT is taken; the running ones finish (their batches end
+	 * by their deadlines) and are answered, which the server waits for.
+	 * Only then are the participant sockets closed: a batch's callbacks
+	 * post receives on them without rpc_close_lk (rpc.h). Closing them
+	 * wakes the phase-two threads and the resender in their calls.
+	 */
+	rpc_server_stop(c->srv);
+	pthread_mutex_lock(&c->mtx);
+	c->steps_stop = 1;
+	pthread_cond_broadcast(&c->steps_cv);
+	pthread_mutex_unlock(&c->mtx);
+	for (int i = 0; i < c->nsteppers; i++)
+		pthread_join(c->stepper[i], NULL);
 	for (size_t i = 0; c->socks != NULL && i < c->nsocks; i++)
 		rpc_close(c->socks[i]);
-	rpc_server_stop(c->srv);
 	for (int i = 0; i < c->nphase2; i++)
 		pthread_join(c->phase2[i], NULL);
 	if (c->resender_running)
@@ -608,6 +881,7 @@ coord_stop(coord *c)
 	free(c->forget);
 	free(c->socks);
 	db_close(c->db);
+	pthread_cond_destroy(&c->steps_cv);
 	pthread_cond_destroy(&c->jobs_cv);
 	pthread_cond_destroy(&c->cv);
 	pthread_mutex_destroy(&c->mtx);

@@ -20,8 +20,10 @@
 #include "rpc.h"
 #include "wire.h"
 
-#define COORD_WORKERS 64   /* concurrent SUBMITs (each blocks a worker during phase one) */
-#define COORD_PHASE2 4     /* phase-two threads */
+#define COORD_WORKERS 16   /* request handlers (a SUBMIT is handed on to the steps; a
+                              * repeated SUBMIT of a running txid waits in one) */
+#define COORD_STEPPERS 4   /* step threads of submitted transactions */
+#define COORD_PHASE2 4     /* background phase-two threads (recovery, silent voters) */
 
 /*
  * A transaction the coordinator is running (from SUBMIT to its decision),
@@ -39,7 +41,24 @@ typedef struct coord_txn {
 	char reason[WIRE_MAX_WORK * (WIRE_NAME_MAX + 1) + 64]; /* also the participant list in recovery */
 	int refs;
 	struct coord_txn *next;
+
+	/* A submitted transaction runs as steps (coord.c), not on a thread:
+	 * a batch of calls is in flight, or the step is queued. */
+	struct coord *c;
+	rpc_deferred *client;        /* the SUBMIT to answer */
+	rpc_batch *batch;            /* the finished batch of the step */
+	int stage;                   /* COORD_STAGE_* */
+	size_t who[WIRE_MAX_WORK];   /* the batch's call i went to t->parts[who[i]] */
+	size_t nwho;
+	struct coord_txn *step_next; /* the step queue */
 } coord_txn;
+
+enum {
+	COORD_STAGE_VOTES = 1,  /* the vote batch is done */
+	COORD_STAGE_ACKS,       /* the GLOBAL_COMMIT batch is done */
+	COORD_STAGE_ABORTED,    /* the GLOBAL_ABORT batch is done */
+	COORD_STAGE_ASKED,      /* the one-phase DECISION_REQUEST is done */
+};
 
 /* A phase-two job: deliver the decision of T. */
 typedef struct coord_job {
@@ -73,6 +92,14 @@ typedef struct coord {
 	int nphase2;
 	pthread_t resender;
 	int resender_running;
+
+	/* Step threads: run the steps of submitted transactions; they never
+	 * wait for the network (batches do), only for the log. */
+	coord_txn *steps, *steps_tail;
+	pthread_cond_t steps_cv;
+	int steps_stop;
+	pthread_t stepper[COORD_STEPPERS];
+	int nsteppers;
 } coord;
 
 /* Open the log, force the next epoch, recover, listen. 0 or a twopc_err. */
@@ -99,6 +126,13 @@ void coord_deliver_commit(coord *c, coord_txn *t);
 void coord_bug_early_global(coord *c, coord_txn *t);
 #endif
 void coord_deliver_abort(coord *c, coord_txn *t, int voters_only);
+/* GLOBAL_COMMIT for T (to participant t->parts[i]), and what participant
+ * I's answer (RESULT from the call, REP valid where 0; freed here) means:
+ * sets acked[i] and returns 1 on an ACK of COMMIT. */
+void coord_commit_req(coord *c, coord_txn *t, wire_msg *req);
+int coord_commit_reply(coord *c, coord_txn *t, size_t i, int result, wire_msg *rep, int *acked);
+/* Record ACKs (and END when every participant has) lazily; 1 if END. */
+int coord_record_acks(coord *c, coord_txn *t, const int *acked, const int *was);
 void *coord_phase2_main(void *arg);
 void *coord_resender_main(void *arg);
 int coord_recover(coord *c);
@@ -107,13 +141,18 @@ void coord_txn_unref(coord *c, coord_txn *t);
 /* Queue TXID for a FORGET to participant PART (c->mtx held). */
 void coord_forget_queue(coord *c, int part, const char *txid);
 
-/* One-phase commit (conephase.c). After the vote of T's single
- * participant (DECISION: what coord_vote made of it; UNHEARD: no answer
- * at all), settle the outcome, record it lazily, and return COMMIT, ABORT,
- * or UNDECIDED (the participant cannot be reached: WAIT stays in the log
- * for coord_one_phase_resolve). REASON is updated. */
-tx_state coord_one_phase_end(coord *c, coord_txn *t, tx_state decision, int unheard,
+/* One-phase commit (conephase.c). With T's single participant's vote
+ * (DECISION: what its vote means), or, ASKED, its answer to a
+ * DECISION_REQUEST after the vote was lost (UNDECIDED if none), record the
+ * outcome lazily and return COMMIT, ABORT, or UNDECIDED (the participant
+ * cannot be reached: WAIT stays in the log for coord_one_phase_resolve).
+ * REASON is updated. */
+tx_state coord_one_phase_end(coord *c, coord_txn *t, tx_state decision, int asked,
     char *reason, size_t rlen);
+/* The one-phase DECISION_REQUEST, and what an answer to it (RESULT of the
+ * call; REP valid where 0, freed here) says: COMMIT, ABORT or UNDECIDED. */
+void coord_one_phase_ask_req(coord *c, const char *txid, wire_msg *req);
+tx_state coord_one_phase_answer(coord *c, const char *txid, int part, int result, wire_msg *rep);
 /* Ask the participant of every one-phase WAIT older than AGE_MS that no
  * thread is running, and record what it says. */
 void coord_one_phase_resolve(coord *c, int64_t age_ms);

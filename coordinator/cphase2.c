@@ -84,6 +84,34 @@ coord_forget_queue(coord *c, int part, const char *txid)
 	snprintf(q->ids[q->n++], sizeof(q->ids[0]), "%s", txid);
 }
 
+void
+coord_commit_req(coord *c, coord_txn *t, wire_msg *req)
+{
+	wire_msg_init(req, WIRE_GLOBAL_COMMIT, atomic_load(&c->epoch), t->txid,
+	    c->cfg->coordinator.name);
+}
+
+int
+coord_commit_reply(coord *c, coord_txn *t, size_t i, int result, wire_msg *rep, int *acked)
+{
+	const char *name = c->cfg->participants[t->parts[i]].name;
+	int ok = 0;
+	if (result != 0)
+		return 0;
+	if (rep->type == WIRE_ACK && rep->state == TX_COMMIT) {
+		acked[i] = 1;
+		ok = 1;
+	} else if (rep->type == WIRE_ACK) {
+		tlog_error("%s: PROTOCOL VIOLATION: %s answered GLOBAL_COMMIT with its state %s",
+		    t->txid, name, tx_state_name(rep->state));
+	} else {
+		tlog_warn("%s: %s answered GLOBAL_COMMIT with %s: %s", t->txid, name,
+		    wire_type_name(rep->type), rep->text ? rep->text : "");
+	}
+	wire_msg_free(rep);
+	return ok;
+}
+
 /*
  * Send GLOBAL_COMMIT for T to the participants WHO (indexes into t->parts,
  * N of them) and record the ACKs. Returns how many ACKed.
@@ -98,34 +126,18 @@ coord_send_commit(coord *c, coord_txn *t, const size_t *who, size_t n, int *acke
 	size_t nack = 0;
 
 	for (size_t i = 0; i < n; i++) {
-		wire_msg_init(&reqs[i], WIRE_GLOBAL_COMMIT, atomic_load(&c->epoch), t->txid,
-		    c->cfg->coordinator.name);
+		coord_commit_req(c, t, &reqs[i]);
 		preqs[i] = &reqs[i];
 		socks[i] = c->socks[t->parts[who[i]]];
 	}
 	if (rpc_call_many(n, socks, preqs, reps, results, (int)c->cfg->vote_timeout_ms) != 0)
 		return 0;
-	for (size_t i = 0; i < n; i++) {
-		const char *name = c->cfg->participants[t->parts[who[i]]].name;
-		if (results[i] != 0)
-			continue;
-		if (reps[i].type == WIRE_ACK && reps[i].state == TX_COMMIT) {
-			acked[who[i]] = 1;
-			nack++;
-		} else if (reps[i].type == WIRE_ACK) {
-			tlog_error("%s: PROTOCOL VIOLATION: %s answered GLOBAL_COMMIT with its state %s",
-			    t->txid, name, tx_state_name(reps[i].state));
-		} else {
-			tlog_warn("%s: %s answered GLOBAL_COMMIT with %s: %s", t->txid, name,
-			    wire_type_name(reps[i].type), reps[i].text ? reps[i].text : "");
-		}
-		wire_msg_free(&reps[i]);
-	}
+	for (size_t i = 0; i < n; i++)
+		nack += (size_t)coord_commit_reply(c, t, who[i], results[i], &reps[i], acked);
 	return nack;
 }
 
-/* Record ACKs (and END when complete) lazily. Returns 1 if END. */
-static int
+int
 coord_record_acks(coord *c, coord_txn *t, const int *acked, const int *was)
 {
 	size_t all = 0;

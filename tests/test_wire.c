@@ -489,11 +489,13 @@ test_roundtrip(void)
 		wire_msg m, d;
 		wire_msg_init(&m, flagged[i], 7, "tx-1p", "coord");
 		m.flags = WIRE_FLAG_ONE_PHASE;
-		T_CODE(wire_encode(&m, &b), 0, wire_type_name(flagged[i]));
+		int erc = wire_encode(&m, &b);
+		T_CODE(erc, 0, wire_type_name(flagged[i]));
 		T_CHECK(b.len > 5 && b.data[5] == WIRE_FLAG_ONE_PHASE, "%s: flag byte %d",
 		    wire_type_name(flagged[i]), b.len > 5 ? b.data[5] : -1);
 		memset(&d, 0, sizeof d);
-		T_CODE(t_decode(b.data, b.len, &d), 0, wire_type_name(flagged[i]));
+		int drc = t_decode(b.data, b.len, &d);
+		T_CODE(drc, 0, wire_type_name(flagged[i]));
 		T_CHECK(d.flags == WIRE_FLAG_ONE_PHASE, "%s: decoded flags %d",
 		    wire_type_name(flagged[i]), d.flags);
 		wire_msg_free(&d);
