@@ -243,4 +243,15 @@ $(BUILD)/twopc-limits: tests/limits.c $(DEPS_STAMP)
 bench: all $(BUILD)/twopc-limits
 	$(call ensure_pkgs,gnuplot-nox)
 	bash tests/bench.sh $(abspath $(BUILD)) $(BENCH_ARGS)
+
+# make loggrowth: a local cluster (retention_s 5, durability normal) runs
+# LOGGROWTH_TXNS transactions (default 1,000,000; 15-20 minutes on two
+# cores) and compares the size of every log file after 10,000 and after all
+# of them, once expiry has run. Fails when a file grew by more than 1.5x.
+# Not part of make test. Writes $(BUILD)/loggrowth/results.txt.
+.PHONY: loggrowth
+LOGGROWTH_TXNS ?= 1000000
+
+loggrowth: all
+	bash tests/loggrowth.sh $(abspath $(BUILD)) --txns $(LOGGROWTH_TXNS)
 # ---- end bench ----
