@@ -95,7 +95,7 @@ int
 db_open(const char *path, int full, const char *schema, db **out)
 {
 	db *d = calloc(1, sizeof(*d));
-	char pragma[128];
+	char pragma[256];
 	int rv = TWOPC_EIO;
 
 	faultvfs_install_from_env();
@@ -122,8 +122,13 @@ db_open(const char *path, int full, const char *schema, db **out)
 	/* NORMAL either way: with durability full, db_durable() makes the
 	 * syncs, one per group (see db.h). Checkpoints still sync the WAL
 	 * before they copy it and the database after. */
+	/* auto_vacuum=INCREMENTAL takes effect only in a new file (before the
+	 * schema): db_vacuum() then gives back the pages that expiry freed.
+	 * journal_size_limit cuts the WAL back to 4 MiB (SQLite's checkpoint
+	 * threshold) when a checkpoint resets it after a big expiry. */
 	snprintf(pragma, sizeof(pragma),
-	    "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=OFF;");
+	    "PRAGMA auto_vacuum=INCREMENTAL; PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; "
+	    "PRAGMA foreign_keys=OFF; PRAGMA journal_size_limit=4194304;");
 	if (db_exec(d, pragma) != 0)
 		goto fail;
 	/* journal_mode answers with the mode it got; insist on WAL. */
@@ -439,6 +444,17 @@ db_durable_async(db *d, db_done_fn fn, void *arg)
 	int rc = d->sync_failed ? TWOPC_EIO : 0;
 	pthread_mutex_unlock(&d->gmtx);
 	fn(arg, rc);
+}
+
+int
+db_vacuum(db *d)
+{
+	int rv = db_begin_lazy(d);
+	if (rv == 0 && (rv = db_exec(d, "PRAGMA incremental_vacuum")) != 0)
+		db_rollback(d);
+	if (rv == 0)
+		rv = db_commit(d);
+	return rv;
 }
 
 int

@@ -100,6 +100,10 @@ int db_durable_all(db *d);
 typedef void (*db_done_fn)(void *arg, int rc);
 void db_durable_async(db *d, db_done_fn fn, void *arg);
 
+/* Give the free pages back to the file system (lazy; a no-op for a log
+ * created before auto_vacuum was set). Under db_lock. 0 or TWOPC_EIO. */
+int db_vacuum(db *d);
+
 /* Step a statement that returns no row: 0 or TWOPC_EIO (logged). */
 int db_step_done(db *d, sqlite3_stmt *st);
 

@@ -21,7 +21,7 @@ const char clog_schema[] =
 
 enum {
 	S_EPOCH_GET = 10, S_EPOCH_SET, S_GET, S_PUT, S_SET, S_ACK, S_ACKED, S_EACH,
-	S_EXPIRE_ACKS, S_EXPIRE, S_META_SET,
+	S_EXPIRE_ACKS, S_EXPIRE, S_META_SET, S_ACKS_DROP,
 };
 
 int
@@ -186,6 +186,16 @@ clog_each(db *d, tx_state state, size_t limit, clog_each_fn fn, void *arg)
 	}
 	sqlite3_reset(st);
 	return rc == SQLITE_DONE ? 0 : TWOPC_EIO;
+}
+
+int
+clog_acks_drop(db *d, const char *txid)
+{
+	sqlite3_stmt *st = db_stmt(d, S_ACKS_DROP, "DELETE FROM acks WHERE txid = ?1");
+	if (st == NULL)
+		return TWOPC_EIO;
+	sqlite3_bind_text(st, 1, txid, -1, SQLITE_STATIC);
+	return db_step_done(d, st);
 }
 
 int

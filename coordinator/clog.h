@@ -62,5 +62,7 @@ int clog_each(db *d, tx_state state, size_t limit, clog_each_fn fn, void *arg);
 /* Delete END and ABORT rows (and their acks) decided before BEFORE_MS
  * (R7 retention). Returns the number deleted or TWOPC_EIO. */
 int clog_expire(db *d, int64_t before_ms);
+/* Drop TXID's acks: once it is END nothing reads them. */
+int clog_acks_drop(db *d, const char *txid);
 
 #endif

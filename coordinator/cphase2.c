@@ -26,7 +26,13 @@
 
 #define COORD_FORGET_BATCH 512
 #define COORD_FORGET_MAX 100000
-#define COORD_EXPIRE_EVERY_MS 60000
+#define COORD_FORGET_ROUNDS 256  /* batches per participant per resender cycle */
+/* Expiry runs every half retention, at least every second and at most
+ * every minute: the rows a log holds are about rate x (retention +
+ * interval), so the interval must not dwarf a short retention. */
+#define COORD_EXPIRE_EVERY_MS(c) \
+	((int64_t)((c)->cfg->retention_s >= 120 ? 60000 : \
+	    (c)->cfg->retention_s >= 2 ? (c)->cfg->retention_s * 500 : 1000))
 
 int
 coord_parse_parts(const coord *c, const char *csv, coord_txn *t)
@@ -147,14 +153,16 @@ coord_record_acks(coord *c, coord_txn *t, const int *acked, const int *was)
 		db_unlock(c->db);
 		return 0;
 	}
-	for (size_t i = 0; i < t->nparts; i++) {
+	for (size_t i = 0; i < t->nparts; i++)
+		all += acked[i] != 0;
+	int end = all == t->nparts;
+	for (size_t i = 0; !end && i < t->nparts; i++)
 		if (acked[i] && !was[i])
 			rv |= clog_ack(c->db, t->txid, c->cfg->participants[t->parts[i]].name);
-		all += acked[i] != 0;
-	}
-	int end = all == t->nparts;
+	/* END needs no acks any more (recovery reads them only for COMMIT):
+	 * drop them with it, rather than keep them until expiry. */
 	if (end)
-		rv |= clog_set_state(c->db, t->txid, TX_END, 0);
+		rv |= clog_set_state(c->db, t->txid, TX_END, 0) | clog_acks_drop(c->db, t->txid);
 	if (rv != 0)
 		db_rollback(c->db);
 	else
@@ -342,8 +350,8 @@ coord_resend(coord *c, int64_t age_ms)
 	free(d.v);
 }
 
-static void
-coord_flush_forget(coord *c)
+static size_t
+coord_flush_forget_round(coord *c)
 {
 	size_t snap[CFG_MAX_PARTICIPANTS] = { 0 }, any = 0;
 
@@ -364,12 +372,13 @@ coord_flush_forget(coord *c)
 	}
 	pthread_mutex_unlock(&c->mtx);
 	if (any == 0)
-		return;
+		return 0;
 	int rv = db_durable_all(c->db);
 	if (rv != 0) {
 		coord_fail(c, "cannot force the log before FORGET");
-		return;
+		return 0;
 	}
+	size_t sent = 0;
 	for (size_t p = 0; p < c->nsocks && p < sizeof(snap) / sizeof(snap[0]); p++) {
 		wire_msg req, rep;
 		char *ids[COORD_FORGET_BATCH];
@@ -395,16 +404,33 @@ coord_flush_forget(coord *c)
 			memmove(q->ids, q->ids + n, (q->n - n) * sizeof(*q->ids));
 			q->n -= n;
 			pthread_mutex_unlock(&c->mtx);
+			sent += n;
 		}
 		free(copy);
 	}
+	return sent;
+}
+
+/*
+ * Send every queued FORGET, a batch per participant per round, so that the
+ * participants' COMMIT rows are dropped as fast as transactions commit (one
+ * round per resender cycle would cap it at COORD_FORGET_BATCH per cycle and
+ * let the queue overflow under load). Bounded, so the resender still gets
+ * to its other duties.
+ */
+static void
+coord_flush_forget(coord *c)
+{
+	for (int round = 0; round < COORD_FORGET_ROUNDS; round++)
+		if (coord_flush_forget_round(c) == 0)
+			break;
 }
 
 void *
 coord_resender_main(void *arg)
 {
 	coord *c = arg;
-	int64_t next_expire = mono_ms() + COORD_EXPIRE_EVERY_MS;
+	int64_t next_expire = mono_ms() + COORD_EXPIRE_EVERY_MS(c);
 	int first = 1;
 
 	for (;;) {
@@ -428,7 +454,7 @@ coord_resender_main(void *arg)
 		first = 0;
 		coord_flush_forget(c);
 		if (mono_ms() >= next_expire) {
-			next_expire = mono_ms() + COORD_EXPIRE_EVERY_MS;
+			next_expire = mono_ms() + COORD_EXPIRE_EVERY_MS(c);
 			db_lock(c->db);
 			if (db_begin_lazy(c->db) == 0) {
 				int n = clog_expire(c->db, db_now_ms() - (int64_t)c->cfg->retention_s * 1000);
@@ -438,6 +464,7 @@ coord_resender_main(void *arg)
 					tlog_info("expired %d finished transactions older than %u s", n,
 					    c->cfg->retention_s);
 			}
+			(void)db_vacuum(c->db);
 			db_unlock(c->db);
 		}
 	}

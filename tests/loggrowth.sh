@@ -65,17 +65,12 @@ SRC=$(cd "$(dirname "$0")/.." && pwd)
 RETENTION_S=5
 CONCURRENCY=64
 NPART=3
-# The expiry intervals, from the sources (60 s each when they were written).
-interval_ms() { # interval_ms NAME FILE
-	local v
-	v=$(sed -n "s/^#define $1 \([0-9][0-9]*\).*/\1/p" "$SRC/$2" 2>/dev/null | head -n 1)
-	echo "${v:-60000}"
-}
-COORD_EXPIRE_MS=$(interval_ms COORD_EXPIRE_EVERY_MS coordinator/cphase2.c)
-PART_EXPIRE_MS=$(interval_ms PART_EXPIRE_EVERY_MS participant/precover.c)
-EXPIRE_MS=$((COORD_EXPIRE_MS > PART_EXPIRE_MS ? COORD_EXPIRE_MS : PART_EXPIRE_MS))
+# The expiry interval: every half retention, between 1 s and 60 s
+# (COORD_EXPIRE_EVERY_MS in coordinator/cphase2.c, PART_EXPIRE_EVERY_MS in
+# participant/precover.c).
+EXPIRE_MS=$((RETENTION_S >= 120 ? 60000 : RETENTION_S >= 2 ? RETENTION_S * 500 : 1000))
 # Longer than retention plus one expiry period, with a margin for a shared
-# machine and for the FORGET queue to drain (512 txids per participant every
+# machine and for the FORGET queue to drain (every queued FORGET is sent each
 # ack_retry_ms).
 SETTLE_S=$((RETENTION_S + (EXPIRE_MS + 999) / 1000 + 15))
 DRAIN_MAX_S=300
@@ -351,7 +346,7 @@ RES=$OUT/results.txt
 	echo "twopc loggrowth: $AT_N transactions committed ($ABORTED aborted, $ERRORS errors) in ${LOAD_S} s of load, ${ELAPSED} s in all"
 	echo "cluster: coordinator + $NPART participants, durability normal, retention_s $RETENTION_S, concurrency $CONCURRENCY;"
 	echo "  measured ${SETTLE_S} s after the load (+${EXTRA[first]} s and +${EXTRA[last]} s while the txn tables still shrank),"
-	echo "  expiry every $((COORD_EXPIRE_MS / 1000)) s at the coordinator, $((PART_EXPIRE_MS / 1000)) s at the participants;"
+	echo "  expiry every $((EXPIRE_MS / 1000)).$((EXPIRE_MS % 1000 / 100)) s at the coordinator and at the participants;"
 	echo "  $(nproc 2>/dev/null || echo '?') CPUs, load average $(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null)"
 	echo
 	printf '%-14s %14s %14s %8s\n' "file" "after $AT_FIRST" "after $AT_N" "ratio"
