@@ -55,57 +55,18 @@ for bin in twopc twopc-coordinator twopc-participant twopc-limits; do
 done
 BIN=$WORK/bin
 BASE=$((16384 + ($$ % 90) * 160))  # 24 runs x 6 ports: BASE+143 < 32768
-PIDS=()
 ANOMALIES=()
 
-stop_all() { # SIGTERM every daemon still running, wait (bounded), then SIGKILL
-	local p
-	for p in "${PIDS[@]}"; do kill -TERM "$p" 2>/dev/null; done
-	for _ in $(seq 1 100); do
-		local alive=0
-		for p in "${PIDS[@]}"; do kill -0 "$p" 2>/dev/null && alive=1; done
-		[ $alive = 0 ] && break
-		sleep 0.1
-	done
-	for p in "${PIDS[@]}"; do
-		if kill -0 "$p" 2>/dev/null; then
-			echo "bench: pid $p ignored SIGTERM for 10 s; SIGKILL" >&2
-			ANOMALIES+=("pid $p needed SIGKILL")
-			kill -KILL "$p" 2>/dev/null
-		fi
-		wait "$p" 2>/dev/null
-	done
-	PIDS=()
-}
+note_anomaly() { ANOMALIES+=("$1"); }
+TOOL=bench
+. "$(dirname "$0")/cluster.sh"
+
 cleanup() {
 	stop_all
 	rm -rf "$WORK"
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
-
-# jget KEY FILE: a number from a flat JSON object (jq if present).
-if command -v jq >/dev/null 2>&1; then
-	jget() { jq -r ".$1 // empty" "$2" 2>/dev/null; }
-else
-	jget() { sed -n "s/.*\"$1\":[[:space:]]*\"\{0,1\}\([^,\"}]*\).*/\1/p" "$2" | head -n 1; }
-fi
-
-fail_daemon() { # fail_daemon NAME LOG WHY
-	echo "bench: $1 $3; last lines of $2:" >&2
-	tail -n 20 "$2" >&2
-	exit 1
-}
-
-# wait_up NAME PID LOG: until the daemon logs "serving on" (at most 10 s).
-wait_up() {
-	for _ in $(seq 1 1000); do
-		grep -q "serving on" "$3" 2>/dev/null && return 0
-		kill -0 "$2" 2>/dev/null || fail_daemon "$1" "$3" "exited during start-up"
-		sleep 0.01
-	done
-	fail_daemon "$1" "$3" "did not start within 10 s"
-}
 
 peak_rss() { # peak_rss PID: VmHWM in kB
 	awk '/^VmHWM:/ { print $2 }' "/proc/$1/status" 2>/dev/null || echo 0
@@ -140,22 +101,7 @@ for c in $CONCURRENCY; do
 	D=$WORK/run$run
 	mkdir -p "$D"
 	F=$D/cluster.yaml
-	{
-		echo "coordinator:"
-		echo "  name: coord"
-		echo "  listen: tcp://127.0.0.1:$port"
-		echo "  log: coord.db"
-		echo "  vote_timeout_ms: 2000"
-		echo "participants:"
-		for i in $(seq 1 "$k"); do
-			echo "  - name: p$i"
-			echo "    listen: tcp://127.0.0.1:$((port + i))"
-			echo "    log: p$i.db"
-		done
-		echo "timeouts:"
-		echo "  decision_timeout_ms: 1000"
-		echo "durability: $dur"
-	} >"$F"
+	write_cluster "$F" "$port" "$k" "$dur"
 
 	declare -A PID=()
 	for i in $(seq 1 "$k"); do

@@ -90,29 +90,13 @@ F=$D/cluster.yaml
 # 4 ports from 30768 + ($$ % 240) * 8: above bench.sh's 16384..30767, below
 # the ephemeral range (32768 on Linux).
 BASE=$((30768 + ($$ % 240) * 8))
-PIDS=()
 NODES=(coord)
 for i in $(seq 1 $NPART); do NODES+=("p$i"); done
 declare -A PID=()
 
-stop_all() { # SIGTERM every daemon still running, wait (bounded), then SIGKILL
-	local p
-	for p in "${PIDS[@]}"; do kill -TERM "$p" 2>/dev/null; done
-	for _ in $(seq 1 100); do
-		local alive=0
-		for p in "${PIDS[@]}"; do kill -0 "$p" 2>/dev/null && alive=1; done
-		[ $alive = 0 ] && break
-		sleep 0.1
-	done
-	for p in "${PIDS[@]}"; do
-		if kill -0 "$p" 2>/dev/null; then
-			echo "loggrowth: pid $p ignored SIGTERM for 10 s; SIGKILL" >&2
-			kill -KILL "$p" 2>/dev/null
-		fi
-		wait "$p" 2>/dev/null
-	done
-	PIDS=()
-}
+TOOL=loggrowth
+. "$(dirname "$0")/cluster.sh"
+
 cleanup() {
 	stop_all
 	if [ "${TWOPC_LOGGROWTH_KEEP:-0}" = 1 ]; then
@@ -124,53 +108,15 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-# jget KEY FILE: a number from a flat JSON object (jq if present).
-if command -v jq >/dev/null 2>&1; then
-	jget() { jq -r ".$1 // empty" "$2" 2>/dev/null; }
-else
-	jget() { sed -n "s/.*\"$1\":[[:space:]]*\"\{0,1\}\([^,\"}]*\).*/\1/p" "$2" | head -n 1; }
-fi
-
-fail_daemon() { # fail_daemon NAME WHY
-	echo "loggrowth: $1 $2; last lines of $D/$1.log:" >&2
-	tail -n 20 "$D/$1.log" >&2
-	exit 1
-}
-
-wait_up() { # wait_up NAME: until the daemon logs "serving on" (at most 10 s)
-	for _ in $(seq 1 1000); do
-		grep -q "serving on" "$D/$1.log" 2>/dev/null && return 0
-		kill -0 "${PID[$1]}" 2>/dev/null || fail_daemon "$1" "exited during start-up"
-		sleep 0.01
-	done
-	fail_daemon "$1" "did not start within 10 s"
-}
-
 check_alive() {
 	local n
 	for n in "${NODES[@]}"; do
-		kill -0 "${PID[$n]}" 2>/dev/null || fail_daemon "$n" "exited during the run"
+		kill -0 "${PID[$n]}" 2>/dev/null || fail_daemon "$n" "$D/$n.log" "exited during the run"
 	done
 }
 
 # ---- the cluster ----
-{
-	echo "coordinator:"
-	echo "  name: coord"
-	echo "  listen: tcp://127.0.0.1:$BASE"
-	echo "  log: coord.db"
-	echo "  vote_timeout_ms: 2000"
-	echo "participants:"
-	for i in $(seq 1 $NPART); do
-		echo "  - name: p$i"
-		echo "    listen: tcp://127.0.0.1:$((BASE + i))"
-		echo "    log: p$i.db"
-	done
-	echo "timeouts:"
-	echo "  decision_timeout_ms: 1000"
-	echo "  retention_s: $RETENTION_S"
-	echo "durability: normal"
-} >"$F"
+write_cluster "$F" "$BASE" "$NPART" normal "$RETENTION_S"
 
 # Every state change is an INFO line (several per transaction per node, a
 # few hundred MB per daemon at a million): the daemons' output keeps
@@ -184,13 +130,13 @@ start() { # start NAME CMD...
 }
 for i in $(seq 1 $NPART); do start "p$i" "$BIN/twopc-participant" -c "$F" -n "p$i"; done
 start coord "$BIN/twopc-coordinator" -c "$F"
-for n in "${NODES[@]}"; do wait_up "$n"; done
+for n in "${NODES[@]}"; do wait_up "$n" "${PID[$n]}" "$D/$n.log"; done
 up=0
 for _ in $(seq 1 100); do
 	if "$BIN/twopc" -c "$F" list --json 2>/dev/null | grep -q '"unreachable":\[\]'; then up=1; break; fi
 	sleep 0.1
 done
-[ $up = 1 ] || fail_daemon coord "cluster did not answer 'twopc list' within 10 s"
+[ $up = 1 ] || fail_daemon coord "$D/coord.log" "cluster did not answer 'twopc list' within 10 s"
 
 # ---- the record ----
 declare -A SIZE=()  # SIZE[tag,file]
