@@ -307,6 +307,13 @@ db_sync_wal(db *d, uint64_t *cover)
 	return 0;
 }
 
+/* The result every waiter gets: nothing is promised after a failure. */
+static int
+db_rc(const db *d)
+{
+	return d->sync_failed ? TWOPC_EIO : 0;
+}
+
 /* Detach the async waiters whose target is covered (all of them after a
  * failure). gmtx held. */
 static db_waiter *
@@ -357,32 +364,32 @@ db_lead_sync(db *d)
 	db_waiter *done = db_take_done(d);
 	pthread_cond_broadcast(&d->gcv);
 	if (done != NULL) {
-		int rc = d->sync_failed ? TWOPC_EIO : 0;
+		int rc = db_rc(d);
 		pthread_mutex_unlock(&d->gmtx);
 		db_fire(done, rc);
 		pthread_mutex_lock(&d->gmtx);
 	}
 }
 
+/* Until every commit up to TARGET is durable (or a sync failed): lead a
+ * sync when none runs, else wait for the running one. gmtx held. */
 static int
-db_durable_to(db *d, uint64_t target)
+db_wait_locked(db *d, uint64_t target)
 {
-	int rv;
-	pthread_mutex_lock(&d->gmtx);
-	for (;;) {
-		if (d->sync_failed) {
-			rv = TWOPC_EIO;
-			break;
-		}
-		if (!d->full || d->synced >= target) {
-			rv = 0;
-			break;
-		}
+	while (!d->sync_failed && d->full && d->synced < target) {
 		if (d->syncing)
 			pthread_cond_wait(&d->gcv, &d->gmtx);
 		else
 			db_lead_sync(d); /* everything committed up to now */
 	}
+	return db_rc(d);
+}
+
+static int
+db_durable_to(db *d, uint64_t target)
+{
+	pthread_mutex_lock(&d->gmtx);
+	int rv = db_wait_locked(d, target);
 	pthread_mutex_unlock(&d->gmtx);
 	return rv;
 }
@@ -396,7 +403,7 @@ db_syncer_main(void *arg)
 	for (;;) {
 		db_waiter *done = db_take_done(d);
 		if (done != NULL) {
-			int rc = d->sync_failed ? TWOPC_EIO : 0;
+			int rc = db_rc(d);
 			pthread_mutex_unlock(&d->gmtx);
 			db_fire(done, rc);
 			pthread_mutex_lock(&d->gmtx);
@@ -435,13 +442,7 @@ db_durable_async(db *d, db_done_fn fn, void *arg)
 	}
 	/* Nothing pending, nobody syncing (lead it here, as db_durable()
 	 * would: no hand-off under light load), or no way to queue. */
-	while (!d->sync_failed && d->full && d->synced < target) {
-		if (d->syncing)
-			pthread_cond_wait(&d->gcv, &d->gmtx);
-		else
-			db_lead_sync(d);
-	}
-	int rc = d->sync_failed ? TWOPC_EIO : 0;
+	int rc = db_wait_locked(d, target);
 	pthread_mutex_unlock(&d->gmtx);
 	fn(arg, rc);
 }

@@ -129,6 +129,18 @@ rpc_slot_recv(rpc_slot *sl)
 	nng_ctx_recv(sl->ctx, sl->aio);
 }
 
+/* Wait for the slot's next request, unless the server is stopping. */
+static void
+rpc_slot_rearm(rpc_slot *sl)
+{
+	rpc_server *s = sl->s;
+	pthread_mutex_lock(&s->mtx);
+	int stop = s->stopping;
+	pthread_mutex_unlock(&s->mtx);
+	if (!stop)
+		rpc_slot_recv(sl);
+}
+
 static void
 rpc_slot_cb(void *arg)
 {
@@ -156,11 +168,7 @@ rpc_slot_cb(void *arg)
 	} else if (rv == NNG_ECLOSED || rv == NNG_ECANCELED) {
 		return; /* stopping */
 	}
-	pthread_mutex_lock(&s->mtx);
-	int stop = s->stopping;
-	pthread_mutex_unlock(&s->mtx);
-	if (!stop)
-		rpc_slot_recv(sl);
+	rpc_slot_rearm(sl);
 }
 
 /* Send the reply in SL->msg (or drop it: RC != 0). Any thread. */
@@ -174,11 +182,7 @@ rpc_slot_reply(void *arg, int rc)
 		nng_msg_free(sl->msg);
 		if (s->o.fail != NULL)
 			s->o.fail(s->o.user);
-		pthread_mutex_lock(&s->mtx);
-		int stop = s->stopping;
-		pthread_mutex_unlock(&s->mtx);
-		if (!stop)
-			rpc_slot_recv(sl);
+		rpc_slot_rearm(sl);
 	} else {
 		sl->sending = 1;
 		nng_aio_set_msg(sl->aio, sl->msg);
@@ -240,11 +244,7 @@ rpc_slot_finish(rpc_server *s, rpc_slot *sl, wire_msg *rep, wire_buf *out)
 no_reply:
 	nng_msg_free(msg);
 	sl->msg = NULL;
-	pthread_mutex_lock(&s->mtx);
-	int stop = s->stopping;
-	pthread_mutex_unlock(&s->mtx);
-	if (!stop)
-		rpc_slot_recv(sl);
+	rpc_slot_rearm(sl);
 }
 
 void

@@ -760,3 +760,11 @@ int cfg_participant_index(const cfg_cluster *c, const char *name)
 			return (int)i;
 	return -1;
 }
+
+int64_t
+cfg_expire_every_ms(const cfg_cluster *c)
+{
+	if (c->retention_s >= 120)
+		return 60000;
+	return c->retention_s >= 2 ? (int64_t)c->retention_s * 500 : 1000;
+}

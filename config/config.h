@@ -78,4 +78,10 @@ const cfg_node *cfg_participant(const cfg_cluster *c, const char *name);
 /* Index of participant NAME in c->participants, or -1. */
 int cfg_participant_index(const cfg_cluster *c, const char *name);
 
+/* How often both daemons delete expired records: every half retention,
+ * at least every second and at most every minute. The rows a log holds
+ * are about rate x (retention + this), so it must not dwarf a short
+ * retention. */
+int64_t cfg_expire_every_ms(const cfg_cluster *c);
+
 #endif

@@ -27,12 +27,6 @@
 #define COORD_FORGET_BATCH 512
 #define COORD_FORGET_MAX 100000
 #define COORD_FORGET_ROUNDS 256  /* batches per participant per resender cycle */
-/* Expiry runs every half retention, at least every second and at most
- * every minute: the rows a log holds are about rate x (retention +
- * interval), so the interval must not dwarf a short retention. */
-#define COORD_EXPIRE_EVERY_MS(c) \
-	((int64_t)((c)->cfg->retention_s >= 120 ? 60000 : \
-	    (c)->cfg->retention_s >= 2 ? (c)->cfg->retention_s * 500 : 1000))
 
 int
 coord_parse_parts(const coord *c, const char *csv, coord_txn *t)
@@ -430,7 +424,7 @@ void *
 coord_resender_main(void *arg)
 {
 	coord *c = arg;
-	int64_t next_expire = mono_ms() + COORD_EXPIRE_EVERY_MS(c);
+	int64_t next_expire = mono_ms() + cfg_expire_every_ms(c->cfg);
 	int first = 1;
 
 	for (;;) {
@@ -454,7 +448,7 @@ coord_resender_main(void *arg)
 		first = 0;
 		coord_flush_forget(c);
 		if (mono_ms() >= next_expire) {
-			next_expire = mono_ms() + COORD_EXPIRE_EVERY_MS(c);
+			next_expire = mono_ms() + cfg_expire_every_ms(c->cfg);
 			db_lock(c->db);
 			if (db_begin_lazy(c->db) == 0) {
 				int n = clog_expire(c->db, db_now_ms() - (int64_t)c->cfg->retention_s * 1000);

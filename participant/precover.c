@@ -25,10 +25,6 @@
 #include "txstate.h"
 
 #define PART_BACKOFF_CAP_MS 30000
-/* As the coordinator's: every half retention, between 1 s and 60 s. */
-#define PART_EXPIRE_EVERY_MS(p) \
-	((int64_t)((p)->cfg->retention_s >= 120 ? 60000 : \
-	    (p)->cfg->retention_s >= 2 ? (p)->cfg->retention_s * 500 : 1000))
 
 int
 part_recover(twopc_participant *p)
@@ -349,7 +345,7 @@ part_tick(twopc_participant *p)
 	free(l.v);
 
 	if (now >= p->next_expire_ms) {
-		p->next_expire_ms = now + PART_EXPIRE_EVERY_MS(p);
+		p->next_expire_ms = now + cfg_expire_every_ms(p->cfg);
 		db_lock(p->db);
 		if (db_begin_lazy(p->db) == 0) {
 			int n = plog_expire(p->db, now_wall - (int64_t)p->cfg->retention_s * 1000);
@@ -372,7 +368,7 @@ part_bg_main(void *arg)
 		tick = 20;
 	if (tick > 250)
 		tick = 250;
-	p->next_expire_ms = mono_ms() + PART_EXPIRE_EVERY_MS(p);
+	p->next_expire_ms = mono_ms() + cfg_expire_every_ms(p->cfg);
 	for (;;) {
 		struct timespec ts;
 		pthread_mutex_lock(&p->mtx);

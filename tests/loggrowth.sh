@@ -17,8 +17,7 @@
 # `twopc bench --concurrency 64 --json` runs in rounds (a progress line per
 # round on stderr) until 10,000 transactions have committed; then the
 # script waits longer than retention_s plus the expiry interval of both
-# daemons (COORD_EXPIRE_EVERY_MS in coordinator/cphase2.c,
-# PART_EXPIRE_EVERY_MS in participant/precover.c), so that expiry has run
+# daemons (cfg_expire_every_ms in config/config.c), so that expiry has run
 # on everything the load left, then as long as the txn tables still shrink
 # (FORGET catching up; at most 5 minutes more), and records the size of
 # every *.db, *.db-wal and *.db-shm file and the row counts of the log
@@ -66,8 +65,7 @@ RETENTION_S=5
 CONCURRENCY=64
 NPART=3
 # The expiry interval: every half retention, between 1 s and 60 s
-# (COORD_EXPIRE_EVERY_MS in coordinator/cphase2.c, PART_EXPIRE_EVERY_MS in
-# participant/precover.c).
+# (cfg_expire_every_ms in config/config.c).
 EXPIRE_MS=$((RETENTION_S >= 120 ? 60000 : RETENTION_S >= 2 ? RETENTION_S * 500 : 1000))
 # Longer than retention plus one expiry period, with a margin for a shared
 # machine and for the FORGET queue to drain (every queued FORGET is sent each

@@ -303,6 +303,14 @@ static void test_helpers(void)
 		CU_ASSERT_STRING_EQUAL(cfg_participant(c, "beta")->listen, "tcp://127.0.0.1:7402");
 		CU_ASSERT_PTR_NULL(cfg_participant(c, "gamma"));
 		CU_ASSERT_PTR_NULL(cfg_participant(c, "coord"));
+		/* Expiry: every half retention, between 1 s and 60 s. */
+		CU_ASSERT_EQUAL(cfg_expire_every_ms(c), 60000); /* default: a day */
+		c->retention_s = 5;
+		CU_ASSERT_EQUAL(cfg_expire_every_ms(c), 2500);
+		c->retention_s = 1;
+		CU_ASSERT_EQUAL(cfg_expire_every_ms(c), 1000);
+		c->retention_s = 119;
+		CU_ASSERT_EQUAL(cfg_expire_every_ms(c), 59500);
 	}
 	cfg_free(c);
 	rmdir(tmp);
