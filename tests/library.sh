@@ -377,6 +377,40 @@ transfer_run() {
 	[ "$rc" = 1 ] && [ "$(twopc get alpha acct0)" = 50 ]
 }
 check "transfer example against the ledger: commit exit 0, overdraft exit 1" transfer_run
+ledger_one_phase_crash() {
+	# A transaction at alpha alone is a one-phase commit. The ledger does
+	# not declare atomic commit, so READY (alpha's own decision) is forced
+	# before commit runs; alpha dies inside that commit, before COMMIT is
+	# recorded and before its vote leaves.
+	local n rc=0
+	n=$(($(counter alpha commit) + 1))
+	kill -TERM "${PID[alpha]}" && wait_exit "${PID[alpha]}" 10 || return 1
+	start alpha "$C/alpha.log" env LEDGER_CRASH_IN_COMMIT=$n "$LEDGER" -c "$C/cluster.yaml" -n alpha
+	wait_for "$C/alpha.log" "serving on" || return 1
+	twopc commit --timeout 10000 --txid lib-l4 alpha:add:acct0=-5 alpha:put:acct9=5 || rc=$?
+	# no vote, no answer to the coordinator's question: outcome unknown
+	[ "$rc" = 3 ] || { echo "commit exit $rc, not 3"; return 1; }
+	rc=0
+	wait_exit "${PID[alpha]}" 10 || rc=$?
+	[ "$rc" = 86 ] || { echo "alpha exit $rc, not 86"; return 1; }
+	# restarted, alpha finds its solo READY, commits it itself (commit is
+	# called again); the coordinator asks it and records END
+	start alpha "$C/alpha.log" "$LEDGER" -c "$C/cluster.yaml" -n alpha
+	local i out
+	for ((i = 0; i < 200; i++)); do
+		out=$(twopc status --json lib-l4 2>/dev/null)
+		case $out in *'"role":"coordinator","state":"END"'*) break ;; esac
+		sleep 0.05
+	done
+	case $out in *'"role":"coordinator","state":"END"'*) ;; *) echo "status: $out"; return 1 ;; esac
+	[ "$(counter alpha commit)" = $((n + 1)) ] || { echo "commit count $(counter alpha commit)"; return 1; }
+	[ "$(twopc get alpha acct0)" = 45 ] && [ "$(twopc get alpha acct9)" = 5 ] || return 1
+	# the client's retry learns COMMITTED; nothing runs twice
+	twopc commit --txid lib-l4 alpha:add:acct0=-5 alpha:put:acct9=5 &&
+		[ "$(twopc get alpha acct0)" = 45 ]
+}
+check "ledger: one-phase, crash inside commit after READY: recovered, COMMIT learned, not run twice" \
+	ledger_one_phase_crash
 stop_cluster
 
 # ---- the crash harness with the ledger as every participant ----
