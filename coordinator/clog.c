@@ -21,20 +21,8 @@ const char clog_schema[] =
 
 enum {
 	S_EPOCH_GET = 10, S_EPOCH_SET, S_GET, S_PUT, S_SET, S_ACK, S_ACKED, S_EACH,
-	S_EXPIRE_ACKS, S_EXPIRE, S_META_SET, S_ACKS_DROP,
+	S_EXPIRE_ACKS, S_EXPIRE, S_ACKS_DROP,
 };
-
-int
-clog_meta_set(db *d, const char *key, int64_t value)
-{
-	sqlite3_stmt *st = db_stmt(d, S_META_SET,
-	    "INSERT OR REPLACE INTO meta(key, value) VALUES (?1, ?2)");
-	if (st == NULL)
-		return TWOPC_EIO;
-	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 2, value);
-	return db_step_done(d, st);
-}
 
 int
 clog_epoch_next(db *d, uint64_t *out)

@@ -49,9 +49,6 @@ int clog_set_state(db *d, const char *txid, tx_state st, int64_t decided_at);
 
 int clog_ack(db *d, const char *txid, const char *participant);
 
-/* Set meta KEY to VALUE (a write whose commit the caller forces, to make
- * every earlier lazy record durable with it). */
-int clog_meta_set(db *d, const char *key, int64_t value);
 /* 1 if PARTICIPANT has acked TXID, 0 if not, TWOPC_EIO. */
 int clog_acked(db *d, const char *txid, const char *participant);
 
