@@ -158,7 +158,13 @@ coord_one_phase_resolve(coord *c, int64_t age_ms)
 	db_lock(c->db);
 	int rv = clog_each(c->db, TX_WAIT, w.cap, coord_opw_add, &w);
 	db_unlock(c->db);
+	/* A participant that does not answer is asked once per pass, not
+	 * once per transaction: the resender must not stall for a timeout
+	 * per in-doubt transaction while it is down. */
+	int silent[CFG_MAX_PARTICIPANTS] = { 0 };
 	for (size_t i = 0; rv == 0 && i < w.n; i++) {
+		if (w.part[i] < CFG_MAX_PARTICIPANTS && silent[w.part[i]])
+			continue;
 		pthread_mutex_lock(&c->mtx);
 		int running = 0;
 		for (coord_txn *t = c->running; t != NULL; t = t->next)
@@ -167,8 +173,11 @@ coord_one_phase_resolve(coord *c, int64_t age_ms)
 		if (running)
 			continue;
 		tx_state s = coord_one_phase_ask(c, w.ids[i], w.part[i]);
-		if (s == TX_UNDECIDED)
+		if (s == TX_UNDECIDED) {
+			if (w.part[i] < CFG_MAX_PARTICIPANTS)
+				silent[w.part[i]] = 1;
 			continue;
+		}
 		if (coord_one_phase_record(c, w.ids[i], w.part[i], s) != 0)
 			break;
 		tlog_state(w.ids[i], "WAIT", s == TX_COMMIT ? "END" : "ABORT",
