@@ -47,7 +47,12 @@ typedef struct db db;
 /*
  * Open (create if missing) PATH and run SCHEMA (any number of statements,
  * "CREATE TABLE IF NOT EXISTS ..."). FULL selects synchronous=FULL.
- * Returns 0 and *out, or TWOPC_EIO (message logged, naming the file).
+ * First takes the log's lock (loglock.h: one process per log), then
+ * checks the file (PRAGMA quick_check) before anything reads a row.
+ * Returns 0 and *out, TWOPC_ELOCKED (another process holds the log),
+ * TWOPC_ECORRUPT (the log is damaged), TWOPC_ENOMEM or TWOPC_EIO; every
+ * failure is logged with a message naming the file. The lock is held
+ * until db_close().
  */
 int db_open(const char *path, int full, const char *schema, db **out);
 /* Finalize every statement and close; NULL is a no-op. */
@@ -86,6 +91,15 @@ void db_rollback(db *d);
  */
 int db_durable(db *d);
 int db_durable_all(db *d);
+
+/*
+ * fsync the WAL now, whatever the durability setting: for the rare record
+ * that must survive a power cut even with durability normal (the
+ * coordinator's epoch: if it went back below what participants have
+ * seen, the next start would take the log for a lost one). Call without
+ * db_lock held, before the db is shared between threads. 0 or TWOPC_EIO.
+ */
+int db_sync_now(db *d);
 
 /*
  * db_durable() without blocking the caller for a sync another thread is

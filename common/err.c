@@ -23,6 +23,8 @@ twopc_strerror(int err)
 	case TWOPC_ECLOSED: return "closed";
 	case TWOPC_EUNSUPPORTED: return "operation not supported by the resource";
 	case TWOPC_ERESOURCE: return "resource callback failed";
+	case TWOPC_ELOCKED: return "the log is in use by another process";
+	case TWOPC_ECORRUPT: return "the log is damaged";
 	}
 	return "unknown error";
 }

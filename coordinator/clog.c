@@ -3,10 +3,12 @@
  */
 #include "clog.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "tlog.h"
 #include "twopc/error.h"
 
 /* WITHOUT ROWID: the row lives in its key's b-tree (one page fewer per
@@ -25,27 +27,68 @@ enum {
 };
 
 int
-clog_epoch_next(db *d, uint64_t *out)
+clog_meta_get(db *d, const char *key, uint64_t *out)
+{
+	sqlite3_stmt *st = db_stmt(d, S_EPOCH_GET, "SELECT value FROM meta WHERE key = ?1");
+	if (st == NULL)
+		return TWOPC_EIO;
+	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+	int rc = sqlite3_step(st);
+	/* The value is text (DESIGN 5): read it as such, so that a value
+	 * above INT64_MAX written by an older version, or an operator's
+	 * typo, is refused rather than wrapped. */
+	const char *v = rc == SQLITE_ROW ? (const char *)sqlite3_column_text(st, 0) : NULL;
+	uint64_t val = 0;
+	int ok = 1;
+	if (v != NULL) {
+		char *end;
+		errno = 0;
+		unsigned long long u = strtoull(v, &end, 10);
+		ok = errno == 0 && end != v && *end == '\0' && v[0] != '-';
+		val = (uint64_t)u;
+	}
+	sqlite3_reset(st);
+	if (rc == SQLITE_DONE)
+		return TWOPC_ENOENT;
+	if (rc != SQLITE_ROW || !ok) {
+		if (rc == SQLITE_ROW)
+			tlog_error("meta %s: '%s' is not a number", key, v ? v : "");
+		return TWOPC_EIO;
+	}
+	*out = val;
+	return 0;
+}
+
+int
+clog_meta_put(db *d, const char *key, uint64_t value)
+{
+	char buf[24];
+	sqlite3_stmt *st = db_stmt(d, S_EPOCH_SET,
+	    "INSERT OR REPLACE INTO meta(key, value) VALUES (?1, ?2)");
+	if (st == NULL)
+		return TWOPC_EIO;
+	snprintf(buf, sizeof(buf), "%llu", (unsigned long long)value);
+	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, buf, -1, SQLITE_TRANSIENT);
+	return db_step_done(d, st);
+}
+
+int
+clog_epoch_next(db *d, uint64_t floor, uint64_t *out)
 {
 	uint64_t e = 0;
 	int rv = db_begin(d);
 	if (rv != 0)
 		return rv;
-	sqlite3_stmt *st = db_stmt(d, S_EPOCH_GET, "SELECT value FROM meta WHERE key = 'epoch'");
-	if (st == NULL)
+	rv = clog_meta_get(d, "epoch", &e);
+	if (rv != 0 && rv != TWOPC_ENOENT)
 		goto fail;
-	int rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW)
-		e = (uint64_t)sqlite3_column_int64(st, 0);
-	sqlite3_reset(st);
-	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+	if (e == UINT64_MAX || floor == UINT64_MAX) {
+		tlog_error("the epoch cannot rise above %llu", (unsigned long long)e);
 		goto fail;
-	e++;
-	st = db_stmt(d, S_EPOCH_SET, "INSERT OR REPLACE INTO meta(key, value) VALUES ('epoch', ?1)");
-	if (st == NULL)
-		goto fail;
-	sqlite3_bind_int64(st, 1, (sqlite3_int64)e);
-	if (db_step_done(d, st) != 0)
+	}
+	e = (e + 1 > floor ? e + 1 : floor);
+	if (clog_meta_put(d, "epoch", e) != 0)
 		goto fail;
 	if (db_commit(d) != 0)
 		return TWOPC_EIO;

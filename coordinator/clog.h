@@ -3,7 +3,8 @@
  *
  * Tables (operators and twopc-crashtest read them with sqlite3):
  *   meta(key TEXT PRIMARY KEY, value TEXT)   'epoch': incremented and
- *        forced at every start, before any txid is issued (R6)
+ *        forced at every start, before any txid is issued (R6);
+ *        'presume_from' (see clog_meta_get)
  *   txn(txid TEXT PRIMARY KEY, state TEXT, participants TEXT,
  *       created_at INTEGER, decided_at INTEGER)  state: WAIT COMMIT ABORT END
  *   acks(txid TEXT, participant TEXT)        who has ACKed GLOBAL_COMMIT
@@ -36,9 +37,17 @@ typedef struct clog_txn {
 	int64_t decided_at;
 } clog_txn;
 
-/* Read the epoch, add one and force it (its own SQLite transaction).
- * Must be called before any txid is issued. */
-int clog_epoch_next(db *d, uint64_t *out);
+/* Read the epoch, add one (or take FLOOR if that is higher) and force it
+ * (its own SQLite transaction). Must be called before any txid is issued. */
+int clog_epoch_next(db *d, uint64_t floor, uint64_t *out);
+
+/* meta KEY as an unsigned number: 0 and *OUT, TWOPC_ENOENT (no row),
+ * TWOPC_EIO (unreadable, or not a number). Keys: 'epoch'; 'presume_from',
+ * the first epoch whose transactions this log has recorded, set when the
+ * log was started above the participants' epochs (--min-epoch): a txid of
+ * an older epoch with no record is in doubt here, not presumed aborted. */
+int clog_meta_get(db *d, const char *key, uint64_t *out);
+int clog_meta_put(db *d, const char *key, uint64_t value);
 
 /* 0 and *out, TWOPC_ENOENT (no record), TWOPC_EIO. */
 int clog_get(db *d, const char *txid, clog_txn *out);

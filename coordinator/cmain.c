@@ -5,9 +5,11 @@
  * 0 after a signal, 1 when the log could not be forced or the daemon could
  * not start, 2 for usage or configuration errors.
  */
+#include <errno.h>
 #include <getopt.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,7 +39,8 @@ signal_thread(void *arg)
 static void
 usage(void)
 {
-	fprintf(stderr, "usage: twopc-coordinator -c FILE [-n NAME] [--check-config] [-v]\n");
+	fprintf(stderr, "usage: twopc-coordinator -c FILE [-n NAME] [--check-config] "
+	    "[--min-epoch N] [-v]\n");
 	exit(2);
 }
 
@@ -46,11 +49,14 @@ main(int argc, char **argv)
 {
 	const char *file = NULL, *name = NULL;
 	int check = 0, verbose = 0, ch;
+	uint64_t min_epoch = 0;
+	char *end;
 	static const struct option longopts[] = {
 		{ "config", required_argument, NULL, 'c' },
 		{ "name", required_argument, NULL, 'n' },
 		{ "check-config", no_argument, NULL, 'C' },
 		{ "verbose", no_argument, NULL, 'v' },
+		{ "min-epoch", required_argument, NULL, 'E' },
 		{ NULL, 0, NULL, 0 },
 	};
 	while ((ch = getopt_long(argc, argv, "c:n:v", longopts, NULL)) != -1) {
@@ -59,6 +65,17 @@ main(int argc, char **argv)
 		case 'n': name = optarg; break;
 		case 'C': check = 1; break;
 		case 'v': verbose = 1; break;
+		case 'E':
+			errno = 0;
+			min_epoch = strtoull(optarg, &end, 10);
+			if (errno != 0 || end == optarg || *end != '\0' || optarg[0] == '-' ||
+			    min_epoch == 0 || min_epoch == UINT64_MAX) {
+				fprintf(stderr, "twopc-coordinator: --min-epoch '%s': not an epoch "
+				    "(a number from 1 to %llu)\n", optarg,
+				    (unsigned long long)UINT64_MAX - 1);
+				return 2;
+			}
+			break;
 		default: usage();
 		}
 	}
@@ -95,7 +112,7 @@ main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	sig.c = &c;
 
-	int rv = coord_start(&c, cfg);
+	int rv = coord_start(&c, cfg, min_epoch);
 	if (rv != 0) {
 		fprintf(stderr, "twopc-coordinator: cannot start: %s\n", twopc_strerror(rv));
 		coord_stop(&c);

@@ -90,6 +90,7 @@ coord_one_phase_ask(coord *c, const char *txid, int part)
 	wire_msg req, rep;
 	coord_one_phase_ask_req(c, txid, &req);
 	int rv = rpc_call(c->socks[part], &req, &rep, (int)c->cfg->vote_timeout_ms);
+	(void)coord_fence_check(c, part, rv, &rep);
 	return coord_one_phase_answer(c, txid, part, rv, &rep);
 }
 

@@ -88,6 +88,9 @@ typedef struct coord {
 	coord_job *jobs, *jobs_tail;
 	coord_fq *forget;            /* per participant */
 	int stopping, failed;
+	int fenced;                  /* a newer epoch was seen: decide nothing (cepoch.c) */
+	_Atomic int ready;           /* recovery done: requests are served */
+	uint64_t presume_from;       /* no record of an older epoch's txid: in doubt */
 	pthread_t phase2[COORD_PHASE2];
 	int nphase2;
 	pthread_t resender;
@@ -102,8 +105,12 @@ typedef struct coord {
 	int nsteppers;
 } coord;
 
-/* Open the log, force the next epoch, recover, listen. 0 or a twopc_err. */
-int coord_start(coord *c, cfg_cluster *cfg);
+/* Open (and lock) the log, bind the listen address, ask the participants
+ * for their epochs, force the next epoch (at least MIN_EPOCH), recover,
+ * serve. 0 or a twopc_err: TWOPC_ELOCKED (another process holds the log),
+ * TWOPC_ECORRUPT, TWOPC_ENET (cannot listen), TWOPC_ESTALE (participants
+ * have seen a higher epoch than the log: see cepoch.c), TWOPC_EIO. */
+int coord_start(coord *c, cfg_cluster *cfg, uint64_t min_epoch);
 /* Stop serving, join threads, close. */
 void coord_stop(coord *c);
 /* Block until stopping (0) or failed (TWOPC_EIO). */
@@ -156,6 +163,15 @@ tx_state coord_one_phase_answer(coord *c, const char *txid, int part, int result
 /* Ask the participant of every one-phase WAIT older than AGE_MS that no
  * thread is running, and record what it says. */
 void coord_one_phase_resolve(coord *c, int64_t age_ms);
+
+/* Epochs (cepoch.c). coord_epoch_start: the probe, the refusal or the
+ * next epoch, forced; before recovery and before any txid. */
+int coord_epoch_start(coord *c, uint64_t min_epoch);
+/* Participant PART's reply (RESULT 0: REP decoded) carries a higher epoch
+ * than ours: fence this coordinator (logged once; coord_fail). 1 if
+ * fenced. Any thread. */
+int coord_fence_check(coord *c, int part, int result, const wire_msg *rep);
+int coord_is_fenced(coord *c);
 
 /* "a,b,c" of T's participants, and back. */
 void coord_join_parts(const coord *c, const coord_txn *t, char *buf, size_t len);

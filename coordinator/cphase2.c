@@ -132,8 +132,10 @@ coord_send_commit(coord *c, coord_txn *t, const size_t *who, size_t n, int *acke
 	}
 	if (rpc_call_many(n, socks, preqs, reps, results, (int)c->cfg->vote_timeout_ms) != 0)
 		return 0;
-	for (size_t i = 0; i < n; i++)
+	for (size_t i = 0; i < n; i++) {
+		(void)coord_fence_check(c, t->parts[who[i]], results[i], &reps[i]);
 		nack += (size_t)coord_commit_reply(c, t, who[i], results[i], &reps[i], acked);
+	}
 	return nack;
 }
 
@@ -242,7 +244,7 @@ coord_deliver_abort(coord *c, coord_txn *t, int voters_only)
 	wire_msg reqs[WIRE_MAX_WORK], reps[WIRE_MAX_WORK];
 	const wire_msg *preqs[WIRE_MAX_WORK] = { 0 };
 	nng_socket socks[WIRE_MAX_WORK] = { 0 };
-	int results[WIRE_MAX_WORK];
+	int results[WIRE_MAX_WORK], to[WIRE_MAX_WORK];
 	size_t n = 0;
 
 	for (size_t i = 0; i < t->nparts; i++) {
@@ -252,13 +254,16 @@ coord_deliver_abort(coord *c, coord_txn *t, int voters_only)
 		    c->cfg->coordinator.name);
 		preqs[n] = &reqs[n];
 		socks[n] = c->socks[t->parts[i]];
+		to[n] = t->parts[i];
 		n++;
 	}
 	if (n == 0 || rpc_call_many(n, socks, preqs, reps, results, (int)c->cfg->vote_timeout_ms) != 0)
 		return;
-	for (size_t i = 0; i < n; i++)
+	for (size_t i = 0; i < n; i++) {
+		(void)coord_fence_check(c, to[i], results[i], &reps[i]);
 		if (results[i] == 0)
 			wire_msg_free(&reps[i]);
+	}
 }
 
 void *
@@ -391,6 +396,10 @@ coord_flush_forget_round(coord *c)
 		req.ntxids = n;
 		req.txids = ids;
 		int rv = rpc_call(c->socks[p], &req, &rep, 1000);
+		if (coord_fence_check(c, (int)p, rv, &rep)) {
+			rv = TWOPC_ESTALE; /* keep the queue: nothing was forgotten for us */
+			wire_msg_free(&rep);
+		}
 		if (rv == 0) {
 			wire_msg_free(&rep);
 			pthread_mutex_lock(&c->mtx);

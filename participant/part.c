@@ -797,6 +797,13 @@ part_handle(void *user, const wire_msg *req, wire_msg *rep)
 	twopc_participant *p = user;
 	if (part_failed(p))
 		return 0; /* promise nothing after a failed force */
+	if (!atomic_load(&p->ready)) {
+		static _Thread_local char buf[WIRE_TEXT_MAX + 1];
+		if (req->type == WIRE_IAMALIVE)
+			return 0; /* not serving yet: a liveness probe hears nothing */
+		return part_error(rep, TWOPC_ECLOSED, "the participant is starting (recovery is not "
+		    "finished); try again", buf, sizeof(buf));
+	}
 	return part_dispatch(p, req, rep);
 }
 
@@ -983,19 +990,23 @@ twopc_participant_start(twopc_participant *p)
 	}
 	p->started = 1;
 	pthread_mutex_unlock(&p->mtx);
-	if ((rv = part_recover(p)) != 0)
-		return rv;
-	if ((rv = rpc_dial(p->cfg->coordinator.listen, 1, &p->coord)) != 0)
-		return rv;
-	p->coord_open = 1;
+	/* The log is locked (part_open); bind before recovery, so that a
+	 * second process on this address stops before it changes a row.
+	 * Until recovery is done requests are answered "starting"
+	 * (part_handle). */
 	rpc_server_opts so = {
 		.nworkers = PART_WORKERS, .handler = part_handle, .user = p,
 		.sender = p->self->name, .epoch = &p->max_epoch,
 		.gate = part_gate, .gate_arg = p, .fail = part_gate_failed,
 	};
-	rv = rpc_server_start(p->self->listen, &so, &p->srv);
-	if (rv != 0)
+	if ((rv = rpc_server_start(p->self->listen, &so, &p->srv)) != 0)
 		return rv;
+	if ((rv = part_recover(p)) != 0)
+		return rv;
+	if ((rv = rpc_dial(p->cfg->coordinator.listen, 1, &p->coord)) != 0)
+		return rv;
+	p->coord_open = 1;
+	atomic_store(&p->ready, 1);
 	if (pthread_create(&p->bg, NULL, part_bg_main, p) != 0)
 		return TWOPC_ENOMEM;
 	p->bg_running = 1;

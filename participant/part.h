@@ -46,6 +46,7 @@ struct twopc_participant {
 	int *peer_open;
 	fdetect fd;                  /* 0 = coordinator, 1 + i = participant i */
 	_Atomic uint64_t max_epoch;
+	_Atomic int ready;           /* recovery done: requests are served */
 	uint64_t epoch_stored;       /* the epoch in the log's meta (db lock) */
 
 	pthread_mutex_t mtx;

@@ -257,8 +257,10 @@ part_ask_one(twopc_participant *p, const char *txid, const plog_txn *t)
 			rv = TWOPC_EPROTO; /* an ERROR reply: no decision from it */
 		wire_msg_free(&rep);
 	}
-	if (rv != 0) {
-		/* The coordinator is silent: cooperative termination. */
+	if (rv != 0 || answer == TX_READY) {
+		/* The coordinator is silent, or in doubt itself (its log was
+		 * lost and it was started above our epoch: it answers READY,
+		 * "no help"): cooperative termination. */
 		answer = part_ask_peers(p, txid, t, &v);
 		peers_asked = 1;
 		from = "a peer";

@@ -131,7 +131,15 @@ hc_spawn(hcluster *c, int i, const char *env)
 			}
 		}
 		if (i == 0) {
-			execl(exe, exe, "-c", c->file, (char *)NULL);
+			char words[sizeof(c->coord_args)], *save = NULL;
+			char *argv[16] = { exe, "-c", c->file };
+			int n = 3;
+			snprintf(words, sizeof(words), "%s", c->coord_args);
+			for (char *w = strtok_r(words, " ", &save); w != NULL && n < 15;
+			    w = strtok_r(NULL, " ", &save))
+				argv[n++] = w;
+			argv[n] = NULL;
+			execv(exe, argv);
 		} else if (c->pcmd[0] != '\0') {
 			char cmd[1024];
 			snprintf(cmd, sizeof(cmd), "exec %s -c '%s' -n '%s'", c->pcmd, c->file, c->names[i]);

@@ -29,6 +29,7 @@ typedef struct hcluster {
 	char pcmd[512];  /* participant command ("" = BIN/twopc-participant);
 	                  * run by sh with " -c FILE -n NAME" appended */
 	char extra_env[256]; /* "VAR=value" given to every node started */
+	char coord_args[128]; /* extra words for the coordinator's command line */
 } hcluster;
 
 /* Create the directory and cluster file: NPARTS participants (alpha, beta,

@@ -217,7 +217,7 @@ lc_coord_start(lcluster *c)
 		return -1;
 	if ((c->co = calloc(1, sizeof(*c->co))) == NULL)
 		return -1;
-	return coord_start(c->co, c->ccfg);
+	return coord_start(c->co, c->ccfg, 0);
 }
 
 /* The config struct for participant NAME with the cluster file's URLs. */

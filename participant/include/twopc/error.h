@@ -37,6 +37,8 @@ typedef enum twopc_err {
 	TWOPC_ECLOSED = -13,    /* the object is stopping or stopped */
 	TWOPC_EUNSUPPORTED = -14, /* the resource does not implement the operation */
 	TWOPC_ERESOURCE = -15,  /* the application's resource callback failed */
+	TWOPC_ELOCKED = -16,    /* the log is in use by another process */
+	TWOPC_ECORRUPT = -17,   /* the log is damaged (its integrity check failed) */
 } twopc_err;
 
 /* A static English description of ERR. Thread-safe; never NULL. */
