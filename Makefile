@@ -29,7 +29,7 @@ PKGS      = libnng-dev libsqlite3-dev libyaml-dev
 TEST_PKGS = libcunit1-dev mandoc spin sqlite3 pkg-config
 
 COMMON_SRC = common/err.c common/txstate.c common/wire.c common/tlog.c common/db.c \
-             common/crash.c common/rpc.c common/fdetect.c common/statlist.c common/faultvfs.c config/config.c config/cfgbuild.c
+             common/crash.c common/rpc.c common/fdetect.c common/mclock.c common/statlist.c common/faultvfs.c config/config.c config/cfgbuild.c
 PART_SRC   = participant/part.c participant/precover.c participant/plog.c
 KV_SRC     = participant/kv.c
 COORD_SRC  = coordinator/coord.c coordinator/cphase2.c coordinator/conephase.c coordinator/clog.c

@@ -32,6 +32,7 @@
 #include <string.h>
 
 #include "crash.h"
+#include "mclock.h"
 #include "statlist.h"
 #include "tlog.h"
 #include "twopc/error.h"
@@ -773,7 +774,7 @@ coord_start(coord *c, cfg_cluster *cfg)
 	c->cfg = cfg;
 	pthread_mutex_init(&c->mtx, NULL);
 	pthread_cond_init(&c->cv, NULL);
-	pthread_cond_init(&c->jobs_cv, NULL);
+	mclock_cond_init(&c->jobs_cv); /* timed waits in cphase2.c */
 	pthread_cond_init(&c->steps_cv, NULL);
 	rv = db_open(cfg->coordinator.log, cfg->durability == CFG_DURABILITY_FULL, clog_schema, &c->db);
 	if (rv != 0)
