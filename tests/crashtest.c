@@ -20,8 +20,13 @@
  * processes at random times; each is restarted at once. The seed fixes the
  * schedule (which process, after how long). Then quiescence and the checks.
  *
+ * Options are refused, not ignored: a number that is not whole or out of
+ * range, an unknown point, path or durability, an option the mode does
+ * not use, and a run of zero cases are usage errors naming the value.
+ *
  * Exit status: 0 no violation, 1 violations, 2 usage or setup failure.
  */
+#include <errno.h>
 #include <getopt.h>
 #include <pthread.h>
 #include <signal.h>
@@ -756,11 +761,70 @@ usage(void)
 	    "       twopc-crashtest [--build DIR] [--participant-cmd CMD] [--json] matrix [--repeat N] [--point P] [--path commit|abort|onephase]\n"
 	    "       twopc-crashtest [--build DIR] [--participant-cmd CMD] [--json] random [--cycles N] [--seed S] [--clients K]\n"
 	    "       twopc-crashtest [...] coordinator-lost [--repeat N] [--seed S] [--clients K]\n"
-	    "       twopc-crashtest [...] powerloss [--cycles N] [--seed S] [--durability full|normal]\n"
+	    "       twopc-crashtest [...] powerloss [--cycles N] [--seed S] [--clients K] [--durability full|normal]\n"
 	    "       twopc-crashtest [...] ioerror\n"
 	    "       --expect-violations: exit 0 only if violations are found (for builds with a known bug)\n");
 	exit(2);
 }
+
+/* A usage error that names the bad value: exit 2. */
+static void
+ct_bad(const char *fmt, ...)
+{
+	va_list ap;
+	fprintf(stderr, "twopc-crashtest: ");
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "\n");
+	exit(2);
+}
+
+/* The whole of ARG as a decimal number in LO..HI, or a usage error naming
+ * OPT and ARG: "--cycles abc" must not run zero cycles and pass. */
+static long
+ct_num(const char *opt, const char *arg, long lo, long hi)
+{
+	char *end;
+	errno = 0;
+	long v = strtol(arg, &end, 10);
+	if (end == arg || *end != '\0' || errno == ERANGE)
+		ct_bad("%s: '%s' is not a number", opt, arg);
+	if (v < lo || v > hi)
+		ct_bad("%s: %s is out of range (%ld to %ld)", opt, arg, lo, hi);
+	return v;
+}
+
+/* One of the NULL-terminated LIST, or a usage error naming OPT and ARG. */
+static const char *
+ct_word(const char *opt, const char *what, const char *arg, const char *const *list,
+    const char *hint)
+{
+	for (int i = 0; list[i] != NULL; i++)
+		if (strcmp(arg, list[i]) == 0)
+			return list[i];
+	ct_bad("%s: unknown %s '%s' (%s)", opt, what, arg, hint);
+	return NULL;
+}
+
+/* The options each mode runs with (bits of the option letters below);
+ * any other mode-specific option is refused, not ignored. */
+enum { CT_O_REPEAT = 1, CT_O_POINT = 2, CT_O_PATH = 4, CT_O_CYCLES = 8, CT_O_SEED = 16,
+	CT_O_CLIENTS = 32, CT_O_DURABILITY = 64 };
+
+static const struct ct_mode {
+	const char *name;
+	int opts;
+} ct_modes[] = {
+	{ "matrix", CT_O_REPEAT | CT_O_POINT | CT_O_PATH },
+	{ "random", CT_O_CYCLES | CT_O_SEED | CT_O_CLIENTS },
+	{ "coordinator-lost", CT_O_REPEAT | CT_O_SEED | CT_O_CLIENTS },
+	{ "powerloss", CT_O_CYCLES | CT_O_SEED | CT_O_CLIENTS | CT_O_DURABILITY },
+	{ "ioerror", 0 },
+};
+
+static const char *const ct_opt_names[] = { "--repeat", "--point", "--path", "--cycles", "--seed",
+	"--clients", "--durability" };
 
 int
 main(int argc, char **argv)
@@ -782,7 +846,9 @@ main(int argc, char **argv)
 		{ "durability", required_argument, NULL, 'd' },
 		{ NULL, 0, NULL, 0 },
 	};
-	int ch;
+	static const char *const paths[] = { "commit", "abort", "onephase", NULL };
+	static const char *const durabilities[] = { "full", "normal", NULL };
+	int ch, given = 0;
 	const char *b = getenv("TWOPC_BUILD");
 	o.build = b ? b : "build";
 	signal(SIGPIPE, SIG_IGN);
@@ -796,20 +862,41 @@ main(int argc, char **argv)
 			for (int i = 0; crash_points[i] != NULL; i++)
 				printf("%s\n", crash_points[i]);
 			return 0;
-		case 'r': o.repeat = atoi(optarg); break;
-		case 'P': o.point = optarg; break;
-		case 'A': o.path = optarg; break;
-		case 'n': o.cycles = atoi(optarg); break;
-		case 's': o.seed = (unsigned)strtoul(optarg, NULL, 10); break;
-		case 'k': o.clients = atoi(optarg); break;
+		case 'r': o.repeat = (int)ct_num("--repeat", optarg, 1, 100000); given |= CT_O_REPEAT; break;
+		case 'P':
+			o.point = ct_word("--point", "crash point", optarg, crash_points,
+			    "twopc-crashtest --list-points lists the crash points");
+			given |= CT_O_POINT;
+			break;
+		case 'A':
+			o.path = ct_word("--path", "path", optarg, paths, "commit, abort or onephase");
+			given |= CT_O_PATH;
+			break;
+		case 'n': o.cycles = (int)ct_num("--cycles", optarg, 1, 10000000); given |= CT_O_CYCLES; break;
+		case 's': o.seed = (unsigned)ct_num("--seed", optarg, 0, 4294967295L); given |= CT_O_SEED; break;
+		case 'k': o.clients = (int)ct_num("--clients", optarg, 1, 16); given |= CT_O_CLIENTS; break;
 		case 'x': o.expect_violations = 1; break;
-		case 'd': o.durability = optarg; break;
+		case 'd':
+			o.durability = ct_word("--durability", "durability", optarg, durabilities, "full or normal");
+			given |= CT_O_DURABILITY;
+			break;
 		default: usage();
 		}
 	}
-	if (optind != argc - 1 || o.repeat < 1 || o.cycles < 0)
-		usage();
+	if (optind == argc)
+		ct_bad("no mode given (matrix, random, coordinator-lost, powerloss or ioerror)");
+	if (optind != argc - 1)
+		ct_bad("one mode at a time: '%s' after '%s'", argv[optind + 1], argv[optind]);
 	const char *mode = argv[optind];
+	const struct ct_mode *m = NULL;
+	for (size_t i = 0; i < sizeof(ct_modes) / sizeof(ct_modes[0]); i++)
+		if (strcmp(mode, ct_modes[i].name) == 0)
+			m = &ct_modes[i];
+	if (m == NULL)
+		ct_bad("unknown mode '%s' (matrix, random, coordinator-lost, powerloss or ioerror)", mode);
+	for (int bit = 0; bit < 7; bit++)
+		if ((given & (1 << bit)) && !(m->opts & (1 << bit)))
+			ct_bad("%s does not apply to %s: it would not be used", ct_opt_names[bit], mode);
 	setenv("TWOPC_BUILD", o.build, 1);
 	if (o.json)
 		printf("{\"cases\":[");
@@ -830,6 +917,11 @@ main(int argc, char **argv)
 	else
 		usage();
 	ct_progress(&o, "%s", "");
+	if (rv == 0 && total_cases == 0) {
+		/* Nothing ran: no verdict to give, and none may read as a pass. */
+		fprintf(stderr, "twopc-crashtest: %s ran no case\n", mode);
+		return 2;
+	}
 	if (o.json) {
 		printf("],\"summary\":[");
 		for (int i = 0; i < nsums; i++)

@@ -230,6 +230,87 @@ test_driver_coordinator_dies(void)
 	hc_destroy(&c);
 }
 
+/* ---- the harness refuses what it does not run ---- */
+
+/* Run BUILD/twopc-crashtest ARGS (NULL-terminated), its stdout and
+ * stderr into OUT; its exit status, or -1. */
+static int
+crashtest(char *out, size_t len, const char *const *args)
+{
+	const char *b = getenv("TWOPC_BUILD");
+	char exe[512];
+	const char *argv[16];
+	int n = 0, fds[2];
+	snprintf(exe, sizeof(exe), "%s/twopc-crashtest", b ? b : "build");
+	argv[n++] = exe;
+	argv[n++] = "--build";
+	argv[n++] = b ? b : "build";
+	for (int k = 0; args[k] != NULL && n < 15; k++)
+		argv[n++] = args[k];
+	argv[n] = NULL;
+	if (pipe(fds) != 0)
+		return -1;
+	pid_t pid = fork();
+	if (pid == 0) {
+		dup2(fds[1], 1);
+		dup2(fds[1], 2);
+		close(fds[0]);
+		close(fds[1]);
+		execv(exe, (char *const *)argv);
+		_exit(127);
+	}
+	close(fds[1]);
+	size_t at = 0;
+	ssize_t r;
+	while (at + 1 < len && (r = read(fds[0], out + at, len - at - 1)) > 0)
+		at += (size_t)r;
+	out[at] = '\0';
+	close(fds[0]);
+	int st;
+	if (pid < 0 || waitpid(pid, &st, 0) != pid || !WIFEXITED(st))
+		return -1;
+	return WEXITSTATUS(st);
+}
+
+/* Each of these used to run nothing (or something else) and pass: a
+ * misspelt point reported "0 violations in 0 cases" and exit 0. Now
+ * exit 2, naming the bad value, before any cluster is started. */
+static void
+test_crashtest_refuses(void)
+{
+	static const struct {
+		const char *args[6];
+		const char *says;
+	} cases[] = {
+		{ { "matrix", "--point", "nosuch", NULL }, "--point: unknown crash point 'nosuch'" },
+		{ { "matrix", "--path", "sideways", NULL }, "--path: unknown path 'sideways'" },
+		{ { "random", "--cycles", "abc", NULL }, "--cycles: 'abc' is not a number" },
+		{ { "random", "--cycles", "5x", NULL }, "--cycles: '5x' is not a number" },
+		{ { "random", "--cycles", "0", NULL }, "--cycles: 0 is out of range" },
+		{ { "random", "--clients", "17", NULL }, "--clients: 17 is out of range (1 to 16)" },
+		{ { "random", "--seed", "-1", NULL }, "--seed: -1 is out of range" },
+		{ { "matrix", "--repeat", "", NULL }, "--repeat: '' is not a number" },
+		{ { "powerloss", "--durability", "sometimes", NULL }, "unknown durability 'sometimes'" },
+		{ { "random", "--point", "coordinator.after_first_global", NULL },
+		    "--point does not apply to random" },
+		{ { "nosuchmode", NULL }, "unknown mode 'nosuchmode'" },
+		{ { "--json", NULL }, "no mode given" },
+	};
+	char out[2048];
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		int rc = crashtest(out, sizeof(out), cases[i].args);
+		CU_ASSERT_EQUAL(rc, 2);
+		CU_ASSERT(strstr(out, cases[i].says) != NULL);
+		CU_ASSERT(strstr(out, "violations in") == NULL); /* no run, no verdict */
+		if (rc != 2 || strstr(out, cases[i].says) == NULL)
+			fprintf(stderr, "\n  case %zu (%s): exit %d: %s", i, cases[i].says, rc, out);
+	}
+	/* The list it names is the list it takes. */
+	const char *list[] = { "--list-points", NULL };
+	CU_ASSERT_EQUAL(crashtest(out, sizeof(out), list), 0);
+	CU_ASSERT(strstr(out, "coordinator.after_first_global\n") != NULL);
+}
+
 void
 test_honest_register(void)
 {
@@ -242,6 +323,7 @@ test_honest_register(void)
 		{ "coordinator unreachable for: this outage only", test_unreachable_age_is_this_outage },
 		{ "driver, coordinator not running: the real wait", test_driver_coordinator_down },
 		{ "driver, coordinator dies: closed after the real time", test_driver_coordinator_dies },
+		{ "twopc-crashtest: bad options are exit 2, named", test_crashtest_refuses },
 	};
 	CU_pSuite s = CU_add_suite("honest", NULL, NULL);
 	for (size_t i = 0; s != NULL && i < sizeof(cases) / sizeof(cases[0]); i++)
