@@ -29,7 +29,7 @@ PKGS      = libnng-dev libsqlite3-dev libyaml-dev
 TEST_PKGS = libcunit1-dev mandoc spin sqlite3 pkg-config
 
 COMMON_SRC = common/err.c common/txstate.c common/wire.c common/tlog.c common/db.c \
-             common/crash.c common/loglock.c common/rpc.c common/fdetect.c common/statlist.c common/faultvfs.c config/config.c config/cfgbuild.c
+             common/crash.c common/loglock.c common/rpc.c common/fdetect.c common/mclock.c common/statlist.c common/faultvfs.c config/config.c config/cfgbuild.c
 PART_SRC   = participant/part.c participant/precover.c participant/plog.c
 KV_SRC     = participant/kv.c
 COORD_SRC  = coordinator/coord.c coordinator/cepoch.c coordinator/cphase2.c coordinator/conephase.c coordinator/clog.c
@@ -140,13 +140,14 @@ test: all lint-man
 	$(BUILD)/twopc-crashtest --build $(abspath $(BUILD)) powerloss --cycles 100 --seed 1
 	$(BUILD)/twopc-crashtest --build $(abspath $(BUILD)) --expect-violations powerloss --durability normal --cycles 30 --seed 1
 	$(BUILD)/twopc-crashtest --build $(abspath $(BUILD)) ioerror
+	$(BUILD)/twopc-crashtest --build $(abspath $(BUILD)) doublestart --cycles 20 --seed 1
 	$(MAKE) --no-print-directory bug-check
 	$(MAKE) --no-print-directory test-library
 	$(MAKE) --no-print-directory model-quick
 
 # Test-only variants with a known protocol bug (built with -DTWOPC_BUG_x):
 # the crash harness must report violations for each (make test checks it).
-BUGS = GLOBAL_BEFORE_DECISION NO_LOCKS LAZY_READY
+BUGS = GLOBAL_BEFORE_DECISION NO_LOCKS LAZY_READY NO_LOG_LOCK
 bugs:
 	@for b in $(BUGS); do \
 	  $(MAKE) --no-print-directory BUILD=$(BUILD)/bugs/$$b EXTRA_CFLAGS="-DTWOPC_BUG_$$b" \
@@ -160,6 +161,8 @@ bug-check: all bugs
 	  random --cycles 20 --clients 8 --seed 1
 	$(BUILD)/twopc-crashtest --build $(abspath $(BUILD)/bugs/LAZY_READY) --expect-violations \
 	  powerloss --cycles 40 --seed 1
+	$(BUILD)/twopc-crashtest --build $(abspath $(BUILD)/bugs/NO_LOG_LOCK) --expect-violations \
+	  doublestart --cycles 20 --seed 1
 
 # The long run (not part of make test): 10,000 random kill cycles and 1,000
 # power-loss cycles.

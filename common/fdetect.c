@@ -82,6 +82,23 @@ fd_report(fdetect *f, int i, int answered)
 	pthread_mutex_unlock(&f->mtx);
 }
 
+void
+fd_heard(fdetect *f, int i)
+{
+	if (i < 0 || i >= f->n)
+		return;
+	pthread_mutex_lock(&f->mtx);
+	fd_peer *p = &f->peers[i];
+	/* No timeout change: nothing says the last question was answered
+	 * late, only that the peer is up now. An outage that began before
+	 * this message is over; the next unanswered question starts a new
+	 * one, and its age with it. */
+	p->suspected = 0;
+	p->suspected_since = 0;
+	p->last_heard = mono_ms();
+	pthread_mutex_unlock(&f->mtx);
+}
+
 int
 fd_suspected(fdetect *f, int i, int64_t *since_ms)
 {

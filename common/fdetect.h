@@ -6,7 +6,10 @@
  * slow, so its timeout grows by half (up to the cap) and the suspicion is
  * cleared. A peer is never trusted faster again within a process lifetime:
  * false suspicions cost a round of the termination protocol, a long
- * timeout only costs waiting.
+ * timeout only costs waiting. Any message from a peer (fd_heard) also
+ * ends a suspicion: a participant rarely asks the coordinator anything,
+ * so without it a suspicion from an outage long over would still date
+ * the next one.
  *
  * Thread-safe. Peers are small integer indexes (0..n-1).
  */
@@ -42,7 +45,12 @@ void fd_set_name(fdetect *f, int i, const char *name);
 uint32_t fd_timeout(fdetect *f, int i);
 /* Peer I answered (ANSWERED=1) or did not within its timeout (0). */
 void fd_report(fdetect *f, int i, int answered);
-/* 1 if peer I is suspected; *since_ms (may be NULL) gets how long. */
+/* A message from peer I arrived unasked (a request it sent us): it is
+ * alive, so any suspicion of it ends here. */
+void fd_heard(fdetect *f, int i);
+/* 1 if peer I is suspected; *since_ms (may be NULL) gets how long, on the
+ * monotonic clock, since the first unanswered question after it was last
+ * heard from (answered, or fd_heard). */
 int fd_suspected(fdetect *f, int i, int64_t *since_ms);
 
 #endif

@@ -33,19 +33,29 @@ tlog_set_name(const char *name)
 	pthread_mutex_unlock(&tlog_mtx);
 }
 
-void
-tlog_stderr_sink(void *user, int level, const char *line)
+size_t
+tlog_timestamp(char *buf, size_t len)
 {
-	static const char *const lv[] = { "ERROR", "WARN", "INFO", "DEBUG" };
 	struct timespec ts;
 	struct tm tm;
 	char when[32];
 
-	(void)user;
 	clock_gettime(CLOCK_REALTIME, &ts);
 	gmtime_r(&ts.tv_sec, &tm);
-	strftime(when, sizeof(when), "%H:%M:%S", &tm);
-	fprintf(stderr, "%s.%03ld %s %s %s\n", when, ts.tv_nsec / 1000000L, tlog_name,
+	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%S", &tm);
+	int n = snprintf(buf, len, "%s.%03ldZ", when, ts.tv_nsec / 1000000L);
+	return n < 0 ? 0 : (size_t)n;
+}
+
+void
+tlog_stderr_sink(void *user, int level, const char *line)
+{
+	static const char *const lv[] = { "ERROR", "WARN", "INFO", "DEBUG" };
+	char when[40];
+
+	(void)user;
+	tlog_timestamp(when, sizeof(when));
+	fprintf(stderr, "%s %s %s %s\n", when, tlog_name,
 	    lv[level < 0 ? 0 : level > 3 ? 3 : level], line);
 }
 

@@ -11,6 +11,8 @@
 #ifndef TWOPC_TLOG_H
 #define TWOPC_TLOG_H
 
+#include <stddef.h>
+
 typedef enum tlog_level {
 	TLOG_ERROR = 0,
 	TLOG_WARN = 1,
@@ -24,8 +26,14 @@ typedef void (*tlog_sink)(void *user, int level, const char *line);
 void tlog_set_sink(tlog_sink sink, void *user, int level);
 /* The prefix of every line (the process's node name); copied. */
 void tlog_set_name(const char *name);
-/* A sink that writes "TIME NAME LEVEL line\n" to stderr. */
+/* A sink that writes "TIME NAME LEVEL line\n" to stderr, TIME as
+ * tlog_timestamp() makes it. */
 void tlog_stderr_sink(void *user, int level, const char *line);
+/* The wall-clock time now in ISO 8601, UTC, to the millisecond
+ * ("2026-12-05T16:42:51.123Z", 24 characters) into BUF; returns its length
+ * (truncated to fit LEN, like snprintf). Log lines outlive the day they
+ * were written on, so the date is always part of it. */
+size_t tlog_timestamp(char *buf, size_t len);
 
 void tlog(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 #define tlog_error(...) tlog(TLOG_ERROR, __VA_ARGS__)

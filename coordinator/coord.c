@@ -32,6 +32,7 @@
 #include <string.h>
 
 #include "crash.h"
+#include "mclock.h"
 #include "statlist.h"
 #include "tlog.h"
 #include "twopc/error.h"
@@ -802,7 +803,7 @@ coord_start(coord *c, cfg_cluster *cfg, uint64_t min_epoch)
 	c->cfg = cfg;
 	pthread_mutex_init(&c->mtx, NULL);
 	pthread_cond_init(&c->cv, NULL);
-	pthread_cond_init(&c->jobs_cv, NULL);
+	mclock_cond_init(&c->jobs_cv); /* timed waits in cphase2.c */
 	pthread_cond_init(&c->steps_cv, NULL);
 	/* The lock first (db_open takes it before SQLite reads a page), then
 	 * the address: a second coordinator on a live log or address stops

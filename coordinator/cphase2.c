@@ -21,6 +21,7 @@
 #include <time.h>
 
 #include "crash.h"
+#include "mclock.h"
 #include "tlog.h"
 #include "twopc/error.h"
 
@@ -437,16 +438,9 @@ coord_resender_main(void *arg)
 	int first = 1;
 
 	for (;;) {
-		struct timespec ts;
 		pthread_mutex_lock(&c->mtx);
-		if (!first) {
-			clock_gettime(CLOCK_REALTIME, &ts);
-			ts.tv_nsec += (long)c->cfg->ack_retry_ms * 1000000L;
-			ts.tv_sec += ts.tv_nsec / 1000000000L;
-			ts.tv_nsec %= 1000000000L;
-			if (!c->stopping && !c->failed)
-				pthread_cond_timedwait(&c->jobs_cv, &c->mtx, &ts);
-		}
+		if (!first && !c->stopping && !c->failed)
+			(void)mclock_cond_wait_ms(&c->jobs_cv, &c->mtx, (long)c->cfg->ack_retry_ms);
 		int stop = c->stopping || c->failed;
 		pthread_mutex_unlock(&c->mtx);
 		if (stop)

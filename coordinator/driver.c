@@ -14,7 +14,9 @@
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <stdint.h>
 #include <string.h>
+#include <time.h>
 
 #include "bench.h"
 #include "twopc/client.h"
@@ -131,6 +133,32 @@ drv_add_op(twopc_client *cl, twopc_tx *tx, const char *arg)
 	exit(EXIT_USAGE);
 }
 
+static int64_t
+drv_mono_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Why the outcome of a commit is unknown, with the time it really took:
+ * a connection that broke after 55 ms is not a coordinator that was
+ * silent for the whole --timeout. */
+static void
+drv_unknown(int rv, const char *why, long long took_ms, const char *id)
+{
+	const char *sep = id[0] ? "; txid " : "";
+	if (rv == TWOPC_ETIMEDOUT && why[0] != '\0')
+		fprintf(stderr, "%s: outcome unknown: the coordinator answered after %lld ms that it "
+		    "does not know it yet: %s%s%s\n", prog, took_ms, why, sep, id);
+	else if (rv == TWOPC_ETIMEDOUT)
+		fprintf(stderr, "%s: outcome unknown: the coordinator did not answer within %lld ms "
+		    "(timed out)%s%s\n", prog, took_ms, sep, id);
+	else
+		fprintf(stderr, "%s: outcome unknown: the coordinator closed the connection after %lld ms "
+		    "(%s)%s%s\n", prog, took_ms, twopc_strerror(rv), sep, id);
+}
+
 static int
 drv_commit(twopc_client *cl, int argc, char **argv)
 {
@@ -148,7 +176,9 @@ drv_commit(twopc_client *cl, int argc, char **argv)
 	}
 	for (int i = at; i < argc; i++)
 		drv_add_op(cl, tx, argv[i]);
+	int64_t t0 = drv_mono_ms();
 	int rv = twopc_tx_commit(tx, o.timeout_ms, &outcome);
+	long long took = (long long)(drv_mono_ms() - t0);
 	int code;
 	const char *word;
 	if (rv == 0) {
@@ -173,8 +203,7 @@ drv_commit(twopc_client *cl, int argc, char **argv)
 	} else if (code == EXIT_ABORTED) {
 		printf("ABORTED %s: %s\n", id, why[0] ? why : "no reason given");
 	} else if (code == EXIT_UNKNOWN) {
-		fprintf(stderr, "%s: outcome unknown: the coordinator did not answer within %d ms (%s)%s%s\n",
-		    prog, o.timeout_ms, twopc_strerror(rv), id[0] ? "; txid " : "", id);
+		drv_unknown(rv, why, took, id);
 		if (o.txid != NULL)
 			fprintf(stderr, "%s: retrying with --txid %s is safe: it will not run twice\n",
 			    prog, o.txid);

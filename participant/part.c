@@ -26,6 +26,7 @@
 #include <string.h>
 
 #include "crash.h"
+#include "mclock.h"
 #include "statlist.h"
 #include "tlog.h"
 #include "txstate.h"
@@ -797,6 +798,8 @@ part_handle(void *user, const wire_msg *req, wire_msg *rep)
 	twopc_participant *p = user;
 	if (part_failed(p))
 		return 0; /* promise nothing after a failed force */
+	if (strcmp(req->sender, p->cfg->coordinator.name) == 0)
+		fd_heard(&p->fd, 0); /* it is up: an outage of it is over */
 	if (!atomic_load(&p->ready)) {
 		static _Thread_local char buf[WIRE_TEXT_MAX + 1];
 		if (req->type == WIRE_IAMALIVE)
@@ -858,7 +861,7 @@ part_open(twopc_participant **out, cfg_cluster *cfg, const char *name, const two
 		return TWOPC_ENOMEM;
 	}
 	pthread_mutex_init(&p->mtx, NULL);
-	pthread_cond_init(&p->cv, NULL);
+	mclock_cond_init(&p->cv); /* timed waits in precover.c */
 	p->res = *res;
 	p->cfg = cfg;
 	if ((p->self = cfg_participant(p->cfg, name)) == NULL) {

@@ -21,6 +21,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "mclock.h"
 #include "tlog.h"
 #include "txstate.h"
 
@@ -372,14 +373,9 @@ part_bg_main(void *arg)
 		tick = 250;
 	p->next_expire_ms = mono_ms() + cfg_expire_every_ms(p->cfg);
 	for (;;) {
-		struct timespec ts;
 		pthread_mutex_lock(&p->mtx);
-		clock_gettime(CLOCK_REALTIME, &ts);
-		ts.tv_nsec += (long)tick * 1000000L;
-		ts.tv_sec += ts.tv_nsec / 1000000000L;
-		ts.tv_nsec %= 1000000000L;
 		if (!p->stopping && !p->failed)
-			pthread_cond_timedwait(&p->cv, &p->mtx, &ts);
+			(void)mclock_cond_wait_ms(&p->cv, &p->mtx, (long)tick);
 		int stop = p->stopping || p->failed;
 		pthread_mutex_unlock(&p->mtx);
 		if (stop)

@@ -6,6 +6,7 @@
  *   twopc-crashtest --list-points
  *   twopc-crashtest [options] matrix [--repeat N] [--point P] [--path commit|abort|onephase]
  *   twopc-crashtest [options] random [--cycles N] [--seed S] [--clients K]
+ *   twopc-crashtest [options] doublestart [--cycles N] [--seed S] [--clients K]
  *   options: --build DIR  --participant-cmd CMD  --json  --verbose
  *
  * matrix: for every crash point, on the commit path, on the abort path and
@@ -20,8 +21,21 @@
  * processes at random times; each is restarted at once. The seed fixes the
  * schedule (which process, after how long). Then quiescence and the checks.
  *
+ * doublestart: a second coordinator started on the cluster file while
+ * the first is paused (SIGSTOP), in some cycles with a participant paused
+ * first so that transactions wait in WAIT for its vote. One instance per
+ * log: the second must go away without touching the log the first is
+ * using, or take over from a first that is then killed, never both.
+ * Each cycle prints what the second one did (exit status, first error
+ * line). Then quiescence and the checks, as for random.
+ *
+ * Options are refused, not ignored: a number that is not whole or out of
+ * range, an unknown point, path or durability, an option the mode does
+ * not use, and a run of zero cases are usage errors naming the value.
+ *
  * Exit status: 0 no violation, 1 violations, 2 usage or setup failure.
  */
+#include <errno.h>
 #include <getopt.h>
 #include <pthread.h>
 #include <signal.h>
@@ -29,6 +43,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -410,22 +425,79 @@ ct_sleep_ms(int ms)
 	nanosleep(&ts, NULL);
 }
 
+/* A run on one cluster (ct_setup, DECISION_MS) with the accounts seeded
+ * and R ready for ct_workload_start: its clients' told outcomes (up to
+ * CAP), seeded with SEED. 0, or -1 with a message. */
+static int
+ct_run_open(const ct_opts *o, hcluster *c, ct_random *r, unsigned seed, size_t cap, int decision_ms)
+{
+	memset(r, 0, sizeof(*r));
+	r->c = c;
+	r->seed = seed;
+	r->cap = cap;
+	pthread_mutex_init(&r->mtx, NULL);
+	r->told = calloc(cap, sizeof(*r->told));
+	if (r->told == NULL || ct_setup(c, o, 1000, decision_ms) != 0 ||
+	    twopc_client_open(&r->cl, c->file) != 0 || ct_seed(c, r->cl) != 0) {
+		fprintf(stderr, "twopc-crashtest: cannot set up a cluster (is %s built?)\n", o->build);
+		return -1;
+	}
+	return 0;
+}
+
+static void
+ct_run_close(hcluster *c, ct_random *r)
+{
+	twopc_client_close(r->cl);
+	hc_destroy(c);
+	free(r->told);
+	pthread_mutex_destroy(&r->mtx);
+}
+
+/*
+ * The end of a workload run: quiescence within QUIET_MS, then every
+ * invariant over what the clients were told, into REPORT. TOLD[0..2]
+ * get how many were told committed, aborted, nothing. Returns the
+ * number of violations.
+ */
+static int
+ct_run_check(hcluster *c, ct_random *r, int quiet_ms, char *report, size_t len, size_t told[3])
+{
+	if (chk_wait_quiescent(c, quiet_ms) != 0)
+		snprintf(report, len, "  (not quiescent after %d s)\n", quiet_ms / 1000);
+	size_t at = strlen(report);
+	int v = chk_cluster(c, r->told, r->ntold, ct_total(c), 1, report + at, len - at, NULL);
+	told[0] = told[1] = told[2] = 0;
+	for (size_t i = 0; i < r->ntold; i++)
+		told[r->told[i].told == CHK_TOLD_COMMITTED ? 0 :
+		    r->told[i].told == CHK_TOLD_ABORTED ? 1 : 2]++;
+	return v;
+}
+
+/* Count a run of N cycles under NAME in the summary. */
+static void
+ct_record_cycles(const char *name, int n, int violations)
+{
+	ct_summary *s = ct_sum(name);
+	s->cases += n;
+	s->reached += n;
+	s->violations += violations;
+	total_cases++;
+	failed_cases += violations > 0;
+	total_violations += violations;
+}
+
 static int
 ct_random_run(const ct_opts *o)
 {
 	hcluster c;
-	ct_random r = { .c = &c, .seed = o->seed, .cap = 2000000 };
+	ct_random r;
 	char *report = calloc(1, 65536);
 	unsigned ks = o->seed;
 	int kills[HC_MAX_NODES] = { 0 };
 
-	pthread_mutex_init(&r.mtx, NULL);
-	r.told = calloc(r.cap, sizeof(*r.told));
-	if (report == NULL || r.told == NULL || ct_setup(&c, o, 1000, 300) != 0 ||
-	    twopc_client_open(&r.cl, c.file) != 0 || ct_seed(&c, r.cl) != 0) {
-		fprintf(stderr, "twopc-crashtest: cannot set up a cluster (is %s built?)\n", o->build);
+	if (report == NULL || ct_run_open(o, &c, &r, o->seed, 2000000, 300) != 0)
 		return -1;
-	}
 	ct_workload_start(&r, o->clients);
 	int64_t t0 = mono_ms();
 	for (int cycle = 0; cycle < o->cycles; cycle++) {
@@ -442,33 +514,16 @@ ct_random_run(const ct_opts *o)
 		}
 	}
 	ct_workload_stop(&r);
-	int quiet = chk_wait_quiescent(&c, 30000);
-	if (quiet != 0)
-		snprintf(report, 65536, "  (not quiescent after 30 s)\n");
-	chk_counts k;
-	int v = chk_cluster(&c, r.told, r.ntold, ct_total(&c), 1, report, 65536, &k);
-	size_t committed = 0, aborted = 0, unknown = 0;
-	for (size_t i = 0; i < r.ntold; i++) {
-		committed += r.told[i].told == CHK_TOLD_COMMITTED;
-		aborted += r.told[i].told == CHK_TOLD_ABORTED;
-		unknown += r.told[i].told == CHK_TOLD_UNKNOWN;
-	}
+	size_t told[3];
+	int v = ct_run_check(&c, &r, 30000, report, 65536, told);
 	char what[160];
 	snprintf(what, sizeof(what), "%d kills (coord %d), %zu txns: %zu committed %zu aborted %zu unknown, %.1f s",
-	    o->cycles, kills[0], r.ntold, committed, aborted, unknown, (double)(mono_ms() - t0) / 1000.0);
+	    o->cycles, kills[0], r.ntold, told[0], told[1], told[2], (double)(mono_ms() - t0) / 1000.0);
 	char seedname[64];
 	snprintf(seedname, sizeof(seedname), "seed=%u", o->seed);
 	ct_case_line(o, "random", seedname, "-", "done", what, v, report);
-	ct_summary *s = ct_sum("random");
-	s->cases += o->cycles;
-	s->reached += o->cycles;
-	s->violations += v;
-	total_cases++;
-	failed_cases += v > 0;
-	total_violations += v;
-	twopc_client_close(r.cl);
-	hc_destroy(&c);
-	free(r.told);
+	ct_record_cycles("random", o->cycles, v);
+	ct_run_close(&c, &r);
 	free(report);
 	return 0;
 }
@@ -527,17 +582,12 @@ static int
 ct_lost_run(const ct_opts *o, int run)
 {
 	hcluster c;
-	ct_random r = { .c = &c, .seed = o->seed + (unsigned)run, .cap = 100000 };
+	ct_random r;
 	char *report = calloc(1, 65536);
 	unsigned ks = o->seed * 31u + (unsigned)run;
 
-	pthread_mutex_init(&r.mtx, NULL);
-	r.told = calloc(r.cap, sizeof(*r.told));
-	if (report == NULL || r.told == NULL || ct_setup(&c, o, 1000, 200) != 0 ||
-	    twopc_client_open(&r.cl, c.file) != 0 || ct_seed(&c, r.cl) != 0) {
-		fprintf(stderr, "twopc-crashtest: cannot set up a cluster (is %s built?)\n", o->build);
+	if (report == NULL || ct_run_open(o, &c, &r, o->seed + (unsigned)run, 100000, 200) != 0)
 		return -1;
-	}
 	/* The coordinator dies at a protocol step (rotating over the steps
 	 * that leave participants in doubt), at a random hit of it, in a busy
 	 * workload; it never returns. */
@@ -574,9 +624,7 @@ ct_lost_run(const ct_opts *o, int run)
 	snprintf(name, sizeof(name), "%s", point);
 	ct_case_line(o, "lost", name, "-", "coord gone", what, v, report);
 	ct_record("coordinator-lost", 1, v);
-	twopc_client_close(r.cl);
-	hc_destroy(&c);
-	free(r.told);
+	ct_run_close(&c, &r);
 	free(report);
 	return 0;
 }
@@ -600,6 +648,7 @@ ct_powerloss_run(const ct_opts *o, const char *durability)
 	unsigned ks = o->seed * 977u + 13u;
 	int cuts = 0, machine_cuts = 0;
 
+	/* Not ct_run_open: the nodes need the fault VFS from their first start. */
 	pthread_mutex_init(&r.mtx, NULL);
 	r.told = calloc(r.cap, sizeof(*r.told));
 	if (report == NULL || r.told == NULL || hc_create(&c, 3, 1000, 300) != 0) {
@@ -642,23 +691,197 @@ ct_powerloss_run(const ct_opts *o, const char *durability)
 				fprintf(stderr, "twopc-crashtest: %s did not come back\n", c.names[i]);
 	}
 	ct_workload_stop(&r);
-	if (chk_wait_quiescent(&c, 30000) != 0)
-		snprintf(report, 65536, "  (not quiescent after 30 s)\n");
-	int v = chk_cluster(&c, r.told, r.ntold, ct_total(&c), 1, report, 65536, NULL);
-	size_t committed = 0;
-	for (size_t i = 0; i < r.ntold; i++)
-		committed += r.told[i].told == CHK_TOLD_COMMITTED;
+	size_t told[3];
+	int v = ct_run_check(&c, &r, 30000, report, 65536, told);
 	char what[160];
 	snprintf(what, sizeof(what), "%d cycles, %d process cuts (%d whole-machine), %zu txns, %zu committed, %.1f s",
-	    o->cycles, cuts, machine_cuts, r.ntold, committed, (double)(mono_ms() - t0) / 1000.0);
+	    o->cycles, cuts, machine_cuts, r.ntold, told[0], (double)(mono_ms() - t0) / 1000.0);
 	char name[64];
 	snprintf(name, sizeof(name), "durability=%s seed=%u", durability, o->seed);
 	ct_case_line(o, "power", name, "-", "done", what, v, report);
 	ct_record(strcmp(durability, "full") == 0 ? "powerloss (full)" : "powerloss (normal)",
 	    1, v);
-	twopc_client_close(r.cl);
-	hc_destroy(&c);
-	free(r.told);
+	ct_run_close(&c, &r);
+	free(report);
+	return 0;
+}
+
+/* ---- doublestart ---- */
+
+/* What the second coordinator of a cycle did. */
+typedef struct ct_second {
+	pid_t pid;
+	long off;          /* where its lines start in coord-2.log */
+	int exited, status, serving;
+	int64_t ran_ms;    /* from its start to its exit or to the verdict */
+	char first_error[200];
+} ct_second;
+
+/* LINE into BUF (LEN > 0), cut to fit. */
+static void
+ct_copy(char *buf, size_t len, const char *line)
+{
+	size_t n = strlen(line);
+	if (n >= len)
+		n = len - 1;
+	memcpy(buf, line, n);
+	buf[n] = '\0';
+}
+
+/* From OFF in PATH: 1 if a line holds "serving on"; the first ERROR line
+ * (or the first line, if none is an ERROR) into ERR. */
+static int
+ct_second_scan(const char *path, long off, char *err, size_t len)
+{
+	FILE *f = fopen(path, "r");
+	char line[1024], first[1024] = "";
+	int serving = 0;
+	err[0] = '\0';
+	if (f == NULL)
+		return 0;
+	fseek(f, off, SEEK_SET);
+	while (fgets(line, sizeof(line), f) != NULL) {
+		line[strcspn(line, "\n")] = '\0';
+		serving |= strstr(line, "serving on") != NULL;
+		if (first[0] == '\0')
+			ct_copy(first, sizeof(first), line);
+		if (err[0] == '\0' && (strstr(line, " ERROR ") != NULL || strstr(line, "cannot") != NULL))
+			ct_copy(err, len, line);
+	}
+	if (err[0] == '\0')
+		ct_copy(err, len, first[0] ? first : "(nothing logged)");
+	fclose(f);
+	return serving;
+}
+
+/* Start a second coordinator on C's cluster file and wait, at most
+ * BOUND_MS, until it has exited or serves. */
+static int
+ct_second_run(hcluster *c, ct_second *x, int bound_ms)
+{
+	char path[320];
+	struct stat sb;
+	snprintf(path, sizeof(path), "%s/%s-2.log", c->dir, c->names[0]);
+	memset(x, 0, sizeof(*x));
+	x->off = stat(path, &sb) == 0 ? (long)sb.st_size : 0;
+	int64_t t0 = mono_ms();
+	if ((x->pid = hc_spawn_extra(c, NULL)) < 0)
+		return -1;
+	for (;;) {
+		pid_t r = waitpid(x->pid, &x->status, WNOHANG);
+		x->ran_ms = mono_ms() - t0;
+		if (r == x->pid) {
+			x->exited = 1;
+			break;
+		}
+		x->serving = ct_second_scan(path, x->off, x->first_error, sizeof(x->first_error));
+		if (x->serving || x->ran_ms >= bound_ms)
+			break;
+		ct_sleep_ms(5);
+	}
+	(void)ct_second_scan(path, x->off, x->first_error, sizeof(x->first_error));
+	return 0;
+}
+
+/*
+ * Two coordinators on one log. Each cycle, while the transfer workload
+ * runs: pause the coordinator (SIGSTOP), in some cycles after pausing a
+ * participant first so that transactions wait in WAIT for its vote; start
+ * a second coordinator with the same cluster file and name; wait for it
+ * to exit or serve; resume what was paused. A second coordinator that is
+ * still running has taken over: the first is killed instead, and the
+ * second serves on as the cluster's coordinator. Then quiescence and
+ * every invariant.
+ */
+static int
+ct_doublestart_run(const ct_opts *o)
+{
+	hcluster c;
+	ct_random r;
+	char *report = calloc(1, 65536);
+	unsigned ks = o->seed * 7u + 3u;
+	int took_over = 0, no_coord = 0;
+
+	if (report == NULL || ct_run_open(o, &c, &r, o->seed, 2000000, 300) != 0)
+		return -1;
+	ct_workload_start(&r, o->clients);
+	int64_t t0 = mono_ms();
+	for (int cycle = 0; cycle < o->cycles; cycle++) {
+		int delay = 50 + (int)(rand_r(&ks) % 200);
+		int part = rand_r(&ks) % 2 ? 1 + (int)(rand_r(&ks) % (unsigned)(c.nnodes - 1)) : 0;
+		int inflight = 20 + (int)(rand_r(&ks) % 300); /* below vote_timeout_ms 1000 */
+		ct_progress(o, "doublestart cycle %d/%d", cycle + 1, o->cycles);
+		ct_sleep_ms(delay);
+		if (part) {
+			hc_signal(&c, part, SIGSTOP);
+			ct_sleep_ms(inflight);
+		}
+		hc_signal(&c, 0, SIGSTOP);
+		ct_second x;
+		if (ct_second_run(&c, &x, 5000) != 0) {
+			fprintf(stderr, "twopc-crashtest: cannot start a second coordinator\n");
+			hc_signal(&c, 0, SIGCONT);
+			if (part)
+				hc_signal(&c, part, SIGCONT);
+			break;
+		}
+		char did[320];
+		if (x.exited && WIFEXITED(x.status))
+			snprintf(did, sizeof(did), "exit %d after %lld ms: %s", WEXITSTATUS(x.status),
+			    (long long)x.ran_ms, x.first_error);
+		else if (x.exited)
+			snprintf(did, sizeof(did), "killed by signal %d after %lld ms: %s",
+			    WIFSIGNALED(x.status) ? WTERMSIG(x.status) : 0, (long long)x.ran_ms, x.first_error);
+		else
+			snprintf(did, sizeof(did), "%s after %lld ms: took over, first killed",
+			    x.serving ? "serving" : "still starting", (long long)x.ran_ms);
+		if (x.exited) {
+			hc_signal(&c, 0, SIGCONT);
+			if (part)
+				hc_signal(&c, part, SIGCONT);
+		} else {
+			/* It took over: the paused first one goes, unresumed. */
+			hc_kill(&c, 0);
+			hc_adopt(&c, 0, x.pid);
+			if (part)
+				hc_signal(&c, part, SIGCONT);
+			took_over++;
+			char path[320], err[200];
+			snprintf(path, sizeof(path), "%s/%s-2.log", c.dir, c.names[0]);
+			int64_t end = mono_ms() + 10000;
+			while (!ct_second_scan(path, x.off, err, sizeof(err)) && hc_alive(&c, 0) &&
+			    mono_ms() < end)
+				ct_sleep_ms(10);
+			if (!ct_second_scan(path, x.off, err, sizeof(err))) {
+				/* No coordinator: a fresh one, so that the run can end. */
+				snprintf(report + strlen(report), 65536 - strlen(report),
+				    "doublestart: cycle %d: the second coordinator took over but did not "
+				    "serve within 10 s: %s\n", cycle + 1, err);
+				no_coord++;
+				hc_kill(&c, 0);
+				if (hc_start(&c, 0, NULL) != 0) {
+					fprintf(stderr, "twopc-crashtest: no coordinator comes back\n");
+					break;
+				}
+			}
+		}
+		ct_progress(o, "%s", "");
+		fprintf(o->json ? stderr : stdout, "doublestart cycle %d/%d: paused coord%s%s%s; second coordinator: %s\n",
+		    cycle + 1, o->cycles, part ? " after " : "", part ? c.names[part] : "",
+		    part ? " (votes in flight)" : "", did);
+		fflush(stdout);
+	}
+	ct_workload_stop(&r);
+	size_t told[3];
+	int v = ct_run_check(&c, &r, 30000, report, 65536, told) + no_coord;
+	char what[200];
+	snprintf(what, sizeof(what), "%d cycles (%d taken over), %zu txns: %zu committed %zu aborted %zu unknown, %.1f s",
+	    o->cycles, took_over, r.ntold, told[0], told[1], told[2], (double)(mono_ms() - t0) / 1000.0);
+	char seedname[64];
+	snprintf(seedname, sizeof(seedname), "seed=%u", o->seed);
+	ct_case_line(o, "double", seedname, "-", "done", what, v, report);
+	ct_record_cycles("doublestart", o->cycles, v);
+	ct_run_close(&c, &r);
 	free(report);
 	return 0;
 }
@@ -756,11 +979,72 @@ usage(void)
 	    "       twopc-crashtest [--build DIR] [--participant-cmd CMD] [--json] matrix [--repeat N] [--point P] [--path commit|abort|onephase]\n"
 	    "       twopc-crashtest [--build DIR] [--participant-cmd CMD] [--json] random [--cycles N] [--seed S] [--clients K]\n"
 	    "       twopc-crashtest [...] coordinator-lost [--repeat N] [--seed S] [--clients K]\n"
-	    "       twopc-crashtest [...] powerloss [--cycles N] [--seed S] [--durability full|normal]\n"
+	    "       twopc-crashtest [...] powerloss [--cycles N] [--seed S] [--clients K] [--durability full|normal]\n"
 	    "       twopc-crashtest [...] ioerror\n"
+	    "       twopc-crashtest [...] doublestart [--cycles N] [--seed S] [--clients K]\n"
 	    "       --expect-violations: exit 0 only if violations are found (for builds with a known bug)\n");
 	exit(2);
 }
+
+/* A usage error that names the bad value: exit 2. */
+static void
+ct_bad(const char *fmt, ...)
+{
+	va_list ap;
+	fprintf(stderr, "twopc-crashtest: ");
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "\n");
+	exit(2);
+}
+
+/* The whole of ARG as a decimal number in LO..HI, or a usage error naming
+ * OPT and ARG: "--cycles abc" must not run zero cycles and pass. */
+static long
+ct_num(const char *opt, const char *arg, long lo, long hi)
+{
+	char *end;
+	errno = 0;
+	long v = strtol(arg, &end, 10);
+	if (end == arg || *end != '\0' || errno == ERANGE)
+		ct_bad("%s: '%s' is not a number", opt, arg);
+	if (v < lo || v > hi)
+		ct_bad("%s: %s is out of range (%ld to %ld)", opt, arg, lo, hi);
+	return v;
+}
+
+/* One of the NULL-terminated LIST, or a usage error naming OPT and ARG. */
+static const char *
+ct_word(const char *opt, const char *what, const char *arg, const char *const *list,
+    const char *hint)
+{
+	for (int i = 0; list[i] != NULL; i++)
+		if (strcmp(arg, list[i]) == 0)
+			return list[i];
+	ct_bad("%s: unknown %s '%s' (%s)", opt, what, arg, hint);
+	return NULL;
+}
+
+/* The options each mode runs with (bits of the option letters below);
+ * any other mode-specific option is refused, not ignored. */
+enum { CT_O_REPEAT = 1, CT_O_POINT = 2, CT_O_PATH = 4, CT_O_CYCLES = 8, CT_O_SEED = 16,
+	CT_O_CLIENTS = 32, CT_O_DURABILITY = 64 };
+
+static const struct ct_mode {
+	const char *name;
+	int opts;
+} ct_modes[] = {
+	{ "matrix", CT_O_REPEAT | CT_O_POINT | CT_O_PATH },
+	{ "random", CT_O_CYCLES | CT_O_SEED | CT_O_CLIENTS },
+	{ "coordinator-lost", CT_O_REPEAT | CT_O_SEED | CT_O_CLIENTS },
+	{ "powerloss", CT_O_CYCLES | CT_O_SEED | CT_O_CLIENTS | CT_O_DURABILITY },
+	{ "ioerror", 0 },
+	{ "doublestart", CT_O_CYCLES | CT_O_SEED | CT_O_CLIENTS },
+};
+
+static const char *const ct_opt_names[] = { "--repeat", "--point", "--path", "--cycles", "--seed",
+	"--clients", "--durability" };
 
 int
 main(int argc, char **argv)
@@ -782,7 +1066,9 @@ main(int argc, char **argv)
 		{ "durability", required_argument, NULL, 'd' },
 		{ NULL, 0, NULL, 0 },
 	};
-	int ch;
+	static const char *const paths[] = { "commit", "abort", "onephase", NULL };
+	static const char *const durabilities[] = { "full", "normal", NULL };
+	int ch, given = 0;
 	const char *b = getenv("TWOPC_BUILD");
 	o.build = b ? b : "build";
 	signal(SIGPIPE, SIG_IGN);
@@ -796,20 +1082,41 @@ main(int argc, char **argv)
 			for (int i = 0; crash_points[i] != NULL; i++)
 				printf("%s\n", crash_points[i]);
 			return 0;
-		case 'r': o.repeat = atoi(optarg); break;
-		case 'P': o.point = optarg; break;
-		case 'A': o.path = optarg; break;
-		case 'n': o.cycles = atoi(optarg); break;
-		case 's': o.seed = (unsigned)strtoul(optarg, NULL, 10); break;
-		case 'k': o.clients = atoi(optarg); break;
+		case 'r': o.repeat = (int)ct_num("--repeat", optarg, 1, 100000); given |= CT_O_REPEAT; break;
+		case 'P':
+			o.point = ct_word("--point", "crash point", optarg, crash_points,
+			    "twopc-crashtest --list-points lists the crash points");
+			given |= CT_O_POINT;
+			break;
+		case 'A':
+			o.path = ct_word("--path", "path", optarg, paths, "commit, abort or onephase");
+			given |= CT_O_PATH;
+			break;
+		case 'n': o.cycles = (int)ct_num("--cycles", optarg, 1, 10000000); given |= CT_O_CYCLES; break;
+		case 's': o.seed = (unsigned)ct_num("--seed", optarg, 0, 4294967295L); given |= CT_O_SEED; break;
+		case 'k': o.clients = (int)ct_num("--clients", optarg, 1, 16); given |= CT_O_CLIENTS; break;
 		case 'x': o.expect_violations = 1; break;
-		case 'd': o.durability = optarg; break;
+		case 'd':
+			o.durability = ct_word("--durability", "durability", optarg, durabilities, "full or normal");
+			given |= CT_O_DURABILITY;
+			break;
 		default: usage();
 		}
 	}
-	if (optind != argc - 1 || o.repeat < 1 || o.cycles < 0)
-		usage();
+	if (optind == argc)
+		ct_bad("no mode given (matrix, random, coordinator-lost, powerloss, ioerror or doublestart)");
+	if (optind != argc - 1)
+		ct_bad("one mode at a time: '%s' after '%s'", argv[optind + 1], argv[optind]);
 	const char *mode = argv[optind];
+	const struct ct_mode *m = NULL;
+	for (size_t i = 0; i < sizeof(ct_modes) / sizeof(ct_modes[0]); i++)
+		if (strcmp(mode, ct_modes[i].name) == 0)
+			m = &ct_modes[i];
+	if (m == NULL)
+		ct_bad("unknown mode '%s' (matrix, random, coordinator-lost, powerloss, ioerror or doublestart)", mode);
+	for (int bit = 0; bit < 7; bit++)
+		if ((given & (1 << bit)) && !(m->opts & (1 << bit)))
+			ct_bad("%s does not apply to %s: it would not be used", ct_opt_names[bit], mode);
 	setenv("TWOPC_BUILD", o.build, 1);
 	if (o.json)
 		printf("{\"cases\":[");
@@ -822,6 +1129,8 @@ main(int argc, char **argv)
 		rv = ct_powerloss_run(&o, o.durability ? o.durability : "full");
 	else if (strcmp(mode, "ioerror") == 0)
 		rv = ct_ioerror(&o);
+	else if (strcmp(mode, "doublestart") == 0)
+		rv = ct_doublestart_run(&o);
 	else if (strcmp(mode, "coordinator-lost") == 0) {
 		rv = 0;
 		for (int i = 0; i < o.repeat && rv == 0; i++)
@@ -830,6 +1139,11 @@ main(int argc, char **argv)
 	else
 		usage();
 	ct_progress(&o, "%s", "");
+	if (rv == 0 && total_cases == 0) {
+		/* Nothing ran: no verdict to give, and none may read as a pass. */
+		fprintf(stderr, "twopc-crashtest: %s ran no case\n", mode);
+		return 2;
+	}
 	if (o.json) {
 		printf("],\"summary\":[");
 		for (int i = 0; i < nsums; i++)

@@ -98,56 +98,86 @@ hc_set_durability(hcluster *c, const char *durability)
 	return fclose(f) == 0 ? 0 : -1;
 }
 
+/* In a forked child: become node I's program with ENV, stdout and stderr
+ * appended to LOGF. Never returns. */
+static void
+hc_exec_node(hcluster *c, int i, const char *env, const char *logf)
+{
+	char exe[320];
+	snprintf(exe, sizeof(exe), "%s/%s", c->bin, i == 0 ? "twopc-coordinator" : "twopc-participant");
+	int fd = open(logf, O_WRONLY | O_CREAT | O_APPEND, 0644);
+	if (fd >= 0) {
+		dup2(fd, 1);
+		dup2(fd, 2);
+		close(fd);
+	}
+	unsetenv("TWOPC_CRASH_AT");
+	unsetenv("TWOPC_PAUSE_AT");
+	/* extra_env, then env: "VAR=value" words separated by spaces. */
+	for (int k = 0; k < 2; k++) {
+		char buf[256], *save = NULL;
+		snprintf(buf, sizeof(buf), "%s", k == 0 ? c->extra_env : env ? env : "");
+		for (char *w = strtok_r(buf, " ", &save); w != NULL; w = strtok_r(NULL, " ", &save)) {
+			char *eq = strchr(w, '=');
+			if (eq != NULL) {
+				*eq = '\0';
+				setenv(w, eq + 1, 1);
+			}
+		}
+	}
+	if (i == 0) {
+		/* No -n: a test may name a second coordinator's log file
+		 * differently (names[0]) for the same cluster file. */
+		char words[sizeof(c->coord_args)], *save = NULL;
+		char *argv[16] = { exe, "-c", c->file };
+		int n = 3;
+		snprintf(words, sizeof(words), "%s", c->coord_args);
+		for (char *w = strtok_r(words, " ", &save); w != NULL && n < 15;
+		    w = strtok_r(NULL, " ", &save))
+			argv[n++] = w;
+		argv[n] = NULL;
+		execv(exe, argv);
+	} else if (c->pcmd[0] != '\0') {
+		char cmd[1024];
+		snprintf(cmd, sizeof(cmd), "exec %s -c '%s' -n '%s'", c->pcmd, c->file, c->names[i]);
+		execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
+	} else
+		execl(exe, exe, "-c", c->file, "-n", c->names[i], (char *)NULL);
+	_exit(127);
+}
+
 int
 hc_spawn(hcluster *c, int i, const char *env)
 {
-	char exe[320], logf[320];
+	char logf[320];
 	if (i < 0 || i >= c->nnodes)
 		return -1;
-	snprintf(exe, sizeof(exe), "%s/%s", c->bin, i == 0 ? "twopc-coordinator" : "twopc-participant");
 	snprintf(logf, sizeof(logf), "%s/%s.log", c->dir, c->names[i]);
 	pid_t pid = fork();
 	if (pid < 0)
 		return -1;
-	if (pid == 0) {
-		int fd = open(logf, O_WRONLY | O_CREAT | O_APPEND, 0644);
-		if (fd >= 0) {
-			dup2(fd, 1);
-			dup2(fd, 2);
-			close(fd);
-		}
-		unsetenv("TWOPC_CRASH_AT");
-		unsetenv("TWOPC_PAUSE_AT");
-		/* extra_env, then env: "VAR=value" words separated by spaces. */
-		for (int k = 0; k < 2; k++) {
-			char buf[256], *save = NULL;
-			snprintf(buf, sizeof(buf), "%s", k == 0 ? c->extra_env : env ? env : "");
-			for (char *w = strtok_r(buf, " ", &save); w != NULL; w = strtok_r(NULL, " ", &save)) {
-				char *eq = strchr(w, '=');
-				if (eq != NULL) {
-					*eq = '\0';
-					setenv(w, eq + 1, 1);
-				}
-			}
-		}
-		if (i == 0) {
-			char words[sizeof(c->coord_args)], *save = NULL;
-			char *argv[16] = { exe, "-c", c->file };
-			int n = 3;
-			snprintf(words, sizeof(words), "%s", c->coord_args);
-			for (char *w = strtok_r(words, " ", &save); w != NULL && n < 15;
-			    w = strtok_r(NULL, " ", &save))
-				argv[n++] = w;
-			argv[n] = NULL;
-			execv(exe, argv);
-		} else if (c->pcmd[0] != '\0') {
-			char cmd[1024];
-			snprintf(cmd, sizeof(cmd), "exec %s -c '%s' -n '%s'", c->pcmd, c->file, c->names[i]);
-			execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
-		} else
-			execl(exe, exe, "-c", c->file, "-n", c->names[i], (char *)NULL);
-		_exit(127);
-	}
+	if (pid == 0)
+		hc_exec_node(c, i, env, logf);
+	c->pids[i] = pid;
+	return 0;
+}
+
+pid_t
+hc_spawn_extra(hcluster *c, const char *env)
+{
+	char logf[320];
+	snprintf(logf, sizeof(logf), "%s/%s-2.log", c->dir, c->names[0]);
+	pid_t pid = fork();
+	if (pid == 0)
+		hc_exec_node(c, 0, env, logf);
+	return pid;
+}
+
+int
+hc_adopt(hcluster *c, int i, pid_t pid)
+{
+	if (i < 0 || i >= c->nnodes || c->pids[i] > 0 || pid <= 0)
+		return -1;
 	c->pids[i] = pid;
 	return 0;
 }

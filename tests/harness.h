@@ -45,6 +45,15 @@ int hc_start(hcluster *c, int i, const char *env);
 /* Start without waiting for it to answer. */
 int hc_spawn(hcluster *c, int i, const char *env);
 int hc_start_all(hcluster *c);
+/* Start ANOTHER coordinator process with node 0's cluster file and name
+ * (and ENV, as hc_start), its stdout and stderr appended to
+ * DIR/coord-2.log, without waiting; node 0 stays what it was. Returns its
+ * pid (the caller reaps it, or hands it over with hc_adopt), or -1. */
+pid_t hc_spawn_extra(hcluster *c, const char *env);
+/* Make PID (a child the caller started) node I, whose previous process
+ * must be reaped already: it is then signalled, waited for and stopped
+ * like any node. 0, or -1 if node I still has a process. */
+int hc_adopt(hcluster *c, int i, pid_t pid);
 
 /* Send SIG to node I. */
 int hc_signal(hcluster *c, int i, int sig);

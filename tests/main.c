@@ -23,6 +23,7 @@ void test_termination_register(void);
 void test_faultvfs_register(void);
 void test_library_register(void);
 void test_fence_register(void);
+void test_honest_register(void);
 
 static const struct {
 	const char *name;
@@ -36,6 +37,7 @@ static const struct {
 	{ "faultvfs", test_faultvfs_register },
 	{ "library", test_library_register },
 	{ "fence", test_fence_register },
+	{ "honest", test_honest_register },
 };
 
 int

@@ -1,0 +1,331 @@
+/*
+ * test_honest.c - what the tools say is true (suite "honest").
+ *
+ * Times: log lines carry the date (ISO 8601, UTC, milliseconds); the
+ * "coordinator unreachable for" age is the current outage's, on the
+ * monotonic clock; the driver reports the time it really waited and why
+ * it gave up. The crash harness refuses options it would not run (exit 2
+ * naming the bad value) instead of reporting "0 violations in 0 cases".
+ *
+ * Every case runs the real code: tlog through its stderr sink, the
+ * failure detector, the daemons and the driver as processes, the
+ * twopc-crashtest binary.
+ */
+#include <regex.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <CUnit/CUnit.h>
+
+#include "db.h"
+#include "fdetect.h"
+#include "harness.h"
+#include "tlog.h"
+
+void test_honest_register(void);
+
+static int
+matches(const char *text, const char *pattern)
+{
+	regex_t re;
+	if (regcomp(&re, pattern, REG_EXTENDED | REG_NEWLINE) != 0)
+		return 0;
+	int ok = regexec(&re, text, 0, NULL, 0) == 0;
+	regfree(&re);
+	return ok;
+}
+
+/* The number right after NEEDLE in TEXT, or -1. */
+static double
+number_after(const char *text, const char *needle)
+{
+	const char *p = strstr(text, needle);
+	return p != NULL ? strtod(p + strlen(needle), NULL) : -1;
+}
+
+/* ---- times ---- */
+
+/* A daemon's log line through tlog's stderr sink: ISO 8601 with the date,
+ * UTC, milliseconds, and today's date. */
+static void
+test_tlog_line_has_date(void)
+{
+	char path[] = "/tmp/twopc-honest-XXXXXX", line[512] = "";
+	int fd = mkstemp(path);
+	CU_ASSERT_FATAL(fd >= 0);
+	fflush(stderr);
+	int saved = dup(2);
+	CU_ASSERT_FATAL(saved >= 0);
+	dup2(fd, 2);
+	time_t before = time(NULL);
+	tlog_set_name("honest");
+	tlog_set_sink(tlog_stderr_sink, NULL, TLOG_INFO);
+	tlog_info("a line %d", 7);
+	tlog_set_sink(NULL, NULL, TLOG_INFO);
+	tlog_set_name("twopc");
+	fflush(stderr);
+	dup2(saved, 2);
+	close(saved);
+	FILE *f = fdopen(fd, "r");
+	CU_ASSERT_FATAL(f != NULL);
+	rewind(f);
+	CU_ASSERT(fgets(line, sizeof(line), f) != NULL);
+	fclose(f);
+	unlink(path);
+	CU_ASSERT(matches(line,
+	    "^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\\.[0-9]{3}Z honest INFO a line 7$"));
+	struct tm tm = { 0 };
+	CU_ASSERT(strptime(line, "%Y-%m-%dT%H:%M:%S", &tm) != NULL);
+	time_t at = timegm(&tm);
+	CU_ASSERT(at >= before - 1 && at <= time(NULL) + 1);
+}
+
+/* The suspicion's age is measured on the monotonic clock from the first
+ * unanswered question; a message from the peer ends it, so the next
+ * outage starts at zero (it used to count from an outage long over). */
+static void
+test_fdetect_age(void)
+{
+	fdetect f;
+	int64_t since = -1;
+	CU_ASSERT_FATAL(fd_init(&f, 2, 100, 400) == 0);
+	fd_report(&f, 0, 0);
+	int64_t t0 = mono_ms();
+	while (mono_ms() < t0 + 60)
+		; /* a bounded spin on the clock itself */
+	CU_ASSERT_EQUAL(fd_suspected(&f, 0, &since), 1);
+	CU_ASSERT(since >= 60 && since < 60 + 1000);
+	/* The peer sends us a request: up, no timeout change (nothing says
+	 * its answers are slow). */
+	fd_heard(&f, 0);
+	CU_ASSERT_EQUAL(fd_suspected(&f, 0, &since), 0);
+	CU_ASSERT_EQUAL(since, 0);
+	CU_ASSERT_EQUAL(fd_timeout(&f, 0), 100);
+	fd_report(&f, 0, 0);
+	CU_ASSERT_EQUAL(fd_suspected(&f, 0, &since), 1);
+	CU_ASSERT(since >= 0 && since < 50);
+	/* An answer after a suspicion still raises the timeout by half. */
+	fd_report(&f, 0, 1);
+	CU_ASSERT_EQUAL(fd_timeout(&f, 0), 150);
+	CU_ASSERT_EQUAL(fd_suspected(&f, 1, &since), 0);
+	fd_fini(&f);
+}
+
+#define HONEST_DECISION_MS 200
+#define HONEST_GAP_S 3
+
+/* The last "coordinator unreachable for X s" that participant I logged
+ * about TXID, or -1. */
+static double
+unreachable_age(hcluster *c, int i, const char *txid)
+{
+	char path[320], line[2048];
+	double age = -1;
+	snprintf(path, sizeof(path), "%s/%s.log", c->dir, c->names[i]);
+	FILE *f = fopen(path, "r");
+	if (f == NULL)
+		return -1;
+	while (fgets(line, sizeof(line), f) != NULL)
+		if (strstr(line, txid) != NULL && strstr(line, "coordinator unreachable for ") != NULL)
+			age = number_after(line, "coordinator unreachable for ");
+	fclose(f);
+	return age;
+}
+
+/* Crash the coordinator (armed at POINT) under TXID across both
+ * participants, and wait until alpha says it is blocked on it. */
+static int
+block_on(hcluster *c, const char *txid)
+{
+	char env[96], out[1024], needle[128];
+	snprintf(env, sizeof(env), "TWOPC_CRASH_AT=coordinator.after_decision_logged");
+	if (hc_alive(c, 0)) {
+		hc_signal(c, 0, SIGTERM);
+		if (hc_wait_exit(c, 0, 5000, NULL) != 0)
+			return -1;
+	}
+	if (hc_start(c, 0, env) != 0)
+		return -1;
+	const char *args[] = { "commit", "--timeout", "5000", "--txid", txid, "alpha:put:k=1",
+		"beta:put:k=2", NULL };
+	if (hc_twopc(c, out, sizeof(out), args) != 3 || hc_wait_exit(c, 0, 5000, NULL) != 0)
+		return -1;
+	snprintf(needle, sizeof(needle), "%s: READY without a decision: blocked", txid);
+	return hc_wait_log_line(c, 1, needle, 5000);
+}
+
+/* A coordinator outage, the coordinator back (its GLOBAL settles the
+ * transaction: the participant asks nothing), a quiet gap, then a second
+ * outage: the age alpha reports is the second outage's, not the time
+ * since the first. */
+static void
+test_unreachable_age_is_this_outage(void)
+{
+	hcluster c;
+	CU_ASSERT_FATAL(hc_create(&c, 2, 2000, HONEST_DECISION_MS) == 0);
+	CU_ASSERT_FATAL(hc_start(&c, 1, NULL) == 0 && hc_start(&c, 2, NULL) == 0);
+	CU_ASSERT_FATAL(block_on(&c, "age-1") == 0);
+	/* Let the backoff grow (0.2, 0.4, 0.8 s ...) so that the restarted
+	 * coordinator's GLOBAL_COMMIT, not an answered question, ends it. */
+	CU_ASSERT_EQUAL(hc_wait_log_line(&c, 1, "asking again in 0.8 s", 5000), 0);
+	CU_ASSERT_FATAL(hc_start(&c, 0, NULL) == 0);
+	CU_ASSERT_EQUAL(hc_wait_state(&c, 0, "age-1", "END", 5000), 0);
+	CU_ASSERT_EQUAL(hc_wait_log_line(&c, 1, "age-1: READY -> COMMIT", 100), 0);
+	/* The gap is what the case is about, not a wait for something. */
+	struct timespec gap = { HONEST_GAP_S, 0 };
+	nanosleep(&gap, NULL);
+	CU_ASSERT_FATAL(block_on(&c, "age-2") == 0);
+	double age = unreachable_age(&c, 1, "age-2");
+	CU_ASSERT(age >= 0 && age < HONEST_GAP_S - 1);
+	if (!(age >= 0 && age < HONEST_GAP_S - 1))
+		fprintf(stderr, "\n  alpha: coordinator unreachable for %.1f s (see %s)\n", age, c.dir);
+	hc_destroy(&c);
+}
+
+/* The driver against a cluster whose coordinator is not running: exit 3,
+ * and the time it names is the time it waited, not a number it was given. */
+static void
+test_driver_coordinator_down(void)
+{
+	hcluster c;
+	char out[1024];
+	CU_ASSERT_FATAL(hc_create(&c, 1, 2000, 1000) == 0);
+	CU_ASSERT_FATAL(hc_start(&c, 1, NULL) == 0);
+	const char *args[] = { "commit", "--timeout", "700", "alpha:put:x=1", NULL };
+	int64_t t0 = mono_ms();
+	CU_ASSERT_EQUAL(hc_twopc(&c, out, sizeof(out), args), 3);
+	int64_t took = mono_ms() - t0;
+	double said = number_after(out, "outcome unknown: the coordinator did not answer within ");
+	CU_ASSERT(said >= 700 && said <= (double)took);
+	CU_ASSERT(strstr(out, " ms (timed out)") != NULL);
+	hc_destroy(&c);
+}
+
+/* The coordinator dies with the request in hand: the connection breaks
+ * at once, and the driver says so with the real time, not "did not
+ * answer within 30000 ms". */
+static void
+test_driver_coordinator_dies(void)
+{
+	hcluster c;
+	char out[1024];
+	CU_ASSERT_FATAL(hc_create(&c, 2, 2000, 1000) == 0);
+	CU_ASSERT_FATAL(hc_start(&c, 1, NULL) == 0 && hc_start(&c, 2, NULL) == 0);
+	CU_ASSERT_FATAL(hc_start(&c, 0, "TWOPC_CRASH_AT=coordinator.before_decision_logged") == 0);
+	const char *args[] = { "commit", "--timeout", "30000", "--txid", "dies-1", "alpha:put:x=1",
+		"beta:put:x=2", NULL };
+	int64_t t0 = mono_ms();
+	CU_ASSERT_EQUAL(hc_twopc(&c, out, sizeof(out), args), 3);
+	int64_t took = mono_ms() - t0;
+	CU_ASSERT(took < 10000);
+	CU_ASSERT(strstr(out, "within 30000") == NULL);
+	double said = number_after(out, "outcome unknown: the coordinator closed the connection after ");
+	CU_ASSERT(said >= 0 && said <= (double)took);
+	CU_ASSERT(strstr(out, "; txid dies-1") != NULL);
+	hc_destroy(&c);
+}
+
+/* ---- the harness refuses what it does not run ---- */
+
+/* Run BUILD/twopc-crashtest ARGS (NULL-terminated), its stdout and
+ * stderr into OUT; its exit status, or -1. */
+static int
+crashtest(char *out, size_t len, const char *const *args)
+{
+	const char *b = getenv("TWOPC_BUILD");
+	char exe[512];
+	const char *argv[16];
+	int n = 0, fds[2];
+	snprintf(exe, sizeof(exe), "%s/twopc-crashtest", b ? b : "build");
+	argv[n++] = exe;
+	argv[n++] = "--build";
+	argv[n++] = b ? b : "build";
+	for (int k = 0; args[k] != NULL && n < 15; k++)
+		argv[n++] = args[k];
+	argv[n] = NULL;
+	if (pipe(fds) != 0)
+		return -1;
+	pid_t pid = fork();
+	if (pid == 0) {
+		dup2(fds[1], 1);
+		dup2(fds[1], 2);
+		close(fds[0]);
+		close(fds[1]);
+		execv(exe, (char *const *)argv);
+		_exit(127);
+	}
+	close(fds[1]);
+	size_t at = 0;
+	ssize_t r;
+	while (at + 1 < len && (r = read(fds[0], out + at, len - at - 1)) > 0)
+		at += (size_t)r;
+	out[at] = '\0';
+	close(fds[0]);
+	int st;
+	if (pid < 0 || waitpid(pid, &st, 0) != pid || !WIFEXITED(st))
+		return -1;
+	return WEXITSTATUS(st);
+}
+
+/* Each of these used to run nothing (or something else) and pass: a
+ * misspelt point reported "0 violations in 0 cases" and exit 0. Now
+ * exit 2, naming the bad value, before any cluster is started. */
+static void
+test_crashtest_refuses(void)
+{
+	static const struct {
+		const char *args[6];
+		const char *says;
+	} cases[] = {
+		{ { "matrix", "--point", "nosuch", NULL }, "--point: unknown crash point 'nosuch'" },
+		{ { "matrix", "--path", "sideways", NULL }, "--path: unknown path 'sideways'" },
+		{ { "random", "--cycles", "abc", NULL }, "--cycles: 'abc' is not a number" },
+		{ { "random", "--cycles", "5x", NULL }, "--cycles: '5x' is not a number" },
+		{ { "random", "--cycles", "0", NULL }, "--cycles: 0 is out of range" },
+		{ { "random", "--clients", "17", NULL }, "--clients: 17 is out of range (1 to 16)" },
+		{ { "random", "--seed", "-1", NULL }, "--seed: -1 is out of range" },
+		{ { "matrix", "--repeat", "", NULL }, "--repeat: '' is not a number" },
+		{ { "powerloss", "--durability", "sometimes", NULL }, "unknown durability 'sometimes'" },
+		{ { "random", "--point", "coordinator.after_first_global", NULL },
+		    "--point does not apply to random" },
+		{ { "nosuchmode", NULL }, "unknown mode 'nosuchmode'" },
+		{ { "--json", NULL }, "no mode given" },
+	};
+	char out[2048];
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		int rc = crashtest(out, sizeof(out), cases[i].args);
+		CU_ASSERT_EQUAL(rc, 2);
+		CU_ASSERT(strstr(out, cases[i].says) != NULL);
+		CU_ASSERT(strstr(out, "violations in") == NULL); /* no run, no verdict */
+		if (rc != 2 || strstr(out, cases[i].says) == NULL)
+			fprintf(stderr, "\n  case %zu (%s): exit %d: %s", i, cases[i].says, rc, out);
+	}
+	/* The list it names is the list it takes. */
+	const char *list[] = { "--list-points", NULL };
+	CU_ASSERT_EQUAL(crashtest(out, sizeof(out), list), 0);
+	CU_ASSERT(strstr(out, "coordinator.after_first_global\n") != NULL);
+}
+
+void
+test_honest_register(void)
+{
+	static const struct {
+		const char *name;
+		CU_TestFunc fn;
+	} cases[] = {
+		{ "log lines carry an ISO 8601 date", test_tlog_line_has_date },
+		{ "suspicion age: monotonic, ended by any message", test_fdetect_age },
+		{ "coordinator unreachable for: this outage only", test_unreachable_age_is_this_outage },
+		{ "driver, coordinator not running: the real wait", test_driver_coordinator_down },
+		{ "driver, coordinator dies: closed after the real time", test_driver_coordinator_dies },
+		{ "twopc-crashtest: bad options are exit 2, named", test_crashtest_refuses },
+	};
+	CU_pSuite s = CU_add_suite("honest", NULL, NULL);
+	for (size_t i = 0; s != NULL && i < sizeof(cases) / sizeof(cases[0]); i++)
+		CU_add_test(s, cases[i].name, cases[i].fn);
+}
