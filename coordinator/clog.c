@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "heur.h"
 #include "twopc/error.h"
 
 /* WITHOUT ROWID: the row lives in its key's b-tree (one page fewer per
@@ -17,7 +18,8 @@ const char clog_schema[] =
     "  created_at INTEGER, decided_at INTEGER) WITHOUT ROWID;"
     "CREATE INDEX IF NOT EXISTS txn_state ON txn(state, decided_at);"
     "CREATE TABLE IF NOT EXISTS acks(txid TEXT, participant TEXT, PRIMARY KEY(txid, participant)) "
-    "  WITHOUT ROWID;";
+    "  WITHOUT ROWID;"
+    HEUR_SCHEMA;
 
 enum {
 	S_EPOCH_GET = 10, S_EPOCH_SET, S_GET, S_PUT, S_SET, S_ACK, S_ACKED, S_EACH,

@@ -16,6 +16,7 @@
 
 #include "clog.h"
 #include "config.h"
+#include "cresolve.h"
 #include "db.h"
 #include "rpc.h"
 #include "wire.h"
@@ -100,6 +101,8 @@ typedef struct coord {
 	int steps_stop;
 	pthread_t stepper[COORD_STEPPERS];
 	int nsteppers;
+
+	cres_state res;              /* violations and resolution (cresolve.c) */
 } coord;
 
 /* Open the log, force the next epoch, recover, listen. 0 or a twopc_err. */
