@@ -123,7 +123,7 @@ $(BUILD)/twopc-participant: $(call obj,participant/main.c) $(KV_OBJ) $(BUILD)/li
 $(BUILD)/twopc-coordinator: $(call obj,coordinator/cmain.c) $(COORD_OBJ) $(BUILD)/libtwopc-common.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
 
-$(BUILD)/twopc: $(call obj,coordinator/driver.c coordinator/bench.c) $(BUILD)/libtwopc-client.a
+$(BUILD)/twopc: $(call obj,coordinator/driver.c coordinator/bench.c coordinator/dresolve.c) $(BUILD)/libtwopc-client.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
 
 $(BUILD)/twopc-tests: $(TEST_DEPS_STAMP) $(TEST_OBJ) $(PART_OBJ) $(KV_OBJ) $(COORD_OBJ) $(CLIENT_OBJ) $(COMMON_OBJ)

@@ -22,6 +22,7 @@ void test_integration_register(void);
 void test_termination_register(void);
 void test_faultvfs_register(void);
 void test_library_register(void);
+void test_resolve_register(void);
 
 static const struct {
 	const char *name;
@@ -34,6 +35,7 @@ static const struct {
 	{ "termination", test_termination_register },
 	{ "faultvfs", test_faultvfs_register },
 	{ "library", test_library_register },
+	{ "resolve", test_resolve_register },
 };
 
 int
