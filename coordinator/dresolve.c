@@ -141,7 +141,7 @@ dres_main(twopc_client *cl, int argc, char **argv)
 		{ "timeout", required_argument, NULL, 'T' },
 		{ NULL, 0, NULL, 0 },
 	};
-	int outcome = -1, force = 0, json = 0, timeout_ms = 30000, ch, nout = 0;
+	int outcome = -1, force = 0, json = 0, timeout_ms = 10000, ch, nout = 0;
 	char why[4200], note[4300] = "";
 	twopc_status st;
 

@@ -157,7 +157,7 @@ test_resolve_refused(void)
 	CU_ASSERT_FATAL(crash_coordinator_at(&c, "coordinator.before_decision_logged", "rs-2", 60000) == 0);
 	/* alpha alone is told ABORT (beta is down), then beta comes back READY. */
 	CU_ASSERT_FATAL(hc_kill(&c, 2) == 0);
-	const char *force[] = { "resolve", "rs-2", "--abort", "--force", NULL };
+	const char *force[] = { "resolve", "rs-2", "--abort", "--force", "--timeout", "2000", NULL };
 	CU_ASSERT_EQUAL(hc_twopc(&c, out, sizeof(out), force), 3);
 	CU_ASSERT_EQUAL(hc_wait_state(&c, 1, "rs-2", "ABORT", 10), 0);
 	CU_ASSERT_FATAL(hc_start(&c, 2, NULL) == 0);
@@ -203,7 +203,7 @@ test_resolve_forced_and_violation(void)
 	CU_ASSERT_EQUAL(hc_wait_log_line(&c, 1, "rs-4: READY without a decision: blocked", 5000), 0);
 
 	/* (c) --force with the coordinator down. */
-	const char *force[] = { "resolve", "rs-4", "--abort", "--force", NULL };
+	const char *force[] = { "resolve", "rs-4", "--abort", "--force", "--timeout", "2000", NULL };
 	int rc = hc_twopc(&c, out, sizeof(out), force);
 	CU_ASSERT_EQUAL(rc, 3);
 	CU_ASSERT(strstr(out, "INCOMPLETE rs-4") != NULL);
