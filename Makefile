@@ -29,10 +29,11 @@ PKGS      = libnng-dev libsqlite3-dev libyaml-dev
 TEST_PKGS = libcunit1-dev mandoc spin sqlite3 pkg-config
 
 COMMON_SRC = common/err.c common/txstate.c common/wire.c common/tlog.c common/db.c \
-             common/crash.c common/loglock.c common/rpc.c common/fdetect.c common/mclock.c common/statlist.c common/faultvfs.c config/config.c config/cfgbuild.c
-PART_SRC   = participant/part.c participant/precover.c participant/plog.c
+             common/crash.c common/loglock.c common/rpc.c common/fdetect.c common/mclock.c common/statlist.c common/faultvfs.c common/heur.c config/config.c config/cfgbuild.c
+PART_SRC   = participant/part.c participant/precover.c participant/plog.c participant/presolve.c
 KV_SRC     = participant/kv.c
-COORD_SRC  = coordinator/coord.c coordinator/cepoch.c coordinator/cphase2.c coordinator/conephase.c coordinator/clog.c
+COORD_SRC  = coordinator/coord.c coordinator/cepoch.c coordinator/cphase2.c coordinator/conephase.c coordinator/clog.c \
+             coordinator/cresolve.c
 CLIENT_SRC = coordinator/client.c
 TEST_SRC   = $(wildcard tests/test_*.c) tests/main.c tests/harness.c tests/checker.c
 CRASH_SRC  = tests/crashtest.c tests/harness.c tests/checker.c
@@ -122,7 +123,7 @@ $(BUILD)/twopc-participant: $(call obj,participant/main.c) $(KV_OBJ) $(BUILD)/li
 $(BUILD)/twopc-coordinator: $(call obj,coordinator/cmain.c) $(COORD_OBJ) $(BUILD)/libtwopc-common.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
 
-$(BUILD)/twopc: $(call obj,coordinator/driver.c coordinator/bench.c) $(BUILD)/libtwopc-client.a
+$(BUILD)/twopc: $(call obj,coordinator/driver.c coordinator/bench.c coordinator/dresolve.c) $(BUILD)/libtwopc-client.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
 
 $(BUILD)/twopc-tests: $(TEST_DEPS_STAMP) $(TEST_OBJ) $(PART_OBJ) $(KV_OBJ) $(COORD_OBJ) $(CLIENT_OBJ) $(COMMON_OBJ)

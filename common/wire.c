@@ -27,7 +27,7 @@ static const char *const wire_type_names[] = {
 	"?", "SUBMIT", "RESULT", "VOTE_REQUEST", "VOTE_COMMIT", "VOTE_ABORT",
 	"GLOBAL_COMMIT", "GLOBAL_ABORT", "ACK", "DECISION_REQUEST",
 	"DECISION_REPLY", "STATUS_REQUEST", "STATUS_REPLY", "FORGET", "IAMALIVE",
-	"ERROR", "GET", "GET_REPLY", "VOTE_READONLY",
+	"ERROR", "GET", "GET_REPLY", "VOTE_READONLY", "RESOLVE",
 };
 
 const char *
@@ -218,6 +218,15 @@ wb_ops(wire_buf *b, const wire_op *ops, size_t nops)
 	return rv;
 }
 
+/* RESOLVE: COMMIT or ABORT, forced or not; NONE (forget) never forced. */
+static int
+wire_resolve_valid(uint8_t outcome, uint8_t force)
+{
+	if (force > 1)
+		return 0;
+	return outcome == TX_COMMIT || outcome == TX_ABORT || (outcome == TX_NONE && !force);
+}
+
 static int
 wire_encode_body(const wire_msg *m, wire_buf *b)
 {
@@ -311,6 +320,12 @@ wire_encode_body(const wire_msg *m, wire_buf *b)
 		if ((rv = wb_u8(b, m->state)))
 			return rv;
 		return wb_str16(b, m->text, WIRE_VALUE_MAX);
+	case WIRE_RESOLVE:
+		if (!wire_resolve_valid(m->state, m->force))
+			return TWOPC_EINVAL;
+		if ((rv = wb_u8(b, m->state)))
+			return rv;
+		return wb_u8(b, m->force);
 	case WIRE_VOTE_COMMIT:
 	case WIRE_VOTE_READONLY:
 	case WIRE_GLOBAL_COMMIT:
@@ -330,7 +345,7 @@ wire_needs_txid(int type)
 	case WIRE_VOTE_REQUEST: case WIRE_VOTE_COMMIT: case WIRE_VOTE_ABORT:
 	case WIRE_VOTE_READONLY: case WIRE_GLOBAL_COMMIT: case WIRE_GLOBAL_ABORT:
 	case WIRE_ACK: case WIRE_DECISION_REQUEST: case WIRE_DECISION_REPLY:
-	case WIRE_RESULT:
+	case WIRE_RESULT: case WIRE_RESOLVE:
 		return 1;
 	default:
 		return 0;
@@ -602,6 +617,12 @@ wc_body(wire_cur *c, wire_msg *m)
 		if (!c->bad && m->state > 1)
 			WIRE_FAIL(c, "bad GET_REPLY flag");
 		m->text = wc_str(c, 1, WIRE_VALUE_MAX, "truncated value");
+		return;
+	case WIRE_RESOLVE:
+		m->state = wc_u8(c, "truncated RESOLVE");
+		m->force = wc_u8(c, "truncated RESOLVE");
+		if (!c->bad && !wire_resolve_valid(m->state, m->force))
+			WIRE_FAIL(c, "bad RESOLVE outcome or force flag");
 		return;
 	case WIRE_VOTE_COMMIT:
 	case WIRE_VOTE_READONLY:

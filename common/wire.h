@@ -37,6 +37,12 @@
  *   IAMALIVE       empty
  *   ERROR          u16 code (a positive twopc_err), str16 text
  *   GET            str16 key;  GET_REPLY u8 found, str16 value
+ *   RESOLVE        u8 outcome (COMMIT, ABORT, or NONE: forget the node's
+ *                  heuristic record of the txid), u8 force (0 or 1; 1 only
+ *                  with COMMIT or ABORT). Needs a txid. From a client (the
+ *                  operator's `twopc resolve`) to the coordinator or a
+ *                  participant; answered with a STATUS_REPLY of one entry
+ *                  (the node's state after it) or an ERROR saying why not.
  *   ops = u16 nops, nops x {u8 op, str16 key, str16 value}
  *
  * Memory: wire_decode() returns a wire_msg whose strings and arrays live in
@@ -89,8 +95,9 @@ typedef enum wire_type {
 	WIRE_GET = 16,
 	WIRE_GET_REPLY = 17,
 	WIRE_VOTE_READONLY = 18,
+	WIRE_RESOLVE = 19,
 } wire_type;
-#define WIRE_TYPE_MAX 18
+#define WIRE_TYPE_MAX 19
 
 typedef enum wire_opcode {
 	WIRE_OP_PUT = 1,
@@ -133,7 +140,9 @@ typedef struct wire_msg {
 	char **peers;
 	size_t nops;           /* VOTE_REQUEST */
 	wire_op *ops;
-	uint8_t state;         /* ACK, DECISION_REPLY, RESULT, STATUS_REQUEST (which), GET_REPLY (found) */
+	uint8_t state;         /* ACK, DECISION_REPLY, RESULT, STATUS_REQUEST (which), GET_REPLY (found),
+	                        * RESOLVE (outcome) */
+	uint8_t force;         /* RESOLVE: 1 = heuristic (apply without the coordinator) */
 	uint16_t code;         /* ERROR */
 	char *text;            /* VOTE_ABORT, RESULT, ERROR reason; GET key; GET_REPLY value */
 	size_t nstatus;        /* STATUS_REPLY */

@@ -381,3 +381,50 @@ twopc_client_status(twopc_client *cl, const char *node, const char *txid, twopc_
 	wire_msg_free(&rep);
 	return 0;
 }
+
+int
+twopc_client_resolve(twopc_client *cl, const char *node, const char *txid, int outcome, int force,
+    twopc_status *out, char *why, size_t whylen, int timeout_ms)
+{
+	wire_msg req, rep;
+	nng_socket s;
+	size_t idx;
+	int rv;
+
+	if (why != NULL && whylen > 0)
+		why[0] = '\0';
+	if (cl == NULL || node == NULL || out == NULL || !wire_txid_valid(txid) ||
+	    (outcome != TWOPC_COMMITTED && outcome != TWOPC_ABORTED && outcome != 0) ||
+	    (outcome == 0 && force))
+		return TWOPC_EINVAL;
+	if (client_node_index(cl, node, &idx) != 0)
+		return TWOPC_ENOENT;
+	if ((rv = client_sock(cl, idx, &s)) != 0)
+		return rv;
+	wire_msg_init(&req, WIRE_RESOLVE, 0, txid, "client");
+	req.state = outcome == TWOPC_COMMITTED ? TX_COMMIT : outcome == TWOPC_ABORTED ? TX_ABORT : TX_NONE;
+	req.force = force != 0;
+	if ((rv = rpc_call(s, &req, &rep, timeout_ms)) != 0)
+		return rv;
+	if (rep.type == WIRE_STATUS_REPLY && rep.nstatus == 1) {
+		twopc_status st;
+		memset(&st, 0, sizeof(st));
+		snprintf(st.node, sizeof(st.node), "%s", node);
+		snprintf(st.txid, sizeof(st.txid), "%s", rep.status[0].txid);
+		snprintf(st.state, sizeof(st.state), "%s", tx_state_name(rep.status[0].state));
+		st.epoch = rep.status[0].epoch;
+		st.age_ms = rep.status[0].age_ms;
+		snprintf(st.detail, sizeof(st.detail), "%s", rep.status[0].detail);
+		*out = st;
+	} else if (rep.type == WIRE_ERROR) {
+		rv = rep.code > 0 && rep.code < 100 ? -(int)rep.code : TWOPC_EPROTO;
+		if (why != NULL && whylen > 0)
+			snprintf(why, whylen, "%s", rep.text ? rep.text : "");
+		if (rv == TWOPC_ETIMEDOUT && why != NULL && why[0] == '\0')
+			snprintf(why, whylen, "%s", "refused");
+	} else {
+		rv = TWOPC_EPROTO;
+	}
+	wire_msg_free(&rep);
+	return rv;
+}

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "heur.h"
 #include "tlog.h"
 #include "twopc/error.h"
 
@@ -19,7 +20,8 @@ const char clog_schema[] =
     "  created_at INTEGER, decided_at INTEGER) WITHOUT ROWID;"
     "CREATE INDEX IF NOT EXISTS txn_state ON txn(state, decided_at);"
     "CREATE TABLE IF NOT EXISTS acks(txid TEXT, participant TEXT, PRIMARY KEY(txid, participant)) "
-    "  WITHOUT ROWID;";
+    "  WITHOUT ROWID;"
+    HEUR_SCHEMA;
 
 enum {
 	S_EPOCH_GET = 10, S_EPOCH_SET, S_GET, S_PUT, S_SET, S_ACK, S_ACKED, S_EACH,

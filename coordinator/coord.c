@@ -694,8 +694,10 @@ static void
 coord_list_add(void *arg, const char *txid, const clog_txn *t)
 {
 	coord_list *cl = arg;
-	char detail[2200]; /* statlist cuts it */
-	snprintf(detail, sizeof(detail), "participants=%s", t->participants);
+	char detail[2800], heur[600]; /* statlist cuts it */
+	cres_note(cl->c, txid, heur, sizeof(heur));
+	snprintf(detail, sizeof(detail), "participants=%s%s%s", t->participants, heur[0] ? "; " : "",
+	    heur);
 	(void)statlist_add(&cl->l, txid, t->state, atomic_load(&cl->c->epoch),
 	    (uint64_t)(cl->now > t->created_at ? cl->now - t->created_at : 0), detail);
 }
@@ -706,7 +708,7 @@ static int
 coord_on_status(coord *c, const wire_msg *req, wire_msg *rep)
 {
 	coord_list cl = { .c = c, .now = db_now_ms() };
-	if (statlist_init(&cl.l, req->state == 1 ? 256 : 3) != 0)
+	if (statlist_init(&cl.l, req->state == 1 ? 512 : 4) != 0)
 		return 0;
 	if (req->state == 2) {
 		db_lock(c->db);
@@ -715,16 +717,20 @@ coord_on_status(coord *c, const wire_msg *req, wire_msg *rep)
 		statlist_add(&cl.l, "forced_writes", 0, forced, 0, "");
 		statlist_add(&cl.l, "log_commits", 0, commits, 0, "");
 		statlist_add(&cl.l, "requests", 0, rpc_server_requests(c->srv), 0, "");
+		statlist_add(&cl.l, "resend_cycles", 0, atomic_load(&c->res.resend_cycles), 0, "");
 		return statlist_reply(&cl.l, rep);
 	}
 	db_lock(c->db);
 	if (req->state == 1) {
 		(void)clog_each(c->db, TX_WAIT, 256, coord_list_add, &cl);
 		(void)clog_each(c->db, TX_COMMIT, 256, coord_list_add, &cl);
+		cres_status(c, &cl.l, NULL, cl.now);
 	} else {
 		clog_txn t;
 		if (clog_get(c->db, req->txid, &t) == 0)
 			coord_list_add(&cl, req->txid, &t);
+		else
+			cres_status(c, &cl.l, req->txid, cl.now);
 	}
 	db_unlock(c->db);
 	return statlist_reply(&cl.l, rep);
@@ -742,6 +748,8 @@ coord_dispatch(coord *c, const wire_msg *req, wire_msg *rep)
 		return coord_on_decision_request(c, req, rep);
 	case WIRE_STATUS_REQUEST:
 		return coord_on_status(c, req, rep);
+	case WIRE_RESOLVE:
+		return coord_on_resolve(c, req, rep, buf, sizeof(buf));
 	case WIRE_IAMALIVE:
 		rep->type = WIRE_IAMALIVE;
 		return 1;

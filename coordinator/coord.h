@@ -16,6 +16,7 @@
 
 #include "clog.h"
 #include "config.h"
+#include "cresolve.h"
 #include "db.h"
 #include "rpc.h"
 #include "wire.h"
@@ -103,6 +104,8 @@ typedef struct coord {
 	int steps_stop;
 	pthread_t stepper[COORD_STEPPERS];
 	int nsteppers;
+
+	cres_state res;              /* violations and resolution (cresolve.c) */
 } coord;
 
 /* Open (and lock) the log, bind the listen address, ask the participants

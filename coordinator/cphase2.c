@@ -103,8 +103,8 @@ coord_commit_reply(coord *c, coord_txn *t, size_t i, int result, wire_msg *rep, 
 		acked[i] = 1;
 		ok = 1;
 	} else if (rep->type == WIRE_ACK) {
-		tlog_error("%s: PROTOCOL VIOLATION: %s answered GLOBAL_COMMIT with its state %s",
-		    t->txid, name, tx_state_name(rep->state));
+		/* Cannot heal: logged once, recorded, not resent (cresolve.c). */
+		cres_violation(c, t->txid, name, rep->state);
 	} else {
 		tlog_warn("%s: %s answered GLOBAL_COMMIT with %s: %s", t->txid, name,
 		    wire_type_name(rep->type), rep->text ? rep->text : "");
@@ -339,7 +339,7 @@ coord_resend(coord *c, int64_t age_ms)
 			    c->cfg->participants[t->parts[i]].name) == 1;
 		db_unlock(c->db);
 		for (size_t i = 0; i < t->nparts; i++)
-			if (!acked[i])
+			if (!acked[i] && !cres_stopped(c, t->txid, c->cfg->participants[t->parts[i]].name))
 				who[n++] = i;
 		if (n > 0) {
 			tlog_debug("%s: resending GLOBAL_COMMIT to %zu participant(s)", t->txid, n);
@@ -348,6 +348,7 @@ coord_resend(coord *c, int64_t age_ms)
 		(void)coord_record_acks(c, t, acked, was);
 	}
 	free(d.v);
+	atomic_fetch_add(&c->res.resend_cycles, 1);
 }
 
 static size_t
@@ -524,6 +525,7 @@ coord_recover(coord *c)
 	coord_waits w = { 0 };
 	int rv;
 
+	cres_init(c);
 	db_lock(c->db);
 	rv = clog_each(c->db, TX_WAIT, (size_t)-1 >> 1, coord_collect_wait, &w);
 	if (rv == 0) {

@@ -6,10 +6,11 @@
  *   twopc -c FILE get [--json] P KEY
  *   twopc -c FILE status [--json] TXID
  *   twopc -c FILE list [--in-doubt] [--json]
+ *   twopc -c FILE resolve TXID --commit|--abort [--force] [--json]   (dresolve.c)
  *
  * Exit status (DESIGN section 9): 0 committed (or success), 1 aborted (or
  * key not found), 2 usage or configuration error, 3 outcome unknown
- * (coordinator or node unreachable).
+ * (coordinator or node unreachable); resolve adds 4 (heuristic damage).
  */
 #include <getopt.h>
 #include <stdio.h>
@@ -19,6 +20,8 @@
 #include <time.h>
 
 #include "bench.h"
+#include "dresolve.h"
+#include "heur.h"
 #include "twopc/client.h"
 
 #define EXIT_ABORTED 1
@@ -36,6 +39,8 @@ usage(void)
 	    "       twopc -c FILE get [--json] P KEY\n"
 	    "       twopc -c FILE status [--json] TXID\n"
 	    "       twopc -c FILE list [--in-doubt] [--json]\n"
+	    "       twopc -c FILE resolve TXID --commit|--abort [--force] [--json]\n"
+	    "       twopc -c FILE resolve TXID --forget-heuristic [--json]\n"
 	    "       twopc -c FILE bench [--concurrency N] [--duration SECONDS] [--participants K] [--json]\n"
 	    "OP is put, del, check or add; e.g. alpha:add:alice=-100 beta:add:bob=100\n");
 	exit(EXIT_USAGE);
@@ -295,8 +300,11 @@ drv_status(twopc_client *cl, int argc, char **argv)
 		const char *state = rv != 0 ? "UNREACHABLE" : n == 0 ? "NONE" : st[0].state;
 		if (i == 0) {
 			snprintf(coord_state, sizeof(coord_state), "%s", state);
-			if (rv == 0 && n > 0 && strncmp(st[0].detail, "participants=", 13) == 0)
-				snprintf(members, sizeof(members), ",%s,", st[0].detail + 13);
+			if (rv == 0 && n > 0 && strncmp(st[0].detail, "participants=", 13) == 0) {
+				snprintf(members, sizeof(members), ",%s", st[0].detail + 13);
+				members[strcspn(members, ";")] = '\0';
+				strncat(members, ",", sizeof(members) - strlen(members) - 1);
+			}
 		}
 		char me[40];
 		snprintf(me, sizeof(me), ",%s,", node);
@@ -391,7 +399,7 @@ drv_list(twopc_client *cl, int argc, char **argv)
 	}
 	size_t shown = 0;
 	for (size_t t = 0; t < ntx; t++) {
-		char states[HC_NODES_MAX][16], why[600] = "";
+		char states[HC_NODES_MAX][16], why[600] = "", damage[600] = "";
 		uint64_t age = 0;
 		int in_doubt = 0;
 		for (size_t i = 0; i < nnodes && i < HC_NODES_MAX; i++) {
@@ -404,6 +412,12 @@ drv_list(twopc_client *cl, int argc, char **argv)
 				continue;
 			}
 			snprintf(states[i], sizeof(states[i]), "%s", n ? st[0].state : "-");
+			if (n && damage[0] == '\0' && heur_damaged(st[0].detail)) {
+				const char *h = strstr(st[0].detail, "heuristic ");
+				const char *v = strstr(st[0].detail, "VIOLATION: ");
+				snprintf(damage, sizeof(damage), "DAMAGED at %s: %s", twopc_client_node(cl, i),
+				    v != NULL ? v : h);
+			}
 			if (n && st[0].age_ms > age)
 				age = st[0].age_ms;
 			if (n && i > 0 && strcmp(st[0].state, "READY") == 0) {
@@ -415,6 +429,8 @@ drv_list(twopc_client *cl, int argc, char **argv)
 		}
 		if (o.in_doubt && !in_doubt)
 			continue;
+		if (damage[0] != '\0')
+			snprintf(why, sizeof(why), "%s", damage);
 		if (why[0] == '\0')
 			snprintf(why, sizeof(why), "%s", in_doubt ? "waiting for the decision" :
 			    strcmp(states[0], "COMMIT") == 0 ? "coordinator resending GLOBAL_COMMIT" :
@@ -424,8 +440,8 @@ drv_list(twopc_client *cl, int argc, char **argv)
 		if (o.json) {
 			printf("%s{\"txid\":", shown ? "," : "");
 			json_str(txids[t]);
-			printf(",\"age_ms\":%llu,\"in_doubt\":%s,\"states\":{", (unsigned long long)age,
-			    in_doubt ? "true" : "false");
+			printf(",\"age_ms\":%llu,\"in_doubt\":%s,\"damaged\":%s,\"states\":{",
+			    (unsigned long long)age, in_doubt ? "true" : "false", damage[0] ? "true" : "false");
 			for (size_t i = 0; i < nnodes && i < HC_NODES_MAX; i++) {
 				printf("%s", i ? "," : "");
 				json_str(twopc_client_node(cl, i));
@@ -501,6 +517,8 @@ main(int argc, char **argv)
 		code = drv_status(cl, sub_argc, sub_argv);
 	else if (strcmp(cmd, "list") == 0)
 		code = drv_list(cl, sub_argc, sub_argv);
+	else if (strcmp(cmd, "resolve") == 0)
+		code = dres_main(cl, sub_argc, sub_argv);
 	else if (strcmp(cmd, "bench") == 0)
 		code = bench_main(cl, sub_argc, sub_argv);
 	else {

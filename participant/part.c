@@ -679,9 +679,11 @@ static void
 part_list_add(void *arg, const char *txid, const plog_txn *t)
 {
 	part_list *pl = arg;
-	char note[300], detail[2500]; /* statlist cuts it */
+	char note[300], heur[600], detail[3200]; /* statlist cuts it */
 	part_ask_note(pl->p, txid, note, sizeof(note));
-	snprintf(detail, sizeof(detail), "peers=%s%s%s", t->peers, note[0] ? "; " : "", note);
+	part_heur_note(pl->p, txid, heur, sizeof(heur));
+	snprintf(detail, sizeof(detail), "peers=%s%s%s%s%s", t->peers, note[0] ? "; " : "", note,
+	    heur[0] ? "; " : "", heur);
 	(void)statlist_add(&pl->l, txid, t->state, t->epoch,
 	    (uint64_t)(pl->now > t->updated_at ? pl->now - t->updated_at : 0), detail);
 }
@@ -706,10 +708,13 @@ part_on_status(twopc_participant *p, const wire_msg *req, wire_msg *rep)
 	db_lock(p->db);
 	if (req->state == 1) {
 		(void)plog_each(p->db, TX_READY, 256, part_list_add, &pl);
+		part_heur_status(p, &pl.l, NULL, pl.now);
 	} else {
 		plog_txn t;
 		if (plog_get(p->db, req->txid, &t) == 0)
 			part_list_add(&pl, req->txid, &t);
+		else
+			part_heur_status(p, &pl.l, req->txid, pl.now);
 	}
 	db_unlock(p->db);
 	return statlist_reply(&pl.l, rep);
@@ -779,6 +784,8 @@ part_dispatch(twopc_participant *p, const wire_msg *req, wire_msg *rep)
 		return part_on_forget(p, req, rep);
 	case WIRE_GET:
 		return part_on_get(p, req, rep, buf, sizeof(buf));
+	case WIRE_RESOLVE:
+		return part_on_resolve(p, req, rep, buf, sizeof(buf));
 	case WIRE_IAMALIVE:
 		rep->type = WIRE_IAMALIVE;
 		return 1;

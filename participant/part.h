@@ -88,6 +88,17 @@ int part_commit(twopc_participant *p, const char *txid, const plog_txn *t);
 int part_abort(twopc_participant *p, const char *txid, const plog_txn *t, int force,
     const char *why);
 
+/* Manual resolution (presolve.c). RESOLVE from the operator's driver:
+ * REP is a one-entry STATUS_REPLY or an ERROR. Takes the db lock. */
+int part_on_resolve(twopc_participant *p, const wire_msg *req, wire_msg *rep, char *buf,
+    size_t len);
+/* With the db lock held: TXID's heuristic record as status words ("" if
+ * none), and status entries for heuristic records (ONLY: that txid; NULL:
+ * every one not READY) added to L. */
+void part_heur_note(twopc_participant *p, const char *txid, char *buf, size_t len);
+struct statlist;
+void part_heur_status(twopc_participant *p, struct statlist *l, const char *only, int64_t now);
+
 /* The background thread (precover.c). */
 void *part_bg_main(void *arg);
 /* Recovery at start, before serving: INIT -> ABORT. */

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "heur.h"
 #include "twopc/error.h"
 
 /* WITHOUT ROWID where the primary key is the lookup: the row lives in
@@ -23,7 +24,8 @@ const char plog_schema[] =
     "CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT) WITHOUT ROWID;"
     "CREATE INDEX IF NOT EXISTS txn_state ON txn(state, updated_at);"
     "CREATE TABLE IF NOT EXISTS readonly(txid TEXT PRIMARY KEY, coordinator_epoch INTEGER, "
-    "  updated_at INTEGER) WITHOUT ROWID;";
+    "  updated_at INTEGER) WITHOUT ROWID;"
+    HEUR_SCHEMA;
 
 /* Statement slots; 0-2 are db.c's. */
 enum {

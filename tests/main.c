@@ -24,6 +24,7 @@ void test_faultvfs_register(void);
 void test_library_register(void);
 void test_fence_register(void);
 void test_honest_register(void);
+void test_resolve_register(void);
 
 static const struct {
 	const char *name;
@@ -38,6 +39,7 @@ static const struct {
 	{ "library", test_library_register },
 	{ "fence", test_fence_register },
 	{ "honest", test_honest_register },
+	{ "resolve", test_resolve_register },
 };
 
 int

@@ -224,6 +224,7 @@ typedef struct t_sample {
 	const char *text;
 	uint32_t timeout_ms;
 	bool bare;            /* leave the lists (work, peers, ops, entries) empty */
+	uint8_t force;        /* RESOLVE */
 } t_sample;
 
 static const t_sample t_samples[] = {
@@ -278,6 +279,16 @@ static const t_sample t_samples[] = {
 	  .text = "value 1" },
 	{ .name = "GET_REPLY not found", .type = WIRE_GET_REPLY, .sender = "alpha", .state = 0,
 	  .text = "" },
+	{ .name = "RESOLVE COMMIT", .type = WIRE_RESOLVE, .txid = "tx-0001", .sender = "client",
+	  .state = TX_COMMIT },
+	{ .name = "RESOLVE ABORT", .type = WIRE_RESOLVE, .txid = T_TXID64, .sender = "client",
+	  .state = TX_ABORT },
+	{ .name = "RESOLVE COMMIT forced", .type = WIRE_RESOLVE, .txid = "tx-0001",
+	  .sender = "client", .state = TX_COMMIT, .force = 1 },
+	{ .name = "RESOLVE ABORT forced", .type = WIRE_RESOLVE, .txid = "tx-0001",
+	  .sender = T_NAME32, .state = TX_ABORT, .force = 1 },
+	{ .name = "RESOLVE forget", .type = WIRE_RESOLVE, .txid = "tx-0001", .sender = "client",
+	  .state = TX_NONE },
 };
 
 /* The lists the samples point at; t_build() resets them every time. */
@@ -347,6 +358,7 @@ t_build(const t_sample *s, uint64_t epoch, bool small, wire_msg *m)
 	m->code = s->code;
 	m->text = (char *)s->text;
 	m->timeout_ms = s->timeout_ms;
+	m->force = s->force;
 	if (s->bare)
 		return;
 	switch (s->type) {
@@ -414,6 +426,7 @@ t_same_msg(const char *ctx, const wire_msg *want, const wire_msg *got)
 	t_same_str(ctx, "sender", want->sender, got->sender);
 	T_CHECK(got->timeout_ms == want->timeout_ms, "%s: timeout_ms %u", ctx, got->timeout_ms);
 	T_CHECK(got->state == want->state, "%s: state %d", ctx, got->state);
+	T_CHECK(got->force == want->force, "%s: force %d", ctx, got->force);
 	T_CHECK(got->code == want->code, "%s: code %d", ctx, got->code);
 	t_same_str(ctx, "text", want->text, got->text);
 
@@ -627,7 +640,7 @@ static const t_bad t_bads[] = {
 	  .why = "unsupported protocol version" },
 	{ "type 0", WIRE_ACK, .edit = ED_SET, .at = 4, .val = 0, .want = P,
 	  .why = "unknown message type" },
-	{ "type 19", WIRE_ACK, .edit = ED_SET, .at = 4, .val = 19, .want = P,
+	{ "type 20", WIRE_ACK, .edit = ED_SET, .at = 4, .val = 20, .want = P,
 	  .why = "unknown message type" },
 	{ "type 255", WIRE_ACK, .edit = ED_SET, .at = 4, .val = 255, .want = P,
 	  .why = "unknown message type" },
@@ -669,6 +682,7 @@ static const t_bad t_bads[] = {
 	{ "DECISION_REPLY without txid", WIRE_DECISION_REPLY, .txid = "", .want = P,
 	  .why = "missing txid" },
 	{ "RESULT without txid", WIRE_RESULT, .txid = "", .want = P, .why = "missing txid" },
+	{ "RESOLVE without txid", WIRE_RESOLVE, .txid = "", .want = P, .why = "missing txid" },
 	/* sender */
 	{ "sender empty", WIRE_ACK, .sender = "", .want = P, .why = "bad sender name" },
 	{ "sender with a slash", WIRE_ACK, .sender = "61 2f 62", .want = P,
@@ -786,6 +800,22 @@ static const t_bad t_bads[] = {
 	  .why = "bad GET_REPLY flag" },
 	{ "GET_REPLY value length 4097", WIRE_GET_REPLY, .body = "01 1001 61*4097", .want = P,
 	  .why = "string longer than its cap" },
+	{ "RESOLVE with an empty body", WIRE_RESOLVE, .body = "", .want = P,
+	  .why = "truncated RESOLVE" },
+	{ "RESOLVE without its force flag", WIRE_RESOLVE, .body = "03", .want = P,
+	  .why = "truncated RESOLVE" },
+	{ "RESOLVE with a byte after the flag", WIRE_RESOLVE, .body = "03 01 00", .want = P,
+	  .why = "body longer than its fields" },
+	{ "RESOLVE outcome READY", WIRE_RESOLVE, .body = "02 00", .want = P,
+	  .why = "bad RESOLVE outcome or force flag" },
+	{ "RESOLVE outcome END", WIRE_RESOLVE, .body = "06 01", .want = P,
+	  .why = "bad RESOLVE outcome or force flag" },
+	{ "RESOLVE outcome 255", WIRE_RESOLVE, .body = "ff 00", .want = P,
+	  .why = "bad RESOLVE outcome or force flag" },
+	{ "RESOLVE force flag 2", WIRE_RESOLVE, .body = "03 02", .want = P,
+	  .why = "bad RESOLVE outcome or force flag" },
+	{ "RESOLVE forced forget", WIRE_RESOLVE, .body = "00 01", .want = P,
+	  .why = "bad RESOLVE outcome or force flag" },
 	/* size */
 	{ "message larger than WIRE_MAX_MSG", WIRE_ACK, .append = "00*65536",
 	  .want = TWOPC_ETOOBIG, .why = "message larger than WIRE_MAX_MSG" },
@@ -996,7 +1026,10 @@ static void e_txid_space(wire_msg *m) { strcpy(m->txid, "tx 1"); }
 static void e_txid_ctrl(wire_msg *m) { strcpy(m->txid, "tx\x01"); }
 static void e_txid_none(wire_msg *m) { m->txid[0] = '\0'; }
 static void e_type_0(wire_msg *m) { m->type = 0; }
-static void e_type_19(wire_msg *m) { m->type = 19; }
+static void e_type_20(wire_msg *m) { m->type = 20; }
+static void e_resolve_ready(wire_msg *m) { m->state = TX_READY; }
+static void e_resolve_force_2(wire_msg *m) { m->force = 2; }
+static void e_resolve_forced_forget(wire_msg *m) { m->state = TX_NONE, m->force = 1; }
 static void e_type_255(wire_msg *m) { m->type = 255; }
 static void e_flags(wire_msg *m) { m->flags = 1; }
 static void e_flags_2(wire_msg *m) { m->flags = 2; }
@@ -1124,8 +1157,12 @@ static const t_enc_bad t_enc_bads[] = {
 	{ "ACK without txid", WIRE_ACK, e_txid_none, EI },
 	{ "DECISION_REQUEST without txid", WIRE_DECISION_REQUEST, e_txid_none, EI },
 	{ "RESULT without txid", WIRE_RESULT, e_txid_none, EI },
+	{ "RESOLVE without txid", WIRE_RESOLVE, e_txid_none, EI },
+	{ "RESOLVE outcome READY", WIRE_RESOLVE, e_resolve_ready, EI },
+	{ "RESOLVE force flag 2", WIRE_RESOLVE, e_resolve_force_2, EI },
+	{ "RESOLVE forced forget", WIRE_RESOLVE, e_resolve_forced_forget, EI },
 	{ "type 0", WIRE_ACK, e_type_0, EI },
-	{ "type 19", WIRE_ACK, e_type_19, EI },
+	{ "type 20", WIRE_ACK, e_type_20, EI },
 	{ "type 255", WIRE_ACK, e_type_255, EI },
 	{ "non-zero flags", WIRE_ACK, e_flags, EI },
 	{ "GLOBAL_COMMIT one-phase flag", WIRE_GLOBAL_COMMIT, e_flags, EI },
@@ -1378,7 +1415,7 @@ test_names(void)
 	static const char *const types[] = { NULL, "SUBMIT", "RESULT", "VOTE_REQUEST",
 	    "VOTE_COMMIT", "VOTE_ABORT", "GLOBAL_COMMIT", "GLOBAL_ABORT", "ACK",
 	    "DECISION_REQUEST", "DECISION_REPLY", "STATUS_REQUEST", "STATUS_REPLY", "FORGET",
-	    "IAMALIVE", "ERROR", "GET", "GET_REPLY", "VOTE_READONLY" };
+	    "IAMALIVE", "ERROR", "GET", "GET_REPLY", "VOTE_READONLY", "RESOLVE" };
 	static const char *const ops[] = { NULL, "put", "del", "check", "add" };
 	static const int bad_types[] = { 0, -1, WIRE_TYPE_MAX + 1, 255, 256, -256 };
 	static const int bad_ops[] = { 0, -1, 5, 255, 257 };

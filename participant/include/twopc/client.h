@@ -100,6 +100,22 @@ typedef struct twopc_status {
 TWOPC_API int twopc_client_status(twopc_client *cl, const char *node, const char *txid,
     twopc_status **out, size_t *n, int timeout_ms);
 
+/*
+ * Manual resolution (twopc resolve). Ask NODE to resolve TXID with OUTCOME
+ * (TWOPC_COMMITTED, TWOPC_ABORTED, or 0: drop NODE's heuristic record of
+ * it). Without FORCE only the coordinator resolves: it records the
+ * outcome as its decision and delivers it. With FORCE a participant
+ * applies it at once (a heuristic outcome) and the coordinator repairs an
+ * unhealable violation. Returns 0 with NODE's state of TXID afterwards in
+ * *out; a negative twopc_err when NODE refused (TWOPC_ESTATE: a decision
+ * exists or the txid is running; TWOPC_ENOENT: nobody knows it;
+ * TWOPC_ETIMEDOUT: from the coordinator, a participant it needs cannot be
+ * reached) with NODE's reason in WHY; TWOPC_ETIMEDOUT / TWOPC_ENET when
+ * NODE did not answer (WHY "").
+ */
+TWOPC_API int twopc_client_resolve(twopc_client *cl, const char *node, const char *txid, int outcome,
+    int force, twopc_status *out, char *why, size_t whylen, int timeout_ms);
+
 /* A node's counters since it started (twopc bench reads them). */
 typedef struct twopc_counters {
 	uint64_t forced_writes; /* forced log commits: one fsync each with durability full */

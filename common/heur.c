@@ -1,0 +1,104 @@
+/*
+ * heur.c - the heuristic table's SQL (see heur.h).
+ */
+#include "heur.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "twopc/error.h"
+
+enum { S_HEUR_PUT = 50, S_HEUR_GET, S_HEUR_DEL, S_HEUR_EACH };
+
+int
+heur_put(db *d, const char *txid, const char *outcome, const char *note)
+{
+	sqlite3_stmt *st = db_stmt(d, S_HEUR_PUT,
+	    "INSERT OR REPLACE INTO heuristic(txid, outcome, decided_at, note) VALUES (?1, ?2, ?3, ?4)");
+	if (st == NULL)
+		return TWOPC_EIO;
+	sqlite3_bind_text(st, 1, txid, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, outcome, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 3, db_now_ms());
+	sqlite3_bind_text(st, 4, note ? note : "", -1, SQLITE_STATIC);
+	return db_step_done(d, st);
+}
+
+static void
+heur_row_read(sqlite3_stmt *st, int at, heur_row *r)
+{
+	const char *o = (const char *)sqlite3_column_text(st, at);
+	const char *n = (const char *)sqlite3_column_text(st, at + 2);
+	memset(r, 0, sizeof(*r));
+	snprintf(r->outcome, sizeof(r->outcome), "%s", o ? o : "?");
+	r->decided_at = sqlite3_column_int64(st, at + 1);
+	snprintf(r->note, sizeof(r->note), "%s", n ? n : "");
+}
+
+int
+heur_get(db *d, const char *txid, heur_row *out)
+{
+	sqlite3_stmt *st = db_stmt(d, S_HEUR_GET,
+	    "SELECT outcome, decided_at, note FROM heuristic WHERE txid = ?1");
+	if (st == NULL)
+		return TWOPC_EIO;
+	sqlite3_bind_text(st, 1, txid, -1, SQLITE_STATIC);
+	int rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		heur_row r;
+		heur_row_read(st, 0, &r);
+		sqlite3_reset(st);
+		*out = r;
+		return 0;
+	}
+	sqlite3_reset(st);
+	return rc == SQLITE_DONE ? TWOPC_ENOENT : TWOPC_EIO;
+}
+
+int
+heur_del(db *d, const char *txid)
+{
+	sqlite3_stmt *st = db_stmt(d, S_HEUR_DEL, "DELETE FROM heuristic WHERE txid = ?1");
+	if (st == NULL)
+		return TWOPC_EIO;
+	sqlite3_bind_text(st, 1, txid, -1, SQLITE_STATIC);
+	if (db_step_done(d, st) != 0)
+		return TWOPC_EIO;
+	return sqlite3_changes(db_sqlite(d)) > 0;
+}
+
+int
+heur_each(db *d, size_t limit, heur_each_fn fn, void *arg)
+{
+	sqlite3_stmt *st = db_stmt(d, S_HEUR_EACH,
+	    "SELECT txid, outcome, decided_at, note FROM heuristic ORDER BY decided_at LIMIT ?1");
+	int rc;
+	if (st == NULL)
+		return TWOPC_EIO;
+	sqlite3_bind_int64(st, 1, (sqlite3_int64)limit);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		heur_row r;
+		const char *txid = (const char *)sqlite3_column_text(st, 0);
+		heur_row_read(st, 1, &r);
+		if (txid != NULL)
+			fn(arg, txid, &r);
+	}
+	sqlite3_reset(st);
+	return rc == SQLITE_DONE ? 0 : TWOPC_EIO;
+}
+
+void
+heur_describe(const heur_row *r, char *buf, size_t len)
+{
+	if (strcmp(r->outcome, HEUR_VIOLATION) == 0)
+		snprintf(buf, len, "VIOLATION: %s", r->note);
+	else
+		snprintf(buf, len, "heuristic %s: %s", r->outcome, r->note);
+}
+
+int
+heur_damaged(const char *detail)
+{
+	return detail != NULL && (strstr(detail, "heuristic COMMIT") != NULL ||
+	    strstr(detail, "heuristic ABORT") != NULL || strstr(detail, "VIOLATION: ") != NULL);
+}

@@ -1,0 +1,197 @@
+/*
+ * presolve.c - the participant's part of manual resolution: a forced
+ * (heuristic) outcome from the operator, and the heuristic records that
+ * `twopc status` and `twopc list` show.
+ *
+ * `twopc resolve TXID --commit|--abort --force` sends RESOLVE straight to
+ * every participant, for when the coordinator cannot be asked or its
+ * decision cannot be delivered. Here:
+ *
+ *   state of TXID    --commit --force            --abort --force
+ *   READY            apply workspace, COMMIT     discard workspace, ABORT
+ *   INIT             refused (work incomplete)   discard, ABORT
+ *   COMMIT, ABORT    left alone, reported        left alone, reported
+ *   no record        left alone, reported NONE   left alone, reported NONE
+ *
+ * Applying goes through part_commit/part_abort, the path of a normal
+ * decision, so the resource, locks, ask schedule and crash points are the
+ * same. Then a heuristic row is forced: the outcome here was the
+ * operator's, not the protocol's, and a later GLOBAL that disagrees will
+ * be answered with the state we hold (a decision is final, section 4)
+ * and logged as a protocol violation by both sides.
+ *
+ * A RESOLVE without the force flag is the coordinator's to handle; a
+ * participant refuses it. RESOLVE NONE drops the heuristic row (the
+ * operator has seen the damage).
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "heur.h"
+#include "part.h"
+#include "statlist.h"
+#include "tlog.h"
+#include "twopc/error.h"
+
+static int
+part_resolve_error(wire_msg *rep, int code, const char *text, char *buf, size_t len)
+{
+	rep->type = WIRE_ERROR;
+	rep->code = (uint16_t)(-code);
+	snprintf(buf, len, "%s", text);
+	rep->text = buf;
+	return 1;
+}
+
+void
+part_heur_note(twopc_participant *p, const char *txid, char *buf, size_t len)
+{
+	heur_row r;
+	buf[0] = '\0';
+	if (heur_get(p->db, txid, &r) == 0)
+		heur_describe(&r, buf, len);
+}
+
+typedef struct part_heur_list {
+	twopc_participant *p;
+	statlist *l;
+	int64_t now;
+	const char *only;
+} part_heur_list;
+
+static void
+part_heur_add(void *arg, const char *txid, const heur_row *r)
+{
+	part_heur_list *hl = arg;
+	plog_txn t;
+	char detail[HEUR_NOTE_MAX + 2400], what[HEUR_NOTE_MAX + 32];
+
+	if (hl->only != NULL && strcmp(hl->only, txid) != 0)
+		return;
+	memset(&t, 0, sizeof(t));
+	int rv = plog_get(hl->p->db, txid, &t);
+	if (rv == 0 && t.state == TX_READY && hl->only == NULL)
+		return; /* listed with the READY ones already */
+	heur_describe(r, what, sizeof(what));
+	snprintf(detail, sizeof(detail), "peers=%s; %s", rv == 0 ? t.peers : "", what);
+	(void)statlist_add(hl->l, txid, rv == 0 ? t.state : TX_NONE, t.epoch,
+	    (uint64_t)(hl->now > r->decided_at ? hl->now - r->decided_at : 0), detail);
+}
+
+void
+part_heur_status(twopc_participant *p, statlist *l, const char *only, int64_t now)
+{
+	part_heur_list hl = { .p = p, .l = l, .now = now, .only = only };
+	heur_row r;
+	if (only != NULL) {
+		if (heur_get(p->db, only, &r) == 0)
+			part_heur_add(&hl, only, &r);
+		return;
+	}
+	(void)heur_each(p->db, 256, part_heur_add, &hl);
+}
+
+/* The one-entry STATUS_REPLY: TXID's state here now, and DETAIL. */
+static int
+part_resolve_reply(twopc_participant *p, const char *txid, wire_msg *rep, const char *detail)
+{
+	statlist l;
+	plog_txn t;
+	char note[HEUR_NOTE_MAX + 32], full[HEUR_NOTE_MAX + 400];
+
+	if (statlist_init(&l, 1) != 0)
+		return 0;
+	memset(&t, 0, sizeof(t));
+	int have = plog_get(p->db, txid, &t) == 0;
+	part_heur_note(p, txid, note, sizeof(note));
+	snprintf(full, sizeof(full), "%s%s%s", detail, note[0] ? "; " : "", note);
+	(void)statlist_add(&l, txid, have ? t.state : TX_NONE, t.epoch, 0, full);
+	return statlist_reply(&l, rep);
+}
+
+int
+part_on_resolve(twopc_participant *p, const wire_msg *req, wire_msg *rep, char *buf, size_t len)
+{
+	int commit = req->state == TX_COMMIT;
+	char note[HEUR_NOTE_MAX];
+	plog_txn t;
+	int rv, sent;
+
+	if (req->state == TX_NONE) {
+		db_lock(p->db);
+		rv = db_begin_lazy(p->db);
+		int had = rv == 0 ? heur_del(p->db, req->txid) : rv;
+		if (rv == 0 && had < 0)
+			db_rollback(p->db);
+		else if (rv == 0)
+			rv = db_commit(p->db);
+		if (rv == 0 && had >= 0) {
+			if (had)
+				tlog_info("%s: heuristic record dropped by the operator", req->txid);
+			sent = part_resolve_reply(p, req->txid, rep, had ? "heuristic record dropped" :
+			    "no heuristic record");
+		} else {
+			sent = part_resolve_error(rep, TWOPC_EIO, "cannot write the log", buf, len);
+		}
+		db_unlock(p->db);
+		return sent;
+	}
+	if (!req->force)
+		return part_resolve_error(rep, TWOPC_ESTATE, "a participant applies only a forced "
+		    "(heuristic) resolution; without --force the coordinator resolves", buf, len);
+
+	db_lock(p->db);
+	rv = plog_get(p->db, req->txid, &t);
+	if (rv == TWOPC_ENOENT) {
+		sent = part_resolve_reply(p, req->txid, rep, "no record here: nothing to resolve");
+		db_unlock(p->db);
+		return sent;
+	}
+	if (rv != 0) {
+		db_unlock(p->db);
+		part_fail(p, "cannot read the log");
+		return 0;
+	}
+	if (t.state == TX_COMMIT || t.state == TX_ABORT) {
+		snprintf(note, sizeof(note), "already decided %s: left alone", tx_state_name(t.state));
+		sent = part_resolve_reply(p, req->txid, rep, note);
+		db_unlock(p->db);
+		return sent;
+	}
+	if (commit && t.state != TX_READY) {
+		snprintf(note, sizeof(note), "%s never voted (state %s): its work may be incomplete, "
+		    "so it is not committed", p->self->name, tx_state_name(t.state));
+		db_unlock(p->db);
+		return part_resolve_error(rep, TWOPC_ESTATE, note, buf, len);
+	}
+	/* The operator's decision, applied as a normal one would be. */
+	snprintf(note, sizeof(note), "%s -> %s by the operator (twopc resolve --force); "
+	    "the coordinator's decision was not known here", tx_state_name(t.state),
+	    commit ? "COMMIT" : "ABORT");
+	rv = commit ? part_commit(p, req->txid, &t) :
+	    part_abort(p, req->txid, &t, 1, "heuristic ABORT by the operator");
+	if (rv != 0) {
+		db_unlock(p->db);
+		if (rv == TWOPC_ERESOURCE)
+			return part_resolve_error(rep, rv, "the resource refused to apply it; "
+			    "still READY", buf, len);
+		return 0;
+	}
+	/* crash here: the outcome is applied and forced, the heuristic row
+	 * is not: status shows the state without the note. */
+	if ((rv = db_begin(p->db)) == 0 &&
+	    (rv = heur_put(p->db, req->txid, commit ? "COMMIT" : "ABORT", note)) != 0)
+		db_rollback(p->db);
+	if (rv == 0)
+		rv = db_commit(p->db);
+	if (rv != 0) {
+		db_unlock(p->db);
+		part_fail(p, "cannot write the heuristic record");
+		return 0;
+	}
+	tlog_warn("%s: HEURISTIC %s by the operator: %s", req->txid, commit ? "COMMIT" : "ABORT",
+	    note);
+	sent = part_resolve_reply(p, req->txid, rep, "applied");
+	db_unlock(p->db);
+	return sent;
+}
