@@ -38,6 +38,13 @@ wire_type_name(int type)
 	return wire_type_names[type];
 }
 
+int
+wire_from_client(int type)
+{
+	return type == WIRE_SUBMIT || type == WIRE_STATUS_REQUEST || type == WIRE_GET ||
+	    type == WIRE_RESOLVE;
+}
+
 static const char *const wire_op_names[] = { NULL, "put", "del", "check", "add" };
 
 const char *

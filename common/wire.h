@@ -166,6 +166,9 @@ typedef struct wire_buf {
 
 /* Name of a message type ("VOTE_REQUEST"), "?" when unknown. */
 const char *wire_type_name(int type);
+/* 1 for the types a client sends (SUBMIT, STATUS_REQUEST, GET, RESOLVE),
+ * 0 for the protocol's own messages between nodes. */
+int wire_from_client(int type);
 /* "put", "del", "check", "add"; NULL when unknown. */
 const char *wire_op_name(int op);
 /* Parse "put" etc.; 0 when unknown. */

@@ -774,9 +774,13 @@ coord_handle(void *user, const wire_msg *req, wire_msg *rep)
 	if (dead)
 		return 0;
 	if (!atomic_load(&c->ready)) {
+		/* Recovering. A client hears "starting" (nothing ran). A peer's
+		 * protocol message (or a liveness probe) hears nothing: its
+		 * sender resends, and the answer then comes from the recovered
+		 * log; an error now would read as a refusal. */
 		static _Thread_local char buf[WIRE_TEXT_MAX + 1];
-		if (req->type == WIRE_IAMALIVE)
-			return 0; /* not serving yet: a liveness probe hears nothing */
+		if (!wire_from_client(req->type))
+			return 0;
 		return coord_error(rep, TWOPC_ECLOSED, "the coordinator is starting (recovery is "
 		    "not finished); try again", buf, sizeof(buf));
 	}

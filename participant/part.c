@@ -808,9 +808,13 @@ part_handle(void *user, const wire_msg *req, wire_msg *rep)
 	if (strcmp(req->sender, p->cfg->coordinator.name) == 0)
 		fd_heard(&p->fd, 0); /* it is up: an outage of it is over */
 	if (!atomic_load(&p->ready)) {
+		/* Recovering: as the coordinator's coord_handle. A VOTE_REQUEST
+		 * resent after a crash may be for a transaction this log has
+		 * already committed: it must be answered from the log, later,
+		 * not refused now. */
 		static _Thread_local char buf[WIRE_TEXT_MAX + 1];
-		if (req->type == WIRE_IAMALIVE)
-			return 0; /* not serving yet: a liveness probe hears nothing */
+		if (!wire_from_client(req->type))
+			return 0;
 		return part_error(rep, TWOPC_ECLOSED, "the participant is starting (recovery is not "
 		    "finished); try again", buf, sizeof(buf));
 	}
