@@ -121,7 +121,7 @@ static int
 db_check(db *d)
 {
 	sqlite3_stmt *st = NULL;
-	char first[256] = "";
+	char first[160] = "";
 	int rc = sqlite3_prepare_v2(d->h, "PRAGMA quick_check", -1, &st, NULL);
 	int bad = rc != SQLITE_OK;
 	while (!bad && (rc = sqlite3_step(st)) == SQLITE_ROW) {
@@ -136,6 +136,10 @@ db_check(db *d)
 		bad = 1;
 	if (bad && first[0] == '\0')
 		snprintf(first, sizeof(first), "%s", sqlite3_errmsg(d->h));
+	/* quick_check's report spans lines: keep the log line one line. */
+	for (char *q = first; *q != '\0'; q++)
+		if (*q == '\n' || *q == '\r')
+			*q = ' ';
 	sqlite3_finalize(st);
 	if (!bad)
 		return 0;

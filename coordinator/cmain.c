@@ -114,7 +114,9 @@ main(int argc, char **argv)
 
 	int rv = coord_start(&c, cfg, min_epoch);
 	if (rv != 0) {
-		fprintf(stderr, "twopc-coordinator: cannot start: %s\n", twopc_strerror(rv));
+		fprintf(stderr, "twopc-coordinator: cannot start: %s\n", rv == TWOPC_ESTALE ?
+		    "the participants have seen a newer epoch than this log (see above)" :
+		    twopc_strerror(rv));
 		coord_stop(&c);
 		cfg_free(cfg);
 		return 1;
