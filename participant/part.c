@@ -551,17 +551,19 @@ part_on_global(twopc_participant *p, const wire_msg *req, wire_msg *rep, char *b
 		return 1;
 	}
 	if (rv == TWOPC_ENOENT) {
-		db_unlock(p->db);
 		if (commit) {
+			db_unlock(p->db);
 			tlog_error("%s: GLOBAL_COMMIT for a transaction with no record here "
 			    "(the log was lost or replaced?)", req->txid);
 			return part_error(rep, TWOPC_ENOENT, "no record of this transaction", buf, len);
 		}
 		/* Reordered: the decision came before the vote request. Remember
-		 * it so the late VOTE_REQUEST gets VOTE_ABORT. */
+		 * it so the late VOTE_REQUEST gets VOTE_ABORT. In the same hold
+		 * of the lock as the lookup: a VOTE_REQUEST let in between would
+		 * stage READY, which this ABORT would overwrite as "no record",
+		 * skipping the resource's abort. */
 		memset(&t, 0, sizeof(t));
 		t.epoch = req->epoch;
-		db_lock(p->db);
 		rv = part_abort(p, req->txid, &t, 0, "GLOBAL_ABORT before any vote");
 		db_unlock(p->db);
 		if (rv != 0)
