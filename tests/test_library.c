@@ -572,6 +572,40 @@ test_bad_yaml(void)
 	lc_destroy(&c);
 }
 
+/* twopc_participant_check: the cluster file checked, nothing opened; the
+ * errors go to the log function. */
+static void
+test_check_config(void)
+{
+	lcluster c;
+	static lib_lines lines = { .mtx = PTHREAD_MUTEX_INITIALIZER };
+	char path[160];
+	size_t n = 99;
+	struct stat st;
+
+	CU_ASSERT_FATAL(lc_create(&c) == 0);
+	CU_ASSERT_EQUAL(twopc_participant_check(NULL, "alpha", &n), TWOPC_EINVAL);
+	CU_ASSERT_EQUAL(twopc_participant_check(c.file, "alpha", &n), 0);
+	CU_ASSERT_EQUAL(n, 2);
+	CU_ASSERT_EQUAL(twopc_participant_check(c.file, NULL, NULL), 0);
+	CU_ASSERT_NOT_EQUAL(stat(c.log[LC_ALPHA], &st), 0); /* no log created */
+	n = 99;
+	lines.text[0] = '\0';
+	lines.n = 0;
+	twopc_set_log(lib_capture, &lines, 3);
+	CU_ASSERT_EQUAL(twopc_participant_check(c.file, "gamma", &n), TWOPC_ENOENT);
+	CU_ASSERT(strstr(lines.text, "no participant named 'gamma'") != NULL);
+	snprintf(path, sizeof(path), "%s/bad.yaml", c.dir);
+	CU_ASSERT_FATAL(lib_write(path, "bogus: 1\n") == 0);
+	lines.text[0] = '\0';
+	CU_ASSERT_EQUAL(twopc_participant_check(path, "alpha", &n), TWOPC_ECONFIG);
+	twopc_set_log(NULL, NULL, 0);
+	CU_ASSERT_EQUAL(n, 99);
+	CU_ASSERT(strncmp(lines.text, path, strlen(path)) == 0);
+	CU_ASSERT(strstr(lines.text, ":1:1: unknown key 'bogus'") != NULL);
+	lc_destroy(&c);
+}
+
 static void
 test_open_config_bad(void)
 {
@@ -1067,6 +1101,7 @@ test_library_register(void)
 		{ "unknown participant: TWOPC_ENOENT", test_unknown_participant },
 		{ "bad cluster file: TWOPC_ECONFIG, errors to the log function", test_bad_yaml },
 		{ "open_config: bad name or URL, duplicates: TWOPC_ECONFIG", test_open_config_bad },
+		{ "check: the cluster file checked, nothing opened", test_check_config },
 		{ "double start: TWOPC_ESTATE; stop wakes wait", test_double_start },
 		{ "end to end: open_config, open, client, in-process coordinator", test_end_to_end },
 		{ "commit failing twice is retried until it succeeds", test_commit_retried },
