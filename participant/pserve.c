@@ -119,6 +119,22 @@ part_log_cfg_errors(const char *errs)
 	}
 }
 
+/* Free P and what it owns; nothing of it may run any more. Also for a
+ * handle part_open did not finish (calloc'd: unset parts are zero). */
+static void
+part_free(twopc_participant *p)
+{
+	free(p->peer_socks);
+	free(p->peer_open);
+	fd_fini(&p->fd);
+	db_close(p->db);
+	cfg_free(p->cfg);
+	free(p->asks);
+	pthread_cond_destroy(&p->cv);
+	pthread_mutex_destroy(&p->mtx);
+	free(p);
+}
+
 /* Open with CFG (owned from here on, also on failure). */
 static int
 part_open(twopc_participant **out, cfg_cluster *cfg, const char *name, const twopc_resource *res)
@@ -167,13 +183,7 @@ part_open(twopc_participant **out, cfg_cluster *cfg, const char *name, const two
 	*out = p;
 	return 0;
 fail:
-	free(p->peer_socks);
-	free(p->peer_open);
-	db_close(p->db);
-	cfg_free(p->cfg);
-	pthread_cond_destroy(&p->cv);
-	pthread_mutex_destroy(&p->mtx);
-	free(p);
+	part_free(p);
 	return rv;
 }
 
@@ -359,13 +369,5 @@ twopc_participant_close(twopc_participant *p)
 	pthread_mutex_unlock(&p->mtx);
 	if (p->bg_running)
 		pthread_join(p->bg, NULL);
-	free(p->peer_socks);
-	free(p->peer_open);
-	fd_fini(&p->fd);
-	db_close(p->db);
-	cfg_free(p->cfg);
-	free(p->asks);
-	pthread_cond_destroy(&p->cv);
-	pthread_mutex_destroy(&p->mtx);
-	free(p);
+	part_free(p);
 }
