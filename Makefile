@@ -30,7 +30,9 @@ TEST_PKGS = libcunit1-dev mandoc spin sqlite3 pkg-config
 
 COMMON_SRC = common/err.c common/txstate.c common/wire.c common/tlog.c common/db.c \
              common/crash.c common/loglock.c common/rpc.c common/fdetect.c common/mclock.c common/statlist.c common/faultvfs.c common/heur.c config/config.c config/cfgbuild.c
-PART_SRC   = participant/part.c participant/precover.c participant/plog.c participant/presolve.c
+PART_SRC   = participant/ptxn.c participant/part.c participant/pdecide.c participant/pvote.c \
+             participant/pterm.c participant/presolve.c participant/pstatus.c participant/precover.c \
+             participant/pserve.c participant/plog.c
 KV_SRC     = participant/kv.c
 COORD_SRC  = coordinator/coord.c coordinator/cepoch.c coordinator/cphase2.c coordinator/conephase.c coordinator/clog.c \
              coordinator/cresolve.c

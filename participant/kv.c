@@ -68,6 +68,64 @@ kv_view_of(kv_view *v, size_t *n, sqlite3 *h, const char *key, int *err)
 	return *err ? NULL : &v[(*n)++];
 }
 
+/* Replace KV's value by a copy of V (NULL: deleted). 0 or TWOPC_ENOMEM. */
+static int
+kv_set(kv_view *kv, const char *v)
+{
+	char *nv = NULL;
+	if (v != NULL && (nv = strdup(v)) == NULL)
+		return TWOPC_ENOMEM;
+	free(kv->value);
+	kv->value = nv;
+	return 0;
+}
+
+/* add KEY DELTA on KV: the vote so far (COMMIT), ABORT with REASON, or
+ * TWOPC_ENOMEM. */
+static int
+kv_add(kv_view *kv, const twopc_op *op, char *reason, size_t len)
+{
+	int64_t cur = 0, delta, res;
+	char buf[32];
+	if (!kv_int(op->value, &delta))
+		snprintf(reason, len, "add: '%.40s' is not an integer", op->value);
+	else if (kv->value != NULL && !kv_int(kv->value, &cur))
+		snprintf(reason, len, "add: %.40s holds '%.40s', not an integer", op->key, kv->value);
+	else if (__builtin_add_overflow(cur, delta, &res))
+		snprintf(reason, len, "add: %.40s would overflow", op->key);
+	else if (res < 0)
+		snprintf(reason, len, "insufficient funds: %.40s is %" PRId64 ", cannot add %" PRId64,
+		    op->key, cur, delta);
+	else {
+		snprintf(buf, sizeof(buf), "%" PRId64, res);
+		return kv_set(kv, buf) == 0 ? TWOPC_VOTE_COMMIT : TWOPC_ENOMEM;
+	}
+	return TWOPC_VOTE_ABORT;
+}
+
+/* Apply OP to KV, the key's value as the transaction sees it so far: the
+ * vote so far (COMMIT), ABORT with REASON, or TWOPC_ENOMEM. */
+static int
+kv_apply(kv_view *kv, const twopc_op *op, char *reason, size_t len)
+{
+	if (strcmp(op->op, "put") == 0)
+		return kv_set(kv, op->value) == 0 ? TWOPC_VOTE_COMMIT : TWOPC_ENOMEM;
+	if (strcmp(op->op, "del") == 0)
+		return kv_set(kv, NULL) == 0 ? TWOPC_VOTE_COMMIT : TWOPC_ENOMEM;
+	if (strcmp(op->op, "add") == 0)
+		return kv_add(kv, op, reason, len);
+	if (strcmp(op->op, "check") != 0) {
+		snprintf(reason, len, "unknown op '%.20s'", op->op);
+		return TWOPC_VOTE_ABORT;
+	}
+	if (kv->value != NULL && strcmp(kv->value, op->value) == 0)
+		return TWOPC_VOTE_COMMIT;
+	snprintf(reason, len, "check failed: %.40s is %s%.40s%s, expected '%.40s'", op->key,
+	    kv->value ? "'" : "", kv->value ? kv->value : "absent", kv->value ? "'" : "",
+	    op->value);
+	return TWOPC_VOTE_ABORT;
+}
+
 static int
 kv_prepare(void *user, twopc_txn *txn, const twopc_op *ops, size_t nops)
 {
@@ -88,56 +146,7 @@ kv_prepare(void *user, twopc_txn *txn, const twopc_op *ops, size_t nops)
 			break;
 		}
 		writes |= strcmp(ops[i].op, "check") != 0;
-		if (strcmp(ops[i].op, "put") == 0) {
-			char *nv = strdup(ops[i].value);
-			if (nv == NULL) {
-				vote = TWOPC_ENOMEM;
-				break;
-			}
-			free(kv->value);
-			kv->value = nv;
-		} else if (strcmp(ops[i].op, "del") == 0) {
-			free(kv->value);
-			kv->value = NULL;
-		} else if (strcmp(ops[i].op, "check") == 0) {
-			if (kv->value == NULL || strcmp(kv->value, ops[i].value) != 0) {
-				snprintf(reason, sizeof(reason), "check failed: %.40s is %s%.40s%s, expected '%.40s'",
-				    ops[i].key, kv->value ? "'" : "", kv->value ? kv->value : "absent",
-				    kv->value ? "'" : "", ops[i].value);
-				vote = TWOPC_VOTE_ABORT;
-			}
-		} else if (strcmp(ops[i].op, "add") == 0) {
-			int64_t cur = 0, delta, res;
-			if (!kv_int(ops[i].value, &delta)) {
-				snprintf(reason, sizeof(reason), "add: '%.40s' is not an integer", ops[i].value);
-				vote = TWOPC_VOTE_ABORT;
-			} else if (kv->value != NULL && !kv_int(kv->value, &cur)) {
-				snprintf(reason, sizeof(reason), "add: %.40s holds '%.40s', not an integer",
-				    ops[i].key, kv->value);
-				vote = TWOPC_VOTE_ABORT;
-			} else if (__builtin_add_overflow(cur, delta, &res)) {
-				snprintf(reason, sizeof(reason), "add: %.40s would overflow", ops[i].key);
-				vote = TWOPC_VOTE_ABORT;
-			} else if (res < 0) {
-				snprintf(reason, sizeof(reason),
-				    "insufficient funds: %.40s is %" PRId64 ", cannot add %" PRId64,
-				    ops[i].key, cur, delta);
-				vote = TWOPC_VOTE_ABORT;
-			} else {
-				char buf[32];
-				snprintf(buf, sizeof(buf), "%" PRId64, res);
-				char *nv = strdup(buf);
-				if (nv == NULL) {
-					vote = TWOPC_ENOMEM;
-					break;
-				}
-				free(kv->value);
-				kv->value = nv;
-			}
-		} else {
-			snprintf(reason, sizeof(reason), "unknown op '%.20s'", ops[i].op);
-			vote = TWOPC_VOTE_ABORT;
-		}
+		vote = kv_apply(kv, &ops[i], reason, sizeof(reason));
 	}
 	/* Only checks, all true: nothing to write, no phase two (READ-ONLY). */
 	if (vote == TWOPC_VOTE_COMMIT && !writes)

@@ -1,27 +1,78 @@
 /*
  * main.c - twopc-participant(8): the participant daemon, a thin main()
- * around libtwopc-participant with the built-in key-value resource.
+ * over libtwopc-participant's public API with the built-in key-value
+ * resource. Everything it knows of the cluster file it learns through the
+ * library, whose log lines (configuration errors included) it writes to
+ * stderr.
  *
- * Exit status: 0 after SIGTERM/SIGINT, 1 when the log could not be forced
- * (the library stopped serving), 2 for usage or configuration errors.
+ * Exit status: 0 after SIGTERM/SIGINT, 1 when the participant could not
+ * start or a log write failed (the library stopped serving), 2 for usage
+ * or configuration errors.
  */
 #include <getopt.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
 
-#include "config.h"
 #include "kv.h"
 #include "tlog.h"
 #include "twopc/participant.h"
+
+typedef struct main_opts {
+	const char *file, *name;
+	int check, verbose;
+} main_opts;
 
 static void
 usage(void)
 {
 	fprintf(stderr, "usage: twopc-participant -c FILE -n NAME [--check-config] [-v]\n");
 	exit(2);
+}
+
+static void
+main_args(int argc, char **argv, main_opts *o)
+{
+	static const struct option longopts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "name", required_argument, NULL, 'n' },
+		{ "check-config", no_argument, NULL, 'C' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int c;
+	while ((c = getopt_long(argc, argv, "c:n:v", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'c': o->file = optarg; break;
+		case 'n': o->name = optarg; break;
+		case 'C': o->check = 1; break;
+		case 'v': o->verbose = 1; break;
+		default: usage();
+		}
+	}
+	if (o->file == NULL || optind != argc || (o->name == NULL && !o->check))
+		usage();
+}
+
+/* --check-config prints the library's error lines as they are. */
+static void
+main_plain_sink(void *user, int level, const char *line)
+{
+	(void)user;
+	(void)level;
+	fprintf(stderr, "%s\n", line);
+}
+
+static int
+main_check(const main_opts *o)
+{
+	size_t n = 0;
+	twopc_set_log(main_plain_sink, NULL, 0 /* errors only */);
+	if (twopc_participant_check(o->file, o->name, &n) != 0)
+		return 2;
+	printf("%s: OK (%zu participants)\n", o->file, n);
+	return 0;
 }
 
 typedef struct sigctx {
@@ -39,47 +90,9 @@ signal_thread(void *arg)
 	return NULL;
 }
 
-int
-main(int argc, char **argv)
+static int
+main_serve(const main_opts *o)
 {
-	const char *file = NULL, *name = NULL;
-	int check = 0, verbose = 0, c;
-	static const struct option longopts[] = {
-		{ "config", required_argument, NULL, 'c' },
-		{ "name", required_argument, NULL, 'n' },
-		{ "check-config", no_argument, NULL, 'C' },
-		{ "verbose", no_argument, NULL, 'v' },
-		{ NULL, 0, NULL, 0 },
-	};
-	while ((c = getopt_long(argc, argv, "c:n:v", longopts, NULL)) != -1) {
-		switch (c) {
-		case 'c': file = optarg; break;
-		case 'n': name = optarg; break;
-		case 'C': check = 1; break;
-		case 'v': verbose = 1; break;
-		default: usage();
-		}
-	}
-	if (file == NULL || optind != argc || (name == NULL && !check))
-		usage();
-	tlog_set_sink(tlog_stderr_sink, NULL, verbose ? TLOG_DEBUG : TLOG_INFO);
-	if (check) {
-		char errs[8192];
-		cfg_cluster *cfg = NULL;
-		int rv = cfg_load(file, &cfg, errs, sizeof(errs));
-		if (rv != 0) {
-			fputs(errs, stderr);
-			return 2;
-		}
-		int ok = name == NULL || cfg_participant(cfg, name) != NULL;
-		if (!ok)
-			fprintf(stderr, "%s: no participant named '%s'\n", file, name);
-		else
-			printf("%s: OK (%zu participants)\n", file, cfg->nparticipants);
-		cfg_free(cfg);
-		return ok ? 0 : 2;
-	}
-
 	/* Signals go to one thread only, which asks the library to stop. */
 	static sigctx sig;
 	sigemptyset(&sig.set);
@@ -88,23 +101,9 @@ main(int argc, char **argv)
 	pthread_sigmask(SIG_BLOCK, &sig.set, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
-	/* Configuration errors go to stderr as plain FILE:LINE:COLUMN lines,
-	 * like the coordinator's, before the library's logging starts. */
-	{
-		char errs[8192];
-		cfg_cluster *cfg = NULL;
-		if (cfg_load(file, &cfg, errs, sizeof(errs)) != 0) {
-			fputs(errs, stderr);
-			return 2;
-		}
-		int known = cfg_participant(cfg, name) != NULL;
-		cfg_free(cfg);
-		if (!known) {
-			fprintf(stderr, "%s: no participant named '%s'\n", file, name);
-			return 2;
-		}
-	}
-	int rv = twopc_participant_open(&sig.p, file, name, &kv_resource);
+	/* Configuration errors reach stderr through the log function, one
+	 * FILE:LINE:COLUMN line each. */
+	int rv = twopc_participant_open(&sig.p, o->file, o->name, &kv_resource);
 	if (rv != 0) {
 		fprintf(stderr, "twopc-participant: %s\n", twopc_strerror(rv));
 		return rv == TWOPC_ECONFIG || rv == TWOPC_ENOENT ? 2 : 1;
@@ -123,4 +122,15 @@ main(int argc, char **argv)
 	rv = twopc_participant_wait(sig.p);
 	twopc_participant_close(sig.p);
 	return rv == 0 ? 0 : 1;
+}
+
+int
+main(int argc, char **argv)
+{
+	main_opts o = { 0 };
+	main_args(argc, argv, &o);
+	if (o.check)
+		return main_check(&o);
+	twopc_set_log(tlog_stderr_sink, NULL, o.verbose ? TLOG_DEBUG : TLOG_INFO);
+	return main_serve(&o);
 }

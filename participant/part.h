@@ -1,7 +1,19 @@
 /*
- * part.h - the participant library's internals, shared by its files:
- * part.c (handle, message handlers, state transitions) and precover.c
- * (the background thread: decision requests, retention).
+ * part.h - the participant library's handle, shared by its files, and the
+ * helpers every file may call (part.c). Who does what:
+ *   ptxn.c      the transaction state machine, the only writer of state
+ *   part.c      the handle's shared helpers: fail-fast, epochs, the ask
+ *               schedule, error replies, the callbacks' txn handle
+ *   pdecide.c   phase two: applying COMMIT or ABORT (GLOBAL_*, FORGET)
+ *   pvote.c     phase one: VOTE_REQUEST, staging, READY / READ-ONLY /
+ *               one-phase commit
+ *   pterm.c     the termination protocol, answering and asking side
+ *   presolve.c  the operator's heuristic outcomes
+ *   pstatus.c   STATUS and GET
+ *   precover.c  restart recovery and the background thread
+ *   pserve.c    lifecycle (open, start, stop) and message dispatch
+ * Calls go down this list's dependency order only (ptxn and part at the
+ * bottom, pserve at the top).
  *
  * Locking: p->db's lock (db_lock) serializes every log transaction and
  * every resource callback; p->mtx guards the handle's run state and the
@@ -22,6 +34,7 @@
 #include "plog.h"
 #include "rpc.h"
 #include "twopc/participant.h"
+#include "wire.h"
 
 /* When to ask again about one READY transaction (volatile: rebuilt from
  * the log after a restart). */
@@ -70,42 +83,45 @@ struct twopc_txn {
 	twopc_op cur;
 };
 
+/*
+ * The handle's shared helpers (part.c). None takes the db lock unless it
+ * says so; none calls back into a higher file.
+ */
+
 /* 1 if T (a READY record) is a one-phase transaction: its peers is this
  * participant alone, so READY is this participant's own COMMIT decision
  * and is never asked about. */
 int part_solo(const twopc_participant *p, const plog_txn *t);
 
-/* Stop serving because a forced write failed (fail-fast). */
+/* Stop serving because a forced write failed (fail-fast). Takes p->mtx. */
 void part_fail(twopc_participant *p, const char *why);
+/* 1 once part_fail was called. Takes p->mtx. */
+int part_failed(twopc_participant *p);
+
+/* Fill REP as an ERROR reply with CODE and TEXT (copied into BUF, which
+ * must outlive the reply's encoding). Returns 1 (a reply to send). */
+int part_error(wire_msg *rep, int code, const char *text, char *buf, size_t len);
+
+/* R6: 1 if REQ comes from an older coordinator epoch than the highest
+ * seen (REP filled with the error, logged), else 0. */
+int part_stale(twopc_participant *p, const wire_msg *req, wire_msg *rep, char *buf, size_t len);
+/* Remember a higher epoch; made durable with the next forced write. */
+void part_see_epoch(twopc_participant *p, uint64_t epoch);
+/* With the db lock held, inside a log transaction: write the highest
+ * epoch seen to the log's meta if it rose. 0 or TWOPC_EIO. */
+int part_store_epoch(twopc_participant *p);
 
 /*
- * With the db lock held and TXID READY (T): apply the workspace and force
- * COMMIT (one SQLite transaction), or discard it and write ABORT (forced
- * when FORCE, R8). Return 0, TWOPC_ERESOURCE (callback failed: still
- * READY, retried later) or TWOPC_EIO (the handle has failed).
+ * The ask schedule (volatile: rebuilt from the log after a restart),
+ * guarded by p->mtx, which the caller holds for part_ask_find and the
+ * entry it returns; the others take it.
  */
-int part_commit(twopc_participant *p, const char *txid, const plog_txn *t);
-int part_abort(twopc_participant *p, const char *txid, const plog_txn *t, int force,
-    const char *why);
-
-/* Manual resolution (presolve.c). RESOLVE from the operator's driver:
- * REP is a one-entry STATUS_REPLY or an ERROR. Takes the db lock. */
-int part_on_resolve(twopc_participant *p, const wire_msg *req, wire_msg *rep, char *buf,
-    size_t len);
-/* With the db lock held: TXID's heuristic record as status words ("" if
- * none), and status entries for heuristic records (ONLY: that txid; NULL:
- * every one not READY) added to L. */
-void part_heur_note(twopc_participant *p, const char *txid, char *buf, size_t len);
-struct statlist;
-void part_heur_status(twopc_participant *p, struct statlist *l, const char *only, int64_t now);
-
-/* The background thread (precover.c). */
-void *part_bg_main(void *arg);
-/* Recovery at start, before serving: INIT -> ABORT. */
-int part_recover(twopc_participant *p);
-/* Forget the ask schedule of TXID (it left READY). Takes p->mtx. */
+/* TXID's entry; CREATE: add one (zeroed) if missing. NULL if none / no
+ * memory. */
+part_ask *part_ask_find(twopc_participant *p, const char *txid, int create);
+/* Forget TXID's entry (it left READY). */
 void part_ask_drop(twopc_participant *p, const char *txid);
-/* Copy the ask note for TXID into BUF ("" if none). Takes p->mtx. */
+/* Copy the note of TXID's entry into BUF ("" if none). */
 void part_ask_note(twopc_participant *p, const char *txid, char *buf, size_t len);
 
 #endif

@@ -28,20 +28,11 @@
 #include <string.h>
 
 #include "heur.h"
-#include "part.h"
+#include "pdecide.h"
+#include "presolve.h"
 #include "statlist.h"
 #include "tlog.h"
 #include "twopc/error.h"
-
-static int
-part_resolve_error(wire_msg *rep, int code, const char *text, char *buf, size_t len)
-{
-	rep->type = WIRE_ERROR;
-	rep->code = (uint16_t)(-code);
-	snprintf(buf, len, "%s", text);
-	rep->text = buf;
-	return 1;
-}
 
 void
 part_heur_note(twopc_participant *p, const char *txid, char *buf, size_t len)
@@ -109,74 +100,45 @@ part_resolve_reply(twopc_participant *p, const char *txid, wire_msg *rep, const 
 	return statlist_reply(&l, rep);
 }
 
-int
-part_on_resolve(twopc_participant *p, const wire_msg *req, wire_msg *rep, char *buf, size_t len)
+/* RESOLVE NONE: drop TXID's heuristic row (the operator has seen the
+ * damage). db lock held. */
+static int
+part_resolve_forget(twopc_participant *p, const wire_msg *req, wire_msg *rep, char *buf,
+    size_t len)
+{
+	int rv = db_begin_lazy(p->db);
+	int had = rv == 0 ? heur_del(p->db, req->txid) : rv;
+	if (rv == 0 && had < 0)
+		db_rollback(p->db);
+	else if (rv == 0)
+		rv = db_commit(p->db);
+	if (rv != 0 || had < 0)
+		return part_error(rep, TWOPC_EIO, "cannot write the log", buf, len);
+	if (had)
+		tlog_info("%s: heuristic record dropped by the operator", req->txid);
+	return part_resolve_reply(p, req->txid, rep, had ? "heuristic record dropped" :
+	    "no heuristic record");
+}
+
+/* The operator's decision on TXID (*T, undecided), applied as a normal
+ * one would be, then its heuristic row forced. db lock held. */
+static int
+part_resolve_apply(twopc_participant *p, const wire_msg *req, plog_txn *t, wire_msg *rep,
+    char *buf, size_t len)
 {
 	int commit = req->state == TX_COMMIT;
 	char note[HEUR_NOTE_MAX];
-	plog_txn t;
-	int rv, sent;
+	int rv;
 
-	if (req->state == TX_NONE) {
-		db_lock(p->db);
-		rv = db_begin_lazy(p->db);
-		int had = rv == 0 ? heur_del(p->db, req->txid) : rv;
-		if (rv == 0 && had < 0)
-			db_rollback(p->db);
-		else if (rv == 0)
-			rv = db_commit(p->db);
-		if (rv == 0 && had >= 0) {
-			if (had)
-				tlog_info("%s: heuristic record dropped by the operator", req->txid);
-			sent = part_resolve_reply(p, req->txid, rep, had ? "heuristic record dropped" :
-			    "no heuristic record");
-		} else {
-			sent = part_resolve_error(rep, TWOPC_EIO, "cannot write the log", buf, len);
-		}
-		db_unlock(p->db);
-		return sent;
-	}
-	if (!req->force)
-		return part_resolve_error(rep, TWOPC_ESTATE, "a participant applies only a forced "
-		    "(heuristic) resolution; without --force the coordinator resolves", buf, len);
-
-	db_lock(p->db);
-	rv = plog_get(p->db, req->txid, &t);
-	if (rv == TWOPC_ENOENT) {
-		sent = part_resolve_reply(p, req->txid, rep, "no record here: nothing to resolve");
-		db_unlock(p->db);
-		return sent;
-	}
-	if (rv != 0) {
-		db_unlock(p->db);
-		part_fail(p, "cannot read the log");
-		return 0;
-	}
-	if (t.state == TX_COMMIT || t.state == TX_ABORT) {
-		snprintf(note, sizeof(note), "already decided %s: left alone", tx_state_name(t.state));
-		sent = part_resolve_reply(p, req->txid, rep, note);
-		db_unlock(p->db);
-		return sent;
-	}
-	if (commit && t.state != TX_READY) {
-		snprintf(note, sizeof(note), "%s never voted (state %s): its work may be incomplete, "
-		    "so it is not committed", p->self->name, tx_state_name(t.state));
-		db_unlock(p->db);
-		return part_resolve_error(rep, TWOPC_ESTATE, note, buf, len);
-	}
-	/* The operator's decision, applied as a normal one would be. */
 	snprintf(note, sizeof(note), "%s -> %s by the operator (twopc resolve --force); "
-	    "the coordinator's decision was not known here", tx_state_name(t.state),
+	    "the coordinator's decision was not known here", tx_state_name(t->state),
 	    commit ? "COMMIT" : "ABORT");
-	rv = commit ? part_commit(p, req->txid, &t) :
-	    part_abort(p, req->txid, &t, 1, "heuristic ABORT by the operator");
-	if (rv != 0) {
-		db_unlock(p->db);
-		if (rv == TWOPC_ERESOURCE)
-			return part_resolve_error(rep, rv, "the resource refused to apply it; "
-			    "still READY", buf, len);
+	rv = commit ? part_commit(p, req->txid, t) :
+	    part_abort(p, req->txid, t, t->epoch, 1, "heuristic ABORT by the operator");
+	if (rv == TWOPC_ERESOURCE)
+		return part_error(rep, rv, "the resource refused to apply it; still READY", buf, len);
+	if (rv != 0)
 		return 0;
-	}
 	/* crash here: the outcome is applied and forced, the heuristic row
 	 * is not: status shows the state without the note. */
 	if ((rv = db_begin(p->db)) == 0 &&
@@ -185,13 +147,51 @@ part_on_resolve(twopc_participant *p, const wire_msg *req, wire_msg *rep, char *
 	if (rv == 0)
 		rv = db_commit(p->db);
 	if (rv != 0) {
-		db_unlock(p->db);
 		part_fail(p, "cannot write the heuristic record");
 		return 0;
 	}
 	tlog_warn("%s: HEURISTIC %s by the operator: %s", req->txid, commit ? "COMMIT" : "ABORT",
 	    note);
-	sent = part_resolve_reply(p, req->txid, rep, "applied");
+	return part_resolve_reply(p, req->txid, rep, "applied");
+}
+
+/* A forced RESOLVE of TXID, by its state here (the table above). db lock
+ * held. */
+static int
+part_resolve_forced(twopc_participant *p, const wire_msg *req, wire_msg *rep, char *buf,
+    size_t len)
+{
+	char note[HEUR_NOTE_MAX];
+	plog_txn t;
+	int rv = plog_get(p->db, req->txid, &t);
+	if (rv == TWOPC_ENOENT)
+		return part_resolve_reply(p, req->txid, rep, "no record here: nothing to resolve");
+	if (rv != 0) {
+		part_fail(p, "cannot read the log");
+		return 0;
+	}
+	if (t.state == TX_COMMIT || t.state == TX_ABORT) {
+		snprintf(note, sizeof(note), "already decided %s: left alone", tx_state_name(t.state));
+		return part_resolve_reply(p, req->txid, rep, note);
+	}
+	if (req->state == TX_COMMIT && t.state != TX_READY) {
+		snprintf(note, sizeof(note), "%s never voted (state %s): its work may be incomplete, "
+		    "so it is not committed", p->self->name, tx_state_name(t.state));
+		return part_error(rep, TWOPC_ESTATE, note, buf, len);
+	}
+	return part_resolve_apply(p, req, &t, rep, buf, len);
+}
+
+int
+part_on_resolve(twopc_participant *p, const wire_msg *req, wire_msg *rep, char *buf, size_t len)
+{
+	int sent;
+	if (req->state != TX_NONE && !req->force)
+		return part_error(rep, TWOPC_ESTATE, "a participant applies only a forced "
+		    "(heuristic) resolution; without --force the coordinator resolves", buf, len);
+	db_lock(p->db);
+	sent = req->state == TX_NONE ? part_resolve_forget(p, req, rep, buf, len) :
+	    part_resolve_forced(p, req, rep, buf, len);
 	db_unlock(p->db);
 	return sent;
 }

@@ -595,7 +595,7 @@ test_read_only(void)
 	CU_ASSERT_EQUAL(hc_query_int(&c, B, "SELECT count(*) FROM txn WHERE txid = 'ro-1'"), 0);
 	CU_ASSERT_EQUAL(hc_query_int(&c, B, "SELECT count(*) FROM readonly WHERE txid = 'ro-1'"), 1);
 	CU_ASSERT_EQUAL(locks_of(&c, B), 0);
-	CU_ASSERT_EQUAL(hc_wait_log_line(&c, B, "ro-1: voted READ-ONLY", 100), 0);
+	CU_ASSERT_EQUAL(hc_wait_log_line(&c, B, "ro-1: INIT -> READ-ONLY", 100), 0);
 	/* All read-only: committed, nobody had anything to apply. */
 	CU_ASSERT_EQUAL(drv(&c, "commit", "--txid", "ro-2", "alpha:check:a=6", "beta:check:b=2"), 0);
 	CU_ASSERT_EQUAL(hc_wait_state(&c, 0, "ro-2", "END", 3000), 0);

@@ -31,6 +31,8 @@
 #include "config.h"
 #include "coord.h"
 #include "db.h"
+#include "rpc.h"
+#include "wire.h"
 #include "twopc/client.h"
 #include "twopc/participant.h"
 
@@ -570,6 +572,40 @@ test_bad_yaml(void)
 	lc_destroy(&c);
 }
 
+/* twopc_participant_check: the cluster file checked, nothing opened; the
+ * errors go to the log function. */
+static void
+test_check_config(void)
+{
+	lcluster c;
+	static lib_lines lines = { .mtx = PTHREAD_MUTEX_INITIALIZER };
+	char path[160];
+	size_t n = 99;
+	struct stat st;
+
+	CU_ASSERT_FATAL(lc_create(&c) == 0);
+	CU_ASSERT_EQUAL(twopc_participant_check(NULL, "alpha", &n), TWOPC_EINVAL);
+	CU_ASSERT_EQUAL(twopc_participant_check(c.file, "alpha", &n), 0);
+	CU_ASSERT_EQUAL(n, 2);
+	CU_ASSERT_EQUAL(twopc_participant_check(c.file, NULL, NULL), 0);
+	CU_ASSERT_NOT_EQUAL(stat(c.log[LC_ALPHA], &st), 0); /* no log created */
+	n = 99;
+	lines.text[0] = '\0';
+	lines.n = 0;
+	twopc_set_log(lib_capture, &lines, 3);
+	CU_ASSERT_EQUAL(twopc_participant_check(c.file, "gamma", &n), TWOPC_ENOENT);
+	CU_ASSERT(strstr(lines.text, "no participant named 'gamma'") != NULL);
+	snprintf(path, sizeof(path), "%s/bad.yaml", c.dir);
+	CU_ASSERT_FATAL(lib_write(path, "bogus: 1\n") == 0);
+	lines.text[0] = '\0';
+	CU_ASSERT_EQUAL(twopc_participant_check(path, "alpha", &n), TWOPC_ECONFIG);
+	twopc_set_log(NULL, NULL, 0);
+	CU_ASSERT_EQUAL(n, 99);
+	CU_ASSERT(strncmp(lines.text, path, strlen(path)) == 0);
+	CU_ASSERT(strstr(lines.text, ":1:1: unknown key 'bogus'") != NULL);
+	lc_destroy(&c);
+}
+
 static void
 test_open_config_bad(void)
 {
@@ -899,6 +935,159 @@ test_silent_unless_asked(void)
 	pthread_mutex_unlock(&lines.mtx);
 }
 
+/* ---- cases: GLOBAL_ABORT and VOTE_REQUEST of one fresh txid at once ---- */
+
+#define RACE_PAIRS 4096 /* a multiple of RACE_BATCH */
+#define RACE_BATCH 64
+
+/* Which race txids were prepared (voted COMMIT) and aborted. */
+typedef struct race_res {
+	atomic_int prepared[RACE_PAIRS], aborted[RACE_PAIRS];
+} race_res;
+
+static int
+race_index(const twopc_txn *txn)
+{
+	int k = -1;
+	if (sscanf(twopc_txn_id(txn), "race-%d", &k) != 1 || k < 0 || k >= RACE_PAIRS)
+		return -1;
+	return k;
+}
+
+static int
+race_prepare(void *user, twopc_txn *txn, const twopc_op *ops, size_t nops)
+{
+	race_res *r = user;
+	int k = race_index(txn);
+	for (size_t i = 0; i < nops; i++)
+		if (twopc_txn_stage(txn, ops[i].op, ops[i].key, ops[i].value) != 0)
+			return TWOPC_VOTE_ABORT;
+	if (k >= 0)
+		atomic_store(&r->prepared[k], 1);
+	return TWOPC_VOTE_COMMIT;
+}
+
+static int
+race_commit(void *user, twopc_txn *txn)
+{
+	(void)user;
+	(void)txn;
+	return 0;
+}
+
+static int
+race_abort(void *user, twopc_txn *txn)
+{
+	race_res *r = user;
+	int k = race_index(txn);
+	if (k >= 0)
+		atomic_store(&r->aborted[k], 1);
+	return 0;
+}
+
+/*
+ * The coordinator's GLOBAL_ABORT for a txid alpha has no record of (the
+ * decision overtook its VOTE_REQUEST) and that VOTE_REQUEST, sent at once,
+ * many pairs in flight. Whichever alpha handles first, the outcome is
+ * ABORT; if the vote request won, alpha voted COMMIT from a READY record,
+ * and that READY must be aborted as a READY: the resource's abort called,
+ * the record's peers kept, no lock or workspace row left. Answering
+ * GLOBAL_ABORT from a lookup made before the vote staged READY breaks this.
+ */
+static void
+test_abort_vote_race(void)
+{
+	lcluster c;
+	static race_res ra;
+	twopc_participant_config cfg;
+	twopc_node nodes[2];
+	nng_socket s;
+	char *peers[] = { "alpha", "beta" };
+	static char txids[RACE_PAIRS][32], keys[RACE_PAIRS][32];
+	static wire_msg reqs[2 * RACE_BATCH], reps[2 * RACE_BATCH];
+	static wire_op ops[RACE_BATCH];
+	const wire_msg *preqs[2 * RACE_BATCH];
+	nng_socket socks[2 * RACE_BATCH];
+	int results[2 * RACE_BATCH];
+	int voted = 0, bad = 0;
+
+	memset(&ra, 0, sizeof(ra));
+	twopc_resource resa = { .prepare = race_prepare, .commit = race_commit,
+		.abort = race_abort, .user = &ra };
+	CU_ASSERT_FATAL(lc_create(&c) == 0);
+	lc_config(&c, &cfg, nodes, "alpha", c.log[LC_ALPHA]);
+	cfg.decision_timeout_ms = 60000; /* nothing asked during the test */
+	cfg.durability_normal = 1;
+	CU_ASSERT_FATAL(twopc_participant_open_config(&c.p[LC_ALPHA], &cfg, &resa) == 0);
+	CU_ASSERT_FATAL(twopc_participant_start(c.p[LC_ALPHA]) == 0);
+	CU_ASSERT_FATAL(rpc_dial(c.url[LC_ALPHA], 0, &s) == 0);
+	for (int base = 0; base < RACE_PAIRS; base += RACE_BATCH) {
+		for (int j = 0; j < RACE_BATCH; j++) {
+			int k = base + j;
+			snprintf(txids[k], sizeof(txids[k]), "race-%d", k);
+			snprintf(keys[k], sizeof(keys[k]), "k%d", k);
+			ops[j] = (wire_op){ WIRE_OP_PUT, keys[k], "1" };
+			wire_msg_init(&reqs[2 * j], WIRE_GLOBAL_ABORT, 1, txids[k], "coord");
+			wire_msg_init(&reqs[2 * j + 1], WIRE_VOTE_REQUEST, 1, txids[k], "coord");
+			reqs[2 * j + 1].npeers = 2;
+			reqs[2 * j + 1].peers = peers;
+			reqs[2 * j + 1].nops = 1;
+			reqs[2 * j + 1].ops = &ops[j];
+		}
+		for (int i = 0; i < 2 * RACE_BATCH; i++) {
+			preqs[i] = &reqs[i];
+			socks[i] = s;
+		}
+		CU_ASSERT_FATAL(rpc_call_many(2 * RACE_BATCH, socks, preqs, reps, results, 10000) == 0);
+		for (int j = 0; j < RACE_BATCH; j++) {
+			int k = base + j;
+			CU_ASSERT_EQUAL(results[2 * j], 0);
+			CU_ASSERT_EQUAL(results[2 * j + 1], 0);
+			if (results[2 * j] == 0) {
+				CU_ASSERT_EQUAL(reps[2 * j].type, WIRE_ACK);
+				wire_msg_free(&reps[2 * j]);
+			}
+			if (results[2 * j + 1] != 0)
+				continue;
+			if (reps[2 * j + 1].type == WIRE_VOTE_COMMIT) {
+				voted++;
+				if (!atomic_load(&ra.prepared[k]) || !atomic_load(&ra.aborted[k])) {
+					if (bad++ == 0)
+						fprintf(stdout, "\n  %s voted COMMIT, then aborted without the "
+						    "resource's abort\n", txids[k]);
+				}
+			}
+			wire_msg_free(&reps[2 * j + 1]);
+		}
+	}
+	nng_close(s);
+	twopc_participant_close(c.p[LC_ALPHA]);
+	c.p[LC_ALPHA] = NULL;
+	/* Every pair ended ABORT with its peers, nothing staged or locked. */
+	sqlite3 *h = NULL;
+	CU_ASSERT_FATAL(sqlite3_open(c.log[LC_ALPHA], &h) == SQLITE_OK);
+	static const char *const checks[] = {
+		"SELECT count(*) FROM txn WHERE state <> 'ABORT'",
+		"SELECT count(*) FROM locks",
+		"SELECT count(*) FROM workspace",
+	};
+	for (size_t i = 0; i < sizeof(checks) / sizeof(checks[0]); i++) {
+		sqlite3_stmt *st = NULL;
+		CU_ASSERT_FATAL(sqlite3_prepare_v2(h, checks[i], -1, &st, NULL) == SQLITE_OK);
+		CU_ASSERT_EQUAL(sqlite3_step(st), SQLITE_ROW);
+		if (sqlite3_column_int(st, 0) != 0)
+			fprintf(stdout, "\n  %s: %d\n", checks[i], sqlite3_column_int(st, 0));
+		CU_ASSERT_EQUAL(sqlite3_column_int(st, 0), 0);
+		sqlite3_finalize(st);
+	}
+	sqlite3_close(h);
+	if (bad != 0)
+		fprintf(stdout, "\n  %d of %d vote requests came first; %d aborted as no record\n",
+		    voted, RACE_PAIRS, bad);
+	CU_ASSERT_EQUAL(bad, 0);
+	lc_destroy(&c);
+}
+
 void
 test_library_register(void)
 {
@@ -912,11 +1101,14 @@ test_library_register(void)
 		{ "unknown participant: TWOPC_ENOENT", test_unknown_participant },
 		{ "bad cluster file: TWOPC_ECONFIG, errors to the log function", test_bad_yaml },
 		{ "open_config: bad name or URL, duplicates: TWOPC_ECONFIG", test_open_config_bad },
+		{ "check: the cluster file checked, nothing opened", test_check_config },
 		{ "double start: TWOPC_ESTATE; stop wakes wait", test_double_start },
 		{ "end to end: open_config, open, client, in-process coordinator", test_end_to_end },
 		{ "commit failing twice is retried until it succeeds", test_commit_retried },
 		{ "no callbacks after a failed open or start", test_no_callbacks_after_failed_open },
 		{ "prints nothing unless twopc_set_log is called", test_silent_unless_asked },
+		{ "GLOBAL_ABORT racing its VOTE_REQUEST: a READY is aborted as READY",
+		  test_abort_vote_race },
 	};
 	CU_pSuite s = CU_add_suite("library", NULL, NULL);
 	for (size_t i = 0; s != NULL && i < sizeof(cases) / sizeof(cases[0]); i++)

@@ -45,6 +45,7 @@
 #include "kv.h"
 #include "part.h"
 #include "plog.h"
+#include "ptxn.h"
 #include "rpc.h"
 #include "twopc/client.h"
 #include "twopc/participant.h"
@@ -598,6 +599,91 @@ test_plog_expire(void)
 
 /* ------------------------------------------------------------------ */
 /* suite "logs": clog                                                  */
+
+/*
+ * The participant's state table (ptxn.c, DESIGN section 3), every pair:
+ * a legal transition is written (INIT only in memory) and the record
+ * follows; an illegal one is TWOPC_ESTATE, writes nothing and leaves the
+ * record as it was. A newer run (higher epoch) may leave ABORT for INIT or
+ * another ABORT; the same run may not.
+ */
+static void
+test_ptxn_table(void)
+{
+	static const struct {
+		tx_state from, to;
+		int newer;    /* the entered epoch is higher than the record's */
+		int legal;
+	} cases[] = {
+		{ TX_NONE, TX_INIT, 0, 1 },     { TX_NONE, TX_ABORT, 0, 1 },
+		{ TX_NONE, TX_READY, 0, 0 },    { TX_NONE, TX_COMMIT, 0, 0 },
+		{ TX_INIT, TX_READY, 0, 1 },    { TX_INIT, TX_COMMIT, 0, 1 },
+		{ TX_INIT, TX_ABORT, 0, 1 },    { TX_INIT, TX_INIT, 0, 0 },
+		{ TX_READY, TX_COMMIT, 0, 1 },  { TX_READY, TX_ABORT, 0, 1 },
+		{ TX_READY, TX_INIT, 1, 0 },    { TX_READY, TX_READY, 0, 0 },
+		{ TX_COMMIT, TX_ABORT, 0, 0 },  { TX_COMMIT, TX_ABORT, 1, 0 },
+		{ TX_COMMIT, TX_INIT, 1, 0 },   { TX_COMMIT, TX_READY, 0, 0 },
+		{ TX_ABORT, TX_COMMIT, 0, 0 },  { TX_ABORT, TX_READY, 0, 0 },
+		{ TX_ABORT, TX_INIT, 0, 0 },    { TX_ABORT, TX_INIT, 1, 1 },
+		{ TX_ABORT, TX_ABORT, 0, 0 },   { TX_ABORT, TX_ABORT, 1, 1 },
+		{ TX_WAIT, TX_ABORT, 0, 0 },    { TX_READY, TX_END, 0, 0 },
+	};
+	t_logdb l;
+	if (t_logdb_open(&l, plog_schema, 1) != 0)
+		return;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char txid[32];
+		plog_txn t, got;
+		snprintf(txid, sizeof(txid), "pt-%zu", i);
+		memset(&t, 0, sizeof(t));
+		t.state = cases[i].from;
+		t.epoch = 5;
+		snprintf(t.peers, sizeof(t.peers), "alpha");
+		int stored = cases[i].from == TX_READY || cases[i].from == TX_COMMIT ||
+		    cases[i].from == TX_ABORT;
+		if (stored)
+			T_EQ(plog_put(l.d, txid, cases[i].from, 5, "alpha"), 0);
+		uint64_t epoch = cases[i].newer ? 6 : 5;
+		int rv = ptxn_enter(l.d, txid, &t, cases[i].to, epoch, NULL, "test");
+		t_check(rv == (cases[i].legal ? 0 : TWOPC_ESTATE), __LINE__, "%s -> %s%s: %d",
+		    tx_state_name(cases[i].from), tx_state_name(cases[i].to),
+		    cases[i].newer ? " (newer run)" : "", rv);
+		int has = plog_get(l.d, txid, &got) == 0;
+		if (cases[i].legal) {
+			T_EQ(t.state, cases[i].to);
+			T_EQ(t.epoch, epoch);
+			if (cases[i].to != TX_INIT) {
+				T_TRUE(has);
+				T_EQ(got.state, cases[i].to);
+				T_STREQ(got.peers, "alpha");
+			}
+		} else {
+			T_EQ(t.state, cases[i].from);
+			T_EQ(t.epoch, 5);
+			T_EQ(has, stored);
+			if (has)
+				T_EQ(got.state, cases[i].from);
+		}
+	}
+	/* READ-ONLY only from INIT; FORGET drops COMMIT records only. */
+	plog_txn t;
+	memset(&t, 0, sizeof(t));
+	T_EQ(ptxn_readonly(l.d, "ro", &t, 5), TWOPC_ESTATE);
+	t.state = TX_INIT;
+	T_EQ(ptxn_readonly(l.d, "ro", &t, 5), 0);
+	uint64_t ro;
+	T_EQ(plog_readonly_get(l.d, "ro", &ro), 0);
+	T_EQ(ro, 5);
+	T_EQ(plog_put(l.d, "fc", TX_COMMIT, 5, ""), 0);
+	T_EQ(plog_put(l.d, "fa", TX_ABORT, 5, ""), 0);
+	T_EQ(plog_get(l.d, "fc", &t), 0);
+	T_EQ(ptxn_forget(l.d, "fc", &t), 0);
+	T_EQ(plog_get(l.d, "fa", &t), 0);
+	T_EQ(ptxn_forget(l.d, "fa", &t), 0);
+	T_EQ(plog_get(l.d, "fc", &t), TWOPC_ENOENT);
+	T_EQ(plog_get(l.d, "fa", &t), 0);
+	t_logdb_close(&l);
+}
 
 static void
 test_clog_schema(void)
@@ -2249,6 +2335,7 @@ static const t_case t_logs_cases[] = {
 	{ "plog epoch get/set survives reopen", test_plog_epoch },
 	{ "plog each: filter by state, oldest first, limit", test_plog_each },
 	{ "plog expire: only old ABORT rows", test_plog_expire },
+	{ "ptxn: every transition against the state table", test_ptxn_table },
 	{ "clog schema: DESIGN tables and columns", test_clog_schema },
 	{ "clog epoch_next 1, 2, 3 across reopen", test_clog_epoch_next },
 	{ "clog epoch that is not a number is refused", test_clog_epoch_garbage },

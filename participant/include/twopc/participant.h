@@ -108,6 +108,19 @@ typedef struct twopc_resource {
 TWOPC_API int twopc_participant_open(twopc_participant **out, const char *cluster_file,
     const char *name, const twopc_resource *res);
 
+/*
+ * Load and check the YAML file CLUSTER_FILE (twopc.yaml(5)) without
+ * opening anything: no log, no socket, no thread. With NAME (may be NULL),
+ * also check that it has a participant NAME. Returns 0 and, if
+ * NPARTICIPANTS is not NULL, the number of participants in *nparticipants;
+ * or TWOPC_EINVAL (NULL file), TWOPC_ECONFIG (the file does not load; each
+ * error goes to the log function as a "FILE:LINE:COLUMN: message" line),
+ * TWOPC_ENOENT (no participant NAME; said to the log function),
+ * TWOPC_ENOMEM.
+ */
+TWOPC_API int twopc_participant_check(const char *cluster_file, const char *name,
+    size_t *nparticipants);
+
 /* A node of the cluster: its name and the NNG URL it listens on. */
 typedef struct twopc_node {
 	const char *name;
