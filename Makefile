@@ -32,8 +32,10 @@ COMMON_SRC = common/err.c common/txstate.c common/wire.c common/tlog.c common/db
              common/crash.c common/loglock.c common/rpc.c common/fdetect.c common/mclock.c common/statlist.c common/faultvfs.c common/heur.c config/config.c config/cfgbuild.c
 PART_SRC   = participant/part.c participant/precover.c participant/plog.c participant/presolve.c
 KV_SRC     = participant/kv.c
-COORD_SRC  = coordinator/coord.c coordinator/cepoch.c coordinator/cphase2.c coordinator/conephase.c coordinator/clog.c \
-             coordinator/cresolve.c
+COORD_SRC  = coordinator/clog.c coordinator/ctxn.c coordinator/crun.c coordinator/cepoch.c coordinator/cflow.c \
+             coordinator/cviol.c coordinator/cforget.c coordinator/cdeliver.c coordinator/cdecide.c \
+             coordinator/conephase.c coordinator/cvote.c coordinator/csubmit.c coordinator/crecover.c \
+             coordinator/cresend.c coordinator/cresolve.c coordinator/cserve.c coordinator/coord.c
 CLIENT_SRC = coordinator/client.c
 TEST_SRC   = $(wildcard tests/test_*.c) tests/main.c tests/harness.c tests/checker.c
 CRASH_SRC  = tests/crashtest.c tests/harness.c tests/checker.c
