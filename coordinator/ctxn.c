@@ -124,7 +124,8 @@ ctxn_join_parts(const coord_txn *t, const cfg_cluster *cfg, char *buf, size_t le
 int
 ctxn_load(coord_txn *t, const cfg_cluster *cfg, const char *txid, const clog_txn *row)
 {
-	snprintf(t->txid, sizeof(t->txid), "%s", txid);
+	if (txid != t->txid) /* a copy onto itself would empty it */
+		snprintf(t->txid, sizeof(t->txid), "%s", txid);
 	t->state = row->state; /* what the log holds: no transition */
 	return ctxn_parse_parts(t, cfg, row->participants);
 }
