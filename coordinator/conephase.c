@@ -156,14 +156,9 @@ conephase_collect(void *arg, const char *txid, const clog_txn *row)
 	    strchr(row->participants, ',') != NULL ||
 	    cfg_participant_index(d->c->cfg, row->participants) < 0)
 		return;
-	coord_txn *t = ctxn_new(txid);
-	if (t == NULL)
-		return;
-	if (ctxn_load(t, d->c->cfg, txid, row) != 0 || t->nparts != 1) {
-		ctxn_unref(t);
-		return;
-	}
-	d->v[d->n++] = t;
+	coord_txn *t = ctxn_from_row(d->c->cfg, txid, row);
+	if (t != NULL)
+		d->v[d->n++] = t;
 }
 
 void

@@ -44,14 +44,9 @@ cresend_collect(void *arg, const char *txid, const clog_txn *row)
 	cresend_due *d = arg;
 	if (d->n == CRESEND_PASS || row->decided_at > d->before)
 		return;
-	coord_txn *t = ctxn_new(txid);
-	if (t == NULL)
-		return;
-	if (ctxn_load(t, d->c->cfg, txid, row) != 0) {
-		ctxn_unref(t);
-		return;
-	}
-	d->v[d->n++] = t;
+	coord_txn *t = ctxn_from_row(d->c->cfg, txid, row);
+	if (t != NULL)
+		d->v[d->n++] = t;
 }
 
 /* GLOBAL_COMMIT again for COMMIT records decided more than AGE_MS ago,

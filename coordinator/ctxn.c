@@ -129,3 +129,14 @@ ctxn_load(coord_txn *t, const cfg_cluster *cfg, const char *txid, const clog_txn
 	t->state = row->state; /* what the log holds: no transition */
 	return ctxn_parse_parts(t, cfg, row->participants);
 }
+
+coord_txn *
+ctxn_from_row(const cfg_cluster *cfg, const char *txid, const clog_txn *row)
+{
+	coord_txn *t = ctxn_new(txid);
+	if (t != NULL && ctxn_load(t, cfg, txid, row) != 0) {
+		ctxn_unref(t);
+		t = NULL;
+	}
+	return t;
+}

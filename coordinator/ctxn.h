@@ -104,6 +104,9 @@ int ctxn_enter(coord_txn *t, tx_state to, const char *why);
 /* T from a log row: txid, state, participants (as indexes into CFG).
  * 0, or TWOPC_ECONFIG (the row names a participant CFG has not: logged). */
 int ctxn_load(coord_txn *t, const cfg_cluster *cfg, const char *txid, const clog_txn *row);
+/* A new transaction from a log row (ctxn_load), or NULL (no memory, or
+ * the row names an unknown participant: logged). */
+coord_txn *ctxn_from_row(const cfg_cluster *cfg, const char *txid, const clog_txn *row);
 /* T's participants from "a,b,c" (0 or TWOPC_ECONFIG, logged), and back. */
 int ctxn_parse_parts(coord_txn *t, const cfg_cluster *cfg, const char *csv);
 void ctxn_join_parts(const coord_txn *t, const cfg_cluster *cfg, char *buf, size_t len);
