@@ -34,8 +34,10 @@ PART_SRC   = participant/ptxn.c participant/part.c participant/pdecide.c partici
              participant/pterm.c participant/presolve.c participant/pstatus.c participant/precover.c \
              participant/pserve.c participant/plog.c
 KV_SRC     = participant/kv.c
-COORD_SRC  = coordinator/coord.c coordinator/cepoch.c coordinator/cphase2.c coordinator/conephase.c coordinator/clog.c \
-             coordinator/cresolve.c
+COORD_SRC  = coordinator/clog.c coordinator/ctxn.c coordinator/crun.c coordinator/cepoch.c coordinator/cflow.c \
+             coordinator/cviol.c coordinator/cforget.c coordinator/cdeliver.c coordinator/cdecide.c \
+             coordinator/conephase.c coordinator/cvote.c coordinator/csubmit.c coordinator/crecover.c \
+             coordinator/cresend.c coordinator/cresolve.c coordinator/cserve.c coordinator/coord.c
 CLIENT_SRC = coordinator/client.c
 TEST_SRC   = $(wildcard tests/test_*.c) tests/main.c tests/harness.c tests/checker.c
 CRASH_SRC  = tests/crashtest.c tests/harness.c tests/checker.c

@@ -24,6 +24,8 @@
  * epoch, its first reply fences this coordinator, and the next start's
  * probe sees it.
  */
+#include "cepoch.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

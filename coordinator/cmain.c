@@ -44,13 +44,28 @@ usage(void)
 	exit(2);
 }
 
+/* --min-epoch ARG: 1 .. UINT64_MAX - 1. 0, or -1 (said why). */
+static int
+parse_epoch(const char *arg, uint64_t *out)
+{
+	char *end;
+	errno = 0;
+	unsigned long long v = strtoull(arg, &end, 10);
+	if (errno != 0 || end == arg || *end != '\0' || arg[0] == '-' || v == 0 || v == UINT64_MAX) {
+		fprintf(stderr, "twopc-coordinator: --min-epoch '%s': not an epoch "
+		    "(a number from 1 to %llu)\n", arg, (unsigned long long)UINT64_MAX - 1);
+		return -1;
+	}
+	*out = (uint64_t)v;
+	return 0;
+}
+
 int
 main(int argc, char **argv)
 {
 	const char *file = NULL, *name = NULL;
 	int check = 0, verbose = 0, ch;
 	uint64_t min_epoch = 0;
-	char *end;
 	static const struct option longopts[] = {
 		{ "config", required_argument, NULL, 'c' },
 		{ "name", required_argument, NULL, 'n' },
@@ -66,15 +81,8 @@ main(int argc, char **argv)
 		case 'C': check = 1; break;
 		case 'v': verbose = 1; break;
 		case 'E':
-			errno = 0;
-			min_epoch = strtoull(optarg, &end, 10);
-			if (errno != 0 || end == optarg || *end != '\0' || optarg[0] == '-' ||
-			    min_epoch == 0 || min_epoch == UINT64_MAX) {
-				fprintf(stderr, "twopc-coordinator: --min-epoch '%s': not an epoch "
-				    "(a number from 1 to %llu)\n", optarg,
-				    (unsigned long long)UINT64_MAX - 1);
+			if (parse_epoch(optarg, &min_epoch) != 0)
 				return 2;
-			}
 			break;
 		default: usage();
 		}

@@ -15,176 +15,173 @@
  *    forces ABORT (R8), so a late VOTE_REQUEST can no longer commit.
  *  - If the participant cannot be reached, the outcome is UNDECIDED: the
  *    client is told so, WAIT stays in the log, and the resender asks again
- *    every vote timeout. Restart recovery leaves one-phase WAITs alone
- *    (coord_collect_wait) for the same reason.
+ *    every vote timeout, on a flow like every other question. Restart
+ *    recovery leaves one-phase WAITs alone (crecover.c) for the same reason.
  *  - The outcome is recorded lazily (END or ABORT): if a crash loses it,
  *    the coordinator is back at WAIT (asks again) or has no record (a
  *    retried SUBMIT runs a one-phase VOTE_REQUEST again, which a
  *    participant with COMMIT answers VOTE_COMMIT, with ABORT VOTE_ABORT).
  *  - The participant drops its COMMIT row only on FORGET, sent after END
- *    is durable (coord_flush_forget), as for two-phase transactions (R9).
+ *    is durable (cforget.c), as for two-phase transactions (R9).
  */
+#include "conephase.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "cflow.h"
+#include "cforget.h"
 #include "coord.h"
 #include "crash.h"
 #include "tlog.h"
 #include "twopc/error.h"
 
-/* Record the outcome of a one-phase TXID (participant index PART). */
+#define CONEPHASE_PASS 256   /* questions per resender pass, at most */
+
+/* Record the outcome DECISION (COMMIT or ABORT) of one-phase T: END or
+ * ABORT, lazily; then T enters it, for WHY. */
 static int
-coord_one_phase_record(coord *c, const char *txid, int part, tx_state decision)
+conephase_record(coord *c, coord_txn *t, tx_state decision, const char *why)
 {
+	tx_state to = decision == TX_COMMIT ? TX_END : TX_ABORT;
 	int rv;
 	db_lock(c->db);
 	if ((rv = db_begin_lazy(c->db)) == 0) {
-		rv = clog_set_state(c->db, txid, decision == TX_COMMIT ? TX_END : TX_ABORT,
-		    db_now_ms());
-		if (rv != 0)
+		if ((rv = ctxn_write(c->db, t, to, NULL)) != 0)
 			db_rollback(c->db);
 		else
 			rv = db_commit(c->db);
 	}
 	if (rv == 0 && decision == TX_COMMIT) {
 		pthread_mutex_lock(&c->mtx);
-		coord_forget_queue(c, part, txid);
+		cforget_queue(c, t->parts[0], t->txid);
 		pthread_mutex_unlock(&c->mtx);
 	}
 	db_unlock(c->db);
-	if (rv != 0)
+	if (rv != 0) {
 		coord_fail(c, "cannot write the log");
-	return rv;
+		return rv;
+	}
+	return ctxn_enter(t, to, why);
 }
 
 void
-coord_one_phase_ask_req(coord *c, const char *txid, wire_msg *req)
+conephase_ask(coord *c, coord_txn *t)
 {
-	wire_msg_init(req, WIRE_DECISION_REQUEST, atomic_load(&c->epoch), txid,
+	wire_msg req;
+	wire_msg_init(&req, WIRE_DECISION_REQUEST, atomic_load(&c->epoch), t->txid,
 	    c->cfg->coordinator.name);
-	req->flags = WIRE_FLAG_ONE_PHASE;
+	req.flags = WIRE_FLAG_ONE_PHASE;
+	t->who[0] = 0;
+	cflow_batch(c, t, CSTAGE_ASKED, &req, 1);
 }
 
-tx_state
-coord_one_phase_answer(coord *c, const char *txid, int part, int result, wire_msg *rep)
+/* What the answer to the question (call 0 of T's batch) says: COMMIT,
+ * ABORT or UNDECIDED. */
+static tx_state
+conephase_answer(coord *c, coord_txn *t)
 {
+	wire_msg rep;
+	int result = cflow_result(c, t, 0, &rep);
+	cflow_batch_free(t);
 	if (result != 0)
 		return TX_UNDECIDED;
 	tx_state s = TX_UNDECIDED;
-	if (rep->type == WIRE_DECISION_REPLY && (rep->state == TX_COMMIT || rep->state == TX_ABORT))
-		s = (tx_state)rep->state;
+	if (rep.type == WIRE_DECISION_REPLY && (rep.state == TX_COMMIT || rep.state == TX_ABORT))
+		s = (tx_state)rep.state;
 	else
-		tlog_warn("%s: one-phase participant %s answered %s (state %s)", txid,
-		    c->cfg->participants[part].name, wire_type_name(rep->type),
-		    tx_state_name(rep->state));
-	wire_msg_free(rep);
+		tlog_warn("%s: one-phase participant %s answered %s (state %s)", t->txid,
+		    c->cfg->participants[t->parts[0]].name, wire_type_name(rep.type),
+		    tx_state_name(rep.state));
+	wire_msg_free(&rep);
 	return s;
 }
 
-/* DECISION_REQUEST to the participant, waiting: COMMIT, ABORT or
- * UNDECIDED. */
-static tx_state
-coord_one_phase_ask(coord *c, const char *txid, int part)
-{
-	wire_msg req, rep;
-	coord_one_phase_ask_req(c, txid, &req);
-	int rv = rpc_call(c->socks[part], &req, &rep, (int)c->cfg->vote_timeout_ms);
-	(void)coord_fence_check(c, part, rv, &rep);
-	return coord_one_phase_answer(c, txid, part, rv, &rep);
-}
-
-tx_state
-coord_one_phase_end(coord *c, coord_txn *t, tx_state decision, int asked, char *reason,
-    size_t rlen)
+void
+conephase_done(coord *c, coord_txn *t, tx_state decision, int asked, char *reason)
 {
 	const char *who = c->cfg->participants[t->parts[0]].name;
 
 	if (t->voted_readonly[0])
 		decision = TX_COMMIT; /* nothing to write there: committed */
-	if (asked) {
-		/* The vote was lost; DECISION is what the participant said
-		 * when asked. */
-		if (decision == TX_COMMIT)
-			reason[0] = '\0';
-		else if (decision == TX_UNDECIDED)
-			snprintf(reason, rlen, "outcome unknown: one-phase participant %s did not "
-			    "answer; the coordinator keeps asking it", who);
-	}
+	if (asked && decision == TX_COMMIT)
+		reason[0] = '\0';
+	else if (asked && decision == TX_UNDECIDED)
+		snprintf(reason, COORD_REASON, "outcome unknown: one-phase participant %s did not "
+		    "answer; the coordinator keeps asking it", who);
 	/* crash here: the vote is in (the participant's log is the decision),
 	 * nothing recorded; recovery asks the participant. */
 	crash_point("coordinator.before_decision_logged");
 	if (decision == TX_UNDECIDED) {
 		tlog_warn("%s: %s", t->txid, reason);
-		return TX_UNDECIDED;
+	} else if (conephase_record(c, t, decision,
+	    decision == TX_COMMIT ? "one-phase commit" : reason) != 0) {
+		snprintf(reason, COORD_REASON, "outcome unknown: the coordinator cannot write its log");
+		decision = TX_UNDECIDED;
 	}
-	if (coord_one_phase_record(c, t->txid, t->parts[0], decision) != 0) {
-		snprintf(reason, rlen, "outcome unknown: the coordinator cannot write its log");
-		return TX_UNDECIDED;
-	}
-	tlog_state(t->txid, "WAIT", decision == TX_COMMIT ? "END" : "ABORT",
-	    decision == TX_COMMIT ? "one-phase commit" : reason);
-	return decision;
-}
-
-typedef struct coord_opw {
-	char (*ids)[WIRE_TXID_MAX + 1];
-	int *part;
-	size_t n, cap;
-	int64_t before;
-	const coord *c;
-} coord_opw;
-
-static void
-coord_opw_add(void *arg, const char *txid, const clog_txn *t)
-{
-	coord_opw *w = arg;
-	if (w->n == w->cap || t->created_at > w->before || strchr(t->participants, ',') != NULL)
-		return;
-	int idx = cfg_participant_index(w->c->cfg, t->participants);
-	if (idx < 0)
-		return;
-	snprintf(w->ids[w->n], sizeof(w->ids[0]), "%s", txid);
-	w->part[w->n++] = idx;
+	coord_running_done(c, t, decision, reason);
+	cflow_answer(c, t, decision, reason);
+	cflow_release(c, t);
 }
 
 void
-coord_one_phase_resolve(coord *c, int64_t age_ms)
+conephase_step_asked(coord *c, coord_txn *t)
 {
-	coord_opw w = { .cap = 256, .before = db_now_ms() - age_ms, .c = c };
-	w.ids = calloc(w.cap, sizeof(*w.ids));
-	w.part = calloc(w.cap, sizeof(*w.part));
-	if (w.ids == NULL || w.part == NULL)
-		goto out;
+	tx_state decision = conephase_answer(c, t);
+	if (t->flags & CTXN_RESEND) {
+		/* The resender's question: silence is asked again next pass. */
+		if (decision != TX_UNDECIDED)
+			(void)conephase_record(c, t, decision, "one-phase outcome asked of the participant");
+		cflow_release(c, t);
+		return;
+	}
+	char reason[COORD_REASON];
+	snprintf(reason, sizeof(reason), "%.500s", t->reason); /* why the vote was lost */
+	conephase_done(c, t, decision, 1, reason);
+}
+
+typedef struct conephase_due {
+	coord *c;
+	coord_txn **v;
+	size_t n;
+	int64_t before;
+} conephase_due;
+
+static void
+conephase_collect(void *arg, const char *txid, const clog_txn *row)
+{
+	conephase_due *d = arg;
+	if (d->n == CONEPHASE_PASS || row->created_at > d->before ||
+	    strchr(row->participants, ',') != NULL ||
+	    cfg_participant_index(d->c->cfg, row->participants) < 0)
+		return;
+	coord_txn *t = ctxn_from_row(d->c->cfg, txid, row);
+	if (t != NULL)
+		d->v[d->n++] = t;
+}
+
+void
+conephase_resolve(coord *c, int64_t age_ms, cflow_group *group)
+{
+	conephase_due d = { .c = c, .before = db_now_ms() - age_ms };
+	if ((d.v = calloc(CONEPHASE_PASS, sizeof(*d.v))) == NULL)
+		return;
 	db_lock(c->db);
-	int rv = clog_each(c->db, TX_WAIT, w.cap, coord_opw_add, &w);
+	(void)clog_each(c->db, TX_WAIT, CONEPHASE_PASS, conephase_collect, &d);
 	db_unlock(c->db);
-	/* A participant that does not answer is asked once per pass, not
-	 * once per transaction: the resender must not stall for a timeout
-	 * per in-doubt transaction while it is down. */
-	int silent[CFG_MAX_PARTICIPANTS] = { 0 };
-	for (size_t i = 0; rv == 0 && i < w.n; i++) {
-		if (w.part[i] < CFG_MAX_PARTICIPANTS && silent[w.part[i]])
-			continue;
+	for (size_t i = 0; i < d.n; i++) {
+		coord_txn *t = d.v[i];
 		pthread_mutex_lock(&c->mtx);
-		int running = 0;
-		for (coord_txn *t = c->running; t != NULL; t = t->next)
-			running |= strcmp(t->txid, w.ids[i]) == 0;
+		int running = coord_running_find(c, t->txid) != NULL;
 		pthread_mutex_unlock(&c->mtx);
-		if (running)
-			continue;
-		tx_state s = coord_one_phase_ask(c, w.ids[i], w.part[i]);
-		if (s == TX_UNDECIDED) {
-			if (w.part[i] < CFG_MAX_PARTICIPANTS)
-				silent[w.part[i]] = 1;
+		if (running) {
+			ctxn_unref(t);
 			continue;
 		}
-		if (coord_one_phase_record(c, w.ids[i], w.part[i], s) != 0)
-			break;
-		tlog_state(w.ids[i], "WAIT", s == TX_COMMIT ? "END" : "ABORT",
-		    "one-phase outcome asked of the participant");
+		t->flags = CTXN_RESEND;
+		cflow_hold(c, t, NULL, group);
+		conephase_ask(c, t);
 	}
-out:
-	free(w.ids);
-	free(w.part);
+	free(d.v);
 }

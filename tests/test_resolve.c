@@ -139,9 +139,9 @@ test_resolve_in_doubt(void)
 	CU_ASSERT(strstr(out, "RESOLVED rs-1") != NULL);
 	if (rc != 0)
 		fprintf(stderr, "\n%s\n", out);
-	CU_ASSERT_EQUAL(hc_wait_state(&c, 1, "rs-1", "COMMIT", 5000), 0);
-	CU_ASSERT_EQUAL(hc_wait_state(&c, 2, "rs-1", "COMMIT", 5000), 0);
-	CU_ASSERT_EQUAL(hc_wait_state(&c, 0, "rs-1", "END", 5000), 0);
+	CU_ASSERT_EQUAL(hc_wait_state(&c, 1, "rs-1", "COMMIT", 15000), 0);
+	CU_ASSERT_EQUAL(hc_wait_state(&c, 2, "rs-1", "COMMIT", 15000), 0);
+	CU_ASSERT_EQUAL(hc_wait_state(&c, 0, "rs-1", "END", 15000), 0);
 	hc_kv(&c, 1, "k", v, sizeof(v));
 	CU_ASSERT_STRING_EQUAL(v, "1");
 	hc_kv(&c, 2, "k", v, sizeof(v));
@@ -179,7 +179,7 @@ test_resolve_refused(void)
 	/* A transaction the coordinator decided (END): refused, naming it. */
 	const char *run[] = { "commit", "--txid", "rs-3", "alpha:put:x=1", "beta:put:x=2", NULL };
 	CU_ASSERT_EQUAL(hc_twopc(&c, out, sizeof(out), run), 0);
-	CU_ASSERT_EQUAL(hc_wait_state(&c, 0, "rs-3", "END", 5000), 0);
+	CU_ASSERT_EQUAL(hc_wait_state(&c, 0, "rs-3", "END", 15000), 0);
 	const char *abort_[] = { "resolve", "rs-3", "--abort", NULL };
 	CU_ASSERT_EQUAL(hc_twopc(&c, out, sizeof(out), abort_), 1);
 	CU_ASSERT(strstr(out, "the coordinator coord has already decided: END") != NULL);

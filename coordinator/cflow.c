@@ -1,0 +1,200 @@
+/*
+ * cflow.c - flows of steps over batches of calls (see cflow.h).
+ *
+ * Threads: the NNG thread that ends a batch only queues the step
+ * (rpc_batch_start's callback must not block); COORD_STEPPERS step threads
+ * run the steps, which wait for the log at most, never for the network.
+ * Memory per flow: its coord_txn (about 3.5 KB), its batch (about 250
+ * bytes per participant plus NNG's context and aio) and its messages.
+ */
+#include "cflow.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "cepoch.h"
+#include "coord.h"
+#include "tlog.h"
+#include "twopc/error.h"
+
+const char *
+cflow_stage_name(int stage)
+{
+	switch (stage) {
+	case CSTAGE_VOTES: return "VOTES";
+	case CSTAGE_ASKED: return "ASKED";
+	case CSTAGE_EARLY: return "EARLY";
+	case CSTAGE_FIRST: return "FIRST";
+	case CSTAGE_ACKS: return "ACKS";
+	case CSTAGE_ABORTED: return "ABORTED";
+	}
+	return "?";
+}
+
+static cflow_step_fn cflow_step;
+
+static void
+cflow_queue(coord *c, coord_txn *t)
+{
+	pthread_mutex_lock(&c->mtx);
+	t->step_next = NULL;
+	if (c->steps_tail != NULL)
+		c->steps_tail->step_next = t;
+	else
+		c->steps = t;
+	c->steps_tail = t;
+	pthread_cond_signal(&c->steps_cv);
+	pthread_mutex_unlock(&c->mtx);
+}
+
+/* A batch is done (on an NNG thread): the step goes to a step thread. */
+static void
+cflow_batch_done(rpc_batch *b, void *arg)
+{
+	coord_txn *t = arg;
+	t->batch = b;
+	cflow_queue(t->c, t);
+}
+
+static void *
+cflow_main(void *arg)
+{
+	coord *c = arg;
+	for (;;) {
+		pthread_mutex_lock(&c->mtx);
+		while (c->steps == NULL && !(c->steps_stop && c->nflows == 0))
+			pthread_cond_wait(&c->steps_cv, &c->mtx);
+		coord_txn *t = c->steps;
+		if (t == NULL) {
+			pthread_mutex_unlock(&c->mtx);
+			return NULL;
+		}
+		c->steps = t->step_next;
+		if (c->steps == NULL)
+			c->steps_tail = NULL;
+		pthread_mutex_unlock(&c->mtx);
+		cflow_step(c, t);
+	}
+}
+
+int
+cflow_start(coord *c, cflow_step_fn step)
+{
+	cflow_step = step;
+	for (int i = 0; i < COORD_STEPPERS; i++) {
+		if (pthread_create(&c->stepper[i], NULL, cflow_main, c) != 0)
+			return TWOPC_ENOMEM;
+		c->nsteppers++;
+	}
+	return 0;
+}
+
+void
+cflow_stop(coord *c)
+{
+	pthread_mutex_lock(&c->mtx);
+	c->steps_stop = 1;
+	pthread_cond_broadcast(&c->steps_cv);
+	pthread_mutex_unlock(&c->mtx);
+	for (int i = 0; i < c->nsteppers; i++)
+		pthread_join(c->stepper[i], NULL);
+	c->nsteppers = 0;
+}
+
+void
+cflow_hold(coord *c, coord_txn *t, rpc_deferred *client, cflow_group *group)
+{
+	t->c = c;
+	t->client = client;
+	t->group = group;
+	pthread_mutex_lock(&c->mtx);
+	c->nflows++;
+	if (group != NULL)
+		group->left++;
+	pthread_mutex_unlock(&c->mtx);
+}
+
+void
+cflow_wait(coord *c, cflow_group *group)
+{
+	pthread_mutex_lock(&c->mtx);
+	while (group->left > 0)
+		pthread_cond_wait(&c->group_cv, &c->mtx);
+	pthread_mutex_unlock(&c->mtx);
+}
+
+void
+cflow_batch(coord *c, coord_txn *t, int stage, const wire_msg *reqs, size_t n)
+{
+	const wire_msg *preqs[WIRE_MAX_WORK];
+	nng_socket socks[WIRE_MAX_WORK];
+	for (size_t i = 0; i < n; i++) {
+		preqs[i] = &reqs[i];
+		socks[i] = c->socks[t->parts[t->who[i]]];
+	}
+	t->stage = stage;
+	t->nwho = n;
+	t->batch = NULL;
+	if (n == 0 || rpc_batch_start(n, socks, preqs, (int)c->cfg->vote_timeout_ms,
+	    cflow_batch_done, t) != 0)
+		cflow_queue(c, t); /* nothing to send, or no batch: every call failed */
+}
+
+int
+cflow_result(coord *c, coord_txn *t, size_t k, wire_msg *rep)
+{
+	int rv = t->batch != NULL ? rpc_batch_result(t->batch, k, rep) : TWOPC_ENOMEM;
+	(void)coord_fence_check(c, t->parts[t->who[k]], rv, rep);
+	return rv;
+}
+
+void
+cflow_batch_free(coord_txn *t)
+{
+	rpc_batch_free(t->batch);
+	t->batch = NULL;
+}
+
+void
+cflow_answer(coord *c, coord_txn *t, tx_state outcome, const char *reason)
+{
+	static _Thread_local char buf[WIRE_TEXT_MAX + 1];
+	wire_msg rep;
+	if (t->client == NULL)
+		return;
+	wire_msg_init(&rep, 0, 0, t->txid, c->cfg->coordinator.name);
+	if (coord_is_fenced(c)) {
+		/* A newer coordinator owns the outcome now: whatever this one
+		 * decided may be overruled, so it promises nothing. */
+		outcome = TX_UNDECIDED;
+		reason = "outcome unknown: this coordinator was fenced by a newer epoch; "
+		    "ask the cluster with twopc status";
+	}
+	if (outcome == TX_UNDECIDED)
+		(void)coord_reply_error(&rep, TWOPC_ETIMEDOUT, reason, buf, sizeof(buf));
+	else
+		(void)coord_reply_result(&rep, outcome, reason, buf, sizeof(buf));
+	rpc_reply_deferred(t->client, &rep);
+	t->client = NULL;
+}
+
+void
+cflow_release(coord *c, coord_txn *t)
+{
+	if (t->batch != NULL) {
+		tlog_error("%s: the flow ends with a batch of stage %s unread", t->txid,
+		    cflow_stage_name(t->stage));
+		cflow_batch_free(t);
+	}
+	if (t->client != NULL)
+		rpc_reply_deferred(t->client, NULL);
+	t->client = NULL;
+	cflow_group *group = t->group;
+	ctxn_unref(t);
+	pthread_mutex_lock(&c->mtx);
+	if (group != NULL && --group->left == 0)
+		pthread_cond_broadcast(&c->group_cv);
+	if (--c->nflows == 0 && c->steps_stop)
+		pthread_cond_broadcast(&c->steps_cv);
+	pthread_mutex_unlock(&c->mtx);
+}

@@ -1,0 +1,174 @@
+/*
+ * cserve.c - what the coordinator answers: the dispatch of every request,
+ * DECISION_REQUEST (a READY participant's question, DESIGN section 4) and
+ * STATUS_REQUEST (twopc status, twopc list, the counters).
+ *
+ * Every reply leaves through the gate (cserve_gate): only once every
+ * record forced before it is durable, so a RESULT or DECISION_REPLY of
+ * COMMIT never runs ahead of the decision's fsync (R2).
+ */
+#include "cserve.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "coord.h"
+#include "cresolve.h"
+#include "csubmit.h"
+#include "statlist.h"
+#include "tlog.h"
+#include "twopc/error.h"
+
+/* DECISION_REQUEST (a READY participant's question). Never ABORT for a
+ * transaction that may still commit: WAIT answers UNDECIDED. */
+static int
+cserve_decision(coord *c, const wire_msg *req, wire_msg *rep)
+{
+	clog_txn logged;
+	tx_state answer;
+
+	db_lock(c->db);
+	pthread_mutex_lock(&c->mtx);
+	coord_txn *t = coord_running_find(c, req->txid);
+	int running = t != NULL;
+	pthread_mutex_unlock(&c->mtx);
+	int rv = running ? 0 : clog_get(c->db, req->txid, &logged);
+	db_unlock(c->db);
+	if (running)
+		answer = TX_UNDECIDED;
+	else if (rv == TWOPC_ENOENT && req->epoch < c->presume_from)
+		answer = TX_READY;           /* from before this log: in doubt here (cepoch.c);
+		                              * "no help", as a READY peer: the participants
+		                              * settle it among themselves (section 4) */
+	else if (rv == TWOPC_ENOENT)
+		answer = TX_ABORT;           /* R3: presumed abort */
+	else if (rv != 0)
+		return 0;                    /* cannot read: say nothing */
+	else
+		answer = coord_outcome(logged.state);
+	rep->type = WIRE_DECISION_REPLY;
+	rep->state = (uint8_t)answer;
+	tlog_debug("%s: DECISION_REQUEST from %s -> %s", req->txid, req->sender,
+	    tx_state_name(answer));
+	return 1;
+}
+
+typedef struct cserve_list {
+	coord *c;
+	statlist l;
+	int64_t now;
+} cserve_list;
+
+static void
+cserve_list_add(void *arg, const char *txid, const clog_txn *t)
+{
+	cserve_list *cl = arg;
+	char detail[2800], heur[600]; /* statlist cuts it */
+	cviol_note(cl->c, txid, heur, sizeof(heur));
+	snprintf(detail, sizeof(detail), "participants=%s%s%s", t->participants, heur[0] ? "; " : "",
+	    heur);
+	(void)statlist_add(&cl->l, txid, t->state, atomic_load(&cl->c->epoch),
+	    (uint64_t)(cl->now > t->created_at ? cl->now - t->created_at : 0), detail);
+}
+
+/* STATUS_REQUEST: one txid, every unfinished transaction (WAIT, or COMMIT
+ * not yet ACKed everywhere), or the counters. */
+static int
+cserve_status(coord *c, const wire_msg *req, wire_msg *rep)
+{
+	cserve_list cl = { .c = c, .now = db_now_ms() };
+	if (statlist_init(&cl.l, req->state == 1 ? 512 : 4) != 0)
+		return 0;
+	if (req->state == 2) {
+		db_lock(c->db);
+		uint64_t forced = db_forced(c->db), commits = db_commits(c->db);
+		db_unlock(c->db);
+		statlist_add(&cl.l, "forced_writes", 0, forced, 0, "");
+		statlist_add(&cl.l, "log_commits", 0, commits, 0, "");
+		statlist_add(&cl.l, "requests", 0, rpc_server_requests(c->srv), 0, "");
+		statlist_add(&cl.l, "resend_cycles", 0, atomic_load(&c->viol.resend_cycles), 0, "");
+		return statlist_reply(&cl.l, rep);
+	}
+	db_lock(c->db);
+	if (req->state == 1) {
+		(void)clog_each(c->db, TX_WAIT, 256, cserve_list_add, &cl);
+		(void)clog_each(c->db, TX_COMMIT, 256, cserve_list_add, &cl);
+		cviol_status(c, &cl.l, NULL, cl.now);
+	} else {
+		clog_txn t;
+		if (clog_get(c->db, req->txid, &t) == 0)
+			cserve_list_add(&cl, req->txid, &t);
+		else
+			cviol_status(c, &cl.l, req->txid, cl.now);
+	}
+	db_unlock(c->db);
+	return statlist_reply(&cl.l, rep);
+}
+
+static int
+cserve_dispatch(coord *c, const wire_msg *req, wire_msg *rep)
+{
+	static _Thread_local char buf[WIRE_TEXT_MAX + 1];
+
+	switch ((wire_type)req->type) {
+	case WIRE_SUBMIT:
+		return csubmit_handle(c, req, rep, buf, sizeof(buf));
+	case WIRE_DECISION_REQUEST:
+		return cserve_decision(c, req, rep);
+	case WIRE_STATUS_REQUEST:
+		return cserve_status(c, req, rep);
+	case WIRE_RESOLVE:
+		return coord_on_resolve(c, req, rep, buf, sizeof(buf));
+	case WIRE_IAMALIVE:
+		rep->type = WIRE_IAMALIVE;
+		return 1;
+	default:
+		break;
+	}
+	tlog_warn("unexpected %s from %s", wire_type_name(req->type), req->sender);
+	char text[96];
+	snprintf(text, sizeof(text), "the coordinator does not serve %s", wire_type_name(req->type));
+	return coord_reply_error(rep, TWOPC_EPROTO, text, buf, sizeof(buf));
+}
+
+int
+cserve_handle(void *user, const wire_msg *req, wire_msg *rep)
+{
+	coord *c = user;
+
+	pthread_mutex_lock(&c->mtx);
+	int dead = c->failed || c->stopping;
+	pthread_mutex_unlock(&c->mtx);
+	if (dead)
+		return 0;
+	if (!atomic_load(&c->ready)) {
+		/* Recovering. A client hears "starting" (nothing ran). A peer's
+		 * protocol message (or a liveness probe) hears nothing: its
+		 * sender resends, and the answer then comes from the recovered
+		 * log; an error now would read as a refusal. */
+		static _Thread_local char buf[WIRE_TEXT_MAX + 1];
+		if (!wire_from_client(req->type))
+			return 0;
+		return coord_reply_error(rep, TWOPC_ECLOSED, "the coordinator is starting (recovery is "
+		    "not finished); try again", buf, sizeof(buf));
+	}
+	return cserve_dispatch(c, req, rep);
+}
+
+/* The gate of every reply: it leaves only once every forced record
+ * committed before it is durable (group commit, db.h), so a RESULT or a
+ * DECISION_REPLY of COMMIT read from memory or the log never runs ahead of
+ * the decision's fsync. */
+void
+cserve_gate(void *arg, rpc_done_fn done, void *slot)
+{
+	coord *c = arg;
+	db_durable_async(c->db, done, slot);
+}
+
+void
+cserve_gate_failed(void *user)
+{
+	coord_fail(user, "cannot force the log");
+}
+

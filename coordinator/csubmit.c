@@ -1,0 +1,136 @@
+/*
+ * csubmit.c - SUBMIT: a client's transaction enters the coordinator.
+ *
+ * Everything is validated before anything is recorded. R7: a txid the log
+ * or the running table knows is answered with its outcome (a running one
+ * waited for), never run again; the check and the insertion into the
+ * running table are one step under both locks. Then WAIT is recorded
+ * (lazily: if it is lost, recovery has nothing to abort, and every
+ * participant's question is answered ABORT by presumption anyway) and the
+ * vote round starts on a flow (cvote.c). No thread waits for it.
+ */
+#include "csubmit.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cflow.h"
+#include "coord.h"
+#include "cvote.h"
+#include "twopc/error.h"
+
+/* T's participants from REQ's work: 0, or 1 with REP an error. */
+static int
+csubmit_parts(coord *c, const wire_msg *req, coord_txn *t, wire_msg *rep, char *buf, size_t len)
+{
+	char reason[WIRE_NAME_MAX + 64];
+	t->nparts = req->nwork;
+	for (size_t i = 0; i < req->nwork; i++) {
+		int idx = cfg_participant_index(c->cfg, req->work[i].participant);
+		if (idx < 0) {
+			snprintf(reason, sizeof(reason), "unknown participant '%s'", req->work[i].participant);
+			return coord_reply_error(rep, TWOPC_ENOENT, reason, buf, len);
+		}
+		for (size_t j = 0; j < i; j++) {
+			if (t->parts[j] == idx) {
+				snprintf(reason, sizeof(reason), "participant '%s' named twice",
+				    req->work[i].participant);
+				return coord_reply_error(rep, TWOPC_EINVAL, reason, buf, len);
+			}
+		}
+		t->parts[i] = idx;
+	}
+	return 0;
+}
+
+/* A repeated SUBMIT of running DUP (c->mtx held, released here): wait for
+ * its outcome. */
+static int
+csubmit_repeat(coord *c, coord_txn *dup, wire_msg *rep, char *buf, size_t len)
+{
+	char reason[512];
+	ctxn_ref(dup);
+	while (dup->outcome == TX_NONE && !c->failed)
+		pthread_cond_wait(&c->cv, &c->mtx);
+	tx_state out = dup->outcome;
+	snprintf(reason, sizeof(reason), "%.500s", dup->reason);
+	pthread_mutex_unlock(&c->mtx);
+	ctxn_unref(dup);
+	if (out == TX_NONE)
+		return 0;
+	return coord_reply_result(rep, out, reason, buf, len);
+}
+
+/* R7, then the running table and WAIT: 0 (T runs), or what to return. */
+static int
+csubmit_enter(coord *c, coord_txn *t, wire_msg *rep, char *buf, size_t len)
+{
+	char parts[sizeof(((clog_txn *)0)->participants)], reason[128];
+	clog_txn logged;
+
+	ctxn_join_parts(t, c->cfg, parts, sizeof(parts));
+	db_lock(c->db);
+	int rv = clog_get(c->db, t->txid, &logged);
+	if (rv == TWOPC_EIO) {
+		db_unlock(c->db);
+		return coord_reply_error(rep, TWOPC_EIO, "cannot read the coordinator log", buf, len);
+	}
+	pthread_mutex_lock(&c->mtx);
+	coord_txn *dup = coord_running_find(c, t->txid);
+	if (dup != NULL) {
+		db_unlock(c->db);
+		return csubmit_repeat(c, dup, rep, buf, len);
+	}
+	if (rv == 0) {
+		pthread_mutex_unlock(&c->mtx);
+		db_unlock(c->db);
+		snprintf(reason, sizeof(reason), "txid already known (%s): not run again",
+		    tx_state_name(logged.state));
+		return coord_reply_result(rep, coord_outcome(logged.state), reason, buf, len);
+	}
+	coord_running_add(c, t);
+	pthread_mutex_unlock(&c->mtx);
+	if ((rv = db_begin_lazy(c->db)) == 0 && (rv = ctxn_write(c->db, t, TX_WAIT, parts)) != 0)
+		db_rollback(c->db);
+	if (rv == 0)
+		rv = db_commit(c->db);
+	db_unlock(c->db);
+	if (rv != 0) {
+		coord_running_done(c, t, TX_NONE, NULL);
+		coord_fail(c, "cannot write the log");
+		return 0;
+	}
+	(void)ctxn_enter(t, TX_WAIT, parts);
+	return -1;
+}
+
+int
+csubmit_handle(coord *c, const wire_msg *req, wire_msg *rep, char *buf, size_t len)
+{
+	coord_txn *t = ctxn_new(NULL);
+	int sent;
+
+	if (t == NULL)
+		return 0;
+	if ((sent = csubmit_parts(c, req, t, rep, buf, len)) != 0) {
+		ctxn_unref(t);
+		return sent;
+	}
+	if (req->txid[0] != '\0')
+		snprintf(t->txid, sizeof(t->txid), "%s", req->txid);
+	else
+		snprintf(t->txid, sizeof(t->txid), "%s-%llu-%llu", c->cfg->coordinator.name,
+		    (unsigned long long)atomic_load(&c->epoch),
+		    (unsigned long long)(atomic_fetch_add(&c->seq, 1) + 1));
+	snprintf(rep->txid, sizeof(rep->txid), "%s", t->txid);
+	if ((sent = csubmit_enter(c, t, rep, buf, len)) >= 0) {
+		ctxn_unref(t);
+		return sent;
+	}
+	/* From here the transaction runs as a flow, which answers the client
+	 * when it is done. */
+	cflow_hold(c, t, rpc_defer(), NULL);
+	cvote_start(c, t, req);
+	return RPC_DEFERRED;
+}
