@@ -278,10 +278,10 @@ FENCED_ANSWERS                  safety    pass   -DINCARN -DFENCED_ANSWERS $INC_
 "
 if [ "$quick" = 0 ]; then
 	# the incarnation model with a duplicated delivery, and the log copy
-	# without the client (the split among the participants themselves)
+	# without the client and A5, down to the split among the participants
 	CHECKS="$CHECKS
 incarnations_dup                safety    pass   -DINCARN $INC_DUP_BOUNDS
-COPY_NO_CLIENT                  safety    fail   -DINCARN -DCOPY -DNO_CLIENT $INC_BUG_BOUNDS
+COPY_SPLIT                      safety    fail   -DINCARN -DCOPY -DNO_CLIENT -DNO_A5 $INC_BUG_BOUNDS
 "
 fi
 
