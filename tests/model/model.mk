@@ -2,8 +2,9 @@
 # top-level Makefile (run from the repository root).
 #
 #   make model         exhaustive SPIN checks of tests/model/twopc.pml
-#                      (needs spin and gcc; about 2-4 minutes)
-#   make model-quick   the same with smaller fault bounds (under a minute)
+#                      (needs spin and gcc; about 4-8 minutes on two loaded cores)
+#   make model-quick   the same with smaller fault bounds and fewer checks
+#                      (1-3 minutes; part of make test)
 #
 # run.sh works in a mktemp -d directory: nothing is written to the tree.
 # Its last line is "model: N passed, M failed"; it exits non-zero on failure.

@@ -15,6 +15,20 @@
 #              assumption: errors 0 expected
 #   FORGET_ANYTIME  forgetting without that assumption: a counterexample
 #              expected (it shows why the assumption is needed)
+#   incarnations  two coordinator processes on one log, with the log lock
+#              and epochs (-DINCARN, R6 and DESIGN 3): errors 0 expected;
+#              coverage-incarnations: the lock and the epoch check are used
+#   NO_LOG_LOCK  the second process runs recovery on the live log: a
+#              counterexample expected
+#   COPY, COPY_SPLIT  (full only) a coordinator started on a copy of the
+#              log while the old one runs, with every rule in place: a
+#              counterexample expected (a finding: epochs cannot make that
+#              safe)
+#   NO_EPOCH_CHECK, FENCED_ANSWERS  (full only) broken epoch rules with the
+#              lock: errors 0 expected -- with the lock they cannot be told
+#              apart from the correct rules (README: "Incarnations and
+#              epochs")
+#   incarnations_dup  (full only) incarnations with a duplicated delivery
 #
 # Usage: bash tests/model/run.sh [--quick] [--keep] [--jobs N]
 #   --quick  smaller fault bounds (see below): ~1 min instead of ~4 min
@@ -36,7 +50,7 @@ while [ $# -gt 0 ]; do
 	--quick) quick=1 ;;
 	--keep) keep=1 ;;
 	--jobs) shift; jobs=${1:-1} ;;
-	-h|--help) sed -n '2,25p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+	-h|--help) sed -n '2,35p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
 	*) echo "run.sh: unknown option: $1" >&2; exit 2 ;;
 	esac
 	shift
@@ -57,17 +71,28 @@ done
 # A broken variant only needs one counterexample: it runs with the small
 # bounds in both modes (each one fails there already).  The forgetting
 # extension (R9) is checked with the small bounds too.
+# The incarnation model (two coordinator processes, epochs) is larger per
+# fault: its own bounds.  Loss adds nothing to safety (a message may stay in
+# flight for ever), so it runs without.  Slot 1 starting needs no fault;
+# with the lock it starts only after a crash of slot 0, so the correct
+# model needs at least one crash; the counterexamples need none.
 SMALL_BOUNDS="-DMAXCRASH=2 -DMAXDUP=1 -DMAXLOSS=1"
 BUG_BOUNDS=$SMALL_BOUNDS
 FORGET_BOUNDS=$SMALL_BOUNDS
+INC_BUG_BOUNDS="-DMAXCRASH=0 -DMAXDUP=0 -DMAXLOSS=0"
+INC_LOCK_BUG_BOUNDS="-DMAXCRASH=1 -DMAXDUP=0 -DMAXLOSS=0"
+INC_DUP_BOUNDS=""
 if [ "$quick" = 1 ]; then
 	SAFETY_BOUNDS=$SMALL_BOUNDS
 	LIVENESS_BOUNDS=$SMALL_BOUNDS
 	FORGET_BOUNDS="-DMAXCRASH=1 -DMAXDUP=1 -DMAXLOSS=1"
+	INC_BOUNDS="-DMAXCRASH=1 -DMAXDUP=0 -DMAXLOSS=0"
 	HASH=-w25
 else
 	SAFETY_BOUNDS="-DMAXCRASH=3 -DMAXDUP=2 -DMAXLOSS=1"
 	LIVENESS_BOUNDS="-DMAXCRASH=3 -DMAXDUP=1 -DMAXLOSS=1"
+	INC_BOUNDS="-DMAXCRASH=2 -DMAXDUP=0 -DMAXLOSS=0"
+	INC_DUP_BOUNDS="-DMAXCRASH=1 -DMAXDUP=1 -DMAXLOSS=0"
 	HASH=-w27
 fi
 DEPTH=-m100000          # search depth limit; the real model needs < 200
@@ -99,6 +124,13 @@ asks in WAIT -> decides ABORT
 asks in WAIT -> undecided
 asks, no record -> ABORT
 VOTE_REQUEST in ABORT -> VOTE_ABORT
+"
+# ... and that the incarnation model reaches: the second process blocked by
+# the lock, started after the first died, and a stale epoch refused
+INC_COVER_POINTS="
+log locked, waits
+starts on log
+refuses epoch
 "
 
 # ---- one check ---------------------------------------------------------------
@@ -161,7 +193,7 @@ check() {
 			cat summary
 			if [ "$errors" -gt 0 ] 2>/dev/null; then
 				local prop
-				prop=$(grep -o 'A[1-6]_[a-z_]*' pan.out | head -1)
+				prop=$(grep -o 'A[1-8]_[a-z_]*' pan.out | head -1)
 				if grep -q "acceptance cycle" pan.out; then
 					prop="liveness (LTL live: a run that never settles)"
 				fi
@@ -182,15 +214,18 @@ check() {
 	)
 }
 
-# coverage NAME-OF-SAFETY-RUN: every point in COVER_POINTS was reached
+# coverage NAME-OF-SAFETY-RUN [POINTS]: every point (default COVER_POINTS)
+# was reached; the result is named coverage (for safety) or coverage-NAME
 coverage() {
 	local dir="$work/$1" name=coverage
+	local points=${2:-$COVER_POINTS}
+	[ "$1" = safety ] || name=coverage-$1
 	mkdir -p "$work/$name"
 	local unreached missing="" line p
 	if [ ! -f "$dir/pan.out" ] || [ "$(cat "$dir/result" 2>/dev/null)" != PASS ]; then
 		echo FAIL >"$work/$name/result"
 		printf '%-4s %-30s %-8s no complete error-free safety run to measure\n' \
-			FAIL coverage safety >"$work/$name/report"
+			FAIL "$name" safety >"$work/$name/report"
 		return
 	fi
 	unreached=$(sed -n 's/^[[:space:]]*twopc\.pml:\([0-9]*\),.*/\1/p' "$dir/pan.out" | sort -u)
@@ -210,16 +245,18 @@ coverage() {
      unreached: $p (twopc.pml:$line)"
 			fi
 		done
-	done <<<"$COVER_POINTS"
+	done <<<"$points"
 	local npoints
-	npoints=$(printf '%s\n' "$COVER_POINTS" | grep -c .)
+	npoints=$(printf '%s\n' "$points" | grep -c .)
 	if [ -z "$missing" ]; then
 		echo PASS >"$work/$name/result"
-		printf '%-4s %-30s %-8s all %d crash points / termination answers reached\n' \
-			PASS coverage safety "$npoints" >"$work/$name/report"
+		local what="crash points / termination answers"
+		[ "$name" = coverage ] || what="points"
+		printf '%-4s %-30s %-8s all %d %s reached\n' \
+			PASS "$name" safety "$npoints" "$what" >"$work/$name/report"
 	else
 		echo FAIL >"$work/$name/result"
-		{ printf '%-4s %-30s %-8s\n' FAIL coverage safety; echo "$missing"; } >"$work/$name/report"
+		{ printf '%-4s %-30s %-8s\n' FAIL "$name" safety; echo "$missing"; } >"$work/$name/report"
 	fi
 }
 
@@ -236,7 +273,22 @@ BUG_NOREC_SILENT                liveness  fail   -DLIVENESS -DBUG_NOREC_SILENT $
 forget                          safety    pass   -DFORGET $FORGET_BOUNDS
 FORGET_ANYTIME                  safety    fail   -DFORGET -DFORGET_ANYTIME -DACK_UNKNOWN_COMMIT $FORGET_BOUNDS
 BUG_FORGET_BEFORE_END           safety    fail   -DFORGET -DBUG_FORGET_BEFORE_END $FORGET_BOUNDS
+incarnations                    safety    pass   -DINCARN $INC_BOUNDS
+NO_LOG_LOCK                     safety    fail   -DINCARN -DNO_LOG_LOCK $INC_BUG_BOUNDS
 "
+if [ "$quick" = 0 ]; then
+	# full only (make test runs --quick): the incarnation model with a
+	# duplicated delivery; the findings on a log copy (with the client, and
+	# without the client and A5, down to the split among the participants);
+	# the epoch variants that the lock makes harmless
+	CHECKS="$CHECKS
+incarnations_dup                safety    pass   -DINCARN $INC_DUP_BOUNDS
+COPY                            safety    fail   -DINCARN -DCOPY $INC_BUG_BOUNDS
+COPY_SPLIT                      safety    fail   -DINCARN -DCOPY -DNO_CLIENT -DNO_A5 $INC_BUG_BOUNDS
+NO_EPOCH_CHECK                  safety    pass   -DINCARN -DNO_EPOCH_CHECK $INC_LOCK_BUG_BOUNDS
+FENCED_ANSWERS                  safety    pass   -DINCARN -DFENCED_ANSWERS $INC_LOCK_BUG_BOUNDS
+"
+fi
 
 start=$(date +%s)
 echo "model: SPIN $(spin -V 2>/dev/null | sed -n 's/^Spin Version \([^ ]*\).*/\1/p'), $( [ $quick = 1 ] && echo quick || echo full ) bounds"
@@ -244,6 +296,7 @@ echo "model: safety bounds   $SAFETY_BOUNDS"
 echo "model: liveness bounds $LIVENESS_BOUNDS"
 echo "model: broken variants $BUG_BOUNDS"
 echo "model: forgetting      $FORGET_BOUNDS"
+echo "model: incarnations    $INC_BOUNDS${INC_DUP_BOUNDS:+, $INC_DUP_BOUNDS}; broken: $INC_BUG_BOUNDS (lock: $INC_LOCK_BUG_BOUNDS)"
 
 names=()
 running=0
@@ -259,11 +312,16 @@ while read -r name mode expect defs; do
 done <<<"$CHECKS"
 wait
 coverage safety
+coverage incarnations "$INC_COVER_POINTS"
 
 passed=0
 failed=0
 for name in "${names[@]}"; do
-	[ "$name" = safety ] && set -- "$name" coverage || set -- "$name"
+	case "$name" in
+	safety) set -- "$name" coverage ;;
+	incarnations) set -- "$name" coverage-incarnations ;;
+	*) set -- "$name" ;;
+	esac
 	for name in "$@"; do
 		grep -v '^defines:' "$work/$name/report" 2>/dev/null ||
 			echo "FAIL $name (no report)"

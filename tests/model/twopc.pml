@@ -65,6 +65,30 @@
  *   -DBUG_FORGET_BEFORE_END      FORGET sent before END is on disk
  *   -DACK_UNKNOWN_COMMIT         a participant ACKs a COMMIT for a txid it has
  *                                no record of (a rule DESIGN does not have)
+ *
+ * Incarnations and epochs (R6, DESIGN 3), an extension: -DINCARN has two
+ * coordinator processes (slots).  Slot 0 takes the SUBMIT; slot 1 starts at
+ * any moment during the run (a second process started by an operator or a
+ * supervisor).  A crash kills a slot; only slot 1 starts again.  A start
+ * takes the exclusive lock on the log (which stands for the listen address
+ * too: both are taken before recovery), forces a new epoch, then recovers
+ * from the log.  Decisions from a coordinator carry its epoch; a participant
+ * keeps the highest epoch seen (stored with its next log write, lost with a
+ * crash until then), refuses a lower one and the refusal goes back to the
+ * sender, which stops deciding and exits ("outcome unknown" to a client it
+ * serves).  The client is modelled: RESULT COMMITTED leaves the incarnation
+ * that took the SUBMIT after COMMIT is forced and the GLOBAL round (property
+ * A7).  With two processes the properties are about outcomes: A1 is the
+ * participants' agreement, A7 what the client was told.
+ *   -DNO_LOG_LOCK                (broken) no lock: the second process runs
+ *                                recovery on the live log
+ *   -DCOPY                       slot 1 runs on a copy of the log, taken when
+ *                                it starts while slot 0 runs
+ *   -DNO_EPOCH_CHECK             (broken) participants accept stale epochs
+ *   -DFENCED_ANSWERS             (broken) a fenced coordinator still answers
+ *                                COMMITTED to its client
+ *   -DNO_CLIENT, -DNO_A5         leave out the client / A5, so that a
+ *                                counterexample goes on to a split (A1)
  */
 
 #ifndef MAXCRASH
@@ -106,25 +130,49 @@
 #define C_NOREC  5      /* restarted with no record of the txid */
 #define C_FORGET 6      /* (FORGET) END on disk and FORGET sent */
 
+#ifdef INCARN
+#define NC 2            /* coordinator process slots (incarnations) */
+#else
+#define NC 1
+#endif
+#ifdef COPY
+#define NL 2            /* log files: the original, and a copy of it */
+#define LG(c) (c)       /* slot 1 runs on the copy */
+#else
+#define NL 1
+#define LG(c) 0         /* every slot runs on the one log */
+#endif
+
 /* ---------------- durable ---------------- */
-byte clog;
+byte clog[NL];
 byte plog[N];
 bool submitted;         /* the client's one SUBMIT was accepted (R7 resubmission
                            of a txid is not modelled) */
 
 /* ---------------- volatile ---------------- */
-byte cst;
-byte votes;             /* VOTE_COMMITs received in WAIT */
-byte acked;             /* ACKs received in COMMIT */
+byte cst[NC];
+byte votes[NC];         /* VOTE_COMMITs received in WAIT */
+byte acked[NC];         /* ACKs received in COMMIT */
 byte pst[N];
 
 /* ---------------- network: bit k = message to / from Pk in flight ------- */
 byte vr;                /* VOTE_REQUEST   C -> Pk */
 byte vc;                /* VOTE_COMMIT    Pk -> C */
 byte va;                /* VOTE_ABORT     Pk -> C */
+#ifndef INCARN
 byte dc;                /* COMMIT -> Pk: GLOBAL_COMMIT, or a COMMIT answer
                            (DECISION_REPLY) from C or from a peer */
 byte da;                /* ABORT -> Pk: GLOBAL_ABORT, or an ABORT answer */
+#else
+/* With incarnations the decisions carry the sender's epoch: dc[k], da[k]
+   hold one bit per epoch in flight to Pk; bit 0 is a peer's answer (it
+   carries no coordinator epoch and is not checked).  VOTE_REQUESTs come
+   only from the incarnation that took the SUBMIT (epoch RUN_EPOCH), and
+   votes and ACKs only matter to the one incarnation in WAIT / COMMIT: they
+   stay one bit per participant. */
+byte dcE[N];
+byte daE[N];
+#endif
 byte ack;               /* ACK            Pk -> C */
 #ifdef FORGET
 byte fg;                /* FORGET         C -> Pk (R9) */
@@ -134,13 +182,38 @@ byte fg;                /* FORGET         C -> Pk (R9) */
    "COMMIT forced"), and GLOBAL_ABORT and an ABORT answer alike: one bit per
    (decision, receiver) suffices. */
 
+#ifdef INCARN
+/* ---------------- incarnations and epochs (R6, DESIGN 3) ----------------
+   Slot 0 is the coordinator that takes the SUBMIT (its first start is
+   epoch RUN_EPOCH); slot 1 is a second coordinator process that an
+   operator (or a supervisor) starts at any moment.  A slot is C_OFF while
+   not running; a crash kills it (it may be started again later). */
+#define C_OFF    7      /* not running */
+#define RUN_EPOCH 1     /* the epoch of the run (of the SUBMIT) */
+byte cepoch[NL];        /* durable: meta.epoch of each log, forced at start */
+byte lk[NL];            /* the exclusive lock on each log (and its listen
+                           address): holder slot + 1, 0 free */
+byte cep[NC];           /* volatile: the epoch a slot runs with */
+byte gone;              /* bit c: slot c exited on a higher epoch (fenced),
+                           it does not come back */
+byte fz;                /* bit e: a refusal carrying a higher epoch is on
+                           its way to the incarnation of epoch e */
+byte hi[N];             /* participant: highest epoch seen (volatile) */
+byte hid[N];            /* participant: highest epoch on disk (stored with
+                           every log write of that participant) */
+#ifdef COPY
+bool copied;            /* the copy of log 0 (log 1) exists */
+#endif
+bool told;              /* ghost: the client was told COMMITTED */
+#endif
+
 /* ---------------- fault budgets ---------------- */
 byte crashes;
 byte lost;
 byte dups;
 
 /* ---------------- ghosts, for the properties only ---------------- */
-byte cdec;              /* the decision the coordinator took or announced */
+byte cdec[NC];          /* the decision each coordinator slot took or announced */
 bool saidA;             /* some participant answered a peer ABORT */
 byte everReady;         /* bit k: Pk has forced READY at some time */
 byte applied;           /* bit k: Pk has applied its workspace (COMMIT) */
@@ -155,6 +228,14 @@ bit A3_stability = 1;
 bit A4_not_alone = 1;
 bit A5_agreement = 1;
 bit A6_once = 1;
+bit A7_durable = 1;
+bit A8_one_live = 1;
+
+#if NC == 1
+#define CDEC_IS(v) (cdec[0] == (v))
+#else
+#define CDEC_IS(v) (cdec[0] == (v) || cdec[1] == (v))
+#endif
 
 #define PC(k) (plog[k] == L_COMMIT)
 #define PA(k) (plog[k] == L_ABORT || pst[k] == P_ABORT)
@@ -163,39 +244,62 @@ bit A6_once = 1;
    the coordinator's decision never disagrees with a participant's. */
 #define ANY_PC (PC(0) || PC(1) || PC(2))
 #define ANY_PA (PA(0) || PA(1) || PA(2))
+#ifndef INCARN
 #define A1_ATOMICITY \
 	assert(A1_atomicity && !(ANY_PC && ANY_PA)); \
-	assert(A1_atomicity && !(cdec == L_COMMIT && ANY_PA)); \
-	assert(A1_atomicity && !(cdec == L_ABORT && ANY_PC))
+	assert(A1_atomicity && !(cdec[0] == L_COMMIT && ANY_PA)); \
+	assert(A1_atomicity && !(cdec[0] == L_ABORT && ANY_PC))
+#else
+/* With two coordinator processes, what counts is the outcome: at the
+   participants and told to the client (A7).  A coordinator that was fenced
+   may hold a decision nobody accepted. */
+#define A1_ATOMICITY \
+	assert(A1_atomicity && !(ANY_PC && ANY_PA)); \
+	assert(A7_durable && !(told && ANY_PA))
+#endif
+
+/* A7 durability to the client (INCARN, where the client is modelled): once
+   told COMMITTED, no participant ever aborts (checked in A1_ATOMICITY). */
+#ifdef INCARN
+#define SAVE_HI(k) hid[k] = hi[k]
+#else
+#define SAVE_HI(k) skip
+#endif
 
 /* A2 validity: COMMIT is forced by the coordinator only if every participant
    forced READY (ghost everReady), and by a participant only after the
    coordinator's COMMIT. */
 #define A2_VALIDITY_C assert(A2_validity && everReady == ALL)
-#define A2_VALIDITY_P assert(A2_validity && cdec == L_COMMIT)
+#define A2_VALIDITY_P assert(A2_validity && CDEC_IS(L_COMMIT))
 
 /* A3 stability: a durable decision is never overwritten with another value;
    the coordinator never takes or announces one decision and later another. */
 #define CLOG(v) \
-	assert(A3_stability && !(clog == L_COMMIT && (v) != L_COMMIT && (v) != L_END)); \
-	assert(A3_stability && !(clog == L_END && (v) != L_END)); \
-	assert(A3_stability && !(clog == L_ABORT && (v) != L_ABORT)); \
-	clog = v
+	assert(A3_stability && !(clog[LG(c)] == L_COMMIT && (v) != L_COMMIT && (v) != L_END)); \
+	assert(A3_stability && !(clog[LG(c)] == L_END && (v) != L_END)); \
+	assert(A3_stability && !(clog[LG(c)] == L_ABORT && (v) != L_ABORT)); \
+	clog[LG(c)] = v
 #define PLOG(k, v) \
 	assert(A3_stability && !(plog[k] == L_COMMIT && (v) != L_COMMIT)); \
 	assert(A3_stability && !(plog[k] == L_ABORT && (v) != L_ABORT)); \
 	assert(A3_stability && !(plog[k] == L_READY && ((v) == L_NONE || (v) == L_INIT))); \
-	plog[k] = v
-#define CDEC(v) assert(A3_stability && (cdec == 0 || cdec == (v))); cdec = v
+	plog[k] = v; SAVE_HI(k)
+/* per coordinator slot (in the base model the one slot: every incarnation
+   of the coordinator) */
+#define CDEC(v) assert(A3_stability && (cdec[c] == 0 || cdec[c] == (v))); cdec[c] = v
 
 /* A4 no READY participant decides alone: it decides v only if the
    coordinator decided v or a peer answered v. */
-#define A4_NOT_ALONE(v) assert(A4_not_alone && (cdec == (v) || ((v) == L_ABORT && saidA)))
+#define A4_NOT_ALONE(v) assert(A4_not_alone && (CDEC_IS(v) || ((v) == L_ABORT && saidA)))
 
 /* A5 no disagreement: a decision never reaches a participant that holds the
    other one (DESIGN 4: "can only come from a bug or a stale message"); a
    COMMIT never reaches one that did not vote COMMIT. */
+#ifndef NO_A5
 #define A5_AGREE(c) assert(A5_agreement && (c))
+#else
+#define A5_AGREE(c) skip        /* (to let a run go on to the split itself) */
+#endif
 
 /* A6 exactly once: a participant applies the transaction's work at most
    once (R4: a second COMMIT changes nothing). */
@@ -212,6 +316,18 @@ inline pick(m, k) {
 	fi
 }
 
+/* pick one epoch (bit e, 0..5) of mask m */
+inline pickE(m, e) {
+	if
+	:: (m) & 1 -> e = 0
+	:: (m) & 2 -> e = 1
+	:: (m) & 4 -> e = 2
+	:: (m) & 8 -> e = 3
+	:: (m) & 16 -> e = 4
+	:: (m) & 32 -> e = 5
+	fi
+}
+
 /* deliver bit k of m: consume it, or leave a duplicate in flight */
 #define TAKE(m, k) if :: m = m & ~B(k) :: dups < MAXDUP -> dups++ fi
 
@@ -221,7 +337,7 @@ inline pick(m, k) {
 #ifdef LIVENESS
 #define NET_EMPTY (vr == 0 && vc == 0 && va == 0 && dc == 0 && da == 0 && ack == 0)
 /* nothing but a timeout (or a fault) can happen */
-#define QUIET (NET_EMPTY && cst != C_IDLE && cst != C_WAIT && \
+#define QUIET (NET_EMPTY && cst[0] != C_IDLE && cst[0] != C_WAIT && \
 	pst[0] != P_INIT && pst[1] != P_INIT && pst[2] != P_INIT)
 #endif
 
@@ -229,7 +345,7 @@ inline pick(m, k) {
 /* FORGET is sent once END is on disk (DESIGN: "after the coordinator has
    recorded END") */
 #ifndef BUG_FORGET_BEFORE_END
-#define FORGET_OK (clog == L_END)
+#define FORGET_OK (clog[0] == L_END)
 #else
 #define FORGET_OK true          /* (broken) as soon as END is decided in memory */
 #endif
@@ -248,7 +364,7 @@ inline pick(m, k) {
 
 #define PDONE(k) (pst[k] == P_NONE || pst[k] == P_COMMIT || pst[k] == P_ABORT)
 #define DONE (PDONE(0) && PDONE(1) && PDONE(2) && \
-	(cst == C_DONE || cst == C_ABORT || cst == C_NOREC || cst == C_FORGET))
+	(cst[0] == C_DONE || cst[0] == C_ABORT || cst[0] == C_NOREC || cst[0] == C_FORGET))
 
 #ifdef LIVENESS
 ltl live { <> [] DONE }
@@ -256,69 +372,147 @@ ltl live { <> [] DONE }
 
 /* ======================= coordinator ======================= */
 
+/* decisions to participants; E is the sender's epoch (INCARN), 0 for a
+   peer's answer */
+#ifdef INCARN
+#define EP(c) cep[c]
+#define SEND_DC(i, E) dcE[i] = dcE[i] | B(E)
+#define SEND_DA(i, E) daE[i] = daE[i] | B(E)
+#define SEND_DC_ALL(E) SEND_DC(0, E); SEND_DC(1, E); SEND_DC(2, E)
+#define SEND_DA_ALL(E) SEND_DA(0, E); SEND_DA(1, E); SEND_DA(2, E)
+#else
+#define EP(c) 0
+#define SEND_DC(i, E) dc = dc | B(i)
+#define SEND_DA(i, E) da = da | B(i)
+#define SEND_DC_ALL(E) dc = dc | ALL
+#define SEND_DA_ALL(E) da = da | ALL
+#endif
+
 /* decide ABORT: vote timeout, a VOTE_ABORT, a question in WAIT, or recovery
    of WAIT.  Presumed abort: the ABORT row is lazy.  GLOBAL_ABORT to all,
    once, never retried (a participant that misses it asks). */
-inline c_abort() {
+inline c_abort(c) {
 	CDEC(L_ABORT);
-	cst = C_ABORT;
-	da = da | ALL
+	cst[c] = C_ABORT;
+	SEND_DA_ALL(EP(c))
 }
 
-/* crash, restart, recovery (DESIGN 3: coordinator on restart) */
-inline c_crash() {
-	crashes++;
-	votes = 0;
-	acked = 0;
-	/* did the pending lazy writes reach the disk? */
+/* the process stops: did its pending lazy writes reach the disk? */
+inline c_lazy(c) {
+	votes[c] = 0;
+	acked[c] = 0;
 	if
-	:: cst == C_WAIT && clog == L_NONE -> if :: CLOG(L_WAIT) :: skip fi
-	:: cst == C_ABORT && clog != L_ABORT -> if :: CLOG(L_ABORT) :: skip fi
-	:: cst == C_DONE && clog == L_COMMIT -> if :: CLOG(L_END) :: skip fi
+	:: cst[c] == C_WAIT && clog[LG(c)] == L_NONE -> if :: CLOG(L_WAIT) :: skip fi
+	:: cst[c] == C_ABORT && clog[LG(c)] != L_ABORT -> if :: CLOG(L_ABORT) :: skip fi
+	:: cst[c] == C_DONE && clog[LG(c)] == L_COMMIT -> if :: CLOG(L_END) :: skip fi
+	:: else -> skip
+	fi
+}
+
+/* restart recovery from the log (DESIGN 3: coordinator on restart) */
+inline c_recover(c) {
+	if
+	:: clog[LG(c)] == L_NONE ->
+		cst[c] = C_NOREC                /* nothing to do; answers ABORT */
+	:: clog[LG(c)] == L_WAIT || clog[LG(c)] == L_ABORT ->
+		c_abort(c)                      /* WAIT without decision -> ABORT */
+	:: clog[LG(c)] == L_COMMIT ->
+		/* COMMIT not END -> resend GLOBAL_COMMIT until every ACK */
+		cst[c] = C_COMMIT;
+		SEND_DC_ALL(EP(c))
+	:: clog[LG(c)] == L_END ->
+		cst[c] = C_DONE
+	fi
+}
+
+#ifndef INCARN
+/* crash, restart at once, recovery */
+inline c_crash(c) {
+	crashes++;
+	c_lazy(c);
+	c_recover(c);
+	printf("C%d: restarted, log %d -> state %d\n", c, clog[LG(c)], cst[c])
+}
+#define CRASH_AT(msg) printf(msg); c_crash(c)
+#define C_UP(c) submitted
+#define C_WANTS(s)
+#else
+/* the process dies (a supervisor or an operator may start one later) */
+#ifndef NO_LOG_LOCK
+#define C_UNLOCK(c) if :: lk[LG(c)] == (c) + 1 -> lk[LG(c)] = 0 :: else -> skip fi
+#define C_LOCK_FREE(c) (lk[LG(c)] == 0)
+#define C_LOCK(c) lk[LG(c)] = (c) + 1
+#else
+#define C_UNLOCK(c) skip        /* (broken) no lock, address bound after recovery */
+#define C_LOCK_FREE(c) true
+#define C_LOCK(c) skip
+#endif
+inline c_stop(c) {
+	c_lazy(c);
+	cst[c] = C_OFF;
+	cep[c] = 0;
+	C_UNLOCK(c)
+}
+inline c_crash(c) {
+	crashes++;
+	c_stop(c);
+	printf("C%d: dies\n", c)
+}
+#define CRASH_AT(msg) printf(msg); c_crash(c)
+#define C_UP(c) (cst[c] != C_OFF && cst[c] != C_IDLE)
+/* votes and ACKs are replies: only the incarnation waiting for them takes
+   them (a dead one's are dropped with its sockets) */
+#define C_WANTS(s) && cst[c] == (s)
+#ifdef COPY
+/* slot 1 runs on a copy of log 0, taken when it first starts, while slot 0
+   runs: the freshest copy there can be (a pending lazy write of slot 0 may
+   or may not be in it) */
+inline c_copy() {
+	clog[1] = clog[0];
+	cepoch[1] = cepoch[0];
+	if
+	:: cst[0] == C_WAIT && clog[0] == L_NONE -> if :: clog[1] = L_WAIT :: skip fi
+	:: cst[0] == C_ABORT && clog[0] != L_ABORT -> if :: clog[1] = L_ABORT :: skip fi
+	:: cst[0] == C_DONE && clog[0] == L_COMMIT -> if :: clog[1] = L_END :: skip fi
 	:: else -> skip
 	fi;
-	if
-	:: clog == L_NONE ->
-		cst = C_NOREC           /* nothing to do; answers ABORT */
-	:: clog == L_WAIT || clog == L_ABORT ->
-		c_abort()               /* WAIT without decision -> ABORT */
-	:: clog == L_COMMIT ->
-		/* COMMIT not END -> resend GLOBAL_COMMIT until every ACK */
-		cst = C_COMMIT;
-		dc = dc | ALL
-	:: clog == L_END ->
-		cst = C_DONE
-	fi;
-	printf("C: restarted, log %d -> state %d\n", clog, cst)
+	copied = 1;
+	printf("log 0 copied to log 1 (state %d, epoch %d) while C0 runs\n", clog[1], cepoch[1])
 }
+#define C_MAY_START(c) ((c) == 1 && submitted && (copied || cst[0] != C_OFF))
+#else
+#define C_MAY_START(c) ((c) == 1 && submitted)
+#endif
+/* Slot 0 is not restarted: the process started after it (by a supervisor
+   or an operator) is slot 1, which may start at any moment during the run,
+   and restarts after its own crashes. */
+#endif
 
-#define CRASH_AT(msg) printf(msg); c_crash()
-
-proctype Coord()
+proctype Coord(byte c)
 {
 	byte k;
 end:
 	do
 	/* SUBMIT: WAIT row (lazy), VOTE_REQUEST to every participant */
-	:: atomic { cst == C_IDLE && !submitted ->
+	:: atomic { cst[c] == C_IDLE && !submitted ->
 			submitted = 1;
-			cst = C_WAIT;
+			cst[c] = C_WAIT;
 			vr = ALL;
-			printf("C: SUBMIT, WAIT, VOTE_REQUESTs out\n")
+			printf("C%d: SUBMIT, WAIT, VOTE_REQUESTs out\n", c)
 		}
 
 	/* VOTE_COMMIT; the last one decides COMMIT */
-	:: atomic { vc != 0 ->
+	:: atomic { vc != 0 C_WANTS(C_WAIT) ->
 			pick(vc, k);
 			TAKE(vc, k);
 			if
-			:: cst == C_WAIT ->
-				votes = votes | B(k);
-				printf("C: VOTE_COMMIT from P%d\n", k);
+			:: cst[c] == C_WAIT ->
+				votes[c] = votes[c] | B(k);
+				printf("C%d: VOTE_COMMIT from P%d\n", c, k);
 				if
-				:: votes == ALL ->
+				:: votes[c] == ALL ->
 #ifdef BUG_GLOBAL_BEFORE_FORCE
-					dc = ALL; CDEC(L_COMMIT); /* (broken) GLOBAL_COMMIT leaves first */
+					SEND_DC_ALL(EP(c)); CDEC(L_COMMIT); /* (broken) GLOBAL_COMMIT leaves first */
 #endif
 					if
 					:: CAN_CRASH -> CRASH_AT("CRASH coordinator.before_decision_logged\n")
@@ -326,13 +520,13 @@ end:
 						A2_VALIDITY_C;
 						CLOG(L_COMMIT);         /* forced (R2) */
 						CDEC(L_COMMIT);
-						cst = C_COMMIT;
-						printf("C: COMMIT forced\n");
+						cst[c] = C_COMMIT;
+						printf("C%d: COMMIT forced\n", c);
 						if
 						:: CAN_CRASH -> CRASH_AT("CRASH coordinator.after_decision_logged\n")
 						:: true ->
-							dc = ALL;       /* GLOBAL_COMMIT to all */
-							printf("C: GLOBAL_COMMITs out\n")
+							SEND_DC_ALL(EP(c));     /* GLOBAL_COMMIT to all */
+							printf("C%d: GLOBAL_COMMITs out\n", c)
 						fi
 					fi
 				:: else -> skip
@@ -344,11 +538,11 @@ end:
 		}
 
 	/* VOTE_ABORT: decide ABORT at once */
-	:: atomic { va != 0 ->
+	:: atomic { va != 0 C_WANTS(C_WAIT) ->
 			pick(va, k);
 			TAKE(va, k);
 			if
-			:: cst == C_WAIT -> printf("C: VOTE_ABORT from P%d\n", k); c_abort()
+			:: cst[c] == C_WAIT -> printf("C%d: VOTE_ABORT from P%d\n", c, k); c_abort(c)
 			:: else -> skip
 			fi;
 			A1_ATOMICITY;
@@ -356,20 +550,20 @@ end:
 		}
 
 	/* vote timeout: a missing or late vote means ABORT */
-	:: atomic { cst == C_WAIT -> printf("C: vote timeout -> ABORT\n"); c_abort(); A1_ATOMICITY }
+	:: atomic { cst[c] == C_WAIT -> printf("C%d: vote timeout -> ABORT\n", c); c_abort(c); A1_ATOMICITY }
 
 	/* ACK; the last one ends the transaction (END row lazy).
 	   Crashing in C_COMMIT with one ACK in is coordinator.after_first_global;
 	   with the GLOBALs out and END not yet on disk, after_all_globals. */
-	:: atomic { ack != 0 ->
+	:: atomic { ack != 0 C_WANTS(C_COMMIT) ->
 			pick(ack, k);
 			TAKE(ack, k);
 			if
-			:: cst == C_COMMIT ->
-				acked = acked | B(k);
-				printf("C: ACK from P%d\n", k);
+			:: cst[c] == C_COMMIT ->
+				acked[c] = acked[c] | B(k);
+				printf("C%d: ACK from P%d\n", c, k);
 				if
-				:: acked == ALL -> cst = C_DONE; printf("C: all ACKed, END\n")
+				:: acked[c] == ALL -> cst[c] = C_DONE; printf("C%d: all ACKed, END\n", c)
 				:: else -> skip
 				fi
 			:: else -> skip
@@ -380,64 +574,170 @@ end:
 
 #ifdef LIVENESS
 	/* resend timer: GLOBAL_COMMIT to whoever has not ACKed */
-	:: atomic { cst == C_COMMIT && QUIET -> dc = dc | (ALL & ~acked) }
+	:: atomic { cst[c] == C_COMMIT && QUIET -> dc = dc | (ALL & ~acked[c]) }
 #endif
 
 #ifdef FORGET
 	/* the lazy END row reaches the disk */
-	:: atomic { cst == C_DONE && clog == L_COMMIT -> CLOG(L_END); printf("C: END on disk\n") }
+	:: atomic { cst[c] == C_DONE && clog[LG(c)] == L_COMMIT -> CLOG(L_END); printf("C%d: END on disk\n", c) }
 	/* R9: END recorded -> FORGET to every participant (lazy, batched) */
-	:: atomic { cst == C_DONE && FORGET_OK ->
-			fg = ALL; cst = C_FORGET; printf("C: FORGET sent\n") }
+	:: atomic { cst[c] == C_DONE && FORGET_OK ->
+			fg = ALL; cst[c] = C_FORGET; printf("C%d: FORGET sent\n", c) }
 	/* R7 retention over: drop the END record (not a change of decision) */
-	:: atomic { cst == C_FORGET && clog == L_END && C_RETENTION_OK ->
-			clog = L_NONE; cst = C_NOREC; printf("C: END record dropped\n") }
+	:: atomic { cst[c] == C_FORGET && clog[LG(c)] == L_END && C_RETENTION_OK ->
+			clog[LG(c)] = L_NONE; cst[c] = C_NOREC; printf("C%d: END record dropped\n", c) }
+#endif
+
+#ifdef INCARN
+	/* a coordinator process starts: it takes the log's lock (and binds its
+	   address) before it reads the log, forces a new epoch, then recovers */
+	:: atomic { cst[c] == C_OFF && !(gone & B(c)) && C_MAY_START(c) ->
+#ifdef COPY
+			if :: c == 1 && !copied -> c_copy() :: else -> skip fi;
+#endif
+			if
+			:: C_LOCK_FREE(c) ->
+				C_LOCK(c);
+				cepoch[LG(c)]++;        /* forced before anything is issued */
+				assert(cepoch[LG(c)] < 6);     /* pickE's range */
+				cep[c] = cepoch[LG(c)];
+				c_recover(c);
+				printf("C%d: starts on log %d, epoch %d, log state %d -> state %d\n",
+				       c, LG(c), cep[c], clog[LG(c)], cst[c])
+			:: else ->
+				printf("C%d: log locked, waits\n", c)   /* blocked */
+			fi;
+			A1_ATOMICITY
+		}
+
+	/* the client: RESULT COMMITTED leaves the incarnation that took the
+	   SUBMIT once COMMIT is forced and the GLOBAL_COMMIT round is over (its
+	   replies in, or timed out).  A refusal sent in that round is taken to
+	   arrive in time (the kindest timing for the protocol): a refused
+	   incarnation does not answer COMMITTED. */
+#ifndef NO_CLIENT
+	:: atomic { cep[c] == RUN_EPOCH && !told && (cst[c] == C_COMMIT || cst[c] == C_DONE) &&
+	            !(fz & B(cep[c])) ->
+			told = 1;
+			printf("C%d: RESULT COMMITTED to the client\n", c);
+			A1_ATOMICITY
+		}
+#endif
+
+	/* a refusal carrying a higher epoch reaches this incarnation: it stops
+	   deciding and exits; the client it was serving gets "outcome unknown" */
+	:: atomic { cst[c] != C_OFF && (fz & B(cep[c])) ->
+			printf("C%d: refused, a higher epoch exists -> stops deciding, exits\n", c);
+#if !defined(NO_LOG_LOCK) && !defined(COPY)
+			/* with the lock on one log, two coordinators never run at once:
+			   a refusal only ever goes to a dead incarnation */
+			assert(A8_one_live && false);
+#endif
+#ifdef FENCED_ANSWERS
+			if
+			:: cep[c] == RUN_EPOCH && !told && (cst[c] == C_COMMIT || cst[c] == C_DONE) ->
+				told = 1;       /* (broken) reports its decision all the same */
+				printf("C%d: (fenced) RESULT COMMITTED to the client\n", c)
+			:: else -> skip
+			fi;
+#else
+			if
+			:: cep[c] == RUN_EPOCH -> printf("C%d: fenced, client gets outcome unknown\n", c)
+			:: else -> skip
+			fi;
+#endif
+			gone = gone | B(c);
+			c_stop(c);
+			A1_ATOMICITY
+		}
 #endif
 
 	/* crash in a stable state */
-	:: atomic { submitted && CAN_CRASH ->
+	:: atomic { C_UP(c) && CAN_CRASH ->
 			if
-			:: cst == C_COMMIT && (acked == 1 || acked == 2 || acked == 4) ->
+			:: cst[c] == C_COMMIT && (acked[c] == 1 || acked[c] == 2 || acked[c] == 4) ->
 				CRASH_AT("CRASH coordinator.after_first_global\n")
-			:: cst == C_COMMIT && !(acked == 1 || acked == 2 || acked == 4) ->
+			:: cst[c] == C_COMMIT && !(acked[c] == 1 || acked[c] == 2 || acked[c] == 4) ->
 				CRASH_AT("CRASH coordinator.after_all_globals\n")
-			:: cst == C_DONE || cst == C_FORGET ->
+			:: cst[c] == C_DONE || cst[c] == C_FORGET ->
 				CRASH_AT("CRASH coordinator (END lazy)\n")
-			:: cst == C_WAIT ->
+			:: cst[c] == C_WAIT ->
 				CRASH_AT("CRASH coordinator (WAIT)\n")
-			:: cst == C_ABORT || cst == C_NOREC ->
+			:: cst[c] == C_ABORT || cst[c] == C_NOREC ->
 				CRASH_AT("CRASH coordinator (ABORT / no record)\n")
-			fi
+			fi;
+			A1_ATOMICITY
 		}
 	od
 }
 
-/* the coordinator answers a DECISION_REQUEST from Pi (termination) */
-inline c_answer(i) {
+/* the coordinator (slot c) answers a DECISION_REQUEST from Pi (termination) */
+inline c_answer(c, i) {
 	if
-	:: cst == C_COMMIT || cst == C_DONE || cst == C_FORGET ->
-		dc = dc | B(i); printf("C: P%d asks -> COMMIT\n", i)
-	:: cst == C_ABORT ->
-		da = da | B(i); printf("C: P%d asks -> ABORT\n", i)
-	:: cst == C_NOREC ->
+	:: cst[c] == C_COMMIT || cst[c] == C_DONE || cst[c] == C_FORGET ->
+		SEND_DC(i, EP(c)); printf("C%d: P%d asks -> COMMIT\n", c, i)
+	:: cst[c] == C_ABORT ->
+		SEND_DA(i, EP(c)); printf("C%d: P%d asks -> ABORT\n", c, i)
+	:: cst[c] == C_NOREC ->
 #ifndef BUG_NOREC_SILENT
 		/* presumed abort: no record answers ABORT */
 		CDEC(L_ABORT);
-		da = da | B(i);
-		printf("C: P%d asks, no record -> ABORT\n", i)
+		SEND_DA(i, EP(c));
+		printf("C%d: P%d asks, no record -> ABORT\n", c, i)
 #else
-		printf("C: P%d asks, no record -> (no answer)\n", i)   /* (broken) */
+		printf("C%d: P%d asks, no record -> (no answer)\n", c, i)   /* (broken) */
 #endif
-	:: cst == C_WAIT ->
+	:: cst[c] == C_WAIT ->
 		if
-		:: printf("C: P%d asks in WAIT -> decides ABORT\n", i); c_abort()
-		:: printf("C: P%d asks in WAIT -> undecided\n", i)
+		:: printf("C%d: P%d asks in WAIT -> decides ABORT\n", c, i); c_abort(c)
+		:: printf("C%d: P%d asks in WAIT -> undecided\n", c, i)
 		fi
-	:: cst == C_IDLE -> assert(false)       /* nobody is READY before SUBMIT */
+	:: cst[c] == C_IDLE -> assert(false)    /* nobody is READY before SUBMIT */
 	fi
 }
 
 /* ======================= participants ======================= */
+
+/* receiving a decision; R6, the epoch check (INCARN): a message from an
+   epoch lower than the highest seen is refused, and the refusal, carrying
+   the higher epoch, goes back to its sender; otherwise a higher epoch is
+   remembered (made durable with the next log write, SAVE_HI) */
+#ifdef INCARN
+#define HAS_DC(i) (dcE[i] != 0)
+#define HAS_DA(i) (daE[i] != 0)
+#define RECV_DC(i) pickE(dcE[i], e); TAKE(dcE[i], e)
+#define RECV_DA(i) pickE(daE[i], e); TAKE(daE[i], e)
+#ifndef NO_EPOCH_CHECK
+#define STALE(i, E) ((E) != 0 && (E) < hi[i])
+#else
+#define STALE(i, E) false       /* (broken) stale epochs accepted */
+#endif
+/* (a refusal to a dead incarnation goes nowhere) */
+#define REFUSE(i, E) \
+	if \
+	:: (cst[0] != C_OFF && cep[0] == (E)) || (cst[1] != C_OFF && cep[1] == (E)) -> \
+		fz = fz | B(E) \
+	:: else -> skip \
+	fi; \
+	printf("P%d: refuses epoch %d (highest seen %d)\n", i, E, hi[i])
+#define SEE(i, E) if :: (E) > hi[i] -> hi[i] = E :: else -> skip fi
+#define RESTORE_HI(i) hi[i] = hid[i]
+/* a DECISION_REQUEST goes to whichever coordinator process is up */
+#define ASK_C(i) if \
+	:: cst[0] != C_OFF && cst[0] != C_IDLE -> c_answer(0, i) \
+	:: cst[1] != C_OFF -> c_answer(1, i) \
+	fi
+#else
+#define HAS_DC(i) (dc & B(i))
+#define HAS_DA(i) (da & B(i))
+#define RECV_DC(i) TAKE(dc, i)
+#define RECV_DA(i) TAKE(da, i)
+#define STALE(i, E) false
+#define REFUSE(i, E) skip
+#define SEE(i, E) skip
+#define RESTORE_HI(i) skip
+#define ASK_C(i) c_answer(0, i)
+#endif
 
 /* crash, restart, recovery of Pi (DESIGN 3: participant on restart) */
 inline p_crash(i) {
@@ -455,6 +755,7 @@ inline p_crash(i) {
 	:: plog[i] == L_COMMIT -> pst[i] = P_COMMIT    /* ACK when asked */
 	:: plog[i] == L_ABORT  -> pst[i] = P_ABORT
 	fi;
+	RESTORE_HI(i);
 	printf("P%d: restarted, log %d -> state %d\n", i, plog[i], pst[i])
 }
 
@@ -464,12 +765,12 @@ inline p_crash(i) {
 inline p_answer(k, i) {
 	if
 	:: pst[k] == P_COMMIT ->
-		dc = dc | B(i); printf("P%d: P%d asks -> COMMIT\n", k, i)
+		SEND_DC(i, 0); printf("P%d: P%d asks -> COMMIT\n", k, i)
 	:: pst[k] == P_READY ->
 		printf("P%d: P%d asks -> READY (no help)\n", k, i)
 	:: pst[k] == P_ABORT ->
 		PLOG(k, L_ABORT);                       /* R8: forced before it leaves */
-		da = da | B(i); saidA = 1;
+		SEND_DA(i, 0); saidA = 1;
 		printf("P%d: P%d asks -> ABORT\n", k, i)
 	:: pst[k] == P_NONE || pst[k] == P_INIT ->
 		/* INIT or no record: force ABORT first, so that a late
@@ -477,7 +778,7 @@ inline p_answer(k, i) {
 #ifndef BUG_INIT_ABORT_NOT_FORCED
 		PLOG(k, L_ABORT); pst[k] = P_ABORT;
 #endif
-		da = da | B(i); saidA = 1;
+		SEND_DA(i, 0); saidA = 1;
 		printf("P%d: P%d asks, INIT/no record -> ABORT\n", k, i)
 	fi
 }
@@ -485,12 +786,18 @@ inline p_answer(k, i) {
 proctype Part(byte i)
 {
 	byte k;
+	byte e;         /* (INCARN) epoch of the message being handled */
 end:
 	do
 	/* VOTE_REQUEST (first, duplicate or late) */
 	:: atomic { vr & B(i) ->
 			TAKE(vr, i);
 			if
+			:: STALE(i, RUN_EPOCH) -> REFUSE(i, RUN_EPOCH)
+			:: else -> SEE(i, RUN_EPOCH)
+			fi;
+			if
+			:: STALE(i, RUN_EPOCH) -> skip
 			:: pst[i] == P_NONE ->
 				pst[i] = P_INIT;        /* stage work, lock keys; INIT row lazy */
 #ifdef BUG_VOTE_BEFORE_READY
@@ -528,10 +835,14 @@ end:
 
 	/* COMMIT: GLOBAL_COMMIT, or a COMMIT answer from C or a peer.
 	   Crashing in P_READY is participant.after_vote_sent. */
-	:: atomic { dc & B(i) ->
-			TAKE(dc, i);
-			printf("P%d: gets COMMIT\n", i);
+	:: atomic { HAS_DC(i) ->
+			RECV_DC(i);
 			if
+			:: STALE(i, e) -> REFUSE(i, e)
+			:: else -> SEE(i, e); printf("P%d: gets COMMIT\n", i)
+			fi;
+			if
+			:: STALE(i, e) -> skip
 			:: pst[i] == P_READY ->
 				A4_NOT_ALONE(L_COMMIT);
 				if
@@ -562,14 +873,19 @@ end:
 				A5_AGREE(false)                 /* COMMIT reaches NONE/INIT/ABORT */
 #endif
 			fi;
-			A1_ATOMICITY
+			A1_ATOMICITY;
+			e = 0
 		}
 
 	/* ABORT: GLOBAL_ABORT, or an ABORT answer */
-	:: atomic { da & B(i) ->
-			TAKE(da, i);
-			printf("P%d: gets ABORT\n", i);
+	:: atomic { HAS_DA(i) ->
+			RECV_DA(i);
 			if
+			:: STALE(i, e) -> REFUSE(i, e)
+			:: else -> SEE(i, e); printf("P%d: gets ABORT\n", i)
+			fi;
+			if
+			:: STALE(i, e) -> skip
 			:: pst[i] == P_READY ->
 				A4_NOT_ALONE(L_ABORT);
 				pst[i] = P_ABORT                /* lazy */
@@ -578,7 +894,8 @@ end:
 			:: pst[i] == P_ABORT -> skip
 			:: pst[i] == P_COMMIT -> A5_AGREE(false)
 			fi;
-			A1_ATOMICITY
+			A1_ATOMICITY;
+			e = 0
 		}
 
 	/* decision timeout in READY: ask the coordinator or a peer */
@@ -586,7 +903,7 @@ end:
 	:: atomic { pst[i] == P_READY ->
 			printf("P%d: asks\n", i);
 			if
-			:: c_answer(i)
+			:: ASK_C(i)
 			:: i != 0 -> p_answer(0, i)
 			:: i != 1 -> p_answer(1, i)
 			:: i != 2 -> p_answer(2, i)
@@ -597,7 +914,7 @@ end:
 	/* (liveness: when all is quiet, ask the coordinator and every peer) */
 	:: atomic { pst[i] == P_READY && QUIET ->
 			printf("P%d: asks everybody\n", i);
-			c_answer(i);
+			c_answer(0, i);
 			if :: i != 0 -> p_answer(0, i) :: else -> skip fi;
 			if :: i != 1 -> p_answer(1, i) :: else -> skip fi;
 			if :: i != 2 -> p_answer(2, i) :: else -> skip fi;
@@ -627,7 +944,7 @@ end:
 		}
 	/* R9: an ABORT record is dropped after its retention */
 	:: atomic { pst[i] == P_ABORT && plog[i] == L_ABORT && P_RETENTION_OK(i) &&
-	            cst != C_WAIT ->
+	            cst[0] != C_WAIT ->
 			plog[i] = L_NONE; pst[i] = P_NONE;
 			printf("P%d: ABORT record dropped (retention)\n", i)
 		}
@@ -659,8 +976,10 @@ end:
 	LOSE(vr)
 	LOSE(vc)
 	LOSE(va)
+#ifndef INCARN
 	LOSE(dc)
 	LOSE(da)
+#endif
 	LOSE(ack)
 #ifdef FORGET
 	LOSE(fg)
@@ -668,9 +987,25 @@ end:
 	od
 }
 
+#ifdef INCARN
+#if defined(LIVENESS) || defined(FORGET)
+#error "INCARN is a safety model without FORGET"
+#endif
+#endif
+
 init {
 	atomic {
-		run Coord();
+#ifdef INCARN
+		/* slot 0 runs from the start: lock taken, epoch 1 forced */
+		lk[0] = 1;
+		cepoch[0] = RUN_EPOCH;
+		cep[0] = RUN_EPOCH;
+		cst[1] = C_OFF;
+#endif
+		run Coord(0);
+#ifdef INCARN
+		run Coord(1);
+#endif
 		run Part(0);
 		run Part(1);
 		run Part(2);
