@@ -110,6 +110,13 @@ echo "  the client retries with the same txid: it learns the outcome, nothing ru
 run commit --txid demo-crash alpha:add:alice=-30 beta:add:bob=30
 balances
 
+say "An operator starts the coordinator a second time by mistake: refused"
+printf '$ twopc-coordinator -c cluster.yaml\n'
+"$B/twopc-coordinator" -c "$DIR/cluster.yaml" 2>&1 | sed -e 's/^[0-9][^ ]* //' -e "s|$DIR/||g"
+printf '  (exit %d)\n' "${PIPESTATUS[0]}"
+echo "  it read nothing: the running coordinator holds the log (flock), and keeps serving"
+run commit alpha:add:alice=-1 beta:add:bob=1
+
 say "Nothing is left in doubt"
 run list --in-doubt
 
