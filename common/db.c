@@ -11,7 +11,6 @@
 #include <sys/stat.h>
 #include <time.h>
 
-#include "faultvfs.h"
 #include "loglock.h"
 #include "tlog.h"
 #include "twopc/error.h"
@@ -150,7 +149,6 @@ db_open(const char *path, int full, const char *schema, db **out)
 	char pragma[256];
 	int rv = TWOPC_EIO;
 
-	faultvfs_install_from_env();
 	if (d == NULL)
 		return TWOPC_ENOMEM;
 	d->lock = (loglock)LOGLOCK_INIT;
