@@ -227,85 +227,130 @@ wire_resolve_valid(uint8_t outcome, uint8_t force)
 	return outcome == TX_COMMIT || outcome == TX_ABORT || (outcome == TX_NONE && !force);
 }
 
+/* Is M's one-byte state one that its type may carry? (The types without
+ * a state are never asked.) */
+static int
+wire_body_state_valid(const wire_msg *m)
+{
+	uint8_t st = m->state;
+
+	switch (m->type) {
+	case WIRE_RESULT:
+		return st == TX_COMMIT || st == TX_ABORT || st == TX_UNDECIDED;
+	case WIRE_ACK:
+		return st == TX_COMMIT || st == TX_ABORT;
+	case WIRE_DECISION_REPLY:
+		return st == TX_COMMIT || st == TX_ABORT || st == TX_READY || st == TX_UNDECIDED;
+	case WIRE_STATUS_REQUEST:
+		return st <= 2;         /* one txn, in doubt, all unfinished */
+	case WIRE_GET_REPLY:
+		return st <= 1;         /* found or not */
+	}
+	return 0;
+}
+
+/* A u16 count, then N names of at most CAP bytes each, every one passing
+ * VALID (participant names or txids); at most MAXN of them. */
+static int
+wb_names(wire_buf *b, char *const *names, size_t n, size_t maxn, size_t cap,
+    int (*valid)(const char *))
+{
+	int rv;
+
+	if (n > maxn)
+		return TWOPC_ETOOBIG;
+	if ((rv = wb_u16(b, (uint16_t)n)))
+		return rv;
+	for (size_t i = 0; i < n; i++) {
+		if (!valid(names[i]))
+			return TWOPC_EINVAL;
+		if ((rv = wb_str8(b, names[i], cap)))
+			return rv;
+	}
+	return 0;
+}
+
+static int
+wb_submit(const wire_msg *m, wire_buf *b)
+{
+	int rv;
+
+	if (m->nwork < 1 || m->nwork > WIRE_MAX_WORK)
+		return m->nwork ? TWOPC_ETOOBIG : TWOPC_EINVAL;
+	if ((rv = wb_u32(b, m->timeout_ms)) || (rv = wb_u16(b, (uint16_t)m->nwork)))
+		return rv;
+	for (size_t i = 0; i < m->nwork; i++) {
+		if (!wire_name_valid(m->work[i].participant) || m->work[i].nops < 1)
+			return TWOPC_EINVAL;
+		if ((rv = wb_str8(b, m->work[i].participant, WIRE_NAME_MAX)) ||
+		    (rv = wb_ops(b, m->work[i].ops, m->work[i].nops)))
+			return rv;
+	}
+	return 0;
+}
+
+static int
+wb_status_list(const wire_msg *m, wire_buf *b)
+{
+	int rv;
+
+	if (m->nstatus > WIRE_MAX_LIST)
+		return TWOPC_ETOOBIG;
+	if ((rv = wb_u16(b, (uint16_t)m->nstatus)))
+		return rv;
+	for (size_t i = 0; i < m->nstatus; i++) {
+		const wire_status *s = &m->status[i];
+		if (!wire_txid_valid(s->txid) || s->state > TX_STATE_MAX)
+			return TWOPC_EINVAL;
+		if ((rv = wb_str8(b, s->txid, WIRE_TXID_MAX)) || (rv = wb_u8(b, s->state)) ||
+		    (rv = wb_u64(b, s->epoch)) || (rv = wb_u64(b, s->age_ms)) ||
+		    (rv = wb_str16(b, s->detail, WIRE_TEXT_MAX)))
+			return rv;
+	}
+	return 0;
+}
+
+/* The one-byte STATE, valid for M's type, then (TEXT_CAP > 0) the text. */
+static int
+wb_state_text(const wire_msg *m, wire_buf *b, size_t text_cap)
+{
+	int rv;
+
+	if (!wire_body_state_valid(m))
+		return TWOPC_EINVAL;
+	if ((rv = wb_u8(b, m->state)) || text_cap == 0)
+		return rv;
+	return wb_str16(b, m->text, text_cap);
+}
+
 static int
 wire_encode_body(const wire_msg *m, wire_buf *b)
 {
-	int rv = 0;
+	int rv;
 
 	switch ((wire_type)m->type) {
 	case WIRE_SUBMIT:
-		if (m->nwork < 1 || m->nwork > WIRE_MAX_WORK)
-			return m->nwork ? TWOPC_ETOOBIG : TWOPC_EINVAL;
-		if ((rv = wb_u32(b, m->timeout_ms)) || (rv = wb_u16(b, (uint16_t)m->nwork)))
-			return rv;
-		for (size_t i = 0; i < m->nwork; i++) {
-			if (!wire_name_valid(m->work[i].participant) || m->work[i].nops < 1)
-				return TWOPC_EINVAL;
-			if ((rv = wb_str8(b, m->work[i].participant, WIRE_NAME_MAX)) ||
-			    (rv = wb_ops(b, m->work[i].ops, m->work[i].nops)))
-				return rv;
-		}
-		return 0;
+		return wb_submit(m, b);
 	case WIRE_VOTE_REQUEST:
-		if (m->npeers > WIRE_MAX_WORK)
-			return TWOPC_ETOOBIG;
-		if ((rv = wb_u16(b, (uint16_t)m->npeers)))
+		if ((rv = wb_names(b, m->peers, m->npeers, WIRE_MAX_WORK, WIRE_NAME_MAX,
+		    wire_name_valid)))
 			return rv;
-		for (size_t i = 0; i < m->npeers; i++) {
-			if (!wire_name_valid(m->peers[i]))
-				return TWOPC_EINVAL;
-			if ((rv = wb_str8(b, m->peers[i], WIRE_NAME_MAX)))
-				return rv;
-		}
 		return wb_ops(b, m->ops, m->nops);
 	case WIRE_VOTE_ABORT:
 		return wb_str16(b, m->text, WIRE_TEXT_MAX);
 	case WIRE_RESULT:
-		if (m->state != TX_COMMIT && m->state != TX_ABORT && m->state != TX_UNDECIDED)
-			return TWOPC_EINVAL;
-		if ((rv = wb_u8(b, m->state)))
-			return rv;
-		return wb_str16(b, m->text, WIRE_TEXT_MAX);
+		return wb_state_text(m, b, WIRE_TEXT_MAX);
 	case WIRE_ACK:
-		if (m->state != TX_COMMIT && m->state != TX_ABORT)
-			return TWOPC_EINVAL;
-		return wb_u8(b, m->state);
 	case WIRE_DECISION_REPLY:
-		if (m->state != TX_COMMIT && m->state != TX_ABORT && m->state != TX_READY &&
-		    m->state != TX_UNDECIDED)
-			return TWOPC_EINVAL;
-		return wb_u8(b, m->state);
+		return wb_state_text(m, b, 0);
 	case WIRE_STATUS_REQUEST:
-		if (m->state > 2 || (m->state == 0 && m->txid[0] == '\0'))
+		if (m->state == 0 && m->txid[0] == '\0')
 			return TWOPC_EINVAL;
-		return wb_u8(b, m->state);
+		return wb_state_text(m, b, 0);
 	case WIRE_STATUS_REPLY:
-		if (m->nstatus > WIRE_MAX_LIST)
-			return TWOPC_ETOOBIG;
-		if ((rv = wb_u16(b, (uint16_t)m->nstatus)))
-			return rv;
-		for (size_t i = 0; i < m->nstatus; i++) {
-			const wire_status *s = &m->status[i];
-			if (!wire_txid_valid(s->txid) || s->state > TX_STATE_MAX)
-				return TWOPC_EINVAL;
-			if ((rv = wb_str8(b, s->txid, WIRE_TXID_MAX)) || (rv = wb_u8(b, s->state)) ||
-			    (rv = wb_u64(b, s->epoch)) || (rv = wb_u64(b, s->age_ms)) ||
-			    (rv = wb_str16(b, s->detail, WIRE_TEXT_MAX)))
-				return rv;
-		}
-		return 0;
+		return wb_status_list(m, b);
 	case WIRE_FORGET:
-		if (m->ntxids > WIRE_MAX_LIST)
-			return TWOPC_ETOOBIG;
-		if ((rv = wb_u16(b, (uint16_t)m->ntxids)))
-			return rv;
-		for (size_t i = 0; i < m->ntxids; i++) {
-			if (!wire_txid_valid(m->txids[i]))
-				return TWOPC_EINVAL;
-			if ((rv = wb_str8(b, m->txids[i], WIRE_TXID_MAX)))
-				return rv;
-		}
-		return 0;
+		return wb_names(b, m->txids, m->ntxids, WIRE_MAX_LIST, WIRE_TXID_MAX, wire_txid_valid);
 	case WIRE_ERROR:
 		if ((rv = wb_u16(b, m->code)))
 			return rv;
@@ -315,11 +360,7 @@ wire_encode_body(const wire_msg *m, wire_buf *b)
 			return TWOPC_EINVAL;
 		return wb_str16(b, m->text, WIRE_KEY_MAX);
 	case WIRE_GET_REPLY:
-		if (m->state > 1)
-			return TWOPC_EINVAL;
-		if ((rv = wb_u8(b, m->state)))
-			return rv;
-		return wb_str16(b, m->text, WIRE_VALUE_MAX);
+		return wb_state_text(m, b, WIRE_VALUE_MAX);
 	case WIRE_RESOLVE:
 		if (!wire_resolve_valid(m->state, m->force))
 			return TWOPC_EINVAL;
@@ -508,100 +549,127 @@ wc_ops(wire_cur *c, size_t *nops)
 	return ops;
 }
 
+/* What a failing name list says, at each step. */
+typedef struct wc_list_why {
+	const char *count;      /* count truncated */
+	const char *too_many;
+	const char *item;       /* a name truncated */
+	const char *bad;        /* a name fails VALID */
+} wc_list_why;
+
+/* The inverse of wb_names(): *N names, or NULL for none. */
+static char **
+wc_names(wire_cur *c, size_t *n, size_t maxn, size_t cap, int (*valid)(const char *),
+    const wc_list_why *why)
+{
+	*n = wc_u16(c, why->count);
+	if (!c->bad && *n > maxn) {
+		WIRE_FAIL(c, why->too_many);
+		return NULL;
+	}
+	char **names = *n ? wc_alloc(c, *n * sizeof(char *)) : NULL;
+	for (size_t i = 0; i < *n && !c->bad; i++) {
+		names[i] = wc_str(c, 0, cap, why->item);
+		if (!c->bad && !valid(names[i]))
+			WIRE_FAIL(c, why->bad);
+	}
+	return names;
+}
+
+static void
+wc_submit(wire_cur *c, wire_msg *m)
+{
+	m->timeout_ms = wc_u32(c, "truncated SUBMIT");
+	m->nwork = wc_u16(c, "truncated SUBMIT");
+	if (!c->bad && (m->nwork < 1 || m->nwork > WIRE_MAX_WORK)) {
+		WIRE_FAIL(c, "SUBMIT participant count out of range");
+		return;
+	}
+	m->work = wc_alloc(c, m->nwork * sizeof(*m->work));
+	for (size_t i = 0; i < m->nwork && !c->bad; i++) {
+		m->work[i].participant = wc_str(c, 0, WIRE_NAME_MAX, "truncated participant");
+		if (!c->bad && !wire_name_valid(m->work[i].participant))
+			WIRE_FAIL(c, "bad participant name");
+		m->work[i].ops = wc_ops(c, &m->work[i].nops);
+		if (!c->bad && m->work[i].nops == 0)
+			WIRE_FAIL(c, "participant with no ops");
+	}
+}
+
+static void
+wc_status_list(wire_cur *c, wire_msg *m)
+{
+	m->nstatus = wc_u16(c, "truncated STATUS_REPLY");
+	if (!c->bad && m->nstatus > WIRE_MAX_LIST) {
+		WIRE_FAIL(c, "too many status entries");
+		return;
+	}
+	m->status = m->nstatus ? wc_alloc(c, m->nstatus * sizeof(*m->status)) : NULL;
+	for (size_t i = 0; i < m->nstatus && !c->bad; i++) {
+		wire_status *s = &m->status[i];
+		s->txid = wc_str(c, 0, WIRE_TXID_MAX, "truncated status txid");
+		if (!c->bad && !wire_txid_valid(s->txid))
+			WIRE_FAIL(c, "bad status txid");
+		s->state = wc_u8(c, "truncated status");
+		if (!c->bad && s->state > TX_STATE_MAX)
+			WIRE_FAIL(c, "bad status state");
+		s->epoch = wc_u64(c, "truncated status");
+		s->age_ms = wc_u64(c, "truncated status");
+		s->detail = wc_str(c, 1, WIRE_TEXT_MAX, "truncated status detail");
+	}
+}
+
+/* The one-byte state of M's type (see wire_body_state_valid). */
+static void
+wc_state(wire_cur *c, wire_msg *m, const char *truncated, const char *bad)
+{
+	m->state = wc_u8(c, truncated);
+	if (!c->bad && !wire_body_state_valid(m))
+		WIRE_FAIL(c, bad);
+}
+
 static void
 wc_body(wire_cur *c, wire_msg *m)
 {
+	static const wc_list_why peers = { "truncated peer count", "too many peers",
+		"truncated peer", "bad peer name" };
+	static const wc_list_why forget = { "truncated FORGET", "too many txids",
+		"truncated txid", "bad txid in FORGET" };
+
 	switch ((wire_type)m->type) {
 	case WIRE_SUBMIT:
-		m->timeout_ms = wc_u32(c, "truncated SUBMIT");
-		m->nwork = wc_u16(c, "truncated SUBMIT");
-		if (!c->bad && (m->nwork < 1 || m->nwork > WIRE_MAX_WORK)) {
-			WIRE_FAIL(c, "SUBMIT participant count out of range");
-			return;
-		}
-		m->work = wc_alloc(c, m->nwork * sizeof(*m->work));
-		for (size_t i = 0; i < m->nwork && !c->bad; i++) {
-			m->work[i].participant = wc_str(c, 0, WIRE_NAME_MAX, "truncated participant");
-			if (!c->bad && !wire_name_valid(m->work[i].participant))
-				WIRE_FAIL(c, "bad participant name");
-			m->work[i].ops = wc_ops(c, &m->work[i].nops);
-			if (!c->bad && m->work[i].nops == 0)
-				WIRE_FAIL(c, "participant with no ops");
-		}
+		wc_submit(c, m);
 		return;
 	case WIRE_VOTE_REQUEST:
-		m->npeers = wc_u16(c, "truncated peer count");
-		if (!c->bad && m->npeers > WIRE_MAX_WORK) {
-			WIRE_FAIL(c, "too many peers");
-			return;
-		}
-		m->peers = m->npeers ? wc_alloc(c, m->npeers * sizeof(char *)) : NULL;
-		for (size_t i = 0; i < m->npeers && !c->bad; i++) {
-			m->peers[i] = wc_str(c, 0, WIRE_NAME_MAX, "truncated peer");
-			if (!c->bad && !wire_name_valid(m->peers[i]))
-				WIRE_FAIL(c, "bad peer name");
-		}
-		m->ops = wc_ops(c, &m->nops);
+		m->peers = wc_names(c, &m->npeers, WIRE_MAX_WORK, WIRE_NAME_MAX, wire_name_valid,
+		    &peers);
+		if (!c->bad)
+			m->ops = wc_ops(c, &m->nops);
 		return;
 	case WIRE_VOTE_ABORT:
 		m->text = wc_str(c, 1, WIRE_TEXT_MAX, "truncated reason");
 		return;
 	case WIRE_RESULT:
-		m->state = wc_u8(c, "truncated RESULT");
-		if (!c->bad && m->state != TX_COMMIT && m->state != TX_ABORT && m->state != TX_UNDECIDED)
-			WIRE_FAIL(c, "bad RESULT state");
+		wc_state(c, m, "truncated RESULT", "bad RESULT state");
 		m->text = wc_str(c, 1, WIRE_TEXT_MAX, "truncated reason");
 		return;
 	case WIRE_ACK:
-		m->state = wc_u8(c, "truncated ACK");
-		if (!c->bad && m->state != TX_COMMIT && m->state != TX_ABORT)
-			WIRE_FAIL(c, "bad ACK state");
+		wc_state(c, m, "truncated ACK", "bad ACK state");
 		return;
 	case WIRE_DECISION_REPLY:
-		m->state = wc_u8(c, "truncated DECISION_REPLY");
-		if (!c->bad && m->state != TX_COMMIT && m->state != TX_ABORT &&
-		    m->state != TX_READY && m->state != TX_UNDECIDED)
-			WIRE_FAIL(c, "bad DECISION_REPLY state");
+		wc_state(c, m, "truncated DECISION_REPLY", "bad DECISION_REPLY state");
 		return;
 	case WIRE_STATUS_REQUEST:
-		m->state = wc_u8(c, "truncated STATUS_REQUEST");
-		if (!c->bad && m->state > 2)
-			WIRE_FAIL(c, "bad STATUS_REQUEST selector");
+		wc_state(c, m, "truncated STATUS_REQUEST", "bad STATUS_REQUEST selector");
 		if (!c->bad && m->state == 0 && m->txid[0] == '\0')
 			WIRE_FAIL(c, "STATUS_REQUEST for one txn without a txid");
 		return;
 	case WIRE_STATUS_REPLY:
-		m->nstatus = wc_u16(c, "truncated STATUS_REPLY");
-		if (!c->bad && m->nstatus > WIRE_MAX_LIST) {
-			WIRE_FAIL(c, "too many status entries");
-			return;
-		}
-		m->status = m->nstatus ? wc_alloc(c, m->nstatus * sizeof(*m->status)) : NULL;
-		for (size_t i = 0; i < m->nstatus && !c->bad; i++) {
-			wire_status *s = &m->status[i];
-			s->txid = wc_str(c, 0, WIRE_TXID_MAX, "truncated status txid");
-			if (!c->bad && !wire_txid_valid(s->txid))
-				WIRE_FAIL(c, "bad status txid");
-			s->state = wc_u8(c, "truncated status");
-			if (!c->bad && s->state > TX_STATE_MAX)
-				WIRE_FAIL(c, "bad status state");
-			s->epoch = wc_u64(c, "truncated status");
-			s->age_ms = wc_u64(c, "truncated status");
-			s->detail = wc_str(c, 1, WIRE_TEXT_MAX, "truncated status detail");
-		}
+		wc_status_list(c, m);
 		return;
 	case WIRE_FORGET:
-		m->ntxids = wc_u16(c, "truncated FORGET");
-		if (!c->bad && m->ntxids > WIRE_MAX_LIST) {
-			WIRE_FAIL(c, "too many txids");
-			return;
-		}
-		m->txids = m->ntxids ? wc_alloc(c, m->ntxids * sizeof(char *)) : NULL;
-		for (size_t i = 0; i < m->ntxids && !c->bad; i++) {
-			m->txids[i] = wc_str(c, 0, WIRE_TXID_MAX, "truncated txid");
-			if (!c->bad && !wire_txid_valid(m->txids[i]))
-				WIRE_FAIL(c, "bad txid in FORGET");
-		}
+		m->txids = wc_names(c, &m->ntxids, WIRE_MAX_LIST, WIRE_TXID_MAX, wire_txid_valid,
+		    &forget);
 		return;
 	case WIRE_ERROR:
 		m->code = wc_u16(c, "truncated ERROR");
@@ -613,9 +681,7 @@ wc_body(wire_cur *c, wire_msg *m)
 			WIRE_FAIL(c, "empty key");
 		return;
 	case WIRE_GET_REPLY:
-		m->state = wc_u8(c, "truncated GET_REPLY");
-		if (!c->bad && m->state > 1)
-			WIRE_FAIL(c, "bad GET_REPLY flag");
+		wc_state(c, m, "truncated GET_REPLY", "bad GET_REPLY flag");
 		m->text = wc_str(c, 1, WIRE_VALUE_MAX, "truncated value");
 		return;
 	case WIRE_RESOLVE:
