@@ -77,7 +77,7 @@ KV_SRC     = participant/kv.c
 COORD_SRC  = coordinator/coord.c coordinator/cepoch.c coordinator/cphase2.c coordinator/conephase.c coordinator/clog.c \
              coordinator/cresolve.c
 CLIENT_SRC = coordinator/client.c
-DRIVER_SRC = coordinator/driver.c coordinator/bench.c coordinator/dresolve.c
+DRIVER_SRC = coordinator/driver.c coordinator/bench.c coordinator/dresolve.c coordinator/djson.c
 TEST_SRC   = $(wildcard tests/test_*.c) tests/main.c tests/harness.c tests/checker.c tests/testutil.c
 CRASH_SRC  = tests/crashtest.c tests/harness.c tests/checker.c
 

@@ -65,6 +65,22 @@ mono_ms(void)
 }
 
 int
+db_get_by_key(db *d, int slot, const char *sql, const char *key, db_row_fn read, void *user)
+{
+	sqlite3_stmt *st = db_stmt(d, slot, sql);
+	if (st == NULL)
+		return TWOPC_EIO;
+	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+	int rc = sqlite3_step(st), rv;
+	if (rc == SQLITE_ROW)
+		rv = read(st, user);
+	else
+		rv = rc == SQLITE_DONE ? TWOPC_ENOENT : TWOPC_EIO;
+	sqlite3_reset(st);
+	return rv;
+}
+
+int
 db_exec(db *d, const char *sql)
 {
 	char *msg = NULL;

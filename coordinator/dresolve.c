@@ -24,27 +24,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "djson.h"
 #include "heur.h"
 
 #define DRES_REFUSED 1
 #define DRES_USAGE 2
 #define DRES_UNKNOWN 3
-
-static void
-dres_json_str(const char *s)
-{
-	putchar('"');
-	for (; *s; s++) {
-		unsigned char ch = (unsigned char)*s;
-		if (ch == '"' || ch == '\\')
-			printf("\\%c", ch);
-		else if (ch < 0x20)
-			printf("\\u%04x", ch);
-		else
-			putchar(ch);
-	}
-	putchar('"');
-}
 
 static int
 dres_usage(void)
@@ -69,7 +54,7 @@ dres_report(twopc_client *cl, const char *txid, const char *outcome, int force, 
 	int commit = 0, abort_ = 0, pending = 0;
 	if (json) {
 		printf("{\"txid\":");
-		dres_json_str(txid);
+		djson_str(txid);
 		printf(",\"outcome\":\"%s\",\"force\":%s,\"nodes\":[", outcome, force ? "true" : "false");
 	}
 	for (size_t i = 0; twopc_client_node(cl, i) != NULL; i++) {
@@ -89,10 +74,10 @@ dres_report(twopc_client *cl, const char *txid, const char *outcome, int force, 
 			abort_ = 1;
 		if (json) {
 			printf("%s{\"node\":", i ? "," : "");
-			dres_json_str(node);
+			djson_str(node);
 			printf(",\"role\":\"%s\",\"state\":\"%s\",\"heuristic\":%s,\"detail\":",
 			    i == 0 ? "coordinator" : "participant", state, heur ? "true" : "false");
-			dres_json_str(detail);
+			djson_str(detail);
 			printf("}");
 		} else {
 			printf("  %-12s %-11s %-11s %-9s %s\n", node, i == 0 ? "coordinator" : "participant",
@@ -104,7 +89,7 @@ dres_report(twopc_client *cl, const char *txid, const char *outcome, int force, 
 	const char *result = code == 0 ? "resolved" : code == DRES_EXIT_DAMAGE ? "damaged" : "incomplete";
 	if (json) {
 		printf("],\"result\":\"%s\",\"note\":", result);
-		dres_json_str(note);
+		djson_str(note);
 		printf("}\n");
 	} else {
 		printf("%s %s: %s%s%s\n", code == 0 ? "RESOLVED" : code == DRES_EXIT_DAMAGE ? "DAMAGED" :
@@ -120,9 +105,9 @@ dres_refused(const char *txid, const char *outcome, int json, const char *why)
 {
 	if (json) {
 		printf("{\"txid\":");
-		dres_json_str(txid);
+		djson_str(txid);
 		printf(",\"outcome\":\"%s\",\"result\":\"refused\",\"reason\":", outcome);
-		dres_json_str(why);
+		djson_str(why);
 		printf("}\n");
 	} else {
 		fprintf(stderr, "twopc: resolve %s refused: %s\n", txid, why);

@@ -20,6 +20,8 @@
 #include <time.h>
 
 #include "bench.h"
+#include "db.h"
+#include "djson.h"
 #include "dresolve.h"
 #include "heur.h"
 #include "twopc/client.h"
@@ -44,23 +46,6 @@ usage(void)
 	    "       twopc -c FILE bench [--concurrency N] [--duration SECONDS] [--participants K] [--json]\n"
 	    "OP is put, del, check or add; e.g. alpha:add:alice=-100 beta:add:bob=100\n");
 	exit(EXIT_USAGE);
-}
-
-/* JSON string body, escaped. */
-static void
-json_str(const char *s)
-{
-	putchar('"');
-	for (; *s; s++) {
-		unsigned char ch = (unsigned char)*s;
-		if (ch == '"' || ch == '\\')
-			printf("\\%c", ch);
-		else if (ch < 0x20)
-			printf("\\u%04x", ch);
-		else
-			putchar(ch);
-	}
-	putchar('"');
 }
 
 typedef struct drv_opts {
@@ -138,14 +123,6 @@ drv_add_op(twopc_client *cl, twopc_tx *tx, const char *arg)
 	exit(EXIT_USAGE);
 }
 
-static int64_t
-drv_mono_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* Why the outcome of a commit is unknown, with the time it really took:
  * a connection that broke after 55 ms is not a coordinator that was
  * silent for the whole --timeout. */
@@ -181,9 +158,9 @@ drv_commit(twopc_client *cl, int argc, char **argv)
 	}
 	for (int i = at; i < argc; i++)
 		drv_add_op(cl, tx, argv[i]);
-	int64_t t0 = drv_mono_ms();
+	int64_t t0 = mono_ms();
 	int rv = twopc_tx_commit(tx, o.timeout_ms, &outcome);
-	long long took = (long long)(drv_mono_ms() - t0);
+	long long took = (long long)(mono_ms() - t0);
 	int code;
 	const char *word;
 	if (rv == 0) {
@@ -199,9 +176,9 @@ drv_commit(twopc_client *cl, int argc, char **argv)
 	const char *id = twopc_tx_id(tx), *why = twopc_tx_reason(tx);
 	if (o.json) {
 		printf("{\"txid\":");
-		json_str(id);
+		djson_str(id);
 		printf(",\"outcome\":\"%s\",\"reason\":", word);
-		json_str(rv == 0 || rv == TWOPC_EINVAL || rv == TWOPC_ENOENT ? why : twopc_strerror(rv));
+		djson_str(rv == 0 || rv == TWOPC_EINVAL || rv == TWOPC_ENOENT ? why : twopc_strerror(rv));
 		printf("}\n");
 	} else if (code == 0) {
 		printf("COMMITTED %s\n", id);
@@ -245,12 +222,12 @@ drv_get(twopc_client *cl, int argc, char **argv)
 	}
 	if (o.json) {
 		printf("{\"participant\":");
-		json_str(argv[at]);
+		djson_str(argv[at]);
 		printf(",\"key\":");
-		json_str(argv[at + 1]);
+		djson_str(argv[at + 1]);
 		printf(",\"found\":%s,\"value\":", found ? "true" : "false");
 		if (found)
-			json_str(value);
+			djson_str(value);
 		else
 			printf("null");
 		printf("}\n");
@@ -286,7 +263,7 @@ drv_status(twopc_client *cl, int argc, char **argv)
 	const char *txid = argv[at];
 	if (o.json) {
 		printf("{\"txid\":");
-		json_str(txid);
+		djson_str(txid);
 		printf(",\"nodes\":[");
 	} else {
 		printf("%s\n", txid);
@@ -311,12 +288,12 @@ drv_status(twopc_client *cl, int argc, char **argv)
 		int member = strstr(members, me) != NULL;
 		if (o.json) {
 			printf("%s{\"node\":", i ? "," : "");
-			json_str(node);
+			djson_str(node);
 			printf(",\"role\":\"%s\",\"state\":\"%s\"", i == 0 ? "coordinator" : "participant", state);
 			if (rv == 0 && n > 0) {
 				printf(",\"age_ms\":%llu,\"epoch\":%llu,\"detail\":",
 				    (unsigned long long)st[0].age_ms, (unsigned long long)st[0].epoch);
-				json_str(st[0].detail);
+				djson_str(st[0].detail);
 			}
 			printf("}");
 		} else {
@@ -442,18 +419,18 @@ drv_list_print(twopc_client *cl, size_t nnodes, int json, int first, const char 
 		return;
 	}
 	printf("%s{\"txid\":", first ? "" : ",");
-	json_str(txid);
+	djson_str(txid);
 	printf(",\"age_ms\":%llu,\"in_doubt\":%s,\"damaged\":%s,\"states\":{",
 	    (unsigned long long)r->age, r->in_doubt ? "true" : "false",
 	    r->damage[0] ? "true" : "false");
 	for (size_t i = 0; i < nnodes && i < HC_NODES_MAX; i++) {
 		printf("%s", i ? "," : "");
-		json_str(twopc_client_node(cl, i));
+		djson_str(twopc_client_node(cl, i));
 		printf(":\"%s\"", strcmp(r->states[i], "?") == 0 ? "UNREACHABLE" :
 		    strcmp(r->states[i], "-") == 0 ? "NONE" : r->states[i]);
 	}
 	printf("},\"why\":");
-	json_str(r->why);
+	djson_str(r->why);
 	printf("}");
 }
 
@@ -469,7 +446,7 @@ drv_list_footer(twopc_client *cl, size_t nnodes, const drv_opts *o, const int *d
 			if (!down[i])
 				continue;
 			printf("%s", first ? "" : ",");
-			json_str(twopc_client_node(cl, i));
+			djson_str(twopc_client_node(cl, i));
 			first = 0;
 		}
 		printf("]}\n");

@@ -104,14 +104,6 @@ void test_faultvfs_register(void);
 /* ------------------------------------------------------------------ */
 /* assertions that say what they saw                                   */
 
-static void
-fvt_nap(int ms)
-{
-	struct timespec ts = { .tv_sec = ms / 1000, .tv_nsec = (long)(ms % 1000) * 1000000L };
-	while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
-		;
-}
-
 /* ------------------------------------------------------------------ */
 /* the child                                                           */
 
@@ -388,7 +380,7 @@ fvt_child(const char *what)
 	if (strcmp(end, "pause") == 0) {
 		fvt_note(rfd, "paused\n");     /* the parent cuts with SIGUSR2 */
 		for (int i = 0; i < FVT_CHILD_MS / 100; i++)
-			fvt_nap(100);
+			tu_nap_ms(100);
 		_exit(5);
 	}
 	if (strcmp(end, "txcut") == 0 && db_begin(d) == 0) {
@@ -549,7 +541,7 @@ fvt_spawn_kind(fvt_run *r, const char *kind, const char *const *env, const char 
 			kill(pid, SIGUSR2);
 			sent = 1;
 		}
-		fvt_nap(FVT_NAP_MS);
+		tu_nap_ms(FVT_NAP_MS);
 		waited += FVT_NAP_MS;
 	}
 	if (got == 0) {

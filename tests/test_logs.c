@@ -68,14 +68,6 @@ void test_logs_register(void);
 	    g_ ? wire_type_name(g_) : "no reply", (m).text ? (m).text : "", wire_type_name(w_)); \
 } while (0)
 
-static void
-t_nap(int ms)
-{
-	struct timespec ts = { .tv_sec = ms / 1000, .tv_nsec = (long)(ms % 1000) * 1000000L };
-	while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
-		;
-}
-
 /* ------------------------------------------------------------------ */
 /* scratch directories                                                 */
 
@@ -212,7 +204,7 @@ t_poll(const char *path, const char *sql, const char *arg, const char *want)
 		int r = t_file_text(path, sql, arg, buf, sizeof(buf));
 		if ((r == 1 && strcmp(buf, want) == 0) || (r == 0 && want[0] == '\0'))
 			return 1;
-		t_nap(T_NAP_MS);
+		tu_nap_ms(T_NAP_MS);
 	}
 	return 0;
 }

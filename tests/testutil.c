@@ -3,8 +3,10 @@
  */
 #include "testutil.h"
 
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <time.h>
 
 #include <CUnit/CUnit.h>
 
@@ -30,4 +32,12 @@ int
 tu_drv(hcluster *c, const char *const *args)
 {
 	return hc_twopc(c, tu_out, sizeof(tu_out), args);
+}
+
+void
+tu_nap_ms(int ms)
+{
+	struct timespec ts = { .tv_sec = ms / 1000, .tv_nsec = (long)(ms % 1000) * 1000000L };
+	while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+		;
 }

@@ -38,6 +38,10 @@ void tu_check(int ok, const char *file, int line, const char *fmt, ...)
 } while (0)
 #define T_NITEMS(a) (sizeof(a) / sizeof((a)[0]))
 
+/* Sleep MS milliseconds, resumed after a signal: for pacing a poll of a
+ * real condition, never instead of one. */
+void tu_nap_ms(int ms);
+
 /* What the last tu_drv() printed (stdout and stderr, NUL-terminated). */
 extern char tu_out[8192];
 
