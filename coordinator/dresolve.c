@@ -114,6 +114,80 @@ dres_refused(const char *txid, const char *outcome, int json, const char *why)
 	}
 }
 
+/* --forget-heuristic: every node drops its heuristic record of TXID. */
+static int
+dres_forget(twopc_client *cl, const char *txid, const char *word, int json, int timeout_ms)
+{
+	char why[4200];
+	twopc_status st;
+	int missed = 0;
+
+	for (size_t i = 0; twopc_client_node(cl, i) != NULL; i++) {
+		int rv = twopc_client_resolve(cl, twopc_client_node(cl, i), txid, 0, 0, &st, why,
+		    sizeof(why), timeout_ms);
+		if (rv != 0) {
+			missed = 1;
+			fprintf(stderr, "twopc: %s: %s\n", twopc_client_node(cl, i),
+			    why[0] ? why : twopc_strerror(rv));
+		}
+	}
+	int code = dres_report(cl, txid, word, 0, json, 2000, missed ?
+	    "some nodes kept their heuristic record" : "heuristic records dropped");
+	return missed ? DRES_UNKNOWN : code == DRES_EXIT_DAMAGE ? 0 : code;
+}
+
+/* Without --force: the coordinator decides whether OUTCOME may be applied. */
+static int
+dres_ask(twopc_client *cl, const char *txid, int outcome, const char *word, int json,
+    int timeout_ms)
+{
+	char why[4200], note[4300];
+	twopc_status st;
+	const char *coord = twopc_client_node(cl, 0);
+
+	int rv = twopc_client_resolve(cl, coord, txid, outcome, 0, &st, why, sizeof(why),
+	    timeout_ms);
+	if (rv != 0 && why[0] == '\0' && dres_unreachable(rv)) {
+		snprintf(why, sizeof(why), "the coordinator %s cannot be reached (%s); --force "
+		    "applies the outcome heuristically at the participants", coord,
+		    twopc_strerror(rv));
+		dres_refused(txid, word, json, why);
+		return DRES_UNKNOWN;
+	}
+	if (rv != 0) {
+		dres_refused(txid, word, json, why[0] ? why : twopc_strerror(rv));
+		return rv == TWOPC_ETIMEDOUT ? DRES_UNKNOWN : rv == TWOPC_EINVAL ? DRES_USAGE :
+		    DRES_REFUSED;
+	}
+	snprintf(note, sizeof(note), "%s: %s", coord, st.detail);
+	return dres_report(cl, txid, word, 0, json, 2000, note);
+}
+
+/* --force: the participants first (the coordinator may be down), then the
+ * coordinator, which sees what they now hold. */
+static int
+dres_force(twopc_client *cl, const char *txid, int outcome, const char *word, int json,
+    int timeout_ms)
+{
+	char why[4200], note[4300] = "";
+	twopc_status st;
+	const char *coord = twopc_client_node(cl, 0);
+	size_t at = 0;
+
+	for (size_t i = 1; twopc_client_node(cl, i) != NULL; i++) {
+		const char *node = twopc_client_node(cl, i);
+		int rv = twopc_client_resolve(cl, node, txid, outcome, 1, &st, why, sizeof(why), timeout_ms);
+		if (rv != 0 && at < sizeof(note))
+			at += (size_t)snprintf(note + at, sizeof(note) - at, "%s%s: %s", at ? "; " : "",
+			    node, why[0] ? why : twopc_strerror(rv));
+	}
+	int rv = twopc_client_resolve(cl, coord, txid, outcome, 1, &st, why, sizeof(why), timeout_ms);
+	if (rv != 0 && at < sizeof(note))
+		snprintf(note + at, sizeof(note) - at, "%s%s: %s", at ? "; " : "", coord,
+		    why[0] ? why : twopc_strerror(rv));
+	return dres_report(cl, txid, word, 1, json, 2000, note);
+}
+
 int
 dres_main(twopc_client *cl, int argc, char **argv)
 {
@@ -127,8 +201,6 @@ dres_main(twopc_client *cl, int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	int outcome = -1, force = 0, json = 0, timeout_ms = 10000, ch, nout = 0;
-	char why[4200], note[4300] = "";
-	twopc_status st;
 
 	/* GNU order (TXID before or after the options): optind 0 makes glibc
 	 * forget the "+" mode of the driver's first getopt. */
@@ -157,55 +229,9 @@ dres_main(twopc_client *cl, int argc, char **argv)
 	}
 	const char *word = outcome == TWOPC_COMMITTED ? "COMMIT" : outcome == TWOPC_ABORTED ? "ABORT" :
 	    "FORGET";
-	const char *coord = twopc_client_node(cl, 0);
-
-	if (outcome == 0) {
-		/* Every node drops its heuristic record of TXID. */
-		int missed = 0;
-		for (size_t i = 0; twopc_client_node(cl, i) != NULL; i++) {
-			int rv = twopc_client_resolve(cl, twopc_client_node(cl, i), txid, 0, 0, &st, why,
-			    sizeof(why), timeout_ms);
-			if (rv != 0) {
-				missed = 1;
-				fprintf(stderr, "twopc: %s: %s\n", twopc_client_node(cl, i),
-				    why[0] ? why : twopc_strerror(rv));
-			}
-		}
-		int code = dres_report(cl, txid, word, 0, json, 2000, missed ?
-		    "some nodes kept their heuristic record" : "heuristic records dropped");
-		return missed ? DRES_UNKNOWN : code == DRES_EXIT_DAMAGE ? 0 : code;
-	}
-	if (!force) {
-		int rv = twopc_client_resolve(cl, coord, txid, outcome, 0, &st, why, sizeof(why),
-		    timeout_ms);
-		if (rv != 0 && why[0] == '\0' && dres_unreachable(rv)) {
-			snprintf(why, sizeof(why), "the coordinator %s cannot be reached (%s); --force "
-			    "applies the outcome heuristically at the participants", coord,
-			    twopc_strerror(rv));
-			dres_refused(txid, word, json, why);
-			return DRES_UNKNOWN;
-		}
-		if (rv != 0) {
-			dres_refused(txid, word, json, why[0] ? why : twopc_strerror(rv));
-			return rv == TWOPC_ETIMEDOUT ? DRES_UNKNOWN : rv == TWOPC_EINVAL ? DRES_USAGE :
-			    DRES_REFUSED;
-		}
-		snprintf(note, sizeof(note), "%s: %s", coord, st.detail);
-		return dres_report(cl, txid, word, 0, json, 2000, note);
-	}
-	/* --force: the participants first (the coordinator may be down), then
-	 * the coordinator, which sees what they now hold. */
-	size_t at = 0;
-	for (size_t i = 1; twopc_client_node(cl, i) != NULL; i++) {
-		const char *node = twopc_client_node(cl, i);
-		int rv = twopc_client_resolve(cl, node, txid, outcome, 1, &st, why, sizeof(why), timeout_ms);
-		if (rv != 0 && at < sizeof(note))
-			at += (size_t)snprintf(note + at, sizeof(note) - at, "%s%s: %s", at ? "; " : "",
-			    node, why[0] ? why : twopc_strerror(rv));
-	}
-	int rv = twopc_client_resolve(cl, coord, txid, outcome, 1, &st, why, sizeof(why), timeout_ms);
-	if (rv != 0 && at < sizeof(note))
-		snprintf(note + at, sizeof(note) - at, "%s%s: %s", at ? "; " : "", coord,
-		    why[0] ? why : twopc_strerror(rv));
-	return dres_report(cl, txid, word, 1, json, 2000, note);
+	if (outcome == 0)
+		return dres_forget(cl, txid, word, json, timeout_ms);
+	if (!force)
+		return dres_ask(cl, txid, outcome, word, json, timeout_ms);
+	return dres_force(cl, txid, outcome, word, json, timeout_ms);
 }

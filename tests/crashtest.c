@@ -213,6 +213,8 @@ ct_matrix_case(const ct_opts *o, const char *point, const char *path, int rep)
 	snprintf(env, sizeof(env), "TWOPC_CRASH_AT=%s", point);
 	hc_signal(&c, target, SIGTERM);
 	int early = 0, st = 0;
+	/* The log holds the earlier incarnation's "serving on": wait for one more. */
+	int served = hc_log_count(&c, target, "serving on");
 	if (hc_wait_exit(&c, target, 5000, NULL) != 0 || hc_spawn(&c, target, env) != 0) {
 		fprintf(stderr, "twopc-crashtest: cannot restart %s with %s (see %s)\n", c.names[target],
 		    env, c.dir);
@@ -222,7 +224,7 @@ ct_matrix_case(const ct_opts *o, const char *point, const char *path, int rep)
 	}
 	/* A point on the start-up path (coordinator.after_epoch_logged) fires
 	 * before the process serves: restart it unarmed, then run the case. */
-	if (hc_wait_log_line(&c, target, "serving on", 5000) != 0) {
+	if (hc_wait_log_count(&c, target, "serving on", served + 1, 5000) != 0) {
 		if (hc_wait_exit(&c, target, 3000, &st) == 0 && WIFEXITED(st) &&
 		    WEXITSTATUS(st) == CRASH_EXIT && hc_start(&c, target, NULL) == 0) {
 			early = 1;

@@ -418,8 +418,9 @@ ledger_one_phase_crash() {
 	local n rc=0
 	n=$(($(counter alpha commit) + 1))
 	kill -TERM "${PID[alpha]}" && wait_exit "${PID[alpha]}" 10 || return 1
-	start alpha "$C/alpha.log" env LEDGER_CRASH_IN_COMMIT=$n "$LEDGER" -c "$C/cluster.yaml" -n alpha
-	wait_for "$C/alpha.log" "serving on" || return 1
+	# a log of its own: alpha.log already holds an earlier "serving on"
+	start alpha "$C/alpha-op.log" env LEDGER_CRASH_IN_COMMIT=$n "$LEDGER" -c "$C/cluster.yaml" -n alpha
+	wait_for "$C/alpha-op.log" "serving on" || return 1
 	twopc commit --timeout 10000 --txid lib-l4 alpha:add:acct0=-5 alpha:put:acct9=5 || rc=$?
 	# no vote, no answer to the coordinator's question: outcome unknown
 	[ "$rc" = 3 ] || { echo "commit exit $rc, not 3"; return 1; }
