@@ -1,11 +1,17 @@
 # twopc - top-level build. Everything is built under $(BUILD) (default build/).
 #
-#   make            libraries, daemons, driver, tests
+#   make            what make install installs: libraries, daemons, driver
+#   make tests      the test programs (twopc-tests, twopc-crashtest)
 #   make test       every test suite (CUnit), the man-page lint and the model check
 #   make demo       a local cluster and real transactions, explained
 #   make asan       the same test suite built with ASan+UBSan (in build/asan)
 #   make install    PREFIX=/usr/local DESTDIR=
+#   make uninstall  PREFIX=/usr/local DESTDIR= (removes what install installed)
 #   make clean
+#
+# CFLAGS, CPPFLAGS and LDFLAGS given on the command line or in the
+# environment are added after the flags the build needs (standard, warnings,
+# -fPIC, hidden visibility, hardening), never instead of them.
 #
 # Missing Debian packages are installed by the targets when run as root,
 # otherwise the exact command is printed (see deps).
@@ -13,23 +19,59 @@
 BUILD   ?= build
 PREFIX  ?= /usr/local
 DESTDIR ?=
-CC      ?= cc
 SAN     ?=
 OPT     ?= -O2 -g
-
-# Hidden by default: the shared libraries export only what TWOPC_API marks.
-CFLAGS  = -std=c11 -Wall -Wextra -Werror -D_GNU_SOURCE $(OPT) -fPIC -fvisibility=hidden $(SAN) $(EXTRA_CFLAGS)
+CFLAGS  ?=
+CPPFLAGS ?=
+LDFLAGS ?=
 VERSION = 0.1.0
-CPPFLAGS = -Icommon -Iconfig -Iparticipant/include -Iparticipant -Icoordinator -I.
+
+# Required flags. Hidden by default: the shared libraries export only what
+# TWOPC_API marks; -fPIC because the library objects are also linked into
+# the executables (as PIE).
+TWOPC_CFLAGS := -std=c11 -Wall -Wextra -Werror -D_GNU_SOURCE -fPIC -fvisibility=hidden \
+                -fstack-protector-strong
+# _FORTIFY_SOURCE needs an optimizing build (glibc warns otherwise, and
+# -Werror makes that an error) and is left out under the sanitizers, whose
+# interceptors it would bypass.
+TWOPC_OPTLEVEL = $(lastword $(filter -O%,$(OPT) $(EXTRA_CFLAGS) $(CFLAGS)))
+TWOPC_FORTIFY = $(if $(SAN),,$(if $(filter-out -O0,$(TWOPC_OPTLEVEL)),-U_FORTIFY_SOURCE -D_FORTIFY_SOURCE=2))
+TWOPC_ALL_CFLAGS = $(TWOPC_CFLAGS) $(OPT) $(TWOPC_FORTIFY) $(SAN) $(EXTRA_CFLAGS) $(CFLAGS)
+TWOPC_LDFLAGS := -Wl,-z,relro,-z,now
+TWOPC_ALL_LDFLAGS = $(TWOPC_LDFLAGS) $(SAN) $(LDFLAGS)
+TWOPC_EXE_LDFLAGS = -pie $(TWOPC_ALL_LDFLAGS)
 # Debian's libnng-dev has no pkg-config file: link it directly.
 LIBS    = -lnng -lsqlite3 -lyaml -lpthread
-LDFLAGS = $(SAN)
+
+# ---- include paths: what each part may include ----
+# Every object gets only the folders of the layers below it, so including a
+# header of a layer above (or beside) fails to compile. A quoted include
+# still finds the including file's own folder.
+#   common/        itself; common/include holds twopc/error.h, the error
+#                  codes every layer and both public APIs share
+#   config/        + common
+#   participant/   + its public header, config, common (library, daemon, kv)
+#   coordinator/   the daemon: + config, common; not the client API
+#   client.c       the client library: its public header, config, common
+#   driver         the twopc command: the client API and common only
+#   tests/         white-box: everything
+INC_COMMON = -Icommon -Icommon/include
+INC_CONFIG = -Iconfig $(INC_COMMON)
+INC_PART   = -Iparticipant -Iparticipant/include $(INC_CONFIG)
+INC_COORD  = -Icoordinator $(INC_CONFIG)
+INC_CLIENT = -Icoordinator/include $(INC_CONFIG)
+INC_DRIVER = -Icoordinator/include $(INC_COMMON)
+INC_TESTS  = -Itests -Iparticipant -Iparticipant/include -Icoordinator -Icoordinator/include $(INC_CONFIG)
 
 PKGS      = libnng-dev libsqlite3-dev libyaml-dev
 TEST_PKGS = libcunit1-dev mandoc spin sqlite3 pkg-config
 
 COMMON_SRC = common/err.c common/txstate.c common/wire.c common/tlog.c common/db.c \
-             common/crash.c common/loglock.c common/rpc.c common/fdetect.c common/mclock.c common/statlist.c common/faultvfs.c common/heur.c config/config.c config/cfgbuild.c
+             common/wiredec.c common/crash.c common/loglock.c common/rpc.c common/fdetect.c common/mclock.c common/statlist.c \
+             common/heur.c common/daemon.c config/config.c config/cfgtree.c config/cfgbuild.c
+# The test hooks (crash points and the fault VFS armed from the
+# environment): linked into the daemons and the tests, never into a library.
+HOOK_SRC   = common/testhook.c common/faultvfs.c
 PART_SRC   = participant/ptxn.c participant/part.c participant/pdecide.c participant/pvote.c \
              participant/pterm.c participant/presolve.c participant/pstatus.c participant/precover.c \
              participant/pserve.c participant/plog.c
@@ -39,29 +81,42 @@ COORD_SRC  = coordinator/clog.c coordinator/ctxn.c coordinator/crun.c coordinato
              coordinator/conephase.c coordinator/cvote.c coordinator/csubmit.c coordinator/crecover.c \
              coordinator/cresend.c coordinator/cresolve.c coordinator/cserve.c coordinator/coord.c
 CLIENT_SRC = coordinator/client.c
-TEST_SRC   = $(wildcard tests/test_*.c) tests/main.c tests/harness.c tests/checker.c
+DRIVER_SRC = coordinator/driver.c coordinator/bench.c coordinator/dresolve.c coordinator/djson.c
+TEST_SRC   = $(wildcard tests/test_*.c) tests/main.c tests/harness.c tests/checker.c tests/testutil.c
 CRASH_SRC  = tests/crashtest.c tests/harness.c tests/checker.c
 
 obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
 
 COMMON_OBJ = $(call obj,$(COMMON_SRC))
+HOOK_OBJ   = $(call obj,$(HOOK_SRC))
 PART_OBJ   = $(call obj,$(PART_SRC))
 KV_OBJ     = $(call obj,$(KV_SRC))
 COORD_OBJ  = $(call obj,$(COORD_SRC))
 CLIENT_OBJ = $(call obj,$(CLIENT_SRC))
+DRIVER_OBJ = $(call obj,$(DRIVER_SRC))
 TEST_OBJ   = $(call obj,$(TEST_SRC))
 CRASH_OBJ  = $(call obj,$(CRASH_SRC))
+HOOKCTOR_OBJ = $(call obj,tests/hookctor.c)
 
 BINS = $(BUILD)/twopc-coordinator $(BUILD)/twopc-participant $(BUILD)/twopc
 LIBS_OUT = $(BUILD)/libtwopc-common.a $(BUILD)/libtwopc-participant.a \
            $(BUILD)/libtwopc-participant.so.0 $(BUILD)/libtwopc-client.a \
            $(BUILD)/libtwopc-client.so.0 $(BUILD)/twopc-participant.pc $(BUILD)/twopc-client.pc
+TEST_BINS = $(BUILD)/twopc-tests $(BUILD)/twopc-crashtest $(BUILD)/libtwopc-testhook.a $(HOOKCTOR_OBJ)
+
+# Public headers, installed as $(PREFIX)/include/twopc/NAME.h: each beside
+# its library (error.h beside the code below both libraries).
+PUBLIC_H = participant/include/twopc/participant.h coordinator/include/twopc/client.h \
+           common/include/twopc/error.h
+MAN_PAGES = $(wildcard man/*.[13578])
 
 DEPS_STAMP = $(BUILD)/.deps-ok
 TEST_DEPS_STAMP = $(BUILD)/.test-deps-ok
 
-.PHONY: all test demo asan install clean deps test-deps model lint-man check-unit crashtest bugs bug-check
-all: $(DEPS_STAMP) $(LIBS_OUT) $(BINS) $(BUILD)/twopc-tests $(BUILD)/twopc-crashtest
+.PHONY: all tests test demo asan install uninstall clean deps test-deps model lint-man check-unit \
+        crashtest bugs bug-check
+all: $(DEPS_STAMP) $(LIBS_OUT) $(BINS)
+tests: $(TEST_BINS)
 
 # ---- dependencies ----
 define ensure_pkgs
@@ -92,9 +147,22 @@ deps: $(DEPS_STAMP)
 test-deps: $(TEST_DEPS_STAMP)
 
 # ---- compile ----
-$(BUILD)/obj/%.o: %.c $(DEPS_STAMP)
+# The stamps are order-only: they must exist before anything compiles
+# (the headers come from the packages), but a newer stamp rebuilds nothing.
+$(BUILD)/obj/%.o: %.c | $(DEPS_STAMP)
 	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS) $(CFLAGS) -MMD -MP -c $< -o $@
+	$(CC) $(TWOPC_INC) $(CPPFLAGS) $(TWOPC_ALL_CFLAGS) -MMD -MP -c $< -o $@
+
+# Every test object waits for the test packages (CUnit's headers).
+$(TEST_OBJ) $(CRASH_OBJ) $(HOOKCTOR_OBJ): | $(TEST_DEPS_STAMP)
+
+$(BUILD)/obj/common/%.o: TWOPC_INC = $(INC_COMMON)
+$(BUILD)/obj/config/%.o: TWOPC_INC = $(INC_CONFIG)
+$(BUILD)/obj/participant/%.o: TWOPC_INC = $(INC_PART)
+$(BUILD)/obj/coordinator/%.o: TWOPC_INC = $(INC_COORD)
+$(BUILD)/obj/tests/%.o: TWOPC_INC = $(INC_TESTS)
+$(CLIENT_OBJ): TWOPC_INC = $(INC_CLIENT)
+$(DRIVER_OBJ): TWOPC_INC = $(INC_DRIVER)
 
 -include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)
 
@@ -105,11 +173,11 @@ $(BUILD)/libtwopc-participant.a: $(PART_OBJ) $(COMMON_OBJ)
 	ar rcs $@ $^
 
 $(BUILD)/libtwopc-participant.so.0: $(PART_OBJ) $(COMMON_OBJ)
-	$(CC) -shared -Wl,-soname,libtwopc-participant.so.0 -Wl,--no-undefined $(LDFLAGS) -o $@ $^ $(LIBS)
+	$(CC) -shared -Wl,-soname,libtwopc-participant.so.0 -Wl,--no-undefined $(TWOPC_ALL_LDFLAGS) -o $@ $^ $(LIBS)
 	ln -sf libtwopc-participant.so.0 $(BUILD)/libtwopc-participant.so
 
 $(BUILD)/libtwopc-client.so.0: $(CLIENT_OBJ) $(COMMON_OBJ)
-	$(CC) -shared -Wl,-soname,libtwopc-client.so.0 -Wl,--no-undefined $(LDFLAGS) -o $@ $^ $(LIBS)
+	$(CC) -shared -Wl,-soname,libtwopc-client.so.0 -Wl,--no-undefined $(TWOPC_ALL_LDFLAGS) -o $@ $^ $(LIBS)
 	ln -sf libtwopc-client.so.0 $(BUILD)/libtwopc-client.so
 
 $(BUILD)/%.pc: participant/%.pc.in Makefile
@@ -121,23 +189,29 @@ $(BUILD)/%.pc: coordinator/%.pc.in Makefile
 $(BUILD)/libtwopc-client.a: $(CLIENT_OBJ) $(COMMON_OBJ)
 	ar rcs $@ $^
 
-$(BUILD)/twopc-participant: $(call obj,participant/main.c) $(KV_OBJ) $(BUILD)/libtwopc-participant.a
-	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
+# Not installed: what a test build of a library program links to honour
+# TWOPC_CRASH_AT, TWOPC_PAUSE_AT and TWOPC_FAULT_VFS (with tests/hookctor.o).
+$(BUILD)/libtwopc-testhook.a: $(HOOK_OBJ)
+	ar rcs $@ $^
 
-$(BUILD)/twopc-coordinator: $(call obj,coordinator/cmain.c) $(COORD_OBJ) $(BUILD)/libtwopc-common.a
-	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
+$(BUILD)/twopc-participant: $(call obj,participant/main.c) $(KV_OBJ) $(HOOK_OBJ) $(BUILD)/libtwopc-participant.a
+	$(CC) $(TWOPC_EXE_LDFLAGS) -o $@ $^ $(LIBS)
 
-$(BUILD)/twopc: $(call obj,coordinator/driver.c coordinator/bench.c coordinator/dresolve.c) $(BUILD)/libtwopc-client.a
-	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
+$(BUILD)/twopc-coordinator: $(call obj,coordinator/cmain.c) $(COORD_OBJ) $(HOOK_OBJ) $(BUILD)/libtwopc-common.a
+	$(CC) $(TWOPC_EXE_LDFLAGS) -o $@ $^ $(LIBS)
 
-$(BUILD)/twopc-tests: $(TEST_DEPS_STAMP) $(TEST_OBJ) $(PART_OBJ) $(KV_OBJ) $(COORD_OBJ) $(CLIENT_OBJ) $(COMMON_OBJ)
-	$(CC) $(LDFLAGS) -o $@ $(filter %.o,$^) $(LIBS) -lcunit
+$(BUILD)/twopc: $(DRIVER_OBJ) $(BUILD)/libtwopc-client.a
+	$(CC) $(TWOPC_EXE_LDFLAGS) -o $@ $^ $(LIBS)
+
+$(BUILD)/twopc-tests: $(TEST_OBJ) $(PART_OBJ) $(KV_OBJ) $(COORD_OBJ) $(CLIENT_OBJ) $(COMMON_OBJ) $(HOOK_OBJ) \
+                      | $(TEST_DEPS_STAMP)
+	$(CC) $(TWOPC_EXE_LDFLAGS) -o $@ $(filter %.o,$^) $(LIBS) -lcunit
 
 $(BUILD)/twopc-crashtest: $(CRASH_OBJ) $(BUILD)/libtwopc-client.a
-	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
+	$(CC) $(TWOPC_EXE_LDFLAGS) -o $@ $^ $(LIBS)
 
 # ---- tests ----
-test: all lint-man
+test: all tests lint-man
 	TWOPC_SRCDIR=$(CURDIR) TWOPC_BUILD=$(abspath $(BUILD)) $(BUILD)/twopc-tests
 	$(BUILD)/twopc-crashtest --build $(abspath $(BUILD)) matrix
 	$(BUILD)/twopc-crashtest --build $(abspath $(BUILD)) random --cycles 200 --seed 1
@@ -159,7 +233,7 @@ bugs:
 	    $(BUILD)/bugs/$$b/twopc-coordinator $(BUILD)/bugs/$$b/twopc-participant >/dev/null || exit 1; \
 	done
 
-bug-check: all bugs
+bug-check: all tests bugs
 	$(BUILD)/twopc-crashtest --build $(abspath $(BUILD)/bugs/GLOBAL_BEFORE_DECISION) --expect-violations \
 	  matrix --point coordinator.after_first_global --path commit
 	$(BUILD)/twopc-crashtest --build $(abspath $(BUILD)/bugs/NO_LOCKS) --expect-violations \
@@ -171,11 +245,11 @@ bug-check: all bugs
 
 # The long run (not part of make test): 10,000 random kill cycles and 1,000
 # power-loss cycles.
-crashtest: all
+crashtest: all tests
 	$(BUILD)/twopc-crashtest --build $(abspath $(BUILD)) random --cycles 10000 --seed $${SEED:-1}
 	$(BUILD)/twopc-crashtest --build $(abspath $(BUILD)) powerloss --cycles 1000 --seed $${SEED:-1}
 
-check-unit: all
+check-unit: all tests
 	TWOPC_SRCDIR=$(CURDIR) TWOPC_BUILD=$(abspath $(BUILD)) $(BUILD)/twopc-tests $(SUITE)
 
 lint-man: $(TEST_DEPS_STAMP)
@@ -191,6 +265,7 @@ demo: all
 	@bash tests/demo.sh $(abspath $(BUILD))
 
 # ---- install ----
+# Depends on what make builds only: no test binaries, CUnit, mandoc or spin.
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/include/twopc \
 	  $(DESTDIR)$(PREFIX)/lib/pkgconfig \
@@ -202,11 +277,23 @@ install: all
 	ln -sf libtwopc-participant.so.0 $(DESTDIR)$(PREFIX)/lib/libtwopc-participant.so
 	ln -sf libtwopc-client.so.0 $(DESTDIR)$(PREFIX)/lib/libtwopc-client.so
 	install -m 644 $(BUILD)/twopc-participant.pc $(BUILD)/twopc-client.pc $(DESTDIR)$(PREFIX)/lib/pkgconfig/
-	install -m 644 participant/include/twopc/*.h $(DESTDIR)$(PREFIX)/include/twopc/
+	install -m 644 $(PUBLIC_H) $(DESTDIR)$(PREFIX)/include/twopc/
 	install -d $(DESTDIR)$(PREFIX)/share/man/man7
 	install -d $(DESTDIR)$(PREFIX)/share/man/man3
-	for m in man/*.[13578]; do [ -f "$$m" ] || continue; s=$${m##*.}; \
+	for m in $(MAN_PAGES); do s=$${m##*.}; \
 	  install -m 644 $$m $(DESTDIR)$(PREFIX)/share/man/man$$s/; done
+
+# Removes exactly the files install puts in place (and include/twopc when
+# it is left empty); folders shared with other software stay.
+uninstall:
+	rm -f $(addprefix $(DESTDIR)$(PREFIX)/bin/,$(notdir $(BINS)))
+	rm -f $(addprefix $(DESTDIR)$(PREFIX)/lib/,libtwopc-participant.a libtwopc-client.a \
+	  libtwopc-participant.so.0 libtwopc-client.so.0 libtwopc-participant.so libtwopc-client.so)
+	rm -f $(addprefix $(DESTDIR)$(PREFIX)/lib/pkgconfig/,twopc-participant.pc twopc-client.pc)
+	rm -f $(addprefix $(DESTDIR)$(PREFIX)/include/twopc/,$(notdir $(PUBLIC_H)))
+	-rmdir $(DESTDIR)$(PREFIX)/include/twopc 2>/dev/null
+	for m in $(MAN_PAGES); do s=$${m##*.}; \
+	  rm -f $(DESTDIR)$(PREFIX)/share/man/man$$s/$${m##*/}; done
 
 clean:
 	rm -rf build
@@ -230,7 +317,7 @@ $(shell mkdir -p $(BUILD) && echo '$(PREFIX)' > $(BUILD)/.pc-prefix)
 endif
 $(BUILD)/twopc-participant.pc $(BUILD)/twopc-client.pc: $(BUILD)/.pc-prefix
 
-library-check: all
+library-check: all tests
 	TWOPC_EXAMPLE_CFLAGS="$(SAN)" bash tests/library.sh $(abspath $(BUILD))
 
 test-library: library-check
@@ -244,9 +331,9 @@ test-library: library-check
 # A benchmark, not a test: it asserts no speed. BENCH_ARGS=--quick: 2 s runs.
 .PHONY: bench
 
-$(BUILD)/twopc-limits: tests/limits.c $(DEPS_STAMP)
+$(BUILD)/twopc-limits: tests/limits.c | $(DEPS_STAMP)
 	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ tests/limits.c $(LIBS)
+	$(CC) $(INC_TESTS) $(CPPFLAGS) $(TWOPC_ALL_CFLAGS) $(TWOPC_EXE_LDFLAGS) -o $@ tests/limits.c $(LIBS)
 
 bench: all $(BUILD)/twopc-limits
 	$(call ensure_pkgs,gnuplot-nox)

@@ -3,7 +3,6 @@
  */
 #include "crash.h"
 
-#include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,23 +26,23 @@ const char *const crash_points[] = {
 	NULL,
 };
 
-typedef struct crash_arm {
+typedef struct crash_spec {
 	char point[96];
 	long n;
 	atomic_long hits;
-} crash_arm;
+} crash_spec;
 
-static pthread_once_t crash_once = PTHREAD_ONCE_INIT;
-static crash_arm crash_at, pause_at;
+static crash_spec crash_at, pause_at;
 static int crash_armed;
 
-static void
-crash_parse(const char *var, crash_arm *a)
+void
+crash_arm(const char *spec, int pause, const char *origin)
 {
-	const char *v = getenv(var);
-	if (v == NULL || *v == '\0')
+	crash_spec *a = pause ? &pause_at : &crash_at;
+
+	if (spec == NULL || *spec == '\0')
 		return;
-	snprintf(a->point, sizeof(a->point), "%s", v);
+	snprintf(a->point, sizeof(a->point), "%s", spec);
 	a->n = 1;
 	char *colon = strchr(a->point, ':');
 	if (colon != NULL) {
@@ -57,19 +56,12 @@ crash_parse(const char *var, crash_arm *a)
 		known |= strcmp(crash_points[i], a->point) == 0;
 	if (!known)
 		fprintf(stderr, "%s: unknown crash point '%s' (see twopc-crashtest --list-points)\n",
-		    var, a->point);
+		    origin, a->point);
 	crash_armed = 1;
 }
 
-static void
-crash_init(void)
-{
-	crash_parse("TWOPC_CRASH_AT", &crash_at);
-	crash_parse("TWOPC_PAUSE_AT", &pause_at);
-}
-
 static int
-crash_match(crash_arm *a, const char *name)
+crash_match(crash_spec *a, const char *name)
 {
 	return a->point[0] != '\0' && strcmp(a->point, name) == 0 &&
 	    atomic_fetch_add(&a->hits, 1) + 1 == a->n;
@@ -78,7 +70,6 @@ crash_match(crash_arm *a, const char *name)
 void
 crash_point(const char *name)
 {
-	pthread_once(&crash_once, crash_init);
 	if (!crash_armed)
 		return;
 	if (crash_match(&crash_at, name)) {
@@ -103,7 +94,6 @@ crash_point(const char *name)
 int
 crash_point_armed(const char *name)
 {
-	pthread_once(&crash_once, crash_init);
 	return crash_armed && (strcmp(crash_at.point, name) == 0 ||
 	    strcmp(pause_at.point, name) == 0);
 }

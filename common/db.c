@@ -11,7 +11,6 @@
 #include <sys/stat.h>
 #include <time.h>
 
-#include "faultvfs.h"
 #include "loglock.h"
 #include "tlog.h"
 #include "twopc/error.h"
@@ -63,6 +62,22 @@ mono_ms(void)
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int
+db_get_by_key(db *d, int slot, const char *sql, const char *key, db_row_fn read, void *user)
+{
+	sqlite3_stmt *st = db_stmt(d, slot, sql);
+	if (st == NULL)
+		return TWOPC_EIO;
+	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+	int rc = sqlite3_step(st), rv;
+	if (rc == SQLITE_ROW)
+		rv = read(st, user);
+	else
+		rv = rc == SQLITE_DONE ? TWOPC_ENOENT : TWOPC_EIO;
+	sqlite3_reset(st);
+	return rv;
 }
 
 int
@@ -147,14 +162,56 @@ db_check(db *d)
 	return TWOPC_ECORRUPT;
 }
 
+/* The connection's settings (journal, sync, vacuum), then the integrity
+ * check; WAL mode is insisted on. 0, TWOPC_ECORRUPT or TWOPC_EIO (logged). */
+static int
+db_configure(db *d)
+{
+	char pragma[256];
+	int rv = TWOPC_EIO;
+
+	/* NORMAL either way: with durability full, db_durable() makes the
+	 * syncs, one per group (see db.h). Checkpoints still sync the WAL
+	 * before they copy it and the database after. */
+	/* auto_vacuum=INCREMENTAL takes effect only in a new file (before the
+	 * schema): db_vacuum() then gives back the pages that expiry freed.
+	 * journal_size_limit cuts the WAL back to 4 MiB (SQLite's checkpoint
+	 * threshold) when a checkpoint resets it after a big expiry. */
+	snprintf(pragma, sizeof(pragma),
+	    "PRAGMA auto_vacuum=INCREMENTAL; PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; "
+	    "PRAGMA foreign_keys=OFF; PRAGMA journal_size_limit=4194304;");
+	if (sqlite3_exec(d->h, pragma, NULL, NULL, NULL) != SQLITE_OK) {
+		int ec = sqlite3_extended_errcode(d->h);
+		if (db_is_corrupt(ec)) {
+			db_damaged(d, sqlite3_errmsg(d->h));
+			rv = TWOPC_ECORRUPT;
+		} else {
+			tlog_error("%s: %s (in: %.80s)", d->path, sqlite3_errmsg(d->h), pragma);
+		}
+		return rv;
+	}
+	if ((rv = db_check(d)) != 0)
+		return rv;
+	rv = TWOPC_EIO;
+	/* journal_mode answers with the mode it got; insist on WAL. */
+	sqlite3_stmt *st = NULL;
+	if (sqlite3_prepare_v2(d->h, "PRAGMA journal_mode", -1, &st, NULL) != SQLITE_OK ||
+	    sqlite3_step(st) != SQLITE_ROW ||
+	    strcmp((const char *)sqlite3_column_text(st, 0), "wal") != 0) {
+		sqlite3_finalize(st);
+		tlog_error("%s: cannot switch the log to WAL mode", d->path);
+		return rv;
+	}
+	sqlite3_finalize(st);
+	return 0;
+}
+
 int
 db_open(const char *path, int full, const char *schema, db **out)
 {
 	db *d = calloc(1, sizeof(*d));
-	char pragma[256];
 	int rv = TWOPC_EIO;
 
-	faultvfs_install_from_env();
 	if (d == NULL)
 		return TWOPC_ENOMEM;
 	d->lock = (loglock)LOGLOCK_INIT;
@@ -186,39 +243,9 @@ db_open(const char *path, int full, const char *schema, db **out)
 	 * briefly; wait for it rather than fail a forced write. */
 	sqlite3_busy_timeout(d->h, 5000);
 	d->full = full;
-	/* NORMAL either way: with durability full, db_durable() makes the
-	 * syncs, one per group (see db.h). Checkpoints still sync the WAL
-	 * before they copy it and the database after. */
-	/* auto_vacuum=INCREMENTAL takes effect only in a new file (before the
-	 * schema): db_vacuum() then gives back the pages that expiry freed.
-	 * journal_size_limit cuts the WAL back to 4 MiB (SQLite's checkpoint
-	 * threshold) when a checkpoint resets it after a big expiry. */
-	snprintf(pragma, sizeof(pragma),
-	    "PRAGMA auto_vacuum=INCREMENTAL; PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; "
-	    "PRAGMA foreign_keys=OFF; PRAGMA journal_size_limit=4194304;");
-	if (sqlite3_exec(d->h, pragma, NULL, NULL, NULL) != SQLITE_OK) {
-		int ec = sqlite3_extended_errcode(d->h);
-		if (db_is_corrupt(ec)) {
-			db_damaged(d, sqlite3_errmsg(d->h));
-			rv = TWOPC_ECORRUPT;
-		} else {
-			tlog_error("%s: %s (in: %.80s)", path, sqlite3_errmsg(d->h), pragma);
-		}
-		goto fail;
-	}
-	if ((rv = db_check(d)) != 0)
+	if ((rv = db_configure(d)) != 0)
 		goto fail;
 	rv = TWOPC_EIO;
-	/* journal_mode answers with the mode it got; insist on WAL. */
-	sqlite3_stmt *st = NULL;
-	if (sqlite3_prepare_v2(d->h, "PRAGMA journal_mode", -1, &st, NULL) != SQLITE_OK ||
-	    sqlite3_step(st) != SQLITE_ROW ||
-	    strcmp((const char *)sqlite3_column_text(st, 0), "wal") != 0) {
-		sqlite3_finalize(st);
-		tlog_error("%s: cannot switch the log to WAL mode", path);
-		goto fail;
-	}
-	sqlite3_finalize(st);
 	if (schema != NULL && db_exec(d, schema) != 0)
 		goto fail;
 	/* One sync now, before any concurrency: the schema becomes durable,

@@ -71,6 +71,19 @@ sqlite3 *db_sqlite(db *d);
  */
 sqlite3_stmt *db_stmt(db *d, int slot, const char *sql);
 
+/* Reads the columns of one result row into USER. Returns 0, or TWOPC_EIO
+ * when a column holds what twopc never writes (the file is not ours). */
+typedef int (*db_row_fn)(sqlite3_stmt *st, void *user);
+
+/*
+ * The one-row lookup every log does: statement SLOT (SQL, as db_stmt) with
+ * KEY bound to ?1, stepped once, its row read by READ. Returns 0 (READ ran
+ * and accepted the row), TWOPC_ENOENT (no row) or TWOPC_EIO (the query
+ * failed or READ refused the row; USER may be half written: read into a
+ * local and copy it out on 0). The caller holds the db lock.
+ */
+int db_get_by_key(db *d, int slot, const char *sql, const char *key, db_row_fn read, void *user);
+
 /* Run SQL (no result rows). 0 or TWOPC_EIO (logged). */
 int db_exec(db *d, const char *sql);
 

@@ -5,8 +5,9 @@
  * The shim wraps the default VFS ("unix") and is registered as the new
  * default, so every later sqlite3_open in the process goes through it. It
  * is chosen by the environment, read once per process (pthread_once) by
- * faultvfs_install_from_env(), which db_open() calls before it opens
- * anything:
+ * faultvfs_install_from_env(), which a daemon's main() calls (through
+ * testhook_arm_from_env()) before it opens anything; no library calls it,
+ * and this file is not part of any library:
  *
  *   TWOPC_FAULT_VFS unset or ""   nothing is installed; zero cost.
  *   count                         pass-through; counts xWrite and xSync.
@@ -52,8 +53,8 @@
  * process-directed signal is delivered to any thread that does not block
  * it, and its default action kills the process without the cut: every
  * thread must block SIGUSR2. Threads inherit the creator's mask, so it is
- * enough that the first db_open() runs before the daemon creates any thread
- * (the daemons do: the log is opened first). A thread created earlier must
+ * enough that the install runs before the daemon creates any thread (the
+ * daemons arm their hooks first thing in main()). A thread created earlier must
  * block SIGUSR2 itself (pthread_sigmask). In other modes SIGUSR2 is not
  * touched.
  *

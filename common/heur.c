@@ -35,24 +35,22 @@ heur_row_read(sqlite3_stmt *st, int at, heur_row *r)
 	snprintf(r->note, sizeof(r->note), "%s", n ? n : "");
 }
 
+static int
+heur_get_row(sqlite3_stmt *st, void *r)
+{
+	heur_row_read(st, 0, r);
+	return 0;
+}
+
 int
 heur_get(db *d, const char *txid, heur_row *out)
 {
-	sqlite3_stmt *st = db_stmt(d, S_HEUR_GET,
-	    "SELECT outcome, decided_at, note FROM heuristic WHERE txid = ?1");
-	if (st == NULL)
-		return TWOPC_EIO;
-	sqlite3_bind_text(st, 1, txid, -1, SQLITE_STATIC);
-	int rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
-		heur_row r;
-		heur_row_read(st, 0, &r);
-		sqlite3_reset(st);
+	heur_row r;
+	int rv = db_get_by_key(d, S_HEUR_GET,
+	    "SELECT outcome, decided_at, note FROM heuristic WHERE txid = ?1", txid, heur_get_row, &r);
+	if (rv == 0)
 		*out = r;
-		return 0;
-	}
-	sqlite3_reset(st);
-	return rc == SQLITE_DONE ? TWOPC_ENOENT : TWOPC_EIO;
+	return rv;
 }
 
 int

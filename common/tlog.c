@@ -43,7 +43,9 @@ tlog_timestamp(char *buf, size_t len)
 	clock_gettime(CLOCK_REALTIME, &ts);
 	gmtime_r(&ts.tv_sec, &tm);
 	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%S", &tm);
-	int n = snprintf(buf, len, "%s.%03ldZ", when, ts.tv_nsec / 1000000L);
+	/* (int)(... % 1000): the compiler cannot know tv_nsec < 1e9, and at
+	 * -O3 would warn that the milliseconds might not fit. */
+	int n = snprintf(buf, len, "%s.%03dZ", when, (int)(ts.tv_nsec / 1000000L % 1000));
 	return n < 0 ? 0 : (size_t)n;
 }
 

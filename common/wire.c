@@ -1,11 +1,7 @@
 /*
- * wire.c - encoder and strict decoder of twopc messages (layout in wire.h).
- *
- * The decoder reads through a cursor that fails closed: every read checks
- * the remaining length first, and every variable-length field is checked
- * against its cap before any memory is reserved for it. Decoded strings and
- * arrays come from one arena sized from the message length, so a hostile
- * message can make us reserve at most a fixed multiple of its own size.
+ * wire.c - the encoder of twopc messages (layout in wire.h), and the
+ * checks the encoder and the decoder (wiredec.c) share: names, txids,
+ * states and flags a message may carry.
  */
 #include "wire.h"
 
@@ -14,8 +10,9 @@
 
 #include "twopc/error.h"
 #include "txstate.h"
+#include "wirepriv.h"
 
-static _Thread_local const char *wire_err = "no error";
+_Thread_local const char *wire_err = "no error";
 
 const char *
 wire_last_error(void)
@@ -64,7 +61,7 @@ wire_op_parse(const char *s)
 	return 0;
 }
 
-static int
+int
 wire_txid_bytes_valid(const uint8_t *p, size_t n)
 {
 	if (n < 1 || n > WIRE_TXID_MAX)
@@ -75,7 +72,7 @@ wire_txid_bytes_valid(const uint8_t *p, size_t n)
 	return 1;
 }
 
-static int
+int
 wire_name_bytes_valid(const uint8_t *p, size_t n)
 {
 	if (n < 1 || n > WIRE_NAME_MAX)
@@ -226,7 +223,7 @@ wb_ops(wire_buf *b, const wire_op *ops, size_t nops)
 }
 
 /* RESOLVE: COMMIT or ABORT, forced or not; NONE (forget) never forced. */
-static int
+int
 wire_resolve_valid(uint8_t outcome, uint8_t force)
 {
 	if (force > 1)
@@ -234,85 +231,130 @@ wire_resolve_valid(uint8_t outcome, uint8_t force)
 	return outcome == TX_COMMIT || outcome == TX_ABORT || (outcome == TX_NONE && !force);
 }
 
+/* Is M's one-byte state one that its type may carry? (The types without
+ * a state are never asked.) */
+int
+wire_body_state_valid(const wire_msg *m)
+{
+	uint8_t st = m->state;
+
+	switch (m->type) {
+	case WIRE_RESULT:
+		return st == TX_COMMIT || st == TX_ABORT || st == TX_UNDECIDED;
+	case WIRE_ACK:
+		return st == TX_COMMIT || st == TX_ABORT;
+	case WIRE_DECISION_REPLY:
+		return st == TX_COMMIT || st == TX_ABORT || st == TX_READY || st == TX_UNDECIDED;
+	case WIRE_STATUS_REQUEST:
+		return st <= 2;         /* one txn, in doubt, all unfinished */
+	case WIRE_GET_REPLY:
+		return st <= 1;         /* found or not */
+	}
+	return 0;
+}
+
+/* A u16 count, then N names of at most CAP bytes each, every one passing
+ * VALID (participant names or txids); at most MAXN of them. */
+static int
+wb_names(wire_buf *b, char *const *names, size_t n, size_t maxn, size_t cap,
+    int (*valid)(const char *))
+{
+	int rv;
+
+	if (n > maxn)
+		return TWOPC_ETOOBIG;
+	if ((rv = wb_u16(b, (uint16_t)n)))
+		return rv;
+	for (size_t i = 0; i < n; i++) {
+		if (!valid(names[i]))
+			return TWOPC_EINVAL;
+		if ((rv = wb_str8(b, names[i], cap)))
+			return rv;
+	}
+	return 0;
+}
+
+static int
+wb_submit(const wire_msg *m, wire_buf *b)
+{
+	int rv;
+
+	if (m->nwork < 1 || m->nwork > WIRE_MAX_WORK)
+		return m->nwork ? TWOPC_ETOOBIG : TWOPC_EINVAL;
+	if ((rv = wb_u32(b, m->timeout_ms)) || (rv = wb_u16(b, (uint16_t)m->nwork)))
+		return rv;
+	for (size_t i = 0; i < m->nwork; i++) {
+		if (!wire_name_valid(m->work[i].participant) || m->work[i].nops < 1)
+			return TWOPC_EINVAL;
+		if ((rv = wb_str8(b, m->work[i].participant, WIRE_NAME_MAX)) ||
+		    (rv = wb_ops(b, m->work[i].ops, m->work[i].nops)))
+			return rv;
+	}
+	return 0;
+}
+
+static int
+wb_status_list(const wire_msg *m, wire_buf *b)
+{
+	int rv;
+
+	if (m->nstatus > WIRE_MAX_LIST)
+		return TWOPC_ETOOBIG;
+	if ((rv = wb_u16(b, (uint16_t)m->nstatus)))
+		return rv;
+	for (size_t i = 0; i < m->nstatus; i++) {
+		const wire_status *s = &m->status[i];
+		if (!wire_txid_valid(s->txid) || s->state > TX_STATE_MAX)
+			return TWOPC_EINVAL;
+		if ((rv = wb_str8(b, s->txid, WIRE_TXID_MAX)) || (rv = wb_u8(b, s->state)) ||
+		    (rv = wb_u64(b, s->epoch)) || (rv = wb_u64(b, s->age_ms)) ||
+		    (rv = wb_str16(b, s->detail, WIRE_TEXT_MAX)))
+			return rv;
+	}
+	return 0;
+}
+
+/* The one-byte STATE, valid for M's type, then (TEXT_CAP > 0) the text. */
+static int
+wb_state_text(const wire_msg *m, wire_buf *b, size_t text_cap)
+{
+	int rv;
+
+	if (!wire_body_state_valid(m))
+		return TWOPC_EINVAL;
+	if ((rv = wb_u8(b, m->state)) || text_cap == 0)
+		return rv;
+	return wb_str16(b, m->text, text_cap);
+}
+
 static int
 wire_encode_body(const wire_msg *m, wire_buf *b)
 {
-	int rv = 0;
+	int rv;
 
 	switch ((wire_type)m->type) {
 	case WIRE_SUBMIT:
-		if (m->nwork < 1 || m->nwork > WIRE_MAX_WORK)
-			return m->nwork ? TWOPC_ETOOBIG : TWOPC_EINVAL;
-		if ((rv = wb_u32(b, m->timeout_ms)) || (rv = wb_u16(b, (uint16_t)m->nwork)))
-			return rv;
-		for (size_t i = 0; i < m->nwork; i++) {
-			if (!wire_name_valid(m->work[i].participant) || m->work[i].nops < 1)
-				return TWOPC_EINVAL;
-			if ((rv = wb_str8(b, m->work[i].participant, WIRE_NAME_MAX)) ||
-			    (rv = wb_ops(b, m->work[i].ops, m->work[i].nops)))
-				return rv;
-		}
-		return 0;
+		return wb_submit(m, b);
 	case WIRE_VOTE_REQUEST:
-		if (m->npeers > WIRE_MAX_WORK)
-			return TWOPC_ETOOBIG;
-		if ((rv = wb_u16(b, (uint16_t)m->npeers)))
+		if ((rv = wb_names(b, m->peers, m->npeers, WIRE_MAX_WORK, WIRE_NAME_MAX,
+		    wire_name_valid)))
 			return rv;
-		for (size_t i = 0; i < m->npeers; i++) {
-			if (!wire_name_valid(m->peers[i]))
-				return TWOPC_EINVAL;
-			if ((rv = wb_str8(b, m->peers[i], WIRE_NAME_MAX)))
-				return rv;
-		}
 		return wb_ops(b, m->ops, m->nops);
 	case WIRE_VOTE_ABORT:
 		return wb_str16(b, m->text, WIRE_TEXT_MAX);
 	case WIRE_RESULT:
-		if (m->state != TX_COMMIT && m->state != TX_ABORT && m->state != TX_UNDECIDED)
-			return TWOPC_EINVAL;
-		if ((rv = wb_u8(b, m->state)))
-			return rv;
-		return wb_str16(b, m->text, WIRE_TEXT_MAX);
+		return wb_state_text(m, b, WIRE_TEXT_MAX);
 	case WIRE_ACK:
-		if (m->state != TX_COMMIT && m->state != TX_ABORT)
-			return TWOPC_EINVAL;
-		return wb_u8(b, m->state);
 	case WIRE_DECISION_REPLY:
-		if (m->state != TX_COMMIT && m->state != TX_ABORT && m->state != TX_READY &&
-		    m->state != TX_UNDECIDED)
-			return TWOPC_EINVAL;
-		return wb_u8(b, m->state);
+		return wb_state_text(m, b, 0);
 	case WIRE_STATUS_REQUEST:
-		if (m->state > 2 || (m->state == 0 && m->txid[0] == '\0'))
+		if (m->state == 0 && m->txid[0] == '\0')
 			return TWOPC_EINVAL;
-		return wb_u8(b, m->state);
+		return wb_state_text(m, b, 0);
 	case WIRE_STATUS_REPLY:
-		if (m->nstatus > WIRE_MAX_LIST)
-			return TWOPC_ETOOBIG;
-		if ((rv = wb_u16(b, (uint16_t)m->nstatus)))
-			return rv;
-		for (size_t i = 0; i < m->nstatus; i++) {
-			const wire_status *s = &m->status[i];
-			if (!wire_txid_valid(s->txid) || s->state > TX_STATE_MAX)
-				return TWOPC_EINVAL;
-			if ((rv = wb_str8(b, s->txid, WIRE_TXID_MAX)) || (rv = wb_u8(b, s->state)) ||
-			    (rv = wb_u64(b, s->epoch)) || (rv = wb_u64(b, s->age_ms)) ||
-			    (rv = wb_str16(b, s->detail, WIRE_TEXT_MAX)))
-				return rv;
-		}
-		return 0;
+		return wb_status_list(m, b);
 	case WIRE_FORGET:
-		if (m->ntxids > WIRE_MAX_LIST)
-			return TWOPC_ETOOBIG;
-		if ((rv = wb_u16(b, (uint16_t)m->ntxids)))
-			return rv;
-		for (size_t i = 0; i < m->ntxids; i++) {
-			if (!wire_txid_valid(m->txids[i]))
-				return TWOPC_EINVAL;
-			if ((rv = wb_str8(b, m->txids[i], WIRE_TXID_MAX)))
-				return rv;
-		}
-		return 0;
+		return wb_names(b, m->txids, m->ntxids, WIRE_MAX_LIST, WIRE_TXID_MAX, wire_txid_valid);
 	case WIRE_ERROR:
 		if ((rv = wb_u16(b, m->code)))
 			return rv;
@@ -322,11 +364,7 @@ wire_encode_body(const wire_msg *m, wire_buf *b)
 			return TWOPC_EINVAL;
 		return wb_str16(b, m->text, WIRE_KEY_MAX);
 	case WIRE_GET_REPLY:
-		if (m->state > 1)
-			return TWOPC_EINVAL;
-		if ((rv = wb_u8(b, m->state)))
-			return rv;
-		return wb_str16(b, m->text, WIRE_VALUE_MAX);
+		return wb_state_text(m, b, WIRE_VALUE_MAX);
 	case WIRE_RESOLVE:
 		if (!wire_resolve_valid(m->state, m->force))
 			return TWOPC_EINVAL;
@@ -345,7 +383,7 @@ wire_encode_body(const wire_msg *m, wire_buf *b)
 }
 
 /* Types whose header must carry a txid. */
-static int
+int
 wire_needs_txid(int type)
 {
 	switch (type) {
@@ -360,7 +398,7 @@ wire_needs_txid(int type)
 }
 
 /* The flags a type defines (wire.h). */
-static uint8_t
+uint8_t
 wire_flags_allowed(int type)
 {
 	return type == WIRE_VOTE_REQUEST || type == WIRE_DECISION_REQUEST ? WIRE_FLAG_ONE_PHASE : 0;
@@ -393,330 +431,4 @@ wire_encode(const wire_msg *m, wire_buf *b)
 	b->data[body_at - 2] = (uint8_t)(blen >> 8);
 	b->data[body_at - 1] = (uint8_t)blen;
 	return 0;
-}
-
-/* ---- decoding ---- */
-
-typedef struct wire_cur {
-	const uint8_t *p;
-	size_t left;
-	uint8_t *arena;
-	size_t arena_used;
-	size_t arena_cap;
-	int bad;
-} wire_cur;
-
-#define WIRE_FAIL(c, why) do { if (!(c)->bad) wire_err = (why); (c)->bad = 1; } while (0)
-
-static void *
-wc_alloc(wire_cur *c, size_t n)
-{
-	size_t at = (c->arena_used + 7) & ~(size_t)7;
-	if (c->bad || n > c->arena_cap || at > c->arena_cap - n) {
-		WIRE_FAIL(c, "message expands beyond its arena");
-		return NULL;
-	}
-	c->arena_used = at + n;
-	return c->arena + at;
-}
-
-static const uint8_t *
-wc_take(wire_cur *c, size_t n, const char *what)
-{
-	if (c->bad)
-		return NULL;
-	if (n > c->left) {
-		WIRE_FAIL(c, what);
-		return NULL;
-	}
-	const uint8_t *p = c->p;
-	c->p += n;
-	c->left -= n;
-	return p;
-}
-
-static uint8_t
-wc_u8(wire_cur *c, const char *what)
-{
-	const uint8_t *p = wc_take(c, 1, what);
-	return p ? p[0] : 0;
-}
-
-static uint16_t
-wc_u16(wire_cur *c, const char *what)
-{
-	const uint8_t *p = wc_take(c, 2, what);
-	return p ? (uint16_t)((p[0] << 8) | p[1]) : 0;
-}
-
-static uint32_t
-wc_u32(wire_cur *c, const char *what)
-{
-	const uint8_t *p = wc_take(c, 4, what);
-	return p ? ((uint32_t)p[0] << 24) | ((uint32_t)p[1] << 16) |
-	    ((uint32_t)p[2] << 8) | p[3] : 0;
-}
-
-static uint64_t
-wc_u64(wire_cur *c, const char *what)
-{
-	uint64_t hi = wc_u32(c, what);
-	return (hi << 32) | wc_u32(c, what);
-}
-
-/* A string of length prefix WIDE (1 or 2 bytes), at most MAX bytes, copied
- * NUL-terminated into the arena. Rejects embedded NUL bytes. */
-static char *
-wc_str(wire_cur *c, int wide, size_t max, const char *what)
-{
-	size_t n = wide ? wc_u16(c, what) : wc_u8(c, what);
-	if (c->bad)
-		return NULL;
-	if (n > max) {
-		WIRE_FAIL(c, "string longer than its cap");
-		return NULL;
-	}
-	const uint8_t *p = wc_take(c, n, what);
-	if (p == NULL)
-		return NULL;
-	if (memchr(p, '\0', n) != NULL) {
-		WIRE_FAIL(c, "string holds a NUL byte");
-		return NULL;
-	}
-	char *s = wc_alloc(c, n + 1);
-	if (s == NULL)
-		return NULL;
-	memcpy(s, p, n);
-	s[n] = '\0';
-	return s;
-}
-
-static wire_op *
-wc_ops(wire_cur *c, size_t *nops)
-{
-	size_t n = wc_u16(c, "truncated op count");
-	if (c->bad)
-		return NULL;
-	if (n > WIRE_MAX_OPS) {
-		WIRE_FAIL(c, "too many ops");
-		return NULL;
-	}
-	wire_op *ops = n ? wc_alloc(c, n * sizeof(*ops)) : NULL;
-	for (size_t i = 0; i < n && !c->bad; i++) {
-		ops[i].op = wc_u8(c, "truncated op");
-		if (!c->bad && wire_op_name(ops[i].op) == NULL)
-			WIRE_FAIL(c, "unknown op code");
-		ops[i].key = wc_str(c, 1, WIRE_KEY_MAX, "truncated key");
-		if (!c->bad && ops[i].key[0] == '\0')
-			WIRE_FAIL(c, "empty key");
-		ops[i].value = wc_str(c, 1, WIRE_VALUE_MAX, "truncated value");
-	}
-	*nops = n;
-	return ops;
-}
-
-static void
-wc_body(wire_cur *c, wire_msg *m)
-{
-	switch ((wire_type)m->type) {
-	case WIRE_SUBMIT:
-		m->timeout_ms = wc_u32(c, "truncated SUBMIT");
-		m->nwork = wc_u16(c, "truncated SUBMIT");
-		if (!c->bad && (m->nwork < 1 || m->nwork > WIRE_MAX_WORK)) {
-			WIRE_FAIL(c, "SUBMIT participant count out of range");
-			return;
-		}
-		m->work = wc_alloc(c, m->nwork * sizeof(*m->work));
-		for (size_t i = 0; i < m->nwork && !c->bad; i++) {
-			m->work[i].participant = wc_str(c, 0, WIRE_NAME_MAX, "truncated participant");
-			if (!c->bad && !wire_name_valid(m->work[i].participant))
-				WIRE_FAIL(c, "bad participant name");
-			m->work[i].ops = wc_ops(c, &m->work[i].nops);
-			if (!c->bad && m->work[i].nops == 0)
-				WIRE_FAIL(c, "participant with no ops");
-		}
-		return;
-	case WIRE_VOTE_REQUEST:
-		m->npeers = wc_u16(c, "truncated peer count");
-		if (!c->bad && m->npeers > WIRE_MAX_WORK) {
-			WIRE_FAIL(c, "too many peers");
-			return;
-		}
-		m->peers = m->npeers ? wc_alloc(c, m->npeers * sizeof(char *)) : NULL;
-		for (size_t i = 0; i < m->npeers && !c->bad; i++) {
-			m->peers[i] = wc_str(c, 0, WIRE_NAME_MAX, "truncated peer");
-			if (!c->bad && !wire_name_valid(m->peers[i]))
-				WIRE_FAIL(c, "bad peer name");
-		}
-		m->ops = wc_ops(c, &m->nops);
-		return;
-	case WIRE_VOTE_ABORT:
-		m->text = wc_str(c, 1, WIRE_TEXT_MAX, "truncated reason");
-		return;
-	case WIRE_RESULT:
-		m->state = wc_u8(c, "truncated RESULT");
-		if (!c->bad && m->state != TX_COMMIT && m->state != TX_ABORT && m->state != TX_UNDECIDED)
-			WIRE_FAIL(c, "bad RESULT state");
-		m->text = wc_str(c, 1, WIRE_TEXT_MAX, "truncated reason");
-		return;
-	case WIRE_ACK:
-		m->state = wc_u8(c, "truncated ACK");
-		if (!c->bad && m->state != TX_COMMIT && m->state != TX_ABORT)
-			WIRE_FAIL(c, "bad ACK state");
-		return;
-	case WIRE_DECISION_REPLY:
-		m->state = wc_u8(c, "truncated DECISION_REPLY");
-		if (!c->bad && m->state != TX_COMMIT && m->state != TX_ABORT &&
-		    m->state != TX_READY && m->state != TX_UNDECIDED)
-			WIRE_FAIL(c, "bad DECISION_REPLY state");
-		return;
-	case WIRE_STATUS_REQUEST:
-		m->state = wc_u8(c, "truncated STATUS_REQUEST");
-		if (!c->bad && m->state > 2)
-			WIRE_FAIL(c, "bad STATUS_REQUEST selector");
-		if (!c->bad && m->state == 0 && m->txid[0] == '\0')
-			WIRE_FAIL(c, "STATUS_REQUEST for one txn without a txid");
-		return;
-	case WIRE_STATUS_REPLY:
-		m->nstatus = wc_u16(c, "truncated STATUS_REPLY");
-		if (!c->bad && m->nstatus > WIRE_MAX_LIST) {
-			WIRE_FAIL(c, "too many status entries");
-			return;
-		}
-		m->status = m->nstatus ? wc_alloc(c, m->nstatus * sizeof(*m->status)) : NULL;
-		for (size_t i = 0; i < m->nstatus && !c->bad; i++) {
-			wire_status *s = &m->status[i];
-			s->txid = wc_str(c, 0, WIRE_TXID_MAX, "truncated status txid");
-			if (!c->bad && !wire_txid_valid(s->txid))
-				WIRE_FAIL(c, "bad status txid");
-			s->state = wc_u8(c, "truncated status");
-			if (!c->bad && s->state > TX_STATE_MAX)
-				WIRE_FAIL(c, "bad status state");
-			s->epoch = wc_u64(c, "truncated status");
-			s->age_ms = wc_u64(c, "truncated status");
-			s->detail = wc_str(c, 1, WIRE_TEXT_MAX, "truncated status detail");
-		}
-		return;
-	case WIRE_FORGET:
-		m->ntxids = wc_u16(c, "truncated FORGET");
-		if (!c->bad && m->ntxids > WIRE_MAX_LIST) {
-			WIRE_FAIL(c, "too many txids");
-			return;
-		}
-		m->txids = m->ntxids ? wc_alloc(c, m->ntxids * sizeof(char *)) : NULL;
-		for (size_t i = 0; i < m->ntxids && !c->bad; i++) {
-			m->txids[i] = wc_str(c, 0, WIRE_TXID_MAX, "truncated txid");
-			if (!c->bad && !wire_txid_valid(m->txids[i]))
-				WIRE_FAIL(c, "bad txid in FORGET");
-		}
-		return;
-	case WIRE_ERROR:
-		m->code = wc_u16(c, "truncated ERROR");
-		m->text = wc_str(c, 1, WIRE_TEXT_MAX, "truncated ERROR text");
-		return;
-	case WIRE_GET:
-		m->text = wc_str(c, 1, WIRE_KEY_MAX, "truncated key");
-		if (!c->bad && m->text[0] == '\0')
-			WIRE_FAIL(c, "empty key");
-		return;
-	case WIRE_GET_REPLY:
-		m->state = wc_u8(c, "truncated GET_REPLY");
-		if (!c->bad && m->state > 1)
-			WIRE_FAIL(c, "bad GET_REPLY flag");
-		m->text = wc_str(c, 1, WIRE_VALUE_MAX, "truncated value");
-		return;
-	case WIRE_RESOLVE:
-		m->state = wc_u8(c, "truncated RESOLVE");
-		m->force = wc_u8(c, "truncated RESOLVE");
-		if (!c->bad && !wire_resolve_valid(m->state, m->force))
-			WIRE_FAIL(c, "bad RESOLVE outcome or force flag");
-		return;
-	case WIRE_VOTE_COMMIT:
-	case WIRE_VOTE_READONLY:
-	case WIRE_GLOBAL_COMMIT:
-	case WIRE_GLOBAL_ABORT:
-	case WIRE_DECISION_REQUEST:
-	case WIRE_IAMALIVE:
-		return;
-	}
-	WIRE_FAIL(c, "unknown message type");
-}
-
-int
-wire_decode(const void *data, size_t len, wire_msg *out)
-{
-	wire_msg m;
-	wire_cur c;
-
-	if (len > WIRE_MAX_MSG) {
-		wire_err = "message larger than WIRE_MAX_MSG";
-		return TWOPC_ETOOBIG;
-	}
-	memset(&m, 0, sizeof(m));
-	memset(&c, 0, sizeof(c));
-	c.p = data;
-	c.left = len;
-	/* Bound: each wire byte becomes at most ~8 bytes of structs + NULs. */
-	c.arena_cap = len * 8 + 64;
-	c.arena = malloc(c.arena_cap);
-	if (c.arena == NULL)
-		return TWOPC_ENOMEM;
-
-	const uint8_t *h = wc_take(&c, 8, "truncated header");
-	if (h != NULL) {
-		if (h[0] != '2' || h[1] != 'P' || h[2] != 'C')
-			WIRE_FAIL(&c, "bad magic");
-		else if (h[3] != WIRE_VERSION)
-			WIRE_FAIL(&c, "unsupported protocol version");
-		else if (h[4] < 1 || h[4] > WIRE_TYPE_MAX)
-			WIRE_FAIL(&c, "unknown message type");
-		else if ((h[5] & ~wire_flags_allowed(h[4])) != 0 || h[6] != 0 || h[7] != 0)
-			WIRE_FAIL(&c, "unknown flags or non-zero reserved bytes");
-		else {
-			m.type = h[4];
-			m.flags = h[5];
-		}
-	}
-	m.epoch = wc_u64(&c, "truncated epoch");
-	size_t tl = wc_u8(&c, "truncated txid");
-	const uint8_t *tp = wc_take(&c, tl, "truncated txid");
-	if (!c.bad) {
-		if (tl > 0 && !wire_txid_bytes_valid(tp, tl))
-			WIRE_FAIL(&c, "bad txid");
-		else if (tl == 0 && wire_needs_txid(m.type))
-			WIRE_FAIL(&c, "missing txid");
-		else
-			memcpy(m.txid, tp, tl);
-	}
-	size_t sl = wc_u8(&c, "truncated sender");
-	const uint8_t *sp = wc_take(&c, sl, "truncated sender");
-	if (!c.bad) {
-		if (!wire_name_bytes_valid(sp, sl))
-			WIRE_FAIL(&c, "bad sender name");
-		else
-			memcpy(m.sender, sp, sl);
-	}
-	uint32_t blen = wc_u32(&c, "truncated body length");
-	if (!c.bad && blen != c.left)
-		WIRE_FAIL(&c, blen > c.left ? "truncated body" : "bytes after the body");
-	if (!c.bad)
-		wc_body(&c, &m);
-	if (!c.bad && c.left != 0)
-		WIRE_FAIL(&c, "body longer than its fields");
-	if (c.bad) {
-		free(c.arena);
-		return TWOPC_EPROTO;
-	}
-	m.arena = c.arena;
-	*out = m;
-	return 0;
-}
-
-void
-wire_msg_free(wire_msg *m)
-{
-	if (m == NULL)
-		return;
-	free(m->arena);
-	m->arena = NULL;
 }

@@ -99,6 +99,27 @@ bench_counters(twopc_client *cl, twopc_counters *sum)
 	return 0;
 }
 
+/* The median and 99th percentile of the N latencies the CONC threads
+ * recorded, in ms (0 when there are none); frees each thread's array. */
+static void
+bench_latency(bench_thread *th, int conc, size_t n, double *p50, double *p99)
+{
+	uint32_t *all = malloc((n ? n : 1) * sizeof(*all));
+	size_t at = 0;
+	for (int i = 0; i < conc; i++) {
+		if (all != NULL)
+			memcpy(all + at, th[i].lat_us, th[i].n * sizeof(*all));
+		at += th[i].n;
+		free(th[i].lat_us);
+	}
+	if (all != NULL && n > 0) {
+		qsort(all, n, sizeof(*all), bench_cmp);
+		*p50 = all[n / 2] / 1000.0;
+		*p99 = all[(n * 99) / 100 < n ? (n * 99) / 100 : n - 1] / 1000.0;
+	}
+	free(all);
+}
+
 int
 bench_main(twopc_client *cl, int argc, char **argv)
 {
@@ -149,20 +170,8 @@ bench_main(twopc_client *cl, int argc, char **argv)
 	}
 	double secs = (double)(bench_now_us() - t0) / 1e6;
 	have = have && bench_counters(cl, &after) == 0;
-	uint32_t *all = malloc((n ? n : 1) * sizeof(*all));
-	size_t at = 0;
-	for (int i = 0; i < conc; i++) {
-		if (all != NULL)
-			memcpy(all + at, th[i].lat_us, th[i].n * sizeof(*all));
-		at += th[i].n;
-		free(th[i].lat_us);
-	}
 	double p50 = 0, p99 = 0;
-	if (all != NULL && n > 0) {
-		qsort(all, n, sizeof(*all), bench_cmp);
-		p50 = all[n / 2] / 1000.0;
-		p99 = all[(n * 99) / 100 < n ? (n * 99) / 100 : n - 1] / 1000.0;
-	}
+	bench_latency(th, conc, n, &p50, &p99);
 	size_t txns = committed + aborted;
 	double fsyncs = have && txns ? (double)(after.forced_writes - before.forced_writes) / (double)txns : -1;
 	/* The counter requests of this run are themselves served requests. */
@@ -183,7 +192,6 @@ bench_main(twopc_client *cl, int argc, char **argv)
 		printf("  fsyncs/txn   %10.2f   (forced log writes, all nodes)\n", fsyncs);
 		printf("  messages/txn %10.2f   (requests and replies, all nodes)\n", msgs);
 	}
-	free(all);
 	free(th);
 	free(tids);
 	return errors > 0 && committed == 0 ? 3 : 0;

@@ -112,31 +112,24 @@ clog_row(sqlite3_stmt *st, int at, clog_txn *t, int *ok)
 	t->decided_at = sqlite3_column_int64(st, at + 3);
 }
 
+static int
+clog_get_row(sqlite3_stmt *st, void *t)
+{
+	int ok;
+	clog_row(st, 0, t, &ok);
+	return ok ? 0 : TWOPC_EIO;
+}
+
 int
 clog_get(db *d, const char *txid, clog_txn *out)
 {
-	sqlite3_stmt *st = db_stmt(d, S_GET,
-	    "SELECT state, participants, created_at, decided_at FROM txn WHERE txid = ?1");
-	if (st == NULL)
-		return TWOPC_EIO;
-	sqlite3_bind_text(st, 1, txid, -1, SQLITE_STATIC);
-	int rc = sqlite3_step(st);
-	if (rc == SQLITE_DONE) {
-		sqlite3_reset(st);
-		return TWOPC_ENOENT;
-	}
-	if (rc != SQLITE_ROW) {
-		sqlite3_reset(st);
-		return TWOPC_EIO;
-	}
-	int ok;
 	clog_txn t;
-	clog_row(st, 0, &t, &ok);
-	sqlite3_reset(st);
-	if (!ok)
-		return TWOPC_EIO;
-	*out = t;
-	return 0;
+	int rv = db_get_by_key(d, S_GET,
+	    "SELECT state, participants, created_at, decided_at FROM txn WHERE txid = ?1", txid,
+	    clog_get_row, &t);
+	if (rv == 0)
+		*out = t;
+	return rv;
 }
 
 int

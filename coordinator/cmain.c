@@ -6,9 +6,6 @@
  * not start, 2 for usage or configuration errors.
  */
 #include <errno.h>
-#include <getopt.h>
-#include <pthread.h>
-#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,24 +13,32 @@
 
 #include "config.h"
 #include "coord.h"
+#include "daemon.h"
+#include "testhook.h"
 #include "tlog.h"
 #include "twopc/error.h"
 
-typedef struct sigctx {
-	sigset_t set;
-	coord *c;
-} sigctx;
-
-static void *
-signal_thread(void *arg)
+static void
+cmain_stop(void *c)
 {
-	sigctx *s = arg;
-	int sig;
-	if (sigwait(&s->set, &sig) == 0) {
-		tlog_info("signal %d: stopping", sig);
-		coord_request_stop(s->c);
+	coord_request_stop(c);
+}
+
+/* --min-epoch N (DESIGN section 9: a way back from a lost log). */
+static int
+cmain_opt(int ch, const char *arg, void *min_epoch)
+{
+	char *end;
+	errno = 0;
+	uint64_t e = strtoull(arg, &end, 10);
+	if (ch != 'E' || errno != 0 || end == arg || *end != '\0' || arg[0] == '-' || e == 0 ||
+	    e == UINT64_MAX) {
+		fprintf(stderr, "twopc-coordinator: --min-epoch '%s': not an epoch "
+		    "(a number from 1 to %llu)\n", arg, (unsigned long long)UINT64_MAX - 1);
+		return 2;
 	}
-	return NULL;
+	*(uint64_t *)min_epoch = e;
+	return 0;
 }
 
 static void
@@ -44,51 +49,24 @@ usage(void)
 	exit(2);
 }
 
-/* --min-epoch ARG: 1 .. UINT64_MAX - 1. 0, or -1 (said why). */
-static int
-parse_epoch(const char *arg, uint64_t *out)
-{
-	char *end;
-	errno = 0;
-	unsigned long long v = strtoull(arg, &end, 10);
-	if (errno != 0 || end == arg || *end != '\0' || arg[0] == '-' || v == 0 || v == UINT64_MAX) {
-		fprintf(stderr, "twopc-coordinator: --min-epoch '%s': not an epoch "
-		    "(a number from 1 to %llu)\n", arg, (unsigned long long)UINT64_MAX - 1);
-		return -1;
-	}
-	*out = (uint64_t)v;
-	return 0;
-}
-
 int
 main(int argc, char **argv)
 {
-	const char *file = NULL, *name = NULL;
-	int check = 0, verbose = 0, ch;
-	uint64_t min_epoch = 0;
 	static const struct option longopts[] = {
-		{ "config", required_argument, NULL, 'c' },
-		{ "name", required_argument, NULL, 'n' },
-		{ "check-config", no_argument, NULL, 'C' },
-		{ "verbose", no_argument, NULL, 'v' },
 		{ "min-epoch", required_argument, NULL, 'E' },
 		{ NULL, 0, NULL, 0 },
 	};
-	while ((ch = getopt_long(argc, argv, "c:n:v", longopts, NULL)) != -1) {
-		switch (ch) {
-		case 'c': file = optarg; break;
-		case 'n': name = optarg; break;
-		case 'C': check = 1; break;
-		case 'v': verbose = 1; break;
-		case 'E':
-			if (parse_epoch(optarg, &min_epoch) != 0)
-				return 2;
-			break;
-		default: usage();
-		}
+	daemon_args a;
+	uint64_t min_epoch = 0;
+	testhook_arm_from_env();
+	int rv = daemon_parse_args(argc, argv, longopts, cmain_opt, &min_epoch, &a);
+	if (rv != 0) {
+		if (rv < 0)
+			usage();
+		return rv;
 	}
-	if (file == NULL || optind != argc)
-		usage();
+	const char *file = a.file, *name = a.name;
+	int check = a.check, verbose = a.verbose;
 	tlog_set_sink(tlog_stderr_sink, NULL, verbose ? TLOG_DEBUG : TLOG_INFO);
 
 	char errs[8192];
@@ -111,16 +89,11 @@ main(int argc, char **argv)
 	}
 	tlog_set_name(cfg->coordinator.name);
 
-	static sigctx sig;
+	static daemon_signals sig;
 	static coord c;
-	sigemptyset(&sig.set);
-	sigaddset(&sig.set, SIGTERM);
-	sigaddset(&sig.set, SIGINT);
-	pthread_sigmask(SIG_BLOCK, &sig.set, NULL);
-	signal(SIGPIPE, SIG_IGN);
-	sig.c = &c;
+	daemon_signals_block(&sig);
 
-	int rv = coord_start(&c, cfg, min_epoch);
+	rv = coord_start(&c, cfg, min_epoch);
 	if (rv != 0) {
 		fprintf(stderr, "twopc-coordinator: cannot start: %s\n", rv == TWOPC_ESTALE ?
 		    "the participants have seen a newer epoch than this log (see above)" :
@@ -129,9 +102,7 @@ main(int argc, char **argv)
 		cfg_free(cfg);
 		return 1;
 	}
-	pthread_t st;
-	pthread_create(&st, NULL, signal_thread, &sig);
-	pthread_detach(st);
+	daemon_signals_start(&sig, cmain_stop, &c);
 	rv = coord_wait(&c);
 	coord_stop(&c);
 	cfg_free(cfg);

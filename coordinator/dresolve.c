@@ -24,27 +24,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "djson.h"
 #include "heur.h"
 
 #define DRES_REFUSED 1
 #define DRES_USAGE 2
 #define DRES_UNKNOWN 3
-
-static void
-dres_json_str(const char *s)
-{
-	putchar('"');
-	for (; *s; s++) {
-		unsigned char ch = (unsigned char)*s;
-		if (ch == '"' || ch == '\\')
-			printf("\\%c", ch);
-		else if (ch < 0x20)
-			printf("\\u%04x", ch);
-		else
-			putchar(ch);
-	}
-	putchar('"');
-}
 
 static int
 dres_usage(void)
@@ -69,7 +54,7 @@ dres_report(twopc_client *cl, const char *txid, const char *outcome, int force, 
 	int commit = 0, abort_ = 0, pending = 0;
 	if (json) {
 		printf("{\"txid\":");
-		dres_json_str(txid);
+		djson_str(txid);
 		printf(",\"outcome\":\"%s\",\"force\":%s,\"nodes\":[", outcome, force ? "true" : "false");
 	}
 	for (size_t i = 0; twopc_client_node(cl, i) != NULL; i++) {
@@ -89,10 +74,10 @@ dres_report(twopc_client *cl, const char *txid, const char *outcome, int force, 
 			abort_ = 1;
 		if (json) {
 			printf("%s{\"node\":", i ? "," : "");
-			dres_json_str(node);
+			djson_str(node);
 			printf(",\"role\":\"%s\",\"state\":\"%s\",\"heuristic\":%s,\"detail\":",
 			    i == 0 ? "coordinator" : "participant", state, heur ? "true" : "false");
-			dres_json_str(detail);
+			djson_str(detail);
 			printf("}");
 		} else {
 			printf("  %-12s %-11s %-11s %-9s %s\n", node, i == 0 ? "coordinator" : "participant",
@@ -104,7 +89,7 @@ dres_report(twopc_client *cl, const char *txid, const char *outcome, int force, 
 	const char *result = code == 0 ? "resolved" : code == DRES_EXIT_DAMAGE ? "damaged" : "incomplete";
 	if (json) {
 		printf("],\"result\":\"%s\",\"note\":", result);
-		dres_json_str(note);
+		djson_str(note);
 		printf("}\n");
 	} else {
 		printf("%s %s: %s%s%s\n", code == 0 ? "RESOLVED" : code == DRES_EXIT_DAMAGE ? "DAMAGED" :
@@ -120,13 +105,87 @@ dres_refused(const char *txid, const char *outcome, int json, const char *why)
 {
 	if (json) {
 		printf("{\"txid\":");
-		dres_json_str(txid);
+		djson_str(txid);
 		printf(",\"outcome\":\"%s\",\"result\":\"refused\",\"reason\":", outcome);
-		dres_json_str(why);
+		djson_str(why);
 		printf("}\n");
 	} else {
 		fprintf(stderr, "twopc: resolve %s refused: %s\n", txid, why);
 	}
+}
+
+/* --forget-heuristic: every node drops its heuristic record of TXID. */
+static int
+dres_forget(twopc_client *cl, const char *txid, const char *word, int json, int timeout_ms)
+{
+	char why[4200];
+	twopc_status st;
+	int missed = 0;
+
+	for (size_t i = 0; twopc_client_node(cl, i) != NULL; i++) {
+		int rv = twopc_client_resolve(cl, twopc_client_node(cl, i), txid, 0, 0, &st, why,
+		    sizeof(why), timeout_ms);
+		if (rv != 0) {
+			missed = 1;
+			fprintf(stderr, "twopc: %s: %s\n", twopc_client_node(cl, i),
+			    why[0] ? why : twopc_strerror(rv));
+		}
+	}
+	int code = dres_report(cl, txid, word, 0, json, 2000, missed ?
+	    "some nodes kept their heuristic record" : "heuristic records dropped");
+	return missed ? DRES_UNKNOWN : code == DRES_EXIT_DAMAGE ? 0 : code;
+}
+
+/* Without --force: the coordinator decides whether OUTCOME may be applied. */
+static int
+dres_ask(twopc_client *cl, const char *txid, int outcome, const char *word, int json,
+    int timeout_ms)
+{
+	char why[4200], note[4300];
+	twopc_status st;
+	const char *coord = twopc_client_node(cl, 0);
+
+	int rv = twopc_client_resolve(cl, coord, txid, outcome, 0, &st, why, sizeof(why),
+	    timeout_ms);
+	if (rv != 0 && why[0] == '\0' && dres_unreachable(rv)) {
+		snprintf(why, sizeof(why), "the coordinator %s cannot be reached (%s); --force "
+		    "applies the outcome heuristically at the participants", coord,
+		    twopc_strerror(rv));
+		dres_refused(txid, word, json, why);
+		return DRES_UNKNOWN;
+	}
+	if (rv != 0) {
+		dres_refused(txid, word, json, why[0] ? why : twopc_strerror(rv));
+		return rv == TWOPC_ETIMEDOUT ? DRES_UNKNOWN : rv == TWOPC_EINVAL ? DRES_USAGE :
+		    DRES_REFUSED;
+	}
+	snprintf(note, sizeof(note), "%s: %s", coord, st.detail);
+	return dres_report(cl, txid, word, 0, json, 2000, note);
+}
+
+/* --force: the participants first (the coordinator may be down), then the
+ * coordinator, which sees what they now hold. */
+static int
+dres_force(twopc_client *cl, const char *txid, int outcome, const char *word, int json,
+    int timeout_ms)
+{
+	char why[4200], note[4300] = "";
+	twopc_status st;
+	const char *coord = twopc_client_node(cl, 0);
+	size_t at = 0;
+
+	for (size_t i = 1; twopc_client_node(cl, i) != NULL; i++) {
+		const char *node = twopc_client_node(cl, i);
+		int rv = twopc_client_resolve(cl, node, txid, outcome, 1, &st, why, sizeof(why), timeout_ms);
+		if (rv != 0 && at < sizeof(note))
+			at += (size_t)snprintf(note + at, sizeof(note) - at, "%s%s: %s", at ? "; " : "",
+			    node, why[0] ? why : twopc_strerror(rv));
+	}
+	int rv = twopc_client_resolve(cl, coord, txid, outcome, 1, &st, why, sizeof(why), timeout_ms);
+	if (rv != 0 && at < sizeof(note))
+		snprintf(note + at, sizeof(note) - at, "%s%s: %s", at ? "; " : "", coord,
+		    why[0] ? why : twopc_strerror(rv));
+	return dres_report(cl, txid, word, 1, json, 2000, note);
 }
 
 int
@@ -142,8 +201,6 @@ dres_main(twopc_client *cl, int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	int outcome = -1, force = 0, json = 0, timeout_ms = 10000, ch, nout = 0;
-	char why[4200], note[4300] = "";
-	twopc_status st;
 
 	/* GNU order (TXID before or after the options): optind 0 makes glibc
 	 * forget the "+" mode of the driver's first getopt. */
@@ -172,55 +229,9 @@ dres_main(twopc_client *cl, int argc, char **argv)
 	}
 	const char *word = outcome == TWOPC_COMMITTED ? "COMMIT" : outcome == TWOPC_ABORTED ? "ABORT" :
 	    "FORGET";
-	const char *coord = twopc_client_node(cl, 0);
-
-	if (outcome == 0) {
-		/* Every node drops its heuristic record of TXID. */
-		int missed = 0;
-		for (size_t i = 0; twopc_client_node(cl, i) != NULL; i++) {
-			int rv = twopc_client_resolve(cl, twopc_client_node(cl, i), txid, 0, 0, &st, why,
-			    sizeof(why), timeout_ms);
-			if (rv != 0) {
-				missed = 1;
-				fprintf(stderr, "twopc: %s: %s\n", twopc_client_node(cl, i),
-				    why[0] ? why : twopc_strerror(rv));
-			}
-		}
-		int code = dres_report(cl, txid, word, 0, json, 2000, missed ?
-		    "some nodes kept their heuristic record" : "heuristic records dropped");
-		return missed ? DRES_UNKNOWN : code == DRES_EXIT_DAMAGE ? 0 : code;
-	}
-	if (!force) {
-		int rv = twopc_client_resolve(cl, coord, txid, outcome, 0, &st, why, sizeof(why),
-		    timeout_ms);
-		if (rv != 0 && why[0] == '\0' && dres_unreachable(rv)) {
-			snprintf(why, sizeof(why), "the coordinator %s cannot be reached (%s); --force "
-			    "applies the outcome heuristically at the participants", coord,
-			    twopc_strerror(rv));
-			dres_refused(txid, word, json, why);
-			return DRES_UNKNOWN;
-		}
-		if (rv != 0) {
-			dres_refused(txid, word, json, why[0] ? why : twopc_strerror(rv));
-			return rv == TWOPC_ETIMEDOUT ? DRES_UNKNOWN : rv == TWOPC_EINVAL ? DRES_USAGE :
-			    DRES_REFUSED;
-		}
-		snprintf(note, sizeof(note), "%s: %s", coord, st.detail);
-		return dres_report(cl, txid, word, 0, json, 2000, note);
-	}
-	/* --force: the participants first (the coordinator may be down), then
-	 * the coordinator, which sees what they now hold. */
-	size_t at = 0;
-	for (size_t i = 1; twopc_client_node(cl, i) != NULL; i++) {
-		const char *node = twopc_client_node(cl, i);
-		int rv = twopc_client_resolve(cl, node, txid, outcome, 1, &st, why, sizeof(why), timeout_ms);
-		if (rv != 0 && at < sizeof(note))
-			at += (size_t)snprintf(note + at, sizeof(note) - at, "%s%s: %s", at ? "; " : "",
-			    node, why[0] ? why : twopc_strerror(rv));
-	}
-	int rv = twopc_client_resolve(cl, coord, txid, outcome, 1, &st, why, sizeof(why), timeout_ms);
-	if (rv != 0 && at < sizeof(note))
-		snprintf(note + at, sizeof(note) - at, "%s%s: %s", at ? "; " : "", coord,
-		    why[0] ? why : twopc_strerror(rv));
-	return dres_report(cl, txid, word, 1, json, 2000, note);
+	if (outcome == 0)
+		return dres_forget(cl, txid, word, json, timeout_ms);
+	if (!force)
+		return dres_ask(cl, txid, outcome, word, json, timeout_ms);
+	return dres_force(cl, txid, outcome, word, json, timeout_ms);
 }

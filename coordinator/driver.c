@@ -20,6 +20,8 @@
 #include <time.h>
 
 #include "bench.h"
+#include "db.h"
+#include "djson.h"
 #include "dresolve.h"
 #include "heur.h"
 #include "twopc/client.h"
@@ -44,23 +46,6 @@ usage(void)
 	    "       twopc -c FILE bench [--concurrency N] [--duration SECONDS] [--participants K] [--json]\n"
 	    "OP is put, del, check or add; e.g. alpha:add:alice=-100 beta:add:bob=100\n");
 	exit(EXIT_USAGE);
-}
-
-/* JSON string body, escaped. */
-static void
-json_str(const char *s)
-{
-	putchar('"');
-	for (; *s; s++) {
-		unsigned char ch = (unsigned char)*s;
-		if (ch == '"' || ch == '\\')
-			printf("\\%c", ch);
-		else if (ch < 0x20)
-			printf("\\u%04x", ch);
-		else
-			putchar(ch);
-	}
-	putchar('"');
 }
 
 typedef struct drv_opts {
@@ -138,14 +123,6 @@ drv_add_op(twopc_client *cl, twopc_tx *tx, const char *arg)
 	exit(EXIT_USAGE);
 }
 
-static int64_t
-drv_mono_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* Why the outcome of a commit is unknown, with the time it really took:
  * a connection that broke after 55 ms is not a coordinator that was
  * silent for the whole --timeout. */
@@ -181,9 +158,9 @@ drv_commit(twopc_client *cl, int argc, char **argv)
 	}
 	for (int i = at; i < argc; i++)
 		drv_add_op(cl, tx, argv[i]);
-	int64_t t0 = drv_mono_ms();
+	int64_t t0 = mono_ms();
 	int rv = twopc_tx_commit(tx, o.timeout_ms, &outcome);
-	long long took = (long long)(drv_mono_ms() - t0);
+	long long took = (long long)(mono_ms() - t0);
 	int code;
 	const char *word;
 	if (rv == 0) {
@@ -199,9 +176,9 @@ drv_commit(twopc_client *cl, int argc, char **argv)
 	const char *id = twopc_tx_id(tx), *why = twopc_tx_reason(tx);
 	if (o.json) {
 		printf("{\"txid\":");
-		json_str(id);
+		djson_str(id);
 		printf(",\"outcome\":\"%s\",\"reason\":", word);
-		json_str(rv == 0 || rv == TWOPC_EINVAL || rv == TWOPC_ENOENT ? why : twopc_strerror(rv));
+		djson_str(rv == 0 || rv == TWOPC_EINVAL || rv == TWOPC_ENOENT ? why : twopc_strerror(rv));
 		printf("}\n");
 	} else if (code == 0) {
 		printf("COMMITTED %s\n", id);
@@ -245,12 +222,12 @@ drv_get(twopc_client *cl, int argc, char **argv)
 	}
 	if (o.json) {
 		printf("{\"participant\":");
-		json_str(argv[at]);
+		djson_str(argv[at]);
 		printf(",\"key\":");
-		json_str(argv[at + 1]);
+		djson_str(argv[at + 1]);
 		printf(",\"found\":%s,\"value\":", found ? "true" : "false");
 		if (found)
-			json_str(value);
+			djson_str(value);
 		else
 			printf("null");
 		printf("}\n");
@@ -286,7 +263,7 @@ drv_status(twopc_client *cl, int argc, char **argv)
 	const char *txid = argv[at];
 	if (o.json) {
 		printf("{\"txid\":");
-		json_str(txid);
+		djson_str(txid);
 		printf(",\"nodes\":[");
 	} else {
 		printf("%s\n", txid);
@@ -311,12 +288,12 @@ drv_status(twopc_client *cl, int argc, char **argv)
 		int member = strstr(members, me) != NULL;
 		if (o.json) {
 			printf("%s{\"node\":", i ? "," : "");
-			json_str(node);
+			djson_str(node);
 			printf(",\"role\":\"%s\",\"state\":\"%s\"", i == 0 ? "coordinator" : "participant", state);
 			if (rv == 0 && n > 0) {
 				printf(",\"age_ms\":%llu,\"epoch\":%llu,\"detail\":",
 				    (unsigned long long)st[0].age_ms, (unsigned long long)st[0].epoch);
-				json_str(st[0].detail);
+				djson_str(st[0].detail);
 			}
 			printf("}");
 		} else {
@@ -347,6 +324,141 @@ drv_why(const char *detail)
 
 #define DRV_MAX_LIST 256
 
+/* One transaction of `twopc list`, as every reachable node sees it. */
+typedef struct drv_row {
+	char states[HC_NODES_MAX][16];  /* "?" unreachable, "-" no record */
+	char why[600];
+	char damage[600];
+	uint64_t age;
+	int in_doubt;
+} drv_row;
+
+/* The txids unfinished at any node, at most DRV_MAX_LIST, in TXIDS;
+ * DOWN[i] set for every node that did not answer. Returns the count;
+ * *REACHED the nodes that answered. */
+static size_t
+drv_list_collect(twopc_client *cl, size_t nnodes, int timeout_ms, int *down,
+    char (*txids)[65], int *reached)
+{
+	size_t ntx = 0;
+
+	*reached = 0;
+	for (size_t i = 0; i < nnodes; i++) {
+		twopc_status *st = NULL;
+		size_t n = 0;
+		if (twopc_client_status(cl, twopc_client_node(cl, i), NULL, &st, &n, timeout_ms) != 0) {
+			down[i] = 1;
+			continue;
+		}
+		(*reached)++;
+		for (size_t k = 0; k < n; k++) {
+			size_t j;
+			for (j = 0; j < ntx && strcmp(txids[j], st[k].txid) != 0; j++)
+				;
+			if (j == ntx && ntx < DRV_MAX_LIST)
+				snprintf(txids[ntx++], sizeof(txids[0]), "%s", st[k].txid);
+		}
+		free(st);
+	}
+	return ntx;
+}
+
+/* Ask every node not DOWN about TXID (a node that does not answer is
+ * marked DOWN) and say why it is unfinished. */
+static void
+drv_list_probe(twopc_client *cl, size_t nnodes, int timeout_ms, int *down, const char *txid,
+    drv_row *r)
+{
+	memset(r, 0, sizeof(*r));
+	for (size_t i = 0; i < nnodes && i < HC_NODES_MAX; i++) {
+		twopc_status *st = NULL;
+		size_t n = 0;
+		if (down[i] || twopc_client_status(cl, twopc_client_node(cl, i), txid, &st, &n,
+		    timeout_ms) != 0) {
+			down[i] = 1;
+			snprintf(r->states[i], sizeof(r->states[i]), "?");
+			continue;
+		}
+		snprintf(r->states[i], sizeof(r->states[i]), "%s", n ? st[0].state : "-");
+		if (n && r->damage[0] == '\0' && heur_damaged(st[0].detail)) {
+			const char *h = strstr(st[0].detail, "heuristic ");
+			const char *v = strstr(st[0].detail, "VIOLATION: ");
+			snprintf(r->damage, sizeof(r->damage), "DAMAGED at %s: %s",
+			    twopc_client_node(cl, i), v != NULL ? v : h);
+		}
+		if (n && st[0].age_ms > r->age)
+			r->age = st[0].age_ms;
+		if (n && i > 0 && strcmp(st[0].state, "READY") == 0) {
+			r->in_doubt = 1;
+			if (r->why[0] == '\0')
+				snprintf(r->why, sizeof(r->why), "%s", drv_why(st[0].detail));
+		}
+		free(st);
+	}
+	if (r->damage[0] != '\0')
+		snprintf(r->why, sizeof(r->why), "%s", r->damage);
+	if (r->why[0] == '\0')
+		snprintf(r->why, sizeof(r->why), "%s", r->in_doubt ? "waiting for the decision" :
+		    strcmp(r->states[0], "COMMIT") == 0 ? "coordinator resending GLOBAL_COMMIT" :
+		    strcmp(r->states[0], "WAIT") == 0 ? "coordinator collecting votes" : "");
+}
+
+/* One line of the table, or one object of the JSON array (FIRST: no
+ * comma before it). */
+static void
+drv_list_print(twopc_client *cl, size_t nnodes, int json, int first, const char *txid,
+    const drv_row *r)
+{
+	char agebuf[32];
+	drv_age(r->age, agebuf, sizeof(agebuf));
+	if (!json) {
+		printf("%-24s %-7s", txid, agebuf);
+		for (size_t i = 0; i < nnodes && i < HC_NODES_MAX; i++)
+			printf(" %-8s", r->states[i]);
+		printf(" %s\n", r->why);
+		return;
+	}
+	printf("%s{\"txid\":", first ? "" : ",");
+	djson_str(txid);
+	printf(",\"age_ms\":%llu,\"in_doubt\":%s,\"damaged\":%s,\"states\":{",
+	    (unsigned long long)r->age, r->in_doubt ? "true" : "false",
+	    r->damage[0] ? "true" : "false");
+	for (size_t i = 0; i < nnodes && i < HC_NODES_MAX; i++) {
+		printf("%s", i ? "," : "");
+		djson_str(twopc_client_node(cl, i));
+		printf(":\"%s\"", strcmp(r->states[i], "?") == 0 ? "UNREACHABLE" :
+		    strcmp(r->states[i], "-") == 0 ? "NONE" : r->states[i]);
+	}
+	printf("},\"why\":");
+	djson_str(r->why);
+	printf("}");
+}
+
+/* What follows the rows: the unreachable nodes. */
+static void
+drv_list_footer(twopc_client *cl, size_t nnodes, const drv_opts *o, const int *down,
+    int reached, size_t shown)
+{
+	if (o->json) {
+		printf("],\"nodes_reached\":%d,\"unreachable\":[", reached);
+		int first = 1;
+		for (size_t i = 0; i < nnodes; i++) {
+			if (!down[i])
+				continue;
+			printf("%s", first ? "" : ",");
+			djson_str(twopc_client_node(cl, i));
+			first = 0;
+		}
+		printf("]}\n");
+		return;
+	}
+	if (shown == 0)
+		printf("(no %s transactions)\n", o->in_doubt ? "in-doubt" : "unfinished");
+	for (size_t i = 0; i < nnodes; i++)
+		if (down[i])
+			printf("note: %s did not answer; '?' marks its state\n", twopc_client_node(cl, i));
+}
+
 /*
  * list: every transaction not finished everywhere, one line each, with its
  * state at the coordinator and at every participant and why it is stuck.
@@ -358,10 +470,10 @@ drv_list(twopc_client *cl, int argc, char **argv)
 {
 	drv_opts o = { .timeout_ms = 2000 };
 	int at = drv_parse_opts(argc, argv, &o);
-	size_t nnodes = 0;
+	size_t nnodes = 0, shown = 0;
 	static char txids[DRV_MAX_LIST][65];
-	size_t ntx = 0;
-	int reached = 0;
+	static drv_row row;
+	int reached;
 
 	if (at != argc)
 		usage();
@@ -371,23 +483,7 @@ drv_list(twopc_client *cl, int argc, char **argv)
 	if (down == NULL)
 		return EXIT_UNKNOWN;
 	/* 1. What each node holds unfinished. */
-	for (size_t i = 0; i < nnodes; i++) {
-		twopc_status *st = NULL;
-		size_t n = 0;
-		if (twopc_client_status(cl, twopc_client_node(cl, i), NULL, &st, &n, o.timeout_ms) != 0) {
-			down[i] = 1;
-			continue;
-		}
-		reached++;
-		for (size_t k = 0; k < n; k++) {
-			size_t j;
-			for (j = 0; j < ntx && strcmp(txids[j], st[k].txid) != 0; j++)
-				;
-			if (j == ntx && ntx < DRV_MAX_LIST)
-				snprintf(txids[ntx++], sizeof(txids[0]), "%s", st[k].txid);
-		}
-		free(st);
-	}
+	size_t ntx = drv_list_collect(cl, nnodes, o.timeout_ms, down, txids, &reached);
 	/* 2. Each one as every reachable node sees it. */
 	if (o.json)
 		printf("{\"transactions\":[");
@@ -397,86 +493,14 @@ drv_list(twopc_client *cl, int argc, char **argv)
 			printf(" %-8s", twopc_client_node(cl, i));
 		printf(" WHY\n");
 	}
-	size_t shown = 0;
 	for (size_t t = 0; t < ntx; t++) {
-		char states[HC_NODES_MAX][16], why[600] = "", damage[600] = "";
-		uint64_t age = 0;
-		int in_doubt = 0;
-		for (size_t i = 0; i < nnodes && i < HC_NODES_MAX; i++) {
-			twopc_status *st = NULL;
-			size_t n = 0;
-			if (down[i] || twopc_client_status(cl, twopc_client_node(cl, i), txids[t], &st, &n,
-			    o.timeout_ms) != 0) {
-				down[i] = 1;
-				snprintf(states[i], sizeof(states[i]), "?");
-				continue;
-			}
-			snprintf(states[i], sizeof(states[i]), "%s", n ? st[0].state : "-");
-			if (n && damage[0] == '\0' && heur_damaged(st[0].detail)) {
-				const char *h = strstr(st[0].detail, "heuristic ");
-				const char *v = strstr(st[0].detail, "VIOLATION: ");
-				snprintf(damage, sizeof(damage), "DAMAGED at %s: %s", twopc_client_node(cl, i),
-				    v != NULL ? v : h);
-			}
-			if (n && st[0].age_ms > age)
-				age = st[0].age_ms;
-			if (n && i > 0 && strcmp(st[0].state, "READY") == 0) {
-				in_doubt = 1;
-				if (why[0] == '\0')
-					snprintf(why, sizeof(why), "%s", drv_why(st[0].detail));
-			}
-			free(st);
-		}
-		if (o.in_doubt && !in_doubt)
+		drv_list_probe(cl, nnodes, o.timeout_ms, down, txids[t], &row);
+		if (o.in_doubt && !row.in_doubt)
 			continue;
-		if (damage[0] != '\0')
-			snprintf(why, sizeof(why), "%s", damage);
-		if (why[0] == '\0')
-			snprintf(why, sizeof(why), "%s", in_doubt ? "waiting for the decision" :
-			    strcmp(states[0], "COMMIT") == 0 ? "coordinator resending GLOBAL_COMMIT" :
-			    strcmp(states[0], "WAIT") == 0 ? "coordinator collecting votes" : "");
-		char agebuf[32];
-		drv_age(age, agebuf, sizeof(agebuf));
-		if (o.json) {
-			printf("%s{\"txid\":", shown ? "," : "");
-			json_str(txids[t]);
-			printf(",\"age_ms\":%llu,\"in_doubt\":%s,\"damaged\":%s,\"states\":{",
-			    (unsigned long long)age, in_doubt ? "true" : "false", damage[0] ? "true" : "false");
-			for (size_t i = 0; i < nnodes && i < HC_NODES_MAX; i++) {
-				printf("%s", i ? "," : "");
-				json_str(twopc_client_node(cl, i));
-				printf(":\"%s\"", strcmp(states[i], "?") == 0 ? "UNREACHABLE" :
-				    strcmp(states[i], "-") == 0 ? "NONE" : states[i]);
-			}
-			printf("},\"why\":");
-			json_str(why);
-			printf("}");
-		} else {
-			printf("%-24s %-7s", txids[t], agebuf);
-			for (size_t i = 0; i < nnodes && i < HC_NODES_MAX; i++)
-				printf(" %-8s", states[i]);
-			printf(" %s\n", why);
-		}
+		drv_list_print(cl, nnodes, o.json, shown == 0, txids[t], &row);
 		shown++;
 	}
-	if (o.json) {
-		printf("],\"nodes_reached\":%d,\"unreachable\":[", reached);
-		int first = 1;
-		for (size_t i = 0; i < nnodes; i++) {
-			if (!down[i])
-				continue;
-			printf("%s", first ? "" : ",");
-			json_str(twopc_client_node(cl, i));
-			first = 0;
-		}
-		printf("]}\n");
-	} else {
-		if (shown == 0)
-			printf("(no %s transactions)\n", o.in_doubt ? "in-doubt" : "unfinished");
-		for (size_t i = 0; i < nnodes; i++)
-			if (down[i])
-				printf("note: %s did not answer; '?' marks its state\n", twopc_client_node(cl, i));
-	}
+	drv_list_footer(cl, nnodes, &o, down, reached, shown);
 	free(down);
 	return reached ? 0 : EXIT_UNKNOWN;
 }

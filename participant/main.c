@@ -9,50 +9,20 @@
  * start or a log write failed (the library stopped serving), 2 for usage
  * or configuration errors.
  */
-#include <getopt.h>
-#include <pthread.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "daemon.h"
 #include "kv.h"
+#include "testhook.h"
 #include "tlog.h"
 #include "twopc/participant.h"
-
-typedef struct main_opts {
-	const char *file, *name;
-	int check, verbose;
-} main_opts;
 
 static void
 usage(void)
 {
 	fprintf(stderr, "usage: twopc-participant -c FILE -n NAME [--check-config] [-v]\n");
 	exit(2);
-}
-
-static void
-main_args(int argc, char **argv, main_opts *o)
-{
-	static const struct option longopts[] = {
-		{ "config", required_argument, NULL, 'c' },
-		{ "name", required_argument, NULL, 'n' },
-		{ "check-config", no_argument, NULL, 'C' },
-		{ "verbose", no_argument, NULL, 'v' },
-		{ NULL, 0, NULL, 0 },
-	};
-	int c;
-	while ((c = getopt_long(argc, argv, "c:n:v", longopts, NULL)) != -1) {
-		switch (c) {
-		case 'c': o->file = optarg; break;
-		case 'n': o->name = optarg; break;
-		case 'C': o->check = 1; break;
-		case 'v': o->verbose = 1; break;
-		default: usage();
-		}
-	}
-	if (o->file == NULL || optind != argc || (o->name == NULL && !o->check))
-		usage();
 }
 
 /* --check-config prints the library's error lines as they are. */
@@ -65,72 +35,62 @@ main_plain_sink(void *user, int level, const char *line)
 }
 
 static int
-main_check(const main_opts *o)
+main_check(const daemon_args *a)
 {
 	size_t n = 0;
 	twopc_set_log(main_plain_sink, NULL, 0 /* errors only */);
-	if (twopc_participant_check(o->file, o->name, &n) != 0)
+	if (twopc_participant_check(a->file, a->name, &n) != 0)
 		return 2;
-	printf("%s: OK (%zu participants)\n", o->file, n);
+	printf("%s: OK (%zu participants)\n", a->file, n);
 	return 0;
 }
 
-typedef struct sigctx {
-	sigset_t set;
-	twopc_participant *p;
-} sigctx;
-
-static void *
-signal_thread(void *arg)
+static void
+main_stop(void *p)
 {
-	sigctx *s = arg;
-	int sig;
-	if (sigwait(&s->set, &sig) == 0)
-		twopc_participant_stop(s->p);
-	return NULL;
+	(void)twopc_participant_stop(p);
 }
 
 static int
-main_serve(const main_opts *o)
+main_serve(const daemon_args *a)
 {
 	/* Signals go to one thread only, which asks the library to stop. */
-	static sigctx sig;
-	sigemptyset(&sig.set);
-	sigaddset(&sig.set, SIGTERM);
-	sigaddset(&sig.set, SIGINT);
-	pthread_sigmask(SIG_BLOCK, &sig.set, NULL);
-	signal(SIGPIPE, SIG_IGN);
+	static daemon_signals sig;
+	twopc_participant *p = NULL;
+	daemon_signals_block(&sig);
 
 	/* Configuration errors reach stderr through the log function, one
 	 * FILE:LINE:COLUMN line each. */
-	int rv = twopc_participant_open(&sig.p, o->file, o->name, &kv_resource);
+	int rv = twopc_participant_open(&p, a->file, a->name, &kv_resource);
 	if (rv != 0) {
 		fprintf(stderr, "twopc-participant: %s\n", twopc_strerror(rv));
 		return rv == TWOPC_ECONFIG || rv == TWOPC_ENOENT ? 2 : 1;
 	}
 	/* The kv store lives in the log's file: one-phase commits are one
 	 * SQLite transaction. */
-	(void)twopc_participant_set_atomic_commit(sig.p, 1);
-	if ((rv = twopc_participant_start(sig.p)) != 0) {
+	(void)twopc_participant_set_atomic_commit(p, 1);
+	if ((rv = twopc_participant_start(p)) != 0) {
 		fprintf(stderr, "twopc-participant: cannot start: %s\n", twopc_strerror(rv));
-		twopc_participant_close(sig.p);
+		twopc_participant_close(p);
 		return 1;
 	}
-	pthread_t st;
-	pthread_create(&st, NULL, signal_thread, &sig);
-	pthread_detach(st);
-	rv = twopc_participant_wait(sig.p);
-	twopc_participant_close(sig.p);
+	daemon_signals_start(&sig, main_stop, p);
+	rv = twopc_participant_wait(p);
+	twopc_participant_close(p);
 	return rv == 0 ? 0 : 1;
 }
 
 int
 main(int argc, char **argv)
 {
-	main_opts o = { 0 };
-	main_args(argc, argv, &o);
-	if (o.check)
-		return main_check(&o);
-	twopc_set_log(tlog_stderr_sink, NULL, o.verbose ? TLOG_DEBUG : TLOG_INFO);
-	return main_serve(&o);
+	daemon_args a;
+	/* The test hooks (crash points, the fault VFS) are armed by the
+	 * daemon from its environment, never by the library. */
+	testhook_arm_from_env();
+	if (daemon_parse_args(argc, argv, NULL, NULL, NULL, &a) != 0 || (a.name == NULL && !a.check))
+		usage();
+	if (a.check)
+		return main_check(&a);
+	twopc_set_log(tlog_stderr_sink, NULL, a.verbose ? TLOG_DEBUG : TLOG_INFO);
+	return main_serve(&a);
 }

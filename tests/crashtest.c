@@ -188,35 +188,6 @@ ct_total(const hcluster *c)
 
 /* ---- matrix ---- */
 
-/* How many lines of node I's log contain NEEDLE. */
-static int
-ct_count_lines(hcluster *c, int i, const char *needle)
-{
-	char path[320], line[2048];
-	int n = 0;
-	snprintf(path, sizeof(path), "%s/%s.log", c->dir, c->names[i]);
-	FILE *f = fopen(path, "r");
-	while (f != NULL && fgets(line, sizeof(line), f) != NULL)
-		n += strstr(line, needle) != NULL;
-	if (f != NULL)
-		fclose(f);
-	return n;
-}
-
-/* Until the restarted node I logs its N-th "serving on" line: the log
- * holds the earlier processes' lines too. 0, or -1 after TIMEOUT_MS. */
-static int
-ct_wait_serving(hcluster *c, int i, int n, int timeout_ms)
-{
-	int64_t end = mono_ms() + timeout_ms;
-	while (ct_count_lines(c, i, "serving on") < n) {
-		if (mono_ms() >= end)
-			return -1;
-		usleep(10000);
-	}
-	return 0;
-}
-
 static int
 ct_matrix_case(const ct_opts *o, const char *point, const char *path, int rep)
 {
@@ -240,9 +211,10 @@ ct_matrix_case(const ct_opts *o, const char *point, const char *path, int rep)
 	/* Re-arm the target: the seed must not hit the point. */
 	char env[160];
 	snprintf(env, sizeof(env), "TWOPC_CRASH_AT=%s", point);
-	int served = ct_count_lines(&c, target, "serving on");
 	hc_signal(&c, target, SIGTERM);
 	int early = 0, st = 0;
+	/* The log holds the earlier incarnation's "serving on": wait for one more. */
+	int served = hc_log_count(&c, target, "serving on");
 	if (hc_wait_exit(&c, target, 5000, NULL) != 0 || hc_spawn(&c, target, env) != 0) {
 		fprintf(stderr, "twopc-crashtest: cannot restart %s with %s (see %s)\n", c.names[target],
 		    env, c.dir);
@@ -252,7 +224,7 @@ ct_matrix_case(const ct_opts *o, const char *point, const char *path, int rep)
 	}
 	/* A point on the start-up path (coordinator.after_epoch_logged) fires
 	 * before the process serves: restart it unarmed, then run the case. */
-	if (ct_wait_serving(&c, target, served + 1, 5000) != 0) {
+	if (hc_wait_log_count(&c, target, "serving on", served + 1, 5000) != 0) {
 		if (hc_wait_exit(&c, target, 3000, &st) == 0 && WIFEXITED(st) &&
 		    WEXITSTATUS(st) == CRASH_EXIT && hc_start(&c, target, NULL) == 0) {
 			early = 1;

@@ -382,21 +382,31 @@ hc_destroy(hcluster *c)
 int
 hc_wait_log_line(hcluster *c, int i, const char *needle, int timeout_ms)
 {
-	char path[320];
-	int64_t end = mono_ms() + timeout_ms;
+	return hc_wait_log_count(c, i, needle, 1, timeout_ms);
+}
+
+int
+hc_log_count(hcluster *c, int i, const char *needle)
+{
+	char path[320], line[8192];
+	int n = 0;
 	snprintf(path, sizeof(path), "%s/%s.log", c->dir, c->names[i]);
+	FILE *f = fopen(path, "r");
+	if (f == NULL)
+		return 0;
+	while (fgets(line, sizeof(line), f) != NULL)
+		n += strstr(line, needle) != NULL;
+	fclose(f);
+	return n;
+}
+
+int
+hc_wait_log_count(hcluster *c, int i, const char *needle, int n, int timeout_ms)
+{
+	int64_t end = mono_ms() + timeout_ms;
 	do {
-		FILE *f = fopen(path, "r");
-		if (f != NULL) {
-			char line[2048];
-			while (fgets(line, sizeof(line), f) != NULL) {
-				if (strstr(line, needle) != NULL) {
-					fclose(f);
-					return 0;
-				}
-			}
-			fclose(f);
-		}
+		if (hc_log_count(c, i, needle) >= n)
+			return 0;
 		hc_sleep_ms(10);
 	} while (mono_ms() < end);
 	return -1;

@@ -71,8 +71,17 @@ extern int hc_sanitizer_reports;
 int hc_scan_sanitizers(hcluster *c);
 int hc_alive(hcluster *c, int i);
 
-/* Wait until NEEDLE appears in node I's stderr log. 0 or -1. */
+/* Wait until NEEDLE appears in node I's stderr log. 0 or -1. The log
+ * holds every incarnation of the node: a line an earlier one printed is
+ * found at once (see hc_log_count). */
 int hc_wait_log_line(hcluster *c, int i, const char *needle, int timeout_ms);
+
+/* How many lines of node I's stderr log hold NEEDLE (0 without a log). */
+int hc_log_count(hcluster *c, int i, const char *needle);
+
+/* Wait until N lines of node I's log hold NEEDLE: with N one more than
+ * hc_log_count() before a restart, a line of the new incarnation. */
+int hc_wait_log_count(hcluster *c, int i, const char *needle, int n, int timeout_ms);
 
 /* The state column of TXID in node I's txn table ("" if no row, "?" on
  * error), read with a separate read-only connection. */

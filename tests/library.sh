@@ -12,8 +12,14 @@
 #     `twopc commit`, reads back with `twopc get`;
 #   - runs ledger.c in a cluster, crashes it inside its commit callback and
 #     checks that commit is called again after the restart;
+#   - checks that a program on the installed libtwopc-participant.so
+#     ignores TWOPC_CRASH_AT, TWOPC_PAUSE_AT and TWOPC_FAULT_VFS (the
+#     library never reads the environment for its test hooks);
 #   - runs twopc-crashtest matrix and random with the ledger as every
-#     participant, expecting no violation.
+#     participant, expecting no violation. The harness arms crash points
+#     through the environment, so for these runs the ledger is linked with
+#     the installed static libtwopc-participant.a and the build tree's test
+#     hooks (tests/hookctor.o, libtwopc-testhook.a; never installed).
 # Prints one line per case and "library: N passed, M failed"; exit 1 if any
 # case failed, 2 if it could not run. Every wait is bounded.
 #
@@ -213,6 +219,15 @@ transfer_build() { # the client example; with a missing file it says why, exit 2
 	[ "$rc" = 2 ]
 }
 check "build transfer.c with pkg-config twopc-client only" transfer_build
+LEDGER_HOOKED=$T/bin/ledger-hooked
+ledger_hooked_build() { # installed .a + the test hooks, for twopc-crashtest
+	local libs
+	libs=$(pc --static --libs-only-l twopc-participant | sed 's/-ltwopc-participant//') || return 1
+	# shellcheck disable=SC2046,SC2086
+	cc $CFLAGS_EX -o "$LEDGER_HOOKED" "$EX/ledger.c" $(pc --cflags twopc-participant) \
+		"$B/obj/tests/hookctor.o" "$B/libtwopc-testhook.a" "$LIB/libtwopc-participant.a" $libs
+}
+check "build a test ledger: installed libtwopc-participant.a + the test hooks" ledger_hooked_build
 resolved() { # the examples load the installed library, not the build tree's
 	local f
 	for f in "$LEDGER" "$MINIMAL"; do
@@ -308,6 +323,24 @@ minimal_del_restart() { # del, then SIGTERM, exit 0, restart: data is durable
 	[ "$(twopc get alpha kept)" = yes ]
 }
 check "del, SIGTERM (exit 0), restart: the minimal example's data survives" minimal_del_restart
+minimal_ignores_hooks() {
+	# Every variable names a step this commit passes at alpha (READY
+	# forced, vote sent, COMMIT applied; the first fsync). Armed, each
+	# would end, stop or fail the process; the library must not read them.
+	kill -TERM "${PID[alpha]}"
+	wait_exit "${PID[alpha]}" || return 1
+	start alpha "$C/alpha-3.log" env TWOPC_CRASH_AT=participant.after_ready_logged \
+		TWOPC_PAUSE_AT=participant.after_vote_sent TWOPC_FAULT_VFS=ioerror:sync:1 \
+		"$MINIMAL" -c "$C/cluster.yaml" -n alpha
+	wait_for "$C/alpha-3.log" "minimal: alpha serving" 10 || return 1
+	twopc commit --timeout 10000 --txid lib-m4 alpha:put:hooks=ignored beta:put:hooks=ignored ||
+		return 1
+	[ "$(twopc get alpha hooks)" = ignored ] || return 1
+	kill -0 "${PID[alpha]}" || { echo "alpha exited"; return 1; }
+	! grep -E "CRASH at|PAUSED at|FAULT:|TWOPC_" "$C/alpha-3.log"
+}
+check "a program on the installed .so ignores TWOPC_CRASH_AT, TWOPC_PAUSE_AT, TWOPC_FAULT_VFS" \
+	minimal_ignores_hooks
 stop_cluster
 
 # ---- the ledger: commit called again after a crash inside it ----
@@ -385,8 +418,9 @@ ledger_one_phase_crash() {
 	local n rc=0
 	n=$(($(counter alpha commit) + 1))
 	kill -TERM "${PID[alpha]}" && wait_exit "${PID[alpha]}" 10 || return 1
-	start alpha "$C/alpha.log" env LEDGER_CRASH_IN_COMMIT=$n "$LEDGER" -c "$C/cluster.yaml" -n alpha
-	wait_for "$C/alpha.log" "serving on" || return 1
+	# a log of its own: alpha.log already holds an earlier "serving on"
+	start alpha "$C/alpha-op.log" env LEDGER_CRASH_IN_COMMIT=$n "$LEDGER" -c "$C/cluster.yaml" -n alpha
+	wait_for "$C/alpha-op.log" "serving on" || return 1
 	twopc commit --timeout 10000 --txid lib-l4 alpha:add:acct0=-5 alpha:put:acct9=5 || rc=$?
 	# no vote, no answer to the coordinator's question: outcome unknown
 	[ "$rc" = 3 ] || { echo "commit exit $rc, not 3"; return 1; }
@@ -415,9 +449,9 @@ stop_cluster
 
 # ---- the crash harness with the ledger as every participant ----
 check "twopc-crashtest matrix with the ledger: no violation" \
-	"$B/twopc-crashtest" --build "$B" --participant-cmd "$LEDGER" matrix
+	"$B/twopc-crashtest" --build "$B" --participant-cmd "$LEDGER_HOOKED" matrix
 check "twopc-crashtest random --cycles 30 with the ledger: no violation" \
-	"$B/twopc-crashtest" --build "$B" --participant-cmd "$LEDGER" random --cycles 30
+	"$B/twopc-crashtest" --build "$B" --participant-cmd "$LEDGER_HOOKED" random --cycles 30
 
 echo "library: $PASS passed, $FAIL failed"
 [ "$FAIL" = 0 ]

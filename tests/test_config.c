@@ -22,7 +22,8 @@
 
 #include <CUnit/CUnit.h>
 
-#include "config/config.h"
+#include "config.h"
+#include "testutil.h"
 
 #define T_ERRLEN 8192
 
@@ -38,22 +39,6 @@
 	"  - name: alpha\n" \
 	"    listen: tcp://127.0.0.1:7401\n" \
 	"    log: alpha.db\n"
-
-/* Fail with a message naming the case; CUnit copies the message. */
-static void t_check(bool ok, int line, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void t_check(bool ok, int line, const char *fmt, ...)
-{
-	char msg[1024];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof msg, fmt, ap);
-	va_end(ap);
-	CU_assertImplementation(ok ? CU_TRUE : CU_FALSE, (unsigned)line, msg, __FILE__,
-	    "", CU_FALSE);
-}
 
 static bool t_mkdtemp(char *dir, size_t len)
 {

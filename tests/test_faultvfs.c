@@ -93,6 +93,7 @@
 #include "db.h"
 #include "faultvfs.h"
 #include "twopc/error.h"
+#include "testutil.h"
 
 void test_faultvfs_register(void);
 
@@ -102,40 +103,6 @@ void test_faultvfs_register(void);
 
 /* ------------------------------------------------------------------ */
 /* assertions that say what they saw                                   */
-
-static void fvt_check(int ok, int line, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void
-fvt_check(int ok, int line, const char *fmt, ...)
-{
-	char msg[1024];
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	CU_assertImplementation(ok ? CU_TRUE : CU_FALSE, (unsigned)line, msg, __FILE__, "",
-	    CU_FALSE);
-}
-
-#define T_TRUE(cond) fvt_check((cond) != 0, __LINE__, "%s", #cond)
-#define T_EQ(got, want) do { \
-	long long g_ = (long long)(got), w_ = (long long)(want); \
-	fvt_check(g_ == w_, __LINE__, "%s: got %lld, want %lld", #got, g_, w_); \
-} while (0)
-#define T_HAS(hay, needle) do { \
-	const char *g_ = (hay), *w_ = (needle); \
-	fvt_check(g_ != NULL && strstr(g_, w_) != NULL, __LINE__, "%s: \"%s\" lacks \"%s\"", \
-	    #hay, g_ ? g_ : "(null)", w_); \
-} while (0)
-
-static void
-fvt_nap(int ms)
-{
-	struct timespec ts = { .tv_sec = ms / 1000, .tv_nsec = (long)(ms % 1000) * 1000000L };
-	while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
-		;
-}
 
 /* ------------------------------------------------------------------ */
 /* the child                                                           */
@@ -358,6 +325,7 @@ fvt_child(const char *what)
 	}
 	if (strcmp(what, "workload") != 0)
 		_exit(2);
+	faultvfs_install_from_env();    /* as a daemon's main() does; db_open does not */
 	long n = fvt_env("TWOPC_FVT_N", 10), blob = fvt_env("TWOPC_FVT_BLOB", 100);
 	long ckpt_at = fvt_env("TWOPC_FVT_CKPT_AT", 0);
 	const char *end = getenv("TWOPC_FVT_END");
@@ -412,7 +380,7 @@ fvt_child(const char *what)
 	if (strcmp(end, "pause") == 0) {
 		fvt_note(rfd, "paused\n");     /* the parent cuts with SIGUSR2 */
 		for (int i = 0; i < FVT_CHILD_MS / 100; i++)
-			fvt_nap(100);
+			tu_nap_ms(100);
 		_exit(5);
 	}
 	if (strcmp(end, "txcut") == 0 && db_begin(d) == 0) {
@@ -573,7 +541,7 @@ fvt_spawn_kind(fvt_run *r, const char *kind, const char *const *env, const char 
 			kill(pid, SIGUSR2);
 			sent = 1;
 		}
-		fvt_nap(FVT_NAP_MS);
+		tu_nap_ms(FVT_NAP_MS);
 		waited += FVT_NAP_MS;
 	}
 	if (got == 0) {
@@ -585,7 +553,7 @@ fvt_spawn_kind(fvt_run *r, const char *kind, const char *const *env, const char 
 	}
 	fvt_slurp(errpath, r->err, sizeof(r->err));
 	fvt_parse(r);
-	fvt_check(r->status != -1, __LINE__, "child still running after %d ms (stderr: %s)",
+	t_check(r->status != -1, __LINE__, "child still running after %d ms (stderr: %s)",
 	    FVT_CHILD_MS, r->err);
 	return r->status == -1 ? -1 : 0;
 }
@@ -602,7 +570,7 @@ fvt_exit_code(const fvt_run *r)
 	return r->status >= 0 && WIFEXITED(r->status) ? WEXITSTATUS(r->status) : -1;
 }
 
-#define T_EXIT(r, code) fvt_check(fvt_exit_code(r) == (code), __LINE__, \
+#define T_EXIT(r, code) t_check(fvt_exit_code(r) == (code), __LINE__, \
 	"child exit %d (status 0x%x), want %d; stderr: %s", fvt_exit_code(r), \
 	(unsigned)(r)->status, (code), (r)->err)
 
@@ -643,7 +611,7 @@ fvt_integrity(const fvt_run *r, int line)
 		snprintf(got, sizeof(got), "error: %s", h ? sqlite3_errmsg(h) : "no handle");
 	sqlite3_finalize(st);
 	sqlite3_close(h);
-	fvt_check(strcmp(got, "ok") == 0, line, "%s: integrity_check says \"%s\"", r->db, got);
+	t_check(strcmp(got, "ok") == 0, line, "%s: integrity_check says \"%s\"", r->db, got);
 }
 
 /* Rows with id <= C: exactly 1..C must be there. */
@@ -653,7 +621,7 @@ fvt_has_prefix(const fvt_run *r, long c, int line)
 	char sql[128];
 	snprintf(sql, sizeof(sql), "SELECT count(*) FROM t WHERE id <= %ld", c);
 	long long got = fvt_sql_int(r, sql);
-	fvt_check(got == c, line, "%s: rows 1..%ld: %lld present", r->db, c, got);
+	t_check(got == c, line, "%s: rows 1..%ld: %lld present", r->db, c, got);
 }
 
 /* "... N unsynced sectors written, M lost" / "... M unsynced sectors lost" */
@@ -809,22 +777,22 @@ test_sectors(void)
 			seedvar, NULL };
 		if (fvt_spawn_kind(r, "unit", env, NULL, NULL) == 0) {
 			T_EXIT(r, CRASH_EXIT);
-			fvt_check(strstr(r->report, "unit-fail") == NULL, __LINE__, "%s", r->report);
+			t_check(strstr(r->report, "unit-fail") == NULL, __LINE__, "%s", r->report);
 			T_HAS(r->report, "unit-done 0");
 			for (int i = 0; i < 5; i++) {
 				snprintf(path, sizeof(path), "%s/u%d.db", r->dir, i + 1);
-				fvt_check(fvt_cut_ok(path, &im[i], seed == 0, why, sizeof(why)), __LINE__,
+				t_check(fvt_cut_ok(path, &im[i], seed == 0, why, sizeof(why)), __LINE__,
 				    "seed %d: %s", seed, why);
 			}
 			fvt_cut_sectors(r, &w, &l);
 			if (seed == 0)
-				fvt_check(w == 0 && l > 0, __LINE__, "drop: %lu written, %lu lost", w, l);
+				t_check(w == 0 && l > 0, __LINE__, "drop: %lu written, %lu lost", w, l);
 			tw += w;
 			tl += l;
 		}
 		fvt_cleanup(r);
 	}
-	fvt_check(tw > 0 && tl > 0, __LINE__, "tearing: %lu sectors kept, %lu put back", tw, tl);
+	t_check(tw > 0 && tl > 0, __LINE__, "tearing: %lu sectors kept, %lu put back", tw, tl);
 	free(r);
 }
 
@@ -840,11 +808,11 @@ test_count(void)
 	T_EQ(r->powerloss, 0);
 	T_EQ(r->ntx, 10);
 	if (r->ntx == 10) {
-		fvt_check(r->syncs[9] - r->open_syncs >= 10, __LINE__,
+		t_check(r->syncs[9] - r->open_syncs >= 10, __LINE__,
 		    "10 forced commits, %llu syncs", r->syncs[9] - r->open_syncs);
 		T_TRUE(r->writes[9] > r->open_writes);
 		for (int i = 0; i < 10; i++)
-			fvt_check(r->syncs[i] > (i ? r->syncs[i - 1] : r->open_syncs), __LINE__,
+			t_check(r->syncs[i] > (i ? r->syncs[i - 1] : r->open_syncs), __LINE__,
 			    "commit %d did not sync", i + 1);
 	}
 	fvt_integrity(r, __LINE__);
@@ -868,12 +836,12 @@ test_full(void)
 	T_EQ(r->powerloss, 1);
 	T_EQ(r->ntx, 60);
 	for (int i = 0; i < r->ntx; i++)
-		fvt_check(r->rc[i] == 0, __LINE__, "commit %d: %s %d", i + 1, r->stage[i], r->rc[i]);
+		t_check(r->rc[i] == 0, __LINE__, "commit %d: %s %d", i + 1, r->stage[i], r->rc[i]);
 	T_EQ(r->seen1, 60);
 	T_EQ(r->seen2, 60);
 	T_HAS(r->report, "uncommitted");
 	fvt_cut_sectors(r, &w, &l);
-	fvt_check(l > 0, __LINE__, "the cut lost no sector: %s", r->err);
+	t_check(l > 0, __LINE__, "the cut lost no sector: %s", r->err);
 	fvt_integrity(r, __LINE__);
 	T_EQ(fvt_sql_int(r, "SELECT count(*) FROM t"), 60);
 	T_EQ(fvt_sql_int(r, "SELECT sum(id) FROM t"), 60 * 61 / 2);
@@ -900,7 +868,7 @@ test_normal(void)
 	fvt_integrity(r, __LINE__);
 	fvt_has_prefix(r, 8, __LINE__);
 	long long n = fvt_sql_int(r, "SELECT count(*) FROM t");
-	fvt_check(n < 20, __LINE__, "NORMAL: %lld of 20 rows survived the cut, none lost", n);
+	t_check(n < 20, __LINE__, "NORMAL: %lld of 20 rows survived the cut, none lost", n);
 	/* Drop-all: every commit after the checkpoint's sync is gone. */
 	T_EQ(n, 8);
 out:
@@ -918,7 +886,7 @@ test_crash(void)
 	if (r == NULL || fvt_spawn(r, env) != 0)
 		goto out;
 	T_EXIT(r, CRASH_EXIT);
-	fvt_check(strstr(r->err, "FAULT") == NULL, __LINE__, "a crash is no fault: %s", r->err);
+	t_check(strstr(r->err, "FAULT") == NULL, __LINE__, "a crash is no fault: %s", r->err);
 	T_EQ(r->seen1, 10);
 	fvt_integrity(r, __LINE__);
 	T_EQ(fvt_sql_int(r, "SELECT count(*) FROM t"), 10);
@@ -1003,7 +971,7 @@ test_tear(void)
 			fvt_has_prefix(r, 10, __LINE__);
 			long long n = fvt_sql_int(r, "SELECT count(*) FROM t");
 			long long max = fvt_sql_int(r, "SELECT max(id) FROM t");
-			fvt_check(n >= 10 && n <= 30 && max == n, __LINE__,
+			t_check(n >= 10 && n <= 30 && max == n, __LINE__,
 			    "seed %d NORMAL: %lld rows, max id %lld: not a prefix of 30 commits",
 			    seed, n, max);
 			fvt_cut_sectors(r, &w, &l);
@@ -1012,7 +980,7 @@ test_tear(void)
 		}
 		fvt_cleanup(r);
 	}
-	fvt_check(tw > 0 && tl > 0, __LINE__, "tearing: %lu sectors written, %lu lost over the seeds",
+	t_check(tw > 0 && tl > 0, __LINE__, "tearing: %lu sectors written, %lu lost over the seeds",
 	    tw, tl);
 	free(r);
 }
@@ -1032,16 +1000,16 @@ test_sigusr2(void)
 		if (fvt_spawn_kind(r, "workload", env, mark, NULL) == 0) {
 			T_EXIT(r, CRASH_EXIT);
 			T_HAS(r->err, "FAULT: power cut");
-			fvt_check(r->ntx >= 15 + 7 * seed, __LINE__, "seed %d: %d commits reported",
+			t_check(r->ntx >= 15 + 7 * seed, __LINE__, "seed %d: %d commits reported",
 			    seed, r->ntx);
 			for (int i = 0; i < r->ntx; i++)
-				fvt_check(r->rc[i] == 0, __LINE__, "commit %d: %s %d", i + 1,
+				t_check(r->rc[i] == 0, __LINE__, "commit %d: %s %d", i + 1,
 				    r->stage[i], r->rc[i]);
 			fvt_integrity(r, __LINE__);
 			fvt_has_prefix(r, r->ntx, __LINE__);
 			/* the commit in flight at the cut may or may not be there */
 			long long n = fvt_sql_int(r, "SELECT count(*) FROM t");
-			fvt_check(n == r->ntx || n == r->ntx + 1, __LINE__,
+			t_check(n == r->ntx || n == r->ntx + 1, __LINE__,
 			    "seed %d: %lld rows after %d reported commits", seed, n, r->ntx);
 		}
 		fvt_cleanup(r);
@@ -1088,13 +1056,13 @@ fvt_ioerr(int sync)
 				continue;
 			}
 			first = i;
-			fvt_check(hit, __LINE__, "tx %d failed (%s) but calls %llu..%llu miss #%llu",
+			t_check(hit, __LINE__, "tx %d failed (%s) but calls %llu..%llu miss #%llu",
 			    i + 1, r->stage[i], before + 1, after, k);
 			if (sync)
 				T_HAS(r->stage[i], "sync");
 		} else {
-			fvt_check(first < 0, __LINE__, "tx %d succeeded after a failed one", i + 1);
-			fvt_check(!hit, __LINE__, "tx %d reached call #%llu and still succeeded",
+			t_check(first < 0, __LINE__, "tx %d succeeded after a failed one", i + 1);
+			t_check(!hit, __LINE__, "tx %d reached call #%llu and still succeeded",
 			    i + 1, k);
 			size_t len = strlen(sql);
 			snprintf(sql + len, sizeof(sql) - len, ",%d", i + 1);

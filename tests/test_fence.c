@@ -27,6 +27,7 @@
 #include "rpc.h"
 #include "txstate.h"
 #include "wire.h"
+#include "testutil.h"
 
 void test_fence_register(void);
 
@@ -34,15 +35,6 @@ void test_fence_register(void);
 #define B 2 /* beta */
 #define G 3 /* gamma */
 
-static char out[8192];
-
-static int
-drv(hcluster *c, const char *a0, const char *a1, const char *a2, const char *a3,
-    const char *a4, const char *a5)
-{
-	const char *args[] = { a0, a1, a2, a3, a4, a5, NULL };
-	return hc_twopc(c, out, sizeof(out), args);
-}
 
 /* The text of node I's stderr log ("" if none). */
 static void
@@ -111,7 +103,7 @@ test_second_coordinator_refused(void)
 	CU_ASSERT_FATAL(hc_start_all(&c) == 0);
 	CU_ASSERT_FATAL(hc_signal(&c, G, SIGSTOP) == 0);
 	char outf[320];
-	snprintf(outf, sizeof(outf), "%s/client.out", c.dir);
+	snprintf(outf, sizeof(outf), "%s/client.tu_out", c.dir);
 	const char *args[] = { "commit", "--txid", "dual-1", "alpha:put:d=1", "beta:put:d=1",
 		"gamma:put:d=1", NULL };
 	pid_t cl = hc_twopc_bg(&c, outf, args);
@@ -146,7 +138,7 @@ test_second_coordinator_refused(void)
 	if (!one_outcome(&c, "dual-1", want))
 		fprintf(stderr, "dual-1: client exit %d, %s\n", rc, all);
 	/* Not wedged: the next transaction commits. */
-	CU_ASSERT_EQUAL(drv(&c, "commit", "alpha:put:e=1", "beta:put:e=1", "gamma:put:e=1", NULL,
+	CU_ASSERT_EQUAL(T_DRV(&c, "commit", "alpha:put:e=1", "beta:put:e=1", "gamma:put:e=1", NULL,
 	    NULL), 0);
 	hc_destroy(&c);
 }
@@ -173,7 +165,7 @@ test_second_participant_refused(void)
 	CU_ASSERT(strstr(buf, "the log is in use by") != NULL);
 	CU_ASSERT(strstr(buf, pid) != NULL);
 	CU_ASSERT(strstr(buf, "serving") == NULL);
-	CU_ASSERT_EQUAL(drv(&c, "commit", "alpha:put:x=1", "beta:put:x=1", NULL, NULL, NULL), 0);
+	CU_ASSERT_EQUAL(T_DRV(&c, "commit", "alpha:put:x=1", "beta:put:x=1", NULL, NULL, NULL), 0);
 	hc_destroy(&c);
 }
 
@@ -217,7 +209,7 @@ test_older_coordinator_fenced(void)
 	int st;
 	CU_ASSERT_FATAL(hc_create(&c, 2, 2000, 1000) == 0);
 	CU_ASSERT_FATAL(hc_start_all(&c) == 0);
-	CU_ASSERT_EQUAL(drv(&c, "commit", "alpha:put:a=1", "beta:put:b=1", NULL, NULL, NULL), 0);
+	CU_ASSERT_EQUAL(T_DRV(&c, "commit", "alpha:put:a=1", "beta:put:b=1", NULL, NULL, NULL), 0);
 	CU_ASSERT_FATAL(hc_signal(&c, 0, SIGSTOP) == 0);
 
 	/* The copy, and a cluster file naming it and another address. */
@@ -254,16 +246,16 @@ test_older_coordinator_fenced(void)
 		(void)cmd;
 	}
 	CU_ASSERT_FATAL(hc_start(&cb, 0, NULL) == 0);
-	CU_ASSERT_EQUAL(drv(&cb, "commit", "--txid", "newer-1", "alpha:put:a=2", "beta:put:b=2", NULL),
+	CU_ASSERT_EQUAL(T_DRV(&cb, "commit", "--txid", "newer-1", "alpha:put:a=2", "beta:put:b=2", NULL),
 	    0);
 	CU_ASSERT_EQUAL(hc_signal(&cb, 0, SIGTERM), 0);
 	CU_ASSERT_EQUAL(hc_wait_exit(&cb, 0, 10000, &st), 0);
 
 	/* The older one resumes and is asked to commit: refused, fenced. */
 	CU_ASSERT_EQUAL(hc_signal(&c, 0, SIGCONT), 0);
-	int rc = drv(&c, "commit", "--txid", "older-1", "alpha:put:a=3", "beta:put:b=3", NULL);
+	int rc = T_DRV(&c, "commit", "--txid", "older-1", "alpha:put:a=3", "beta:put:b=3", NULL);
 	CU_ASSERT_EQUAL(rc, 3);
-	CU_ASSERT(strstr(out, "COMMITTED") == NULL);
+	CU_ASSERT(strstr(tu_out, "COMMITTED") == NULL);
 	CU_ASSERT_EQUAL(hc_wait_exit(&c, 0, 10000, &st), 0);
 	CU_ASSERT(WIFEXITED(st) && WEXITSTATUS(st) == 1);
 	node_log(&c, 0, buf, sizeof(buf));
@@ -286,7 +278,7 @@ test_older_coordinator_fenced(void)
 	snprintf(c.coord_args, sizeof(c.coord_args), "--min-epoch 3");
 	CU_ASSERT_FATAL(hc_start(&c, 0, NULL) == 0);
 	CU_ASSERT_EQUAL(hc_query_int(&c, 0, "SELECT value FROM meta WHERE key = 'epoch'"), 3);
-	CU_ASSERT_EQUAL(drv(&c, "commit", "alpha:put:a=4", "beta:put:b=4", NULL, NULL, NULL), 0);
+	CU_ASSERT_EQUAL(T_DRV(&c, "commit", "alpha:put:a=4", "beta:put:b=4", NULL, NULL, NULL), 0);
 	hc_destroy(&c);
 }
 
@@ -327,7 +319,7 @@ test_lost_coordinator_log(void)
 	CU_ASSERT_FATAL(hc_start_all(&c) == 0);
 	CU_ASSERT_EQUAL(hc_kill(&c, 0), 0);
 	CU_ASSERT_FATAL(hc_start(&c, 0, "TWOPC_CRASH_AT=coordinator.after_first_global") == 0);
-	CU_ASSERT_EQUAL(drv(&c, "commit", "--txid", "split-1", "alpha:put:s=1", "beta:put:s=1",
+	CU_ASSERT_EQUAL(T_DRV(&c, "commit", "--txid", "split-1", "alpha:put:s=1", "beta:put:s=1",
 	    NULL), 3);
 	CU_ASSERT_EQUAL(hc_wait_exit(&c, 0, 10000, &st), 0);
 	CU_ASSERT_EQUAL(hc_wait_state(&c, A, "split-1", "COMMIT", 5000), 0);
@@ -404,7 +396,7 @@ test_damaged_log_refused(void)
 	int st;
 	CU_ASSERT_FATAL(hc_create(&c, 2, 2000, 1000) == 0);
 	CU_ASSERT_FATAL(hc_start_all(&c) == 0);
-	CU_ASSERT_EQUAL(drv(&c, "commit", "alpha:put:k=1", "beta:put:k=1", NULL, NULL, NULL), 0);
+	CU_ASSERT_EQUAL(T_DRV(&c, "commit", "alpha:put:k=1", "beta:put:k=1", NULL, NULL, NULL), 0);
 	/* A clean stop checkpoints the WAL into the file: the damage below
 	 * lands on pages SQLite will read. */
 	CU_ASSERT_EQUAL(hc_signal(&c, A, SIGTERM), 0);

@@ -24,6 +24,7 @@
 #include "rpc.h"
 #include "twopc/client.h"
 #include "wire.h"
+#include "testutil.h"
 
 void test_integration_register(void);
 
@@ -31,15 +32,6 @@ void test_integration_register(void);
 #define B 2 /* beta */
 #define G 3 /* gamma */
 
-static char out[8192];
-
-static int
-drv(hcluster *c, const char *a0, const char *a1, const char *a2, const char *a3,
-    const char *a4)
-{
-	const char *args[] = { a0, a1, a2, a3, a4, NULL };
-	return hc_twopc(c, out, sizeof(out), args);
-}
 
 static long long
 locks_of(hcluster *c, int i)
@@ -89,10 +81,10 @@ test_commit(void)
 	char v[64], id[80];
 	CU_ASSERT_FATAL(hc_create(&c, 3, 2000, 1000) == 0);
 	CU_ASSERT_FATAL(hc_start_all(&c) == 0);
-	CU_ASSERT_EQUAL(drv(&c, "commit", "alpha:put:alice=100", "beta:put:bob=50", "gamma:put:carol=7",
+	CU_ASSERT_EQUAL(T_DRV(&c, "commit", "alpha:put:alice=100", "beta:put:bob=50", "gamma:put:carol=7",
 	    NULL), 0);
-	CU_ASSERT(strncmp(out, "COMMITTED ", 10) == 0);
-	txid_of(out, id, sizeof(id));
+	CU_ASSERT(strncmp(tu_out, "COMMITTED ", 10) == 0);
+	txid_of(tu_out, id, sizeof(id));
 	CU_ASSERT(strncmp(id, "coord-1-", 8) == 0);
 	for (int i = A; i <= G; i++)
 		CU_ASSERT_EQUAL(wait_committed(&c, i, id, 3000), 0);
@@ -101,12 +93,12 @@ test_commit(void)
 	CU_ASSERT_STRING_EQUAL(v, "100");
 	hc_kv(&c, G, "carol", v, sizeof(v));
 	CU_ASSERT_STRING_EQUAL(v, "7");
-	CU_ASSERT_EQUAL(drv(&c, "get", "beta", "bob", NULL, NULL), 0);
-	CU_ASSERT_STRING_EQUAL(out, "50\n");
-	CU_ASSERT_EQUAL(drv(&c, "get", "beta", "nobody", NULL, NULL), 1);
-	CU_ASSERT_EQUAL(drv(&c, "commit", "--json", "alpha:del:alice", "beta:check:bob=50", NULL), 0);
-	CU_ASSERT(strstr(out, "\"outcome\":\"committed\"") != NULL);
-	CU_ASSERT_EQUAL(drv(&c, "get", "alpha", "alice", NULL, NULL), 1);
+	CU_ASSERT_EQUAL(T_DRV(&c, "get", "beta", "bob", NULL, NULL), 0);
+	CU_ASSERT_STRING_EQUAL(tu_out, "50\n");
+	CU_ASSERT_EQUAL(T_DRV(&c, "get", "beta", "nobody", NULL, NULL), 1);
+	CU_ASSERT_EQUAL(T_DRV(&c, "commit", "--json", "alpha:del:alice", "beta:check:bob=50", NULL), 0);
+	CU_ASSERT(strstr(tu_out, "\"outcome\":\"committed\"") != NULL);
+	CU_ASSERT_EQUAL(T_DRV(&c, "get", "alpha", "alice", NULL, NULL), 1);
 	for (int i = A; i <= G; i++)
 		CU_ASSERT_EQUAL(locks_of(&c, i), 0);
 	hc_destroy(&c);
@@ -121,19 +113,19 @@ test_abort_by_vote(void)
 	char v[64], id[80];
 	CU_ASSERT_FATAL(hc_create(&c, 2, 2000, 1000) == 0);
 	CU_ASSERT_FATAL(hc_start_all(&c) == 0);
-	CU_ASSERT_EQUAL(drv(&c, "commit", "alpha:put:alice=100", "beta:put:bob=0", NULL, NULL), 0);
-	CU_ASSERT_EQUAL(drv(&c, "commit", "alpha:add:alice=500", "beta:add:bob=-500", NULL, NULL), 1);
-	CU_ASSERT(strstr(out, "ABORTED") == out);
-	CU_ASSERT(strstr(out, "beta: insufficient funds: bob is 0, cannot add -500") != NULL);
-	txid_of(out, id, sizeof(id));
+	CU_ASSERT_EQUAL(T_DRV(&c, "commit", "alpha:put:alice=100", "beta:put:bob=0", NULL, NULL), 0);
+	CU_ASSERT_EQUAL(T_DRV(&c, "commit", "alpha:add:alice=500", "beta:add:bob=-500", NULL, NULL), 1);
+	CU_ASSERT(strstr(tu_out, "ABORTED") == tu_out);
+	CU_ASSERT(strstr(tu_out, "beta: insufficient funds: bob is 0, cannot add -500") != NULL);
+	txid_of(tu_out, id, sizeof(id));
 	CU_ASSERT_EQUAL(hc_wait_state(&c, A, id, "ABORT", 3000), 0);
 	CU_ASSERT_EQUAL(hc_wait_state(&c, B, id, "ABORT", 3000), 0);
 	CU_ASSERT_EQUAL(hc_wait_state(&c, 0, id, "ABORT", 3000), 0);
 	hc_kv(&c, A, "alice", v, sizeof(v));
 	CU_ASSERT_STRING_EQUAL(v, "100");
 	CU_ASSERT_EQUAL(locks_of(&c, A), 0);
-	CU_ASSERT_EQUAL(drv(&c, "commit", "alpha:check:alice=99", "beta:put:x=1", NULL, NULL), 1);
-	CU_ASSERT(strstr(out, "check failed") != NULL);
+	CU_ASSERT_EQUAL(T_DRV(&c, "commit", "alpha:check:alice=99", "beta:put:x=1", NULL, NULL), 1);
+	CU_ASSERT(strstr(tu_out, "check failed") != NULL);
 	hc_destroy(&c);
 }
 
@@ -149,17 +141,17 @@ test_abort_by_timeout(void)
 	CU_ASSERT_FATAL(hc_start_all(&c) == 0);
 	CU_ASSERT_EQUAL(hc_kill(&c, B), 0);
 	int64_t t0 = mono_ms();
-	CU_ASSERT_EQUAL(drv(&c, "commit", "alpha:put:k=1", "beta:put:k=2", NULL, NULL), 1);
+	CU_ASSERT_EQUAL(T_DRV(&c, "commit", "alpha:put:k=1", "beta:put:k=2", NULL, NULL), 1);
 	int64_t took = mono_ms() - t0;
-	CU_ASSERT(strstr(out, "no vote from beta within 500 ms") != NULL);
+	CU_ASSERT(strstr(tu_out, "no vote from beta within 500 ms") != NULL);
 	CU_ASSERT(took >= 500);
-	txid_of(out, id, sizeof(id));
+	txid_of(tu_out, id, sizeof(id));
 	CU_ASSERT_EQUAL(hc_wait_state(&c, A, id, "ABORT", 3000), 0);
 	CU_ASSERT_EQUAL(locks_of(&c, A), 0);
 	CU_ASSERT_FATAL(hc_start(&c, B, NULL) == 0);
 	/* The restarted beta may receive the resent VOTE_REQUEST (and then
 	 * GLOBAL_ABORT) or nothing: either way nothing stays READY. */
-	CU_ASSERT_EQUAL(drv(&c, "commit", "alpha:put:k=3", "beta:put:k=4", NULL, NULL), 0);
+	CU_ASSERT_EQUAL(T_DRV(&c, "commit", "alpha:put:k=3", "beta:put:k=4", NULL, NULL), 0);
 	CU_ASSERT_EQUAL(hc_query_int(&c, B, "SELECT count(*) FROM txn WHERE state = 'READY'"), 0);
 	hc_destroy(&c);
 }
@@ -175,7 +167,7 @@ test_duplicates_and_garbage(void)
 	wire_msg req, rep;
 	CU_ASSERT_FATAL(hc_create(&c, 2, 2000, 60000) == 0);
 	CU_ASSERT_FATAL(hc_start_all(&c) == 0);
-	CU_ASSERT_FATAL(drv(&c, "commit", "--txid", "dup-1", "alpha:put:a=1", "beta:put:b=1") == 0);
+	CU_ASSERT_FATAL(T_DRV(&c, "commit", "--txid", "dup-1", "alpha:put:a=1", "beta:put:b=1") == 0);
 	CU_ASSERT_FATAL(rpc_dial(c.urls[A], 0, &s) == 0);
 
 	/* A transaction driven by hand (so no FORGET can race with it): its
@@ -241,7 +233,7 @@ test_duplicates_and_garbage(void)
 	nng_close(raw);
 	CU_ASSERT(hc_alive(&c, A));
 	CU_ASSERT_EQUAL(hc_wait_log_line(&c, A, "dropped malformed message #5", 2000), 0);
-	CU_ASSERT_EQUAL(drv(&c, "commit", "alpha:put:a=2", "beta:put:b=2", NULL, NULL), 0);
+	CU_ASSERT_EQUAL(T_DRV(&c, "commit", "alpha:put:a=2", "beta:put:b=2", NULL, NULL), 0);
 	hc_destroy(&c);
 }
 
@@ -304,14 +296,14 @@ test_conflicts(void)
 	CU_ASSERT_EQUAL(rep.type, WIRE_VOTE_COMMIT);
 	wire_msg_free(&rep);
 	int64_t t0 = mono_ms();
-	CU_ASSERT_EQUAL(drv(&c, "commit", "alpha:add:hot=1", "beta:add:hot=1", NULL, NULL), 1);
+	CU_ASSERT_EQUAL(T_DRV(&c, "commit", "alpha:add:hot=1", "beta:add:hot=1", NULL, NULL), 1);
 	CU_ASSERT(mono_ms() - t0 < 2000);
-	CU_ASSERT(strstr(out, "alpha: key 'hot' is locked by holder") != NULL);
+	CU_ASSERT(strstr(tu_out, "alpha: key 'hot' is locked by holder") != NULL);
 	wire_msg_init(&req, WIRE_GLOBAL_ABORT, 1, "holder", "coord");
 	CU_ASSERT_FATAL(rpc_call(s, &req, &rep, 2000) == 0);
 	wire_msg_free(&rep);
 	nng_close(s);
-	CU_ASSERT_EQUAL(drv(&c, "commit", "alpha:add:hot=1", "beta:add:hot=1", NULL, NULL), 0);
+	CU_ASSERT_EQUAL(T_DRV(&c, "commit", "alpha:add:hot=1", "beta:add:hot=1", NULL, NULL), 0);
 	commits = 1;
 
 	CU_ASSERT_FATAL(twopc_client_open(&cl, c.file) == 0);
@@ -353,7 +345,7 @@ test_coordinator_killed_in_wait(void)
 	CU_ASSERT_FATAL(hc_create(&c, 2, 2000, 300) == 0);
 	CU_ASSERT_FATAL(hc_start(&c, A, NULL) == 0 && hc_start(&c, B, NULL) == 0);
 	CU_ASSERT_FATAL(hc_start(&c, 0, "TWOPC_PAUSE_AT=coordinator.before_decision_logged") == 0);
-	snprintf(path, sizeof(path), "%s/driver.out", c.dir);
+	snprintf(path, sizeof(path), "%s/driver.tu_out", c.dir);
 	const char *args[] = { "commit", "--timeout", "20000", "--txid", "w-1", "alpha:put:k=1",
 		"beta:put:k=2", NULL };
 	pid_t d = hc_twopc_bg(&c, path, args);
@@ -372,7 +364,7 @@ test_coordinator_killed_in_wait(void)
 	CU_ASSERT_EQUAL(locks_of(&c, A) + locks_of(&c, B), 0);
 	CU_ASSERT_EQUAL(hc_query_int(&c, 0, "SELECT value FROM meta WHERE key = 'epoch'"), 2);
 	/* A repeated SUBMIT of w-1 now returns the recorded outcome (R7). */
-	CU_ASSERT_EQUAL(drv(&c, "commit", "--txid", "w-1", "alpha:put:k=1", "beta:put:k=2"), 1);
+	CU_ASSERT_EQUAL(T_DRV(&c, "commit", "--txid", "w-1", "alpha:put:k=1", "beta:put:k=2"), 1);
 	hc_destroy(&c);
 }
 
@@ -387,7 +379,7 @@ test_coordinator_killed_after_commit(void)
 	CU_ASSERT_FATAL(hc_create(&c, 2, 2000, 60000) == 0);
 	CU_ASSERT_FATAL(hc_start(&c, A, NULL) == 0 && hc_start(&c, B, NULL) == 0);
 	CU_ASSERT_FATAL(hc_start(&c, 0, "TWOPC_PAUSE_AT=coordinator.after_decision_logged") == 0);
-	snprintf(path, sizeof(path), "%s/driver.out", c.dir);
+	snprintf(path, sizeof(path), "%s/driver.tu_out", c.dir);
 	const char *args[] = { "commit", "--txid", "c-1", "alpha:put:k=1", "beta:put:k=2", NULL };
 	pid_t d = hc_twopc_bg(&c, path, args);
 	CU_ASSERT_FATAL(hc_wait_log_line(&c, 0, "PAUSED at coordinator.after_decision_logged", 5000) == 0);
@@ -401,7 +393,7 @@ test_coordinator_killed_after_commit(void)
 	CU_ASSERT_EQUAL(hc_wait_state(&c, 0, "c-1", "END", 5000), 0);
 	hc_kv(&c, B, "k", v, sizeof(v));
 	CU_ASSERT_STRING_EQUAL(v, "2");
-	CU_ASSERT_EQUAL(drv(&c, "commit", "--txid", "c-1", "alpha:put:k=1", "beta:put:k=2"), 0);
+	CU_ASSERT_EQUAL(T_DRV(&c, "commit", "--txid", "c-1", "alpha:put:k=1", "beta:put:k=2"), 0);
 	hc_destroy(&c);
 }
 
@@ -416,7 +408,7 @@ test_participant_killed_in_ready(void)
 	CU_ASSERT_FATAL(hc_create(&c, 2, 2000, 60000) == 0);
 	CU_ASSERT_FATAL(hc_start(&c, 0, NULL) == 0 && hc_start(&c, A, NULL) == 0);
 	CU_ASSERT_FATAL(hc_start(&c, B, "TWOPC_PAUSE_AT=participant.before_commit_applied") == 0);
-	CU_ASSERT_EQUAL(drv(&c, "commit", "--txid", "p-1", "alpha:put:k=1", "beta:put:k=2"), 0);
+	CU_ASSERT_EQUAL(T_DRV(&c, "commit", "--txid", "p-1", "alpha:put:k=1", "beta:put:k=2"), 0);
 	CU_ASSERT_FATAL(hc_wait_log_line(&c, B, "PAUSED at participant.before_commit_applied", 5000) == 0);
 	CU_ASSERT_EQUAL(hc_wait_state(&c, B, "p-1", "READY", 10), 0);
 	CU_ASSERT_EQUAL(hc_kill(&c, B), 0);
@@ -440,16 +432,16 @@ test_resubmit_once(void)
 	CU_ASSERT_FATAL(hc_create(&c, 2, 2000, 1000) == 0);
 	CU_ASSERT_FATAL(hc_start_all(&c) == 0);
 	for (int k = 0; k < 3; k++) {
-		CU_ASSERT_EQUAL(drv(&c, "commit", "--txid", "once-1", "alpha:add:n=10", "beta:add:n=10"), 0);
-		CU_ASSERT_STRING_EQUAL(out, "COMMITTED once-1\n");
+		CU_ASSERT_EQUAL(T_DRV(&c, "commit", "--txid", "once-1", "alpha:add:n=10", "beta:add:n=10"), 0);
+		CU_ASSERT_STRING_EQUAL(tu_out, "COMMITTED once-1\n");
 	}
-	CU_ASSERT_EQUAL(drv(&c, "commit", "--txid", "once-1", "alpha:add:n=99", "beta:add:n=99"), 0);
+	CU_ASSERT_EQUAL(T_DRV(&c, "commit", "--txid", "once-1", "alpha:add:n=99", "beta:add:n=99"), 0);
 	hc_kv(&c, A, "n", v, sizeof(v));
 	CU_ASSERT_STRING_EQUAL(v, "10");
 	hc_kv(&c, B, "n", v, sizeof(v));
 	CU_ASSERT_STRING_EQUAL(v, "10");
-	CU_ASSERT_EQUAL(drv(&c, "commit", "--txid", "once-2", "alpha:add:n=-50", "beta:add:n=1"), 1);
-	CU_ASSERT_EQUAL(drv(&c, "commit", "--txid", "once-2", "alpha:add:n=1", "beta:add:n=1"), 1);
+	CU_ASSERT_EQUAL(T_DRV(&c, "commit", "--txid", "once-2", "alpha:add:n=-50", "beta:add:n=1"), 1);
+	CU_ASSERT_EQUAL(T_DRV(&c, "commit", "--txid", "once-2", "alpha:add:n=1", "beta:add:n=1"), 1);
 	hc_kv(&c, A, "n", v, sizeof(v));
 	CU_ASSERT_STRING_EQUAL(v, "10");
 	hc_destroy(&c);
@@ -469,8 +461,8 @@ test_one_phase(void)
 	char v[32], path[320];
 	CU_ASSERT_FATAL(hc_create(&c, 2, 500, 1000) == 0);
 	CU_ASSERT_FATAL(hc_start_all(&c) == 0);
-	CU_ASSERT_EQUAL(drv(&c, "commit", "--txid", "op-1", "alpha:put:a=10", "alpha:put:b=5"), 0);
-	CU_ASSERT_STRING_EQUAL(out, "COMMITTED op-1\n");
+	CU_ASSERT_EQUAL(T_DRV(&c, "commit", "--txid", "op-1", "alpha:put:a=10", "alpha:put:b=5"), 0);
+	CU_ASSERT_STRING_EQUAL(tu_out, "COMMITTED op-1\n");
 	CU_ASSERT_EQUAL(wait_committed(&c, A, "op-1", 3000), 0);
 	CU_ASSERT_EQUAL(hc_wait_state(&c, 0, "op-1", "END", 3000), 0);
 	CU_ASSERT_EQUAL(hc_wait_log_line(&c, A, "op-1: INIT -> COMMIT (one-phase commit)", 3000), 0);
@@ -479,8 +471,8 @@ test_one_phase(void)
 	CU_ASSERT_STRING_EQUAL(v, "5");
 	CU_ASSERT_EQUAL(locks_of(&c, A), 0);
 	/* An ABORT vote aborts; nothing is applied. */
-	CU_ASSERT_EQUAL(drv(&c, "commit", "--txid", "op-2", "alpha:add:a=-11", "alpha:put:b=6"), 1);
-	CU_ASSERT(strstr(out, "insufficient funds") != NULL);
+	CU_ASSERT_EQUAL(T_DRV(&c, "commit", "--txid", "op-2", "alpha:add:a=-11", "alpha:put:b=6"), 1);
+	CU_ASSERT(strstr(tu_out, "insufficient funds") != NULL);
 	CU_ASSERT_EQUAL(hc_wait_state(&c, 0, "op-2", "ABORT", 3000), 0);
 	hc_kv(&c, A, "b", v, sizeof(v));
 	CU_ASSERT_STRING_EQUAL(v, "5");
@@ -489,7 +481,7 @@ test_one_phase(void)
 	/* COMMIT forced, vote never sent: alpha stops there and is killed. */
 	CU_ASSERT_EQUAL(hc_kill(&c, A), 0);
 	CU_ASSERT_FATAL(hc_start(&c, A, "TWOPC_PAUSE_AT=participant.after_ready_logged") == 0);
-	snprintf(path, sizeof(path), "%s/driver.out", c.dir);
+	snprintf(path, sizeof(path), "%s/driver.tu_out", c.dir);
 	const char *args[] = { "commit", "--timeout", "10000", "--txid", "op-3", "alpha:add:a=1",
 		NULL };
 	pid_t d = hc_twopc_bg(&c, path, args);
@@ -500,12 +492,12 @@ test_one_phase(void)
 	CU_ASSERT_EQUAL(hc_wait_log_line(&c, 0, "op-3: outcome unknown: one-phase participant alpha",
 	    3000), 0);
 	CU_ASSERT_EQUAL(hc_wait_state(&c, 0, "op-3", "WAIT", 10), 0);
-	CU_ASSERT_EQUAL(drv(&c, "commit", "--txid", "op-3", "alpha:add:a=1", NULL), 3);
+	CU_ASSERT_EQUAL(T_DRV(&c, "commit", "--txid", "op-3", "alpha:add:a=1", NULL), 3);
 	CU_ASSERT_EQUAL(hc_kill(&c, A), 0);
 	CU_ASSERT_FATAL(hc_start(&c, A, NULL) == 0);
 	CU_ASSERT_EQUAL(hc_wait_state(&c, 0, "op-3", "END", 5000), 0);
 	CU_ASSERT_EQUAL(wait_committed(&c, A, "op-3", 3000), 0);
-	CU_ASSERT_EQUAL(drv(&c, "commit", "--txid", "op-3", "alpha:add:a=1", NULL), 0);
+	CU_ASSERT_EQUAL(T_DRV(&c, "commit", "--txid", "op-3", "alpha:add:a=1", NULL), 0);
 	hc_kv(&c, A, "a", v, sizeof(v));
 	CU_ASSERT_STRING_EQUAL(v, "11");
 	hc_destroy(&c);
@@ -518,31 +510,31 @@ test_driver_errors_and_status(void)
 {
 	hcluster c;
 	CU_ASSERT_FATAL(hc_create(&c, 2, 2000, 1000) == 0);
-	CU_ASSERT_EQUAL(drv(&c, "commit", "alpha-put-x", NULL, NULL, NULL), 2);
-	CU_ASSERT(strstr(out, "malformed operation 'alpha-put-x'") != NULL);
-	CU_ASSERT_EQUAL(drv(&c, "commit", "omega:put:x=1", NULL, NULL, NULL), 2);
-	CU_ASSERT(strstr(out, "unknown participant 'omega'") != NULL);
-	CU_ASSERT_EQUAL(drv(&c, "commit", "alpha:inc:x=1", NULL, NULL, NULL), 2);
-	CU_ASSERT(strstr(out, "unknown operation 'inc'") != NULL);
-	CU_ASSERT_EQUAL(drv(&c, "commit", "alpha:add:x=ten", NULL, NULL, NULL), 2);
-	CU_ASSERT(strstr(out, "add needs an integer") != NULL);
-	CU_ASSERT_EQUAL(drv(&c, "commit", "alpha:put:x", NULL, NULL, NULL), 2);
-	CU_ASSERT(strstr(out, "put needs a value") != NULL);
-	CU_ASSERT_EQUAL(drv(&c, "frobnicate", NULL, NULL, NULL, NULL), 2);
+	CU_ASSERT_EQUAL(T_DRV(&c, "commit", "alpha-put-x", NULL, NULL, NULL), 2);
+	CU_ASSERT(strstr(tu_out, "malformed operation 'alpha-put-x'") != NULL);
+	CU_ASSERT_EQUAL(T_DRV(&c, "commit", "omega:put:x=1", NULL, NULL, NULL), 2);
+	CU_ASSERT(strstr(tu_out, "unknown participant 'omega'") != NULL);
+	CU_ASSERT_EQUAL(T_DRV(&c, "commit", "alpha:inc:x=1", NULL, NULL, NULL), 2);
+	CU_ASSERT(strstr(tu_out, "unknown operation 'inc'") != NULL);
+	CU_ASSERT_EQUAL(T_DRV(&c, "commit", "alpha:add:x=ten", NULL, NULL, NULL), 2);
+	CU_ASSERT(strstr(tu_out, "add needs an integer") != NULL);
+	CU_ASSERT_EQUAL(T_DRV(&c, "commit", "alpha:put:x", NULL, NULL, NULL), 2);
+	CU_ASSERT(strstr(tu_out, "put needs a value") != NULL);
+	CU_ASSERT_EQUAL(T_DRV(&c, "frobnicate", NULL, NULL, NULL, NULL), 2);
 	/* Nothing is running: outcome unknown. */
-	CU_ASSERT_EQUAL(drv(&c, "commit", "--timeout", "300", "alpha:put:x=1", NULL), 3);
-	CU_ASSERT(strstr(out, "outcome unknown") != NULL);
-	CU_ASSERT_EQUAL(drv(&c, "status", "--timeout", "200", "t-1", NULL), 3);
+	CU_ASSERT_EQUAL(T_DRV(&c, "commit", "--timeout", "300", "alpha:put:x=1", NULL), 3);
+	CU_ASSERT(strstr(tu_out, "outcome unknown") != NULL);
+	CU_ASSERT_EQUAL(T_DRV(&c, "status", "--timeout", "200", "t-1", NULL), 3);
 
 	CU_ASSERT_FATAL(hc_start_all(&c) == 0);
-	CU_ASSERT_EQUAL(drv(&c, "commit", "--txid", "s-1", "alpha:put:x=1", "beta:put:y=1"), 0);
+	CU_ASSERT_EQUAL(T_DRV(&c, "commit", "--txid", "s-1", "alpha:put:x=1", "beta:put:y=1"), 0);
 	CU_ASSERT_EQUAL(hc_wait_state(&c, 0, "s-1", "END", 3000), 0);
-	CU_ASSERT_EQUAL(drv(&c, "status", "s-1", NULL, NULL, NULL), 0);
-	CU_ASSERT(strstr(out, "coord") != NULL && strstr(out, "END") != NULL);
-	CU_ASSERT_EQUAL(drv(&c, "status", "--json", "nope-1", NULL, NULL), 0);
-	CU_ASSERT(strstr(out, "\"state\":\"NONE\"") != NULL);
-	CU_ASSERT_EQUAL(drv(&c, "list", "--json", NULL, NULL, NULL), 0);
-	CU_ASSERT(strstr(out, "\"nodes_reached\":3") != NULL);
+	CU_ASSERT_EQUAL(T_DRV(&c, "status", "s-1", NULL, NULL, NULL), 0);
+	CU_ASSERT(strstr(tu_out, "coord") != NULL && strstr(tu_out, "END") != NULL);
+	CU_ASSERT_EQUAL(T_DRV(&c, "status", "--json", "nope-1", NULL, NULL), 0);
+	CU_ASSERT(strstr(tu_out, "\"state\":\"NONE\"") != NULL);
+	CU_ASSERT_EQUAL(T_DRV(&c, "list", "--json", NULL, NULL, NULL), 0);
+	CU_ASSERT(strstr(tu_out, "\"nodes_reached\":3") != NULL);
 	hc_destroy(&c);
 }
 
@@ -587,8 +579,8 @@ test_read_only(void)
 	wire_msg req, rep;
 	CU_ASSERT_FATAL(hc_create(&c, 2, 2000, 60000) == 0);
 	CU_ASSERT_FATAL(hc_start_all(&c) == 0);
-	CU_ASSERT_EQUAL(drv(&c, "commit", "alpha:put:a=1", "beta:put:b=2", NULL, NULL), 0);
-	CU_ASSERT_EQUAL(drv(&c, "commit", "--txid", "ro-1", "alpha:add:a=5", "beta:check:b=2"), 0);
+	CU_ASSERT_EQUAL(T_DRV(&c, "commit", "alpha:put:a=1", "beta:put:b=2", NULL, NULL), 0);
+	CU_ASSERT_EQUAL(T_DRV(&c, "commit", "--txid", "ro-1", "alpha:add:a=5", "beta:check:b=2"), 0);
 	CU_ASSERT_EQUAL(hc_wait_state(&c, 0, "ro-1", "END", 3000), 0);
 	hc_kv(&c, A, "a", v, sizeof(v));
 	CU_ASSERT_STRING_EQUAL(v, "6");
@@ -597,10 +589,10 @@ test_read_only(void)
 	CU_ASSERT_EQUAL(locks_of(&c, B), 0);
 	CU_ASSERT_EQUAL(hc_wait_log_line(&c, B, "ro-1: INIT -> READ-ONLY", 100), 0);
 	/* All read-only: committed, nobody had anything to apply. */
-	CU_ASSERT_EQUAL(drv(&c, "commit", "--txid", "ro-2", "alpha:check:a=6", "beta:check:b=2"), 0);
+	CU_ASSERT_EQUAL(T_DRV(&c, "commit", "--txid", "ro-2", "alpha:check:a=6", "beta:check:b=2"), 0);
 	CU_ASSERT_EQUAL(hc_wait_state(&c, 0, "ro-2", "END", 3000), 0);
 	/* A failing check still aborts. */
-	CU_ASSERT_EQUAL(drv(&c, "commit", "alpha:check:a=7", "beta:check:b=2", NULL, NULL), 1);
+	CU_ASSERT_EQUAL(T_DRV(&c, "commit", "alpha:check:a=7", "beta:check:b=2", NULL, NULL), 1);
 
 	CU_ASSERT_FATAL(rpc_dial(c.urls[B], 0, &s) == 0);
 	wire_msg_init(&req, WIRE_DECISION_REQUEST, 1, "ro-1", "alpha");

@@ -52,6 +52,7 @@
 #include "twopc/participant.h"
 #include "txstate.h"
 #include "wire.h"
+#include "testutil.h"
 
 void test_logs_register(void);
 
@@ -62,51 +63,12 @@ void test_logs_register(void);
 /* ------------------------------------------------------------------ */
 /* assertions that say what they saw                                   */
 
-static void t_check(int ok, int line, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void
-t_check(int ok, int line, const char *fmt, ...)
-{
-	char msg[1024];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	CU_assertImplementation(ok ? CU_TRUE : CU_FALSE, (unsigned)line, msg, __FILE__, "",
-	    CU_FALSE);
-}
-
-#define T_TRUE(cond) t_check((cond) != 0, __LINE__, "%s", #cond)
-#define T_EQ(got, want) do { \
-	long long g_ = (long long)(got), w_ = (long long)(want); \
-	t_check(g_ == w_, __LINE__, "%s: got %lld, want %lld", #got, g_, w_); \
-} while (0)
-#define T_STREQ(got, want) do { \
-	const char *g_ = (got), *w_ = (want); \
-	t_check(g_ != NULL && strcmp(g_, w_) == 0, __LINE__, "%s: got \"%s\", want \"%s\"", \
-	    #got, g_ ? g_ : "(null)", w_); \
-} while (0)
-#define T_HAS(hay, needle) do { \
-	const char *g_ = (hay), *w_ = (needle); \
-	t_check(g_ != NULL && strstr(g_, w_) != NULL, __LINE__, "%s: \"%s\" lacks \"%s\"", \
-	    #hay, g_ ? g_ : "(null)", w_); \
-} while (0)
 /* A reply of type WANT (names both types, and the reply's text). */
 #define T_TYPE(m, want) do { \
 	int g_ = (m).type, w_ = (want); \
 	t_check(g_ == w_, __LINE__, "reply: got %s (%s), want %s", \
 	    g_ ? wire_type_name(g_) : "no reply", (m).text ? (m).text : "", wire_type_name(w_)); \
 } while (0)
-
-static void
-t_nap(int ms)
-{
-	struct timespec ts = { .tv_sec = ms / 1000, .tv_nsec = (long)(ms % 1000) * 1000000L };
-	while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
-		;
-}
 
 /* ------------------------------------------------------------------ */
 /* scratch directories                                                 */
@@ -244,7 +206,7 @@ t_poll(const char *path, const char *sql, const char *arg, const char *want)
 		int r = t_file_text(path, sql, arg, buf, sizeof(buf));
 		if ((r == 1 && strcmp(buf, want) == 0) || (r == 0 && want[0] == '\0'))
 			return 1;
-		t_nap(T_NAP_MS);
+		tu_nap_ms(T_NAP_MS);
 	}
 	return 0;
 }

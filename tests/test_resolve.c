@@ -69,22 +69,6 @@ coordinator_log_lost(hcluster *c)
 	return hc_start(c, 0, NULL);
 }
 
-/* How many times NEEDLE occurs in node I's stderr. */
-static int
-count_lines(hcluster *c, int i, const char *needle)
-{
-	char path[400], line[8192];
-	int n = 0;
-	snprintf(path, sizeof(path), "%s/%s.log", c->dir, c->names[i]);
-	FILE *f = fopen(path, "r");
-	if (f == NULL)
-		return -1;
-	while (fgets(line, sizeof(line), f) != NULL)
-		n += strstr(line, needle) != NULL;
-	fclose(f);
-	return n;
-}
-
 /* The coordinator's resend_cycles counter (STATUS_REQUEST, counters). */
 static long long
 resend_cycles(hcluster *c)
@@ -232,9 +216,9 @@ test_resolve_forced_and_violation(void)
 	CU_ASSERT_EQUAL(hc_wait_log_line(&c, 0, "rs-4: PROTOCOL VIOLATION: beta answered", 5000), 0);
 	CU_ASSERT_EQUAL(hc_wait_log_line(&c, 0, "rs-4: PROTOCOL VIOLATION: alpha answered", 5000), 0);
 	CU_ASSERT_EQUAL(wait_cycles(&c, 6, 10000), 0);  /* 6 resend passes: 3 s at 500 ms */
-	CU_ASSERT_EQUAL(count_lines(&c, 0, "PROTOCOL VIOLATION"), 2);
-	CU_ASSERT_EQUAL(count_lines(&c, 1, "PROTOCOL VIOLATION"), 1); /* one GLOBAL_COMMIT each */
-	CU_ASSERT_EQUAL(count_lines(&c, 2, "PROTOCOL VIOLATION"), 1);
+	CU_ASSERT_EQUAL(hc_log_count(&c, 0, "PROTOCOL VIOLATION"), 2);
+	CU_ASSERT_EQUAL(hc_log_count(&c, 1, "PROTOCOL VIOLATION"), 1); /* one GLOBAL_COMMIT each */
+	CU_ASSERT_EQUAL(hc_log_count(&c, 2, "PROTOCOL VIOLATION"), 1);
 	CU_ASSERT_EQUAL(hc_query_int(&c, 0,
 	    "SELECT count(*) FROM heuristic WHERE txid = 'rs-4' AND outcome = 'VIOLATION'"), 1);
 	/* Shown by list, after a restart too (and still not resent). */
@@ -247,7 +231,7 @@ test_resolve_forced_and_violation(void)
 	if (strstr(out, "DAMAGED at coord") == NULL)
 		fprintf(stderr, "\n%s\n", out);
 	CU_ASSERT_EQUAL(wait_cycles(&c, 3, 10000), 0);
-	CU_ASSERT_EQUAL(count_lines(&c, 1, "PROTOCOL VIOLATION"), 1);
+	CU_ASSERT_EQUAL(hc_log_count(&c, 1, "PROTOCOL VIOLATION"), 1);
 
 	/* The repair. */
 	const char *repair[] = { "resolve", "rs-4", "--commit", "--force", NULL };
@@ -261,8 +245,8 @@ test_resolve_forced_and_violation(void)
 	    "SELECT count(*) FROM heuristic WHERE txid = 'rs-4' AND outcome = 'COMMIT'"), 1);
 	CU_ASSERT_EQUAL(hc_query_int(&c, 0, "SELECT count(*) FROM acks"), 0);
 	CU_ASSERT_EQUAL(wait_cycles(&c, 3, 10000), 0);
-	CU_ASSERT_EQUAL(count_lines(&c, 1, "PROTOCOL VIOLATION"), 1);
-	CU_ASSERT_EQUAL(count_lines(&c, 0, "PROTOCOL VIOLATION"), 2);
+	CU_ASSERT_EQUAL(hc_log_count(&c, 1, "PROTOCOL VIOLATION"), 1);
+	CU_ASSERT_EQUAL(hc_log_count(&c, 0, "PROTOCOL VIOLATION"), 2);
 	/* Shown until the operator drops it. */
 	CU_ASSERT_EQUAL(hc_twopc(&c, out, sizeof(out), list), 0);
 	CU_ASSERT(strstr(out, "DAMAGED at coord: heuristic COMMIT") != NULL);

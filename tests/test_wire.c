@@ -46,9 +46,10 @@
 
 #include <CUnit/CUnit.h>
 
-#include "common/txstate.h"
-#include "common/wire.h"
+#include "txstate.h"
+#include "wire.h"
 #include "twopc/error.h"
+#include "testutil.h"
 
 void test_wire_register(void);
 
@@ -57,31 +58,8 @@ void test_wire_register(void);
 #define T_NAME33 T_NAME32 "v"
 #define T_TXID64 "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
 #define T_TXID65 T_TXID64 "0"
-#define T_NITEMS(a) (sizeof(a) / sizeof((a)[0]))
 
 /* ---- assertions ---- */
-
-#define T_CHECK(ok, ...) t_check((ok), __LINE__, __VA_ARGS__)
-
-static void t_check(bool ok, int line, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-/* One CUnit assertion; on failure the message names the case (CUnit copies it). */
-static void
-t_check(bool ok, int line, const char *fmt, ...)
-{
-	char msg[512];
-	va_list ap;
-
-	if (ok) {
-		CU_assertImplementation(CU_TRUE, (unsigned)line, "", __FILE__, "", CU_FALSE);
-		return;
-	}
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof msg, fmt, ap);
-	va_end(ap);
-	CU_assertImplementation(CU_FALSE, (unsigned)line, msg, __FILE__, "", CU_FALSE);
-}
 
 /* CU_ASSERT_EQUAL on an exact return code, naming the case when it fails. */
 #define T_CODE(rv, want, name) do { \

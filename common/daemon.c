@@ -1,0 +1,93 @@
+/*
+ * daemon.c - see daemon.h.
+ */
+#include "daemon.h"
+
+#include <pthread.h>
+#include <stddef.h>
+
+#include "tlog.h"
+
+/* The common options plus EXTRA, in BUF (at most CAP entries with the
+ * terminator); -1 if EXTRA does not fit. */
+static int
+daemon_longopts(const struct option *extra, struct option *buf, size_t cap)
+{
+	static const struct option common[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "name", required_argument, NULL, 'n' },
+		{ "check-config", no_argument, NULL, 'C' },
+		{ "verbose", no_argument, NULL, 'v' },
+	};
+	size_t n = 0;
+	for (size_t i = 0; i < sizeof(common) / sizeof(common[0]); i++)
+		buf[n++] = common[i];
+	for (; extra != NULL && extra->name != NULL; extra++) {
+		if (n + 1 >= cap)
+			return -1;
+		buf[n++] = *extra;
+	}
+	buf[n] = (struct option){ NULL, 0, NULL, 0 };
+	return 0;
+}
+
+int
+daemon_parse_args(int argc, char **argv, const struct option *extra, daemon_opt_fn on_opt,
+    void *user, daemon_args *out)
+{
+	struct option opts[16];
+	int ch, rv;
+
+	*out = (daemon_args){ 0 };
+	if (daemon_longopts(extra, opts, sizeof(opts) / sizeof(opts[0])) != 0)
+		return -1;
+	while ((ch = getopt_long(argc, argv, "c:n:v", opts, NULL)) != -1) {
+		switch (ch) {
+		case 'c': out->file = optarg; break;
+		case 'n': out->name = optarg; break;
+		case 'C': out->check = 1; break;
+		case 'v': out->verbose = 1; break;
+		case '?': return -1;
+		default:
+			if (on_opt == NULL)
+				return -1;
+			if ((rv = on_opt(ch, optarg, user)) != 0)
+				return rv;
+		}
+	}
+	return out->file == NULL || optind != argc ? -1 : 0;
+}
+
+static void *
+daemon_signal_thread(void *arg)
+{
+	daemon_signals *s = arg;
+	int sig;
+	if (sigwait(&s->set, &sig) == 0) {
+		tlog_info("signal %d: stopping", sig);
+		s->stop(s->arg);
+	}
+	return NULL;
+}
+
+void
+daemon_signals_block(daemon_signals *s)
+{
+	sigemptyset(&s->set);
+	sigaddset(&s->set, SIGTERM);
+	sigaddset(&s->set, SIGINT);
+	pthread_sigmask(SIG_BLOCK, &s->set, NULL);
+	signal(SIGPIPE, SIG_IGN);
+}
+
+int
+daemon_signals_start(daemon_signals *s, daemon_stop_fn stop, void *arg)
+{
+	pthread_t t;
+	s->stop = stop;
+	s->arg = arg;
+	int rv = pthread_create(&t, NULL, daemon_signal_thread, s);
+	if (rv == 0)
+		pthread_detach(t);
+	return rv;
+}

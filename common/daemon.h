@@ -1,0 +1,58 @@
+/*
+ * daemon.h - what the two daemons' main()s share: the common command line
+ * and the thread that turns SIGTERM/SIGINT into a clean stop.
+ *
+ * Common options: -c/--config FILE, -n/--name NAME, --check-config,
+ * -v/--verbose. A daemon adds its own long options; no positional argument
+ * is accepted.
+ *
+ * Signals: daemon_signals_block() blocks SIGTERM and SIGINT in the calling
+ * thread, so in every thread it creates later, and ignores SIGPIPE (a peer
+ * that hangs up must not end the daemon); daemon_signals_start() then
+ * starts the one thread that waits for them. Call the first before any
+ * thread exists (the log, the sockets and the libraries start threads).
+ */
+#ifndef TWOPC_DAEMON_H
+#define TWOPC_DAEMON_H
+
+#include <getopt.h>
+#include <signal.h>
+
+typedef struct daemon_args {
+	const char *file;       /* -c; NULL if not given */
+	const char *name;       /* -n; NULL if not given */
+	int check;              /* --check-config */
+	int verbose;            /* -v */
+} daemon_args;
+
+/* A daemon's own option: CH is its struct option's val, ARG its argument
+ * (NULL without one). Returns 0, or the exit status after printing what
+ * was wrong. */
+typedef int (*daemon_opt_fn)(int ch, const char *arg, void *user);
+
+/* Parse ARGV into *OUT. EXTRA: the daemon's own long options (terminated by
+ * a zeroed entry; NULL for none), handled by ON_OPT. Returns 0; -1 for an
+ * unknown option, a missing argument, a positional argument or no -c (the
+ * caller prints its usage and exits 2); or what ON_OPT returned. *OUT is
+ * written in every case. Not thread-safe (getopt). */
+int daemon_parse_args(int argc, char **argv, const struct option *extra, daemon_opt_fn on_opt,
+    void *user, daemon_args *out);
+
+/* Why the signal thread stops the daemon: STOP(ARG), called once, from
+ * that thread, after the first SIGTERM or SIGINT. */
+typedef void (*daemon_stop_fn)(void *arg);
+
+typedef struct daemon_signals {
+	sigset_t set;
+	daemon_stop_fn stop;
+	void *arg;
+} daemon_signals;
+
+/* Block SIGTERM and SIGINT, ignore SIGPIPE (see above). */
+void daemon_signals_block(daemon_signals *s);
+
+/* Start the detached signal thread; *S must outlive it (a static). Returns
+ * 0 or the error of pthread_create. */
+int daemon_signals_start(daemon_signals *s, daemon_stop_fn stop, void *arg);
+
+#endif

@@ -1,0 +1,68 @@
+/*
+ * cfgpriv.h - what config.c (the schema check and cfg_load) and cfgtree.c
+ * (the YAML tree) share; not for other modules, which use config.h.
+ */
+#ifndef TWOPC_CFGPRIV_H
+#define TWOPC_CFGPRIV_H
+
+#include <stddef.h>
+#include <string.h>
+
+#include "config.h"
+
+#define CFG_FILE_MAX (1024 * 1024) /* a cluster file is a few hundred bytes */
+#define CFG_DEPTH_MAX 32           /* the schema needs 4 levels */
+#define CFG_NAMES_MAX (CFG_MAX_PARTICIPANTS + 1)
+
+/* Echo a value in a message: at most 64 bytes, "..." when cut. */
+#define CFG_Q "'%.64s%s'"
+#define CFG_QA(s) (s), (strlen(s) > 64 ? "..." : "")
+#define CFG_AT(n) (n)->line, (n)->col
+
+typedef enum cfg_kind { CFG_SCALAR, CFG_SEQ, CFG_MAP, CFG_BAD } cfg_kind;
+
+/* One YAML node; a mapping's kids alternate key, value. CFG_BAD marks a
+ * node already reported (an alias), which later checks skip silently. */
+typedef struct cfg_yn {
+	cfg_kind kind;
+	int line, col;
+	char *text; /* scalars only, NUL-terminated */
+	struct cfg_yn **kids;
+	size_t nkids, cap;
+} cfg_yn;
+
+typedef struct cfg_msg {
+	int line, col; /* 0:0 when the error has no position */
+	size_t seq;    /* discovery order, to keep the sort stable */
+	char *text;
+} cfg_msg;
+
+/* A name or URL and the node that defined it, for duplicate checks. */
+typedef struct cfg_seen {
+	const char *text;
+	const cfg_yn *at;
+} cfg_seen;
+
+typedef struct cfg_ctx {
+	const char *file;
+	char *dir; /* absolute directory of FILE */
+	cfg_msg *msgs;
+	size_t nmsgs, cap;
+	int nerr; /* exceeds nmsgs if recording a message ran out of memory */
+	cfg_cluster *c;
+	cfg_seen names[CFG_NAMES_MAX], urls[CFG_NAMES_MAX];
+	size_t nnames, nurls;
+} cfg_ctx;
+
+/* Record one error at LINE:COL (LINE 0: the error has no position). */
+__attribute__((format(printf, 4, 5)))
+void cfg_err(cfg_ctx *x, int line, int col, const char *fmt, ...);
+
+/* Parse the LEN bytes at BUF into a tree (*ROOTP, NULL for an empty
+ * file); errors go to X. 0, or -1 after a YAML error (reported). */
+int cfg_parse(cfg_ctx *x, const unsigned char *buf, size_t len, cfg_yn **rootp);
+
+/* Free a tree from cfg_parse (NULL is fine). */
+void cfg_yn_free(cfg_yn *n);
+
+#endif

@@ -1,0 +1,43 @@
+/*
+ * testutil.c - see testutil.h.
+ */
+#include "testutil.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <time.h>
+
+#include <CUnit/CUnit.h>
+
+char tu_out[8192];
+
+void
+tu_check(int ok, const char *file, int line, const char *fmt, ...)
+{
+	char msg[1024];
+	va_list ap;
+
+	if (ok) {
+		CU_assertImplementation(CU_TRUE, (unsigned)line, "", file, "", CU_FALSE);
+		return;
+	}
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	CU_assertImplementation(CU_FALSE, (unsigned)line, msg, file, "", CU_FALSE);
+}
+
+int
+tu_drv(hcluster *c, const char *const *args)
+{
+	return hc_twopc(c, tu_out, sizeof(tu_out), args);
+}
+
+void
+tu_nap_ms(int ms)
+{
+	struct timespec ts = { .tv_sec = ms / 1000, .tv_nsec = (long)(ms % 1000) * 1000000L };
+	while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+		;
+}

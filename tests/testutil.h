@@ -1,0 +1,54 @@
+/*
+ * testutil.h - what the CUnit suites share: assertions that say what they
+ * saw, and the twopc driver run against a harness cluster.
+ *
+ * Every assertion is one CUnit assertion at the caller's file and line;
+ * on failure its message names the expression and the values seen.
+ */
+#ifndef TWOPC_TESTUTIL_H
+#define TWOPC_TESTUTIL_H
+
+#include <stddef.h>
+#include <string.h>
+
+#include "harness.h"
+
+/* One CUnit assertion at FILE:LINE; on failure the message is FMT
+ * formatted (at most 1023 bytes; CUnit copies it). Formats nothing when
+ * OK, so it is cheap in a loop. */
+void tu_check(int ok, const char *file, int line, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+#define t_check(ok, line, ...) tu_check((ok) != 0, __FILE__, (line), __VA_ARGS__)
+#define T_CHECK(ok, ...) t_check((ok), __LINE__, __VA_ARGS__)
+#define T_TRUE(cond) t_check((cond) != 0, __LINE__, "%s", #cond)
+#define T_EQ(got, want) do { \
+	long long g_ = (long long)(got), w_ = (long long)(want); \
+	t_check(g_ == w_, __LINE__, "%s: got %lld, want %lld", #got, g_, w_); \
+} while (0)
+#define T_STREQ(got, want) do { \
+	const char *g_ = (got), *w_ = (want); \
+	t_check(g_ != NULL && strcmp(g_, w_) == 0, __LINE__, "%s: got \"%s\", want \"%s\"", \
+	    #got, g_ ? g_ : "(null)", w_); \
+} while (0)
+#define T_HAS(hay, needle) do { \
+	const char *g_ = (hay), *w_ = (needle); \
+	t_check(g_ != NULL && strstr(g_, w_) != NULL, __LINE__, "%s: \"%s\" lacks \"%s\"", \
+	    #hay, g_ ? g_ : "(null)", w_); \
+} while (0)
+#define T_NITEMS(a) (sizeof(a) / sizeof((a)[0]))
+
+/* Sleep MS milliseconds, resumed after a signal: for pacing a poll of a
+ * real condition, never instead of one. */
+void tu_nap_ms(int ms);
+
+/* What the last tu_drv() printed (stdout and stderr, NUL-terminated). */
+extern char tu_out[8192];
+
+/* Run `twopc -c CLUSTER ARG...` for cluster C; the arguments end at the
+ * first NULL, or after the last. Returns the driver's exit status (see
+ * hc_twopc), its output in tu_out. */
+#define T_DRV(c, ...) tu_drv((c), (const char *const[]){ __VA_ARGS__, NULL })
+int tu_drv(hcluster *c, const char *const *args);
+
+#endif
