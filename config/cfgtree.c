@@ -1,10 +1,12 @@
 /*
  * cfgtree.c - the cluster file read into a tree of YAML nodes, each with
  * its 1-based line and column (libyaml's event API), for config.c to check
- * against the schema. See config.c for the decisions on YAML features.
+ * against the schema, and the error list both fill (cfg_err). See
+ * config.c for the decisions on YAML features.
  */
 #include "config.h"
 
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,6 +15,35 @@
 #include <yaml.h>
 
 #include "cfgpriv.h"
+
+/* Record one error; LINE 0 means it has no position. */
+void cfg_err(cfg_ctx *x, int line, int col, const char *fmt, ...)
+{
+	va_list ap;
+	char *s;
+	int r;
+
+	x->nerr++;
+	if (x->nmsgs == x->cap) {
+		size_t cap = x->cap ? 2 * x->cap : 16;
+		cfg_msg *m = realloc(x->msgs, cap * sizeof *m);
+
+		if (m == NULL)
+			return;
+		x->msgs = m;
+		x->cap = cap;
+	}
+	va_start(ap, fmt);
+	r = vasprintf(&s, fmt, ap);
+	va_end(ap);
+	if (r < 0)
+		return;
+	for (char *p = s; *p; p++) /* keys and values may hold newlines */
+		if ((unsigned char)*p < 0x20 || *p == 0x7f)
+			*p = '?';
+	x->msgs[x->nmsgs] = (cfg_msg){line, col, x->nmsgs, s};
+	x->nmsgs++;
+}
 
 void cfg_yn_free(cfg_yn *n)
 {

@@ -44,35 +44,6 @@
 
 #include "cfgpriv.h"
 
-/* Record one error; LINE 0 means it has no position. */
-void cfg_err(cfg_ctx *x, int line, int col, const char *fmt, ...)
-{
-	va_list ap;
-	char *s;
-	int r;
-
-	x->nerr++;
-	if (x->nmsgs == x->cap) {
-		size_t cap = x->cap ? 2 * x->cap : 16;
-		cfg_msg *m = realloc(x->msgs, cap * sizeof *m);
-
-		if (m == NULL)
-			return;
-		x->msgs = m;
-		x->cap = cap;
-	}
-	va_start(ap, fmt);
-	r = vasprintf(&s, fmt, ap);
-	va_end(ap);
-	if (r < 0)
-		return;
-	for (char *p = s; *p; p++) /* keys and values may hold newlines */
-		if ((unsigned char)*p < 0x20 || *p == 0x7f)
-			*p = '?';
-	x->msgs[x->nmsgs] = (cfg_msg){line, col, x->nmsgs, s};
-	x->nmsgs++;
-}
-
 static int cfg_msg_cmp(const void *a, const void *b)
 {
 	const cfg_msg *m = a, *n = b;
