@@ -1,21 +1,14 @@
 /*
- * faultvfs.c - see faultvfs.h.
+ * faultvfs.c - see faultvfs.h: the shim itself (a sqlite3_vfs and its
+ * sqlite3_io_methods wrapping the default VFS), the injected I/O errors,
+ * the counters, and the installation from the environment. What the
+ * powerloss modes remember about the disk, and the power cut, are in
+ * faultdisk.c.
  *
- * Method (the idea of SQLite's src/test6.c, turned inside out): writes go
- * to the real file at once, so the file holds what a kernel's page cache
- * would - every process sees it, reads need no help, a crash keeps it. What
- * the shim remembers is the other side: for every 512-byte sector of a
- * main-db or WAL file written since that file's last xSync, the sector's
- * content as the disk still has it (its pre-image, read before the first
- * write touching it), and the file's size on disk. xSync forgets them: the
- * disk now has what the file has. A power cut puts back the pre-image of
- * every dirty sector (dropped) or of a random subset (torn), and cuts the
- * file back to its size on disk, extended only by sectors that were kept.
- *
- * The per-file state is a faultvfs_node shared by every handle open on that
- * path, as the page cache is shared: a sync through one connection makes
- * the writes of another durable too. A node outlives its last close while
- * it has dirty sectors (closing does not sync); xDelete forgets it.
+ * Every method the shim does not change goes to the real VFS or file as
+ * it is. In the powerloss modes xOpen, xClose and xDelete keep the disk
+ * model's nodes, and xWrite, xSync and xTruncate update its sectors under
+ * faultvfs_g.mtx, held across the real call.
  *
  * The -shm file goes through untouched. That is sound: the wal-index in it
  * is only a cache of the WAL, and a power cut takes it with it: the next
@@ -27,75 +20,26 @@
  */
 #include "faultvfs.h"
 
-#include <fcntl.h>
 #include <pthread.h>
-#include <signal.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <sqlite3.h>
 
-#include "crash.h"
+#include "faultvfspriv.h"
 
-#define FAULTVFS_SECTOR 512
 /* The real file follows our struct, aligned for anything. */
 #define FAULTVFS_HDR ((sizeof(faultvfs_file) + 15) & ~(size_t)15)
 
-enum {
-	FAULTVFS_OFF,
-	FAULTVFS_COUNT,
-	FAULTVFS_POWERLOSS,
-	FAULTVFS_IOERR_SYNC,
-	FAULTVFS_IOERR_WRITE,
-};
-
-/* A sector written since the last sync, and what the disk still holds. */
-typedef struct faultvfs_sector {
-	sqlite3_int64 no;                  /* sector number */
-	int oldlen;                        /* bytes of it on disk, 0..512 */
-	int keep;                          /* the cut's draw */
-	unsigned char old[FAULTVFS_SECTOR];
-} faultvfs_sector;
-
-/* One file (by full path) of the powerloss mode. */
-typedef struct faultvfs_node {
-	struct faultvfs_node *next;
-	char *path;              /* NULL once deleted: no longer found by name */
-	sqlite3_int64 disk_size; /* the size the disk has */
-	faultvfs_sector **dirty; /* sorted by sector number */
-	size_t ndirty, cap;
-	int nopen;               /* faultvfs_files open on it */
-} faultvfs_node;
-
-typedef struct faultvfs_file {
-	sqlite3_file base;
-	sqlite3_file *real;
-	faultvfs_node *node;     /* NULL: passed through */
-} faultvfs_file;
-
-static struct {
-	int mode;
-	int tear;                /* powerloss:tear */
-	uint64_t seed;
-	uint64_t k;              /* ioerror: the failing call */
-	sqlite3_vfs *real;
-	sqlite3_vfs vfs;
-	pthread_mutex_t mtx;     /* nodes and their sectors */
-	faultvfs_node *nodes;
-	_Atomic uint64_t syncs, writes;
-} faultvfs_g = { .mtx = PTHREAD_MUTEX_INITIALIZER };
+faultvfs_state faultvfs_g = { .mtx = PTHREAD_MUTEX_INITIALIZER };
 
 static pthread_once_t faultvfs_once = PTHREAD_ONCE_INIT;
 
-static void faultvfs_say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
-/* One line to stderr with a single write (usable while dying). */
-static void
+void
 faultvfs_say(const char *fmt, ...)
 {
 	char line[256];
@@ -108,101 +52,6 @@ faultvfs_say(const char *fmt, ...)
 	if (n > 0 && write(2, line, (size_t)n) < 0) {
 		/* stderr is gone: nothing better to do */
 	}
-}
-
-/* ------------------------------------------------------------------ */
-/* dirty sectors (callers hold faultvfs_g.mtx)                         */
-
-/* The index of sector NO in N->dirty, or where it would go (*found 0). */
-static size_t
-faultvfs_bsearch(const faultvfs_node *n, sqlite3_int64 no, int *found)
-{
-	size_t lo = 0, hi = n->ndirty;
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		if (n->dirty[mid]->no < no)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	*found = lo < n->ndirty && n->dirty[lo]->no == no;
-	return lo;
-}
-
-/* Remember the pre-image of every sector of [OFF, OFF+AMT) not yet dirty. */
-static int
-faultvfs_mark(faultvfs_file *f, sqlite3_int64 off, int amt)
-{
-	faultvfs_node *n = f->node;
-	for (sqlite3_int64 no = off / FAULTVFS_SECTOR;
-	    amt > 0 && no <= (off + amt - 1) / FAULTVFS_SECTOR; no++) {
-		int found;
-		size_t at = faultvfs_bsearch(n, no, &found);
-		if (found)
-			continue;
-		if (n->ndirty == n->cap) {
-			size_t cap = n->cap ? n->cap * 2 : 64;
-			faultvfs_sector **d = realloc(n->dirty, cap * sizeof(*d));
-			if (d == NULL)
-				return SQLITE_IOERR_NOMEM;
-			n->dirty = d;
-			n->cap = cap;
-		}
-		faultvfs_sector *s = calloc(1, sizeof(*s));
-		if (s == NULL)
-			return SQLITE_IOERR_NOMEM;
-		sqlite3_int64 on_disk = n->disk_size - no * FAULTVFS_SECTOR;
-		s->no = no;
-		s->oldlen = on_disk <= 0 ? 0 : on_disk >= FAULTVFS_SECTOR ? FAULTVFS_SECTOR : (int)on_disk;
-		if (s->oldlen > 0) {
-			int rc = f->real->pMethods->xRead(f->real, s->old, s->oldlen,
-			    no * FAULTVFS_SECTOR);
-			if (rc != SQLITE_OK && rc != SQLITE_IOERR_SHORT_READ) {
-				free(s);
-				return rc;
-			}
-		}
-		memmove(n->dirty + at + 1, n->dirty + at, (n->ndirty - at) * sizeof(*n->dirty));
-		n->dirty[at] = s;
-		n->ndirty++;
-	}
-	return SQLITE_OK;
-}
-
-/* Forget the dirty sectors from index FROM on. */
-static void
-faultvfs_forget(faultvfs_node *n, size_t from)
-{
-	for (size_t i = from; i < n->ndirty; i++)
-		free(n->dirty[i]);
-	n->ndirty = from;
-}
-
-static faultvfs_node *
-faultvfs_find(const char *path)
-{
-	for (faultvfs_node *n = faultvfs_g.nodes; n != NULL; n = n->next)
-		if (n->path != NULL && strcmp(n->path, path) == 0)
-			return n;
-	return NULL;
-}
-
-/* Free N if nothing refers to it any more. */
-static void
-faultvfs_maybe_free(faultvfs_node *n)
-{
-	if (n->nopen > 0 || (n->ndirty > 0 && n->path != NULL))
-		return;
-	for (faultvfs_node **pp = &faultvfs_g.nodes; *pp != NULL; pp = &(*pp)->next) {
-		if (*pp == n) {
-			*pp = n->next;
-			break;
-		}
-	}
-	faultvfs_forget(n, 0);
-	free(n->dirty);
-	free(n->path);
-	free(n);
 }
 
 /* ------------------------------------------------------------------ */
@@ -478,104 +327,6 @@ faultvfs_dlclose(sqlite3_vfs *vfs, void *h)
 }
 
 /* ------------------------------------------------------------------ */
-/* power cut                                                           */
-
-static uint64_t
-faultvfs_rand(uint64_t *s)
-{
-	/* xorshift64* */
-	*s ^= *s >> 12;
-	*s ^= *s << 25;
-	*s ^= *s >> 27;
-	return *s * 0x2545F4914F6CDD1DULL;
-}
-
-/* Apply the cut to N's real file: draw each dirty sector (kept with its
- * new content, or put back), then cut the file to its size on disk, or to
- * the end of the last kept sector past it. Put-back sectors between the
- * two become zeros (a hole). The descriptor is not closed: closing would
- * drop SQLite's POSIX locks, and the process ends at once anyway. */
-static void
-faultvfs_cut_node(faultvfs_node *n, uint64_t *rng, unsigned long *kept, unsigned long *lost)
-{
-	int fd = open(n->path, O_RDWR);
-	struct stat st;
-	if (fd < 0 || fstat(fd, &st) != 0) {
-		faultvfs_say("FAULT: power cut: %s: cannot reopen, %zu dirty sectors left as they are\n",
-		    n->path, n->ndirty);
-		return;
-	}
-	sqlite3_int64 size = n->disk_size;
-	for (size_t i = 0; i < n->ndirty; i++) {
-		faultvfs_sector *s = n->dirty[i];
-		s->keep = faultvfs_g.tear && ((faultvfs_rand(rng) >> 32) & 1) != 0 &&
-		    s->no * FAULTVFS_SECTOR < st.st_size;
-		sqlite3_int64 end = (s->no + 1) * FAULTVFS_SECTOR;
-		if (end > st.st_size)
-			end = st.st_size;
-		if (s->keep && end > size)
-			size = end;
-	}
-	for (size_t i = 0; i < n->ndirty; i++) {
-		faultvfs_sector *s = n->dirty[i];
-		sqlite3_int64 off = s->no * FAULTVFS_SECTOR;
-		if (s->keep) {
-			(*kept)++;
-			continue;
-		}
-		(*lost)++;
-		if (off >= size)
-			continue;        /* cut off below */
-		unsigned char buf[FAULTVFS_SECTOR];
-		int len = size - off < FAULTVFS_SECTOR ? (int)(size - off) : FAULTVFS_SECTOR;
-		memset(buf, 0, sizeof(buf));
-		memcpy(buf, s->old, (size_t)s->oldlen);
-		if (pwrite(fd, buf, (size_t)len, off) != len)
-			faultvfs_say("FAULT: power cut: %s: cannot put sector %lld back\n", n->path,
-			    (long long)s->no);
-	}
-	if (size < st.st_size && ftruncate(fd, size) != 0)
-		faultvfs_say("FAULT: power cut: %s: cannot cut back to %lld bytes\n", n->path,
-		    (long long)size);
-}
-
-void
-faultvfs_power_cut(void)
-{
-	unsigned long kept = 0, lost = 0;
-	if (faultvfs_g.mode != FAULTVFS_POWERLOSS) {
-		faultvfs_say("FAULT: power cut without the powerloss shim: a plain crash\n");
-		_exit(CRASH_EXIT);
-	}
-	/* Never released: whoever writes next waits for the end. */
-	pthread_mutex_lock(&faultvfs_g.mtx);
-	uint64_t rng = faultvfs_g.seed ? faultvfs_g.seed : 0x9E3779B97F4A7C15ULL;
-	for (faultvfs_node *n = faultvfs_g.nodes; n != NULL; n = n->next)
-		if (n->path != NULL && n->ndirty > 0)
-			faultvfs_cut_node(n, &rng, &kept, &lost);
-	if (faultvfs_g.tear)
-		faultvfs_say("FAULT: power cut (tear, seed %llu): %lu unsynced sectors written, "
-		    "%lu lost\n", (unsigned long long)faultvfs_g.seed, kept, lost);
-	else
-		faultvfs_say("FAULT: power cut: %lu unsynced sectors lost\n", lost);
-	_exit(CRASH_EXIT);
-}
-
-static sigset_t faultvfs_usr2;
-
-static void *
-faultvfs_sigwaiter(void *arg)
-{
-	(void)arg;
-	for (;;) {
-		int sig = 0;
-		if (sigwait(&faultvfs_usr2, &sig) == 0 && sig == SIGUSR2)
-			faultvfs_power_cut();
-	}
-	return NULL;
-}
-
-/* ------------------------------------------------------------------ */
 /* installation                                                        */
 
 /* "ioerror:sync:K" etc.: 0 and the mode, or -1. */
@@ -655,17 +406,8 @@ faultvfs_init(void)
 	w->xCurrentTime = faultvfs_current_time;
 	w->xGetLastError = faultvfs_last_error;
 	w->xCurrentTimeInt64 = faultvfs_current_time64;
-	if (mode == FAULTVFS_POWERLOSS) {
-		pthread_t t;
-		sigemptyset(&faultvfs_usr2);
-		sigaddset(&faultvfs_usr2, SIGUSR2);
-		/* Threads created from here on inherit the blocked mask. */
-		pthread_sigmask(SIG_BLOCK, &faultvfs_usr2, NULL);
-		if (pthread_create(&t, NULL, faultvfs_sigwaiter, NULL) != 0)
-			fprintf(stderr, "TWOPC_FAULT_VFS: no SIGUSR2 thread: power cuts by signal off\n");
-		else
-			pthread_detach(t);
-	}
+	if (mode == FAULTVFS_POWERLOSS)
+		faultvfs_sigwait_start();
 	if (sqlite3_vfs_register(w, 1) != SQLITE_OK) {
 		fprintf(stderr, "TWOPC_FAULT_VFS: cannot register the fault VFS\n");
 		faultvfs_g.mode = FAULTVFS_OFF;

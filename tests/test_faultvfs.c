@@ -1,6 +1,6 @@
 /*
  * test_faultvfs.c - CUnit suite "faultvfs" for the fault-injecting SQLite
- * VFS (common/faultvfs.c).
+ * VFS (common/faultvfs.c, common/faultdisk.c).
  *
  * The shim is installed from the environment once per process, so every
  * case runs a child process: fork, then exec of this very binary

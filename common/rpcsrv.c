@@ -1,0 +1,424 @@
+/*
+ * rpcsrv.c - the REP server of rpc.h: RPC_SLOTS slots (a context, its aio,
+ * one request in flight each), a work queue drained by a fixed pool of
+ * worker threads, the gate every reply passes, and deferred replies.
+ *
+ * A slot is always in exactly one place: in NNG, waiting for a request
+ * or for its reply to leave (the aio owns it); on the work queue; with a
+ * worker running the handler, or deferred (both counted in deferred; a
+ * deferred slot belongs to the handler's owner until rpc_reply_deferred);
+ * or held at the gate (counted in gated). A sent or dropped reply re-arms
+ * the receive, unless the server is stopping. rpc_server_stop returns
+ * only when no slot is gated or deferred.
+ */
+#include "rpc.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <nng/protocol/reqrep0/rep.h>
+
+#include "crash.h"
+#include "rpcpriv.h"
+#include "tlog.h"
+#include "twopc/error.h"
+
+/* One request in flight: a context of the REP socket and its aio. */
+typedef struct rpc_slot {
+	struct rpc_server *s;
+	nng_ctx ctx;
+	nng_aio *aio;
+	int sending;                  /* the aio's operation is the reply */
+	nng_msg *msg;                 /* the request, then the reply */
+	const char *crash_after_send; /* from the handler's reply */
+	struct rpc_slot *next;        /* work queue */
+} rpc_slot;
+
+struct rpc_server {
+	nng_socket sock;
+	int nworkers;
+	pthread_t *threads;
+	rpc_slot *slots;
+	int nslots;              /* contexts opened */
+	rpc_server_opts o;
+	char sender[WIRE_NAME_MAX + 1];
+	atomic_uint_fast64_t malformed;
+	atomic_uint_fast64_t requests;
+	char url[256];
+
+	pthread_mutex_t mtx;     /* the fields below */
+	pthread_cond_t cv;       /* work queued, or stopping */
+	pthread_cond_t gated_cv; /* a held reply left the gate */
+	rpc_slot *head, *tail;   /* received, waiting for a worker */
+	int stopping;
+	int gated;               /* replies held at the gate */
+	int deferred;            /* requests whose handler answers later */
+};
+
+static void
+rpc_note_malformed(rpc_server *s, const char *why, size_t len)
+{
+	uint64_t n = atomic_fetch_add(&s->malformed, 1) + 1;
+	/* Garbage must not flood the log: first ten, then every thousandth. */
+	if (n <= 10 || n % 1000 == 0)
+		tlog_warn("dropped malformed message #%llu on %s (%zu bytes): %s",
+		    (unsigned long long)n, s->url, len, why);
+}
+
+/*
+ * The slots' aio callback, on an NNG thread: never blocks. A received
+ * request goes to the work queue; a sent reply re-arms the receive.
+ * Server contexts are not called under rpc_close_lk: the server socket is
+ * closed only by rpc_server_stop, after every slot's aio is stopped.
+ */
+static void
+rpc_slot_recv(rpc_slot *sl)
+{
+	sl->sending = 0;
+	sl->msg = NULL;
+	nng_ctx_recv(sl->ctx, sl->aio);
+}
+
+/* Wait for the slot's next request, unless the server is stopping. */
+static void
+rpc_slot_rearm(rpc_slot *sl)
+{
+	rpc_server *s = sl->s;
+	pthread_mutex_lock(&s->mtx);
+	int stop = s->stopping;
+	pthread_mutex_unlock(&s->mtx);
+	if (!stop)
+		rpc_slot_recv(sl);
+}
+
+static void
+rpc_slot_cb(void *arg)
+{
+	rpc_slot *sl = arg;
+	rpc_server *s = sl->s;
+	int rv = nng_aio_result(sl->aio);
+
+	if (sl->sending) {
+		if (rv != 0)
+			nng_msg_free(nng_aio_get_msg(sl->aio));
+		else if (sl->crash_after_send != NULL)
+			crash_point(sl->crash_after_send);
+	} else if (rv == 0) {
+		sl->msg = nng_aio_get_msg(sl->aio);
+		pthread_mutex_lock(&s->mtx);
+		sl->next = NULL;
+		if (s->tail != NULL)
+			s->tail->next = sl;
+		else
+			s->head = sl;
+		s->tail = sl;
+		pthread_cond_signal(&s->cv);
+		pthread_mutex_unlock(&s->mtx);
+		return;
+	} else if (rv == NNG_ECLOSED || rv == NNG_ECANCELED) {
+		return; /* stopping */
+	}
+	rpc_slot_rearm(sl);
+}
+
+/* Send the reply in SL->msg (or drop it: RC != 0). Any thread. */
+static void
+rpc_slot_reply(void *arg, int rc)
+{
+	rpc_slot *sl = arg;
+	rpc_server *s = sl->s;
+	if (rc != 0) {
+		tlog_error("reply dropped on %s: %s", s->url, twopc_strerror(rc));
+		nng_msg_free(sl->msg);
+		if (s->o.fail != NULL)
+			s->o.fail(s->o.user);
+		rpc_slot_rearm(sl);
+	} else {
+		sl->sending = 1;
+		nng_aio_set_msg(sl->aio, sl->msg);
+		sl->msg = NULL;
+		nng_ctx_send(sl->ctx, sl->aio);
+	}
+}
+
+static void
+rpc_slot_reply_gated(void *arg, int rc)
+{
+	rpc_slot *sl = arg;
+	rpc_server *s = sl->s;
+	rpc_slot_reply(arg, rc);
+	pthread_mutex_lock(&s->mtx);
+	if (--s->gated == 0 && s->stopping)
+		pthread_cond_broadcast(&s->gated_cv);
+	pthread_mutex_unlock(&s->mtx);
+}
+
+static _Thread_local rpc_slot *rpc_current;
+
+rpc_deferred *
+rpc_defer(void)
+{
+	return (rpc_deferred *)rpc_current;
+}
+
+/* Encode REP into SL's message and send it through the gate; or, with
+ * REP NULL (or not encodable), send nothing and re-arm the slot. */
+static void
+rpc_slot_finish(rpc_server *s, rpc_slot *sl, wire_msg *rep, wire_buf *out)
+{
+	nng_msg *msg = sl->msg;
+	if (rep == NULL)
+		goto no_reply;
+	rep->epoch = s->o.epoch ? atomic_load(s->o.epoch) : 0;
+	int erc = wire_encode(rep, out);
+	free(rep->owned[0]);
+	free(rep->owned[1]);
+	rep->owned[0] = rep->owned[1] = NULL;
+	if (erc != 0) {
+		tlog_error("cannot encode %s reply: %s", wire_type_name(rep->type), twopc_strerror(erc));
+		goto no_reply;
+	}
+	nng_msg_clear(msg);
+	if (nng_msg_append(msg, out->data, out->len) != 0)
+		goto no_reply;
+	sl->crash_after_send = rep->crash_after_send;
+	if (s->o.gate == NULL) {
+		rpc_slot_reply(sl, 0);
+		return;
+	}
+	pthread_mutex_lock(&s->mtx);
+	s->gated++;
+	pthread_mutex_unlock(&s->mtx);
+	s->o.gate(s->o.gate_arg, rpc_slot_reply_gated, sl);
+	return;
+no_reply:
+	nng_msg_free(msg);
+	sl->msg = NULL;
+	rpc_slot_rearm(sl);
+}
+
+void
+rpc_reply_deferred(rpc_deferred *d, wire_msg *rep)
+{
+	rpc_slot *sl = (rpc_slot *)d;
+	rpc_server *s = sl->s;
+	wire_buf out = { 0 };
+	if (rep != NULL)
+		snprintf(rep->sender, sizeof(rep->sender), "%s", s->sender);
+	rpc_slot_finish(s, sl, rep, &out);
+	wire_buf_free(&out);
+	pthread_mutex_lock(&s->mtx);
+	if (--s->deferred == 0 && s->stopping)
+		pthread_cond_broadcast(&s->gated_cv);
+	pthread_mutex_unlock(&s->mtx);
+}
+
+/* Decode, handle, encode; then the reply goes through the gate. */
+static void
+rpc_slot_handle(rpc_server *s, rpc_slot *sl, wire_buf *out)
+{
+	nng_msg *msg = sl->msg;
+	wire_msg req, rep;
+	int drc = wire_decode(nng_msg_body(msg), nng_msg_len(msg), &req);
+	if (drc != 0) {
+		rpc_note_malformed(s, drc == TWOPC_ETOOBIG ? "too large" : wire_last_error(),
+		    nng_msg_len(msg));
+		rpc_slot_finish(s, sl, NULL, out);
+		return;
+	}
+	atomic_fetch_add(&s->requests, 1);
+	wire_msg_init(&rep, 0, 0, req.txid, s->sender);
+	pthread_mutex_lock(&s->mtx);
+	s->deferred++; /* until the handler returns: it may answer at once */
+	pthread_mutex_unlock(&s->mtx);
+	rpc_current = sl;
+	int send = s->o.handler(s->o.user, &req, &rep);
+	rpc_current = NULL;
+	wire_msg_free(&req);
+	if (send == RPC_DEFERRED)
+		return; /* the handler owns the slot: rpc_reply_deferred() */
+	pthread_mutex_lock(&s->mtx);
+	s->deferred--;
+	pthread_mutex_unlock(&s->mtx);
+	if (!send) {
+		free(rep.owned[0]);
+		free(rep.owned[1]);
+		rpc_slot_finish(s, sl, NULL, out);
+		return;
+	}
+	rpc_slot_finish(s, sl, &rep, out);
+}
+
+static void *
+rpc_worker(void *arg)
+{
+	rpc_server *s = arg;
+	wire_buf out = { 0 };
+	for (;;) {
+		pthread_mutex_lock(&s->mtx);
+		while (s->head == NULL && !s->stopping)
+			pthread_cond_wait(&s->cv, &s->mtx);
+		rpc_slot *sl = s->head;
+		if (sl == NULL) {
+			pthread_mutex_unlock(&s->mtx);
+			break;
+		}
+		s->head = sl->next;
+		if (s->head == NULL)
+			s->tail = NULL;
+		pthread_mutex_unlock(&s->mtx);
+		rpc_slot_handle(s, sl, &out);
+	}
+	wire_buf_free(&out);
+	return NULL;
+}
+
+/*
+ * 1 if something already listens on the ipc:// URL. NNG 1.5.2 probes the
+ * path itself when a second listener starts, and that probe makes the
+ * running listener stop accepting connections (nanomsg/nng#1518); a plain
+ * connect() does not, so we ask first and refuse to start.
+ */
+static int
+rpc_ipc_in_use(const char *url)
+{
+	struct sockaddr_un sa;
+	if (strncmp(url, "ipc://", 6) != 0 || strlen(url + 6) >= sizeof(sa.sun_path))
+		return 0;
+	int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+	if (fd < 0)
+		return 0;
+	memset(&sa, 0, sizeof(sa));
+	sa.sun_family = AF_UNIX;
+	memcpy(sa.sun_path, url + 6, strlen(url + 6));
+	int used = connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0;
+	close(fd);
+	return used;
+}
+
+int
+rpc_server_start(const char *url, const rpc_server_opts *o, rpc_server **out)
+{
+	rpc_server *s = calloc(1, sizeof(*s));
+	int rv;
+
+	if (s == NULL)
+		return TWOPC_ENOMEM;
+	s->o = *o;
+	snprintf(s->sender, sizeof(s->sender), "%s", o->sender);
+	s->o.sender = s->sender;
+	snprintf(s->url, sizeof(s->url), "%s", url);
+	pthread_mutex_init(&s->mtx, NULL);
+	pthread_cond_init(&s->cv, NULL);
+	pthread_cond_init(&s->gated_cv, NULL);
+	if (rpc_ipc_in_use(url)) {
+		tlog_error("cannot listen on %s: another process is listening there", url);
+		rv = TWOPC_ENET;
+		goto fail_free;
+	}
+	if ((rv = nng_rep0_open(&s->sock)) != 0) {
+		rv = rpc_err(rv);
+		goto fail_free;
+	}
+	if ((rv = rpc_setup(s->sock)) != 0 || (rv = nng_listen(s->sock, url, NULL, 0)) != 0) {
+		tlog_error("cannot listen on %s: %s", url, nng_strerror(rv));
+		nng_close(s->sock);
+		rv = TWOPC_ENET;
+		goto fail_free;
+	}
+	s->slots = calloc(RPC_SLOTS, sizeof(*s->slots));
+	s->threads = calloc((size_t)(o->nworkers > 0 ? o->nworkers : 1), sizeof(pthread_t));
+	if (s->slots == NULL || s->threads == NULL) {
+		rv = TWOPC_ENOMEM;
+		goto fail_stop;
+	}
+	for (int i = 0; i < o->nworkers; i++) {
+		if (pthread_create(&s->threads[i], NULL, rpc_worker, s) != 0)
+			break;
+		s->nworkers++;
+	}
+	for (int i = 0; i < RPC_SLOTS; i++) {
+		rpc_slot *sl = &s->slots[i];
+		sl->s = s;
+		if (nng_ctx_open(&sl->ctx, s->sock) != 0)
+			break;
+		if (nng_aio_alloc(&sl->aio, rpc_slot_cb, sl) != 0) {
+			nng_ctx_close(sl->ctx);
+			break;
+		}
+		s->nslots++;
+	}
+	if (s->nworkers == 0 || s->nslots == 0) {
+		rv = TWOPC_ENOMEM;
+		goto fail_stop;
+	}
+	for (int i = 0; i < s->nslots; i++)
+		rpc_slot_recv(&s->slots[i]);
+	*out = s;
+	return 0;
+fail_stop:
+	rpc_server_stop(s);
+	return rv;
+fail_free:
+	pthread_cond_destroy(&s->gated_cv);
+	pthread_cond_destroy(&s->cv);
+	pthread_mutex_destroy(&s->mtx);
+	free(s);
+	return rv;
+}
+
+void
+rpc_server_stop(rpc_server *s)
+{
+	if (s == NULL)
+		return;
+	pthread_mutex_lock(&s->mtx);
+	s->stopping = 1;
+	pthread_cond_broadcast(&s->cv);
+	pthread_mutex_unlock(&s->mtx);
+	/* No new request: every slot's aio stops (waiting for its callback). */
+	for (int i = 0; i < s->nslots; i++)
+		nng_aio_stop(s->slots[i].aio);
+	for (int i = 0; i < s->nworkers; i++)
+		pthread_join(s->threads[i], NULL);
+	/* Requests received but not handled: drop them. */
+	for (rpc_slot *sl = s->head; sl != NULL; sl = sl->next)
+		nng_msg_free(sl->msg);
+	s->head = s->tail = NULL;
+	/* Replies held at the gate, or still to come from the handler's
+	 * owner (which must answer them all, if only with NULL): wait. */
+	pthread_mutex_lock(&s->mtx);
+	while (s->gated > 0 || s->deferred > 0)
+		pthread_cond_wait(&s->gated_cv, &s->mtx);
+	pthread_mutex_unlock(&s->mtx);
+	for (int i = 0; i < s->nslots; i++) {
+		nng_aio_stop(s->slots[i].aio); /* a reply sent after the first stop */
+		nng_aio_free(s->slots[i].aio);
+		nng_ctx_close(s->slots[i].ctx);
+	}
+	nng_close(s->sock);
+	pthread_cond_destroy(&s->gated_cv);
+	pthread_cond_destroy(&s->cv);
+	pthread_mutex_destroy(&s->mtx);
+	free(s->slots);
+	free(s->threads);
+	free(s);
+}
+
+uint64_t
+rpc_server_malformed(rpc_server *s)
+{
+	return atomic_load(&s->malformed);
+}
+
+uint64_t
+rpc_server_requests(rpc_server *s)
+{
+	return s ? atomic_load(&s->requests) : 0;
+}
