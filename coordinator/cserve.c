@@ -128,7 +128,7 @@ cserve_dispatch(coord *c, const wire_msg *req, wire_msg *rep)
 	tlog_warn("unexpected %s from %s", wire_type_name(req->type), req->sender);
 	char text[96];
 	snprintf(text, sizeof(text), "the coordinator does not serve %s", wire_type_name(req->type));
-	return coord_reply_error(rep, TWOPC_EPROTO, text, buf, sizeof(buf));
+	return wire_reply_error(rep, TWOPC_EPROTO, text, buf, sizeof(buf));
 }
 
 int
@@ -149,7 +149,7 @@ cserve_handle(void *user, const wire_msg *req, wire_msg *rep)
 		static _Thread_local char buf[WIRE_TEXT_MAX + 1];
 		if (!wire_from_client(req->type))
 			return 0;
-		return coord_reply_error(rep, TWOPC_ECLOSED, "the coordinator is starting (recovery is "
+		return wire_reply_error(rep, TWOPC_ECLOSED, "the coordinator is starting (recovery is "
 		    "not finished); try again", buf, sizeof(buf));
 	}
 	return cserve_dispatch(c, req, rep);

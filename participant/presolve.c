@@ -113,7 +113,7 @@ part_resolve_forget(twopc_participant *p, const wire_msg *req, wire_msg *rep, ch
 	else if (rv == 0)
 		rv = db_commit(p->db);
 	if (rv != 0 || had < 0)
-		return part_error(rep, TWOPC_EIO, "cannot write the log", buf, len);
+		return wire_reply_error(rep, TWOPC_EIO, "cannot write the log", buf, len);
 	if (had)
 		tlog_info("%s: heuristic record dropped by the operator", req->txid);
 	return part_resolve_reply(p, req->txid, rep, had ? "heuristic record dropped" :
@@ -136,7 +136,7 @@ part_resolve_apply(twopc_participant *p, const wire_msg *req, plog_txn *t, wire_
 	rv = commit ? part_commit(p, req->txid, t) :
 	    part_abort(p, req->txid, t, t->epoch, 1, "heuristic ABORT by the operator");
 	if (rv == TWOPC_ERESOURCE)
-		return part_error(rep, rv, "the resource refused to apply it; still READY", buf, len);
+		return wire_reply_error(rep, rv, "the resource refused to apply it; still READY", buf, len);
 	if (rv != 0)
 		return 0;
 	/* crash here: the outcome is applied and forced, the heuristic row
@@ -177,7 +177,7 @@ part_resolve_forced(twopc_participant *p, const wire_msg *req, wire_msg *rep, ch
 	if (req->state == TX_COMMIT && t.state != TX_READY) {
 		snprintf(note, sizeof(note), "%s never voted (state %s): its work may be incomplete, "
 		    "so it is not committed", p->self->name, tx_state_name(t.state));
-		return part_error(rep, TWOPC_ESTATE, note, buf, len);
+		return wire_reply_error(rep, TWOPC_ESTATE, note, buf, len);
 	}
 	return part_resolve_apply(p, req, &t, rep, buf, len);
 }
@@ -187,7 +187,7 @@ part_on_resolve(twopc_participant *p, const wire_msg *req, wire_msg *rep, char *
 {
 	int sent;
 	if (req->state != TX_NONE && !req->force)
-		return part_error(rep, TWOPC_ESTATE, "a participant applies only a forced "
+		return wire_reply_error(rep, TWOPC_ESTATE, "a participant applies only a forced "
 		    "(heuristic) resolution; without --force the coordinator resolves", buf, len);
 	db_lock(p->db);
 	sent = req->state == TX_NONE ? part_resolve_forget(p, req, rep, buf, len) :

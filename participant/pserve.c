@@ -58,7 +58,7 @@ part_dispatch(twopc_participant *p, const wire_msg *req, wire_msg *rep)
 	tlog_warn("unexpected %s from %s", wire_type_name(req->type), req->sender);
 	char text[96];
 	snprintf(text, sizeof(text), "a participant does not serve %s", wire_type_name(req->type));
-	return part_error(rep, TWOPC_EPROTO, text, buf, sizeof(buf));
+	return wire_reply_error(rep, TWOPC_EPROTO, text, buf, sizeof(buf));
 }
 
 /* The rpc_server handler. */
@@ -78,7 +78,7 @@ part_handle(void *user, const wire_msg *req, wire_msg *rep)
 		static _Thread_local char buf[WIRE_TEXT_MAX + 1];
 		if (!wire_from_client(req->type))
 			return 0;
-		return part_error(rep, TWOPC_ECLOSED, "the participant is starting (recovery is not "
+		return wire_reply_error(rep, TWOPC_ECLOSED, "the participant is starting (recovery is not "
 		    "finished); try again", buf, sizeof(buf));
 	}
 	return part_dispatch(p, req, rep);

@@ -63,13 +63,13 @@ int
 part_on_get(twopc_participant *p, const wire_msg *req, wire_msg *rep, char *buf, size_t len)
 {
 	if (p->res.read == NULL)
-		return part_error(rep, TWOPC_EUNSUPPORTED, "this participant's resource cannot be read",
+		return wire_reply_error(rep, TWOPC_EUNSUPPORTED, "this participant's resource cannot be read",
 		    buf, len);
 	db_lock(p->db);
 	int rv = p->res.read(p->res.user, db_sqlite(p->db), req->text, buf, len);
 	db_unlock(p->db);
 	if (rv < 0)
-		return part_error(rep, rv, twopc_strerror(rv), buf, len);
+		return wire_reply_error(rep, rv, twopc_strerror(rv), buf, len);
 	rep->type = WIRE_GET_REPLY;
 	rep->state = rv == 1;
 	rep->text = rv == 1 ? buf : "";
