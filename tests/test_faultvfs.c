@@ -1098,10 +1098,7 @@ test_faultvfs_register(void)
 		fvt_child(child);       /* never returns */
 		_exit(2);
 	}
-	static const struct {
-		const char *name;
-		void (*fn)(void);
-	} tests[] = {
+	static const tu_test tests[] = {
 		{ "off", test_off },
 		{ "unknown", test_unknown },
 		{ "sectors", test_sectors },
@@ -1115,9 +1112,5 @@ test_faultvfs_register(void)
 		{ "ioerr_sync", test_ioerr_sync },
 		{ "ioerr_write", test_ioerr_write },
 	};
-	CU_pSuite s = CU_add_suite("faultvfs", NULL, NULL);
-	if (s == NULL)
-		return;
-	for (size_t i = 0; i < sizeof(tests) / sizeof(tests[0]); i++)
-		CU_add_test(s, tests[i].name, tests[i].fn);
+	TU_SUITE("faultvfs", tests);
 }

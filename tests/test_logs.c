@@ -2284,11 +2284,6 @@ test_co_epoch_per_start(void)
 /* ------------------------------------------------------------------ */
 /* registration                                                        */
 
-typedef struct t_case {
-	const char *name;
-	CU_TestFunc fn;
-} t_case;
-
 /* A SUBMIT whose vote round is in flight when the coordinator stops. */
 typedef struct t_stop_submit {
 	t_env *e;
@@ -2346,7 +2341,7 @@ test_co_stop_vote_in_flight(void)
 	t_env_fini(&e);
 }
 
-static const t_case t_logs_cases[] = {
+static const tu_test t_logs_cases[] = {
 	{ "plog schema: DESIGN tables and columns", test_plog_schema },
 	{ "plog put/get/delete round trip, ENOENT", test_plog_put_get },
 	{ "plog lock: mine again OK, other EBUSY with holder", test_plog_lock },
@@ -2368,7 +2363,7 @@ static const t_case t_logs_cases[] = {
 	{ "db commit that cannot write: TWOPC_EIO, rolled back", test_db_commit_eio },
 };
 
-static const t_case t_sm_cases[] = {
+static const tu_test t_sm_cases[] = {
 	{ "VOTE_REQUEST -> VOTE_COMMIT, READY forced with workspace+locks", test_sm_vote_commit },
 	{ "duplicate VOTE_REQUEST -> same vote, no second workspace", test_sm_vote_duplicate },
 	{ "GLOBAL_COMMIT applies once, ACK COMMIT twice (R4)", test_sm_global_commit },
@@ -2400,22 +2395,12 @@ static const t_case t_sm_cases[] = {
 	{ "coordinator: stop with a vote batch in flight", test_co_stop_vote_in_flight },
 };
 
-static void
-t_add_suite(const char *name, const t_case *cases, size_t n)
-{
-	CU_pSuite s = CU_add_suite(name, NULL, NULL);
-	if (s == NULL)
-		return;
-	for (size_t i = 0; i < n; i++)
-		CU_add_test(s, cases[i].name, cases[i].fn);
-}
-
 void
 test_logs_register(void)
 {
 	/* NNG's REQ resends and our own sockets may outlive a dead peer for a
 	 * moment: a send to a closed pipe must not kill the test runner. */
 	signal(SIGPIPE, SIG_IGN);
-	t_add_suite("logs", t_logs_cases, sizeof(t_logs_cases) / sizeof(t_logs_cases[0]));
-	t_add_suite("statemachine", t_sm_cases, sizeof(t_sm_cases) / sizeof(t_sm_cases[0]));
+	TU_SUITE("logs", t_logs_cases);
+	TU_SUITE("statemachine", t_sm_cases);
 }

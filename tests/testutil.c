@@ -41,3 +41,11 @@ tu_nap_ms(int ms)
 	while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
 		;
 }
+
+void
+tu_suite(const char *name, const tu_test *tests, size_t n)
+{
+	CU_pSuite s = CU_add_suite(name, NULL, NULL);
+	for (size_t i = 0; s != NULL && i < n; i++)
+		CU_add_test(s, tests[i].name, tests[i].fn);
+}

@@ -38,6 +38,18 @@ void tu_check(int ok, const char *file, int line, const char *fmt, ...)
 } while (0)
 #define T_NITEMS(a) (sizeof(a) / sizeof((a)[0]))
 
+/* A name and the function run under it: one test of a suite (main.c
+ * lists the suites' register functions the same way). */
+typedef struct tu_test {
+	const char *name;
+	void (*fn)(void);
+} tu_test;
+
+/* Register suite NAME with the N tests of TESTS, in that order (nothing
+ * when CUnit cannot add the suite; the run then reports it). */
+void tu_suite(const char *name, const tu_test *tests, size_t n);
+#define TU_SUITE(name, tests) tu_suite((name), (tests), T_NITEMS(tests))
+
 /* Sleep MS milliseconds, resumed after a signal: for pacing a poll of a
  * real condition, never instead of one. */
 void tu_nap_ms(int ms);
