@@ -75,7 +75,6 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -414,15 +413,6 @@ typedef struct fvt_run {
 	int live_ok;
 } fvt_run;
 
-static int
-fvt_rm_one(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-	(void)sb;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
-}
-
 static void
 fvt_slurp(const char *path, char *buf, size_t len)
 {
@@ -577,8 +567,7 @@ fvt_exit_code(const fvt_run *r)
 static void
 fvt_cleanup(fvt_run *r)
 {
-	if (r->dir[0] != '\0')
-		(void)nftw(r->dir, fvt_rm_one, 16, FTW_DEPTH | FTW_PHYS);
+	tu_rmtree(r->dir);
 }
 
 /* The first column of SQL's first row on the database, read without the

@@ -969,14 +969,6 @@ race_prepare(void *user, twopc_txn *txn, const twopc_op *ops, size_t nops)
 }
 
 static int
-race_commit(void *user, twopc_txn *txn)
-{
-	(void)user;
-	(void)txn;
-	return 0;
-}
-
-static int
 race_abort(void *user, twopc_txn *txn)
 {
 	race_res *r = user;
@@ -1013,7 +1005,7 @@ test_abort_vote_race(void)
 	int voted = 0, bad = 0;
 
 	memset(&ra, 0, sizeof(ra));
-	twopc_resource resa = { .prepare = race_prepare, .commit = race_commit,
+	twopc_resource resa = { .prepare = race_prepare, .commit = tu_txn_nop,
 		.abort = race_abort, .user = &ra };
 	CU_ASSERT_FATAL(lc_create(&c) == 0);
 	lc_config(&c, &cfg, nodes, "alpha", c.log[LC_ALPHA]);

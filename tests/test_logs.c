@@ -21,7 +21,6 @@
  * sleep. The library logs nothing: no tlog sink is installed.
  */
 #include <errno.h>
-#include <ftw.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -82,22 +81,6 @@ t_mkdtemp(char *dir, size_t len)
 		return -1;
 	}
 	return 0;
-}
-
-static int
-t_rm_one(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-	(void)sb;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
-}
-
-static void
-t_rmtree(const char *dir)
-{
-	if (dir[0] != '\0')
-		(void)nftw(dir, t_rm_one, 16, FTW_DEPTH | FTW_PHYS);
 }
 
 /* ------------------------------------------------------------------ */
@@ -285,7 +268,7 @@ t_logdb_close(t_logdb *l)
 {
 	db_close(l->d);
 	l->d = NULL;
-	t_rmtree(l->dir);
+	tu_rmtree(l->dir);
 }
 
 static void
@@ -932,7 +915,7 @@ test_db_open_errors(void)
 		T_TRUE(d == sentinel);
 		chmod(ro, 0700);
 	}
-	t_rmtree(dir);
+	tu_rmtree(dir);
 }
 
 /*
@@ -1127,7 +1110,7 @@ t_env_fini(t_env *e)
 	t_coord_down(e);
 	for (int i = 0; i < 2; i++)
 		t_part_down(e, i);
-	t_rmtree(e->dir);
+	tu_rmtree(e->dir);
 }
 
 /* Set up E with participant alpha only (the statemachine cases). */
@@ -1752,20 +1735,12 @@ t_prepare_abort(void *user, twopc_txn *txn, const twopc_op *ops, size_t nops)
 	return TWOPC_VOTE_ABORT;
 }
 
-static int
-t_commit_nop(void *user, twopc_txn *txn)
-{
-	(void)user;
-	(void)txn;
-	return 0;
-}
-
 static void
 test_sm_api_misuse(void)
 {
 	t_env e;
 	twopc_participant *p = NULL, *p2 = NULL;
-	twopc_resource no_prepare = { .commit = t_commit_nop };
+	twopc_resource no_prepare = { .commit = tu_txn_nop };
 	twopc_resource no_commit = { .prepare = t_prepare_abort };
 	char missing[160];
 	if (t_env_init(&e, 60000, 60000) != 0)

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "harness.h"
+#include "twopc/participant.h"
 
 /* One CUnit assertion at FILE:LINE; on failure the message is FMT
  * formatted (at most 1023 bytes; CUnit copies it). Formats nothing when
@@ -49,6 +50,13 @@ typedef struct tu_test {
  * when CUnit cannot add the suite; the run then reports it). */
 void tu_suite(const char *name, const tu_test *tests, size_t n);
 #define TU_SUITE(name, tests) tu_suite((name), (tests), T_NITEMS(tests))
+
+/* Remove DIR and all below it, quietly (a test's scratch directory);
+ * nothing for "". */
+void tu_rmtree(const char *dir);
+
+/* A resource's commit or abort callback that does nothing and succeeds. */
+int tu_txn_nop(void *user, twopc_txn *txn);
 
 /* Sleep MS milliseconds, resumed after a signal: for pacing a poll of a
  * real condition, never instead of one. */
