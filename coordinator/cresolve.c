@@ -42,6 +42,7 @@
 #include "cflow.h"
 #include "coord.h"
 #include "heur.h"
+#include "serve.h"
 #include "statlist.h"
 #include "tlog.h"
 #include "twopc/error.h"
@@ -101,18 +102,14 @@ cres_states_text(coord *c, const coord_txn *t, const int *state, char *buf, size
 static int
 cres_reply(coord *c, const char *txid, wire_msg *rep, const char *detail)
 {
-	statlist l;
 	clog_txn t;
-	char note[HEUR_NOTE_MAX + 32], full[HEUR_NOTE_MAX + 1200];
-	if (statlist_init(&l, 1) != 0)
-		return 0;
+	char note[HEUR_NOTE_MAX + 32];
 	db_lock(c->db);
 	int have = clog_get(c->db, txid, &t) == 0;
-	cviol_note(c, txid, note, sizeof(note));
+	heur_note(c->db, txid, note, sizeof(note));
 	db_unlock(c->db);
-	snprintf(full, sizeof(full), "%s%s%s", detail, note[0] ? "; " : "", note);
-	(void)statlist_add(&l, txid, have ? t.state : TX_NONE, atomic_load(&c->epoch), 0, full);
-	return statlist_reply(&l, rep);
+	return serve_resolved(rep, txid, have ? t.state : TX_NONE, atomic_load(&c->epoch), detail,
+	    note);
 }
 
 static int

@@ -30,18 +30,10 @@
 #include "heur.h"
 #include "pdecide.h"
 #include "presolve.h"
+#include "serve.h"
 #include "statlist.h"
 #include "tlog.h"
 #include "twopc/error.h"
-
-void
-part_heur_note(twopc_participant *p, const char *txid, char *buf, size_t len)
-{
-	heur_row r;
-	buf[0] = '\0';
-	if (heur_get(p->db, txid, &r) == 0)
-		heur_describe(&r, buf, len);
-}
 
 typedef struct part_heur_list {
 	twopc_participant *p;
@@ -66,7 +58,7 @@ part_heur_add(void *arg, const char *txid, const heur_row *r)
 	heur_describe(r, what, sizeof(what));
 	snprintf(detail, sizeof(detail), "peers=%s; %s", rv == 0 ? t.peers : "", what);
 	(void)statlist_add(hl->l, txid, rv == 0 ? t.state : TX_NONE, t.epoch,
-	    (uint64_t)(hl->now > r->decided_at ? hl->now - r->decided_at : 0), detail);
+	    serve_age_ms(hl->now, r->decided_at), detail);
 }
 
 void
@@ -86,18 +78,12 @@ part_heur_status(twopc_participant *p, statlist *l, const char *only, int64_t no
 static int
 part_resolve_reply(twopc_participant *p, const char *txid, wire_msg *rep, const char *detail)
 {
-	statlist l;
 	plog_txn t;
-	char note[HEUR_NOTE_MAX + 32], full[HEUR_NOTE_MAX + 400];
-
-	if (statlist_init(&l, 1) != 0)
-		return 0;
+	char note[HEUR_NOTE_MAX + 32];
 	memset(&t, 0, sizeof(t));
 	int have = plog_get(p->db, txid, &t) == 0;
-	part_heur_note(p, txid, note, sizeof(note));
-	snprintf(full, sizeof(full), "%s%s%s", detail, note[0] ? "; " : "", note);
-	(void)statlist_add(&l, txid, have ? t.state : TX_NONE, t.epoch, 0, full);
-	return statlist_reply(&l, rep);
+	heur_note(p->db, txid, note, sizeof(note));
+	return serve_resolved(rep, txid, have ? t.state : TX_NONE, t.epoch, detail, note);
 }
 
 /* RESOLVE NONE: drop TXID's heuristic row (the operator has seen the
