@@ -42,15 +42,14 @@ heur_get_row(sqlite3_stmt *st, void *r)
 	return 0;
 }
 
+/* The reader cannot fail, and db_get_by_key calls it only for a row: *OUT
+ * is written only when the answer is 0. */
 int
 heur_get(db *d, const char *txid, heur_row *out)
 {
-	heur_row r;
-	int rv = db_get_by_key(d, S_HEUR_GET,
-	    "SELECT outcome, decided_at, note FROM heuristic WHERE txid = ?1", txid, heur_get_row, &r);
-	if (rv == 0)
-		*out = r;
-	return rv;
+	return db_get_by_key(d, S_HEUR_GET,
+	    "SELECT outcome, decided_at, note FROM heuristic WHERE txid = ?1", txid, heur_get_row,
+	    out);
 }
 
 int
@@ -92,6 +91,15 @@ heur_describe(const heur_row *r, char *buf, size_t len)
 		snprintf(buf, len, "VIOLATION: %s", r->note);
 	else
 		snprintf(buf, len, "heuristic %s: %s", r->outcome, r->note);
+}
+
+void
+heur_note(db *d, const char *txid, char *buf, size_t len)
+{
+	heur_row r;
+	buf[0] = '\0';
+	if (heur_get(d, txid, &r) == 0)
+		heur_describe(&r, buf, len);
 }
 
 int

@@ -57,6 +57,9 @@ int heur_each(db *d, size_t limit, heur_each_fn fn, void *arg);
  * node's detail holds either (heur_damaged).
  */
 void heur_describe(const heur_row *r, char *buf, size_t len);
+/* TXID's record, if any, described as heur_describe does into BUF ("" if
+ * none). The caller holds D's lock. */
+void heur_note(db *d, const char *txid, char *buf, size_t len);
 /* 1 if a status DETAIL reports a heuristic outcome or a violation. */
 int heur_damaged(const char *detail);
 

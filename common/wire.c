@@ -5,6 +5,7 @@
  */
 #include "wire.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -117,6 +118,16 @@ wire_msg_init(wire_msg *m, int type, uint64_t epoch, const char *txid,
 		if (n > WIRE_NAME_MAX)
 			m->flags = 0xff;
 	}
+}
+
+int
+wire_reply_error(wire_msg *rep, int code, const char *text, char *buf, size_t len)
+{
+	rep->type = WIRE_ERROR;
+	rep->code = (uint16_t)(-code);
+	snprintf(buf, len, "%s", text);
+	rep->text = buf;
+	return 1;
 }
 
 /* ---- encoding ---- */

@@ -184,6 +184,13 @@ void wire_msg_init(wire_msg *m, int type, uint64_t epoch, const char *txid,
     const char *sender);
 
 /*
+ * Make REP an ERROR of CODE (a negative twopc_err) with TEXT, copied into the
+ * caller's BUF of LEN bytes (cut to fit), which must outlive the encoding.
+ * Returns 1: "answer it", as a daemon's handler returns.
+ */
+int wire_reply_error(wire_msg *rep, int code, const char *text, char *buf, size_t len);
+
+/*
  * Encode M into B (B->len reset first; B->data grown with realloc and owned
  * by the caller, free with wire_buf_free). Returns 0, TWOPC_EINVAL for a
  * field that would not decode (bad name, txid, op), TWOPC_ETOOBIG when the

@@ -171,7 +171,7 @@ cflow_answer(coord *c, coord_txn *t, tx_state outcome, const char *reason)
 		    "ask the cluster with twopc status";
 	}
 	if (outcome == TX_UNDECIDED)
-		(void)coord_reply_error(&rep, TWOPC_ETIMEDOUT, reason, buf, sizeof(buf));
+		(void)wire_reply_error(&rep, TWOPC_ETIMEDOUT, reason, buf, sizeof(buf));
 	else
 		(void)coord_reply_result(&rep, outcome, reason, buf, sizeof(buf));
 	rpc_reply_deferred(t->client, &rep);

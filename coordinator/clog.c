@@ -112,24 +112,25 @@ clog_row(sqlite3_stmt *st, int at, clog_txn *t, int *ok)
 	t->decided_at = sqlite3_column_int64(st, at + 3);
 }
 
+/* *OUT is written only for a row that reads whole. */
 static int
-clog_get_row(sqlite3_stmt *st, void *t)
+clog_get_row(sqlite3_stmt *st, void *out)
 {
 	int ok;
-	clog_row(st, 0, t, &ok);
-	return ok ? 0 : TWOPC_EIO;
+	clog_txn t;
+	clog_row(st, 0, &t, &ok);
+	if (!ok)
+		return TWOPC_EIO;
+	*(clog_txn *)out = t;
+	return 0;
 }
 
 int
 clog_get(db *d, const char *txid, clog_txn *out)
 {
-	clog_txn t;
-	int rv = db_get_by_key(d, S_GET,
+	return db_get_by_key(d, S_GET,
 	    "SELECT state, participants, created_at, decided_at FROM txn WHERE txid = ?1", txid,
-	    clog_get_row, &t);
-	if (rv == 0)
-		*out = t;
-	return rv;
+	    clog_get_row, out);
 }
 
 int

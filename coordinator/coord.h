@@ -106,10 +106,9 @@ void coord_running_add(coord *c, coord_txn *t);
  * (NULL keeps t->reason): T leaves the table and repeated SUBMITs waiting
  * for it wake. Takes c->mtx. */
 void coord_running_done(coord *c, coord_txn *t, tx_state outcome, const char *reason);
-/* Fill REP as a RESULT (OUTCOME, REASON) or an ERROR (CODE, TEXT); the
- * text is copied to BUF. Return 1 (send it). */
+/* Fill REP as a RESULT (OUTCOME, REASON; an ERROR is wire_reply_error);
+ * the text is copied to BUF. Return 1 (send it). */
 int coord_reply_result(wire_msg *rep, tx_state outcome, const char *reason, char *buf, size_t len);
-int coord_reply_error(wire_msg *rep, int code, const char *text, char *buf, size_t len);
 /* The outcome of a txid the log knows, for a repeated SUBMIT (R7) or a
  * DECISION_REQUEST. */
 tx_state coord_outcome(tx_state logged);

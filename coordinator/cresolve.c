@@ -42,6 +42,7 @@
 #include "cflow.h"
 #include "coord.h"
 #include "heur.h"
+#include "serve.h"
 #include "statlist.h"
 #include "tlog.h"
 #include "twopc/error.h"
@@ -101,18 +102,14 @@ cres_states_text(coord *c, const coord_txn *t, const int *state, char *buf, size
 static int
 cres_reply(coord *c, const char *txid, wire_msg *rep, const char *detail)
 {
-	statlist l;
 	clog_txn t;
-	char note[HEUR_NOTE_MAX + 32], full[HEUR_NOTE_MAX + 1200];
-	if (statlist_init(&l, 1) != 0)
-		return 0;
+	char note[HEUR_NOTE_MAX + 32];
 	db_lock(c->db);
 	int have = clog_get(c->db, txid, &t) == 0;
-	cviol_note(c, txid, note, sizeof(note));
+	heur_note(c->db, txid, note, sizeof(note));
 	db_unlock(c->db);
-	snprintf(full, sizeof(full), "%s%s%s", detail, note[0] ? "; " : "", note);
-	(void)statlist_add(&l, txid, have ? t.state : TX_NONE, atomic_load(&c->epoch), 0, full);
-	return statlist_reply(&l, rep);
+	return serve_resolved(rep, txid, have ? t.state : TX_NONE, atomic_load(&c->epoch), detail,
+	    note);
 }
 
 static int
@@ -128,7 +125,7 @@ cres_forget(coord *c, const wire_msg *req, wire_msg *rep, char *buf, size_t len)
 	}
 	db_unlock(c->db);
 	if (rv != 0)
-		return coord_reply_error(rep, TWOPC_EIO, "cannot write the coordinator log", buf, len);
+		return wire_reply_error(rep, TWOPC_EIO, "cannot write the coordinator log", buf, len);
 	cviol_forget(c, req->txid);
 	if (had)
 		tlog_info("%s: heuristic record dropped by the operator", req->txid);
@@ -171,7 +168,7 @@ cres_force_commit_row(coord *c, coord_txn *t, tx_state outcome, wire_msg *rep, c
 	}
 	db_unlock(c->db);
 	if (rv != 0 || db_durable(c->db) != 0)
-		return coord_reply_error(rep, TWOPC_EIO, "cannot write the coordinator log", buf, len);
+		return wire_reply_error(rep, TWOPC_EIO, "cannot write the coordinator log", buf, len);
 	cviol_forget(c, t->txid);
 	(void)ctxn_enter(t, TX_END, "heuristic: forced by the operator; the participants disagree");
 	tlog_warn("%s: HEURISTIC END by the operator: %s", t->txid, note);
@@ -197,7 +194,7 @@ typedef struct cres_op {
 static int
 cres_refuse(cres_op *o, int code)
 {
-	return coord_reply_error(o->rep, code, o->text, o->buf, o->len);
+	return wire_reply_error(o->rep, code, o->text, o->buf, o->len);
 }
 
 /* 1. What the coordinator knows: 0 (go on: no row, or WAIT, loaded into
@@ -221,12 +218,12 @@ cres_known(cres_op *o, int *have_row)
 		return cres_refuse(o, TWOPC_ESTATE);
 	}
 	if (rv != 0 && rv != TWOPC_ENOENT)
-		return coord_reply_error(o->rep, TWOPC_EIO, "cannot read the coordinator log", o->buf,
+		return wire_reply_error(o->rep, TWOPC_EIO, "cannot read the coordinator log", o->buf,
 		    o->len);
 	if (rv == TWOPC_ENOENT)
 		return 0;
 	if (ctxn_load(o->t, c->cfg, txid, &logged) != 0)
-		return coord_reply_error(o->rep, TWOPC_ECONFIG, "the log names a participant that is "
+		return wire_reply_error(o->rep, TWOPC_ECONFIG, "the log names a participant that is "
 		    "not in the cluster file", o->buf, o->len);
 	if (logged.state == TX_WAIT)
 		return 0;
@@ -263,7 +260,7 @@ cres_find_parts(cres_op *o)
 		return cres_refuse(o, TWOPC_ENOENT);
 	}
 	if (ctxn_parse_parts(o->t, c->cfg, peers) != 0)
-		return coord_reply_error(o->rep, TWOPC_ECONFIG, "a participant's record names a node "
+		return wire_reply_error(o->rep, TWOPC_ECONFIG, "a participant's record names a node "
 		    "that is not in the cluster file", o->buf, o->len);
 	return 0;
 }
@@ -339,7 +336,7 @@ cres_decide(cres_op *o)
 	db_unlock(c->db);
 	if (rv != 0 || db_durable(c->db) != 0) {
 		coord_fail(c, "cannot force the operator's decision");
-		return coord_reply_error(o->rep, TWOPC_EIO, "cannot force the decision to the "
+		return wire_reply_error(o->rep, TWOPC_EIO, "cannot force the decision to the "
 		    "coordinator log", o->buf, o->len);
 	}
 	/* crash here: the decision is forced; a COMMIT is resent by recovery,

@@ -74,16 +74,6 @@ coord_reply_result(wire_msg *rep, tx_state outcome, const char *reason, char *bu
 	return 1;
 }
 
-int
-coord_reply_error(wire_msg *rep, int code, const char *text, char *buf, size_t len)
-{
-	rep->type = WIRE_ERROR;
-	rep->code = (uint16_t)(-code);
-	snprintf(buf, len, "%s", text);
-	rep->text = buf;
-	return 1;
-}
-
 tx_state
 coord_outcome(tx_state logged)
 {

@@ -15,6 +15,8 @@
 #include "coord.h"
 #include "cresolve.h"
 #include "csubmit.h"
+#include "heur.h"
+#include "serve.h"
 #include "statlist.h"
 #include "tlog.h"
 #include "twopc/error.h"
@@ -64,11 +66,11 @@ cserve_list_add(void *arg, const char *txid, const clog_txn *t)
 {
 	cserve_list *cl = arg;
 	char detail[2800], heur[600]; /* statlist cuts it */
-	cviol_note(cl->c, txid, heur, sizeof(heur));
+	heur_note(cl->c->db, txid, heur, sizeof(heur));
 	snprintf(detail, sizeof(detail), "participants=%s%s%s", t->participants, heur[0] ? "; " : "",
 	    heur);
 	(void)statlist_add(&cl->l, txid, t->state, atomic_load(&cl->c->epoch),
-	    (uint64_t)(cl->now > t->created_at ? cl->now - t->created_at : 0), detail);
+	    serve_age_ms(cl->now, t->created_at), detail);
 }
 
 /* STATUS_REQUEST: one txid, every unfinished transaction (WAIT, or COMMIT
@@ -80,12 +82,7 @@ cserve_status(coord *c, const wire_msg *req, wire_msg *rep)
 	if (statlist_init(&cl.l, req->state == 1 ? 512 : 4) != 0)
 		return 0;
 	if (req->state == 2) {
-		db_lock(c->db);
-		uint64_t forced = db_forced(c->db), commits = db_commits(c->db);
-		db_unlock(c->db);
-		statlist_add(&cl.l, "forced_writes", 0, forced, 0, "");
-		statlist_add(&cl.l, "log_commits", 0, commits, 0, "");
-		statlist_add(&cl.l, "requests", 0, rpc_server_requests(c->srv), 0, "");
+		serve_counters(&cl.l, c->db, c->srv);
 		statlist_add(&cl.l, "resend_cycles", 0, atomic_load(&c->viol.resend_cycles), 0, "");
 		return statlist_reply(&cl.l, rep);
 	}
@@ -119,16 +116,9 @@ cserve_dispatch(coord *c, const wire_msg *req, wire_msg *rep)
 		return cserve_status(c, req, rep);
 	case WIRE_RESOLVE:
 		return coord_on_resolve(c, req, rep, buf, sizeof(buf));
-	case WIRE_IAMALIVE:
-		rep->type = WIRE_IAMALIVE;
-		return 1;
 	default:
-		break;
+		return serve_other(req, rep, "the coordinator", buf, sizeof(buf));
 	}
-	tlog_warn("unexpected %s from %s", wire_type_name(req->type), req->sender);
-	char text[96];
-	snprintf(text, sizeof(text), "the coordinator does not serve %s", wire_type_name(req->type));
-	return coord_reply_error(rep, TWOPC_EPROTO, text, buf, sizeof(buf));
 }
 
 int
@@ -147,10 +137,8 @@ cserve_handle(void *user, const wire_msg *req, wire_msg *rep)
 		 * sender resends, and the answer then comes from the recovered
 		 * log; an error now would read as a refusal. */
 		static _Thread_local char buf[WIRE_TEXT_MAX + 1];
-		if (!wire_from_client(req->type))
-			return 0;
-		return coord_reply_error(rep, TWOPC_ECLOSED, "the coordinator is starting (recovery is "
-		    "not finished); try again", buf, sizeof(buf));
+		return serve_starting(req, rep, "the coordinator is starting (recovery is not "
+		    "finished); try again", buf, sizeof(buf));
 	}
 	return cserve_dispatch(c, req, rep);
 }

@@ -30,13 +30,13 @@ csubmit_parts(coord *c, const wire_msg *req, coord_txn *t, wire_msg *rep, char *
 		int idx = cfg_participant_index(c->cfg, req->work[i].participant);
 		if (idx < 0) {
 			snprintf(reason, sizeof(reason), "unknown participant '%s'", req->work[i].participant);
-			return coord_reply_error(rep, TWOPC_ENOENT, reason, buf, len);
+			return wire_reply_error(rep, TWOPC_ENOENT, reason, buf, len);
 		}
 		for (size_t j = 0; j < i; j++) {
 			if (t->parts[j] == idx) {
 				snprintf(reason, sizeof(reason), "participant '%s' named twice",
 				    req->work[i].participant);
-				return coord_reply_error(rep, TWOPC_EINVAL, reason, buf, len);
+				return wire_reply_error(rep, TWOPC_EINVAL, reason, buf, len);
 			}
 		}
 		t->parts[i] = idx;
@@ -74,7 +74,7 @@ csubmit_enter(coord *c, coord_txn *t, wire_msg *rep, char *buf, size_t len)
 	int rv = clog_get(c->db, t->txid, &logged);
 	if (rv == TWOPC_EIO) {
 		db_unlock(c->db);
-		return coord_reply_error(rep, TWOPC_EIO, "cannot read the coordinator log", buf, len);
+		return wire_reply_error(rep, TWOPC_EIO, "cannot read the coordinator log", buf, len);
 	}
 	pthread_mutex_lock(&c->mtx);
 	coord_txn *dup = coord_running_find(c, t->txid);

@@ -11,6 +11,7 @@
 #include "coord.h"
 #include "heur.h"
 #include "mclock.h"
+#include "serve.h"
 #include "statlist.h"
 #include "tlog.h"
 #include "twopc/error.h"
@@ -157,15 +158,6 @@ cviol_report(coord *c, const char *txid, const char *part, int state)
 
 /* ---- status ---- */
 
-void
-cviol_note(coord *c, const char *txid, char *buf, size_t len)
-{
-	heur_row r;
-	buf[0] = '\0';
-	if (heur_get(c->db, txid, &r) == 0)
-		heur_describe(&r, buf, len);
-}
-
 typedef struct cviol_list {
 	coord *c;
 	statlist *l;
@@ -186,7 +178,7 @@ cviol_status_add(void *arg, const char *txid, const heur_row *r)
 	heur_describe(r, what, sizeof(what));
 	snprintf(detail, sizeof(detail), "participants=%s; %s", rv == 0 ? t.participants : "", what);
 	(void)statlist_add(cl->l, txid, rv == 0 ? t.state : TX_NONE, atomic_load(&cl->c->epoch),
-	    (uint64_t)(cl->now > r->decided_at ? cl->now - r->decided_at : 0), detail);
+	    serve_age_ms(cl->now, r->decided_at), detail);
 }
 
 void

@@ -50,8 +50,6 @@ void cviol_report(struct coord *c, const char *txid, const char *part, int state
 int cviol_stopped(struct coord *c, const char *txid, const char *part);
 /* The operator repaired TXID (or dropped its record): forget it here. */
 void cviol_forget(struct coord *c, const char *txid);
-/* With the db lock held: TXID's heuristic record as status words ("" if none). */
-void cviol_note(struct coord *c, const char *txid, char *buf, size_t len);
 /* With the db lock held: entries for heuristic records to L (ONLY: that txid,
  * when the txn table has no row; NULL: every one whose txid is not WAIT or
  * COMMIT, those being listed already). */

@@ -1,6 +1,6 @@
 /*
  * part.c - the participant handle's shared helpers (part.h): fail-fast,
- * the coordinator epochs (R6), error replies, the ask schedule, and the
+ * the coordinator epochs (R6), the ask schedule, and the
  * txn handle the resource's callbacks are given. Every other file of the
  * library may call these; they call nothing above them.
  */
@@ -107,16 +107,6 @@ part_store_epoch(twopc_participant *p)
 	return rv;
 }
 
-int
-part_error(wire_msg *rep, int code, const char *text, char *buf, size_t len)
-{
-	rep->type = WIRE_ERROR;
-	rep->code = (uint16_t)(-code);
-	snprintf(buf, len, "%s", text);
-	rep->text = buf;
-	return 1;
-}
-
 /* R6: a message from an older coordinator epoch is refused. Returns 1 if
  * stale (REP filled with the error). */
 int
@@ -131,7 +121,7 @@ part_stale(twopc_participant *p, const wire_msg *req, wire_msg *rep, char *buf, 
 	char text[128];
 	snprintf(text, sizeof(text), "stale coordinator epoch %llu (highest seen %llu)",
 	    (unsigned long long)req->epoch, (unsigned long long)seen);
-	return part_error(rep, TWOPC_ESTALE, text, buf, len);
+	return wire_reply_error(rep, TWOPC_ESTALE, text, buf, len);
 }
 
 /* Remember a higher epoch; made durable with the next log write. */

@@ -98,10 +98,6 @@ void part_fail(twopc_participant *p, const char *why);
 /* 1 once part_fail was called. Takes p->mtx. */
 int part_failed(twopc_participant *p);
 
-/* Fill REP as an ERROR reply with CODE and TEXT (copied into BUF, which
- * must outlive the reply's encoding). Returns 1 (a reply to send). */
-int part_error(wire_msg *rep, int code, const char *text, char *buf, size_t len);
-
 /* R6: 1 if REQ comes from an older coordinator epoch than the highest
  * seen (REP filled with the error, logged), else 0. */
 int part_stale(twopc_participant *p, const wire_msg *req, wire_msg *rep, char *buf, size_t len);

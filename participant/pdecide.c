@@ -131,7 +131,7 @@ part_global_unknown(twopc_participant *p, const wire_msg *req, wire_msg *rep, ch
 		db_unlock(p->db);
 		tlog_error("%s: GLOBAL_COMMIT for a transaction with no record here "
 		    "(the log was lost or replaced?)", req->txid);
-		return part_error(rep, TWOPC_ENOENT, "no record of this transaction", buf, len);
+		return wire_reply_error(rep, TWOPC_ENOENT, "no record of this transaction", buf, len);
 	}
 	/* Reordered: the decision came before the vote request. Remember it
 	 * so the late VOTE_REQUEST gets VOTE_ABORT. In the same hold of the

@@ -33,30 +33,30 @@ enum {
 	S_STAGE, S_WS_LOAD, S_EPOCH_GET, S_EPOCH_SET, S_EACH_ALL, S_EACH_STATE, S_EXPIRE, S_RO_PUT, S_RO_GET, S_RO_EXPIRE,
 };
 
+/* *OUT is written only for a row that reads whole. */
 static int
 plog_get_row(sqlite3_stmt *st, void *out)
 {
-	plog_txn *t = out;
+	plog_txn t;
 	int ok;
-	memset(t, 0, sizeof(*t));
-	t->state = tx_state_parse((const char *)sqlite3_column_text(st, 0), &ok);
-	t->epoch = (uint64_t)sqlite3_column_int64(st, 1);
+	memset(&t, 0, sizeof(t));
+	t.state = tx_state_parse((const char *)sqlite3_column_text(st, 0), &ok);
+	if (!ok)
+		return TWOPC_EIO; /* a state we never write: the file is not ours */
+	t.epoch = (uint64_t)sqlite3_column_int64(st, 1);
 	const char *peers = (const char *)sqlite3_column_text(st, 2);
-	snprintf(t->peers, sizeof(t->peers), "%s", peers ? peers : "");
-	t->updated_at = sqlite3_column_int64(st, 3);
-	return ok ? 0 : TWOPC_EIO; /* a state we never write: the file is not ours */
+	snprintf(t.peers, sizeof(t.peers), "%s", peers ? peers : "");
+	t.updated_at = sqlite3_column_int64(st, 3);
+	*(plog_txn *)out = t;
+	return 0;
 }
 
 int
 plog_get(db *d, const char *txid, plog_txn *out)
 {
-	plog_txn t;
-	int rv = db_get_by_key(d, S_GET,
+	return db_get_by_key(d, S_GET,
 	    "SELECT state, coordinator_epoch, peers, updated_at FROM txn WHERE txid = ?1", txid,
-	    plog_get_row, &t);
-	if (rv == 0)
-		*out = t;
-	return rv;
+	    plog_get_row, out);
 }
 
 int

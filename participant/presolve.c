@@ -30,18 +30,10 @@
 #include "heur.h"
 #include "pdecide.h"
 #include "presolve.h"
+#include "serve.h"
 #include "statlist.h"
 #include "tlog.h"
 #include "twopc/error.h"
-
-void
-part_heur_note(twopc_participant *p, const char *txid, char *buf, size_t len)
-{
-	heur_row r;
-	buf[0] = '\0';
-	if (heur_get(p->db, txid, &r) == 0)
-		heur_describe(&r, buf, len);
-}
 
 typedef struct part_heur_list {
 	twopc_participant *p;
@@ -66,7 +58,7 @@ part_heur_add(void *arg, const char *txid, const heur_row *r)
 	heur_describe(r, what, sizeof(what));
 	snprintf(detail, sizeof(detail), "peers=%s; %s", rv == 0 ? t.peers : "", what);
 	(void)statlist_add(hl->l, txid, rv == 0 ? t.state : TX_NONE, t.epoch,
-	    (uint64_t)(hl->now > r->decided_at ? hl->now - r->decided_at : 0), detail);
+	    serve_age_ms(hl->now, r->decided_at), detail);
 }
 
 void
@@ -86,18 +78,12 @@ part_heur_status(twopc_participant *p, statlist *l, const char *only, int64_t no
 static int
 part_resolve_reply(twopc_participant *p, const char *txid, wire_msg *rep, const char *detail)
 {
-	statlist l;
 	plog_txn t;
-	char note[HEUR_NOTE_MAX + 32], full[HEUR_NOTE_MAX + 400];
-
-	if (statlist_init(&l, 1) != 0)
-		return 0;
+	char note[HEUR_NOTE_MAX + 32];
 	memset(&t, 0, sizeof(t));
 	int have = plog_get(p->db, txid, &t) == 0;
-	part_heur_note(p, txid, note, sizeof(note));
-	snprintf(full, sizeof(full), "%s%s%s", detail, note[0] ? "; " : "", note);
-	(void)statlist_add(&l, txid, have ? t.state : TX_NONE, t.epoch, 0, full);
-	return statlist_reply(&l, rep);
+	heur_note(p->db, txid, note, sizeof(note));
+	return serve_resolved(rep, txid, have ? t.state : TX_NONE, t.epoch, detail, note);
 }
 
 /* RESOLVE NONE: drop TXID's heuristic row (the operator has seen the
@@ -113,7 +99,7 @@ part_resolve_forget(twopc_participant *p, const wire_msg *req, wire_msg *rep, ch
 	else if (rv == 0)
 		rv = db_commit(p->db);
 	if (rv != 0 || had < 0)
-		return part_error(rep, TWOPC_EIO, "cannot write the log", buf, len);
+		return wire_reply_error(rep, TWOPC_EIO, "cannot write the log", buf, len);
 	if (had)
 		tlog_info("%s: heuristic record dropped by the operator", req->txid);
 	return part_resolve_reply(p, req->txid, rep, had ? "heuristic record dropped" :
@@ -136,7 +122,7 @@ part_resolve_apply(twopc_participant *p, const wire_msg *req, plog_txn *t, wire_
 	rv = commit ? part_commit(p, req->txid, t) :
 	    part_abort(p, req->txid, t, t->epoch, 1, "heuristic ABORT by the operator");
 	if (rv == TWOPC_ERESOURCE)
-		return part_error(rep, rv, "the resource refused to apply it; still READY", buf, len);
+		return wire_reply_error(rep, rv, "the resource refused to apply it; still READY", buf, len);
 	if (rv != 0)
 		return 0;
 	/* crash here: the outcome is applied and forced, the heuristic row
@@ -177,7 +163,7 @@ part_resolve_forced(twopc_participant *p, const wire_msg *req, wire_msg *rep, ch
 	if (req->state == TX_COMMIT && t.state != TX_READY) {
 		snprintf(note, sizeof(note), "%s never voted (state %s): its work may be incomplete, "
 		    "so it is not committed", p->self->name, tx_state_name(t.state));
-		return part_error(rep, TWOPC_ESTATE, note, buf, len);
+		return wire_reply_error(rep, TWOPC_ESTATE, note, buf, len);
 	}
 	return part_resolve_apply(p, req, &t, rep, buf, len);
 }
@@ -187,7 +173,7 @@ part_on_resolve(twopc_participant *p, const wire_msg *req, wire_msg *rep, char *
 {
 	int sent;
 	if (req->state != TX_NONE && !req->force)
-		return part_error(rep, TWOPC_ESTATE, "a participant applies only a forced "
+		return wire_reply_error(rep, TWOPC_ESTATE, "a participant applies only a forced "
 		    "(heuristic) resolution; without --force the coordinator resolves", buf, len);
 	db_lock(p->db);
 	sent = req->state == TX_NONE ? part_resolve_forget(p, req, rep, buf, len) :

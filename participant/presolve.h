@@ -17,10 +17,6 @@ struct statlist;
 int part_on_resolve(twopc_participant *p, const wire_msg *req, wire_msg *rep, char *buf,
     size_t len);
 
-/* With the db lock held: TXID's heuristic record as status words into
- * BUF ("" if none). */
-void part_heur_note(twopc_participant *p, const char *txid, char *buf, size_t len);
-
 /* With the db lock held: status entries for heuristic records (ONLY:
  * that txid; NULL: every one not READY) added to L, ages from NOW. */
 void part_heur_status(twopc_participant *p, struct statlist *l, const char *only, int64_t now);

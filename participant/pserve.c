@@ -21,6 +21,7 @@
 #include "pstatus.h"
 #include "pterm.h"
 #include "pvote.h"
+#include "serve.h"
 #include "tlog.h"
 
 /* Handler threads. Handlers never wait for a sync (the reply waits at
@@ -49,16 +50,9 @@ part_dispatch(twopc_participant *p, const wire_msg *req, wire_msg *rep)
 		return part_on_get(p, req, rep, buf, sizeof(buf));
 	case WIRE_RESOLVE:
 		return part_on_resolve(p, req, rep, buf, sizeof(buf));
-	case WIRE_IAMALIVE:
-		rep->type = WIRE_IAMALIVE;
-		return 1;
 	default:
-		break;
+		return serve_other(req, rep, "a participant", buf, sizeof(buf));
 	}
-	tlog_warn("unexpected %s from %s", wire_type_name(req->type), req->sender);
-	char text[96];
-	snprintf(text, sizeof(text), "a participant does not serve %s", wire_type_name(req->type));
-	return part_error(rep, TWOPC_EPROTO, text, buf, sizeof(buf));
 }
 
 /* The rpc_server handler. */
@@ -76,9 +70,7 @@ part_handle(void *user, const wire_msg *req, wire_msg *rep)
 		 * already committed: it must be answered from the log, later,
 		 * not refused now. */
 		static _Thread_local char buf[WIRE_TEXT_MAX + 1];
-		if (!wire_from_client(req->type))
-			return 0;
-		return part_error(rep, TWOPC_ECLOSED, "the participant is starting (recovery is not "
+		return serve_starting(req, rep, "the participant is starting (recovery is not "
 		    "finished); try again", buf, sizeof(buf));
 	}
 	return part_dispatch(p, req, rep);

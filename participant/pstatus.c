@@ -5,7 +5,9 @@
 
 #include <stdio.h>
 
+#include "heur.h"
 #include "presolve.h"
+#include "serve.h"
 #include "statlist.h"
 
 typedef struct part_list {
@@ -20,11 +22,11 @@ part_list_add(void *arg, const char *txid, const plog_txn *t)
 	part_list *pl = arg;
 	char note[300], heur[600], detail[3200]; /* statlist cuts it */
 	part_ask_note(pl->p, txid, note, sizeof(note));
-	part_heur_note(pl->p, txid, heur, sizeof(heur));
+	heur_note(pl->p->db, txid, heur, sizeof(heur));
 	snprintf(detail, sizeof(detail), "peers=%s%s%s%s%s", t->peers, note[0] ? "; " : "", note,
 	    heur[0] ? "; " : "", heur);
 	(void)statlist_add(&pl->l, txid, t->state, t->epoch,
-	    (uint64_t)(pl->now > t->updated_at ? pl->now - t->updated_at : 0), detail);
+	    serve_age_ms(pl->now, t->updated_at), detail);
 }
 
 /* STATUS_REQUEST: one txid, every unfinished (READY) transaction, or the
@@ -36,12 +38,7 @@ part_on_status(twopc_participant *p, const wire_msg *req, wire_msg *rep)
 	if (statlist_init(&pl.l, req->state == 1 ? 256 : 3) != 0)
 		return 0;
 	if (req->state == 2) {
-		db_lock(p->db);
-		uint64_t forced = db_forced(p->db), commits = db_commits(p->db);
-		db_unlock(p->db);
-		statlist_add(&pl.l, "forced_writes", 0, forced, 0, "");
-		statlist_add(&pl.l, "log_commits", 0, commits, 0, "");
-		statlist_add(&pl.l, "requests", 0, rpc_server_requests(p->srv), 0, "");
+		serve_counters(&pl.l, p->db, p->srv);
 		return statlist_reply(&pl.l, rep);
 	}
 	db_lock(p->db);
@@ -63,13 +60,13 @@ int
 part_on_get(twopc_participant *p, const wire_msg *req, wire_msg *rep, char *buf, size_t len)
 {
 	if (p->res.read == NULL)
-		return part_error(rep, TWOPC_EUNSUPPORTED, "this participant's resource cannot be read",
+		return wire_reply_error(rep, TWOPC_EUNSUPPORTED, "this participant's resource cannot be read",
 		    buf, len);
 	db_lock(p->db);
 	int rv = p->res.read(p->res.user, db_sqlite(p->db), req->text, buf, len);
 	db_unlock(p->db);
 	if (rv < 0)
-		return part_error(rep, rv, twopc_strerror(rv), buf, len);
+		return wire_reply_error(rep, rv, twopc_strerror(rv), buf, len);
 	rep->type = WIRE_GET_REPLY;
 	rep->state = rv == 1;
 	rep->text = rv == 1 ? buf : "";

@@ -14,6 +14,7 @@
 #include <CUnit/Basic.h>
 
 #include "harness.h"
+#include "testutil.h"
 
 void test_config_register(void);
 void test_wire_register(void);
@@ -26,10 +27,7 @@ void test_fence_register(void);
 void test_honest_register(void);
 void test_resolve_register(void);
 
-static const struct {
-	const char *name;
-	void (*reg)(void);
-} suites[] = {
+static const tu_test suites[] = {
 	{ "config", test_config_register },
 	{ "wire", test_wire_register },
 	{ "logs", test_logs_register },
@@ -47,12 +45,12 @@ main(int argc, char **argv)
 {
 	if (CU_initialize_registry() != CUE_SUCCESS)
 		return 1;
-	for (size_t i = 0; i < sizeof(suites) / sizeof(suites[0]); i++) {
+	for (size_t i = 0; i < T_NITEMS(suites); i++) {
 		int want = argc == 1;
 		for (int a = 1; a < argc; a++)
 			want |= strcmp(argv[a], suites[i].name) == 0;
 		if (want)
-			suites[i].reg();
+			suites[i].fn();
 	}
 	CU_basic_set_mode(CU_BRM_VERBOSE);
 	CU_basic_run_tests();

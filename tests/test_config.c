@@ -587,17 +587,16 @@ void test_config_register(void);
 
 void test_config_register(void)
 {
-	CU_pSuite s = CU_add_suite("config", NULL, NULL);
-
-	if (s == NULL)
-		return;
-	CU_add_test(s, "example file loads", test_example_file);
-	CU_add_test(s, "defaults apply", test_defaults);
-	CU_add_test(s, "explicit values", test_explicit_values);
-	CU_add_test(s, "relative file path", test_relative_file_path);
-	CU_add_test(s, "participant limit", test_participant_limit);
-	CU_add_test(s, "helpers", test_helpers);
-	CU_add_test(s, "unreadable files", test_unreadable);
-	CU_add_test(s, "error buffer limits", test_errbuf_limits);
-	CU_add_test(s, "invalid files", test_invalid_files);
+	static const tu_test tests[] = {
+		{ "example file loads", test_example_file },
+		{ "defaults apply", test_defaults },
+		{ "explicit values", test_explicit_values },
+		{ "relative file path", test_relative_file_path },
+		{ "participant limit", test_participant_limit },
+		{ "helpers", test_helpers },
+		{ "unreadable files", test_unreadable },
+		{ "error buffer limits", test_errbuf_limits },
+		{ "invalid files", test_invalid_files },
+	};
+	TU_SUITE("config", tests);
 }

@@ -75,7 +75,6 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -414,15 +413,6 @@ typedef struct fvt_run {
 	int live_ok;
 } fvt_run;
 
-static int
-fvt_rm_one(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-	(void)sb;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
-}
-
 static void
 fvt_slurp(const char *path, char *buf, size_t len)
 {
@@ -577,8 +567,7 @@ fvt_exit_code(const fvt_run *r)
 static void
 fvt_cleanup(fvt_run *r)
 {
-	if (r->dir[0] != '\0')
-		(void)nftw(r->dir, fvt_rm_one, 16, FTW_DEPTH | FTW_PHYS);
+	tu_rmtree(r->dir);
 }
 
 /* The first column of SQL's first row on the database, read without the
@@ -1098,10 +1087,7 @@ test_faultvfs_register(void)
 		fvt_child(child);       /* never returns */
 		_exit(2);
 	}
-	static const struct {
-		const char *name;
-		void (*fn)(void);
-	} tests[] = {
+	static const tu_test tests[] = {
 		{ "off", test_off },
 		{ "unknown", test_unknown },
 		{ "sectors", test_sectors },
@@ -1115,9 +1101,5 @@ test_faultvfs_register(void)
 		{ "ioerr_sync", test_ioerr_sync },
 		{ "ioerr_write", test_ioerr_write },
 	};
-	CU_pSuite s = CU_add_suite("faultvfs", NULL, NULL);
-	if (s == NULL)
-		return;
-	for (size_t i = 0; i < sizeof(tests) / sizeof(tests[0]); i++)
-		CU_add_test(s, tests[i].name, tests[i].fn);
+	TU_SUITE("faultvfs", tests);
 }

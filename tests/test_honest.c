@@ -25,6 +25,7 @@
 #include "db.h"
 #include "fdetect.h"
 #include "harness.h"
+#include "testutil.h"
 #include "tlog.h"
 
 void test_honest_register(void);
@@ -314,10 +315,7 @@ test_crashtest_refuses(void)
 void
 test_honest_register(void)
 {
-	static const struct {
-		const char *name;
-		CU_TestFunc fn;
-	} cases[] = {
+	static const tu_test cases[] = {
 		{ "log lines carry an ISO 8601 date", test_tlog_line_has_date },
 		{ "suspicion age: monotonic, ended by any message", test_fdetect_age },
 		{ "coordinator unreachable for: this outage only", test_unreachable_age_is_this_outage },
@@ -325,7 +323,5 @@ test_honest_register(void)
 		{ "driver, coordinator dies: closed after the real time", test_driver_coordinator_dies },
 		{ "twopc-crashtest: bad options are exit 2, named", test_crashtest_refuses },
 	};
-	CU_pSuite s = CU_add_suite("honest", NULL, NULL);
-	for (size_t i = 0; s != NULL && i < sizeof(cases) / sizeof(cases[0]); i++)
-		CU_add_test(s, cases[i].name, cases[i].fn);
+	TU_SUITE("honest", cases);
 }

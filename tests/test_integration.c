@@ -618,10 +618,7 @@ test_read_only(void)
 void
 test_integration_register(void)
 {
-	static const struct {
-		const char *name;
-		CU_TestFunc fn;
-	} cases[] = {
+	static const tu_test cases[] = {
 		{ "commit across three participants", test_commit },
 		{ "one-phase commit: one participant, its vote decides", test_one_phase },
 		{ "abort by vote", test_abort_by_vote },
@@ -636,7 +633,5 @@ test_integration_register(void)
 		{ "daemon lifecycle and bad config", test_daemon_lifecycle },
 		{ "READ-ONLY vote", test_read_only },
 	};
-	CU_pSuite s = CU_add_suite("integration", NULL, NULL);
-	for (size_t i = 0; s != NULL && i < sizeof(cases) / sizeof(cases[0]); i++)
-		CU_add_test(s, cases[i].name, cases[i].fn);
+	TU_SUITE("integration", cases);
 }

@@ -32,6 +32,7 @@
 #include "coord.h"
 #include "db.h"
 #include "rpc.h"
+#include "testutil.h"
 #include "wire.h"
 #include "twopc/client.h"
 #include "twopc/participant.h"
@@ -968,14 +969,6 @@ race_prepare(void *user, twopc_txn *txn, const twopc_op *ops, size_t nops)
 }
 
 static int
-race_commit(void *user, twopc_txn *txn)
-{
-	(void)user;
-	(void)txn;
-	return 0;
-}
-
-static int
 race_abort(void *user, twopc_txn *txn)
 {
 	race_res *r = user;
@@ -1012,7 +1005,7 @@ test_abort_vote_race(void)
 	int voted = 0, bad = 0;
 
 	memset(&ra, 0, sizeof(ra));
-	twopc_resource resa = { .prepare = race_prepare, .commit = race_commit,
+	twopc_resource resa = { .prepare = race_prepare, .commit = tu_txn_nop,
 		.abort = race_abort, .user = &ra };
 	CU_ASSERT_FATAL(lc_create(&c) == 0);
 	lc_config(&c, &cfg, nodes, "alpha", c.log[LC_ALPHA]);
@@ -1091,10 +1084,7 @@ test_abort_vote_race(void)
 void
 test_library_register(void)
 {
-	static const struct {
-		const char *name;
-		CU_TestFunc fn;
-	} cases[] = {
+	static const tu_test cases[] = {
 		{ "version and strerror", test_version_and_strerror },
 		{ "NULL arguments: TWOPC_EINVAL, outputs untouched", test_null_arguments },
 		{ "missing prepare or commit: TWOPC_EINVAL", test_missing_callbacks },
@@ -1110,7 +1100,5 @@ test_library_register(void)
 		{ "GLOBAL_ABORT racing its VOTE_REQUEST: a READY is aborted as READY",
 		  test_abort_vote_race },
 	};
-	CU_pSuite s = CU_add_suite("library", NULL, NULL);
-	for (size_t i = 0; s != NULL && i < sizeof(cases) / sizeof(cases[0]); i++)
-		CU_add_test(s, cases[i].name, cases[i].fn);
+	TU_SUITE("library", cases);
 }

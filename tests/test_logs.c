@@ -21,7 +21,6 @@
  * sleep. The library logs nothing: no tlog sink is installed.
  */
 #include <errno.h>
-#include <ftw.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -82,22 +81,6 @@ t_mkdtemp(char *dir, size_t len)
 		return -1;
 	}
 	return 0;
-}
-
-static int
-t_rm_one(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-	(void)sb;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
-}
-
-static void
-t_rmtree(const char *dir)
-{
-	if (dir[0] != '\0')
-		(void)nftw(dir, t_rm_one, 16, FTW_DEPTH | FTW_PHYS);
 }
 
 /* ------------------------------------------------------------------ */
@@ -285,7 +268,7 @@ t_logdb_close(t_logdb *l)
 {
 	db_close(l->d);
 	l->d = NULL;
-	t_rmtree(l->dir);
+	tu_rmtree(l->dir);
 }
 
 static void
@@ -932,7 +915,7 @@ test_db_open_errors(void)
 		T_TRUE(d == sentinel);
 		chmod(ro, 0700);
 	}
-	t_rmtree(dir);
+	tu_rmtree(dir);
 }
 
 /*
@@ -1127,7 +1110,7 @@ t_env_fini(t_env *e)
 	t_coord_down(e);
 	for (int i = 0; i < 2; i++)
 		t_part_down(e, i);
-	t_rmtree(e->dir);
+	tu_rmtree(e->dir);
 }
 
 /* Set up E with participant alpha only (the statemachine cases). */
@@ -1752,20 +1735,12 @@ t_prepare_abort(void *user, twopc_txn *txn, const twopc_op *ops, size_t nops)
 	return TWOPC_VOTE_ABORT;
 }
 
-static int
-t_commit_nop(void *user, twopc_txn *txn)
-{
-	(void)user;
-	(void)txn;
-	return 0;
-}
-
 static void
 test_sm_api_misuse(void)
 {
 	t_env e;
 	twopc_participant *p = NULL, *p2 = NULL;
-	twopc_resource no_prepare = { .commit = t_commit_nop };
+	twopc_resource no_prepare = { .commit = tu_txn_nop };
 	twopc_resource no_commit = { .prepare = t_prepare_abort };
 	char missing[160];
 	if (t_env_init(&e, 60000, 60000) != 0)
@@ -2284,11 +2259,6 @@ test_co_epoch_per_start(void)
 /* ------------------------------------------------------------------ */
 /* registration                                                        */
 
-typedef struct t_case {
-	const char *name;
-	CU_TestFunc fn;
-} t_case;
-
 /* A SUBMIT whose vote round is in flight when the coordinator stops. */
 typedef struct t_stop_submit {
 	t_env *e;
@@ -2346,7 +2316,7 @@ test_co_stop_vote_in_flight(void)
 	t_env_fini(&e);
 }
 
-static const t_case t_logs_cases[] = {
+static const tu_test t_logs_cases[] = {
 	{ "plog schema: DESIGN tables and columns", test_plog_schema },
 	{ "plog put/get/delete round trip, ENOENT", test_plog_put_get },
 	{ "plog lock: mine again OK, other EBUSY with holder", test_plog_lock },
@@ -2368,7 +2338,7 @@ static const t_case t_logs_cases[] = {
 	{ "db commit that cannot write: TWOPC_EIO, rolled back", test_db_commit_eio },
 };
 
-static const t_case t_sm_cases[] = {
+static const tu_test t_sm_cases[] = {
 	{ "VOTE_REQUEST -> VOTE_COMMIT, READY forced with workspace+locks", test_sm_vote_commit },
 	{ "duplicate VOTE_REQUEST -> same vote, no second workspace", test_sm_vote_duplicate },
 	{ "GLOBAL_COMMIT applies once, ACK COMMIT twice (R4)", test_sm_global_commit },
@@ -2400,22 +2370,12 @@ static const t_case t_sm_cases[] = {
 	{ "coordinator: stop with a vote batch in flight", test_co_stop_vote_in_flight },
 };
 
-static void
-t_add_suite(const char *name, const t_case *cases, size_t n)
-{
-	CU_pSuite s = CU_add_suite(name, NULL, NULL);
-	if (s == NULL)
-		return;
-	for (size_t i = 0; i < n; i++)
-		CU_add_test(s, cases[i].name, cases[i].fn);
-}
-
 void
 test_logs_register(void)
 {
 	/* NNG's REQ resends and our own sockets may outlive a dead peer for a
 	 * moment: a send to a closed pipe must not kill the test runner. */
 	signal(SIGPIPE, SIG_IGN);
-	t_add_suite("logs", t_logs_cases, sizeof(t_logs_cases) / sizeof(t_logs_cases[0]));
-	t_add_suite("statemachine", t_sm_cases, sizeof(t_sm_cases) / sizeof(t_sm_cases[0]));
+	TU_SUITE("logs", t_logs_cases);
+	TU_SUITE("statemachine", t_sm_cases);
 }

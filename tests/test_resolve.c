@@ -20,6 +20,7 @@
 #include "crash.h"
 #include "db.h"
 #include "harness.h"
+#include "testutil.h"
 #include "rpc.h"
 #include "wire.h"
 
@@ -262,17 +263,10 @@ test_resolve_forced_and_violation(void)
 void
 test_resolve_register(void)
 {
-	static const struct {
-		const char *name;
-		void (*fn)(void);
-	} tests[] = {
+	static const tu_test tests[] = {
 		{ "in_doubt_resolved", test_resolve_in_doubt },
 		{ "refused_while_decided", test_resolve_refused },
 		{ "forced_then_violation_repaired", test_resolve_forced_and_violation },
 	};
-	CU_pSuite s = CU_add_suite("resolve", NULL, NULL);
-	if (s == NULL)
-		return;
-	for (size_t i = 0; i < sizeof(tests) / sizeof(tests[0]); i++)
-		CU_add_test(s, tests[i].name, tests[i].fn);
+	TU_SUITE("resolve", tests);
 }

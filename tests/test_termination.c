@@ -18,6 +18,7 @@
 #include "crash.h"
 #include "db.h"
 #include "harness.h"
+#include "testutil.h"
 
 void test_termination_register(void);
 
@@ -201,10 +202,7 @@ test_after_first_global_repeat(void)
 void
 test_termination_register(void)
 {
-	static const struct {
-		const char *name;
-		CU_TestFunc fn;
-	} cases[] = {
+	static const tu_test cases[] = {
 		{ "coordinator dies after the first GLOBAL: peers commit", test_after_first_global },
 		{ "coordinator dies after forcing COMMIT: blocked, then COMMIT", test_after_decision_logged },
 		{ "coordinator dies before the decision: blocked, then ABORT", test_before_decision_logged },
@@ -213,7 +211,5 @@ test_termination_register(void)
 		{ "four more runs of the first case, for the timing", test_after_first_global_repeat },
 		{ "median time from coordinator death to resolution", test_report_median },
 	};
-	CU_pSuite s = CU_add_suite("termination", NULL, NULL);
-	for (size_t i = 0; s != NULL && i < sizeof(cases) / sizeof(cases[0]); i++)
-		CU_add_test(s, cases[i].name, cases[i].fn);
+	TU_SUITE("termination", cases);
 }

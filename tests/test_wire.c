@@ -1458,10 +1458,7 @@ test_names(void)
 void
 test_wire_register(void)
 {
-	static const struct {
-		const char *name;
-		void (*fn)(void);
-	} tests[] = {
+	static const tu_test tests[] = {
 		{ "roundtrip", test_roundtrip },
 		{ "golden", test_golden },
 		{ "malformed", test_malformed },
@@ -1471,10 +1468,5 @@ test_wire_register(void)
 		{ "mutation", test_mutation },
 		{ "names", test_names },
 	};
-	CU_pSuite s = CU_add_suite("wire", NULL, NULL);
-
-	if (s == NULL)
-		return;
-	for (size_t i = 0; i < T_NITEMS(tests); i++)
-		CU_add_test(s, tests[i].name, tests[i].fn);
+	TU_SUITE("wire", tests);
 }

@@ -4,8 +4,10 @@
 #include "testutil.h"
 
 #include <errno.h>
+#include <ftw.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #include <CUnit/CUnit.h>
@@ -40,4 +42,36 @@ tu_nap_ms(int ms)
 	struct timespec ts = { .tv_sec = ms / 1000, .tv_nsec = (long)(ms % 1000) * 1000000L };
 	while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
 		;
+}
+
+void
+tu_suite(const char *name, const tu_test *tests, size_t n)
+{
+	CU_pSuite s = CU_add_suite(name, NULL, NULL);
+	for (size_t i = 0; s != NULL && i < n; i++)
+		CU_add_test(s, tests[i].name, tests[i].fn);
+}
+
+static int
+tu_rm_one(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
+{
+	(void)sb;
+	(void)flag;
+	(void)ftw;
+	return remove(path);
+}
+
+void
+tu_rmtree(const char *dir)
+{
+	if (dir[0] != '\0')
+		(void)nftw(dir, tu_rm_one, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+int
+tu_txn_nop(void *user, twopc_txn *txn)
+{
+	(void)user;
+	(void)txn;
+	return 0;
 }

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "harness.h"
+#include "twopc/participant.h"
 
 /* One CUnit assertion at FILE:LINE; on failure the message is FMT
  * formatted (at most 1023 bytes; CUnit copies it). Formats nothing when
@@ -37,6 +38,25 @@ void tu_check(int ok, const char *file, int line, const char *fmt, ...)
 	    #hay, g_ ? g_ : "(null)", w_); \
 } while (0)
 #define T_NITEMS(a) (sizeof(a) / sizeof((a)[0]))
+
+/* A name and the function run under it: one test of a suite (main.c
+ * lists the suites' register functions the same way). */
+typedef struct tu_test {
+	const char *name;
+	void (*fn)(void);
+} tu_test;
+
+/* Register suite NAME with the N tests of TESTS, in that order (nothing
+ * when CUnit cannot add the suite; the run then reports it). */
+void tu_suite(const char *name, const tu_test *tests, size_t n);
+#define TU_SUITE(name, tests) tu_suite((name), (tests), T_NITEMS(tests))
+
+/* Remove DIR and all below it, quietly (a test's scratch directory);
+ * nothing for "". */
+void tu_rmtree(const char *dir);
+
+/* A resource's commit or abort callback that does nothing and succeeds. */
+int tu_txn_nop(void *user, twopc_txn *txn);
 
 /* Sleep MS milliseconds, resumed after a signal: for pacing a poll of a
  * real condition, never instead of one. */

@@ -1,0 +1,60 @@
+/*
+ * serve.c - the answers both daemons give alike; see serve.h.
+ */
+#include "serve.h"
+
+#include <stdio.h>
+
+#include "tlog.h"
+#include "twopc/error.h"
+
+int
+serve_other(const wire_msg *req, wire_msg *rep, const char *who, char *buf, size_t len)
+{
+	if (req->type == WIRE_IAMALIVE) {
+		rep->type = WIRE_IAMALIVE;
+		return 1;
+	}
+	tlog_warn("unexpected %s from %s", wire_type_name(req->type), req->sender);
+	char text[96];
+	snprintf(text, sizeof(text), "%s does not serve %s", who, wire_type_name(req->type));
+	return wire_reply_error(rep, TWOPC_EPROTO, text, buf, len);
+}
+
+int
+serve_starting(const wire_msg *req, wire_msg *rep, const char *why, char *buf, size_t len)
+{
+	if (!wire_from_client(req->type))
+		return 0;
+	return wire_reply_error(rep, TWOPC_ECLOSED, why, buf, len);
+}
+
+void
+serve_counters(statlist *l, db *d, rpc_server *srv)
+{
+	db_lock(d);
+	uint64_t forced = db_forced(d), commits = db_commits(d);
+	db_unlock(d);
+	statlist_add(l, "forced_writes", 0, forced, 0, "");
+	statlist_add(l, "log_commits", 0, commits, 0, "");
+	statlist_add(l, "requests", 0, rpc_server_requests(srv), 0, "");
+}
+
+int
+serve_resolved(wire_msg *rep, const char *txid, int state, uint64_t epoch, const char *detail,
+    const char *note)
+{
+	statlist l;
+	char full[STATLIST_DETAIL_MAX + 1];
+	if (statlist_init(&l, 1) != 0)
+		return 0;
+	snprintf(full, sizeof(full), "%s%s%s", detail, note[0] ? "; " : "", note);
+	(void)statlist_add(&l, txid, state, epoch, 0, full);
+	return statlist_reply(&l, rep);
+}
+
+uint64_t
+serve_age_ms(int64_t now, int64_t then)
+{
+	return (uint64_t)(now > then ? now - then : 0);
+}

@@ -1,0 +1,47 @@
+/*
+ * serve.h - what the two daemons' request handlers answer the same way:
+ * the liveness probe, a message type the node does not serve, a client
+ * while the node is still recovering, and the counters of a STATUS_REQUEST
+ * (which = 2, wire.h).
+ *
+ * Each answer fills REP with its strings in the caller's BUF of LEN bytes,
+ * which must outlive the reply's encoding, and returns as an rpc_server
+ * handler does: 1 to send REP, 0 to send nothing.
+ */
+#ifndef TWOPC_SERVE_H
+#define TWOPC_SERVE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "db.h"
+#include "rpc.h"
+#include "statlist.h"
+#include "wire.h"
+
+/* REQ is not one of the node's own types: an IAMALIVE is answered in
+ * kind; anything else is logged and refused with TWOPC_EPROTO, the text
+ * naming WHO ("the coordinator", "a participant") and the type. */
+int serve_other(const wire_msg *req, wire_msg *rep, const char *who, char *buf, size_t len);
+
+/* The node is recovering. A client hears TWOPC_ECLOSED with WHY (nothing
+ * ran; it may try again); a peer's protocol message or probe hears
+ * nothing: its sender resends and is answered from the recovered log,
+ * where an error now would read as a refusal. */
+int serve_starting(const wire_msg *req, wire_msg *rep, const char *why, char *buf, size_t len);
+
+/* Append the counters every node reports: forced_writes and log_commits
+ * of D (takes its lock), requests of SRV. */
+void serve_counters(statlist *l, db *d, rpc_server *srv);
+
+/* Make REP the one-entry STATUS_REPLY that answers a RESOLVE: TXID in
+ * STATE at EPOCH, its detail DETAIL and, when not "", NOTE (its heuristic
+ * record, heur_note). Returns 1, or 0 out of memory. */
+int serve_resolved(wire_msg *rep, const char *txid, int state, uint64_t epoch, const char *detail,
+    const char *note);
+
+/* The age in ms of something stamped THEN (db_now_ms), at NOW; 0 if the
+ * clock read earlier. */
+uint64_t serve_age_ms(int64_t now, int64_t then);
+
+#endif
