@@ -27,6 +27,7 @@
 #include "faultvfs.h"
 
 #include <fcntl.h>
+#include <stdarg.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -37,6 +38,25 @@
 
 #include "crash.h"
 #include "faultvfspriv.h"
+
+/* The state both files share (faultvfspriv.h); defined here, at the bottom
+ * of the two, so that faultvfs.c depends on this file and not back. */
+faultvfs_state faultvfs_g = { .mtx = PTHREAD_MUTEX_INITIALIZER };
+
+void
+faultvfs_say(const char *fmt, ...)
+{
+	char line[256];
+	va_list ap;
+	va_start(ap, fmt);
+	int n = vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	if (n > (int)sizeof(line) - 1)
+		n = (int)sizeof(line) - 1;
+	if (n > 0 && write(2, line, (size_t)n) < 0) {
+		/* stderr is gone: nothing better to do */
+	}
+}
 
 size_t
 faultvfs_bsearch(const faultvfs_node *n, sqlite3_int64 no, int *found)

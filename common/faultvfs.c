@@ -35,24 +35,8 @@
 /* The real file follows our struct, aligned for anything. */
 #define FAULTVFS_HDR ((sizeof(faultvfs_file) + 15) & ~(size_t)15)
 
-faultvfs_state faultvfs_g = { .mtx = PTHREAD_MUTEX_INITIALIZER };
-
 static pthread_once_t faultvfs_once = PTHREAD_ONCE_INIT;
 
-void
-faultvfs_say(const char *fmt, ...)
-{
-	char line[256];
-	va_list ap;
-	va_start(ap, fmt);
-	int n = vsnprintf(line, sizeof(line), fmt, ap);
-	va_end(ap);
-	if (n > (int)sizeof(line) - 1)
-		n = (int)sizeof(line) - 1;
-	if (n > 0 && write(2, line, (size_t)n) < 0) {
-		/* stderr is gone: nothing better to do */
-	}
-}
 
 /* ------------------------------------------------------------------ */
 /* sqlite3_io_methods                                                  */
