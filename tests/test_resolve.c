@@ -124,9 +124,15 @@ test_resolve_in_doubt(void)
 	CU_ASSERT(strstr(out, "RESOLVED rs-1") != NULL);
 	if (rc != 0)
 		fprintf(stderr, "\n%s\n", out);
-	CU_ASSERT_EQUAL(hc_wait_state(&c, 1, "rs-1", "COMMIT", 15000), 0);
-	CU_ASSERT_EQUAL(hc_wait_state(&c, 2, "rs-1", "COMMIT", 15000), 0);
+	/* END first: after it a participant may already have dropped its
+	 * COMMIT row on FORGET (R9), so "COMMIT or no row" is what to see;
+	 * the kv values below show the commit either way. */
 	CU_ASSERT_EQUAL(hc_wait_state(&c, 0, "rs-1", "END", 15000), 0);
+	for (int i = 1; i <= 2; i++) {
+		char st[32];
+		hc_state(&c, i, "rs-1", st, sizeof(st));
+		CU_ASSERT(strcmp(st, "COMMIT") == 0 || st[0] == '\0');
+	}
 	hc_kv(&c, 1, "k", v, sizeof(v));
 	CU_ASSERT_STRING_EQUAL(v, "1");
 	hc_kv(&c, 2, "k", v, sizeof(v));
