@@ -399,6 +399,11 @@ rpc_server_stop(rpc_server *s)
 	pthread_mutex_unlock(&s->mtx);
 	for (int i = 0; i < s->nslots; i++) {
 		nng_aio_stop(s->slots[i].aio); /* a reply sent after the first stop */
+		/* A send begun on a stopped aio fails without its callback: the
+		 * reply is still attached (a sent one no longer is). */
+		nng_msg *left = nng_aio_get_msg(s->slots[i].aio);
+		if (left != NULL)
+			nng_msg_free(left);
 		nng_aio_free(s->slots[i].aio);
 		nng_ctx_close(s->slots[i].ctx);
 	}
