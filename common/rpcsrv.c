@@ -140,6 +140,17 @@ rpc_slot_reply(void *arg, int rc)
 			s->o.fail(s->o.user);
 		rpc_slot_rearm(sl);
 	} else {
+		/* Stopping: the slots' aios are stopped, and a send begun on a
+		 * stopped aio fails without its callback, so the reply would
+		 * never be freed. Drop it; the peer resends. */
+		pthread_mutex_lock(&s->mtx);
+		int stopping = s->stopping;
+		pthread_mutex_unlock(&s->mtx);
+		if (stopping) {
+			nng_msg_free(sl->msg);
+			sl->msg = NULL;
+			return;
+		}
 		sl->sending = 1;
 		nng_aio_set_msg(sl->aio, sl->msg);
 		sl->msg = NULL;
@@ -399,11 +410,6 @@ rpc_server_stop(rpc_server *s)
 	pthread_mutex_unlock(&s->mtx);
 	for (int i = 0; i < s->nslots; i++) {
 		nng_aio_stop(s->slots[i].aio); /* a reply sent after the first stop */
-		/* A send begun on a stopped aio fails without its callback: the
-		 * reply is still attached (a sent one no longer is). */
-		nng_msg *left = nng_aio_get_msg(s->slots[i].aio);
-		if (left != NULL)
-			nng_msg_free(left);
 		nng_aio_free(s->slots[i].aio);
 		nng_ctx_close(s->slots[i].ctx);
 	}
