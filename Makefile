@@ -66,9 +66,9 @@ INC_TESTS  = -Itests -Iparticipant -Iparticipant/include -Icoordinator -Icoordin
 PKGS      = libnng-dev libsqlite3-dev libyaml-dev
 TEST_PKGS = libcunit1-dev mandoc spin sqlite3 pkg-config
 
-COMMON_SRC = common/err.c common/txstate.c common/wire.c common/tlog.c common/db.c \
+COMMON_SRC = common/err.c common/txstate.c common/wire.c common/tlog.c common/db.c common/dbgroup.c \
              common/wiredec.c common/crash.c common/loglock.c common/rpc.c common/rpcsrv.c \
-             common/rpccall.c common/fdetect.c common/mclock.c common/statlist.c \
+             common/rpccall.c common/rpcchan.c common/fdetect.c common/mclock.c common/statlist.c \
              common/heur.c common/daemon.c common/serve.c config/config.c config/cfgtree.c config/cfgbuild.c
 # The test hooks (crash points and the fault VFS armed from the
 # environment): linked into the daemons and the tests, never into a library.
@@ -234,7 +234,7 @@ test-library-model:
 
 # Test-only variants with a known protocol bug (built with -DTWOPC_BUG_x):
 # the crash harness must report violations for each (make test checks it).
-BUGS = GLOBAL_BEFORE_DECISION NO_LOCKS LAZY_READY NO_LOG_LOCK
+BUGS = GLOBAL_BEFORE_DECISION NO_LOCKS LAZY_READY NO_LOG_LOCK GROUP_LAZY
 bugs:
 	@for b in $(BUGS); do \
 	  $(MAKE) --no-print-directory BUILD=$(BUILD)/bugs/$$b EXTRA_CFLAGS="-DTWOPC_BUG_$$b" \
@@ -250,6 +250,8 @@ bug-check: all tests bugs
 	  powerloss --cycles 40 --seed 1
 	$(BUILD)/twopc-crashtest --build $(abspath $(BUILD)/bugs/NO_LOG_LOCK) --expect-violations \
 	  doublestart --cycles 20 --seed 1
+	$(BUILD)/twopc-crashtest --build $(abspath $(BUILD)/bugs/GROUP_LAZY) --expect-violations \
+	  powerloss --cycles 20 --seed 1
 
 # The long run (not part of make test): 10,000 random kill cycles and 1,000
 # power-loss cycles.

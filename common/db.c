@@ -11,42 +11,13 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#include "dbpriv.h"
 #include "loglock.h"
 #include "tlog.h"
 #include "twopc/error.h"
 
 static int db_sync_wal(db *d, uint64_t *cover);
 
-struct db {
-	sqlite3 *h;
-	char *path;
-	loglock lock;  /* held from before the first read until after the close */
-	pthread_mutex_t mtx;
-	sqlite3_stmt *stmts[DB_MAX_STMTS];
-	uint64_t commits;
-	int full;      /* durability full: db_durable() syncs the WAL */
-	int lazy;      /* the open transaction was begun with db_begin_lazy */
-
-	/* Group commit (db.h). seq and need change under mtx; read anywhere. */
-	_Atomic uint64_t seq;    /* commits so far */
-	_Atomic uint64_t need;   /* seq of the newest forced commit */
-	pthread_mutex_t gmtx;    /* the fields below */
-	pthread_cond_t gcv;
-	uint64_t synced;         /* every commit with seq <= synced is on disk */
-	int syncing;             /* a leader is in the fsync */
-	int sync_failed;         /* a sync failed: nothing is promised any more */
-	uint64_t nsyncs;         /* WAL fsyncs made by db_durable */
-	struct db_waiter *waiters; /* db_durable_async callers, by target */
-	pthread_t syncer;        /* syncs for waiters nobody else syncs for */
-	int syncer_running, syncer_stop;
-};
-
-typedef struct db_waiter {
-	uint64_t target;
-	db_done_fn fn;
-	void *arg;
-	struct db_waiter *next;
-} db_waiter;
 
 int64_t
 db_now_ms(void)
@@ -287,13 +258,15 @@ db_close(db *d)
 void
 db_lock(db *d)
 {
-	pthread_mutex_lock(&d->mtx);
+	if (!dbg_mine(d))
+		pthread_mutex_lock(&d->mtx);
 }
 
 void
 db_unlock(db *d)
 {
-	pthread_mutex_unlock(&d->mtx);
+	if (!dbg_mine(d))
+		pthread_mutex_unlock(&d->mtx);
 }
 
 sqlite3 *
@@ -335,29 +308,34 @@ db_step_done(db *d, sqlite3_stmt *st)
 }
 
 int
-db_begin(db *d)
+db_tx_begin(db *d, int lazy)
 {
 	sqlite3_stmt *st = db_stmt(d, 0, "BEGIN IMMEDIATE");
-	d->lazy = 0;
-	return st ? db_step_done(d, st) : TWOPC_EIO;
+	int rv = st ? db_step_done(d, st) : TWOPC_EIO;
+	d->lazy = lazy;
+	return rv;
+}
+
+int
+db_begin(db *d)
+{
+	return dbg_mine(d) ? dbg_begin(d, 0) : db_tx_begin(d, 0);
 }
 
 int
 db_begin_lazy(db *d)
 {
-	int rv = db_begin(d);
-	d->lazy = 1;
-	return rv;
+	return dbg_mine(d) ? dbg_begin(d, 1) : db_tx_begin(d, 1);
 }
 
 int
-db_commit(db *d)
+db_tx_commit(db *d)
 {
 	sqlite3_stmt *st = db_stmt(d, 1, "COMMIT");
 	int rv = st ? db_step_done(d, st) : TWOPC_EIO;
 	if (rv != 0) {
 		tlog_error("%s: COMMIT failed: the record is NOT durable", d->path);
-		db_rollback(d);
+		db_tx_rollback(d);
 		pthread_mutex_lock(&d->gmtx);
 		d->sync_failed = 1; /* whatever was promised around it is in doubt */
 		pthread_cond_broadcast(&d->gcv);
@@ -372,8 +350,14 @@ db_commit(db *d)
 	return 0;
 }
 
+int
+db_commit(db *d)
+{
+	return dbg_mine(d) ? dbg_commit(d) : db_tx_commit(d);
+}
+
 void
-db_rollback(db *d)
+db_tx_rollback(db *d)
 {
 	if (!sqlite3_get_autocommit(d->h)) {
 		sqlite3_stmt *st = db_stmt(d, 2, "ROLLBACK");
@@ -381,6 +365,15 @@ db_rollback(db *d)
 			(void)db_step_done(d, st);
 	}
 	d->lazy = 0;
+}
+
+void
+db_rollback(db *d)
+{
+	if (dbg_mine(d))
+		dbg_rollback(d);
+	else
+		db_tx_rollback(d);
 }
 
 /*
@@ -536,6 +529,10 @@ db_syncer_main(void *arg)
 void
 db_durable_async(db *d, db_done_fn fn, void *arg)
 {
+	if (dbg_mine(d)) {
+		dbg_durable_async(d, fn, arg); /* after the group's COMMIT */
+		return;
+	}
 	uint64_t target = atomic_load(&d->need);
 	db_waiter *w = NULL;
 	pthread_mutex_lock(&d->gmtx);
@@ -573,12 +570,16 @@ db_vacuum(db *d)
 int
 db_durable(db *d)
 {
+	if (dbg_mine(d) && dbg_flush(d) != 0)
+		return TWOPC_EIO;
 	return db_durable_to(d, atomic_load(&d->need));
 }
 
 int
 db_durable_all(db *d)
 {
+	if (dbg_mine(d) && dbg_flush(d) != 0)
+		return TWOPC_EIO;
 	return db_durable_to(d, atomic_load(&d->seq));
 }
 

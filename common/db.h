@@ -127,6 +127,27 @@ int db_sync_now(db *d);
 typedef void (*db_done_fn)(void *arg, int rc);
 void db_durable_async(db *d, db_done_fn fn, void *arg);
 
+/*
+ * The group transaction (dbgroup.c): from db_group_begin to db_group_end
+ * this thread holds the db, and every db_begin .. db_commit | db_rollback
+ * it runs (a member) is a savepoint in one SQLite transaction, so a batch
+ * of transactions costs one COMMIT and one fsync and a member rolled back
+ * leaves the others as they are. What depends on a member's record waits
+ * for the group: db_durable_async callbacks run after its COMMIT (with
+ * TWOPC_EIO if it failed), db_durable() commits the group so far. Members
+ * lock as usual (no-ops on the group's thread).
+ * db_group_begin: 0 or TWOPC_EIO (no group: members run alone).
+ * db_group_end: the COMMIT's result, after the deferred work ran.
+ */
+int db_group_begin(db *d);
+int db_group_end(db *d);
+
+/*
+ * A crash point whose meaning is "the record just committed is in the
+ * log": hit at once, or, inside a group, once the group has committed.
+ */
+void db_crash_committed(db *d, const char *point);
+
 /* Give the free pages back to the file system (lazy; a no-op for a log
  * created before auto_vacuum was set). Under db_lock. 0 or TWOPC_EIO. */
 int db_vacuum(db *d);

@@ -7,6 +7,7 @@
 #include "rpc.h"
 
 #include <pthread.h>
+#include <stdatomic.h>
 
 #include <nng/protocol/reqrep0/req.h>
 
@@ -29,9 +30,24 @@ pthread_rwlock_t rpc_close_lk = PTHREAD_RWLOCK_WRITER_NONRECURSIVE_INITIALIZER_N
 pthread_rwlock_t rpc_close_lk = PTHREAD_RWLOCK_INITIALIZER;
 #endif
 
+static atomic_uint_fast64_t rpc_sent;
+
+void
+rpc_count_send(void)
+{
+	atomic_fetch_add_explicit(&rpc_sent, 1, memory_order_relaxed);
+}
+
+uint64_t
+rpc_messages_sent(void)
+{
+	return atomic_load(&rpc_sent);
+}
+
 void
 rpc_close(nng_socket sock)
 {
+	rpc_chan_close(sock);
 	pthread_rwlock_wrlock(&rpc_close_lk);
 	nng_close(sock);
 	pthread_rwlock_unlock(&rpc_close_lk);
@@ -68,7 +84,9 @@ rpc_dial(const char *url, int resend, nng_socket *out)
 	int rv = nng_req0_open(&s);
 	if (rv != 0)
 		return rpc_err(rv);
+	/* A request socket gets BATCH replies, larger than any request. */
 	if ((rv = rpc_setup(s)) != 0 ||
+	    (rv = nng_socket_set_size(s, NNG_OPT_RECVMAXSZ, WIRE_MAX_BATCH)) != 0 ||
 	    (rv = nng_socket_set_ms(s, NNG_OPT_REQ_RESENDTIME,
 	    resend ? RPC_RESEND_MS : NNG_DURATION_INFINITE)) != 0 ||
 	    (rv = nng_dial(s, url, NULL, NNG_FLAG_NONBLOCK)) != 0) {

@@ -21,6 +21,14 @@
  *
  * NNG's REQ resends a request that has no reply after RPC_RESEND_MS (and
  * when a connection drops), so every handler must be idempotent.
+ *
+ * Batching (rpcchan.c): the protocol's requests to one peer share one
+ * NNG message when they meet: with nothing in flight to the peer a
+ * request leaves at once, alone; while a message is in flight, requests
+ * wait and leave together as one BATCH when it is answered. A client's
+ * request (wire_from_client) always travels alone. The server handles a
+ * BATCH's messages one by one, as if each came alone, in one group
+ * transaction, and answers them with one BATCH.
  */
 #ifndef TWOPC_RPC_H
 #define TWOPC_RPC_H
@@ -75,6 +83,12 @@ typedef struct rpc_server_opts {
 	rpc_gate_fn gate;
 	void *gate_arg;
 	void (*fail)(void *user);
+	/* A BATCH (wire.h) is handled between GROUP_BEGIN(user), which returns
+	 * 0 or an error (then each message runs alone), and GROUP_END(user),
+	 * which runs before the batch's reply goes to the gate: the daemon's
+	 * log makes one transaction of the batch (db_group_begin). NULL: none. */
+	int (*group_begin)(void *user);
+	void (*group_end)(void *user);
 } rpc_server_opts;
 
 /*
@@ -141,6 +155,10 @@ void rpc_batch_free(rpc_batch *b);
  * close itself.
  */
 void rpc_close(nng_socket sock);
+
+/* NNG messages this process has handed to NNG to send (requests, BATCH
+ * envelopes counted once, replies; NNG's own resends not counted). */
+uint64_t rpc_messages_sent(void);
 
 /* Map an nng error to a twopc_err. */
 int rpc_err(int nng_rv);

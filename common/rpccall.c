@@ -1,123 +1,30 @@
 /*
- * rpccall.c - the REQ side of rpc.h: rpc_call, rpc_call_many (blocking,
- * one context per call) and the non-blocking batch (rpc_batch_*), whose
- * completion runs on NNG's threads.
+ * rpccall.c - the REQ side of rpc.h: the non-blocking batch of calls
+ * (rpc_batch_*), whose completion runs on NNG's threads, and rpc_call /
+ * rpc_call_many, which wait for one.
  *
- * Every call opens its own context on the shared socket, under
- * RPC_CTX_CALL (rpcpriv.h), and closes it before its result is handed
- * back (rpc_call_many) or when the batch is freed. A whole call_many or
+ * A protocol request goes through its peer's channel (rpcchan.c), which
+ * may share one message with other requests to that peer. A client's
+ * request goes alone on its own context of the shared socket, opened
+ * under RPC_CTX_CALL (rpcpriv.h) and closed when the batch is freed. A
  * batch has one deadline: time spent sending leaves less for the reply.
- * A batch's FN runs exactly once, when its count of unfinished calls
- * (plus one held by rpc_batch_start while it starts them) reaches zero.
+ * Its FN runs exactly once, when its count of unfinished calls (plus one
+ * held by rpc_batch_start while it starts them) reaches zero.
  */
 #include "rpc.h"
 
 #include <stdatomic.h>
+#include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "db.h"
 #include "rpcpriv.h"
 #include "tlog.h"
 #include "twopc/error.h"
 
-/* One outstanding call of rpc_call_many. */
-typedef struct rpc_call_slot {
-	nng_ctx ctx;
-	nng_aio *aio;
-	int open;
-	int rc;
-} rpc_call_slot;
-
-int
-rpc_call_many(size_t n, const nng_socket *socks, const wire_msg *const *reqs,
-    wire_msg *reps, int *results, int timeout_ms)
-{
-	rpc_call_slot *sl = calloc(n ? n : 1, sizeof(*sl));
-	wire_buf b = { 0 };
-	int64_t deadline = mono_ms() + timeout_ms;
-
-	if (sl == NULL)
-		return TWOPC_ENOMEM;
-	for (size_t i = 0; i < n; i++) {
-		nng_msg *m = NULL;
-		sl[i].rc = wire_encode(reqs[i], &b);
-		if (sl[i].rc != 0)
-			continue;
-		int rv;
-		RPC_CTX_CALL(rv = nng_ctx_open(&sl[i].ctx, socks[i]));
-		if (rv == 0) {
-			sl[i].open = 1;
-			rv = nng_aio_alloc(&sl[i].aio, NULL, NULL);
-		}
-		if (rv == 0)
-			rv = nng_msg_alloc(&m, 0);
-		if (rv == 0 && (rv = nng_msg_append(m, b.data, b.len)) != 0)
-			nng_msg_free(m);
-		if (rv != 0) {
-			sl[i].rc = rpc_err(rv);
-			continue;
-		}
-		nng_aio_set_timeout(sl[i].aio, timeout_ms);
-		nng_aio_set_msg(sl[i].aio, m);
-		RPC_CTX_CALL(nng_ctx_send(sl[i].ctx, sl[i].aio));
-	}
-	for (size_t i = 0; i < n; i++) {
-		if (sl[i].rc != 0 || sl[i].aio == NULL)
-			continue;
-		nng_aio_wait(sl[i].aio);
-		int rv = nng_aio_result(sl[i].aio);
-		if (rv != 0) {
-			nng_msg_free(nng_aio_get_msg(sl[i].aio));
-			sl[i].rc = rpc_err(rv);
-			continue;
-		}
-		/* One deadline for the whole call: a send that waited for a
-		 * connection leaves less time for the reply. */
-		int64_t left = deadline - mono_ms();
-		nng_aio_set_timeout(sl[i].aio, left > 0 ? (nng_duration)left : 1);
-		RPC_CTX_CALL(nng_ctx_recv(sl[i].ctx, sl[i].aio));
-	}
-	for (size_t i = 0; i < n; i++) {
-		if (sl[i].rc != 0 || sl[i].aio == NULL)
-			continue;
-		nng_aio_wait(sl[i].aio);
-		int rv = nng_aio_result(sl[i].aio);
-		if (rv != 0) {
-			sl[i].rc = rpc_err(rv);
-			continue;
-		}
-		nng_msg *m = nng_aio_get_msg(sl[i].aio);
-		sl[i].rc = wire_decode(nng_msg_body(m), nng_msg_len(m), &reps[i]);
-		if (sl[i].rc != 0) {
-			tlog_warn("malformed reply to %s: %s", wire_type_name(reqs[i]->type),
-			    wire_last_error());
-			sl[i].rc = TWOPC_EPROTO;
-		}
-		nng_msg_free(m);
-	}
-	for (size_t i = 0; i < n; i++) {
-		results[i] = sl[i].rc;
-		if (sl[i].aio != NULL)
-			nng_aio_free(sl[i].aio);
-		if (sl[i].open)
-			RPC_CTX_CALL(nng_ctx_close(sl[i].ctx));
-	}
-	wire_buf_free(&b);
-	free(sl);
-	return 0;
-}
-
 /* ---- batches: rpc_call_many without a waiting thread ---- */
-
-typedef struct rpc_bcall {
-	struct rpc_batch *b;
-	nng_ctx ctx;
-	nng_aio *aio;
-	int open;
-	int sending;
-	int rc;
-	nng_msg *reply;
-} rpc_bcall;
 
 struct rpc_batch {
 	size_t n;
@@ -133,6 +40,19 @@ rpc_bcall_done(rpc_batch *b)
 {
 	if (atomic_fetch_sub(&b->left, 1) == 1)
 		b->fn(b, b->arg);
+}
+
+void
+rpc_bcall_end(rpc_bcall *k, int rc, const uint8_t *reply, size_t len)
+{
+	k->rc = rc;
+	if (rc == 0 && (k->rbuf = malloc(len ? len : 1)) == NULL)
+		k->rc = TWOPC_ENOMEM;
+	else if (rc == 0) {
+		memcpy(k->rbuf, reply, len);
+		k->rlen = len;
+	}
+	rpc_bcall_done(k->b);
 }
 
 /*
@@ -166,12 +86,39 @@ rpc_bcall_cb(void *arg)
 	rpc_bcall_done(k->b);
 }
 
+/* Call K alone on its own context of SOCK (a client's request, which
+ * must never join a batch: a SUBMIT may not be resent). */
+static void
+rpc_bcall_alone(rpc_bcall *k, nng_socket sock, int timeout_ms)
+{
+	nng_msg *m = NULL;
+	int rv;
+	RPC_CTX_CALL(rv = nng_ctx_open(&k->ctx, sock));
+	if (rv == 0) {
+		k->open = 1;
+		rv = nng_aio_alloc(&k->aio, rpc_bcall_cb, k);
+	}
+	if (rv == 0)
+		rv = nng_msg_alloc(&m, 0);
+	if (rv == 0 && (rv = nng_msg_append(m, k->req.data, k->req.len)) != 0)
+		nng_msg_free(m);
+	if (rv != 0) {
+		k->rc = rpc_err(rv);
+		rpc_bcall_done(k->b);
+		return;
+	}
+	k->sending = 1;
+	nng_aio_set_timeout(k->aio, timeout_ms);
+	nng_aio_set_msg(k->aio, m);
+	rpc_count_send();
+	RPC_CTX_CALL(nng_ctx_send(k->ctx, k->aio));
+}
+
 int
 rpc_batch_start(size_t n, const nng_socket *socks, const wire_msg *const *reqs,
     int timeout_ms, rpc_batch_fn fn, void *arg)
 {
 	rpc_batch *b = calloc(1, sizeof(*b) + (n ? n : 1) * sizeof(b->c[0]));
-	wire_buf w = { 0 };
 	if (b == NULL)
 		return TWOPC_ENOMEM;
 	b->n = n;
@@ -181,33 +128,17 @@ rpc_batch_start(size_t n, const nng_socket *socks, const wire_msg *const *reqs,
 	atomic_store(&b->left, n + 1);
 	for (size_t i = 0; i < n; i++) {
 		rpc_bcall *k = &b->c[i];
-		nng_msg *m = NULL;
-		int rv;
 		k->b = b;
-		if ((k->rc = wire_encode(reqs[i], &w)) != 0) {
+		k->deadline = b->deadline;
+		k->epoch = reqs[i]->epoch;
+		snprintf(k->sender, sizeof(k->sender), "%s", reqs[i]->sender);
+		if ((k->rc = wire_encode(reqs[i], &k->req)) != 0)
 			rpc_bcall_done(b);
-			continue;
-		}
-		RPC_CTX_CALL(rv = nng_ctx_open(&k->ctx, socks[i]));
-		if (rv == 0) {
-			k->open = 1;
-			rv = nng_aio_alloc(&k->aio, rpc_bcall_cb, k);
-		}
-		if (rv == 0)
-			rv = nng_msg_alloc(&m, 0);
-		if (rv == 0 && (rv = nng_msg_append(m, w.data, w.len)) != 0)
-			nng_msg_free(m);
-		if (rv != 0) {
-			k->rc = rpc_err(rv);
-			rpc_bcall_done(b);
-			continue;
-		}
-		k->sending = 1;
-		nng_aio_set_timeout(k->aio, timeout_ms);
-		nng_aio_set_msg(k->aio, m);
-		RPC_CTX_CALL(nng_ctx_send(k->ctx, k->aio));
+		else if (wire_from_client(reqs[i]->type))
+			rpc_bcall_alone(k, socks[i], timeout_ms);
+		else
+			rpc_chan_send(socks[i], k);
 	}
-	wire_buf_free(&w);
 	rpc_bcall_done(b);
 	return 0;
 }
@@ -216,12 +147,18 @@ int
 rpc_batch_result(rpc_batch *b, size_t i, wire_msg *rep)
 {
 	rpc_bcall *k = &b->c[i];
-	if (k->rc != 0 || k->reply == NULL)
+	int rc;
+	if (k->rc != 0 || (k->reply == NULL && k->rbuf == NULL))
 		return k->rc ? k->rc : TWOPC_EPROTO;
-	nng_msg *m = k->reply;
-	k->reply = NULL;
-	int rc = wire_decode(nng_msg_body(m), nng_msg_len(m), rep);
-	nng_msg_free(m);
+	if (k->reply != NULL) {
+		rc = wire_decode(nng_msg_body(k->reply), nng_msg_len(k->reply), rep);
+		nng_msg_free(k->reply);
+		k->reply = NULL;
+	} else {
+		rc = wire_decode(k->rbuf, k->rlen, rep);
+		free(k->rbuf);
+		k->rbuf = NULL;
+	}
 	if (rc != 0) {
 		tlog_warn("malformed reply: %s", wire_last_error());
 		k->rc = TWOPC_EPROTO;
@@ -240,12 +177,53 @@ rpc_batch_free(rpc_batch *b)
 		rpc_bcall *k = &b->c[i];
 		if (k->reply != NULL)
 			nng_msg_free(k->reply);
+		free(k->rbuf);
+		wire_buf_free(&k->req);
 		if (k->aio != NULL)
 			nng_aio_free(k->aio);
 		if (k->open)
 			RPC_CTX_CALL(nng_ctx_close(k->ctx));
 	}
 	free(b);
+}
+
+/* rpc_call_many's wait for its batch. */
+typedef struct rpc_waiter {
+	pthread_mutex_t mtx;
+	pthread_cond_t cv;
+	rpc_batch *done;
+} rpc_waiter;
+
+static void
+rpc_waiter_wake(rpc_batch *b, void *arg)
+{
+	rpc_waiter *w = arg;
+	pthread_mutex_lock(&w->mtx);
+	w->done = b;
+	pthread_cond_signal(&w->cv);
+	pthread_mutex_unlock(&w->mtx);
+}
+
+int
+rpc_call_many(size_t n, const nng_socket *socks, const wire_msg *const *reqs,
+    wire_msg *reps, int *results, int timeout_ms)
+{
+	rpc_waiter w = { .done = NULL };
+	pthread_mutex_init(&w.mtx, NULL);
+	pthread_cond_init(&w.cv, NULL);
+	int rv = rpc_batch_start(n, socks, reqs, timeout_ms, rpc_waiter_wake, &w);
+	if (rv == 0) {
+		pthread_mutex_lock(&w.mtx);
+		while (w.done == NULL)
+			pthread_cond_wait(&w.cv, &w.mtx);
+		pthread_mutex_unlock(&w.mtx);
+		for (size_t i = 0; i < n; i++)
+			results[i] = rpc_batch_result(w.done, i, &reps[i]);
+		rpc_batch_free(w.done);
+	}
+	pthread_cond_destroy(&w.cv);
+	pthread_mutex_destroy(&w.mtx);
+	return rv;
 }
 
 int

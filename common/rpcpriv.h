@@ -13,7 +13,10 @@
 #define TWOPC_RPCPRIV_H
 
 #include <pthread.h>
+#include <stdint.h>
 #include <nng/nng.h>
+
+#include "wire.h"
 
 /* Held shared by nng_ctx_* calls, exclusively by rpc_close (rpc.c). */
 extern pthread_rwlock_t rpc_close_lk;
@@ -23,6 +26,42 @@ extern pthread_rwlock_t rpc_close_lk;
 	call; \
 	pthread_rwlock_unlock(&rpc_close_lk); \
 } while (0)
+
+/*
+ * One call of a batch (rpccall.c). A client's request goes alone on its
+ * own context (CTX, AIO); the protocol's requests go through the peer's
+ * channel (rpcchan.c), which may send several in one BATCH and hands the
+ * reply back with rpc_bcall_end.
+ */
+typedef struct rpc_bcall {
+	struct rpc_batch *b;
+	nng_ctx ctx;                 /* alone: its context */
+	nng_aio *aio;
+	int open;
+	int sending;
+	int rc;
+	nng_msg *reply;              /* alone: the reply */
+	uint8_t *rbuf;               /* channel: the reply's bytes */
+	size_t rlen;
+	wire_buf req;                /* channel: the request, encoded */
+	char sender[WIRE_NAME_MAX + 1];
+	uint64_t epoch;
+	int64_t deadline;            /* mono_ms */
+	struct rpc_bcall *next;      /* channel queue */
+} rpc_bcall;
+
+/* K's call is over: RC 0 with the reply's LEN bytes at REPLY (copied), or
+ * a twopc_err. Any thread; K may be freed by the time it returns. */
+void rpc_bcall_end(rpc_bcall *k, int rc, const uint8_t *reply, size_t len);
+
+/* Send K (K->req encoded, K->deadline set) through SOCK's channel. */
+void rpc_chan_send(nng_socket sock, rpc_bcall *k);
+/* Before SOCK is closed: its queued calls end with TWOPC_ECLOSED, its
+ * messages in flight are cancelled and waited for, the channel freed. */
+void rpc_chan_close(nng_socket sock);
+
+/* Count one message handed to nng_ctx_send (rpc_messages_sent). */
+void rpc_count_send(void);
 
 /* The options every socket gets: the WIRE_MAX_MSG receive cap, quick
  * reconnects. Returns 0 or an NNG error. */

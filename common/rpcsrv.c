@@ -36,7 +36,8 @@ typedef struct rpc_slot {
 	nng_aio *aio;
 	int sending;                  /* the aio's operation is the reply */
 	nng_msg *msg;                 /* the request, then the reply */
-	const char *crash_after_send; /* from the handler's reply */
+	const char *crash_after_send; /* from the handler's reply ... */
+	int crash_hits;               /* ... once per reply that carried it */
 	struct rpc_slot *next;        /* work queue */
 } rpc_slot;
 
@@ -107,8 +108,9 @@ rpc_slot_cb(void *arg)
 	if (sl->sending) {
 		if (rv != 0)
 			nng_msg_free(nng_aio_get_msg(sl->aio));
-		else if (sl->crash_after_send != NULL)
-			crash_point(sl->crash_after_send);
+		else
+			for (int i = 0; i < sl->crash_hits; i++)
+				crash_point(sl->crash_after_send);
 	} else if (rv == 0) {
 		sl->msg = nng_aio_get_msg(sl->aio);
 		pthread_mutex_lock(&s->mtx);
@@ -154,6 +156,7 @@ rpc_slot_reply(void *arg, int rc)
 		sl->sending = 1;
 		nng_aio_set_msg(sl->aio, sl->msg);
 		sl->msg = NULL;
+		rpc_count_send();
 		nng_ctx_send(sl->ctx, sl->aio);
 	}
 }
@@ -178,40 +181,60 @@ rpc_defer(void)
 	return (rpc_deferred *)rpc_current;
 }
 
-/* Encode REP into SL's message and send it through the gate; or, with
- * REP NULL (or not encodable), send nothing and re-arm the slot. */
-static void
-rpc_slot_finish(rpc_server *s, rpc_slot *sl, wire_msg *rep, wire_buf *out)
+/* Send the N encoded bytes at DATA as SL's reply, through the gate. POINT
+ * (or NULL) is hit HITS times once it is sent. 0, or -1 when it could not
+ * be put in the message (the caller drops the reply). */
+static int
+rpc_slot_send(rpc_server *s, rpc_slot *sl, const wire_buf *out, const char *point, int hits)
 {
-	nng_msg *msg = sl->msg;
-	if (rep == NULL)
-		goto no_reply;
-	rep->epoch = s->o.epoch ? atomic_load(s->o.epoch) : 0;
-	int erc = wire_encode(rep, out);
-	free(rep->owned[0]);
-	free(rep->owned[1]);
-	rep->owned[0] = rep->owned[1] = NULL;
-	if (erc != 0) {
-		tlog_error("cannot encode %s reply: %s", wire_type_name(rep->type), twopc_strerror(erc));
-		goto no_reply;
-	}
-	nng_msg_clear(msg);
-	if (nng_msg_append(msg, out->data, out->len) != 0)
-		goto no_reply;
-	sl->crash_after_send = rep->crash_after_send;
+	nng_msg_clear(sl->msg);
+	if (nng_msg_append(sl->msg, out->data, out->len) != 0)
+		return -1;
+	sl->crash_after_send = point;
+	sl->crash_hits = point != NULL ? hits : 0;
 	if (s->o.gate == NULL) {
 		rpc_slot_reply(sl, 0);
-		return;
+		return 0;
 	}
 	pthread_mutex_lock(&s->mtx);
 	s->gated++;
 	pthread_mutex_unlock(&s->mtx);
 	s->o.gate(s->o.gate_arg, rpc_slot_reply_gated, sl);
-	return;
-no_reply:
-	nng_msg_free(msg);
+	return 0;
+}
+
+/* Stamp and encode REP into OUT, freeing what the handler gave it to own.
+ * 0 or a twopc_err (logged). */
+static int
+rpc_encode_reply(rpc_server *s, wire_msg *rep, wire_buf *out)
+{
+	rep->epoch = s->o.epoch ? atomic_load(s->o.epoch) : 0;
+	int erc = wire_encode(rep, out);
+	free(rep->owned[0]);
+	free(rep->owned[1]);
+	rep->owned[0] = rep->owned[1] = NULL;
+	if (erc != 0)
+		tlog_error("cannot encode %s reply: %s", wire_type_name(rep->type), twopc_strerror(erc));
+	return erc;
+}
+
+/* Send nothing; the slot waits for its next request. */
+static void
+rpc_slot_drop(rpc_slot *sl)
+{
+	nng_msg_free(sl->msg);
 	sl->msg = NULL;
 	rpc_slot_rearm(sl);
+}
+
+/* Encode REP into SL's message and send it through the gate; or, with
+ * REP NULL (or not encodable), send nothing and re-arm the slot. */
+static void
+rpc_slot_finish(rpc_server *s, rpc_slot *sl, wire_msg *rep, wire_buf *out)
+{
+	if (rep == NULL || rpc_encode_reply(s, rep, out) != 0 ||
+	    rpc_slot_send(s, sl, out, rep->crash_after_send, 1) != 0)
+		rpc_slot_drop(sl);
 }
 
 void
@@ -230,6 +253,71 @@ rpc_reply_deferred(rpc_deferred *d, wire_msg *rep)
 	pthread_mutex_unlock(&s->mtx);
 }
 
+/* The replies to a BATCH, encoded one by one as the handler gives them. */
+typedef struct rpc_breplies {
+	wire_buf enc[WIRE_BATCH_ITEMS];
+	wire_item items[WIRE_BATCH_ITEMS];
+	const char *point;   /* the crash point a reply carried ... */
+	int hits;            /* ... and how many did */
+} rpc_breplies;
+
+/* Handle BATCH's messages one by one into R. 1 when every one has a
+ * reply, 0 when one has none (then the batch gets none). */
+static int
+rpc_batch_handle(rpc_server *s, const wire_msg *batch, rpc_breplies *r)
+{
+	for (size_t i = 0; i < batch->nitems; i++) {
+		wire_msg in, rep;
+		if (wire_batch_item(batch, i, &in) != 0) {
+			rpc_note_malformed(s, wire_last_error(), batch->items[i].len);
+			return 0;
+		}
+		atomic_fetch_add(&s->requests, 1);
+		wire_msg_init(&rep, 0, 0, in.txid, s->sender);
+		int send = s->o.handler(s->o.user, &in, &rep); /* never deferred: no client's */
+		wire_msg_free(&in);
+		if (send != 1) {
+			free(rep.owned[0]);
+			free(rep.owned[1]);
+			return 0;
+		}
+		if (rpc_encode_reply(s, &rep, &r->enc[i]) != 0)
+			return 0;
+		r->items[i] = (wire_item){ r->enc[i].data, r->enc[i].len };
+		if (rep.crash_after_send != NULL) {
+			r->point = rep.crash_after_send;
+			r->hits++;
+		}
+	}
+	return 1;
+}
+
+/*
+ * A BATCH: each message handled as if it came alone, all in one group
+ * transaction that is committed before any reply goes to the gate; the
+ * replies leave as one BATCH, or none does.
+ */
+static void
+rpc_slot_batch(rpc_server *s, rpc_slot *sl, const wire_msg *batch, wire_buf *out)
+{
+	rpc_breplies *r = calloc(1, sizeof(*r));
+	int grouped = r != NULL && s->o.group_begin != NULL && s->o.group_begin(s->o.user) == 0;
+	int all = r != NULL && rpc_batch_handle(s, batch, r);
+	if (grouped)
+		s->o.group_end(s->o.user);
+	wire_msg env;
+	wire_msg_init(&env, WIRE_BATCH, s->o.epoch ? atomic_load(s->o.epoch) : 0, "", s->sender);
+	env.nitems = batch->nitems;
+	env.items = r != NULL ? r->items : NULL;
+	out->limit = WIRE_MAX_BATCH;
+	if (!all || wire_encode(&env, out) != 0 || rpc_slot_send(s, sl, out, r->point, r->hits) != 0)
+		rpc_slot_drop(sl);
+	out->limit = 0;
+	for (size_t i = 0; r != NULL && i < WIRE_BATCH_ITEMS; i++)
+		wire_buf_free(&r->enc[i]);
+	free(r);
+}
+
 /* Decode, handle, encode; then the reply goes through the gate. */
 static void
 rpc_slot_handle(rpc_server *s, rpc_slot *sl, wire_buf *out)
@@ -241,6 +329,11 @@ rpc_slot_handle(rpc_server *s, rpc_slot *sl, wire_buf *out)
 		rpc_note_malformed(s, drc == TWOPC_ETOOBIG ? "too large" : wire_last_error(),
 		    nng_msg_len(msg));
 		rpc_slot_finish(s, sl, NULL, out);
+		return;
+	}
+	if (req.type == WIRE_BATCH) {
+		rpc_slot_batch(s, sl, &req, out);
+		wire_msg_free(&req);
 		return;
 	}
 	atomic_fetch_add(&s->requests, 1);

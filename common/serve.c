@@ -38,6 +38,7 @@ serve_counters(statlist *l, db *d, rpc_server *srv)
 	statlist_add(l, "forced_writes", 0, forced, 0, "");
 	statlist_add(l, "log_commits", 0, commits, 0, "");
 	statlist_add(l, "requests", 0, rpc_server_requests(srv), 0, "");
+	statlist_add(l, "messages_sent", 0, rpc_messages_sent(), 0, "");
 }
 
 int

@@ -25,7 +25,7 @@ static const char *const wire_type_names[] = {
 	"?", "SUBMIT", "RESULT", "VOTE_REQUEST", "VOTE_COMMIT", "VOTE_ABORT",
 	"GLOBAL_COMMIT", "GLOBAL_ABORT", "ACK", "DECISION_REQUEST",
 	"DECISION_REPLY", "STATUS_REQUEST", "STATUS_REPLY", "FORGET", "IAMALIVE",
-	"ERROR", "GET", "GET_REPLY", "VOTE_READONLY", "RESOLVE",
+	"ERROR", "GET", "GET_REPLY", "VOTE_READONLY", "RESOLVE", "BATCH",
 };
 
 const char *
@@ -143,7 +143,7 @@ wire_buf_free(wire_buf *b)
 static int
 wb_reserve(wire_buf *b, size_t n)
 {
-	if (b->len + n > WIRE_MAX_MSG)
+	if (b->len + n > (b->limit ? b->limit : WIRE_MAX_MSG))
 		return TWOPC_ETOOBIG;
 	if (b->len + n <= b->cap)
 		return 0;
@@ -304,6 +304,26 @@ wb_submit(const wire_msg *m, wire_buf *b)
 	return 0;
 }
 
+/* BATCH: the items as they are, each at least a header long and not a
+ * BATCH itself. */
+static int
+wb_batch(const wire_msg *m, wire_buf *b)
+{
+	int rv;
+	if (m->nitems < 1 || m->nitems > WIRE_BATCH_ITEMS)
+		return TWOPC_EINVAL;
+	if ((rv = wb_u16(b, (uint16_t)m->nitems)))
+		return rv;
+	for (size_t i = 0; i < m->nitems; i++) {
+		const wire_item *it = &m->items[i];
+		if (it->len < 8 || it->data[4] == WIRE_BATCH)
+			return TWOPC_EINVAL;
+		if ((rv = wb_u32(b, (uint32_t)it->len)) || (rv = wb_put(b, it->data, it->len)))
+			return rv;
+	}
+	return 0;
+}
+
 static int
 wb_status_list(const wire_msg *m, wire_buf *b)
 {
@@ -382,6 +402,8 @@ wire_encode_body(const wire_msg *m, wire_buf *b)
 		if ((rv = wb_u8(b, m->state)))
 			return rv;
 		return wb_u8(b, m->force);
+	case WIRE_BATCH:
+		return wb_batch(m, b);
 	case WIRE_VOTE_COMMIT:
 	case WIRE_VOTE_READONLY:
 	case WIRE_GLOBAL_COMMIT:

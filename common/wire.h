@@ -37,6 +37,19 @@
  *   IAMALIVE       empty
  *   ERROR          u16 code (a positive twopc_err), str16 text
  *   GET            str16 key;  GET_REPLY u8 found, str16 value
+ *   BATCH          u16 n (1..WIRE_BATCH_ITEMS), n x {u32 len, len bytes: one
+ *                  complete message}. Several protocol messages to one peer
+ *                  in one NNG message (a batch envelope; its txid is empty).
+ *                  Every inner message is a whole message of its own (its
+ *                  own header, txid and epoch) with the envelope's sender;
+ *                  none is a BATCH or a client's request (wire_from_client).
+ *                  The reply to a BATCH is a BATCH of the replies, in the
+ *                  same order, one each; a node that would not answer one
+ *                  of them answers none (the sender's REQ resends the whole
+ *                  envelope, and every handler is idempotent). Each inner
+ *                  message is handled exactly as if it came alone.
+ *                  Requests are at most WIRE_MAX_MSG bytes, envelope
+ *                  included; a reply envelope at most WIRE_MAX_BATCH.
  *   RESOLVE        u8 outcome (COMMIT, ABORT, or NONE: forget the node's
  *                  heuristic record of the txid), u8 force (0 or 1; 1 only
  *                  with COMMIT or ABORT). Needs a txid. From a client (the
@@ -55,7 +68,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define WIRE_VERSION 1
+/* 2: the BATCH envelope. A node refuses a message of another version and
+ * logs the version the peer speaks (wire_last_error). */
+#define WIRE_VERSION 2
 
 /*
  * VOTE_REQUEST flag: one-phase commit. The transaction has this single
@@ -75,6 +90,11 @@
 #define WIRE_MAX_WORK 64     /* participants in one SUBMIT */
 #define WIRE_MAX_OPS 1024    /* ops for one participant */
 #define WIRE_MAX_LIST 4096   /* STATUS_REPLY entries, FORGET txids */
+#define WIRE_BATCH_ITEMS 128 /* messages in one BATCH */
+/* A BATCH reply: WIRE_BATCH_ITEMS replies of at most about 4.2 KB each
+ * (a VOTE_ABORT with the longest reason). The NNG_OPT_RECVMAXSZ of the
+ * sockets that send requests; a server's socket keeps WIRE_MAX_MSG. */
+#define WIRE_MAX_BATCH (1u << 20)
 
 typedef enum wire_type {
 	WIRE_SUBMIT = 1,
@@ -96,8 +116,9 @@ typedef enum wire_type {
 	WIRE_GET_REPLY = 17,
 	WIRE_VOTE_READONLY = 18,
 	WIRE_RESOLVE = 19,
+	WIRE_BATCH = 20,
 } wire_type;
-#define WIRE_TYPE_MAX 19
+#define WIRE_TYPE_MAX 20
 
 typedef enum wire_opcode {
 	WIRE_OP_PUT = 1,
@@ -126,6 +147,12 @@ typedef struct wire_status {
 	char *detail;
 } wire_status;
 
+/* One message of a BATCH, encoded (a whole message, header included). */
+typedef struct wire_item {
+	const uint8_t *data;
+	size_t len;
+} wire_item;
+
 typedef struct wire_msg {
 	uint8_t type;
 	uint8_t flags;
@@ -149,6 +176,8 @@ typedef struct wire_msg {
 	wire_status *status;
 	size_t ntxids;         /* FORGET */
 	char **txids;
+	size_t nitems;         /* BATCH: encoded messages (decoded: in the arena) */
+	wire_item *items;
 
 	void *arena;           /* owned by decoded messages only */
 
@@ -162,6 +191,7 @@ typedef struct wire_buf {
 	uint8_t *data;
 	size_t len;
 	size_t cap;
+	size_t limit;   /* the largest message it may hold; 0: WIRE_MAX_MSG */
 } wire_buf;
 
 /* Name of a message type ("VOTE_REQUEST"), "?" when unknown. */
@@ -194,7 +224,9 @@ int wire_reply_error(wire_msg *rep, int code, const char *text, char *buf, size_
  * Encode M into B (B->len reset first; B->data grown with realloc and owned
  * by the caller, free with wire_buf_free). Returns 0, TWOPC_EINVAL for a
  * field that would not decode (bad name, txid, op), TWOPC_ETOOBIG when the
- * message would exceed WIRE_MAX_MSG or a field cap, TWOPC_ENOMEM.
+ * message would exceed B's limit or a field cap, TWOPC_ENOMEM. A BATCH
+ * needs 1..WIRE_BATCH_ITEMS items, each at least a header long and not
+ * itself a BATCH (the items are copied as they are).
  */
 int wire_encode(const wire_msg *m, wire_buf *b);
 void wire_buf_free(wire_buf *b);
@@ -202,13 +234,22 @@ void wire_buf_free(wire_buf *b);
 /*
  * Decode LEN bytes at DATA into *OUT. Returns 0 and fills *OUT (release with
  * wire_msg_free), or a negative twopc_err (TWOPC_EPROTO for anything
- * malformed, TWOPC_ETOOBIG for LEN > WIRE_MAX_MSG, TWOPC_ENOMEM); on error
+ * malformed, TWOPC_ETOOBIG for LEN > WIRE_MAX_MSG (WIRE_MAX_BATCH for a
+ * BATCH), TWOPC_ENOMEM); on error
  * *OUT is untouched. Never reads outside DATA[0..LEN).
  */
 int wire_decode(const void *data, size_t len, wire_msg *out);
 
 /* Release a decoded message; safe on an initialised, never-decoded one. */
 void wire_msg_free(wire_msg *m);
+
+/*
+ * The messages of a decoded BATCH, one at a time: decodes item I of BATCH
+ * into *OUT as wire_decode does, and also refuses an item whose sender is
+ * not the envelope's, a BATCH, or a client's request. 0 or TWOPC_EPROTO /
+ * TWOPC_ENOMEM (wire_last_error says why).
+ */
+int wire_batch_item(const wire_msg *batch, size_t i, wire_msg *out);
 
 /* Why the last wire_decode on this thread failed ("truncated body", ...). */
 const char *wire_last_error(void);

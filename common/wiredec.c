@@ -9,6 +9,7 @@
  */
 #include "wire.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -161,6 +162,30 @@ wc_names(wire_cur *c, size_t *n, size_t maxn, size_t cap, int (*valid)(const cha
 	return names;
 }
 
+/* BATCH: the items, copied into the arena (each decoded later, alone, by
+ * wire_batch_item). */
+static void
+wc_batch(wire_cur *c, wire_msg *m)
+{
+	size_t n = wc_u16(c, "truncated BATCH count");
+	if (!c->bad && (n < 1 || n > WIRE_BATCH_ITEMS))
+		WIRE_FAIL(c, n ? "too many messages in a BATCH" : "empty BATCH");
+	wire_item *items = c->bad ? NULL : wc_alloc(c, n * sizeof(*items));
+	for (size_t i = 0; i < n && !c->bad; i++) {
+		size_t len = wc_u32(c, "truncated BATCH item length");
+		const uint8_t *p = wc_take(c, len, "truncated BATCH item");
+		if (!c->bad && (len < 8 || p[4] == WIRE_BATCH))
+			WIRE_FAIL(c, len < 8 ? "BATCH item shorter than a header" : "BATCH inside a BATCH");
+		uint8_t *copy = wc_alloc(c, len);
+		if (copy != NULL) {
+			memcpy(copy, p, len);
+			items[i] = (wire_item){ copy, len };
+		}
+	}
+	m->nitems = n;
+	m->items = items;
+}
+
 static void
 wc_submit(wire_cur *c, wire_msg *m)
 {
@@ -275,6 +300,9 @@ wc_body(wire_cur *c, wire_msg *m)
 		if (!c->bad && !wire_resolve_valid(m->state, m->force))
 			WIRE_FAIL(c, "bad RESOLVE outcome or force flag");
 		return;
+	case WIRE_BATCH:
+		wc_batch(c, m);
+		return;
 	case WIRE_VOTE_COMMIT:
 	case WIRE_VOTE_READONLY:
 	case WIRE_GLOBAL_COMMIT:
@@ -286,13 +314,24 @@ wc_body(wire_cur *c, wire_msg *m)
 	WIRE_FAIL(c, "unknown message type");
 }
 
+/* "peer speaks wire version 1; this node speaks 2" (thread-local). */
+static const char *
+wire_version_why(int v)
+{
+	static _Thread_local char why[128];
+	snprintf(why, sizeof(why), "unsupported protocol version: the peer speaks wire version %d; "
+	    "this node speaks %d", v, WIRE_VERSION);
+	return why;
+}
+
 int
 wire_decode(const void *data, size_t len, wire_msg *out)
 {
 	wire_msg m;
 	wire_cur c;
 
-	if (len > WIRE_MAX_MSG) {
+	const uint8_t *raw = data;
+	if (len > WIRE_MAX_BATCH || (len > WIRE_MAX_MSG && raw[4] != WIRE_BATCH)) {
 		wire_err = "message larger than WIRE_MAX_MSG";
 		return TWOPC_ETOOBIG;
 	}
@@ -311,7 +350,7 @@ wire_decode(const void *data, size_t len, wire_msg *out)
 		if (h[0] != '2' || h[1] != 'P' || h[2] != 'C')
 			WIRE_FAIL(&c, "bad magic");
 		else if (h[3] != WIRE_VERSION)
-			WIRE_FAIL(&c, "unsupported protocol version");
+			WIRE_FAIL(&c, wire_version_why(h[3]));
 		else if (h[4] < 1 || h[4] > WIRE_TYPE_MAX)
 			WIRE_FAIL(&c, "unknown message type");
 		else if ((h[5] & ~wire_flags_allowed(h[4])) != 0 || h[6] != 0 || h[7] != 0)
@@ -354,6 +393,26 @@ wire_decode(const void *data, size_t len, wire_msg *out)
 	m.arena = c.arena;
 	*out = m;
 	return 0;
+}
+
+int
+wire_batch_item(const wire_msg *batch, size_t i, wire_msg *out)
+{
+	wire_msg m;
+	const wire_item *it = &batch->items[i];
+	int rv = wire_decode(it->data, it->len, &m);
+	if (rv != 0)
+		return rv;
+	if (strcmp(m.sender, batch->sender) != 0)
+		wire_err = "BATCH item from another sender than its envelope";
+	else if (m.type == WIRE_BATCH || wire_from_client(m.type))
+		wire_err = "a client's request inside a BATCH";
+	else {
+		*out = m;
+		return 0;
+	}
+	wire_msg_free(&m);
+	return TWOPC_EPROTO;
 }
 
 void

@@ -151,7 +151,7 @@ cdeliver_record_acks(coord *c, coord_txn *t)
 		/* crash here: END is written (lazily); recovery either finds END
 		 * (queues FORGET again) or, if END was lost, COMMIT with its
 		 * acks and resends GLOBAL_COMMIT, ACKed again (R4). */
-		crash_point("coordinator.after_end_logged");
+		db_crash_committed(c->db, "coordinator.after_end_logged");
 		(void)ctxn_enter(t, TX_END, NULL);
 	}
 	return end;

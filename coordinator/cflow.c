@@ -56,6 +56,15 @@ cflow_batch_done(rpc_batch *b, void *arg)
 	cflow_queue(t->c, t);
 }
 
+/*
+ * A step thread takes every queued step (at most CFLOW_GROUP) and runs
+ * them in one group transaction of the log (db.h): their records cost one
+ * COMMIT, and what waits for a record (a COMMIT's sync, a reply) waits for
+ * the group. A step never waits for another step, so a group cannot
+ * deadlock; other threads that need the log wait for the group to end.
+ */
+#define CFLOW_GROUP 64
+
 static void *
 cflow_main(void *arg)
 {
@@ -64,16 +73,26 @@ cflow_main(void *arg)
 		pthread_mutex_lock(&c->mtx);
 		while (c->steps == NULL && !(c->steps_stop && c->nflows == 0))
 			pthread_cond_wait(&c->steps_cv, &c->mtx);
-		coord_txn *t = c->steps;
+		coord_txn *t = c->steps, *last = t;
 		if (t == NULL) {
 			pthread_mutex_unlock(&c->mtx);
 			return NULL;
 		}
-		c->steps = t->step_next;
+		for (int n = 1; n < CFLOW_GROUP && last->step_next != NULL; n++)
+			last = last->step_next;
+		c->steps = last->step_next;
+		last->step_next = NULL;
 		if (c->steps == NULL)
 			c->steps_tail = NULL;
 		pthread_mutex_unlock(&c->mtx);
-		cflow_step(c, t);
+		int grouped = t->step_next != NULL && db_group_begin(c->db) == 0;
+		while (t != NULL) {
+			coord_txn *next = t->step_next;
+			cflow_step(c, t);
+			t = next;
+		}
+		if (grouped && db_group_end(c->db) != 0)
+			coord_fail(c, "cannot write the log");
 	}
 }
 

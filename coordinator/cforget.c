@@ -52,12 +52,17 @@ cforget_round(coord *c)
 	 * fsync per batch, not per transaction, and none when a group commit
 	 * already covered them.
 	 */
+	/* Under the log's lock: a txid is queued inside the step group that
+	 * writes its END (cflow.c), so every one we see here is committed
+	 * before the sync below reads how far to sync. */
+	db_lock(c->db);
 	pthread_mutex_lock(&c->mtx);
 	for (size_t p = 0; p < c->nsocks && p < sizeof(snap) / sizeof(snap[0]); p++) {
 		snap[p] = c->forget[p].n < CFORGET_BATCH ? c->forget[p].n : CFORGET_BATCH;
 		any += snap[p];
 	}
 	pthread_mutex_unlock(&c->mtx);
+	db_unlock(c->db);
 	if (any == 0)
 		return 0;
 	int rv = db_durable_all(c->db);

@@ -333,6 +333,8 @@ twopc_client_counters(twopc_client *cl, const char *node, twopc_counters *out, i
 			c.log_commits = rep.status[i].epoch;
 		else if (strcmp(rep.status[i].txid, "requests") == 0)
 			c.requests = rep.status[i].epoch;
+		else if (strcmp(rep.status[i].txid, "messages_sent") == 0)
+			c.messages_sent = rep.status[i].epoch;
 	}
 	wire_msg_free(&rep);
 	*out = c;

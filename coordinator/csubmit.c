@@ -57,6 +57,11 @@ csubmit_repeat(coord *c, coord_txn *dup, wire_msg *rep, char *buf, size_t len)
 	snprintf(reason, sizeof(reason), "%.500s", dup->reason);
 	pthread_mutex_unlock(&c->mtx);
 	ctxn_unref(dup);
+	/* The outcome is set inside the deciding step's group transaction
+	 * (cflow.c), which holds the log until its COMMIT: once we get the
+	 * log, the decision is in it, so the gate's sync covers it. */
+	db_lock(c->db);
+	db_unlock(c->db);
 	if (out == TX_NONE)
 		return 0;
 	return coord_reply_result(rep, out, reason, buf, len);

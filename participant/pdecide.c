@@ -50,7 +50,7 @@ part_commit(twopc_participant *p, const char *txid, plog_txn *t)
 		goto fail_io;
 	/* crash here: COMMIT is forced and applied; recovery ACKs the next
 	 * GLOBAL_COMMIT from the log. */
-	crash_point("participant.after_commit_applied");
+	db_crash_committed(p->db, "participant.after_commit_applied");
 	part_ask_drop(p, txid);
 	return 0;
 fail_io:
@@ -100,7 +100,7 @@ part_abort(twopc_participant *p, const char *txid, plog_txn *t, uint64_t epoch, 
 		goto fail_io;
 	/* crash here: ABORT is written (forced only when it answers a peer),
 	 * workspace and locks gone; recovery has nothing to do. */
-	crash_point("participant.after_abort_applied");
+	db_crash_committed(p->db, "participant.after_abort_applied");
 	part_ask_drop(p, txid);
 	return 0;
 fail_io:

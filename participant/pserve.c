@@ -93,6 +93,22 @@ part_gate(void *arg, rpc_done_fn done, void *slot)
 	db_durable_async(p->db, done, slot);
 }
 
+/* A BATCH of requests is one transaction of the log (rpc.h). */
+static int
+part_group_begin(void *user)
+{
+	twopc_participant *p = user;
+	return db_group_begin(p->db);
+}
+
+static void
+part_group_end(void *user)
+{
+	twopc_participant *p = user;
+	if (db_group_end(p->db) != 0)
+		part_fail(p, "cannot write the log");
+}
+
 static void
 part_gate_failed(void *user)
 {
@@ -295,6 +311,7 @@ twopc_participant_start(twopc_participant *p)
 		.nworkers = PART_WORKERS, .handler = part_handle, .user = p,
 		.sender = p->self->name, .epoch = &p->max_epoch,
 		.gate = part_gate, .gate_arg = p, .fail = part_gate_failed,
+		.group_begin = part_group_begin, .group_end = part_group_end,
 	};
 	if ((rv = rpc_server_start(p->self->listen, &so, &p->srv)) != 0)
 		return rv;

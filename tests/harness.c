@@ -202,7 +202,7 @@ hc_ping(hcluster *c, int i, int timeout_ms)
 		if (!hc_alive(c, i))
 			break;
 	}
-	nng_close(s);
+	rpc_close(s);
 	return ok;
 }
 

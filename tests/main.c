@@ -26,6 +26,7 @@ void test_library_register(void);
 void test_fence_register(void);
 void test_honest_register(void);
 void test_resolve_register(void);
+void test_batch_register(void);
 
 static const tu_test suites[] = {
 	{ "config", test_config_register },
@@ -38,6 +39,7 @@ static const tu_test suites[] = {
 	{ "fence", test_fence_register },
 	{ "honest", test_honest_register },
 	{ "resolve", test_resolve_register },
+	{ "batch", test_batch_register },
 };
 
 int

@@ -216,7 +216,7 @@ test_duplicates_and_garbage(void)
 	CU_ASSERT_FATAL(rpc_call(s, &req, &rep, 2000) == 0);
 	CU_ASSERT_EQUAL(rep.type, WIRE_VOTE_ABORT);
 	wire_msg_free(&rep);
-	nng_close(s);
+	rpc_close(s);
 
 	/* Garbage on a raw REQ socket: no reply, no crash. */
 	nng_socket raw;
@@ -302,7 +302,7 @@ test_conflicts(void)
 	wire_msg_init(&req, WIRE_GLOBAL_ABORT, 1, "holder", "coord");
 	CU_ASSERT_FATAL(rpc_call(s, &req, &rep, 2000) == 0);
 	wire_msg_free(&rep);
-	nng_close(s);
+	rpc_close(s);
 	CU_ASSERT_EQUAL(T_DRV(&c, "commit", "alpha:add:hot=1", "beta:add:hot=1", NULL, NULL), 0);
 	commits = 1;
 
@@ -610,7 +610,7 @@ test_read_only(void)
 	CU_ASSERT_FATAL(rpc_call(s, &req, &rep, 2000) == 0);
 	CU_ASSERT_EQUAL(rep.type, WIRE_VOTE_READONLY);
 	wire_msg_free(&rep);
-	nng_close(s);
+	rpc_close(s);
 	CU_ASSERT_EQUAL(hc_query_int(&c, B, "SELECT count(*) FROM txn WHERE txid = 'ro-1'"), 0);
 	hc_destroy(&c);
 }

@@ -1053,7 +1053,7 @@ test_abort_vote_race(void)
 			wire_msg_free(&reps[2 * j + 1]);
 		}
 	}
-	nng_close(s);
+	rpc_close(s);
 	twopc_participant_close(c.p[LC_ALPHA]);
 	c.p[LC_ALPHA] = NULL;
 	/* Every pair ended ABORT with its peers, nothing staged or locked. */

@@ -1072,7 +1072,7 @@ static void
 t_part_down(t_env *e, int i)
 {
 	if (e->s_open[i])
-		nng_close(e->s[i]);
+		rpc_close(e->s[i]);
 	e->s_open[i] = 0;
 	twopc_participant_close(e->p[i]);
 	e->p[i] = NULL;
@@ -1647,7 +1647,7 @@ t_raw_no_reply(const char *url, const void *data, size_t len)
 		if (rv == 0)
 			nng_free(buf, sz);
 	}
-	nng_close(s);
+	rpc_close(s);
 	return rv == NNG_ETIMEDOUT;
 }
 
@@ -1791,7 +1791,7 @@ t_fake_coord(t_env *e, nng_socket *out)
 	if (nng_rep0_open(&s) != 0)
 		return -1;
 	if (nng_socket_set_ms(s, NNG_OPT_RECVTIMEO, 100) != 0 || nng_listen(s, e->curl, NULL, 0) != 0) {
-		nng_close(s);
+		rpc_close(s);
 		CU_FAIL("cannot listen on the coordinator URL");
 		return -1;
 	}
@@ -1979,7 +1979,7 @@ t_coord_decision(t_env *e, const char *txid, int want, int line)
 	    "coordinator DECISION_REQUEST %s: rv %d, reply %s %s, want %s", txid, rv,
 	    r.type ? wire_type_name(r.type) : "none", tx_state_name(r.state), tx_state_name(want));
 	wire_msg_free(&r);
-	nng_close(s);
+	rpc_close(s);
 }
 
 static void
@@ -2133,7 +2133,7 @@ test_co_unknown_participant(void)
 		T_EQ(r.code, -TWOPC_ENOENT);
 		T_HAS(r.text, "zeta");
 		wire_msg_free(&r);
-		nng_close(s);
+		rpc_close(s);
 	} else {
 		CU_FAIL("rpc_dial coordinator");
 	}

@@ -509,13 +509,13 @@ static void
 test_golden(void)
 {
 	static const t_golden cases[] = {
-		{ "ACK", "32504301 08 00 0000 0102030405060708 04 74782d31 05 616c706861 "
+		{ "ACK", "32504302 08 00 0000 0102030405060708 04 74782d31 05 616c706861 "
 		    "00000001 03" },
-		{ "VOTE_REQUEST", "32504301 03 00 0000 0000000000000001 01 74 01 63 0000000d "
+		{ "VOTE_REQUEST", "32504302 03 00 0000 0000000000000001 01 74 01 63 0000000d "
 		    "0001 0161 0001 01 00016b 000176" },
-		{ "STATUS_REPLY", "32504301 0c 00 0000 0000000000000000 00 01 63 00000018 "
+		{ "STATUS_REPLY", "32504302 0c 00 0000 0000000000000000 00 01 63 00000018 "
 		    "0001 0174 02 0000000000000002 0000000000000003 000164" },
-		{ "SUBMIT", "32504301 01 00 0000 ffffffffffffffff 00 01 63 00000011 "
+		{ "SUBMIT", "32504302 01 00 0000 ffffffffffffffff 00 01 63 00000011 "
 		    "01020304 0001 0170 0001 04 00016e 000131" },
 	};
 	wire_op op_v = { WIRE_OP_PUT, "k", "v" }, op_s = { WIRE_OP_ADD, "n", "1" };
@@ -614,11 +614,13 @@ static const t_bad t_bads[] = {
 	  .why = "bad magic" },
 	{ "version 0", WIRE_ACK, .edit = ED_SET, .at = 3, .val = 0, .want = P,
 	  .why = "unsupported protocol version" },
-	{ "version 2", WIRE_ACK, .edit = ED_SET, .at = 3, .val = 2, .want = P,
+	{ "version 1 (before BATCH)", WIRE_ACK, .edit = ED_SET, .at = 3, .val = 1, .want = P,
+	  .why = "the peer speaks wire version 1; this node speaks 2" },
+	{ "version 3", WIRE_ACK, .edit = ED_SET, .at = 3, .val = 3, .want = P,
 	  .why = "unsupported protocol version" },
 	{ "type 0", WIRE_ACK, .edit = ED_SET, .at = 4, .val = 0, .want = P,
 	  .why = "unknown message type" },
-	{ "type 20", WIRE_ACK, .edit = ED_SET, .at = 4, .val = 20, .want = P,
+	{ "type 21", WIRE_ACK, .edit = ED_SET, .at = 4, .val = 21, .want = P,
 	  .why = "unknown message type" },
 	{ "type 255", WIRE_ACK, .edit = ED_SET, .at = 4, .val = 255, .want = P,
 	  .why = "unknown message type" },
@@ -1393,7 +1395,7 @@ test_names(void)
 	static const char *const types[] = { NULL, "SUBMIT", "RESULT", "VOTE_REQUEST",
 	    "VOTE_COMMIT", "VOTE_ABORT", "GLOBAL_COMMIT", "GLOBAL_ABORT", "ACK",
 	    "DECISION_REQUEST", "DECISION_REPLY", "STATUS_REQUEST", "STATUS_REPLY", "FORGET",
-	    "IAMALIVE", "ERROR", "GET", "GET_REPLY", "VOTE_READONLY", "RESOLVE" };
+	    "IAMALIVE", "ERROR", "GET", "GET_REPLY", "VOTE_READONLY", "RESOLVE", "BATCH" };
 	static const char *const ops[] = { NULL, "put", "del", "check", "add" };
 	static const int bad_types[] = { 0, -1, WIRE_TYPE_MAX + 1, 255, 256, -256 };
 	static const int bad_ops[] = { 0, -1, 5, 255, 257 };

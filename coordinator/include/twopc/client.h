@@ -120,7 +120,8 @@ TWOPC_API int twopc_client_resolve(twopc_client *cl, const char *node, const cha
 typedef struct twopc_counters {
 	uint64_t forced_writes; /* forced log commits: one fsync each with durability full */
 	uint64_t log_commits;   /* every log commit, forced or lazy */
-	uint64_t requests;      /* requests served */
+	uint64_t requests;      /* requests served (each message of a batch counts) */
+	uint64_t messages_sent; /* NNG messages the node sent (a batch is one) */
 } twopc_counters;
 
 /* Read NODE's counters. 0, TWOPC_ENOENT, TWOPC_ETIMEDOUT, TWOPC_EPROTO. */

@@ -1,0 +1,553 @@
+/*
+ * test_batch.c - batching: the BATCH envelope of the wire format, the
+ * group transaction of the log, a participant answering a BATCH exactly
+ * as it answers each message alone, and the channel that puts concurrent
+ * requests to one peer into one message.
+ *
+ * The wire and log cases run in process on real SQLite files; the rest
+ * on a real participant over loopback (harness.h), with envelopes built
+ * by hand so that what travels is known byte for byte.
+ */
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <CUnit/CUnit.h>
+#include <nng/nng.h>
+#include <nng/protocol/reqrep0/req.h>
+
+#include "db.h"
+#include "harness.h"
+#include "rpc.h"
+#include "testutil.h"
+#include "twopc/error.h"
+#include "txstate.h"
+#include "wire.h"
+
+/* ---- the envelope ---- */
+
+/* Encode M into a fresh buffer: the bytes, or NULL. */
+static uint8_t *
+t_enc(const wire_msg *m, size_t *len)
+{
+	wire_buf b = { 0 };
+	if (wire_encode(m, &b) != 0)
+		return NULL;
+	*len = b.len;
+	return b.data;
+}
+
+static void
+test_envelope(void)
+{
+	wire_msg m[3], env, d, in;
+	wire_item items[3];
+	uint8_t *enc[3];
+	wire_buf b = { 0 }, again = { 0 };
+
+	wire_msg_init(&m[0], WIRE_ACK, 7, "tx-1", "alpha");
+	m[0].state = TX_COMMIT;
+	wire_msg_init(&m[1], WIRE_VOTE_ABORT, 7, "tx-2", "alpha");
+	m[1].text = "key 'k' is locked by tx-1";
+	wire_msg_init(&m[2], WIRE_DECISION_REPLY, 7, "tx-3", "alpha");
+	m[2].state = TX_READY;
+	for (int i = 0; i < 3; i++) {
+		enc[i] = t_enc(&m[i], &items[i].len);
+		T_CHECK(enc[i] != NULL, "message %d encodes", i);
+		items[i].data = enc[i];
+	}
+	wire_msg_init(&env, WIRE_BATCH, 7, "", "alpha");
+	env.nitems = 3;
+	env.items = items;
+	T_EQ(wire_encode(&env, &b), 0);
+	T_EQ(wire_decode(b.data, b.len, &d), 0);
+	T_EQ(d.type, WIRE_BATCH);
+	T_EQ(d.nitems, 3);
+	for (size_t i = 0; i < d.nitems && i < 3; i++) {
+		T_EQ(wire_batch_item(&d, i, &in), 0);
+		T_EQ(in.type, m[i].type);
+		T_STREQ(in.txid, m[i].txid);
+		T_EQ(in.epoch, 7);
+		wire_msg_free(&in);
+	}
+	/* Decoded and encoded again: the same bytes. */
+	T_EQ(wire_encode(&d, &again), 0);
+	T_CHECK(again.len == b.len && memcmp(again.data, b.data, b.len) == 0,
+	    "re-encoded BATCH differs");
+	wire_msg_free(&d);
+
+	/* The layout of wire.h, byte for byte: one ACK in an envelope. */
+	static const uint8_t golden[] = {
+		'2', 'P', 'C', 2, 20, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 7, 0, 5, 'a', 'l', 'p', 'h', 'a',
+		0, 0, 0, 38, 0, 1, 0, 0, 0, 32,
+		'2', 'P', 'C', 2, 8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 7, 4, 't', 'x', '-', '1',
+		5, 'a', 'l', 'p', 'h', 'a', 0, 0, 0, 1, TX_COMMIT,
+	};
+	env.nitems = 1;
+	T_EQ(wire_encode(&env, &b), 0);
+	T_CHECK(b.len == sizeof(golden) && memcmp(b.data, golden, b.len) == 0,
+	    "one-ACK envelope differs from the layout of wire.h");
+	for (int i = 0; i < 3; i++)
+		free(enc[i]);
+	wire_buf_free(&b);
+	wire_buf_free(&again);
+}
+
+/* An envelope of the N encoded messages at ITEMS from SENDER, as bytes. */
+static uint8_t *
+t_env(const char *sender, wire_item *items, size_t n, size_t *len)
+{
+	wire_msg env;
+	wire_msg_init(&env, WIRE_BATCH, 1, "", sender);
+	env.nitems = n;
+	env.items = items;
+	return t_enc(&env, len);
+}
+
+static void
+test_envelope_refused(void)
+{
+	wire_msg ack, sub, d, in;
+	wire_item it[2];
+	size_t len = 0;
+	uint8_t *p;
+
+	wire_msg_init(&ack, WIRE_ACK, 1, "tx-1", "coord");
+	ack.state = TX_COMMIT;
+	it[0].data = t_enc(&ack, &it[0].len);
+	/* Encoder: no empty batch, no item shorter than a header, no nesting. */
+	T_CHECK(t_env("coord", it, 0, &len) == NULL, "empty BATCH encoded");
+	wire_item shorty = { it[0].data, 7 };
+	T_CHECK(t_env("coord", &shorty, 1, &len) == NULL, "7-byte item encoded");
+
+	/* Decoder: a count of 0 and 129, an item cut, a BATCH inside. */
+	p = t_env("coord", it, 1, &len);
+	CU_ASSERT_FATAL(p != NULL);
+	size_t count_at = len - it[0].len - 6;
+	p[count_at + 1] = 0;
+	T_EQ(wire_decode(p, len, &d), TWOPC_EPROTO);
+	T_HAS(wire_last_error(), "empty BATCH");
+	p[count_at + 1] = 129;
+	T_EQ(wire_decode(p, len, &d), TWOPC_EPROTO);
+	p[count_at + 1] = 1;
+	T_EQ(wire_decode(p, len - 1, &d), TWOPC_EPROTO);
+	p[count_at + 2 + 4 + 4] = WIRE_BATCH;  /* the item's type byte */
+	T_EQ(wire_decode(p, len, &d), TWOPC_EPROTO);
+	T_HAS(wire_last_error(), "BATCH inside a BATCH");
+	free(p);
+
+	/* An item from another sender, and a client's request, are refused
+	 * one by one (the envelope itself decodes). */
+	p = t_env("mallory", it, 1, &len);
+	T_EQ(wire_decode(p, len, &d), 0);
+	T_EQ(wire_batch_item(&d, 0, &in), TWOPC_EPROTO);
+	T_HAS(wire_last_error(), "another sender");
+	wire_msg_free(&d);
+	free(p);
+	wire_op op = { WIRE_OP_PUT, "k", "v" };
+	wire_work w = { "alpha", 1, &op };
+	wire_msg_init(&sub, WIRE_SUBMIT, 1, NULL, "coord");
+	sub.nwork = 1;
+	sub.work = &w;
+	it[1].data = t_enc(&sub, &it[1].len);
+	CU_ASSERT_FATAL(it[1].data != NULL);
+	p = t_env("coord", it, 2, &len);
+	CU_ASSERT_FATAL(p != NULL);
+	T_EQ(wire_decode(p, len, &d), 0);
+	T_EQ(wire_batch_item(&d, 0, &in), 0);
+	wire_msg_free(&in);
+	T_EQ(wire_batch_item(&d, 1, &in), TWOPC_EPROTO);
+	T_HAS(wire_last_error(), "client's request");
+	wire_msg_free(&d);
+	free(p);
+	free((void *)it[0].data);
+	free((void *)it[1].data);
+}
+
+/* Replies may be larger than requests: only a BATCH above WIRE_MAX_MSG. */
+static void
+test_envelope_sizes(void)
+{
+	static char text[4001];
+	wire_item items[40];
+	wire_msg m, env, d;
+	wire_buf b = { 0 };
+	memset(text, 'x', sizeof(text) - 1);
+	wire_msg_init(&m, WIRE_VOTE_ABORT, 1, "tx", "alpha");
+	m.text = text;
+	for (size_t i = 0; i < 40; i++)
+		items[i].data = t_enc(&m, &items[i].len);
+	wire_msg_init(&env, WIRE_BATCH, 1, "", "alpha");
+	env.nitems = 40;
+	env.items = items;
+	T_EQ(wire_encode(&env, &b), TWOPC_ETOOBIG);   /* a request's limit */
+	b.limit = WIRE_MAX_BATCH;
+	T_EQ(wire_encode(&env, &b), 0);
+	T_CHECK(b.len > WIRE_MAX_MSG, "reply envelope of %zu bytes", b.len);
+	T_EQ(wire_decode(b.data, b.len, &d), 0);
+	T_EQ(d.nitems, 40);
+	wire_msg_free(&d);
+	/* The same size as a plain message: refused. */
+	b.data[4] = WIRE_VOTE_ABORT;
+	T_EQ(wire_decode(b.data, b.len, &d), TWOPC_ETOOBIG);
+	for (size_t i = 0; i < 40; i++)
+		free((void *)items[i].data);
+	wire_buf_free(&b);
+}
+
+/* ---- the group transaction ---- */
+
+static int t_durable_rc = 99, t_durable_calls;
+
+static void
+t_durable_cb(void *arg, int rc)
+{
+	(void)arg;
+	t_durable_rc = rc;
+	t_durable_calls++;
+}
+
+/* Rows of table t in PATH, seen from another connection. */
+static int
+t_rows(const char *path, const char *where)
+{
+	sqlite3 *h;
+	sqlite3_stmt *st;
+	char sql[128];
+	int n = -1;
+	snprintf(sql, sizeof(sql), "SELECT count(*) FROM t WHERE %s", where);
+	if (sqlite3_open_v2(path, &h, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK)
+		return -1;
+	if (sqlite3_prepare_v2(h, sql, -1, &st, NULL) == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW)
+		n = sqlite3_column_int(st, 0);
+	sqlite3_finalize(st);
+	sqlite3_close(h);
+	return n;
+}
+
+static int
+t_put(db *d, const char *k)
+{
+	char sql[64];
+	snprintf(sql, sizeof(sql), "INSERT INTO t VALUES ('%s')", k);
+	return db_exec(d, sql);
+}
+
+static void
+test_group(void)
+{
+	char dir[] = "/tmp/twopc-group-XXXXXX", path[64];
+	db *d;
+	T_CHECK(mkdtemp(dir) != NULL, "mkdtemp");
+	snprintf(path, sizeof(path), "%s/g.db", dir);
+	T_EQ(db_open(path, 1, "CREATE TABLE IF NOT EXISTS t(k TEXT PRIMARY KEY)", &d), 0);
+	uint64_t commits = db_commits(d);
+
+	T_EQ(db_group_begin(d), 0);
+	/* Member 1 forced, its reply waiting for the group. */
+	db_lock(d);
+	T_EQ(db_begin(d), 0);
+	T_EQ(t_put(d, "a"), 0);
+	T_EQ(db_commit(d), 0);
+	db_unlock(d);
+	db_durable_async(d, t_durable_cb, NULL);
+	T_EQ(t_durable_calls, 0);
+	/* Member 2 rolled back: its row goes, member 1's stays. */
+	T_EQ(db_begin(d), 0);
+	T_EQ(t_put(d, "b"), 0);
+	db_rollback(d);
+	/* Member 3 lazy, and it sees member 1's row. */
+	T_EQ(db_begin_lazy(d), 0);
+	T_CHECK(t_put(d, "a") != 0, "member 3 does not see member 1's row");
+	T_EQ(t_put(d, "c"), 0);
+	T_EQ(db_commit(d), 0);
+	/* Nothing is in the log before the group's COMMIT. */
+	T_EQ(t_rows(path, "1"), 0);
+	T_EQ(db_group_end(d), 0);
+	T_EQ(t_durable_calls, 1);
+	T_EQ(t_durable_rc, 0);
+	T_EQ(db_commits(d) - commits, 1);
+	T_EQ(t_rows(path, "k = 'a'"), 1);
+	T_EQ(t_rows(path, "k = 'b'"), 0);
+	T_EQ(t_rows(path, "k = 'c'"), 1);
+
+	/* db_durable inside a group commits what the group holds so far, and
+	 * the members go on in a new one. */
+	T_EQ(db_group_begin(d), 0);
+	T_EQ(db_begin(d), 0);
+	T_EQ(t_put(d, "d"), 0);
+	T_EQ(db_commit(d), 0);
+	T_EQ(db_durable(d), 0);
+	T_EQ(t_rows(path, "k = 'd'"), 1);
+	T_EQ(db_begin(d), 0);
+	T_EQ(t_put(d, "e"), 0);
+	T_EQ(db_commit(d), 0);
+	T_EQ(t_rows(path, "k = 'e'"), 0);
+	T_EQ(db_group_end(d), 0);
+	T_EQ(t_rows(path, "k = 'e'"), 1);
+	db_close(d);
+	char cmd[128];
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	T_EQ(system(cmd), 0);
+}
+
+/* ---- a participant answering a BATCH ---- */
+
+#define A 1
+#define B 2
+
+/* A VOTE_REQUEST from coord (epoch 1) putting KEY=VAL, naming alpha, beta. */
+static uint8_t *
+t_vote(const char *txid, const char *key, const char *val, size_t *len)
+{
+	static char *peers[] = { "alpha", "beta" };
+	wire_op op = { WIRE_OP_PUT, (char *)key, (char *)val };
+	wire_msg m;
+	wire_msg_init(&m, WIRE_VOTE_REQUEST, 1, txid, "coord");
+	m.npeers = 2;
+	m.peers = peers;
+	m.nops = 1;
+	m.ops = &op;
+	return t_enc(&m, len);
+}
+
+static uint8_t *
+t_global(int type, const char *txid, size_t *len)
+{
+	wire_msg m;
+	wire_msg_init(&m, type, 1, txid, "coord");
+	return t_enc(&m, len);
+}
+
+/* Send the envelope of ITEMS to URL on a raw REQ socket; decode the reply
+ * into *REP. 0, or -1 when no reply came within TIMEOUT_MS. */
+static int
+t_raw(const char *url, wire_item *items, size_t n, const char *sender, wire_msg *rep,
+    int timeout_ms)
+{
+	nng_socket s;
+	size_t len;
+	void *buf = NULL;
+	size_t rlen;
+	int rv = -1;
+	uint8_t *p = n == 1 && sender == NULL ? (uint8_t *)items[0].data :
+	    t_env(sender ? sender : "coord", items, n, &len);
+	if (n == 1 && sender == NULL)
+		len = items[0].len;
+	if (p == NULL || nng_req0_open(&s) != 0)
+		return -1;
+	nng_socket_set_ms(s, NNG_OPT_RECVTIMEO, timeout_ms);
+	nng_socket_set_ms(s, NNG_OPT_REQ_RESENDTIME, NNG_DURATION_INFINITE);
+	nng_socket_set_size(s, NNG_OPT_RECVMAXSZ, WIRE_MAX_BATCH);
+	if (nng_dial(s, url, NULL, 0) == 0 && nng_send(s, p, len, 0) == 0 &&
+	    nng_recv(s, &buf, &rlen, NNG_FLAG_ALLOC) == 0) {
+		rv = wire_decode(buf, rlen, rep) == 0 ? 0 : -1;
+		nng_free(buf, rlen);
+	}
+	nng_close(s);
+	if (p != items[0].data)
+		free(p);
+	return rv;
+}
+
+/* Check REP is a BATCH of N replies of TYPES for TXIDS. */
+static void
+t_expect(const wire_msg *rep, size_t n, const int *types, const char *const *txids)
+{
+	T_EQ(rep->type, WIRE_BATCH);
+	T_EQ(rep->nitems, n);
+	for (size_t i = 0; i < n && i < rep->nitems; i++) {
+		wire_msg in;
+		T_EQ(wire_batch_item(rep, i, &in), 0);
+		T_CHECK(in.type == types[i], "reply %zu: %s, want %s", i, wire_type_name(in.type),
+		    wire_type_name(types[i]));
+		T_STREQ(in.txid, txids[i]);
+		wire_msg_free(&in);
+	}
+}
+
+static void
+test_participant_batch(void)
+{
+	hcluster c;
+	wire_item it[4];
+	wire_msg rep;
+	char v[16];
+	static const char *const txids[] = { "b-1", "b-2", "b-3", "b-4" };
+
+	CU_ASSERT_FATAL(hc_create(&c, 2, 2000, 60000) == 0);
+	CU_ASSERT_FATAL(hc_start(&c, A, NULL) == 0);
+	/* b-3 wants the key b-1 stages just before it in the same batch: it
+	 * votes ABORT (R5) and its savepoint goes, b-1's READY stays. */
+	it[0].data = t_vote("b-1", "k1", "1", &it[0].len);
+	it[1].data = t_vote("b-2", "k2", "2", &it[1].len);
+	it[2].data = t_vote("b-3", "k1", "3", &it[2].len);
+	it[3].data = t_vote("b-4", "k4", "4", &it[3].len);
+	static const int votes[] = { WIRE_VOTE_COMMIT, WIRE_VOTE_COMMIT, WIRE_VOTE_ABORT,
+		WIRE_VOTE_COMMIT };
+	for (int round = 0; round < 2; round++) {  /* the second: a duplicate, same votes */
+		CU_ASSERT_FATAL(t_raw(c.urls[A], it, 4, "coord", &rep, 5000) == 0);
+		t_expect(&rep, 4, votes, txids);
+		wire_msg_free(&rep);
+	}
+	for (int i = 0; i < 4; i++)
+		free((void *)it[i].data);
+	T_EQ(hc_wait_state(&c, A, "b-1", "READY", 10), 0);
+	T_EQ(hc_wait_state(&c, A, "b-2", "READY", 10), 0);
+	T_EQ(hc_wait_state(&c, A, "b-3", "ABORT", 10), 0);
+	T_EQ(hc_wait_state(&c, A, "b-4", "READY", 10), 0);
+	T_EQ(hc_query_int(&c, A, "SELECT count(*) FROM workspace WHERE txid = 'b-3'"), 0);
+	T_EQ(hc_query_int(&c, A, "SELECT count(*) FROM locks WHERE key = 'k1' AND txid = 'b-1'"), 1);
+
+	/* Phase two in one batch: commit, abort, commit. */
+	it[0].data = t_global(WIRE_GLOBAL_COMMIT, "b-1", &it[0].len);
+	it[1].data = t_global(WIRE_GLOBAL_ABORT, "b-2", &it[1].len);
+	it[2].data = t_global(WIRE_GLOBAL_COMMIT, "b-4", &it[2].len);
+	static const int acks[] = { WIRE_ACK, WIRE_ACK, WIRE_ACK };
+	static const char *const gtx[] = { "b-1", "b-2", "b-4" };
+	CU_ASSERT_FATAL(t_raw(c.urls[A], it, 3, "coord", &rep, 5000) == 0);
+	t_expect(&rep, 3, acks, gtx);
+	wire_msg_free(&rep);
+	hc_kv(&c, A, "k1", v, sizeof(v));
+	T_STREQ(v, "1");
+	hc_kv(&c, A, "k4", v, sizeof(v));
+	T_STREQ(v, "4");
+	T_EQ(hc_query_int(&c, A, "SELECT count(*) FROM kv WHERE key = 'k2'"), 0);
+	T_EQ(hc_query_int(&c, A, "SELECT count(*) FROM locks"), 0);
+
+	/* An item that is not the envelope's sender's: no reply at all, and
+	 * the participant says why. */
+	it[1].data = t_vote("b-5", "k5", "5", &it[1].len);
+	CU_ASSERT(t_raw(c.urls[A], &it[1], 1, "mallory", &rep, 500) != 0);
+	T_EQ(hc_wait_log_line(&c, A, "another sender than its envelope", 5000), 0);
+	T_EQ(hc_query_int(&c, A, "SELECT count(*) FROM txn WHERE txid = 'b-5'"), 0);
+	/* A peer speaking wire version 1: refused, with the versions named. */
+	((uint8_t *)it[1].data)[3] = 1;
+	CU_ASSERT(t_raw(c.urls[A], &it[1], 1, NULL, &rep, 500) != 0);
+	T_EQ(hc_wait_log_line(&c, A, "the peer speaks wire version 1; this node speaks 2", 5000), 0);
+	for (int i = 0; i < 3; i++)
+		free((void *)it[i].data);
+	hc_destroy(&c);
+}
+
+/* ---- the channel: concurrent requests to one peer share a message ---- */
+
+/* A node's counters "requests" and "messages_sent" (STATUS_REQUEST
+ * selector 2), read by one request: 0, or -1. */
+static int
+t_counters(const char *url, long long *served, long long *sent)
+{
+	nng_socket s;
+	wire_msg req, rep;
+	*served = *sent = -1;
+	if (rpc_dial(url, 0, &s) != 0)
+		return -1;
+	wire_msg_init(&req, WIRE_STATUS_REQUEST, 0, NULL, "client");
+	req.state = 2;
+	if (rpc_call(s, &req, &rep, 2000) == 0) {
+		for (size_t i = 0; rep.type == WIRE_STATUS_REPLY && i < rep.nstatus; i++) {
+			if (strcmp(rep.status[i].txid, "requests") == 0)
+				*served = (long long)rep.status[i].epoch;
+			if (strcmp(rep.status[i].txid, "messages_sent") == 0)
+				*sent = (long long)rep.status[i].epoch;
+		}
+		wire_msg_free(&rep);
+	}
+	rpc_close(s);
+	return *served >= 0 && *sent >= 0 ? 0 : -1;
+}
+
+typedef struct t_done {
+	pthread_mutex_t mtx;
+	pthread_cond_t cv;
+	rpc_batch *b;
+} t_done;
+
+static void
+t_done_cb(rpc_batch *b, void *arg)
+{
+	t_done *d = arg;
+	pthread_mutex_lock(&d->mtx);
+	d->b = b;
+	pthread_cond_signal(&d->cv);
+	pthread_mutex_unlock(&d->mtx);
+}
+
+#define T_NREQ 20
+
+static void
+test_channel(void)
+{
+	hcluster c;
+	nng_socket s;
+	wire_msg reqs[T_NREQ];
+	const wire_msg *preqs[T_NREQ];
+	nng_socket socks[T_NREQ];
+	char txids[T_NREQ][16], keys[T_NREQ][16];
+	wire_op ops[T_NREQ];
+	char *peers[] = { "beta" };
+	t_done done = { PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, NULL };
+
+	CU_ASSERT_FATAL(hc_create(&c, 2, 2000, 60000) == 0);
+	CU_ASSERT_FATAL(hc_start(&c, B, NULL) == 0);
+	CU_ASSERT_FATAL(rpc_dial(c.urls[B], 1, &s) == 0);
+	long long served0, sent0, served, sent;
+	T_EQ(t_counters(c.urls[B], &served0, &sent0), 0);
+	/* beta paused: the first request stays in flight, the others queue
+	 * behind it and must leave together once it is answered. */
+	T_EQ(hc_signal(&c, B, SIGSTOP), 0);
+	for (int i = 0; i < T_NREQ; i++) {
+		snprintf(txids[i], sizeof(txids[i]), "ch-%d", i);
+		snprintf(keys[i], sizeof(keys[i]), "ck-%d", i);
+		ops[i] = (wire_op){ WIRE_OP_PUT, keys[i], "1" };
+		wire_msg_init(&reqs[i], WIRE_VOTE_REQUEST, 1, txids[i], "coord");
+		reqs[i].npeers = 1;
+		reqs[i].peers = peers;
+		reqs[i].nops = 1;
+		reqs[i].ops = &ops[i];
+		preqs[i] = &reqs[i];
+		socks[i] = s;
+	}
+	T_EQ(rpc_batch_start(T_NREQ, socks, preqs, 10000, t_done_cb, &done), 0);
+	T_EQ(hc_signal(&c, B, SIGCONT), 0);
+	pthread_mutex_lock(&done.mtx);
+	while (done.b == NULL)
+		pthread_cond_wait(&done.cv, &done.mtx);
+	pthread_mutex_unlock(&done.mtx);
+	for (int i = 0; i < T_NREQ; i++) {
+		wire_msg rep;
+		int rv = rpc_batch_result(done.b, (size_t)i, &rep);
+		T_CHECK(rv == 0 && rep.type == WIRE_VOTE_COMMIT && strcmp(rep.txid, txids[i]) == 0,
+		    "request %d: rv %d, %s for %s", i, rv, rv ? "-" : wire_type_name(rep.type),
+		    rv ? "-" : rep.txid);
+		if (rv == 0)
+			wire_msg_free(&rep);
+	}
+	rpc_batch_free(done.b);
+	/* 20 requests served (and the counter read after them) with two
+	 * replies: the first alone, then one BATCH; plus the reply to the
+	 * counter read before them. */
+	T_EQ(t_counters(c.urls[B], &served, &sent), 0);
+	T_CHECK(served - served0 == T_NREQ + 1, "requests served: %lld", served - served0);
+	T_CHECK(sent - sent0 == 2 + 1, "messages sent by beta: %lld, want 2 replies and the "
+	    "counter read's", sent - sent0);
+	rpc_close(s);
+	hc_destroy(&c);
+}
+
+void
+test_batch_register(void)
+{
+	static const tu_test tests[] = {
+		{ "envelope: round trip and layout", test_envelope },
+		{ "envelope: refused shapes", test_envelope_refused },
+		{ "envelope: a reply may exceed a request's size", test_envelope_sizes },
+		{ "group transaction: savepoints, one COMMIT, deferred replies", test_group },
+		{ "participant: a BATCH answered as each alone", test_participant_batch },
+		{ "channel: concurrent requests to one peer share a message", test_channel },
+	};
+	TU_SUITE("batch", tests);
+}
