@@ -596,3 +596,16 @@ db_forced(db *d)
 	pthread_mutex_unlock(&d->gmtx);
 	return n;
 }
+
+int
+db_each(sqlite3_stmt *st, db_row_fn read, void *row, db_each_fn fn, void *user)
+{
+	int rc, keycol = sqlite3_column_count(st) - 1;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		const char *key = (const char *)sqlite3_column_text(st, keycol);
+		if (key != NULL && read(st, row) == 0)
+			fn(user, key, row);
+	}
+	sqlite3_reset(st);
+	return rc == SQLITE_DONE ? 0 : TWOPC_EIO;
+}
