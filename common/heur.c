@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "serve.h"
 #include "twopc/error.h"
 
 enum { S_HEUR_PUT = 50, S_HEUR_GET, S_HEUR_DEL, S_HEUR_EACH };
@@ -105,4 +106,40 @@ heur_damaged(const char *detail)
 {
 	return detail != NULL && (strstr(detail, "heuristic COMMIT") != NULL ||
 	    strstr(detail, "heuristic ABORT") != NULL || strstr(detail, "VIOLATION: ") != NULL);
+}
+
+typedef struct heur_list {
+	statlist *l;
+	int64_t now;
+	const char *only;
+	heur_log_fn log;
+	void *arg;
+} heur_list;
+
+static void
+heur_status_add(void *arg, const char *txid, const heur_row *r)
+{
+	heur_list *hl = arg;
+	tx_state state = TX_NONE;
+	uint64_t epoch = 0;
+	/* CTX holds "participants=" and WIRE_MAX_WORK names; DETAIL all of it. */
+	char ctx[2360], what[HEUR_NOTE_MAX + 32], detail[HEUR_NOTE_MAX + 2400];
+	if (hl->log(hl->arg, txid, &state, &epoch, ctx, sizeof(ctx)) && hl->only == NULL)
+		return;
+	heur_describe(r, what, sizeof(what));
+	snprintf(detail, sizeof(detail), "%s; %s", ctx, what);
+	(void)statlist_add(hl->l, txid, state, epoch, serve_age_ms(hl->now, r->decided_at), detail);
+}
+
+void
+heur_status(db *d, statlist *l, const char *only, int64_t now, heur_log_fn log, void *arg)
+{
+	heur_list hl = { .l = l, .now = now, .only = only, .log = log, .arg = arg };
+	heur_row r;
+	if (only != NULL) {
+		if (heur_get(d, only, &r) == 0)
+			heur_status_add(&hl, only, &r);
+		return;
+	}
+	(void)heur_each(d, 256, heur_status_add, &hl);
 }
