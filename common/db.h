@@ -84,6 +84,17 @@ typedef int (*db_row_fn)(sqlite3_stmt *st, void *user);
  */
 int db_get_by_key(db *d, int slot, const char *sql, const char *key, db_row_fn read, void *user);
 
+/*
+ * The row loop every log's listing does: step ST (prepared and bound by
+ * the caller, the db lock held), and for each row whose last column (the
+ * key, a txid) is not NULL and that READ accepts into ROW (read from
+ * column 0, as for db_get_by_key), call FN(USER, key, ROW). A row READ
+ * refuses is passed over. ST is reset at the end. Returns 0, or
+ * TWOPC_EIO when a step failed (FN may have run for the rows before).
+ */
+typedef void (*db_each_fn)(void *user, const char *key, void *row);
+int db_each(sqlite3_stmt *st, db_row_fn read, void *row, db_each_fn fn, void *user);
+
 /* Run SQL (no result rows). 0 or TWOPC_EIO (logged). */
 int db_exec(db *d, const char *sql);
 

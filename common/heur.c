@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "serve.h"
 #include "twopc/error.h"
 
 enum { S_HEUR_PUT = 50, S_HEUR_GET, S_HEUR_DEL, S_HEUR_EACH };
@@ -24,21 +25,16 @@ heur_put(db *d, const char *txid, const char *outcome, const char *note)
 	return db_step_done(d, st);
 }
 
-static void
-heur_row_read(sqlite3_stmt *st, int at, heur_row *r)
+static int
+heur_get_row(sqlite3_stmt *st, void *out)
 {
-	const char *o = (const char *)sqlite3_column_text(st, at);
-	const char *n = (const char *)sqlite3_column_text(st, at + 2);
+	heur_row *r = out;
+	const char *o = (const char *)sqlite3_column_text(st, 0);
+	const char *n = (const char *)sqlite3_column_text(st, 2);
 	memset(r, 0, sizeof(*r));
 	snprintf(r->outcome, sizeof(r->outcome), "%s", o ? o : "?");
-	r->decided_at = sqlite3_column_int64(st, at + 1);
+	r->decided_at = sqlite3_column_int64(st, 1);
 	snprintf(r->note, sizeof(r->note), "%s", n ? n : "");
-}
-
-static int
-heur_get_row(sqlite3_stmt *st, void *r)
-{
-	heur_row_read(st, 0, r);
 	return 0;
 }
 
@@ -64,24 +60,27 @@ heur_del(db *d, const char *txid)
 	return sqlite3_changes(db_sqlite(d)) > 0;
 }
 
+/* heur_each's FN and ARG, called back by db_each. */
+typedef struct { heur_each_fn fn; void *arg; } heur_each_cb;
+
+static void
+heur_each_one(void *cb, const char *txid, void *r)
+{
+	((heur_each_cb *)cb)->fn(((heur_each_cb *)cb)->arg, txid, r);
+}
+
 int
 heur_each(db *d, size_t limit, heur_each_fn fn, void *arg)
 {
+	/* The txid last: db_each's key; the rest is heur_get's row. */
 	sqlite3_stmt *st = db_stmt(d, S_HEUR_EACH,
-	    "SELECT txid, outcome, decided_at, note FROM heuristic ORDER BY decided_at LIMIT ?1");
-	int rc;
+	    "SELECT outcome, decided_at, note, txid FROM heuristic ORDER BY decided_at LIMIT ?1");
+	heur_row r;
 	if (st == NULL)
 		return TWOPC_EIO;
 	sqlite3_bind_int64(st, 1, (sqlite3_int64)limit);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		heur_row r;
-		const char *txid = (const char *)sqlite3_column_text(st, 0);
-		heur_row_read(st, 1, &r);
-		if (txid != NULL)
-			fn(arg, txid, &r);
-	}
-	sqlite3_reset(st);
-	return rc == SQLITE_DONE ? 0 : TWOPC_EIO;
+	return db_each(st, heur_get_row, &r, heur_each_one,
+	    &(heur_each_cb){ fn, arg });
 }
 
 void
@@ -107,4 +106,40 @@ heur_damaged(const char *detail)
 {
 	return detail != NULL && (strstr(detail, "heuristic COMMIT") != NULL ||
 	    strstr(detail, "heuristic ABORT") != NULL || strstr(detail, "VIOLATION: ") != NULL);
+}
+
+typedef struct heur_list {
+	statlist *l;
+	int64_t now;
+	const char *only;
+	heur_log_fn log;
+	void *arg;
+} heur_list;
+
+static void
+heur_status_add(void *arg, const char *txid, const heur_row *r)
+{
+	heur_list *hl = arg;
+	tx_state state = TX_NONE;
+	uint64_t epoch = 0;
+	/* CTX holds "participants=" and WIRE_MAX_WORK names; DETAIL all of it. */
+	char ctx[2360], what[HEUR_NOTE_MAX + 32], detail[HEUR_NOTE_MAX + 2400];
+	if (hl->log(hl->arg, txid, &state, &epoch, ctx, sizeof(ctx)) && hl->only == NULL)
+		return;
+	heur_describe(r, what, sizeof(what));
+	snprintf(detail, sizeof(detail), "%s; %s", ctx, what);
+	(void)statlist_add(hl->l, txid, state, epoch, serve_age_ms(hl->now, r->decided_at), detail);
+}
+
+void
+heur_status(db *d, statlist *l, const char *only, int64_t now, heur_log_fn log, void *arg)
+{
+	heur_list hl = { .l = l, .now = now, .only = only, .log = log, .arg = arg };
+	heur_row r;
+	if (only != NULL) {
+		if (heur_get(d, only, &r) == 0)
+			heur_status_add(&hl, only, &r);
+		return;
+	}
+	(void)heur_each(d, 256, heur_status_add, &hl);
 }

@@ -25,6 +25,8 @@
 #include <stdint.h>
 
 #include "db.h"
+#include "statlist.h"
+#include "txstate.h"
 
 /* Appended to each role's schema. */
 #define HEUR_SCHEMA \
@@ -62,5 +64,21 @@ void heur_describe(const heur_row *r, char *buf, size_t len);
 void heur_note(db *d, const char *txid, char *buf, size_t len);
 /* 1 if a status DETAIL reports a heuristic outcome or a violation. */
 int heur_damaged(const char *detail);
+
+/*
+ * What a daemon's own log says of TXID, for its heuristic row's STATUS
+ * entry: *STATE (TX_NONE: no record) and *EPOCH to list, and CTX, the
+ * detail's first words ("participants=a,b"). Returns 1 when a full
+ * listing shows TXID already (with the note), else 0. D's lock is held.
+ */
+typedef int (*heur_log_fn)(void *arg, const char *txid, tx_state *state, uint64_t *epoch,
+    char *ctx, size_t len);
+/*
+ * The heuristic rows as STATUS entries into L: ONLY's row if it has one,
+ * or (ONLY NULL) the oldest 256 that LOG does not say are listed already;
+ * each entry's detail is LOG's CTX and heur_describe's words, its age
+ * taken at NOW (wall clock). The caller holds D's lock.
+ */
+void heur_status(db *d, statlist *l, const char *only, int64_t now, heur_log_fn log, void *arg);
 
 #endif

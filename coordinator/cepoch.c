@@ -141,11 +141,7 @@ coord_fence_check(coord *c, int part, int result, const wire_msg *rep)
 	uint64_t ours = atomic_load(&c->epoch);
 	if (result != 0 || rep->epoch <= ours)
 		return 0;
-	pthread_mutex_lock(&c->mtx);
-	int first = !c->fenced;
-	c->fenced = 1;
-	pthread_mutex_unlock(&c->mtx);
-	if (first) {
+	if (!atomic_exchange(&c->fenced, 1)) {
 		tlog_error("fenced: participant %s has seen coordinator epoch %llu and this "
 		    "coordinator runs epoch %llu: a newer coordinator has started on this cluster, "
 		    "or this log is older than the cluster's. Deciding nothing more; transactions "
@@ -156,11 +152,9 @@ coord_fence_check(coord *c, int part, int result, const wire_msg *rep)
 	return 1;
 }
 
+/* Read for every transaction: lock-free. */
 int
 coord_is_fenced(coord *c)
 {
-	pthread_mutex_lock(&c->mtx);
-	int f = c->fenced;
-	pthread_mutex_unlock(&c->mtx);
-	return f;
+	return atomic_load(&c->fenced);
 }

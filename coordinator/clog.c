@@ -101,26 +101,20 @@ fail:
 	return TWOPC_EIO;
 }
 
-static void
-clog_row(sqlite3_stmt *st, int at, clog_txn *t, int *ok)
-{
-	memset(t, 0, sizeof(*t));
-	t->state = tx_state_parse((const char *)sqlite3_column_text(st, at), ok);
-	const char *p = (const char *)sqlite3_column_text(st, at + 1);
-	snprintf(t->participants, sizeof(t->participants), "%s", p ? p : "");
-	t->created_at = sqlite3_column_int64(st, at + 2);
-	t->decided_at = sqlite3_column_int64(st, at + 3);
-}
-
 /* *OUT is written only for a row that reads whole. */
 static int
 clog_get_row(sqlite3_stmt *st, void *out)
 {
 	int ok;
 	clog_txn t;
-	clog_row(st, 0, &t, &ok);
+	memset(&t, 0, sizeof(t));
+	t.state = tx_state_parse((const char *)sqlite3_column_text(st, 0), &ok);
 	if (!ok)
 		return TWOPC_EIO;
+	const char *p = (const char *)sqlite3_column_text(st, 1);
+	snprintf(t.participants, sizeof(t.participants), "%s", p ? p : "");
+	t.created_at = sqlite3_column_int64(st, 2);
+	t.decided_at = sqlite3_column_int64(st, 3);
 	*(clog_txn *)out = t;
 	return 0;
 }
@@ -192,27 +186,29 @@ clog_acked(db *d, const char *txid, const char *participant)
 	return rc == SQLITE_DONE ? 0 : TWOPC_EIO;
 }
 
+/* clog_each's FN and ARG, called back by db_each. */
+typedef struct { clog_each_fn fn; void *arg; } clog_each_cb;
+
+static void
+clog_each_one(void *cb, const char *txid, void *t)
+{
+	((clog_each_cb *)cb)->fn(((clog_each_cb *)cb)->arg, txid, t);
+}
+
 int
 clog_each(db *d, tx_state state, size_t limit, clog_each_fn fn, void *arg)
 {
+	/* The txid last: db_each's key; the rest is clog_get's row. */
 	sqlite3_stmt *st = db_stmt(d, S_EACH,
-	    "SELECT txid, state, participants, created_at, decided_at FROM txn "
+	    "SELECT state, participants, created_at, decided_at, txid FROM txn "
 	    "WHERE state = ?1 ORDER BY created_at LIMIT ?2");
-	int rc;
+	clog_txn t;
 	if (st == NULL)
 		return TWOPC_EIO;
 	sqlite3_bind_text(st, 1, tx_state_name(state), -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 2, (sqlite3_int64)limit);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		int ok;
-		clog_txn t;
-		const char *txid = (const char *)sqlite3_column_text(st, 0);
-		clog_row(st, 1, &t, &ok);
-		if (txid != NULL && ok)
-			fn(arg, txid, &t);
-	}
-	sqlite3_reset(st);
-	return rc == SQLITE_DONE ? 0 : TWOPC_EIO;
+	return db_each(st, clog_get_row, &t, clog_each_one,
+	    &(clog_each_cb){ fn, arg });
 }
 
 int

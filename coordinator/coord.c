@@ -73,6 +73,7 @@ coord_init(coord *c, cfg_cluster *cfg)
 	pthread_mutex_init(&c->viol.mtx, NULL);
 	pthread_cond_init(&c->cv, NULL);
 	mclock_cond_init(&c->wake_cv); /* the resender's timed waits */
+	c->wake = &c->wake_cv;
 	pthread_cond_init(&c->steps_cv, NULL);
 	pthread_cond_init(&c->group_cv, NULL);
 }
@@ -142,22 +143,13 @@ coord_start(coord *c, cfg_cluster *cfg, uint64_t min_epoch)
 void
 coord_request_stop(coord *c)
 {
-	pthread_mutex_lock(&c->mtx);
-	c->stopping = 1;
-	pthread_cond_broadcast(&c->cv);
-	pthread_cond_broadcast(&c->wake_cv);
-	pthread_mutex_unlock(&c->mtx);
+	runstate_stop(&c->run);
 }
 
 int
 coord_wait(coord *c)
 {
-	pthread_mutex_lock(&c->mtx);
-	while (!c->stopping && !c->failed)
-		pthread_cond_wait(&c->cv, &c->mtx);
-	int rv = c->failed ? TWOPC_EIO : 0;
-	pthread_mutex_unlock(&c->mtx);
-	return rv;
+	return runstate_wait(&c->run);
 }
 
 void

@@ -33,6 +33,7 @@
 #include "cviol.h"
 #include "db.h"
 #include "rpc.h"
+#include "runstate.h"
 #include "wire.h"
 
 #define COORD_WORKERS 16   /* request handlers (a SUBMIT is handed on to the steps; a
@@ -55,13 +56,13 @@ typedef struct coord {
 	_Atomic uint64_t epoch;
 	atomic_uint_fast64_t seq;
 
-	pthread_mutex_t mtx;
-	pthread_cond_t cv;           /* a transaction was decided, or stopping */
-	pthread_cond_t wake_cv;      /* the resender: stopping */
+	/* c->mtx, c->cv (a transaction was decided, or stopping or failed),
+	 * c->stopping and c->failed: the run state (runstate.h). */
+	RUNSTATE_EMBED(run);
+	pthread_cond_t wake_cv;      /* the resender: stopping or failed (c->wake) */
 	coord_txn *running;          /* SUBMITs not yet decided */
 	coord_fq *forget;            /* per participant (cforget.c) */
-	int stopping, failed;
-	int fenced;                  /* a newer epoch was seen: decide nothing (cepoch.c) */
+	_Atomic int fenced;          /* a newer epoch was seen: decide nothing (cepoch.c) */
 	_Atomic int ready;           /* recovery done: requests are served */
 	uint64_t presume_from;       /* no record of an older epoch's txid: in doubt */
 	pthread_t resender;
@@ -95,10 +96,15 @@ void coord_request_stop(coord *c);
 
 /* ---- crun.c ---- */
 
-/* Stop promising anything: a forced write failed. Any thread. */
+/* Stop promising anything: a forced write failed. Any thread
+ * (runstate_fail). */
 void coord_fail(coord *c, const char *why);
-/* 1 once stopping or failed. */
-int coord_stopping(coord *c);
+/* 1 once stopping or failed. Lock-free. */
+static inline int
+coord_stopping(coord *c)
+{
+	return runstate_stopping(&c->run);
+}
 /* The running table (c->mtx held): T by TXID, or NULL; add T. */
 coord_txn *coord_running_find(coord *c, const char *txid);
 void coord_running_add(coord *c, coord_txn *t);

@@ -12,22 +12,7 @@
 void
 coord_fail(coord *c, const char *why)
 {
-	pthread_mutex_lock(&c->mtx);
-	if (!c->failed)
-		tlog_error("stopping: %s; nothing more will be promised until restart", why);
-	c->failed = 1;
-	pthread_cond_broadcast(&c->cv);
-	pthread_cond_broadcast(&c->wake_cv);
-	pthread_mutex_unlock(&c->mtx);
-}
-
-int
-coord_stopping(coord *c)
-{
-	pthread_mutex_lock(&c->mtx);
-	int stop = c->stopping || c->failed;
-	pthread_mutex_unlock(&c->mtx);
-	return stop;
+	runstate_fail(&c->run, why);
 }
 
 coord_txn *

@@ -158,39 +158,25 @@ cviol_report(coord *c, const char *txid, const char *part, int state)
 
 /* ---- status ---- */
 
-typedef struct cviol_list {
-	coord *c;
-	statlist *l;
-	int64_t now;
-	const char *only;
-} cviol_list;
-
-static void
-cviol_status_add(void *arg, const char *txid, const heur_row *r)
+/* heur_log_fn: a running transaction (WAIT, COMMIT) is listed already,
+ * with the note. */
+static int
+cviol_status_log(void *arg, const char *txid, tx_state *state, uint64_t *epoch, char *ctx,
+    size_t len)
 {
-	cviol_list *cl = arg;
+	coord *c = arg;
 	clog_txn t;
-	char what[HEUR_NOTE_MAX + 32], detail[HEUR_NOTE_MAX + 2400];
 	memset(&t, 0, sizeof(t));
-	int rv = clog_get(cl->c->db, txid, &t);
-	if (cl->only == NULL && rv == 0 && (t.state == TX_WAIT || t.state == TX_COMMIT))
-		return; /* listed already, with the note */
-	heur_describe(r, what, sizeof(what));
-	snprintf(detail, sizeof(detail), "participants=%s; %s", rv == 0 ? t.participants : "", what);
-	(void)statlist_add(cl->l, txid, rv == 0 ? t.state : TX_NONE, atomic_load(&cl->c->epoch),
-	    serve_age_ms(cl->now, r->decided_at), detail);
+	int rv = clog_get(c->db, txid, &t);
+	*state = rv == 0 ? t.state : TX_NONE;
+	*epoch = atomic_load(&c->epoch);
+	snprintf(ctx, len, "participants=%s", rv == 0 ? t.participants : "");
+	return rv == 0 && (t.state == TX_WAIT || t.state == TX_COMMIT);
 }
 
 void
 cviol_status(coord *c, statlist *l, const char *only, int64_t now)
 {
-	cviol_list cl = { .c = c, .l = l, .now = now, .only = only };
-	heur_row r;
-	if (only != NULL) {
-		if (heur_get(c->db, only, &r) == 0)
-			cviol_status_add(&cl, only, &r);
-		return;
-	}
-	(void)heur_each(c->db, 256, cviol_status_add, &cl);
+	heur_status(c->db, l, only, now, cviol_status_log, c);
 }
 

@@ -27,22 +27,9 @@ twopc_set_log(void (*fn)(void *, int, const char *), void *user, int max_level)
 void
 part_fail(twopc_participant *p, const char *why)
 {
-	pthread_mutex_lock(&p->mtx);
-	if (!p->failed)
-		tlog_error("stopping: %s; nothing more will be promised until restart", why);
-	p->failed = 1;
-	pthread_cond_broadcast(&p->cv);
-	pthread_mutex_unlock(&p->mtx);
+	runstate_fail(&p->run, why);
 }
 
-int
-part_failed(twopc_participant *p)
-{
-	pthread_mutex_lock(&p->mtx);
-	int f = p->failed;
-	pthread_mutex_unlock(&p->mtx);
-	return f;
-}
 
 /* ---- the txn handle given to callbacks ---- */
 

@@ -33,6 +33,7 @@
 #include "fdetect.h"
 #include "plog.h"
 #include "rpc.h"
+#include "runstate.h"
 #include "twopc/participant.h"
 #include "wire.h"
 
@@ -62,9 +63,8 @@ struct twopc_participant {
 	_Atomic int ready;           /* recovery done: requests are served */
 	uint64_t epoch_stored;       /* the epoch in the log's meta (db lock) */
 
-	pthread_mutex_t mtx;
-	pthread_cond_t cv;
-	int started, running, stopping, failed;
+	RUNSTATE_EMBED(run);         /* p->mtx, p->cv, p->stopping, p->failed (runstate.h) */
+	int started, running;
 	pthread_t bg;
 	int bg_running;
 	part_ask *asks;
@@ -93,10 +93,15 @@ struct twopc_txn {
  * and is never asked about. */
 int part_solo(const twopc_participant *p, const plog_txn *t);
 
-/* Stop serving because a forced write failed (fail-fast). Takes p->mtx. */
+/* Stop serving because a forced write failed (fail-fast). Takes p->mtx
+ * (runstate_fail). */
 void part_fail(twopc_participant *p, const char *why);
-/* 1 once part_fail was called. Takes p->mtx. */
-int part_failed(twopc_participant *p);
+/* 1 once part_fail was called. Lock-free (read per request). */
+static inline int
+part_failed(twopc_participant *p)
+{
+	return runstate_failed(&p->run);
+}
 
 /* R6: 1 if REQ comes from an older coordinator epoch than the highest
  * seen (REP filled with the error, logged), else 0. */

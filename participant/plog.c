@@ -236,35 +236,32 @@ plog_epoch_set(db *d, uint64_t epoch)
 	return db_step_done(d, st);
 }
 
+/* plog_each's FN and ARG, called back by db_each. */
+typedef struct { plog_each_fn fn; void *arg; } plog_each_cb;
+
+static void
+plog_each_one(void *cb, const char *txid, void *t)
+{
+	((plog_each_cb *)cb)->fn(((plog_each_cb *)cb)->arg, txid, t);
+}
+
 int
 plog_each(db *d, tx_state state, size_t limit, plog_each_fn fn, void *arg)
 {
+	/* The txid last: db_each's key; the rest is plog_get's row. */
 	sqlite3_stmt *st = state == TX_NONE ?
-	    db_stmt(d, S_EACH_ALL, "SELECT txid, state, coordinator_epoch, peers, updated_at "
+	    db_stmt(d, S_EACH_ALL, "SELECT state, coordinator_epoch, peers, updated_at, txid "
 		"FROM txn ORDER BY updated_at LIMIT ?1") :
-	    db_stmt(d, S_EACH_STATE, "SELECT txid, state, coordinator_epoch, peers, updated_at "
+	    db_stmt(d, S_EACH_STATE, "SELECT state, coordinator_epoch, peers, updated_at, txid "
 		"FROM txn WHERE state = ?2 ORDER BY updated_at LIMIT ?1");
-	int rc;
+	plog_txn t;
 	if (st == NULL)
 		return TWOPC_EIO;
 	sqlite3_bind_int64(st, 1, (sqlite3_int64)limit);
 	if (state != TX_NONE)
 		sqlite3_bind_text(st, 2, tx_state_name(state), -1, SQLITE_STATIC);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		plog_txn t;
-		int ok;
-		memset(&t, 0, sizeof(t));
-		const char *txid = (const char *)sqlite3_column_text(st, 0);
-		t.state = tx_state_parse((const char *)sqlite3_column_text(st, 1), &ok);
-		t.epoch = (uint64_t)sqlite3_column_int64(st, 2);
-		const char *peers = (const char *)sqlite3_column_text(st, 3);
-		snprintf(t.peers, sizeof(t.peers), "%s", peers ? peers : "");
-		t.updated_at = sqlite3_column_int64(st, 4);
-		if (txid != NULL && ok)
-			fn(arg, txid, &t);
-	}
-	sqlite3_reset(st);
-	return rc == SQLITE_DONE ? 0 : TWOPC_EIO;
+	return db_each(st, plog_get_row, &t, plog_each_one,
+	    &(plog_each_cb){ fn, arg });
 }
 
 int

@@ -35,43 +35,26 @@
 #include "tlog.h"
 #include "twopc/error.h"
 
-typedef struct part_heur_list {
-	twopc_participant *p;
-	statlist *l;
-	int64_t now;
-	const char *only;
-} part_heur_list;
-
-static void
-part_heur_add(void *arg, const char *txid, const heur_row *r)
+/* heur_log_fn: a READY transaction is listed with the READY ones
+ * already. */
+static int
+part_heur_log(void *arg, const char *txid, tx_state *state, uint64_t *epoch, char *ctx,
+    size_t len)
 {
-	part_heur_list *hl = arg;
+	twopc_participant *p = arg;
 	plog_txn t;
-	char detail[HEUR_NOTE_MAX + 2400], what[HEUR_NOTE_MAX + 32];
-
-	if (hl->only != NULL && strcmp(hl->only, txid) != 0)
-		return;
 	memset(&t, 0, sizeof(t));
-	int rv = plog_get(hl->p->db, txid, &t);
-	if (rv == 0 && t.state == TX_READY && hl->only == NULL)
-		return; /* listed with the READY ones already */
-	heur_describe(r, what, sizeof(what));
-	snprintf(detail, sizeof(detail), "peers=%s; %s", rv == 0 ? t.peers : "", what);
-	(void)statlist_add(hl->l, txid, rv == 0 ? t.state : TX_NONE, t.epoch,
-	    serve_age_ms(hl->now, r->decided_at), detail);
+	int rv = plog_get(p->db, txid, &t);
+	*state = rv == 0 ? t.state : TX_NONE;
+	*epoch = t.epoch;
+	snprintf(ctx, len, "peers=%s", rv == 0 ? t.peers : "");
+	return rv == 0 && t.state == TX_READY;
 }
 
 void
 part_heur_status(twopc_participant *p, statlist *l, const char *only, int64_t now)
 {
-	part_heur_list hl = { .p = p, .l = l, .now = now, .only = only };
-	heur_row r;
-	if (only != NULL) {
-		if (heur_get(p->db, only, &r) == 0)
-			part_heur_add(&hl, only, &r);
-		return;
-	}
-	(void)heur_each(p->db, 256, part_heur_add, &hl);
+	heur_status(p->db, l, only, now, part_heur_log, p);
 }
 
 /* The one-entry STATUS_REPLY: TXID's state here now, and DETAIL. */

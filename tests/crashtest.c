@@ -489,6 +489,32 @@ ct_record_cycles(const char *name, int n, int violations)
 	total_violations += violations;
 }
 
+/*
+ * The end of a workload run begun at T0 (mono_ms) with ct_run_open: the
+ * clients stop, every invariant is checked (EXTRA: violations the run
+ * found itself), the case line of MODE says HEAD and what the clients
+ * were told, the summary counts the cycles under NAME, and the cluster
+ * and REPORT (65536 bytes) go. Returns 0.
+ */
+static int
+ct_run_end(const ct_opts *o, hcluster *c, ct_random *r, char *report, int extra,
+    const char *mode, const char *name, const char *head, int64_t t0)
+{
+	ct_workload_stop(r);
+	size_t told[3];
+	int v = ct_run_check(c, r, 30000, report, 65536, told) + extra;
+	char what[224];
+	snprintf(what, sizeof(what), "%s, %zu txns: %zu committed %zu aborted %zu unknown, %.1f s",
+	    head, r->ntold, told[0], told[1], told[2], (double)(mono_ms() - t0) / 1000.0);
+	char seedname[64];
+	snprintf(seedname, sizeof(seedname), "seed=%u", o->seed);
+	ct_case_line(o, mode, seedname, "-", "done", what, v, report);
+	ct_record_cycles(name, o->cycles, v);
+	ct_run_close(c, r);
+	free(report);
+	return 0;
+}
+
 static int
 ct_random_run(const ct_opts *o)
 {
@@ -515,19 +541,9 @@ ct_random_run(const ct_opts *o)
 			break;
 		}
 	}
-	ct_workload_stop(&r);
-	size_t told[3];
-	int v = ct_run_check(&c, &r, 30000, report, 65536, told);
-	char what[160];
-	snprintf(what, sizeof(what), "%d kills (coord %d), %zu txns: %zu committed %zu aborted %zu unknown, %.1f s",
-	    o->cycles, kills[0], r.ntold, told[0], told[1], told[2], (double)(mono_ms() - t0) / 1000.0);
-	char seedname[64];
-	snprintf(seedname, sizeof(seedname), "seed=%u", o->seed);
-	ct_case_line(o, "random", seedname, "-", "done", what, v, report);
-	ct_record_cycles("random", o->cycles, v);
-	ct_run_close(&c, &r);
-	free(report);
-	return 0;
+	char head[64];
+	snprintf(head, sizeof(head), "%d kills (coord %d)", o->cycles, kills[0]);
+	return ct_run_end(o, &c, &r, report, 0, "random", "random", head, t0);
 }
 
 /* ---- coordinator-lost ---- */
@@ -873,19 +889,9 @@ ct_doublestart_run(const ct_opts *o)
 		    part ? " (votes in flight)" : "", did);
 		fflush(stdout);
 	}
-	ct_workload_stop(&r);
-	size_t told[3];
-	int v = ct_run_check(&c, &r, 30000, report, 65536, told) + no_coord;
-	char what[200];
-	snprintf(what, sizeof(what), "%d cycles (%d taken over), %zu txns: %zu committed %zu aborted %zu unknown, %.1f s",
-	    o->cycles, took_over, r.ntold, told[0], told[1], told[2], (double)(mono_ms() - t0) / 1000.0);
-	char seedname[64];
-	snprintf(seedname, sizeof(seedname), "seed=%u", o->seed);
-	ct_case_line(o, "double", seedname, "-", "done", what, v, report);
-	ct_record_cycles("doublestart", o->cycles, v);
-	ct_run_close(&c, &r);
-	free(report);
-	return 0;
+	char head[64];
+	snprintf(head, sizeof(head), "%d cycles (%d taken over)", o->cycles, took_over);
+	return ct_run_end(o, &c, &r, report, no_coord, "double", "doublestart", head, t0);
 }
 
 /* ---- ioerror ---- */
