@@ -345,8 +345,7 @@ test-library: library-check
 # contention run (64 clients, 10 hot accounts) of both.
 # Writes $(BUILD)/bench/results.csv, limits.json, throughput.svg, p99.svg.
 # A benchmark, not a test: it asserts no speed. BENCH_ARGS=--quick: 2 s runs.
-# PostgreSQL and libpq are installed when root; otherwise, when missing,
-# the peer is skipped with the command that installs them.
+# gnuplot, PostgreSQL and libpq are installed when root.
 .PHONY: bench
 PEER_PKGS = postgresql libpq-dev
 PEER_CFLAGS = $(shell pkg-config --cflags libpq 2>/dev/null || echo -I$$(pg_config --includedir))
@@ -361,9 +360,10 @@ $(BUILD)/twopc-pgpeer: tests/pgpeer.c
 	$(CC) $(PEER_CFLAGS) $(CPPFLAGS) $(TWOPC_ALL_CFLAGS) $(TWOPC_EXE_LDFLAGS) -o $@ tests/pgpeer.c \
 	    $(PEER_LIBS) -lpthread
 
+# Not root: what is missing is skipped by tests/bench.sh, with the command
+# that installs it (the plots, the peer), and the rest runs.
 bench: all $(BUILD)/twopc-limits
-	$(call ensure_pkgs,gnuplot-nox)
-	$(if $(filter 0,$(shell id -u)),$(call ensure_pkgs,$(PEER_PKGS)))
+	$(if $(filter 0,$(shell id -u)),$(call ensure_pkgs,gnuplot-nox $(PEER_PKGS)))
 	@if [ -f "$$(pg_config --includedir 2>/dev/null)/libpq-fe.h" ]; then \
 	    $(MAKE) --no-print-directory $(BUILD)/twopc-pgpeer; fi
 	bash tests/bench.sh $(abspath $(BUILD)) $(BENCH_ARGS)
