@@ -341,17 +341,34 @@ test-library: library-check
 # ---- bench ----
 # make bench: a local cluster over the matrix durability full|normal x
 # participants 2,3,5 x concurrency 1,16,64,256, next to the machine's own
-# limits (twopc-limits: fdatasync rate, SQLite WAL commits, NNG round trip).
+# limits (twopc-limits: fdatasync rate, SQLite WAL commits, NNG round trip)
+# and, for durability full, next to the peer baseline: the same work as
+# two-phase commit by hand with PostgreSQL (twopc-pgpeer, tests/pgpeer.c,
+# on a private PostgreSQL server started by tests/bench.sh), plus a
+# contention run (64 clients, 10 hot accounts) of both.
 # Writes $(BUILD)/bench/results.csv, limits.json, throughput.svg, p99.svg.
 # A benchmark, not a test: it asserts no speed. BENCH_ARGS=--quick: 2 s runs.
+# gnuplot, PostgreSQL and libpq are installed when root.
 .PHONY: bench
+PEER_PKGS = postgresql libpq-dev
+PEER_CFLAGS = $(shell pkg-config --cflags libpq 2>/dev/null || echo -I$$(pg_config --includedir))
+PEER_LIBS = $(shell pkg-config --libs libpq 2>/dev/null || echo -lpq)
 
 $(BUILD)/twopc-limits: tests/limits.c | $(DEPS_STAMP)
 	@mkdir -p $(dir $@)
 	$(CC) $(INC_TESTS) $(CPPFLAGS) $(TWOPC_ALL_CFLAGS) $(TWOPC_EXE_LDFLAGS) -o $@ tests/limits.c $(LIBS)
 
+$(BUILD)/twopc-pgpeer: tests/pgpeer.c
+	@mkdir -p $(dir $@)
+	$(CC) $(PEER_CFLAGS) $(CPPFLAGS) $(TWOPC_ALL_CFLAGS) $(TWOPC_EXE_LDFLAGS) -o $@ tests/pgpeer.c \
+	    $(PEER_LIBS) -lpthread
+
+# Not root: what is missing is skipped by tests/bench.sh, with the command
+# that installs it (the plots, the peer), and the rest runs.
 bench: all $(BUILD)/twopc-limits
-	$(call ensure_pkgs,gnuplot-nox)
+	$(if $(filter 0,$(shell id -u)),$(call ensure_pkgs,gnuplot-nox $(PEER_PKGS)))
+	@if [ -f "$$(pg_config --includedir 2>/dev/null)/libpq-fe.h" ]; then \
+	    $(MAKE) --no-print-directory $(BUILD)/twopc-pgpeer; fi
 	bash tests/bench.sh $(abspath $(BUILD)) $(BENCH_ARGS)
 
 # make loggrowth: a local cluster (retention_s 5, durability normal) runs

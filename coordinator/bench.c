@@ -1,15 +1,23 @@
 /*
  * bench.c - `twopc bench [--concurrency N] [--duration S] [--participants K]
- * [--json]`.
+ * [--hot N] [--json]`.
  *
- * N client threads each submit transactions back to back for S seconds;
- * each transaction puts one key at each of the first K participants. Keys
- * are private to a thread (no lock conflicts: this measures the commit
- * path, not contention). Latency is from submit to outcome, per
- * transaction. fsyncs and messages per transaction come from the nodes'
- * own counters (STATUS_REQUEST selector 2), read before and after:
- * forced log commits (one WAL fsync each with durability full) and
- * requests served (each a request and its reply: two messages).
+ * N client threads each submit transactions back to back for S seconds.
+ * Without --hot each transaction puts one key at each of the first K
+ * participants; keys are private to a thread (no lock conflicts: this
+ * measures the commit path, not contention). With --hot N each transaction
+ * is a transfer: `add -1` on a random account hot-<j> at one of the first K
+ * participants and `add 1` on a random one at another, among N accounts per
+ * participant, seeded with a balance of 1000 before the timed run. Threads
+ * then collide on the accounts' locks, and a participant votes ABORT at
+ * once on a locked key (R5) or a balance that would go negative: this
+ * measures aborts under contention.
+ *
+ * Latency is from submit to outcome, per transaction. fsyncs and messages
+ * per transaction come from the nodes' own counters (STATUS_REQUEST
+ * selector 2), read before and after: forced log commits (one WAL fsync
+ * each with durability full) and requests served (each a request and its
+ * reply: two messages).
  */
 #include "bench.h"
 
@@ -20,14 +28,29 @@
 #include <string.h>
 #include <time.h>
 
+#define BENCH_BALANCE "1000"
+
+typedef struct bench_opts {
+	int conc, dur, k, hot, json;
+	size_t nparts;
+} bench_opts;
+
 typedef struct bench_thread {
 	twopc_client *cl;
-	int id, k;
+	const bench_opts *o;
+	int id;
+	unsigned seed;
 	int64_t end_us;
 	uint32_t *lat_us;     /* per transaction */
 	size_t n, cap;
-	size_t committed, aborted, errors;
+	size_t committed, aborted, errors, funds;
 } bench_thread;
+
+/* What a run measured, summed over the threads. */
+typedef struct bench_result {
+	size_t committed, aborted, errors, funds;
+	double secs, p50, p99, fsyncs, msgs;
+} bench_result;
 
 static int64_t
 bench_now_us(void)
@@ -37,23 +60,61 @@ bench_now_us(void)
 	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
+/* The ops of transaction I of thread B: a put per participant, or with
+ * --hot a transfer between two participants (one, if K is 1). */
+static void
+bench_ops(bench_thread *b, uint64_t i, twopc_tx *tx)
+{
+	char key[32], val[32];
+	int k = b->o->k;
+	if (b->o->hot == 0) {
+		snprintf(key, sizeof(key), "bench-%d-%llu", b->id, (unsigned long long)(i % 64));
+		snprintf(val, sizeof(val), "%llu", (unsigned long long)i);
+		for (int p = 1; p <= k; p++)
+			twopc_tx_add(tx, twopc_client_node(b->cl, (size_t)p), "put", key, val);
+		return;
+	}
+	int from = rand_r(&b->seed) % k, to = from;
+	if (k > 1)
+		to = (from + 1 + rand_r(&b->seed) % (k - 1)) % k;
+	int a = rand_r(&b->seed) % b->o->hot, c = rand_r(&b->seed) % b->o->hot;
+	if (from == to && a == c)
+		c = (a + 1) % b->o->hot;
+	snprintf(key, sizeof(key), "hot-%d", a);
+	twopc_tx_add(tx, twopc_client_node(b->cl, (size_t)from + 1), "add", key, "-1");
+	snprintf(key, sizeof(key), "hot-%d", c);
+	twopc_tx_add(tx, twopc_client_node(b->cl, (size_t)to + 1), "add", key, "1");
+}
+
+static void
+bench_record(bench_thread *b, uint32_t us)
+{
+	if (b->n == b->cap) {
+		size_t cap = b->cap ? b->cap * 2 : 4096;
+		uint32_t *l = realloc(b->lat_us, cap * sizeof(*l));
+		if (l == NULL)
+			return;
+		b->lat_us = l;
+		b->cap = cap;
+	}
+	b->lat_us[b->n++] = us;
+}
+
 static void *
 bench_run(void *arg)
 {
 	bench_thread *b = arg;
-	char key[32], val[32];
 	for (uint64_t i = 0; bench_now_us() < b->end_us; i++) {
 		twopc_tx *tx;
 		int outcome = 0;
 		if (twopc_tx_begin(b->cl, NULL, &tx) != 0)
 			break;
-		snprintf(key, sizeof(key), "bench-%d-%llu", b->id, (unsigned long long)(i % 64));
-		snprintf(val, sizeof(val), "%llu", (unsigned long long)i);
-		for (int p = 1; p <= b->k; p++)
-			twopc_tx_add(tx, twopc_client_node(b->cl, (size_t)p), "put", key, val);
+		bench_ops(b, i, tx);
 		int64_t t0 = bench_now_us();
 		int rv = twopc_tx_commit(tx, 10000, &outcome);
 		int64_t t1 = bench_now_us();
+		if (rv == 0 && outcome != TWOPC_COMMITTED && strstr(twopc_tx_reason(tx), "insufficient funds"))
+			b->funds++;
 		twopc_tx_free(tx);
 		if (rv != 0) {
 			b->errors++;
@@ -63,15 +124,7 @@ bench_run(void *arg)
 			b->committed++;
 		else
 			b->aborted++;
-		if (b->n == b->cap) {
-			size_t cap = b->cap ? b->cap * 2 : 4096;
-			uint32_t *l = realloc(b->lat_us, cap * sizeof(*l));
-			if (l == NULL)
-				continue;
-			b->lat_us = l;
-			b->cap = cap;
-		}
-		b->lat_us[b->n++] = (uint32_t)(t1 - t0);
+		bench_record(b, (uint32_t)(t1 - t0));
 	}
 	return NULL;
 }
@@ -120,83 +173,147 @@ bench_latency(bench_thread *th, int conc, size_t n, double *p50, double *p99)
 	free(all);
 }
 
-int
-bench_main(twopc_client *cl, int argc, char **argv)
+/* Put every hot account at its initial balance at the first K
+ * participants, one transaction each; 0, or -1 with the reason printed. */
+static int
+bench_seed(twopc_client *cl, const bench_opts *o)
 {
-	int conc = 1, dur = 10, k = 0, json = 0, ch;
+	char key[32];
+	for (int p = 1; p <= o->k; p++) {
+		twopc_tx *tx;
+		int outcome = 0, rv;
+		if (twopc_tx_begin(cl, NULL, &tx) != 0)
+			return -1;
+		for (int j = 0; j < o->hot; j++) {
+			snprintf(key, sizeof(key), "hot-%d", j);
+			twopc_tx_add(tx, twopc_client_node(cl, (size_t)p), "put", key, BENCH_BALANCE);
+		}
+		rv = twopc_tx_commit(tx, 10000, &outcome);
+		if (rv != 0 || outcome != TWOPC_COMMITTED)
+			fprintf(stderr, "twopc bench: seeding the hot accounts at %s failed: %s\n",
+			    twopc_client_node(cl, (size_t)p), rv != 0 ? "no outcome" : twopc_tx_reason(tx));
+		twopc_tx_free(tx);
+		if (rv != 0 || outcome != TWOPC_COMMITTED)
+			return -1;
+	}
+	return 0;
+}
+
+/* Run the threads for the duration and fill R; -1 if out of memory. */
+static int
+bench_threads(twopc_client *cl, const bench_opts *o, bench_result *r)
+{
+	bench_thread *th = calloc((size_t)o->conc, sizeof(*th));
+	pthread_t *tids = calloc((size_t)o->conc, sizeof(*tids));
+	if (th == NULL || tids == NULL) {
+		free(th);
+		free(tids);
+		return -1;
+	}
+	int64_t t0 = bench_now_us();
+	for (int i = 0; i < o->conc; i++) {
+		th[i] = (bench_thread){ .cl = cl, .o = o, .id = i, .seed = (unsigned)(i * 7919 + t0),
+			.end_us = t0 + (int64_t)o->dur * 1000000 };
+		pthread_create(&tids[i], NULL, bench_run, &th[i]);
+	}
+	size_t n = 0;
+	for (int i = 0; i < o->conc; i++) {
+		pthread_join(tids[i], NULL);
+		r->committed += th[i].committed;
+		r->aborted += th[i].aborted;
+		r->errors += th[i].errors;
+		r->funds += th[i].funds;
+		n += th[i].n;
+	}
+	r->secs = (double)(bench_now_us() - t0) / 1e6;
+	bench_latency(th, o->conc, n, &r->p50, &r->p99);
+	free(th);
+	free(tids);
+	return 0;
+}
+
+static void
+bench_print(const bench_opts *o, const bench_result *r)
+{
+	size_t txns = r->committed + r->aborted;
+	double rate = txns ? (double)r->aborted / (double)txns : 0;
+	if (o->json) {
+		printf("{\"committed_per_s\":%.1f,\"aborted_per_s\":%.1f,\"p50_ms\":%.3f,\"p99_ms\":%.3f,"
+		    "\"fsyncs_per_txn\":%.2f,\"messages_per_txn\":%.2f,\"concurrency\":%d,"
+		    "\"participants\":%d,\"duration_s\":%.1f,\"committed\":%zu,\"aborted\":%zu,"
+		    "\"errors\":%zu,\"hot\":%d,\"abort_rate\":%.4f,\"aborted_funds\":%zu}\n",
+		    r->committed / r->secs, r->aborted / r->secs, r->p50, r->p99, r->fsyncs, r->msgs, o->conc,
+		    o->k, r->secs, r->committed, r->aborted, r->errors, o->hot, rate, r->funds);
+		return;
+	}
+	printf("concurrency %d, %d participants%s, %.1f s\n", o->conc, o->k,
+	    o->hot ? ", transfers among hot accounts" : "", r->secs);
+	printf("  committed/s  %10.1f   (%zu)\n", r->committed / r->secs, r->committed);
+	printf("  aborted/s    %10.1f   (%zu, %.1f%%, %zu of them for funds; %zu errors)\n",
+	    r->aborted / r->secs, r->aborted, 100 * rate, r->funds, r->errors);
+	printf("  p50 latency  %10.3f ms\n", r->p50);
+	printf("  p99 latency  %10.3f ms\n", r->p99);
+	printf("  fsyncs/txn   %10.2f   (forced log writes, all nodes)\n", r->fsyncs);
+	printf("  messages/txn %10.2f   (requests and replies, all nodes)\n", r->msgs);
+}
+
+/* The options into O; -1 on a bad one (the usage is then printed). */
+static int
+bench_parse(twopc_client *cl, int argc, char **argv, bench_opts *o)
+{
 	static const struct option longopts[] = {
 		{ "concurrency", required_argument, NULL, 'c' },
 		{ "duration", required_argument, NULL, 'd' },
 		{ "participants", required_argument, NULL, 'p' },
+		{ "hot", required_argument, NULL, 'h' },
 		{ "json", no_argument, NULL, 'j' },
 		{ NULL, 0, NULL, 0 },
 	};
+	int ch;
+	*o = (bench_opts){ .conc = 1, .dur = 10 };
 	optind = 1;
 	while ((ch = getopt_long(argc, argv, "+", longopts, NULL)) != -1) {
 		switch (ch) {
-		case 'c': conc = atoi(optarg); break;
-		case 'd': dur = atoi(optarg); break;
-		case 'p': k = atoi(optarg); break;
-		case 'j': json = 1; break;
-		default: goto usage;
+		case 'c': o->conc = atoi(optarg); break;
+		case 'd': o->dur = atoi(optarg); break;
+		case 'p': o->k = atoi(optarg); break;
+		case 'h': o->hot = atoi(optarg); break;
+		case 'j': o->json = 1; break;
+		default: return -1;
 		}
 	}
-	size_t nparts = 0;
-	while (twopc_client_node(cl, nparts + 1) != NULL)
-		nparts++;
-	if (k == 0)
-		k = (int)nparts;
-	if (optind != argc || conc < 1 || conc > 4096 || dur < 1 || k < 1 || (size_t)k > nparts)
-		goto usage;
+	while (twopc_client_node(cl, o->nparts + 1) != NULL)
+		o->nparts++;
+	if (o->k == 0)
+		o->k = (int)o->nparts;
+	if (optind != argc || o->conc < 1 || o->conc > 4096 || o->dur < 1 || o->k < 1 ||
+	    (size_t)o->k > o->nparts || o->hot < 0 || o->hot > 100000 || (o->hot == 1 && o->k == 1))
+		return -1;
+	return 0;
+}
 
+int
+bench_main(twopc_client *cl, int argc, char **argv)
+{
+	bench_opts o;
+	bench_result r = { 0 };
 	twopc_counters before, after;
-	int have = bench_counters(cl, &before) == 0;
-	bench_thread *th = calloc((size_t)conc, sizeof(*th));
-	pthread_t *tids = calloc((size_t)conc, sizeof(*tids));
-	if (th == NULL || tids == NULL)
+	if (bench_parse(cl, argc, argv, &o) != 0) {
+		fprintf(stderr, "usage: twopc -c FILE bench [--concurrency N] [--duration SECONDS] "
+		    "[--participants K] [--hot N] [--json]\n");
+		return 2;
+	}
+	if (o.hot > 0 && bench_seed(cl, &o) != 0)
 		return 3;
-	int64_t t0 = bench_now_us();
-	for (int i = 0; i < conc; i++) {
-		th[i] = (bench_thread){ .cl = cl, .id = i, .k = k, .end_us = t0 + (int64_t)dur * 1000000 };
-		pthread_create(&tids[i], NULL, bench_run, &th[i]);
-	}
-	size_t committed = 0, aborted = 0, errors = 0, n = 0;
-	for (int i = 0; i < conc; i++) {
-		pthread_join(tids[i], NULL);
-		committed += th[i].committed;
-		aborted += th[i].aborted;
-		errors += th[i].errors;
-		n += th[i].n;
-	}
-	double secs = (double)(bench_now_us() - t0) / 1e6;
+	int have = bench_counters(cl, &before) == 0;
+	if (bench_threads(cl, &o, &r) != 0)
+		return 3;
 	have = have && bench_counters(cl, &after) == 0;
-	double p50 = 0, p99 = 0;
-	bench_latency(th, conc, n, &p50, &p99);
-	size_t txns = committed + aborted;
-	double fsyncs = have && txns ? (double)(after.forced_writes - before.forced_writes) / (double)txns : -1;
+	size_t txns = r.committed + r.aborted;
+	r.fsyncs = have && txns ? (double)(after.forced_writes - before.forced_writes) / (double)txns : -1;
 	/* The counter requests of this run are themselves served requests. */
-	double msgs = have && txns ? 2.0 * ((double)(after.requests - before.requests) -
-	    (double)(nparts + 1)) / (double)txns : -1;
-	if (json) {
-		printf("{\"committed_per_s\":%.1f,\"aborted_per_s\":%.1f,\"p50_ms\":%.3f,\"p99_ms\":%.3f,"
-		    "\"fsyncs_per_txn\":%.2f,\"messages_per_txn\":%.2f,\"concurrency\":%d,"
-		    "\"participants\":%d,\"duration_s\":%.1f,\"committed\":%zu,\"aborted\":%zu,"
-		    "\"errors\":%zu}\n", committed / secs, aborted / secs, p50, p99, fsyncs, msgs, conc, k,
-		    secs, committed, aborted, errors);
-	} else {
-		printf("concurrency %d, %d participants, %.1f s\n", conc, k, secs);
-		printf("  committed/s  %10.1f   (%zu)\n", committed / secs, committed);
-		printf("  aborted/s    %10.1f   (%zu; %zu errors)\n", aborted / secs, aborted, errors);
-		printf("  p50 latency  %10.3f ms\n", p50);
-		printf("  p99 latency  %10.3f ms\n", p99);
-		printf("  fsyncs/txn   %10.2f   (forced log writes, all nodes)\n", fsyncs);
-		printf("  messages/txn %10.2f   (requests and replies, all nodes)\n", msgs);
-	}
-	free(th);
-	free(tids);
-	return errors > 0 && committed == 0 ? 3 : 0;
-usage:
-	fprintf(stderr, "usage: twopc -c FILE bench [--concurrency N] [--duration SECONDS] "
-	    "[--participants K] [--json]\n");
-	return 2;
+	r.msgs = have && txns ? 2.0 * ((double)(after.requests - before.requests) -
+	    (double)(o.nparts + 1)) / (double)txns : -1;
+	bench_print(&o, &r);
+	return r.errors > 0 && r.committed == 0 ? 3 : 0;
 }
