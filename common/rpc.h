@@ -61,6 +61,10 @@ typedef int (*rpc_handler)(void *user, const wire_msg *req, wire_msg *reply);
 #define RPC_DEFERRED 2
 typedef struct rpc_deferred rpc_deferred;
 rpc_deferred *rpc_defer(void);          /* only inside a handler */
+/* Inside a handler: take the request being handled (a heap copy of the
+ * decoded message; the caller frees it with wire_msg_free and free). NULL
+ * when out of memory (the request stays the server's). */
+wire_msg *rpc_keep_request(void);
 void rpc_reply_deferred(rpc_deferred *d, wire_msg *reply);
 
 typedef struct rpc_server rpc_server;

@@ -174,6 +174,18 @@ rpc_slot_reply_gated(void *arg, int rc)
 }
 
 static _Thread_local rpc_slot *rpc_current;
+static _Thread_local wire_msg *rpc_current_req;  /* NULL once kept */
+
+wire_msg *
+rpc_keep_request(void)
+{
+	wire_msg *m = rpc_current_req != NULL ? malloc(sizeof(*m)) : NULL;
+	if (m != NULL) {
+		*m = *rpc_current_req;  /* the arena moves with it */
+		rpc_current_req = NULL;
+	}
+	return m;
+}
 
 rpc_deferred *
 rpc_defer(void)
@@ -342,9 +354,12 @@ rpc_slot_handle(rpc_server *s, rpc_slot *sl, wire_buf *out)
 	s->deferred++; /* until the handler returns: it may answer at once */
 	pthread_mutex_unlock(&s->mtx);
 	rpc_current = sl;
+	rpc_current_req = &req;
 	int send = s->o.handler(s->o.user, &req, &rep);
 	rpc_current = NULL;
-	wire_msg_free(&req);
+	if (rpc_current_req != NULL)
+		wire_msg_free(&req);
+	rpc_current_req = NULL;
 	if (send == RPC_DEFERRED)
 		return; /* the handler owns the slot: rpc_reply_deferred() */
 	pthread_mutex_lock(&s->mtx);

@@ -27,6 +27,7 @@ cflow_stage_name(int stage)
 	case CSTAGE_FIRST: return "FIRST";
 	case CSTAGE_ACKS: return "ACKS";
 	case CSTAGE_ABORTED: return "ABORTED";
+	case CSTAGE_SUBMIT: return "SUBMIT";
 	}
 	return "?";
 }
@@ -157,6 +158,15 @@ cflow_batch(coord *c, coord_txn *t, int stage, const wire_msg *reqs, size_t n)
 	if (n == 0 || rpc_batch_start(n, socks, preqs, (int)c->cfg->vote_timeout_ms,
 	    cflow_batch_done, t) != 0)
 		cflow_queue(c, t); /* nothing to send, or no batch: every call failed */
+}
+
+void
+cflow_step_later(coord *c, coord_txn *t, int stage)
+{
+	t->stage = stage;
+	t->nwho = 0;
+	t->batch = NULL;
+	cflow_queue(c, t);
 }
 
 int

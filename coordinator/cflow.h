@@ -34,6 +34,7 @@ enum {
 	CSTAGE_FIRST,      /* GLOBAL_COMMIT to the first participant alone (cdeliver.c) */
 	CSTAGE_ACKS,       /* GLOBAL_COMMIT to the rest (cdeliver.c) */
 	CSTAGE_ABORTED,    /* GLOBAL_ABORT (cdeliver.c) */
+	CSTAGE_SUBMIT,     /* a new transaction: WAIT, then the votes (csubmit.c) */
 };
 const char *cflow_stage_name(int stage);
 
@@ -61,6 +62,9 @@ void cflow_wait(struct coord *c, cflow_group *group);
 /* Send REQS[i] to participant t->parts[t->who[i]] (N of them, N may be 0)
  * and run STAGE's step when they are all answered or timed out. */
 void cflow_batch(struct coord *c, coord_txn *t, int stage, const wire_msg *reqs, size_t n);
+/* Run STAGE's step for T on a step thread, without a batch (T's records
+ * then join the step threads' group transaction). */
+void cflow_step_later(struct coord *c, coord_txn *t, int stage);
 /* Call K of T's finished batch: as rpc_batch_result (REP valid where 0),
  * TWOPC_ENOMEM if the batch never started; a reply with a newer epoch
  * fences the coordinator (cepoch.h). */

@@ -25,6 +25,7 @@
 #include "crecover.h"
 #include "cresend.h"
 #include "cserve.h"
+#include "csubmit.h"
 #include "cvote.h"
 #include "mclock.h"
 #include "tlog.h"
@@ -57,6 +58,9 @@ coord_step(coord *c, coord_txn *t)
 		return;
 	case CSTAGE_ABORTED:
 		cdeliver_step_aborted(c, t);
+		return;
+	case CSTAGE_SUBMIT:
+		csubmit_step(c, t);
 		return;
 	}
 	tlog_error("%s: a step of unknown stage %d (%s): the coordinator's own mistake; "

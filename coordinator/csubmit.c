@@ -4,10 +4,13 @@
  * Everything is validated before anything is recorded. R7: a txid the log
  * or the running table knows is answered with its outcome (a running one
  * waited for), never run again; the check and the insertion into the
- * running table are one step under both locks. Then WAIT is recorded
- * (lazily: if it is lost, recovery has nothing to abort, and every
- * participant's question is answered ABORT by presumption anyway) and the
- * vote round starts on a flow (cvote.c). No thread waits for it.
+ * running table are one step under both locks (a txid the coordinator
+ * makes itself is new by construction and not looked up). Then the
+ * transaction becomes a flow (cflow.c): its first step, on a step thread
+ * and in one log transaction with the other steps queued meanwhile,
+ * records WAIT (lazily: if it is lost, recovery has nothing to abort, and
+ * every participant's question is answered ABORT by presumption anyway)
+ * and starts the vote round (cvote.c). No thread waits for it.
  */
 #include "csubmit.h"
 
@@ -67,35 +70,49 @@ csubmit_repeat(coord *c, coord_txn *dup, wire_msg *rep, char *buf, size_t len)
 	return coord_reply_result(rep, out, reason, buf, len);
 }
 
-/* R7, then the running table and WAIT: 0 (T runs), or what to return. */
+/* R7 and the running table: 0 (T runs), or what to return. A txid this
+ * coordinator made (epoch and sequence) is new by construction: only a
+ * client's own txid is looked up in the log. */
 static int
-csubmit_enter(coord *c, coord_txn *t, wire_msg *rep, char *buf, size_t len)
+csubmit_enter(coord *c, coord_txn *t, int chosen, wire_msg *rep, char *buf, size_t len)
 {
-	char parts[sizeof(((clog_txn *)0)->participants)], reason[128];
+	char reason[128];
 	clog_txn logged;
+	int rv = TWOPC_ENOENT;
 
-	ctxn_join_parts(t, c->cfg, parts, sizeof(parts));
-	db_lock(c->db);
-	int rv = clog_get(c->db, t->txid, &logged);
-	if (rv == TWOPC_EIO) {
+	if (chosen)
+		db_lock(c->db);
+	if (chosen && (rv = clog_get(c->db, t->txid, &logged)) == TWOPC_EIO) {
 		db_unlock(c->db);
 		return wire_reply_error(rep, TWOPC_EIO, "cannot read the coordinator log", buf, len);
 	}
 	pthread_mutex_lock(&c->mtx);
-	coord_txn *dup = coord_running_find(c, t->txid);
-	if (dup != NULL) {
+	coord_txn *dup = chosen ? coord_running_find(c, t->txid) : NULL;
+	if (chosen)
 		db_unlock(c->db);
+	if (dup != NULL)
 		return csubmit_repeat(c, dup, rep, buf, len);
-	}
 	if (rv == 0) {
 		pthread_mutex_unlock(&c->mtx);
-		db_unlock(c->db);
 		snprintf(reason, sizeof(reason), "txid already known (%s): not run again",
 		    tx_state_name(logged.state));
 		return coord_reply_result(rep, coord_outcome(logged.state), reason, buf, len);
 	}
 	coord_running_add(c, t);
 	pthread_mutex_unlock(&c->mtx);
+	return -1;
+}
+
+void
+csubmit_step(coord *c, coord_txn *t)
+{
+	char parts[sizeof(((clog_txn *)0)->participants)];
+	int rv;
+
+	ctxn_join_parts(t, c->cfg, parts, sizeof(parts));
+	/* WAIT is lazy: if it is lost, recovery has nothing to abort, and every
+	 * question about the txid is answered ABORT by presumption. */
+	db_lock(c->db);
 	if ((rv = db_begin_lazy(c->db)) == 0 && (rv = ctxn_write(c->db, t, TX_WAIT, parts)) != 0)
 		db_rollback(c->db);
 	if (rv == 0)
@@ -104,10 +121,14 @@ csubmit_enter(coord *c, coord_txn *t, wire_msg *rep, char *buf, size_t len)
 	if (rv != 0) {
 		coord_running_done(c, t, TX_NONE, NULL);
 		coord_fail(c, "cannot write the log");
-		return 0;
+		cflow_release(c, t);
+		return;
 	}
 	(void)ctxn_enter(t, TX_WAIT, parts);
-	return -1;
+	cvote_start(c, t, t->sub);
+	wire_msg_free(t->sub);  /* the requests are encoded */
+	free(t->sub);
+	t->sub = NULL;
 }
 
 int
@@ -122,20 +143,28 @@ csubmit_handle(coord *c, const wire_msg *req, wire_msg *rep, char *buf, size_t l
 		ctxn_unref(t);
 		return sent;
 	}
-	if (req->txid[0] != '\0')
+	int chosen = req->txid[0] != '\0';
+	if (chosen)
 		snprintf(t->txid, sizeof(t->txid), "%s", req->txid);
 	else
 		snprintf(t->txid, sizeof(t->txid), "%s-%llu-%llu", c->cfg->coordinator.name,
 		    (unsigned long long)atomic_load(&c->epoch),
 		    (unsigned long long)(atomic_fetch_add(&c->seq, 1) + 1));
 	snprintf(rep->txid, sizeof(rep->txid), "%s", t->txid);
-	if ((sent = csubmit_enter(c, t, rep, buf, len)) >= 0) {
+	if ((sent = csubmit_enter(c, t, chosen, rep, buf, len)) >= 0) {
 		ctxn_unref(t);
 		return sent;
 	}
+	if ((t->sub = rpc_keep_request()) == NULL) {
+		coord_running_done(c, t, TX_NONE, NULL);
+		ctxn_unref(t);
+		return wire_reply_error(rep, TWOPC_ENOMEM, "out of memory", buf, len);
+	}
 	/* From here the transaction runs as a flow, which answers the client
-	 * when it is done. */
+	 * when it is done. WAIT and the vote requests go from a step thread,
+	 * with the records of every transaction submitted meanwhile in one
+	 * log transaction. */
 	cflow_hold(c, t, rpc_defer(), NULL);
-	cvote_start(c, t, req);
+	cflow_step_later(c, t, CSTAGE_SUBMIT);
 	return RPC_DEFERRED;
 }

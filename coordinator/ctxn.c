@@ -44,8 +44,11 @@ ctxn_ref(coord_txn *t)
 void
 ctxn_unref(coord_txn *t)
 {
-	if (t != NULL && atomic_fetch_sub(&t->refs, 1) == 1)
+	if (t != NULL && atomic_fetch_sub(&t->refs, 1) == 1) {
+		wire_msg_free(t->sub);
+		free(t->sub);
 		free(t);
+	}
 }
 
 int

@@ -78,6 +78,7 @@ typedef struct coord_txn {
 	size_t nwho;
 	struct cflow_group *group;   /* flows someone waits for (may be NULL) */
 	struct coord_txn *step_next; /* the step queue */
+	wire_msg *sub;               /* the SUBMIT, until its votes are sent */
 } coord_txn;
 
 /* A new transaction, state NONE, one reference; NULL if out of memory. */
