@@ -32,7 +32,7 @@ cflow_stage_name(int stage)
 	return "?";
 }
 
-static cflow_step_fn cflow_step;
+static cflow_step_fn cflow_step_fn_run;
 
 static void
 cflow_queue(coord *c, coord_txn *t)
@@ -89,7 +89,7 @@ cflow_main(void *arg)
 		int grouped = t->step_next != NULL && db_group_begin(c->db) == 0;
 		while (t != NULL) {
 			coord_txn *next = t->step_next;
-			cflow_step(c, t);
+			cflow_step_fn_run(c, t);
 			t = next;
 		}
 		if (grouped && db_group_end(c->db) != 0)
@@ -100,7 +100,7 @@ cflow_main(void *arg)
 int
 cflow_start(coord *c, cflow_step_fn step)
 {
-	cflow_step = step;
+	cflow_step_fn_run = step;
 	for (int i = 0; i < COORD_STEPPERS; i++) {
 		if (pthread_create(&c->stepper[i], NULL, cflow_main, c) != 0)
 			return TWOPC_ENOMEM;
@@ -161,12 +161,18 @@ cflow_batch(coord *c, coord_txn *t, int stage, const wire_msg *reqs, size_t n)
 }
 
 void
-cflow_step_later(coord *c, coord_txn *t, int stage)
+cflow_step(coord *c, coord_txn *t, int stage)
 {
 	t->stage = stage;
 	t->nwho = 0;
 	t->batch = NULL;
-	cflow_queue(c, t);
+	pthread_mutex_lock(&c->mtx);
+	int idle = c->steps == NULL;
+	pthread_mutex_unlock(&c->mtx);
+	if (idle)
+		cflow_step_fn_run(c, t);
+	else
+		cflow_queue(c, t);
 }
 
 int

@@ -62,9 +62,10 @@ void cflow_wait(struct coord *c, cflow_group *group);
 /* Send REQS[i] to participant t->parts[t->who[i]] (N of them, N may be 0)
  * and run STAGE's step when they are all answered or timed out. */
 void cflow_batch(struct coord *c, coord_txn *t, int stage, const wire_msg *reqs, size_t n);
-/* Run STAGE's step for T on a step thread, without a batch (T's records
- * then join the step threads' group transaction). */
-void cflow_step_later(struct coord *c, coord_txn *t, int stage);
+/* Run STAGE's step for T without a batch: here and now when no step is
+ * queued (no hand-off under light load), else on a step thread, where
+ * its records join the group transaction of the steps queued with it. */
+void cflow_step(struct coord *c, coord_txn *t, int stage);
 /* Call K of T's finished batch: as rpc_batch_result (REP valid where 0),
  * TWOPC_ENOMEM if the batch never started; a reply with a newer epoch
  * fences the coordinator (cepoch.h). */

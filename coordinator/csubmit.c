@@ -161,10 +161,10 @@ csubmit_handle(coord *c, const wire_msg *req, wire_msg *rep, char *buf, size_t l
 		return wire_reply_error(rep, TWOPC_ENOMEM, "out of memory", buf, len);
 	}
 	/* From here the transaction runs as a flow, which answers the client
-	 * when it is done. WAIT and the vote requests go from a step thread,
-	 * with the records of every transaction submitted meanwhile in one
-	 * log transaction. */
+	 * when it is done. Under load WAIT and the vote requests go from a
+	 * step thread, with the records of every transaction submitted
+	 * meanwhile in one log transaction. */
 	cflow_hold(c, t, rpc_defer(), NULL);
-	cflow_step_later(c, t, CSTAGE_SUBMIT);
+	cflow_step(c, t, CSTAGE_SUBMIT);
 	return RPC_DEFERRED;
 }
