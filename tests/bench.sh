@@ -240,7 +240,8 @@ twopc_run() {
 		[ "${n:-0}" -gt "$R_PART_RSS" ] && R_PART_RSS=$n
 	done
 	for n in "${!PID[@]}"; do
-		kill -0 "${PID[$n]}" 2>/dev/null || ANOMALIES+=("$dur k=$k c=$c: $n exited during the run")
+		kill -0 "${PID[$n]}" 2>/dev/null || ANOMALIES+=("$dur k=$k c=$c: $n exited during the run; the end of its log:
+$(tail -n 5 "$D/$n.log" 2>/dev/null | sed 's/^/    /')")
 	done
 	stop_all
 	if [ -z "$(jget committed_per_s "$D/bench.json")" ]; then
