@@ -125,10 +125,13 @@ csubmit_step(coord *c, coord_txn *t)
 		return;
 	}
 	(void)ctxn_enter(t, TX_WAIT, parts);
-	cvote_start(c, t, t->sub);
-	wire_msg_free(t->sub);  /* the requests are encoded */
-	free(t->sub);
+	/* Once the votes are out the flow may end on another thread and free
+	 * T: take the SUBMIT first, and touch T no more. */
+	wire_msg *sub = t->sub;
 	t->sub = NULL;
+	cvote_start(c, t, sub);
+	wire_msg_free(sub);  /* the requests are encoded */
+	free(sub);
 }
 
 int
