@@ -80,9 +80,27 @@ tlog(int level, const char *fmt, ...)
 	pthread_mutex_unlock(&tlog_mtx);
 }
 
+/* The steps every committed transaction takes: logged at DEBUG (-v), so
+ * that a busy node does not write a line per step of every transaction;
+ * every other step (an ABORT and its reason, a heuristic outcome, a
+ * recovery's) stays at INFO. */
+static int
+tlog_routine(const char *old, const char *new_)
+{
+	static const char *const routine[][2] = {
+		{ "NONE", "WAIT" }, { "WAIT", "COMMIT" }, { "COMMIT", "END" },
+		{ "NONE", "INIT" }, { "INIT", "READY" }, { "READY", "COMMIT" },
+		{ "INIT", "COMMIT" }, { "INIT", "READ-ONLY" }, { "NONE", "READY" },
+	};
+	for (size_t i = 0; i < sizeof(routine) / sizeof(routine[0]); i++)
+		if (strcmp(old, routine[i][0]) == 0 && strcmp(new_, routine[i][1]) == 0)
+			return 1;
+	return 0;
+}
+
 void
 tlog_state(const char *txid, const char *old, const char *new_, const char *why)
 {
-	tlog(TLOG_INFO, "%s: %s -> %s%s%s%s", txid, old, new_, why ? " (" : "",
-	    why ? why : "", why ? ")" : "");
+	tlog(tlog_routine(old, new_) ? TLOG_DEBUG : TLOG_INFO, "%s: %s -> %s%s%s%s", txid, old,
+	    new_, why ? " (" : "", why ? why : "", why ? ")" : "");
 }

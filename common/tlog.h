@@ -6,7 +6,7 @@
  * tlog_stderr_sink. Lines are formatted into a bounded buffer and handed to
  * the sink whole, so concurrent threads never interleave within a line.
  * Callable from any thread. Every state change of a transaction is reported
- * through tlog_state() as "txid: OLD -> NEW (why)".
+ * through tlog_state() as "txid: OLD -> NEW (why)" (routine ones at DEBUG).
  */
 #ifndef TWOPC_TLOG_H
 #define TWOPC_TLOG_H
@@ -41,7 +41,9 @@ void tlog(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)))
 #define tlog_info(...) tlog(TLOG_INFO, __VA_ARGS__)
 #define tlog_debug(...) tlog(TLOG_DEBUG, __VA_ARGS__)
 
-/* "txid: OLD -> NEW (why)" at INFO. */
+/* "txid: OLD -> NEW (why)": at DEBUG for the steps of a committed
+ * transaction (NONE -> WAIT -> COMMIT -> END at the coordinator; INIT,
+ * READY, COMMIT or READ-ONLY at a participant), at INFO for the others. */
 void tlog_state(const char *txid, const char *old, const char *new_, const char *why);
 
 #endif

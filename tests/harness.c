@@ -129,8 +129,8 @@ hc_exec_node(hcluster *c, int i, const char *env, const char *logf)
 		/* No -n: a test may name a second coordinator's log file
 		 * differently (names[0]) for the same cluster file. */
 		char words[sizeof(c->coord_args)], *save = NULL;
-		char *argv[16] = { exe, "-c", c->file };
-		int n = 3;
+		char *argv[16] = { exe, "-v", "-c", c->file };
+		int n = 4;
 		snprintf(words, sizeof(words), "%s", c->coord_args);
 		for (char *w = strtok_r(words, " ", &save); w != NULL && n < 15;
 		    w = strtok_r(NULL, " ", &save))
@@ -142,7 +142,7 @@ hc_exec_node(hcluster *c, int i, const char *env, const char *logf)
 		snprintf(cmd, sizeof(cmd), "exec %s -c '%s' -n '%s'", c->pcmd, c->file, c->names[i]);
 		execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
 	} else
-		execl(exe, exe, "-c", c->file, "-n", c->names[i], (char *)NULL);
+		execl(exe, exe, "-v", "-c", c->file, "-n", c->names[i], (char *)NULL);
 	_exit(127);
 }
 
