@@ -34,8 +34,10 @@ static uint8_t *
 t_enc(const wire_msg *m, size_t *len)
 {
 	wire_buf b = { 0 };
-	if (wire_encode(m, &b) != 0)
+	if (wire_encode(m, &b) != 0) {
+		wire_buf_free(&b);
 		return NULL;
+	}
 	*len = b.len;
 	return b.data;
 }
@@ -420,6 +422,7 @@ test_participant_batch(void)
 
 	/* An item that is not the envelope's sender's: no reply at all, and
 	 * the participant says why. */
+	free((void *)it[1].data);
 	it[1].data = t_vote("b-5", "k5", "5", &it[1].len);
 	CU_ASSERT(t_raw(c.urls[A], &it[1], 1, "mallory", &rep, 500) != 0);
 	T_EQ(hc_wait_log_line(&c, A, "another sender than its envelope", 5000), 0);
