@@ -81,13 +81,24 @@ main(int argc, char **argv)
 		cfg_free(cfg);
 		return 2;
 	}
+	/* The TLS files are read now, so that a bad one stops the start with
+	 * its name rather than failing every handshake later. */
+	if ((check ? cfg_tls_check(cfg, cfg->coordinator.name, errs, sizeof(errs)) :
+	    cfg_tls_use(cfg, cfg->coordinator.name, errs, sizeof(errs))) != 0) {
+		fputs(errs, stderr);
+		cfg_free(cfg);
+		return 2;
+	}
 	if (check) {
-		printf("%s: OK (coordinator %s, %zu participants)\n", file, cfg->coordinator.name,
-		    cfg->nparticipants);
+		printf("%s: OK (coordinator %s, %zu participants%s)\n", file, cfg->coordinator.name,
+		    cfg->nparticipants, cfg->tls_ca ? ", TLS identity loaded" : "");
 		cfg_free(cfg);
 		return 0;
 	}
 	tlog_set_name(cfg->coordinator.name);
+	if (cfg->insecure)
+		tlog_warn("%s: insecure: true: the cluster is unauthenticated; anyone who can "
+		    "reach a tcp:// address can commit, abort or erase transactions", file);
 
 	static daemon_signals sig;
 	static coord c;
