@@ -31,10 +31,11 @@ cmain_opt(int ch, const char *arg, void *min_epoch)
 	char *end;
 	errno = 0;
 	uint64_t e = strtoull(arg, &end, 10);
+	/* Participants refuse epochs above 2^63-1 (the logs' signed INTEGER). */
 	if (ch != 'E' || errno != 0 || end == arg || *end != '\0' || arg[0] == '-' || e == 0 ||
-	    e == UINT64_MAX) {
+	    e >= (uint64_t)INT64_MAX) {
 		fprintf(stderr, "twopc-coordinator: --min-epoch '%s': not an epoch "
-		    "(a number from 1 to %llu)\n", arg, (unsigned long long)UINT64_MAX - 1);
+		    "(a number from 1 to %llu)\n", arg, (unsigned long long)INT64_MAX - 1);
 		return 2;
 	}
 	*(uint64_t *)min_epoch = e;

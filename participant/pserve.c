@@ -179,6 +179,7 @@ part_open(twopc_participant **out, cfg_cluster *cfg, const char *name, const two
 	uint64_t e = 0;
 	if ((rv = plog_epoch_get(p->db, &e)) != 0)
 		goto fail;
+	e = part_epoch_from_log(e);
 	atomic_store(&p->max_epoch, e);
 	p->epoch_stored = e;
 	p->peer_socks = calloc(p->cfg->nparticipants, sizeof(*p->peer_socks));
