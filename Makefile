@@ -41,7 +41,7 @@ TWOPC_LDFLAGS := -Wl,-z,relro,-z,now
 TWOPC_ALL_LDFLAGS = $(TWOPC_LDFLAGS) $(SAN) $(LDFLAGS)
 TWOPC_EXE_LDFLAGS = -pie $(TWOPC_ALL_LDFLAGS)
 # Debian's libnng-dev has no pkg-config file: link it directly.
-LIBS    = -lnng -lsqlite3 -lyaml -lpthread
+LIBS    = -lnng -lmbedx509 -lmbedcrypto -lsqlite3 -lyaml -lpthread
 
 # ---- include paths: what each part may include ----
 # Every object gets only the folders of the layers below it, so including a
@@ -63,14 +63,14 @@ INC_CLIENT = -Icoordinator/include $(INC_CONFIG)
 INC_DRIVER = -Icoordinator/include $(INC_COMMON)
 INC_TESTS  = -Itests -Iparticipant -Iparticipant/include -Icoordinator -Icoordinator/include $(INC_CONFIG)
 
-PKGS      = libnng-dev libsqlite3-dev libyaml-dev
+PKGS      = libnng-dev libmbedtls-dev libsqlite3-dev libyaml-dev
 TEST_PKGS = libcunit1-dev mandoc spin sqlite3 pkg-config
 
 COMMON_SRC = common/err.c common/txstate.c common/wire.c common/tlog.c common/db.c common/dbgroup.c common/dbsync.c \
              common/wiredec.c common/crash.c common/loglock.c common/rpc.c common/rpcsrv.c \
              common/rpccall.c common/rpcchan.c common/fdetect.c common/mclock.c common/statlist.c \
              common/heur.c common/daemon.c common/serve.c common/runstate.c config/config.c \
-             config/cfgtree.c config/cfgbuild.c
+             config/cfgtree.c config/cfgbuild.c config/cfgtls.c common/rpctls.c
 # The test hooks (crash points and the fault VFS armed from the
 # environment): linked into the daemons and the tests, never into a library.
 HOOK_SRC   = common/testhook.c common/faultvfs.c common/faultdisk.c

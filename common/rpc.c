@@ -2,7 +2,8 @@
  * rpc.c - see rpc.h: what the REP server (rpcsrv.c) and the REQ calls
  * (rpccall.c) share: the socket options, the NNG error mapping, dialing,
  * and rpc_close() with the lock that makes a close safe against calls in
- * flight on other threads.
+ * flight on other threads. A tls+tcp:// URL gets its TLS configuration
+ * from rpctls.c.
  */
 #include "rpc.h"
 
@@ -77,6 +78,27 @@ rpc_setup(nng_socket s)
 	return rv;
 }
 
+/* Dial URL on S in the background; a tls+tcp:// URL with the process's
+ * TLS identity (rpctls.c). 0, an NNG error, or -1 (TLS, logged). */
+static int
+rpc_dial_start(nng_socket s, const char *url)
+{
+	nng_dialer d;
+	nng_tls_config *tls;
+	int rv;
+
+	if (!rpc_tls_url(url))
+		return nng_dial(s, url, NULL, NNG_FLAG_NONBLOCK);
+	if ((tls = rpc_tls_config(0, url)) == NULL)
+		return -1;
+	/* The dialer holds its own reference to the configuration. */
+	if ((rv = nng_dialer_create(&d, s, url)) == 0 &&
+	    (rv = nng_dialer_set_ptr(d, NNG_OPT_TLS_CONFIG, tls)) == 0)
+		rv = nng_dialer_start(d, NNG_FLAG_NONBLOCK);
+	nng_tls_config_free(tls);
+	return rv;
+}
+
 int
 rpc_dial(const char *url, int resend, nng_socket *out)
 {
@@ -89,10 +111,11 @@ rpc_dial(const char *url, int resend, nng_socket *out)
 	    (rv = nng_socket_set_size(s, NNG_OPT_RECVMAXSZ, WIRE_MAX_BATCH)) != 0 ||
 	    (rv = nng_socket_set_ms(s, NNG_OPT_REQ_RESENDTIME,
 	    resend ? RPC_RESEND_MS : NNG_DURATION_INFINITE)) != 0 ||
-	    (rv = nng_dial(s, url, NULL, NNG_FLAG_NONBLOCK)) != 0) {
-		tlog_error("cannot dial %s: %s", url, nng_strerror(rv));
+	    (rv = rpc_dial_start(s, url)) != 0) {
+		if (rv > 0)
+			tlog_error("cannot dial %s: %s", url, nng_strerror(rv));
 		nng_close(s);
-		return TWOPC_ENET;
+		return rv > 0 ? TWOPC_ENET : TWOPC_ECONFIG;
 	}
 	*out = s;
 	return 0;

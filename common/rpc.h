@@ -97,7 +97,8 @@ typedef struct rpc_server_opts {
 
 /*
  * Listen on URL and serve with O. Returns 0 and *out, TWOPC_ENET (logged,
- * naming the URL) or TWOPC_ENOMEM.
+ * naming the URL), TWOPC_ECONFIG (a tls+tcp:// URL without a usable TLS
+ * identity, logged) or TWOPC_ENOMEM.
  */
 int rpc_server_start(const char *url, const rpc_server_opts *o, rpc_server **out);
 /* Stop receiving, join the workers, wait for every reply held at the
@@ -112,7 +113,8 @@ uint64_t rpc_server_requests(rpc_server *s);
  * Open a REQ socket dialing URL in the background (reconnects forever).
  * RESEND: let NNG resend an unanswered request every RPC_RESEND_MS and
  * when a connection drops; pass 0 for requests that are not idempotent
- * (a SUBMIT without a txid must never run twice).
+ * (a SUBMIT without a txid must never run twice). Returns 0, TWOPC_ENET or
+ * TWOPC_ECONFIG (tls+tcp:// without a usable TLS identity), logged.
  */
 int rpc_dial(const char *url, int resend, nng_socket *out);
 
@@ -159,6 +161,37 @@ void rpc_batch_free(rpc_batch *b);
  * close itself.
  */
 void rpc_close(nng_socket sock);
+
+/*
+ * TLS (rpctls.c). A tls+tcp:// socket, listening or dialing, uses this
+ * process's identity: one CA, one certificate and key. Servers require a
+ * client certificate signed by the CA (mutual TLS); dialers verify the
+ * server against the CA and, when its URL is bound to a node name
+ * (rpc_tls_bind), that the server's certificate was issued to that name.
+ * tcp://, ipc:// and inproc:// sockets are unaffected. Without an
+ * identity, a tls+tcp:// socket cannot be opened (TWOPC_ECONFIG, logged).
+ */
+typedef struct rpc_tls rpc_tls;
+
+/*
+ * Read and check CA, CRT and KEY (PEM files) for node NAME: the key must
+ * match the certificate, which must be signed by the CA, valid now and
+ * issued to NAME (subject CN, or a DNS subjectAltName). Returns 0 and *OUT,
+ * or TWOPC_ECONFIG with one line "PATH: problem" in ERR (no newline), or
+ * TWOPC_ENOMEM. Never exits.
+ */
+int rpc_tls_load(const char *ca, const char *crt, const char *key, const char *name,
+    rpc_tls **out, char *err, size_t errlen);
+/* Dialing URL with T requires the server's certificate to be NAME's.
+ * 0 or TWOPC_ENOMEM. */
+int rpc_tls_bind(rpc_tls *t, const char *url, const char *name);
+/* Make T (from rpc_tls_load; taken over) the process's identity for the
+ * sockets opened from now on; the previous one is freed. NULL: none. */
+void rpc_tls_use(rpc_tls *t);
+/* Free an identity that was not handed to rpc_tls_use. NULL is fine. */
+void rpc_tls_free(rpc_tls *t);
+/* 1 if URL is a tls+tcp:// URL. */
+int rpc_tls_url(const char *url);
 
 /* NNG messages this process has handed to NNG to send (requests, BATCH
  * envelopes counted once, replies; NNG's own resends not counted). */

@@ -15,8 +15,14 @@
 #include <pthread.h>
 #include <stdint.h>
 #include <nng/nng.h>
+#include <nng/supplemental/tls/tls.h>
 
 #include "wire.h"
+
+/* The TLS configuration for a tls+tcp:// listener (server) or a dialer
+ * of URL (client), from the identity of rpc_tls_use: a new reference
+ * (nng_tls_config_free it), or NULL with the reason logged. */
+nng_tls_config *rpc_tls_config(int server, const char *url);
 
 /* Held shared by nng_ctx_* calls, exclusively by rpc_close (rpc.c). */
 extern pthread_rwlock_t rpc_close_lk;

@@ -421,6 +421,30 @@ rpc_ipc_in_use(const char *url)
 	return used;
 }
 
+/*
+ * Listen on URL with SOCK: a tls+tcp:// URL with the process's identity,
+ * requiring every client to present a certificate signed by the CA
+ * (rpctls.c); a client without one never gets a message through.
+ * 0, an NNG error, or -1 (TLS, logged).
+ */
+static int
+rpc_listen(nng_socket sock, const char *url)
+{
+	nng_listener l;
+	nng_tls_config *tls;
+	int rv;
+
+	if (!rpc_tls_url(url))
+		return nng_listen(sock, url, NULL, 0);
+	if ((tls = rpc_tls_config(1, url)) == NULL)
+		return -1;
+	if ((rv = nng_listener_create(&l, sock, url)) == 0 &&
+	    (rv = nng_listener_set_ptr(l, NNG_OPT_TLS_CONFIG, tls)) == 0)
+		rv = nng_listener_start(l, 0);
+	nng_tls_config_free(tls);
+	return rv;
+}
+
 int
 rpc_server_start(const char *url, const rpc_server_opts *o, rpc_server **out)
 {
@@ -445,10 +469,11 @@ rpc_server_start(const char *url, const rpc_server_opts *o, rpc_server **out)
 		rv = rpc_err(rv);
 		goto fail_free;
 	}
-	if ((rv = rpc_setup(s->sock)) != 0 || (rv = nng_listen(s->sock, url, NULL, 0)) != 0) {
-		tlog_error("cannot listen on %s: %s", url, nng_strerror(rv));
+	if ((rv = rpc_setup(s->sock)) != 0 || (rv = rpc_listen(s->sock, url)) != 0) {
+		if (rv > 0)
+			tlog_error("cannot listen on %s: %s", url, nng_strerror(rv));
 		nng_close(s->sock);
-		rv = TWOPC_ENET;
+		rv = rv > 0 ? TWOPC_ENET : TWOPC_ECONFIG;
 		goto fail_free;
 	}
 	s->slots = calloc(RPC_SLOTS, sizeof(*s->slots));

@@ -2,7 +2,9 @@
  * cfgbuild.c - a cluster from values instead of a file (cfg_build in
  * config.h), for programs that embed the participant library and keep
  * their configuration elsewhere. The checks are the loader's: valid and
- * unique names, accepted and unique URLs.
+ * unique names, accepted and unique URLs. It has no TLS settings: a
+ * tls+tcp:// URL is refused, and tcp:// URLs make the cluster insecure
+ * (as `insecure: true` in a file; the participant warns at start).
  */
 #include "config.h"
 
@@ -52,10 +54,13 @@ cfg_build(const char *const *names, const char *const *urls, const char *const *
 	if (n - 1 > CFG_MAX_PARTICIPANTS)
 		return -cfgb_err(errbuf, errlen, 0, "config: more than %d participants", CFG_MAX_PARTICIPANTS);
 	for (size_t i = 0; i < n; i++) {
+		why = NULL;
 		if (names[i] == NULL || !wire_name_valid(names[i]))
 			errs = cfgb_err(errbuf, errlen, errs, "config: bad name '%s' (1-%d of A-Z a-z 0-9 _ . -)",
 			    names[i] ? names[i] : "(null)", CFG_NAME_MAX);
-		if (urls[i] == NULL || (why = cfg_url_problem(urls[i])) != NULL)
+		if (urls[i] != NULL && strncmp(urls[i], "tls+tcp://", 10) == 0)
+			why = "tls+tcp:// needs a cluster file with a 'tls' section";
+		if (urls[i] == NULL || why != NULL || (why = cfg_url_problem(urls[i])) != NULL)
 			errs = cfgb_err(errbuf, errlen, errs, "config: bad URL '%s' for '%s' (%s)",
 			    urls[i] ? urls[i] : "(null)", names[i] ? names[i] : "?",
 			    urls[i] ? why : "missing");
@@ -91,6 +96,11 @@ cfg_build(const char *const *names, const char *const *urls, const char *const *
 	c->ack_retry_ms = 500;
 	c->retention_s = retention_s ? retention_s : 86400;
 	c->durability = durability_normal ? CFG_DURABILITY_NORMAL : CFG_DURABILITY_FULL;
+	/* The struct has no TLS settings: its tcp:// URLs are plain, and the
+	 * daemon warns at start as for a file that says insecure: true. */
+	for (size_t i = 0; i < n; i++)
+		if (strncmp(urls[i], "tcp://", 6) == 0)
+			c->insecure = 1;
 	if (oom) {
 		cfg_free(c);
 		return -cfgb_err(errbuf, errlen, 0, "config: out of memory");

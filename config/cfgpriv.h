@@ -5,6 +5,7 @@
 #ifndef TWOPC_CFGPRIV_H
 #define TWOPC_CFGPRIV_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <string.h>
 
@@ -64,5 +65,22 @@ int cfg_parse(cfg_ctx *x, const unsigned char *buf, size_t len, cfg_yn **rootp);
 
 /* Free a tree from cfg_parse (NULL is fine). */
 void cfg_yn_free(cfg_yn *n);
+
+/* Is N of kind WANT? Reports a type error naming WHAT if not (config.c). */
+bool cfg_want(cfg_ctx *x, const cfg_yn *n, cfg_kind want, const char *what);
+/* Match mapping MAP's keys against KEYS into VALS; report unknown, repeated
+ * and missing (the first REQUIRED keys) ones (config.c). */
+void cfg_fields(cfg_ctx *x, const cfg_yn *map, const char *where,
+    const char *const *keys, const char *expected, const cfg_yn **vals);
+void cfg_missing(cfg_ctx *x, const cfg_yn *map, const char *where,
+    const char *const *keys, const cfg_yn **vals, size_t required);
+/* The path N for KEY, made absolute against the file's directory, in *DST. */
+void cfg_check_path(cfg_ctx *x, const cfg_yn *n, const char *key, char **dst);
+
+/* The top-level insecure and tls values, and the transport rules over the
+ * listen URLs once every node is read (cfgtls.c). */
+void cfg_check_insecure(cfg_ctx *x, const cfg_yn *n);
+void cfg_check_tls(cfg_ctx *x, const cfg_yn *map);
+void cfg_check_transport(cfg_ctx *x, bool has_tls);
 
 #endif

@@ -15,6 +15,8 @@
  *   participants:  [{name, listen, log}, ...] 1 to 64 entries     required
  *   timeouts:      {decision_timeout_ms?, ack_retry_ms?, retention_s?}
  *   durability:    full | normal
+ *   insecure:      true | false (default false)
+ *   tls:           {ca, dir}     both required in the section (cfgtls.c)
  *
  * Decisions where DESIGN is silent:
  * - Scalars are typed by their text, not by YAML tags or quotes: "2000" is
@@ -26,8 +28,14 @@
  *   4294967295; leading zeros are read as decimal.
  * - After a YAML syntax error the structure is unknown, so the schema is not
  *   checked: only the syntax error (and alias errors before it) count.
- * - Relative log paths are joined to realpath(dirname(FILE)); absolute ones
- *   are kept as written. Neither has to exist.
+ * - Relative log and tls paths are joined to realpath(dirname(FILE));
+ *   absolute ones are kept as written. cfg_load does not open them (the
+ *   twopc command reads the file too, and holds only the client's key):
+ *   cfg_tls_use and cfg_tls_check do.
+ * - Transport: a tls+tcp:// URL needs the tls section; a tcp:// URL needs
+ *   insecure: true; each refusal is reported at the URL. ipc:// and
+ *   inproc:// need neither (an ipc:// socket is as private as its
+ *   directory: twopc.yaml(5)).
  * - Values echoed in messages are cut at 64 bytes and control characters
  *   become '?', so one error is always one line.
  * - errbuf is written from its start (it is "" on success).
@@ -95,7 +103,7 @@ static const char *cfg_kind_name(const cfg_yn *n)
 }
 
 /* Is N of kind WANT? Reports a type error naming WHAT if not. */
-static bool cfg_want(cfg_ctx *x, const cfg_yn *n, cfg_kind want, const char *what)
+bool cfg_want(cfg_ctx *x, const cfg_yn *n, cfg_kind want, const char *what)
 {
 	static const char *const kinds[] = {"a string", "a sequence", "a mapping"};
 
@@ -111,7 +119,7 @@ static bool cfg_want(cfg_ctx *x, const cfg_yn *n, cfg_kind want, const char *wha
  * scalars, unknown or repeated; WHERE ("in coordinator") and EXPECTED (the
  * key list) go into the messages.
  */
-static void cfg_fields(cfg_ctx *x, const cfg_yn *map, const char *where,
+void cfg_fields(cfg_ctx *x, const cfg_yn *map, const char *where,
     const char *const *keys, const char *expected, const cfg_yn **vals)
 {
 	for (size_t i = 0; i + 1 < map->nkids; i += 2) {
@@ -140,7 +148,7 @@ static void cfg_fields(cfg_ctx *x, const cfg_yn *map, const char *where,
 	}
 }
 
-static void cfg_missing(cfg_ctx *x, const cfg_yn *map, const char *where,
+void cfg_missing(cfg_ctx *x, const cfg_yn *map, const char *where,
     const char *const *keys, const cfg_yn **vals, size_t required)
 {
 	for (size_t i = 0; i < required; i++)
@@ -188,7 +196,7 @@ static bool cfg_check_name(cfg_ctx *x, const cfg_yn *n, char *dst)
 const char *cfg_url_problem(const char *u)
 {
 	static const char badport[] = "PORT must be a number from 1 to 65535";
-	const char *host = u + 6, *colon;
+	const char *host, *colon;
 	long port = 0;
 
 	if (u[strcspn(u, " \t\r\n\v\f")] != '\0')
@@ -197,8 +205,12 @@ const char *cfg_url_problem(const char *u)
 		return u[6] ? NULL : "missing PATH in ipc://PATH";
 	if (strncmp(u, "inproc://", 9) == 0)
 		return u[9] ? NULL : "missing NAME in inproc://NAME";
-	if (strncmp(u, "tcp://", 6) != 0)
-		return "expected tcp://HOST:PORT, ipc://PATH or inproc://NAME";
+	if (strncmp(u, "tls+tcp://", 10) == 0)
+		host = u + 10;
+	else if (strncmp(u, "tcp://", 6) == 0)
+		host = u + 6;
+	else
+		return "expected tls+tcp://HOST:PORT, tcp://HOST:PORT, ipc://PATH or inproc://NAME";
 	if (*host == '[') { /* IPv6 literal: tcp://[::1]:7400 */
 		const char *end = strchr(host, ']');
 
@@ -235,12 +247,15 @@ static void cfg_check_url(cfg_ctx *x, const cfg_yn *n, char **dst)
 		x->urls[x->nurls++] = (cfg_seen){n->text, n};
 }
 
-static void cfg_check_log(cfg_ctx *x, const cfg_yn *n, char **dst)
+void cfg_check_path(cfg_ctx *x, const cfg_yn *n, const char *key, char **dst)
 {
-	if (!cfg_want(x, n, CFG_SCALAR, "'log'"))
+	char what[40];
+
+	snprintf(what, sizeof what, "'%s'", key);
+	if (!cfg_want(x, n, CFG_SCALAR, what))
 		return;
 	if (n->text[0] == '\0') {
-		cfg_err(x, CFG_AT(n), "empty path for 'log'");
+		cfg_err(x, CFG_AT(n), "empty path for '%s'", key);
 		return;
 	}
 	/* Daemons may chdir; a path relative to the file is fixed now. */
@@ -302,7 +317,7 @@ static void cfg_check_node(cfg_ctx *x, const cfg_yn *map, int index, cfg_node *d
 	if (vals[1] != NULL)
 		cfg_check_url(x, vals[1], &dst->listen);
 	if (vals[2] != NULL)
-		cfg_check_log(x, vals[2], &dst->log);
+		cfg_check_path(x, vals[2], "log", &dst->log);
 	if (vals[3] != NULL)
 		cfg_check_uint(x, vals[3], "vote_timeout_ms", &x->c->vote_timeout_ms);
 	if (index < 0)
@@ -385,8 +400,8 @@ static void cfg_check_unique(cfg_ctx *x, const cfg_seen *seen, size_t n, const c
 static void cfg_check(cfg_ctx *x, const cfg_yn *root)
 {
 	static const char *const keys[] = {"coordinator", "participants", "timeouts",
-	    "durability", NULL};
-	const cfg_yn *vals[4] = {NULL};
+	    "durability", "insecure", "tls", NULL};
+	const cfg_yn *vals[6] = {NULL};
 	bool pfirst;
 
 	if (root == NULL) {
@@ -401,7 +416,7 @@ static void cfg_check(cfg_ctx *x, const cfg_yn *root)
 		return;
 	}
 	cfg_fields(x, root, "at top level", keys,
-	    "coordinator, participants, timeouts, durability", vals);
+	    "coordinator, participants, timeouts, durability, insecure, tls", vals);
 	/* Names and URLs are recorded in file order, so the first is cited. */
 	pfirst = vals[0] && vals[1] && vals[1]->line < vals[0]->line;
 	if (vals[1] != NULL && pfirst)
@@ -414,9 +429,14 @@ static void cfg_check(cfg_ctx *x, const cfg_yn *root)
 		cfg_check_timeouts(x, vals[2]);
 	if (vals[3] != NULL)
 		cfg_check_durability(x, vals[3]);
+	if (vals[4] != NULL)
+		cfg_check_insecure(x, vals[4]);
+	if (vals[5] != NULL)
+		cfg_check_tls(x, vals[5]);
 	cfg_missing(x, root, "at top level", keys, vals, 2);
 	cfg_check_unique(x, x->names, x->nnames, "name");
 	cfg_check_unique(x, x->urls, x->nurls, "listen URL");
+	cfg_check_transport(x, vals[5] != NULL);
 }
 
 /* Read FILE whole; it is small, and a reader error needs the bytes. */
@@ -509,6 +529,8 @@ void cfg_free(cfg_cluster *c)
 		free(c->participants[i].log);
 	}
 	free(c->participants);
+	free(c->tls_ca);
+	free(c->tls_dir);
 	free(c->path);
 	free(c);
 }

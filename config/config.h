@@ -8,13 +8,14 @@
  * function returns a negative count of errors and *out is left untouched;
  * on success it returns 0 and *out owns a heap cluster freed by cfg_free().
  *
- * Relative log paths are resolved against the directory of the file, so a
- * loaded cluster holds absolute (or as-given absolute) paths only.
+ * Relative log and TLS paths are resolved against the directory of the
+ * file, so a loaded cluster holds absolute (or as-given absolute) paths only.
  *
  * Invariants of a loaded cluster: names are unique across the coordinator and
  * all participants, non-empty, at most CFG_NAME_MAX bytes of [A-Za-z0-9_.-];
- * listen URLs start with tcp://, ipc:// or inproc:// and are unique; at least
- * one participant; every timeout > 0.
+ * listen URLs start with tls+tcp://, tcp://, ipc:// or inproc:// and are
+ * unique; a tls+tcp:// URL implies a tls section (tls_ca, tls_dir set); a
+ * tcp:// URL implies insecure; at least one participant; every timeout > 0.
  */
 #ifndef TWOPC_CONFIG_H
 #define TWOPC_CONFIG_H
@@ -46,7 +47,15 @@ typedef struct cfg_cluster {
 	uint32_t ack_retry_ms;        /* timeouts.ack_retry_ms, default 500: GLOBAL resend period */
 	uint32_t retention_s;         /* timeouts.retention_s, default 86400 (R7, R9) */
 	cfg_durability durability;    /* default full */
+	int insecure;                 /* insecure: true (plain tcp:// allowed), default 0 */
+	char *tls_ca;                 /* tls.ca (PEM CA), absolute; NULL: no tls section */
+	char *tls_dir;                /* tls.dir: NAME.crt, NAME.key per node; absolute */
+	int tls_ca_line, tls_ca_col;  /* where tls.ca and tls.dir are, for errors */
+	int tls_dir_line, tls_dir_col;
 } cfg_cluster;
+
+/* The name whose certificate the twopc command and the client library use. */
+#define CFG_TLS_CLIENT "client"
 
 /*
  * Load and validate FILE. errbuf (size errlen, may be NULL/0) receives the
@@ -71,6 +80,24 @@ const char *cfg_url_problem(const char *url);
 int cfg_build(const char *const *names, const char *const *urls, const char *const *logs,
     size_t n, uint32_t decision_timeout_ms, uint32_t retention_s, int durability_normal,
     cfg_cluster **out, char *errbuf, size_t errlen);
+
+/*
+ * TLS identity (cfgtls.c). Load and check the CA and the certificate and
+ * key of node NAME (CFG_TLS_CLIENT for clients), TLS_DIR/NAME.crt and
+ * TLS_DIR/NAME.key: readable, PEM, the key matches the certificate, the
+ * certificate is signed by the CA, valid now, and issued to NAME. Then
+ * make them this process's identity on every tls+tcp:// socket
+ * (rpc_tls_use), with every node's listen URL bound to its name (a dialer
+ * checks the server's certificate is that node's). A cluster without a
+ * tls section: 0, nothing done. Errors: "FILE:LINE:COLUMN: tls: ..." lines
+ * (the position of tls.ca or tls.dir) in ERRBUF; returns -1. Not thread
+ * safe against sockets being opened: call before any.
+ */
+int cfg_tls_use(const cfg_cluster *c, const char *name, char *errbuf, size_t errlen);
+
+/* The same checks, nothing installed; NAME NULL checks every node of the
+ * cluster and CFG_TLS_CLIENT. 0, or -N for N bad identities. */
+int cfg_tls_check(const cfg_cluster *c, const char *name, char *errbuf, size_t errlen);
 
 /* The participant named NAME, or NULL. */
 const cfg_node *cfg_participant(const cfg_cluster *c, const char *name);

@@ -55,6 +55,12 @@ twopc_client_open(twopc_client **out, const char *file)
 		free(cl);
 		return TWOPC_ECONFIG;
 	}
+	/* Every client uses the 'client' certificate (twopc.yaml(5)). */
+	if (cfg_tls_use(cl->cfg, CFG_TLS_CLIENT, client_cfg_errs, sizeof(client_cfg_errs)) != 0) {
+		cfg_free(cl->cfg);
+		free(cl);
+		return TWOPC_ECONFIG;
+	}
 	cl->socks = calloc(cl->cfg->nparticipants + 1, sizeof(*cl->socks));
 	cl->open = calloc(cl->cfg->nparticipants + 1, sizeof(*cl->open));
 	if (cl->socks == NULL || cl->open == NULL) {

@@ -31,10 +31,11 @@ cmain_opt(int ch, const char *arg, void *min_epoch)
 	char *end;
 	errno = 0;
 	uint64_t e = strtoull(arg, &end, 10);
+	/* Participants refuse epochs above 2^63-1 (the logs' signed INTEGER). */
 	if (ch != 'E' || errno != 0 || end == arg || *end != '\0' || arg[0] == '-' || e == 0 ||
-	    e == UINT64_MAX) {
+	    e >= (uint64_t)INT64_MAX) {
 		fprintf(stderr, "twopc-coordinator: --min-epoch '%s': not an epoch "
-		    "(a number from 1 to %llu)\n", arg, (unsigned long long)UINT64_MAX - 1);
+		    "(a number from 1 to %llu)\n", arg, (unsigned long long)INT64_MAX - 1);
 		return 2;
 	}
 	*(uint64_t *)min_epoch = e;
@@ -81,13 +82,24 @@ main(int argc, char **argv)
 		cfg_free(cfg);
 		return 2;
 	}
+	/* The TLS files are read now, so that a bad one stops the start with
+	 * its name rather than failing every handshake later. */
+	if ((check ? cfg_tls_check(cfg, cfg->coordinator.name, errs, sizeof(errs)) :
+	    cfg_tls_use(cfg, cfg->coordinator.name, errs, sizeof(errs))) != 0) {
+		fputs(errs, stderr);
+		cfg_free(cfg);
+		return 2;
+	}
 	if (check) {
-		printf("%s: OK (coordinator %s, %zu participants)\n", file, cfg->coordinator.name,
-		    cfg->nparticipants);
+		printf("%s: OK (coordinator %s, %zu participants%s)\n", file, cfg->coordinator.name,
+		    cfg->nparticipants, cfg->tls_ca ? ", TLS identity loaded" : "");
 		cfg_free(cfg);
 		return 0;
 	}
 	tlog_set_name(cfg->coordinator.name);
+	if (cfg->insecure)
+		tlog_warn("%s: insecure: true: the cluster is unauthenticated; anyone who can "
+		    "reach a tcp:// address can commit, abort or erase transactions", file);
 
 	static daemon_signals sig;
 	static coord c;

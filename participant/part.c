@@ -100,12 +100,20 @@ int
 part_stale(twopc_participant *p, const wire_msg *req, wire_msg *rep, char *buf, size_t len)
 {
 	uint64_t seen = atomic_load(&p->max_epoch);
+	char text[128];
+	if (req->epoch > PART_EPOCH_MAX) {
+		tlog_warn("%s: refused %s from %s: epoch %llu is invalid (above %llu)", req->txid,
+		    wire_type_name(req->type), req->sender, (unsigned long long)req->epoch,
+		    (unsigned long long)PART_EPOCH_MAX);
+		snprintf(text, sizeof(text), "invalid coordinator epoch %llu (above %llu)",
+		    (unsigned long long)req->epoch, (unsigned long long)PART_EPOCH_MAX);
+		return wire_reply_error(rep, TWOPC_EPROTO, text, buf, len);
+	}
 	if (req->epoch >= seen)
 		return 0;
 	tlog_warn("%s: refused %s from %s: epoch %llu is older than %llu", req->txid,
 	    wire_type_name(req->type), req->sender, (unsigned long long)req->epoch,
 	    (unsigned long long)seen);
-	char text[128];
 	snprintf(text, sizeof(text), "stale coordinator epoch %llu (highest seen %llu)",
 	    (unsigned long long)req->epoch, (unsigned long long)seen);
 	return wire_reply_error(rep, TWOPC_ESTALE, text, buf, len);
@@ -116,8 +124,21 @@ void
 part_see_epoch(twopc_participant *p, uint64_t epoch)
 {
 	uint64_t cur = atomic_load(&p->max_epoch);
+	if (epoch > PART_EPOCH_MAX)
+		return;
 	while (epoch > cur && !atomic_compare_exchange_weak(&p->max_epoch, &cur, epoch))
 		;
+}
+
+uint64_t
+part_epoch_from_log(uint64_t logged)
+{
+	if (logged <= PART_EPOCH_MAX)
+		return logged;
+	tlog_warn("the log's highest coordinator epoch %lld is invalid (above %llu): ignored; "
+	    "the coordinator's next epoch is accepted", (long long)logged,
+	    (unsigned long long)PART_EPOCH_MAX);
+	return 0;
 }
 
 int

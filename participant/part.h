@@ -103,11 +103,27 @@ part_failed(twopc_participant *p)
 	return runstate_failed(&p->run);
 }
 
+/*
+ * The highest coordinator epoch a participant accepts, 2^63-1. Epochs are
+ * unsigned 64-bit on the wire and in memory, but the logs keep them in
+ * SQLite INTEGER columns (signed 64-bit), where a larger one would read
+ * back negative, that is as 2^64-1 after a restart, above every epoch a
+ * coordinator will ever have, and fence the participant for good. A
+ * coordinator starts a new epoch per start: 2^63-1 is never reached.
+ */
+#define PART_EPOCH_MAX ((uint64_t)INT64_MAX)
+
 /* R6: 1 if REQ comes from an older coordinator epoch than the highest
- * seen (REP filled with the error, logged), else 0. */
+ * seen, or carries an epoch above PART_EPOCH_MAX (invalid: refused, never
+ * remembered), REP filled with the error, logged; else 0. */
 int part_stale(twopc_participant *p, const wire_msg *req, wire_msg *rep, char *buf, size_t len);
-/* Remember a higher epoch; made durable with the next forced write. */
+/* Remember a higher epoch (at most PART_EPOCH_MAX; a larger one is
+ * ignored); made durable with the next forced write. */
 void part_see_epoch(twopc_participant *p, uint64_t epoch);
+/* The epoch read from the log at open, or 0 (logged) if it is above
+ * PART_EPOCH_MAX: a log written before the bound existed may hold one
+ * from a forged message, stored as a negative number. */
+uint64_t part_epoch_from_log(uint64_t logged);
 /* With the db lock held, inside a log transaction: write the highest
  * epoch seen to the log's meta if it rose. 0 or TWOPC_EIO. */
 int part_store_epoch(twopc_participant *p);

@@ -179,6 +179,7 @@ part_open(twopc_participant **out, cfg_cluster *cfg, const char *name, const two
 	uint64_t e = 0;
 	if ((rv = plog_epoch_get(p->db, &e)) != 0)
 		goto fail;
+	e = part_epoch_from_log(e);
 	atomic_store(&p->max_epoch, e);
 	p->epoch_stored = e;
 	p->peer_socks = calloc(p->cfg->nparticipants, sizeof(*p->peer_socks));
@@ -222,6 +223,10 @@ twopc_participant_check(const char *cluster_file, const char *name, size_t *npar
 	if (name != NULL && cfg_participant(cfg, name) == NULL) {
 		tlog_error("%s: no participant named '%s'", cluster_file, name);
 		rv = TWOPC_ENOENT;
+	} else if (cfg_tls_check(cfg, name, errs, sizeof(errs)) != 0) {
+		/* Without NAME, every node's and the client's TLS files. */
+		part_log_cfg_errors(errs);
+		rv = TWOPC_ECONFIG;
 	} else if (nparticipants != NULL) {
 		*nparticipants = cfg->nparticipants;
 	}
@@ -241,6 +246,13 @@ twopc_participant_open(twopc_participant **out, const char *cluster_file, const 
 	errs[0] = '\0';
 	if (cfg_load(cluster_file, &cfg, errs, sizeof(errs)) != 0) {
 		part_log_cfg_errors(errs);
+		return TWOPC_ECONFIG;
+	}
+	/* The node's TLS identity, read before anything else is opened (an
+	 * unknown NAME is left to part_open's error). */
+	if (cfg_participant(cfg, name) != NULL && cfg_tls_use(cfg, name, errs, sizeof(errs)) != 0) {
+		part_log_cfg_errors(errs);
+		cfg_free(cfg);
 		return TWOPC_ECONFIG;
 	}
 	return part_open(out, cfg, name, res);
@@ -313,6 +325,9 @@ twopc_participant_start(twopc_participant *p)
 		.gate = part_gate, .gate_arg = p, .fail = part_gate_failed,
 		.group_begin = part_group_begin, .group_end = part_group_end,
 	};
+	if (p->cfg->insecure)
+		tlog_warn("%s: insecure: true: the cluster is unauthenticated; anyone who can "
+		    "reach a tcp:// address can commit, abort or erase transactions", p->cfg->path);
 	if ((rv = rpc_server_start(p->self->listen, &so, &p->srv)) != 0)
 		return rv;
 	if ((rv = part_recover(p)) != 0)

@@ -11,6 +11,7 @@ type note_anomaly >/dev/null 2>&1 || note_anomaly() { :; }
 # write_cluster FILE BASE_PORT NPART DURABILITY [RETENTION_S]
 write_cluster() {
 	{
+		echo "insecure: true  # plain tcp://, as the peer it is compared with"
 		echo "coordinator:"
 		echo "  name: coord"
 		echo "  listen: tcp://127.0.0.1:$2"

@@ -18,20 +18,25 @@ say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 run() { printf '$ %s\n' "twopc ${*}"; "$B/twopc" -c "$DIR/cluster.yaml" "$@"; local rc=$?; printf '  (exit %d)\n' "$rc"; return 0; }
 
 cat > "$DIR/cluster.yaml" <<YAML
+# Mutual TLS: every node proves itself with its certificate from tls/,
+# signed by tls/ca.crt; so does the twopc command (tls/client.crt).
+tls:
+  ca: tls/ca.crt
+  dir: tls
 coordinator:
   name: coord
-  listen: tcp://127.0.0.1:$BASE
+  listen: tls+tcp://127.0.0.1:$BASE
   log: coord.db
   vote_timeout_ms: 1000
 participants:
   - name: alpha
-    listen: tcp://127.0.0.1:$((BASE + 1))
+    listen: tls+tcp://127.0.0.1:$((BASE + 1))
     log: alpha.db
   - name: beta
-    listen: tcp://127.0.0.1:$((BASE + 2))
+    listen: tls+tcp://127.0.0.1:$((BASE + 2))
     log: beta.db
   - name: gamma
-    listen: tcp://127.0.0.1:$((BASE + 3))
+    listen: tls+tcp://127.0.0.1:$((BASE + 3))
     log: gamma.db
 timeouts:
   decision_timeout_ms: 500
@@ -61,7 +66,11 @@ balances() {
 	printf '  alice@alpha=%-5s bob@beta=%-5s carol@gamma=%-5s total=%s\n' "$a" "$b" "$c" $((a + b + c))
 }
 
-say "Starting a coordinator and three participants on loopback (data in $DIR)"
+say "A test CA and one certificate per node (tests/mkcerts.sh)"
+printf '$ tests/mkcerts.sh cluster.yaml tls\n'
+bash "$(dirname "$0")/mkcerts.sh" "$DIR/cluster.yaml" "$DIR/tls" | sed 's/^/  /'
+
+say "Starting a coordinator and three participants on loopback, mutual TLS (data in $DIR)"
 for n in alpha beta gamma coord; do start $n; done
 for n in alpha beta gamma coord; do wait_for "$DIR/$n.log" "serving on"; done
 grep -h "serving on" "$DIR"/*.log | sed 's/^/  /'

@@ -16,6 +16,7 @@
 
 #include <sqlite3.h>
 
+#include "config.h"
 #include "db.h"
 #include "rpc.h"
 #include "wire.h"
@@ -62,6 +63,8 @@ hc_create(hcluster *c, int nparts, int vote_timeout_ms, int decision_timeout_ms)
 	}
 	if ((f = fopen(c->file, "w")) == NULL)
 		return -1;
+	/* Plain tcp:// (hc_use_tls turns the cluster to tls+tcp://). */
+	fprintf(f, "insecure: true\n");
 	fprintf(f, "coordinator:\n  name: coord\n  listen: %s\n  log: coord.db\n"
 	    "  vote_timeout_ms: %d\nparticipants:\n", c->urls[0], vote_timeout_ms);
 	for (int i = 1; i < c->nnodes; i++)
@@ -70,6 +73,69 @@ hc_create(hcluster *c, int nparts, int vote_timeout_ms, int decision_timeout_ms)
 	fprintf(f, "timeouts:\n  decision_timeout_ms: %d\n  ack_retry_ms: 200\ndurability: full\n",
 	    decision_timeout_ms);
 	fclose(f);
+	return 0;
+}
+
+/* Replace every "tcp://" in S (of size CAP) with "tls+tcp://". 0 or -1. */
+static int
+hc_tlsify(char *s, size_t cap)
+{
+	for (char *p = s; (p = strstr(p, "tcp://")) != NULL; p += 10) {
+		if (p > s + 3 && strncmp(p - 4, "tls+", 4) == 0) {
+			p -= 4;
+			continue;
+		}
+		size_t len = strlen(p);
+		if ((size_t)(p - s) + len + 5 > cap)
+			return -1;
+		memmove(p + 4, p, len + 1);
+		memcpy(p, "tls+", 4);
+	}
+	return 0;
+}
+
+int
+hc_use_tls(hcluster *c, const char *certdir)
+{
+	const char *src = getenv("TWOPC_SRCDIR");
+	char cmd[1024], text[8192], out[9200], errs[2048], certs[300];
+	cfg_cluster *cfg = NULL;
+	FILE *f;
+	size_t n;
+
+	snprintf(certs, sizeof(certs), "%s/tls", c->dir);
+	if (certdir == NULL) {
+		snprintf(cmd, sizeof(cmd), "bash '%s/tests/mkcerts.sh' '%s' '%s' >/dev/null",
+		    src ? src : ".", c->file, certs);
+		if (system(cmd) != 0)
+			return -1;
+		certdir = certs;
+	}
+	if ((f = fopen(c->file, "r")) == NULL)
+		return -1;
+	n = fread(text, 1, sizeof(text) - 1, f);
+	fclose(f);
+	text[n] = '\0';
+	const char *body = strncmp(text, "insecure: true\n", 15) == 0 ? text + 15 : text;
+	snprintf(out, sizeof(out), "tls:\n  ca: %s/ca.crt\n  dir: %s\n%s", certdir, certdir, body);
+	if (hc_tlsify(out, sizeof(out)) != 0)
+		return -1;
+	for (int i = 0; i < c->nnodes; i++)
+		if (hc_tlsify(c->urls[i], sizeof(c->urls[i])) != 0)
+			return -1;
+	if ((f = fopen(c->file, "w")) == NULL)
+		return -1;
+	fputs(out, f);
+	if (fclose(f) != 0)
+		return -1;
+	/* This process talks to the nodes (hc_ping, the tests) as a client. */
+	if (cfg_load(c->file, &cfg, errs, sizeof(errs)) != 0 ||
+	    cfg_tls_use(cfg, CFG_TLS_CLIENT, errs, sizeof(errs)) != 0) {
+		fprintf(stderr, "hc_use_tls: %s", errs);
+		cfg_free(cfg);
+		return -1;
+	}
+	cfg_free(cfg);
 	return 0;
 }
 

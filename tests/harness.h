@@ -36,6 +36,12 @@ typedef struct hcluster {
  * gamma, ...), the given timeouts, durability full. 0 or -1. */
 int hc_create(hcluster *c, int nparts, int vote_timeout_ms, int decision_timeout_ms);
 
+/* Turn the cluster of hc_create to mutual TLS: every URL tls+tcp://, a
+ * tls section instead of insecure: true, with the certificates in
+ * CERTDIR (NULL: tests/mkcerts.sh makes them in DIR/tls); this process
+ * then dials as 'client' (cfg_tls_use). Before any node starts. 0 or -1. */
+int hc_use_tls(hcluster *c, const char *certdir);
+
 /* Rewrite the cluster file's durability ("full" or "normal"). 0 or -1. */
 int hc_set_durability(hcluster *c, const char *durability);
 

@@ -249,6 +249,7 @@ BIN=$ROOT/usr/bin
 cluster() { # DIR PORT0: cluster file for coord, alpha, beta on PORT0..PORT0+2
 	mkdir -p "$1"
 	cat >"$1/cluster.yaml" <<EOF
+insecure: true
 coordinator:
   name: coord
   listen: tcp://127.0.0.1:$2

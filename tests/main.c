@@ -27,6 +27,7 @@ void test_fence_register(void);
 void test_honest_register(void);
 void test_resolve_register(void);
 void test_batch_register(void);
+void test_tls_register(void);
 
 static const tu_test suites[] = {
 	{ "config", test_config_register },
@@ -40,6 +41,7 @@ static const tu_test suites[] = {
 	{ "honest", test_honest_register },
 	{ "resolve", test_resolve_register },
 	{ "batch", test_batch_register },
+	{ "tls", test_tls_register },
 };
 
 int

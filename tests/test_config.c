@@ -68,8 +68,11 @@ static bool t_write(const char *dir, const char *name, const char *text, char *p
 	return ok;
 }
 
-/* Write TEXT as DIR/cluster.yaml, load it, remove it. */
-static int t_load(const char *dir, const char *text, cfg_cluster **out, char *err,
+/* Write TEXT as DIR/cluster.yaml, load it, remove it. A file with plain
+ * tcp:// URLs and neither an insecure nor a tls key gets "insecure: true"
+ * appended (its line numbers do not change), so that the cases test what
+ * they are about; t_load_as_is writes TEXT unchanged. */
+static int t_load_as_is(const char *dir, const char *text, cfg_cluster **out, char *err,
     char *path, size_t pathlen)
 {
 	int rc;
@@ -79,6 +82,29 @@ static int t_load(const char *dir, const char *text, cfg_cluster **out, char *er
 		return 1;
 	rc = cfg_load(path, out, err, T_ERRLEN);
 	unlink(path);
+	return rc;
+}
+
+static int t_load(const char *dir, const char *text, cfg_cluster **out, char *err,
+    char *path, size_t pathlen)
+{
+	size_t len = strlen(text);
+	char *more;
+	int rc;
+
+	/* Not after a second document or an unclosed flow sequence either. */
+	if (strstr(text, "tcp://") == NULL || strstr(text, "insecure:") != NULL ||
+	    strstr(text, "tls:") != NULL || strstr(text, "\n---") != NULL ||
+	    (strchr(text, '[') != NULL && strchr(text, ']') == NULL))
+		return t_load_as_is(dir, text, out, err, path, pathlen);
+	if ((more = malloc(len + 20)) == NULL) {
+		CU_FAIL("out of memory");
+		return 1;
+	}
+	snprintf(more, len + 20, "%s%sinsecure: true\n", text,
+	    len > 0 && text[len - 1] != '\n' ? "\n" : "");
+	rc = t_load_as_is(dir, more, out, err, path, pathlen);
+	free(more);
 	return rc;
 }
 
@@ -117,12 +143,18 @@ static void test_example_file(void)
 	CU_ASSERT_STRING_EQUAL(err, "");
 	CU_ASSERT_PTR_NOT_NULL_FATAL(c);
 	CU_ASSERT_STRING_EQUAL(c->path, path);
-	t_check_node(&c->coordinator, "coord", "tcp://127.0.0.1:7400", dir, "data/coord.db");
+	t_check_node(&c->coordinator, "coord", "tls+tcp://127.0.0.1:7400", dir, "data/coord.db");
 	CU_ASSERT_EQUAL(c->vote_timeout_ms, 2000);
 	CU_ASSERT_EQUAL_FATAL(c->nparticipants, 3);
-	t_check_node(&c->participants[0], "alpha", "tcp://127.0.0.1:7401", dir, "data/alpha.db");
-	t_check_node(&c->participants[1], "beta", "tcp://127.0.0.1:7402", dir, "data/beta.db");
-	t_check_node(&c->participants[2], "gamma", "tcp://127.0.0.1:7403", dir, "data/gamma.db");
+	t_check_node(&c->participants[0], "alpha", "tls+tcp://127.0.0.1:7401", dir, "data/alpha.db");
+	t_check_node(&c->participants[1], "beta", "tls+tcp://127.0.0.1:7402", dir, "data/beta.db");
+	t_check_node(&c->participants[2], "gamma", "tls+tcp://127.0.0.1:7403", dir, "data/gamma.db");
+	/* The example is authenticated: a tls section, not insecure. */
+	CU_ASSERT_EQUAL(c->insecure, 0);
+	snprintf(cdir, sizeof cdir, "%s/tls/ca.crt", dir);
+	CU_ASSERT_STRING_EQUAL(c->tls_ca ? c->tls_ca : "", cdir);
+	snprintf(cdir, sizeof cdir, "%s/tls", dir);
+	CU_ASSERT_STRING_EQUAL(c->tls_dir ? c->tls_dir : "", cdir);
 	CU_ASSERT_EQUAL(c->decision_timeout_ms, 1000);
 	CU_ASSERT_EQUAL(c->ack_retry_ms, 500);
 	CU_ASSERT_EQUAL(c->retention_s, 86400);
@@ -209,7 +241,7 @@ static void test_relative_file_path(void)
 		return;
 	}
 	CU_ASSERT_PTR_NOT_NULL(realpath(tmp, dir));
-	if (t_write(tmp, "cluster.yaml", T_COORD T_PARTS, path, sizeof path) &&
+	if (t_write(tmp, "cluster.yaml", T_COORD T_PARTS "insecure: true\n", path, sizeof path) &&
 	    chdir(tmp) == 0) {
 		rc = cfg_load("cluster.yaml", &c, err, sizeof err);
 		CU_ASSERT_EQUAL(chdir(cwd), 0);
@@ -363,7 +395,7 @@ static void test_errbuf_limits(void)
 	CU_ASSERT_EQUAL(cfg_load(path, NULL, NULL, 0), -3);
 	CU_ASSERT_PTR_NULL(c);
 	unlink(path);
-	if (t_write(tmp, "c.yaml", T_COORD T_PARTS, path, sizeof path)) {
+	if (t_write(tmp, "c.yaml", T_COORD T_PARTS "insecure: true\n", path, sizeof path)) {
 		CU_ASSERT_EQUAL(cfg_load(path, NULL, err, sizeof err), 0); /* validate only */
 		unlink(path);
 	}
@@ -387,8 +419,8 @@ static const t_bad t_bad_files[] = {
 	{"top_level_sequence", "- coordinator\n- participants\n",
 	    "1:1: expected a mapping at top level, got a sequence", 1, NULL},
 	{"top_level_scalar", "just text\n", "1:1: expected a mapping at top level, got a scalar", 1, NULL},
-	{"two_documents", T_COORD T_PARTS "---\nfoo: bar\n",
-	    "9:1: more than one YAML document", 1, NULL},
+	{"two_documents", T_COORD T_PARTS "insecure: true\n---\nfoo: bar\n",
+	    "10:1: more than one YAML document", 1, NULL},
 	{"syntax_bad_indent", "coordinator:\n  name: coord\n listen: x\n",
 	    "3:2: syntax error: did not find expected key (while parsing a block mapping at 1:1)", 1, NULL},
 	{"syntax_unclosed_flow", T_COORD "participants: [alpha\n",
@@ -407,7 +439,7 @@ static const t_bad t_bad_files[] = {
 	/* unknown and repeated keys */
 	{"unknown_top_key", T_COORD T_PARTS "colour: red\n",
 	    "9:1: unknown key 'colour' at top level (expected coordinator, participants, "
-	    "timeouts, durability)", 1, NULL},
+	    "timeouts, durability, insecure, tls)", 1, NULL},
 	{"unknown_coordinator_key", "coordinator:\n  name: coord\n  listen: tcp://127.0.0.1:7400\n"
 	    "  log: coord.db\n  timeout: 5\n" T_PARTS,
 	    "5:3: unknown key 'timeout' in coordinator (expected name, listen, log, "
@@ -480,7 +512,7 @@ static const t_bad t_bad_files[] = {
 	    "10:13: duplicate listen URL 'tcp://127.0.0.1:7401' (first defined at 7:13)", 1, NULL},
 	{"url_http", T_COORD "participants:\n  - name: alpha\n    listen: http://x\n"
 	    "    log: alpha.db\n", "7:13: bad URL 'http://x' for 'listen' (expected "
-	    "tcp://HOST:PORT, ipc://PATH or inproc://NAME)", 1, NULL},
+	    "tls+tcp://HOST:PORT, tcp://HOST:PORT, ipc://PATH or inproc://NAME)", 1, NULL},
 	{"url_tcp_no_port", T_COORD "participants:\n  - name: alpha\n"
 	    "    listen: tcp://127.0.0.1\n    log: alpha.db\n",
 	    "7:13: bad URL 'tcp://127.0.0.1' for 'listen' (expected tcp://HOST:PORT)", 1, NULL},
@@ -538,6 +570,35 @@ static const t_bad t_bad_files[] = {
 	    "coordinator:\n  name: alpha\n  listen: tcp://127.0.0.1:7400\n  log: c.db\n",
 	    "5:5: missing field 'name' in participant 2", 5,
 	    "7:9: duplicate name 'alpha' (first defined at 2:11)"},
+	/* transport: tls+tcp:// needs tls, tcp:// needs insecure: true */
+	{"tcp_not_insecure", T_COORD T_PARTS "insecure: false\n",
+	    "3:11: plain URL 'tcp://127.0.0.1:7400' is unauthenticated: use tls+tcp:// (with a "
+	    "'tls' section) or set 'insecure: true' at top level", 2,
+	    "7:13: plain URL 'tcp://127.0.0.1:7401' is unauthenticated"},
+	{"tcp_with_tls_only", "tls: {ca: ca.crt, dir: certs}\n" T_COORD T_PARTS,
+	    "4:11: plain URL 'tcp://127.0.0.1:7400' is unauthenticated", 2, NULL},
+	{"tls_url_without_tls", "coordinator:\n  name: coord\n  listen: tls+tcp://h:7400\n"
+	    "  log: c.db\nparticipants:\n  - {name: alpha, listen: 'ipc:///tmp/a', log: a.db}\n",
+	    "3:11: URL 'tls+tcp://h:7400' needs a 'tls' section at top level (ca: FILE, dir: DIR)",
+	    1, NULL},
+	{"tls_url_bad", "tls: {ca: ca.crt, dir: certs}\ncoordinator:\n  name: coord\n"
+	    "  listen: tls+tcp://h\n  log: c.db\n"
+	    "participants:\n  - {name: alpha, listen: 'ipc:///tmp/a', log: a.db}\n",
+	    "4:11: bad URL 'tls+tcp://h' for 'listen' (expected tcp://HOST:PORT)", 1, NULL},
+	{"tls_missing_dir", "tls:\n  ca: ca.crt\ninsecure: true\n" T_COORD T_PARTS,
+	    "2:3: missing field 'dir' in tls", 1, NULL},
+	{"tls_unknown_key", "tls:\n  ca: ca.crt\n  dir: d\n  cert: alpha.crt\ninsecure: true\n"
+	    T_COORD T_PARTS, "4:3: unknown key 'cert' in tls (expected ca, dir)", 1, NULL},
+	{"tls_not_a_map", "tls: yes\ninsecure: true\n" T_COORD T_PARTS,
+	    "1:6: expected a mapping for 'tls', got a scalar", 1, NULL},
+	{"tls_empty_path", "tls: {ca: '', dir: d}\ninsecure: true\n" T_COORD T_PARTS,
+	    "1:11: empty path for 'ca'", 1, NULL},
+	{"insecure_bad", T_COORD T_PARTS "insecure: yes\n",
+	    "3:11: plain URL 'tcp://127.0.0.1:7400' is unauthenticated", 3,
+	    "9:11: bad insecure value 'yes' (expected true or false)"},
+	{"client_name_reserved", "tls: {ca: ca.crt, dir: d}\ninsecure: true\n" T_COORD
+	    "participants:\n  - {name: client, listen: 'tcp://127.0.0.1:7401', log: a.db}\n",
+	    "8:12: name 'client' is reserved for the clients' certificate", 1, NULL},
 	{"multi_every_section", "coordinator: []\nparticipants: {}\ntimeouts: 5\n"
 	    "durability: {}\nextra: 1\n",
 	    "1:14: expected a mapping for 'coordinator', got a sequence", 5,

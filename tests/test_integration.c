@@ -561,7 +561,7 @@ test_daemon_lifecycle(void)
 	CU_ASSERT_EQUAL(hc_spawn(&c, 0, NULL), 0);
 	CU_ASSERT_EQUAL(hc_wait_exit(&c, 0, 5000, &st), 0);
 	CU_ASSERT(WIFEXITED(st) && WEXITSTATUS(st) == 2);
-	CU_ASSERT_EQUAL(hc_wait_log_line(&c, 0, "cluster.yaml:14:1: unknown key 'bogus' at top level", 100), 0);
+	CU_ASSERT_EQUAL(hc_wait_log_line(&c, 0, "cluster.yaml:15:1: unknown key 'bogus' at top level", 100), 0);
 	hc_destroy(&c);
 }
 
