@@ -64,7 +64,7 @@ INC_DRIVER = -Icoordinator/include $(INC_COMMON)
 INC_TESTS  = -Itests -Iparticipant -Iparticipant/include -Icoordinator -Icoordinator/include $(INC_CONFIG)
 
 PKGS      = libnng-dev libmbedtls-dev libsqlite3-dev libyaml-dev
-TEST_PKGS = libcunit1-dev mandoc spin sqlite3 pkg-config
+TEST_PKGS = libcunit1-dev mandoc spin sqlite3 pkg-config openssl
 
 COMMON_SRC = common/err.c common/txstate.c common/wire.c common/tlog.c common/db.c common/dbgroup.c common/dbsync.c \
              common/wiredec.c common/crash.c common/loglock.c common/rpc.c common/rpcsrv.c \
@@ -277,6 +277,7 @@ asan:
 	  TEST_RUNNER="sh tests/lsan-run.sh" test
 
 demo: all
+	$(call ensure_pkgs,openssl)
 	@bash tests/demo.sh $(abspath $(BUILD))
 
 # ---- install ----
