@@ -248,9 +248,9 @@ bug-check: all tests bugs
 	$(BUILD)/twopc-crashtest --build $(abspath $(BUILD)/bugs/NO_LOCKS) --expect-violations \
 	  random --cycles 20 --clients 8 --seed 1
 	$(BUILD)/twopc-crashtest --build $(abspath $(BUILD)/bugs/LAZY_READY) --expect-violations \
-	  powerloss --cycles 40 --seed 1
+	  powerloss --cycles 20 --seed 1
 	$(BUILD)/twopc-crashtest --build $(abspath $(BUILD)/bugs/NO_LOG_LOCK) --expect-violations \
-	  doublestart --cycles 20 --seed 1
+	  doublestart --cycles 40 --seed 1
 	$(BUILD)/twopc-crashtest --build $(abspath $(BUILD)/bugs/GROUP_LAZY) --expect-violations \
 	  powerloss --cycles 20 --seed 1
 
