@@ -134,7 +134,7 @@
 #define MAXDUP 1        /* duplicated deliveries per run */
 #endif
 #ifndef RO_VOTERS
-#define RO_VOTERS 7     /* bit k: Pk may vote READ-ONLY */
+#define RO_VOTERS 1     /* bit k: Pk may vote READ-ONLY (P0; -DRO_VOTERS=7: all) */
 #endif
 
 #define N    3
@@ -790,11 +790,18 @@ end:
 	/* in doubt: ask one participant (answers may come in any order; one
 	   that is unreachable is asked again later) */
 	:: atomic { cst[c] == C_DOUBT ->
+#ifndef ASK_IN_ORDER
 			if
 			:: !(asked[c] & 1) -> k = 0
 			:: !(asked[c] & 2) -> k = 1
 			:: !(asked[c] & 4) -> k = 2
 			fi;
+#else
+			if
+			:: !(asked[c] & 1) -> k = 0
+			:: else -> if :: !(asked[c] & 2) -> k = 1 :: else -> k = 2 fi
+			fi;
+#endif
 			c_ask(c, k);
 			A1_ATOMICITY;
 			k = 0
