@@ -1021,20 +1021,23 @@ end:
 			fi;
 			if
 			:: STALE(i, RUN_EPOCH) -> skip
-			:: pst[i] == P_NONE ->
-				pst[i] = P_INIT;        /* stage work, lock keys; INIT row lazy */
+			:: else ->
+				if
+				:: pst[i] == P_NONE ->
+					pst[i] = P_INIT;        /* stage work, lock keys; INIT row lazy */
 #ifdef BUG_VOTE_BEFORE_READY
-				vc = vc | B(i);         /* (broken) votes before READY is forced */
+					vc = vc | B(i);         /* (broken) votes before READY is forced */
 #endif
-				printf("P%d: VOTE_REQUEST, INIT\n", i)
-			:: pst[i] == P_INIT -> skip     /* still staging */
-			:: pst[i] == P_READY || pst[i] == P_COMMIT ->
-				vc = vc | B(i)          /* the same vote again */
-			:: pst[i] == P_RO ->
-				vro = vro | B(i)        /* the same vote again */
-			:: pst[i] == P_ABORT ->
-				P_FORCE_NO(i);
-				va = va | B(i); printf("P%d: VOTE_REQUEST in ABORT -> VOTE_ABORT\n", i)
+					printf("P%d: VOTE_REQUEST, INIT\n", i)
+				:: pst[i] == P_INIT -> skip     /* still staging */
+				:: pst[i] == P_READY || pst[i] == P_COMMIT ->
+					vc = vc | B(i)          /* the same vote again */
+				:: pst[i] == P_RO ->
+					vro = vro | B(i)        /* the same vote again */
+				:: pst[i] == P_ABORT ->
+					P_FORCE_NO(i);
+					va = va | B(i); printf("P%d: VOTE_REQUEST in ABORT -> VOTE_ABORT\n", i)
+				fi
 			fi
 		}
 
@@ -1077,35 +1080,38 @@ end:
 			fi;
 			if
 			:: STALE(i, e) -> skip
-			:: pst[i] == P_READY ->
-				A4_NOT_ALONE(L_COMMIT);
-				if
-				:: CAN_CRASH -> P_CRASH_AT("CRASH participant.before_commit_applied (P%d)\n", i)
-				:: true ->
-					A2_VALIDITY_P;
-					A6_ONCE(i);
-					PLOG(i, L_COMMIT);      /* apply workspace + COMMIT, one txn (R3) */
-					printf("P%d: COMMIT forced\n", i);
-					if
-					:: CAN_CRASH -> P_CRASH_AT("CRASH participant.after_commit_applied (P%d)\n", i)
-					:: true -> ack = ack | B(i); pst[i] = P_COMMIT
-					fi
-				fi
-			:: pst[i] == P_COMMIT || pst[i] == P_RO ->
-				ack = ack | B(i)                /* R4: ACK again; READ-ONLY: nothing to do */
-#ifdef ACK_UNKNOWN_COMMIT
-			:: pst[i] == P_NONE ->
-				/* (proposed rule, DESIGN is silent) COMMIT for a txid with
-				   no record: it can only be one committed and forgotten
-				   here (R9); ACK it, apply nothing */
-				A5_AGREE(applied & B(i) || everYes & B(i));
-				ack = ack | B(i)
-			:: pst[i] == P_INIT || pst[i] == P_ABORT ->
-				A5_AGREE(false)
-#else
 			:: else ->
-				A5_AGREE(false)                 /* COMMIT reaches NONE/INIT/ABORT */
+				if
+				:: pst[i] == P_READY ->
+					A4_NOT_ALONE(L_COMMIT);
+					if
+					:: CAN_CRASH -> P_CRASH_AT("CRASH participant.before_commit_applied (P%d)\n", i)
+					:: true ->
+						A2_VALIDITY_P;
+						A6_ONCE(i);
+						PLOG(i, L_COMMIT);      /* apply workspace + COMMIT, one txn (R3) */
+						printf("P%d: COMMIT forced\n", i);
+						if
+						:: CAN_CRASH -> P_CRASH_AT("CRASH participant.after_commit_applied (P%d)\n", i)
+						:: true -> ack = ack | B(i); pst[i] = P_COMMIT
+						fi
+					fi
+				:: pst[i] == P_COMMIT || pst[i] == P_RO ->
+					ack = ack | B(i)                /* R4: ACK again; READ-ONLY: nothing to do */
+#ifdef ACK_UNKNOWN_COMMIT
+				:: pst[i] == P_NONE ->
+					/* (proposed rule, DESIGN is silent) COMMIT for a txid with
+					   no record: it can only be one committed and forgotten
+					   here (R9); ACK it, apply nothing */
+					A5_AGREE(applied & B(i) || everYes & B(i));
+					ack = ack | B(i)
+				:: pst[i] == P_INIT || pst[i] == P_ABORT ->
+					A5_AGREE(false)
+#else
+				:: else ->
+					A5_AGREE(false)                 /* COMMIT reaches NONE/INIT/ABORT */
 #endif
+				fi
 			fi;
 			A1_ATOMICITY;
 			e = 0
@@ -1120,13 +1126,16 @@ end:
 			fi;
 			if
 			:: STALE(i, e) -> skip
-			:: pst[i] == P_READY ->
-				A4_NOT_ALONE(L_ABORT);
-				pst[i] = P_ABORT                /* lazy */
-			:: pst[i] == P_NONE || pst[i] == P_INIT ->
-				pst[i] = P_ABORT
-			:: pst[i] == P_ABORT || pst[i] == P_RO -> skip
-			:: pst[i] == P_COMMIT -> A5_AGREE(false)
+			:: else ->
+				if
+				:: pst[i] == P_READY ->
+					A4_NOT_ALONE(L_ABORT);
+					pst[i] = P_ABORT                /* lazy */
+				:: pst[i] == P_NONE || pst[i] == P_INIT ->
+					pst[i] = P_ABORT
+				:: pst[i] == P_ABORT || pst[i] == P_RO -> skip
+				:: pst[i] == P_COMMIT -> A5_AGREE(false)
+				fi
 			fi;
 			A1_ATOMICITY;
 			e = 0
