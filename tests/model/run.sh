@@ -227,6 +227,7 @@ check() {
 				spin -t "$@" twopc.pml 2>&1 |
 					sed -n '1,/trail ends/p' |
 					grep -vE '^(ltl |Never claim|spin: trail ends|#processes)' |
+					awk '{ print } /text of failed assertion/ { exit }' |
 					sed 's/^[[:space:]]*//' | grep -v '^$' >trail.txt
 				local n
 				n=$(wc -l <trail.txt)
