@@ -71,6 +71,10 @@
  *                coordinator is not in WAIT, in doubt or in
  *                COMMIT-without-END.
  *
+ *   -DRO_VOTERS=m  bit k: Pk may vote READ-ONLY (default 1: P0 only; 7: all)
+ *   -DASK_IN_ORDER C in doubt asks P0, P1, P2 in that order instead of in
+ *                any order (a quarter fewer states; run.sh does not use it)
+ *
  * Broken variants (each one change; run.sh expects each to FAIL)
  *   -DBUG_INIT_ABORT_NOT_FORCED  INIT/no-record peer answers ABORT unforced
  *   -DBUG_READY_DECIDES_ALONE    READY participant aborts on its own timeout
