@@ -4,13 +4,18 @@
 #
 # Runs, each in a fresh directory under a mktemp -d work directory (nothing
 # is written to the source tree):
-#   safety     the real model, every assertion, exhaustively: errors 0 expected
-#   coverage   that run reached every crash point of DESIGN section 8 and the
-#              key answers of the termination protocol (no vacuous pass)
+#   safety     the real model (twopc.pml: the commit point at the votes),
+#              every assertion, exhaustively: errors 0 expected
+#   coverage   that run reached every crash point of DESIGN section 8, the
+#              key answers of the termination protocol and of the in-doubt
+#              recovery (no vacuous pass)
 #   liveness   the real model with -DLIVENESS, LTL `live` (acceptance
 #              cycles): errors 0 expected
 #   BUG_*      each broken variant: a counterexample expected; its violated
 #              property and the tail of its trail replay are printed
+#   locks      the R5 lock waits (locks.pml, two transactions): no deadlock
+#              with younger->older waits; BUG_WAIT_BOTH_WAYS deadlocks (an
+#              invalid end state), LOCKS_NO_WAIT (no waits) aborts both
 #   forget     the R9 forgetting extension (-DFORGET), under the retention
 #              assumption: errors 0 expected
 #   FORGET_ANYTIME  forgetting without that assumption: a counterexample
@@ -24,14 +29,14 @@
 #              log while the old one runs, with every rule in place: a
 #              counterexample expected (a finding: epochs cannot make that
 #              safe)
-#   NO_EPOCH_CHECK, FENCED_ANSWERS  (full only) broken epoch rules with the
-#              lock: errors 0 expected -- with the lock they cannot be told
-#              apart from the correct rules (README: "Incarnations and
-#              epochs")
+#   NO_EPOCH_CHECK  (full only) the epoch check off, with the lock: errors 0
+#              expected -- with the lock it cannot be told apart from the
+#              correct rules (README: "Incarnations and epochs")
 #   incarnations_dup  (full only) incarnations with a duplicated delivery
 #
 # Usage: bash tests/model/run.sh [--quick] [--keep] [--jobs N]
-#   --quick  smaller fault bounds (see below): ~1 min instead of ~4 min
+#   --quick  smaller fault bounds and fewer checks (see below): ~2 min
+#            instead of ~8
 #   --keep   keep the work directory (pan, trails) and print its path
 #   --jobs N run N checks at a time (default: 2, or 1 on one core)
 # Exit status: 0 if every check met its expectation, 1 otherwise, 2 on usage
@@ -40,7 +45,6 @@
 set -u
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-model="$here/twopc.pml"
 
 quick=0
 keep=0
@@ -50,7 +54,7 @@ while [ $# -gt 0 ]; do
 	--quick) quick=1 ;;
 	--keep) keep=1 ;;
 	--jobs) shift; jobs=${1:-1} ;;
-	-h|--help) sed -n '2,35p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+	-h|--help) sed -n '2,39p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
 	*) echo "run.sh: unknown option: $1" >&2; exit 2 ;;
 	esac
 	shift
@@ -69,8 +73,10 @@ done
 # per run.  The liveness check uses smaller bounds: its product with the
 # never claim is about twice as large per state.
 # A broken variant only needs one counterexample: it runs with the small
-# bounds in both modes (each one fails there already).  The forgetting
-# extension (R9) is checked with the small bounds too.
+# bounds in both modes (each one fails there already; those of the
+# forgetting extension with one crash).  The forgetting extension (R9) is
+# checked with the small bounds too (one crash in --quick).  The lock-wait
+# model (locks.pml) has no faults.
 # The incarnation model (two coordinator processes, epochs) is larger per
 # fault: its own bounds.  Loss adds nothing to safety (a message may stay in
 # flight for ever), so it runs without.  Slot 1 starting needs no fault;
@@ -79,6 +85,7 @@ done
 SMALL_BOUNDS="-DMAXCRASH=2 -DMAXDUP=1 -DMAXLOSS=1"
 BUG_BOUNDS=$SMALL_BOUNDS
 FORGET_BOUNDS=$SMALL_BOUNDS
+FORGET_BUG_BOUNDS="-DMAXCRASH=1 -DMAXDUP=1 -DMAXLOSS=1"
 INC_BUG_BOUNDS="-DMAXCRASH=0 -DMAXDUP=0 -DMAXLOSS=0"
 INC_LOCK_BUG_BOUNDS="-DMAXCRASH=1 -DMAXDUP=0 -DMAXLOSS=0"
 INC_DUP_BOUNDS=""
@@ -105,8 +112,9 @@ else
 	trap 'rm -rf "$work"' EXIT
 fi
 
-# the crash points of DESIGN section 8 and the termination answers that the
-# real model must reach (checked against pan's "unreached" report)
+# the crash points of DESIGN section 8, the termination answers and the
+# in-doubt recovery's answers that the real model must reach (checked
+# against pan's "unreached" report)
 COVER_POINTS="
 coordinator.before_decision_logged
 coordinator.after_decision_logged
@@ -119,11 +127,21 @@ participant.before_commit_applied
 participant.after_commit_applied
 asks, INIT/no record -> ABORT
 asks -> READY (no help)
+asks -> READ-ONLY (no help)
 asks -> COMMIT
 asks in WAIT -> decides ABORT
 asks in WAIT -> undecided
+asks in doubt -> undecided
 asks, no record -> ABORT
 VOTE_REQUEST in ABORT -> VOTE_ABORT
+votes READ-ONLY (note forced)
+vote timeout -> ABORT (forced)
+-> ABORT (not forced)
+answers READY/COMMIT
+answers READ-ONLY
+no record/INIT, forces ABORT
+in doubt: ABORT -> ABORT
+in doubt: all yes -> COMMIT
 "
 # ... and that the incarnation model reaches: the second process blocked by
 # the lock, started after the first died, and a stale epoch refused
@@ -134,19 +152,26 @@ refuses epoch
 "
 
 # ---- one check ---------------------------------------------------------------
-# check NAME MODE EXPECT DEFINES...
+# check NAME MODE EXPECT MODEL DEFINES...
 #   MODE   safety | liveness
 #   EXPECT pass (exhaustive, errors 0) | fail (a counterexample)
+#   MODEL  twopc | locks (the .pml file beside this script)
 # Writes $work/NAME/result ("PASS"/"FAIL") and $work/NAME/report.
 check() {
-	local name=$1 mode=$2 expect=$3
-	shift 3
+	local name=$1 mode=$2 expect=$3 model=$4
+	shift 4
 	local dir="$work/$name"
 	mkdir -p "$dir"
-	cp "$model" "$dir/twopc.pml"
+	cp "$here/$model.pml" "$dir/twopc.pml"
 	(
 		cd "$dir" || exit 1
-		local cflags runflags
+		local cflags runflags opt=-O1
+		# a counterexample (or a small check) is found in seconds: the
+		# compilation is the cost there, and -O0 compiles five times faster
+		if [ "$expect" = fail ] || [ "$model" = locks ] ||
+			{ [ "$quick" = 1 ] && [ "$name" = incarnations ]; }; then
+			opt=-O0
+		fi
 		if [ "$mode" = safety ]; then
 			cflags="-DSAFETY -DNOFAIR"
 			runflags=""
@@ -158,7 +183,7 @@ check() {
 			echo "defines: $*"
 			spin -a "$@" twopc.pml >spin.out 2>&1 ||
 				{ cat spin.out; echo "spin -a failed"; echo FAIL >result; exit 0; }
-			gcc -O1 -w -DNOBOUNDCHECK -DMEMLIM=$MEMLIM $cflags -o pan pan.c \
+			gcc $opt -w -DNOBOUNDCHECK -DMEMLIM=$MEMLIM $cflags -o pan pan.c \
 				>gcc.out 2>&1 ||
 				{ cat gcc.out; echo "gcc failed"; echo FAIL >result; exit 0; }
 		} >report 2>&1
@@ -193,7 +218,7 @@ check() {
 			cat summary
 			if [ "$errors" -gt 0 ] 2>/dev/null; then
 				local prop
-				prop=$(grep -o 'A[1-8]_[a-z_]*' pan.out | head -1)
+				prop=$(grep -o '[AL][1-8]_[a-z_]*' pan.out | head -1)
 				if grep -q "acceptance cycle" pan.out; then
 					prop="liveness (LTL live: a run that never settles)"
 				fi
@@ -202,6 +227,7 @@ check() {
 				spin -t "$@" twopc.pml 2>&1 |
 					sed -n '1,/trail ends/p' |
 					grep -vE '^(ltl |Never claim|spin: trail ends|#processes)' |
+					awk '{ print } /text of failed assertion/ { exit }' |
 					sed 's/^[[:space:]]*//' | grep -v '^$' >trail.txt
 				local n
 				n=$(wc -l <trail.txt)
@@ -261,32 +287,40 @@ coverage() {
 }
 
 # ---- the checks --------------------------------------------------------------
-# name                          mode      expect defines
+# name                          mode      expect model defines
 CHECKS="
-safety                          safety    pass   $SAFETY_BOUNDS
-liveness                        liveness  pass   -DLIVENESS $LIVENESS_BOUNDS
-BUG_INIT_ABORT_NOT_FORCED       safety    fail   -DBUG_INIT_ABORT_NOT_FORCED $BUG_BOUNDS
-BUG_READY_DECIDES_ALONE         safety    fail   -DBUG_READY_DECIDES_ALONE $BUG_BOUNDS
-BUG_GLOBAL_BEFORE_FORCE         safety    fail   -DBUG_GLOBAL_BEFORE_FORCE $BUG_BOUNDS
-BUG_VOTE_BEFORE_READY           safety    fail   -DBUG_VOTE_BEFORE_READY $BUG_BOUNDS
-BUG_NOREC_SILENT                liveness  fail   -DLIVENESS -DBUG_NOREC_SILENT $BUG_BOUNDS
-forget                          safety    pass   -DFORGET $FORGET_BOUNDS
-FORGET_ANYTIME                  safety    fail   -DFORGET -DFORGET_ANYTIME -DACK_UNKNOWN_COMMIT $FORGET_BOUNDS
-BUG_FORGET_BEFORE_END           safety    fail   -DFORGET -DBUG_FORGET_BEFORE_END $FORGET_BOUNDS
-incarnations                    safety    pass   -DINCARN $INC_BOUNDS
-NO_LOG_LOCK                     safety    fail   -DINCARN -DNO_LOG_LOCK $INC_BUG_BOUNDS
+safety                          safety    pass   twopc  $SAFETY_BOUNDS
+liveness                        liveness  pass   twopc  -DLIVENESS $LIVENESS_BOUNDS
+BUG_INIT_ABORT_NOT_FORCED       safety    fail   twopc  -DBUG_INIT_ABORT_NOT_FORCED $BUG_BOUNDS
+BUG_READY_DECIDES_ALONE         safety    fail   twopc  -DBUG_READY_DECIDES_ALONE $BUG_BOUNDS
+BUG_VOTE_BEFORE_READY           safety    fail   twopc  -DBUG_VOTE_BEFORE_READY $BUG_BOUNDS
+BUG_GLOBAL_BEFORE_WAIT          safety    fail   twopc  -DBUG_GLOBAL_BEFORE_WAIT $BUG_BOUNDS
+BUG_TIMEOUT_ABORT_LAZY          safety    fail   twopc  -DBUG_TIMEOUT_ABORT_LAZY $BUG_BOUNDS
+BUG_NO_VOTE_LAZY                safety    fail   twopc  -DBUG_NO_VOTE_LAZY $BUG_BOUNDS
+BUG_RESTART_PRESUMES_ABORT      safety    fail   twopc  -DBUG_RESTART_PRESUMES_ABORT $BUG_BOUNDS
+BUG_INDOUBT_ABORT               safety    fail   twopc  -DBUG_INDOUBT_ABORT $BUG_BOUNDS
+BUG_NOREC_SILENT                liveness  fail   twopc  -DLIVENESS -DBUG_NOREC_SILENT $BUG_BOUNDS
+forget                          safety    pass   twopc  -DFORGET $FORGET_BOUNDS
+FORGET_ANYTIME                  safety    fail   twopc  -DFORGET -DFORGET_ANYTIME -DACK_UNKNOWN_COMMIT $FORGET_BUG_BOUNDS
+BUG_FORGET_BEFORE_END           safety    fail   twopc  -DFORGET -DBUG_FORGET_BEFORE_END $FORGET_BUG_BOUNDS
+BUG_RO_NOTE_DROPPED             safety    fail   twopc  -DFORGET -DBUG_RO_NOTE_DROPPED $FORGET_BUG_BOUNDS
+BUG_COMMIT_DROPPED              safety    fail   twopc  -DFORGET -DBUG_COMMIT_DROPPED $FORGET_BUG_BOUNDS
+incarnations                    safety    pass   twopc  -DINCARN $INC_BOUNDS
+NO_LOG_LOCK                     safety    fail   twopc  -DINCARN -DNO_LOG_LOCK $INC_BUG_BOUNDS
+locks                           safety    pass   locks
+BUG_WAIT_BOTH_WAYS              safety    fail   locks  -DBUG_WAIT_BOTH_WAYS
+LOCKS_NO_WAIT                   safety    fail   locks  -DNO_WAIT
 "
 if [ "$quick" = 0 ]; then
 	# full only (make test runs --quick): the incarnation model with a
 	# duplicated delivery; the findings on a log copy (with the client, and
 	# without the client and A5, down to the split among the participants);
-	# the epoch variants that the lock makes harmless
+	# the epoch check that the lock makes harmless to leave out
 	CHECKS="$CHECKS
-incarnations_dup                safety    pass   -DINCARN $INC_DUP_BOUNDS
-COPY                            safety    fail   -DINCARN -DCOPY $INC_BUG_BOUNDS
-COPY_SPLIT                      safety    fail   -DINCARN -DCOPY -DNO_CLIENT -DNO_A5 $INC_BUG_BOUNDS
-NO_EPOCH_CHECK                  safety    pass   -DINCARN -DNO_EPOCH_CHECK $INC_LOCK_BUG_BOUNDS
-FENCED_ANSWERS                  safety    pass   -DINCARN -DFENCED_ANSWERS $INC_LOCK_BUG_BOUNDS
+incarnations_dup                safety    pass   twopc  -DINCARN $INC_DUP_BOUNDS
+COPY                            safety    fail   twopc  -DINCARN -DCOPY $INC_BUG_BOUNDS
+COPY_SPLIT                      safety    fail   twopc  -DINCARN -DCOPY -DNO_CLIENT -DNO_A5 $INC_BUG_BOUNDS
+NO_EPOCH_CHECK                  safety    pass   twopc  -DINCARN -DNO_EPOCH_CHECK $INC_LOCK_BUG_BOUNDS
 "
 fi
 
@@ -295,15 +329,15 @@ echo "model: SPIN $(spin -V 2>/dev/null | sed -n 's/^Spin Version \([^ ]*\).*/\1
 echo "model: safety bounds   $SAFETY_BOUNDS"
 echo "model: liveness bounds $LIVENESS_BOUNDS"
 echo "model: broken variants $BUG_BOUNDS"
-echo "model: forgetting      $FORGET_BOUNDS"
+echo "model: forgetting      $FORGET_BOUNDS; broken: $FORGET_BUG_BOUNDS"
 echo "model: incarnations    $INC_BOUNDS${INC_DUP_BOUNDS:+, $INC_DUP_BOUNDS}; broken: $INC_BUG_BOUNDS (lock: $INC_LOCK_BUG_BOUNDS)"
 
 names=()
 running=0
-while read -r name mode expect defs; do
+while read -r name mode expect model defs; do
 	[ -n "$name" ] || continue
 	names+=("$name")
-	check "$name" "$mode" "$expect" $defs &
+	check "$name" "$mode" "$expect" "$model" $defs &
 	running=$((running + 1))
 	if [ "$running" -ge "$jobs" ]; then
 		wait -n 2>/dev/null || wait
