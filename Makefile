@@ -216,9 +216,9 @@ $(BUILD)/twopc-crashtest: $(CRASH_OBJ) $(BUILD)/libtwopc-client.a
 test: all tests lint-man
 	TWOPC_SRCDIR=$(CURDIR) TWOPC_BUILD=$(abspath $(BUILD)) $(TEST_RUNNER) $(BUILD)/twopc-tests
 	$(BUILD)/twopc-crashtest --build $(abspath $(BUILD)) matrix
-	$(BUILD)/twopc-crashtest --build $(abspath $(BUILD)) random --cycles 200 --seed 1
+	$(BUILD)/twopc-crashtest --build $(abspath $(BUILD)) random --cycles 160 --seed 1
 	$(BUILD)/twopc-crashtest --build $(abspath $(BUILD)) coordinator-lost --repeat 4
-	$(BUILD)/twopc-crashtest --build $(abspath $(BUILD)) powerloss --cycles 100 --seed 1
+	$(BUILD)/twopc-crashtest --build $(abspath $(BUILD)) powerloss --cycles 70 --seed 1
 	$(BUILD)/twopc-crashtest --build $(abspath $(BUILD)) --expect-violations powerloss --durability normal --cycles 30 --seed 1
 	$(BUILD)/twopc-crashtest --build $(abspath $(BUILD)) ioerror
 	$(BUILD)/twopc-crashtest --build $(abspath $(BUILD)) doublestart --cycles 20 --seed 1

@@ -43,7 +43,7 @@ usage(void)
 	    "       twopc -c FILE list [--in-doubt] [--json]\n"
 	    "       twopc -c FILE resolve TXID --commit|--abort [--force] [--json]\n"
 	    "       twopc -c FILE resolve TXID --forget-heuristic [--json]\n"
-	    "       twopc -c FILE bench [--concurrency N] [--duration SECONDS] [--participants K] [--json]\n"
+	    "       twopc -c FILE bench [--concurrency N] [--duration SECONDS] [--participants K] [--hot N] [--json]\n"
 	    "OP is put, del, check or add; e.g. alpha:add:alice=-100 beta:add:bob=100\n");
 	exit(EXIT_USAGE);
 }
