@@ -20,7 +20,11 @@
 # and fdatasynced, COMMIT PREPARED), right after the twopc run at the same
 # participants and concurrency, and `twopc / peer` per row. Then one
 # contention run of each: 64 clients transfer among 10 hot accounts at 3
-# participants (twopc bench --hot 10), committed/s and abort rate.
+# participants (twopc bench --hot 10), committed/s and abort rate. Last,
+# the price of mutual TLS: durability full, 3 participants, concurrency 1
+# and 64 over tls+tcp:// (certificates from tests/mkcerts.sh; skipped
+# without openssl), beside the plain tcp:// rows (the matrix and the peer
+# run plain, as the peer has no TLS).
 #
 # The peer's PostgreSQL is a private server started once for the whole
 # matrix: initdb into the temporary directory (the same disk as twopc's
@@ -351,6 +355,28 @@ else
 	STATUS=1
 fi
 rm -rf "$D"
+
+# ---- the price of mutual TLS: full k=3 at c=1 and c=64, tls+tcp:// ----
+TLS_ROWS=()
+if command -v openssl >/dev/null 2>&1; then
+	write_cluster "$WORK/tls.yaml" 1 3 full
+	if bash "$(dirname "$0")/mkcerts.sh" "$WORK/tls.yaml" "$WORK/tls" >/dev/null 2>&1; then
+		for c in 1 64; do
+			run=$((run + 1))
+			printf '[%d] full k=3 c=%d over mutual TLS ...\n' "$run" "$c" >&2
+			if CLUSTER_TLS=$WORK/tls twopc_run full 3 "$c" 0 "$run"; then
+				TLS_ROWS+=("$c $(jget committed_per_s "$D/bench.json") $(jget p50_ms "$D/bench.json") $(jget p99_ms "$D/bench.json")")
+			else
+				ANOMALIES+=("tls k=3 c=$c: no result")
+			fi
+			rm -rf "$D"
+		done
+	else
+		ANOMALIES+=("tls: tests/mkcerts.sh failed; no TLS rows")
+	fi
+else
+	echo "bench: the TLS rows are skipped: openssl is not installed (apt-get install -y openssl)" >&2
+fi
 ELAPSED=$(( $(date +%s) - T_START ))
 
 # ---- the tables ----
@@ -421,6 +447,18 @@ awk -F, 'NR > 1 && $12 > 0 {
 		printf "  peer:  %8.1f committed/s, %8.1f aborted/s, abort rate %5.1f%%, p99 %.3f ms\n",
 		    $15, $16, 100 * $17, $19
 }' "$CSV"
+if [ ${#TLS_ROWS[@]} -gt 0 ]; then
+	echo
+	echo "the price of mutual TLS (tls+tcp://, durability full, 3 participants) against plain tcp:// (rows above):"
+	for r in "${TLS_ROWS[@]}"; do
+		set -- $r
+		awk -F, -v c="$1" -v cps="$2" -v p50="$3" -v p99="$4" 'NR > 1 && $1 == "full" && $2 == 3 &&
+		    $3 == c && $12 == 0 {
+			printf "  c=%-3d TLS %8.1f committed/s (%.2fx plain), p50 %.3f ms (plain %.3f), p99 %.3f ms\n",
+			    c, cps, ($4 > 0 ? cps / $4 : 0), p50, $6, p99
+		}' "$CSV"
+	done
+fi
 echo
 echo "results: $CSV, $OUT/limits.json"
 

@@ -9,18 +9,28 @@ PIDS=()
 type note_anomaly >/dev/null 2>&1 || note_anomaly() { :; }
 
 # write_cluster FILE BASE_PORT NPART DURABILITY [RETENTION_S]
+# With CLUSTER_TLS set to a directory made by tests/mkcerts.sh: mutual TLS
+# (tls+tcp://); otherwise plain tcp:// with insecure: true.
 write_cluster() {
+	local scheme=tcp
+	[ -n "${CLUSTER_TLS:-}" ] && scheme=tls+tcp
 	{
-		echo "insecure: true  # plain tcp://, as the peer it is compared with"
+		if [ -n "${CLUSTER_TLS:-}" ]; then
+			echo "tls:"
+			echo "  ca: $CLUSTER_TLS/ca.crt"
+			echo "  dir: $CLUSTER_TLS"
+		else
+			echo "insecure: true  # plain tcp://, as the peer it is compared with"
+		fi
 		echo "coordinator:"
 		echo "  name: coord"
-		echo "  listen: tcp://127.0.0.1:$2"
+		echo "  listen: $scheme://127.0.0.1:$2"
 		echo "  log: coord.db"
 		echo "  vote_timeout_ms: 2000"
 		echo "participants:"
 		for i in $(seq 1 "$3"); do
 			echo "  - name: p$i"
-			echo "    listen: tcp://127.0.0.1:$(($2 + i))"
+			echo "    listen: $scheme://127.0.0.1:$(($2 + i))"
 			echo "    log: p$i.db"
 		done
 		echo "timeouts:"

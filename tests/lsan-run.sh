@@ -6,10 +6,26 @@
 # now and then; LeakSanitizer then fails the whole test run at exit with a
 # report none of whose frames is ours. The harness already treats such
 # reports from the daemons this way (tests/harness.c, hc_scan_sanitizers);
-# this does the same for the test program itself: every report is printed,
-# and the run fails when one has a frame in common/, config/, coordinator/,
-# participant/ or tests/, or when the program itself failed (an ASan or
-# UBSan error still ends it with a non-zero status).
+# this does the same for the test program and the crash harness: every
+# report is printed, and the run fails when one has a frame in common/,
+# config/, coordinator/, participant/ or tests/ (unless it is only an NNG
+# cycle, below), or when the program itself failed (an ASan or UBSan error
+# still ends it with a non-zero status).
+# nng_cycle REPORT: true when REPORT is a LeakSanitizer report of indirect
+# leaks only, each of an object NNG itself allocated (the frame right after
+# the allocator is in libnng). Such objects hang off each other and off no
+# root: NNG lost them when a socket we closed was torn down (seen after a
+# close during a reconnect). A socket we forgot to close would still be on
+# NNG's list of sockets, so not leaked at all; memory we allocate, or a
+# direct leak, still counts.
+nng_cycle() {
+	grep -q 'ERROR: LeakSanitizer' "$1" || return 1
+	grep -q 'Direct leak' "$1" && return 1
+	awk '/^Indirect leak/ { want = 1; next }
+	     want && /^ *#1 / { if ($0 !~ /libnng\.so/) bad = 1; want = 0 }
+	     END { exit bad }' "$1"
+}
+
 dir=$(mktemp -d /tmp/twopc-lsan-XXXXXX) || exit 1
 ASAN_OPTIONS="log_path=$dir/report${ASAN_OPTIONS:+:$ASAN_OPTIONS}" \
 LSAN_OPTIONS="exitcode=0${LSAN_OPTIONS:+:$LSAN_OPTIONS}" "$@"
@@ -18,10 +34,12 @@ ours=0
 for f in "$dir"/report.*; do
 	[ -f "$f" ] || continue
 	cat "$f" >&2
-	if grep -Eq ' in [^ ]+ [^ ]*(common|config|coordinator|participant|tests)/[^ ]+\.c:[0-9]+' "$f"; then
-		ours=$((ours + 1))
-	else
+	if ! grep -Eq ' in [^ ]+ [^ ]*(common|config|coordinator|participant|tests)/[^ ]+\.c:[0-9]+' "$f"; then
 		echo "lsan-run: a report with no frame of ours (NNG's own): printed, not counted" >&2
+	elif nng_cycle "$f"; then
+		echo "lsan-run: only indirect leaks of objects NNG allocated (a cycle of its own left at close): printed, not counted" >&2
+	else
+		ours=$((ours + 1))
 	fi
 done
 rm -rf "$dir"
