@@ -101,22 +101,18 @@ part_stale(twopc_participant *p, const wire_msg *req, wire_msg *rep, char *buf, 
 {
 	uint64_t seen = atomic_load(&p->max_epoch);
 	char text[128];
-	if (req->epoch > PART_EPOCH_MAX) {
-		tlog_warn("%s: refused %s from %s: epoch %llu is invalid (above %llu)", req->txid,
-		    wire_type_name(req->type), req->sender, (unsigned long long)req->epoch,
-		    (unsigned long long)PART_EPOCH_MAX);
+	int invalid = req->epoch > PART_EPOCH_MAX;
+	if (!invalid && req->epoch >= seen)
+		return 0;
+	if (invalid)
 		snprintf(text, sizeof(text), "invalid coordinator epoch %llu (above %llu)",
 		    (unsigned long long)req->epoch, (unsigned long long)PART_EPOCH_MAX);
-		return wire_reply_error(rep, TWOPC_EPROTO, text, buf, len);
-	}
-	if (req->epoch >= seen)
-		return 0;
-	tlog_warn("%s: refused %s from %s: epoch %llu is older than %llu", req->txid,
-	    wire_type_name(req->type), req->sender, (unsigned long long)req->epoch,
-	    (unsigned long long)seen);
-	snprintf(text, sizeof(text), "stale coordinator epoch %llu (highest seen %llu)",
-	    (unsigned long long)req->epoch, (unsigned long long)seen);
-	return wire_reply_error(rep, TWOPC_ESTALE, text, buf, len);
+	else
+		snprintf(text, sizeof(text), "stale coordinator epoch %llu (highest seen %llu)",
+		    (unsigned long long)req->epoch, (unsigned long long)seen);
+	tlog_warn("%s: refused %s from %s: %s", req->txid, wire_type_name(req->type), req->sender,
+	    text);
+	return wire_reply_error(rep, invalid ? TWOPC_EPROTO : TWOPC_ESTALE, text, buf, len);
 }
 
 /* Remember a higher epoch; made durable with the next log write. */
