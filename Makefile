@@ -216,7 +216,7 @@ $(BUILD)/twopc-crashtest: $(CRASH_OBJ) $(BUILD)/libtwopc-client.a
 test: all tests lint-man
 	TWOPC_SRCDIR=$(CURDIR) TWOPC_BUILD=$(abspath $(BUILD)) $(TEST_RUNNER) $(BUILD)/twopc-tests
 	$(TEST_RUNNER) $(BUILD)/twopc-crashtest --build $(abspath $(BUILD)) matrix
-	$(TEST_RUNNER) $(BUILD)/twopc-crashtest --build $(abspath $(BUILD)) random --cycles 160 --seed 1
+	$(TEST_RUNNER) $(BUILD)/twopc-crashtest --build $(abspath $(BUILD)) random --cycles 120 --seed 1
 	$(TEST_RUNNER) $(BUILD)/twopc-crashtest --build $(abspath $(BUILD)) coordinator-lost --repeat 4
 	$(TEST_RUNNER) $(BUILD)/twopc-crashtest --build $(abspath $(BUILD)) powerloss --cycles 70 --seed 1
 	$(TEST_RUNNER) $(BUILD)/twopc-crashtest --build $(abspath $(BUILD)) --expect-violations powerloss --durability normal --cycles 30 --seed 1
