@@ -78,7 +78,7 @@ PART_SRC   = participant/ptxn.c participant/part.c participant/pdecide.c partici
              participant/pterm.c participant/presolve.c participant/pstatus.c participant/precover.c \
              participant/pserve.c participant/plog.c
 KV_SRC     = participant/kv.c
-COORD_SRC  = coordinator/clog.c coordinator/ctxn.c coordinator/crun.c coordinator/cepoch.c coordinator/cflow.c \
+COORD_SRC  = coordinator/clog.c coordinator/ctxn.c coordinator/crun.c coordinator/cepoch.c coordinator/cflow.c coordinator/cinquire.c \
              coordinator/cviol.c coordinator/cforget.c coordinator/cdeliver.c coordinator/cdecide.c \
              coordinator/conephase.c coordinator/cvote.c coordinator/csubmit.c coordinator/crecover.c \
              coordinator/cresend.c coordinator/cresolve.c coordinator/cserve.c coordinator/coord.c
@@ -235,7 +235,7 @@ test-library-model:
 
 # Test-only variants with a known protocol bug (built with -DTWOPC_BUG_x):
 # the crash harness must report violations for each (make test checks it).
-BUGS = GLOBAL_BEFORE_DECISION NO_LOCKS LAZY_READY NO_LOG_LOCK GROUP_LAZY
+BUGS = GLOBAL_BEFORE_DECISION NO_LOCKS LAZY_READY NO_LOG_LOCK GROUP_LAZY RESTART_ABORTS
 bugs:
 	@for b in $(BUGS); do \
 	  $(MAKE) --no-print-directory BUILD=$(BUILD)/bugs/$$b EXTRA_CFLAGS="-DTWOPC_BUG_$$b" \
@@ -253,6 +253,8 @@ bug-check: all tests bugs
 	  doublestart --cycles 40 --seed 1
 	$(TEST_RUNNER) $(BUILD)/twopc-crashtest --build $(abspath $(BUILD)/bugs/GROUP_LAZY) --expect-violations \
 	  powerloss --cycles 20 --seed 1
+	$(TEST_RUNNER) $(BUILD)/twopc-crashtest --build $(abspath $(BUILD)/bugs/RESTART_ABORTS) --expect-violations \
+	  matrix --point coordinator.after_decision_logged --path commit
 
 # The long run (not part of make test): 10,000 random kill cycles and 1,000
 # power-loss cycles.

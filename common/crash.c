@@ -13,6 +13,7 @@ const char *const crash_points[] = {
 	"coordinator.after_epoch_logged",
 	"coordinator.before_decision_logged",
 	"coordinator.after_decision_logged",
+	"coordinator.after_commit_logged",
 	"coordinator.after_first_global",
 	"coordinator.after_all_globals",
 	"coordinator.after_end_logged",

@@ -145,7 +145,14 @@ dbg_flush(db *d)
 {
 	db_after *after;
 	int rv = dbg_close(d, &after);
+	/* What waited for the COMMIT runs without the lock, as at
+	 * db_group_end: a durable callback may lead the sync, which takes the
+	 * db lock (this thread no longer owns a group, so it would wait for
+	 * itself). Others may use the log meanwhile; this thread's members
+	 * resume in a new group on the lock taken again. */
+	pthread_mutex_unlock(&d->mtx);
 	dbg_run_after(d, after, rv);
+	pthread_mutex_lock(&d->mtx);
 	/* Open the next group on the same lock: the caller's members go on. */
 	if (dbg_open(d) != 0) {
 		/* No group: the caller still holds the lock it thinks it holds,

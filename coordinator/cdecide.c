@@ -2,11 +2,18 @@
  * cdecide.c - the decision of a transaction with two or more
  * participants, and its forcing.
  *
- * R2: COMMIT is forced before any GLOBAL_COMMIT or RESULT COMMITTED
- * leaves. The step does not wait for the fsync: decisions taken meanwhile
- * share it (group commit, db_durable_async), and phase two starts on the
- * thread that ends the sync. ABORT is lazy (presumed abort, R3); so is
- * every participant's READ-ONLY "ACK", written with the COMMIT.
+ * R2: the commit point is WAIT durable and every vote COMMIT or
+ * READ-ONLY (the vote step runs only once both are true, csubmit.c). From
+ * there the transaction is committed whatever happens to this process: a
+ * restart finds WAIT and every participant READY (or COMMIT) and commits
+ * (cinquire.c). So the COMMIT record is lazy, and GLOBAL_COMMIT leaves at
+ * once. An ABORT the coordinator decides (a NO vote, a vote timeout, an
+ * error) is forced before GLOBAL_ABORT or RESULT ABORTED leaves: if it
+ * were lost with a participant's lazy NO vote, a restart could find every
+ * participant READY and commit what the client was told aborted. The
+ * step does not wait for that fsync: decisions taken meanwhile share it
+ * (db_durable_async), and delivery starts on the thread that ends it.
+ * Every READ-ONLY voter's "ACK" is written with the COMMIT.
  *
  * Invariant: a transaction leaves the running table only once its
  * decision is in the log (or the coordinator has failed), so "no record
@@ -15,21 +22,23 @@
 #include "cdecide.h"
 
 #include <stdio.h>
+#include <string.h>
 
 #include "cdeliver.h"
 #include "cepoch.h"
 #include "cflow.h"
 #include "coord.h"
 #include "crash.h"
+#include "csubmit.h"
 
 /* The decision's row, with the READ-ONLY voters' ACKs (so that no resend
- * ever targets them): a COMMIT forced below, an ABORT lazy. */
+ * ever targets them): an ABORT forced below, a COMMIT lazy. */
 static int
 cdecide_write(coord *c, coord_txn *t, tx_state decision)
 {
 	int rv;
 	db_lock(c->db);
-	rv = decision == TX_COMMIT ? db_begin(c->db) : db_begin_lazy(c->db);
+	rv = decision == TX_ABORT ? db_begin(c->db) : db_begin_lazy(c->db);
 	if (rv != 0) {
 		db_unlock(c->db);
 		return rv;
@@ -46,7 +55,7 @@ cdecide_write(coord *c, coord_txn *t, tx_state decision)
 	return rv;
 }
 
-/* The decision is recorded (a COMMIT on disk), or RC says it could not
+/* The decision is recorded (an ABORT on disk), or RC says it could not
  * be: deliver it. Runs on a step thread or on the thread that ended the
  * decision's sync. */
 static void
@@ -60,20 +69,29 @@ cdecide_done(void *arg, int rc)
 		cflow_release(c, t);
 		return;
 	}
-	/* crash here: COMMIT forced, no GLOBAL sent; recovery resends
-	 * GLOBAL_COMMIT until every participant ACKs. */
-	if (t->state == TX_COMMIT)
-		crash_point("coordinator.after_decision_logged");
 	t->flags |= CTXN_FRESH | (t->state == TX_ABORT ? CTXN_VOTERS_ONLY : 0);
+	if (t->state != TX_COMMIT) {
+		cdeliver_start(c, t);  /* the client is answered once the voters know */
+		return;
+	}
+	/* Committed: RESULT leaves with GLOBAL_COMMIT, not after it. The
+	 * GLOBAL_COMMITs are queued on each participant's channel first
+	 * (cdeliver_start does it before it returns), so a request the
+	 * client sends after RESULT reaches each participant behind its
+	 * GLOBAL_COMMIT: a client's next transaction on the same keys never
+	 * meets its predecessor's locks there. T may be gone once delivery
+	 * started: its client and txid are taken first. */
+	rpc_deferred *client = t->client;
+	char txid[sizeof(t->txid)];
+	t->client = NULL;
+	memcpy(txid, t->txid, sizeof(txid));
 	cdeliver_start(c, t);
+	cflow_answer_to(c, client, txid, TX_COMMIT, "");
 }
 
 void
 cdecide(coord *c, coord_txn *t, tx_state decision, const char *reason)
 {
-	/* crash here: votes in, no decision; recovery finds WAIT (or nothing)
-	 * and aborts; READY participants learn ABORT by presumption. */
-	crash_point("coordinator.before_decision_logged");
 	if (coord_is_fenced(c)) {
 		/* Fenced: WAIT stays as it is; the newer coordinator decides. */
 		coord_running_done(c, t, TX_NONE, NULL);
@@ -81,11 +99,21 @@ cdecide(coord *c, coord_txn *t, tx_state decision, const char *reason)
 		cflow_release(c, t);
 		return;
 	}
+	/* crash here: the commit point (WAIT durable, every vote yes), nothing
+	 * recorded or sent since; recovery asks the participants, finds them
+	 * all READY and commits. */
+	if (decision == TX_COMMIT)
+		crash_point("coordinator.after_decision_logged");
 	int rv = cdecide_write(c, t, decision);
+	/* crash here: COMMIT is in the log (not synced), nothing sent;
+	 * recovery finds COMMIT and sends GLOBAL_COMMIT (a power cut instead
+	 * leaves WAIT: the participants are asked). */
+	if (rv == 0 && decision == TX_COMMIT)
+		db_crash_committed(c->db, "coordinator.after_commit_logged");
 	if (rv == 0)
 		rv = ctxn_enter(t, decision, reason);
 	coord_running_done(c, t, rv == 0 ? decision : TX_NONE, reason);
-	if (rv == 0 && decision == TX_COMMIT)
+	if (rv == 0 && decision == TX_ABORT)
 		db_durable_async(c->db, cdecide_done, t);
 	else
 		cdecide_done(t, rv);
@@ -110,6 +138,12 @@ cdecide_step_early(coord *c, coord_txn *t)
 	cflow_batch_free(t);
 	if (acked)
 		crash_point("coordinator.after_first_global");
+	if (csubmit_wait_now(c, t) != 0) {
+		coord_running_done(c, t, TX_NONE, NULL);
+		coord_fail(c, "cannot force WAIT to the log");
+		cflow_release(c, t);
+		return;
+	}
 	cdecide(c, t, TX_COMMIT, "");
 }
 #endif

@@ -28,6 +28,7 @@ cflow_stage_name(int stage)
 	case CSTAGE_ACKS: return "ACKS";
 	case CSTAGE_ABORTED: return "ABORTED";
 	case CSTAGE_SUBMIT: return "SUBMIT";
+	case CSTAGE_INQUIRY: return "INQUIRY";
 	}
 	return "?";
 }
@@ -48,13 +49,21 @@ cflow_queue(coord *c, coord_txn *t)
 	pthread_mutex_unlock(&c->mtx);
 }
 
-/* A batch is done (on an NNG thread): the step goes to a step thread. */
+void
+cflow_join(coord_txn *t)
+{
+	if (atomic_fetch_sub(&t->pending, 1) == 1)
+		cflow_queue(t->c, t);
+}
+
+/* A batch is done (on an NNG thread): once nothing else is pending, the
+ * step goes to a step thread. */
 static void
 cflow_batch_done(rpc_batch *b, void *arg)
 {
 	coord_txn *t = arg;
 	t->batch = b;
-	cflow_queue(t->c, t);
+	cflow_join(t);
 }
 
 /*
@@ -155,9 +164,10 @@ cflow_batch(coord *c, coord_txn *t, int stage, const wire_msg *reqs, size_t n)
 	t->stage = stage;
 	t->nwho = n;
 	t->batch = NULL;
+	atomic_fetch_add(&t->pending, 1);
 	if (n == 0 || rpc_batch_start(n, socks, preqs, (int)c->cfg->vote_timeout_ms,
 	    cflow_batch_done, t) != 0)
-		cflow_queue(c, t); /* nothing to send, or no batch: every call failed */
+		cflow_join(t); /* nothing to send, or no batch: every call failed */
 }
 
 void
@@ -191,13 +201,14 @@ cflow_batch_free(coord_txn *t)
 }
 
 void
-cflow_answer(coord *c, coord_txn *t, tx_state outcome, const char *reason)
+cflow_answer_to(coord *c, rpc_deferred *client, const char *txid, tx_state outcome,
+    const char *reason)
 {
 	static _Thread_local char buf[WIRE_TEXT_MAX + 1];
 	wire_msg rep;
-	if (t->client == NULL)
+	if (client == NULL)
 		return;
-	wire_msg_init(&rep, 0, 0, t->txid, c->cfg->coordinator.name);
+	wire_msg_init(&rep, 0, 0, txid, c->cfg->coordinator.name);
 	if (coord_is_fenced(c)) {
 		/* A newer coordinator owns the outcome now: whatever this one
 		 * decided may be overruled, so it promises nothing. */
@@ -209,8 +220,15 @@ cflow_answer(coord *c, coord_txn *t, tx_state outcome, const char *reason)
 		(void)wire_reply_error(&rep, TWOPC_ETIMEDOUT, reason, buf, sizeof(buf));
 	else
 		(void)coord_reply_result(&rep, outcome, reason, buf, sizeof(buf));
-	rpc_reply_deferred(t->client, &rep);
+	rpc_reply_deferred(client, &rep);
+}
+
+void
+cflow_answer(coord *c, coord_txn *t, tx_state outcome, const char *reason)
+{
+	rpc_deferred *client = t->client;
 	t->client = NULL;
+	cflow_answer_to(c, client, t->txid, outcome, reason);
 }
 
 void

@@ -35,6 +35,8 @@ enum {
 	CSTAGE_ACKS,       /* GLOBAL_COMMIT to the rest (cdeliver.c) */
 	CSTAGE_ABORTED,    /* GLOBAL_ABORT (cdeliver.c) */
 	CSTAGE_SUBMIT,     /* a new transaction: WAIT, then the votes (csubmit.c) */
+	CSTAGE_INQUIRY,    /* a WAIT found at restart: DECISION_REQUEST to every
+	                    * participant (cinquire.c) */
 };
 const char *cflow_stage_name(int stage);
 
@@ -60,8 +62,14 @@ void cflow_hold(struct coord *c, coord_txn *t, rpc_deferred *client, cflow_group
  * deadlines). Not on a step thread. */
 void cflow_wait(struct coord *c, cflow_group *group);
 /* Send REQS[i] to participant t->parts[t->who[i]] (N of them, N may be 0)
- * and run STAGE's step when they are all answered or timed out. */
+ * and run STAGE's step when they are all answered or timed out (and
+ * t->pending, raised by one for the batch, is back at zero). */
 void cflow_batch(struct coord *c, coord_txn *t, int stage, const wire_msg *reqs, size_t n);
+/* One of the things T's next step waits for is done (t->pending: the
+ * batch in flight, and whatever the caller added before cflow_batch, such
+ * as WAIT's fsync); the last one queues the step. Any thread; must not
+ * block. */
+void cflow_join(coord_txn *t);
 /* Run STAGE's step for T without a batch: here and now when no step is
  * queued (no hand-off under light load), else on a step thread, where
  * its records join the group transaction of the steps queued with it. */
@@ -76,6 +84,9 @@ void cflow_batch_free(coord_txn *t);
  * UNDECIDED as "outcome unknown". A fenced coordinator promises nothing.
  * No client: nothing. */
 void cflow_answer(struct coord *c, coord_txn *t, tx_state outcome, const char *reason);
+/* The same for CLIENT (a request taken from its flow) about TXID. */
+void cflow_answer_to(struct coord *c, rpc_deferred *client, const char *txid, tx_state outcome,
+    const char *reason);
 /* The flow ends: a client not answered gets no reply; its group is told;
  * the flow's reference is dropped. */
 void cflow_release(struct coord *c, coord_txn *t);

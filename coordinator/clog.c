@@ -21,11 +21,12 @@ const char clog_schema[] =
     "CREATE INDEX IF NOT EXISTS txn_state ON txn(state, decided_at);"
     "CREATE TABLE IF NOT EXISTS acks(txid TEXT, participant TEXT, PRIMARY KEY(txid, participant)) "
     "  WITHOUT ROWID;"
+    "CREATE TABLE IF NOT EXISTS runs(txid TEXT PRIMARY KEY, epoch INTEGER) WITHOUT ROWID;"
     HEUR_SCHEMA;
 
 enum {
 	S_EPOCH_GET = 10, S_EPOCH_SET, S_GET, S_PUT, S_SET, S_ACK, S_ACKED, S_EACH,
-	S_EXPIRE_ACKS, S_EXPIRE, S_ACKS_DROP,
+	S_EXPIRE_ACKS, S_EXPIRE, S_ACKS_DROP, S_RUN_PUT, S_RUN_GET, S_RUN_DROP,
 };
 
 int
@@ -240,4 +241,43 @@ clog_expire(db *d, int64_t before_ms)
 	if (db_step_done(d, st) != 0)
 		return TWOPC_EIO;
 	return sqlite3_changes(db_sqlite(d));
+}
+
+int
+clog_run_put(db *d, const char *txid, uint64_t epoch)
+{
+	sqlite3_stmt *st = db_stmt(d, S_RUN_PUT,
+	    "INSERT OR REPLACE INTO runs(txid, epoch) VALUES (?1, ?2)");
+	if (st == NULL)
+		return TWOPC_EIO;
+	/* Stored as the signed 64-bit integer SQLite has; read back the same
+	 * way, so every epoch round-trips (epochs above 2^63-1 are refused at
+	 * the participants anyway). */
+	sqlite3_bind_text(st, 1, txid, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, (sqlite3_int64)epoch);
+	return db_step_done(d, st);
+}
+
+static int
+clog_run_row(sqlite3_stmt *st, void *out)
+{
+	*(uint64_t *)out = (uint64_t)sqlite3_column_int64(st, 0);
+	return 0;
+}
+
+int
+clog_run_get(db *d, const char *txid, uint64_t *epoch)
+{
+	return db_get_by_key(d, S_RUN_GET, "SELECT epoch FROM runs WHERE txid = ?1", txid,
+	    clog_run_row, epoch);
+}
+
+int
+clog_run_drop(db *d, const char *txid)
+{
+	sqlite3_stmt *st = db_stmt(d, S_RUN_DROP, "DELETE FROM runs WHERE txid = ?1");
+	if (st == NULL)
+		return TWOPC_EIO;
+	sqlite3_bind_text(st, 1, txid, -1, SQLITE_STATIC);
+	return db_step_done(d, st);
 }

@@ -8,12 +8,20 @@
  *   txn(txid TEXT PRIMARY KEY, state TEXT, participants TEXT,
  *       created_at INTEGER, decided_at INTEGER)  state: WAIT COMMIT ABORT END
  *   acks(txid TEXT, participant TEXT)        who has ACKed GLOBAL_COMMIT
+ *   runs(txid TEXT PRIMARY KEY, epoch INTEGER)  the epoch of the run of
+ *        each WAIT (written with WAIT, dropped with the decision): a
+ *        restarted coordinator asks the participants about that run, and
+ *        a participant's record of another run of the txid is not it
  * participants is the comma-separated list of the transaction's
  * participants; times are wall-clock milliseconds (decided_at 0 while WAIT).
  *
- * What is forced: the epoch and COMMIT (R2). WAIT, ABORT, acks and END are
- * lazy: losing them in a crash changes no answer (presumed abort; a lost
- * ack only causes one more GLOBAL_COMMIT, which is idempotent).
+ * What is forced (R2): the epoch; WAIT (the commit point is WAIT durable
+ * and every vote yes); an ABORT the coordinator decides itself. COMMIT,
+ * acks and END are lazy: a lost COMMIT leaves WAIT, which restart settles
+ * from the participants (all READY: COMMIT); a lost ack only causes one
+ * more GLOBAL_COMMIT, which is idempotent. END is made durable before a
+ * FORGET leaves (cforget.c): a participant's dropped COMMIT record must
+ * never meet a coordinator that is back at WAIT.
  *
  * The caller holds db_lock() and chooses transaction boundaries.
  * Return 0 or TWOPC_EIO (logged) unless stated.
@@ -68,6 +76,11 @@ int clog_each(db *d, tx_state state, size_t limit, clog_each_fn fn, void *arg);
 /* Delete END and ABORT rows (and their acks) decided before BEFORE_MS
  * (R7 retention). Returns the number deleted or TWOPC_EIO. */
 int clog_expire(db *d, int64_t before_ms);
+/* The epoch of TXID's run (runs table): 0 and *EPOCH, TWOPC_ENOENT (a
+ * WAIT written before the table existed: an old log), TWOPC_EIO. */
+int clog_run_put(db *d, const char *txid, uint64_t epoch);
+int clog_run_get(db *d, const char *txid, uint64_t *epoch);
+int clog_run_drop(db *d, const char *txid);
 /* Drop TXID's acks: once it is END nothing reads them. */
 int clog_acks_drop(db *d, const char *txid);
 

@@ -19,6 +19,7 @@
 #include "cdeliver.h"
 #include "cepoch.h"
 #include "cflow.h"
+#include "cinquire.h"
 #include "cforget.h"
 #include "conephase.h"
 #include "crash.h"
@@ -61,6 +62,9 @@ coord_step(coord *c, coord_txn *t)
 		return;
 	case CSTAGE_SUBMIT:
 		csubmit_step(c, t);
+		return;
+	case CSTAGE_INQUIRY:
+		cinquire_step(c, t);
 		return;
 	}
 	tlog_error("%s: a step of unknown stage %d (%s): the coordinator's own mistake; "

@@ -1,10 +1,14 @@
 /*
  * crecover.c - restart recovery (DESIGN section 3, "On restart"), before
  * the coordinator serves:
- *   - WAIT with two or more participants (no decision was forced):
- *     ABORT, and GLOBAL_ABORT to every participant, on a flow (cflow.h)
- *     like any delivery. A one-phase WAIT is not ours to abort: the
- *     participant may have committed; the resender asks it (conephase.c).
+ *   - WAIT (with its run in the runs table): left as it is. It may be past
+ *     the commit point (WAIT durable, every vote yes, the lazy COMMIT
+ *     lost), so only the participants can say: the resender's first pass,
+ *     at once, asks them (cinquire.c), and a one-phase WAIT's participant
+ *     (conephase.c).
+ *   - WAIT with no run recorded (a log of a version that forced COMMIT,
+ *     not WAIT): it never was a commit point: ABORT, and GLOBAL_ABORT to
+ *     every participant, on a flow (cflow.h) like any delivery.
  *   - COMMIT not END: left to the resender's first pass, which runs at
  *     once and resends GLOBAL_COMMIT until every participant has ACKed.
  *   - END: FORGET again (it may have been lost with the previous process's
@@ -32,8 +36,18 @@ static void
 crecover_collect_wait(void *arg, const char *txid, const clog_txn *row)
 {
 	crecover_waits *w = arg;
+	uint64_t epoch;
 	if (strchr(row->participants, ',') == NULL)
 		return; /* one-phase */
+#ifndef TWOPC_BUG_RESTART_ABORTS
+	if (clog_run_get(w->c->db, txid, &epoch) == 0)
+		return; /* asked about (cinquire.c) */
+#else
+	/* TEST-ONLY BUG VARIANT (breaks R2): every WAIT is aborted at restart,
+	 * as before the commit point moved to the votes; a WAIT past the
+	 * commit point is aborted. twopc-crashtest must catch it. */
+	(void)epoch;
+#endif
 	if (w->n == w->cap) {
 		size_t cap = w->cap ? w->cap * 2 : 64;
 		coord_txn **v = realloc(w->v, cap * sizeof(*v));
@@ -98,7 +112,7 @@ crecover_run(coord *c)
 	db_unlock(c->db);
 	for (size_t i = 0; i < w.n; i++) {
 		coord_txn *t = w.v[i];
-		if (rv != 0 || ctxn_enter(t, TX_ABORT, "recovery: no decision was logged") != 0) {
+		if (rv != 0 || ctxn_enter(t, TX_ABORT, "recovery: a WAIT of an older version, never a commit point") != 0) {
 			ctxn_unref(t);
 			continue;
 		}

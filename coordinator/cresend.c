@@ -8,7 +8,8 @@
  *     than one retry period that have not ACKed (younger ones are still in
  *     their first delivery), skipping those whose violation stopped it;
  *   - the question to the participant of every one-phase WAIT older than a
- *     vote timeout (conephase.c);
+ *     vote timeout (conephase.c), and to every participant of a WAIT that
+ *     no SUBMIT runs (cinquire.c: left by an earlier process);
  *   - FORGET for every END (cforget.c);
  *   - every expire_every: END and ABORT rows older than the retention
  *     dropped, the log vacuumed.
@@ -24,6 +25,7 @@
 #include "cdeliver.h"
 #include "cflow.h"
 #include "cforget.h"
+#include "cinquire.h"
 #include "conephase.h"
 #include "coord.h"
 #include "mclock.h"
@@ -114,6 +116,7 @@ cresend_main(void *arg)
 		cflow_group pass = { 0 };
 		cresend_commits(c, first ? -1000000 : (int64_t)c->cfg->ack_retry_ms, &pass);
 		conephase_resolve(c, first ? -1000000 : (int64_t)c->cfg->vote_timeout_ms, &pass);
+		cinquire_resolve(c, &pass);
 		cflow_wait(c, &pass);
 		atomic_fetch_add(&c->viol.resend_cycles, 1);
 		first = 0;

@@ -8,9 +8,10 @@
  * makes itself is new by construction and not looked up). Then the
  * transaction becomes a flow (cflow.c): its first step, on a step thread
  * and in one log transaction with the other steps queued meanwhile,
- * records WAIT (lazily: if it is lost, recovery has nothing to abort, and
- * every participant's question is answered ABORT by presumption anyway)
- * and starts the vote round (cvote.c). No thread waits for it.
+ * forces WAIT, naming every participant and the run's epoch, and starts
+ * the vote round (cvote.c) without waiting for the fsync: the vote step
+ * runs once both the votes and WAIT's fsync are done (R2: the commit
+ * point is WAIT durable and every vote yes). No thread waits for it.
  */
 #include "csubmit.h"
 
@@ -20,6 +21,7 @@
 
 #include "cflow.h"
 #include "coord.h"
+#include "crash.h"
 #include "cvote.h"
 #include "twopc/error.h"
 
@@ -103,35 +105,85 @@ csubmit_enter(coord *c, coord_txn *t, int chosen, wire_msg *rep, char *buf, size
 	return -1;
 }
 
-void
-csubmit_step(coord *c, coord_txn *t)
+/* T's WAIT row (with its run's epoch), forced (LAZY: not), and T enters
+ * WAIT. 0 or TWOPC_EIO. */
+static int
+csubmit_write_wait(coord *c, coord_txn *t, int lazy)
 {
 	char parts[sizeof(((clog_txn *)0)->participants)];
 	int rv;
 
 	ctxn_join_parts(t, c->cfg, parts, sizeof(parts));
-	/* WAIT is lazy: if it is lost, recovery has nothing to abort, and every
-	 * question about the txid is answered ABORT by presumption. */
 	db_lock(c->db);
-	if ((rv = db_begin_lazy(c->db)) == 0 && (rv = ctxn_write(c->db, t, TX_WAIT, parts)) != 0)
+	rv = lazy ? db_begin_lazy(c->db) : db_begin(c->db);
+	if (rv == 0 && (rv = ctxn_write(c->db, t, TX_WAIT, parts)) != 0)
 		db_rollback(c->db);
 	if (rv == 0)
 		rv = db_commit(c->db);
 	db_unlock(c->db);
-	if (rv != 0) {
+	if (rv == 0)
+		rv = ctxn_enter(t, TX_WAIT, parts);
+	return rv;
+}
+
+int
+csubmit_wait_now(coord *c, coord_txn *t)
+{
+	int rv = csubmit_write_wait(c, t, 0);
+	return rv != 0 ? rv : db_durable(c->db);
+}
+
+/* WAIT is durable (RC 0) or could not be: the vote step may run. */
+static void
+csubmit_wait_durable(void *arg, int rc)
+{
+	coord_txn *t = arg;
+	t->wait_rc = rc;
+	cflow_join(t);
+}
+
+/* 1 if WAIT is to be written only once the votes are in: the crash point
+ * coordinator.before_decision_logged is armed (it stops the process in
+ * exactly that state: every vote in, WAIT not durable, a state a slow
+ * fsync passes through in production too), or the bug variant. */
+static int
+csubmit_wait_late(void)
+{
+#ifdef TWOPC_BUG_GLOBAL_BEFORE_DECISION
+	return 1;
+#else
+	return crash_point_armed("coordinator.before_decision_logged");
+#endif
+}
+
+void
+csubmit_step(coord *c, coord_txn *t)
+{
+	/* R2: WAIT is forced, and its fsync overlaps the vote round: the votes
+	 * leave at once, and the vote step runs when both are done. One-phase:
+	 * the participant's log is the decision; WAIT stays lazy (if it is
+	 * lost, nothing is left to ask, and a retried SUBMIT asks again). */
+	int two_phase = t->nparts > 1;
+	int late = two_phase && csubmit_wait_late();
+	t->run_epoch = atomic_load(&c->epoch);
+	if (late) {
+		t->flags |= CTXN_WAIT_LATE;
+	} else if (csubmit_write_wait(c, t, !two_phase) != 0) {
 		coord_running_done(c, t, TX_NONE, NULL);
 		coord_fail(c, "cannot write the log");
 		cflow_release(c, t);
 		return;
 	}
-	(void)ctxn_enter(t, TX_WAIT, parts);
-	/* Once the votes are out the flow may end on another thread and free
-	 * T: take the SUBMIT first, and touch T no more. */
+	/* WAIT's fsync is one of the things the vote step waits for: until it
+	 * ends, the flow cannot move on, so T stays ours below. */
+	atomic_store(&t->pending, two_phase && !late ? 1 : 0);
 	wire_msg *sub = t->sub;
 	t->sub = NULL;
 	cvote_start(c, t, sub);
 	wire_msg_free(sub);  /* the requests are encoded */
 	free(sub);
+	if (two_phase && !late)
+		db_durable_async(c->db, csubmit_wait_durable, t);
 }
 
 int

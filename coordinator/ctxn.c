@@ -15,9 +15,11 @@ static const struct {
 	tx_state from, to;
 	const char *what;
 } ctxn_table[] = {
-	{ TX_NONE, TX_WAIT, "SUBMIT: vote requests go out" },
-	{ TX_WAIT, TX_COMMIT, "every vote COMMIT or READ-ONLY: forced (R2)" },
-	{ TX_WAIT, TX_ABORT, "a NO vote, a vote timeout, restart recovery" },
+	{ TX_NONE, TX_WAIT, "SUBMIT: forced while the vote requests are out" },
+	{ TX_WAIT, TX_COMMIT, "WAIT durable and every vote COMMIT or READ-ONLY (R2); "
+	    "or every participant READY when asked after a restart" },
+	{ TX_WAIT, TX_ABORT, "a NO vote, a vote timeout (forced), a participant's ABORT "
+	    "when asked after a restart" },
 	{ TX_WAIT, TX_END, "one-phase: the single participant committed" },
 	{ TX_COMMIT, TX_END, "every participant ACKed, or the operator's repair" },
 	{ TX_NONE, TX_COMMIT, "the operator's resolution of a txid with no row" },
@@ -78,10 +80,16 @@ ctxn_write(db *d, const coord_txn *t, tx_state to, const char *parts)
 	if (rv != 0)
 		return rv;
 	int64_t now = db_now_ms();
+	if (t->state == TX_NONE && to == TX_WAIT)
+		return clog_put(d, t->txid, to, parts ? parts : "", now, 0) |
+		    clog_run_put(d, t->txid, t->run_epoch);
 	if (t->state == TX_NONE)
-		return clog_put(d, t->txid, to, parts ? parts : "", now, to == TX_WAIT ? 0 : now);
-	/* Leaving WAIT is the decision; COMMIT -> END keeps its time. */
-	return clog_set_state(d, t->txid, to, t->state == TX_WAIT ? now : 0);
+		return clog_put(d, t->txid, to, parts ? parts : "", now, now);
+	/* Leaving WAIT is the decision (its run needs no name any more);
+	 * COMMIT -> END keeps its time. */
+	if (t->state == TX_WAIT)
+		return clog_set_state(d, t->txid, to, now) | clog_run_drop(d, t->txid);
+	return clog_set_state(d, t->txid, to, 0);
 }
 
 int

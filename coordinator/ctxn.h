@@ -3,10 +3,11 @@
  * (DESIGN section 3). The bottom of the coordinator: it knows the log's
  * SQL (clog.h) and the cluster file, nothing of the coordinator above.
  *
- *            SUBMIT                 votes in, forced (R2)      every ACK (lazy)
- *   NONE ------------> WAIT ------------------------> COMMIT ------------> END
- *     |                  |  \                                               ^
- *     |                  |   +-- a NO vote, a timeout, recovery --> ABORT   |
+ *          SUBMIT (forced)     WAIT durable, every vote yes     every ACK (lazy)
+ *   NONE ------------> WAIT ---------------------------> COMMIT -----------> END
+ *     |                  |  \     (the commit point, R2; written lazily)    ^
+ *     |                  |   +-- a NO vote, a timeout (forced) --> ABORT    |
+ *     |                  |   +-- restart: asked the participants: COMMIT | ABORT
  *     |                  +-- one-phase: the participant committed ----------+
  *     +-- operator's resolution with no row (a lost log): COMMIT | ABORT
  *   COMMIT -> END also when the operator repairs a violation (heuristic).
@@ -45,6 +46,8 @@ enum {
 	CTXN_RESEND = 1 << 2,      /* a resend: skip the participants whose
 	                            * violation stopped resending (cviol.h) */
 	CTXN_SENT = 1 << 3,        /* a GLOBAL_COMMIT batch of this delivery left */
+	CTXN_WAIT_LATE = 1 << 4,   /* WAIT is written once the votes are in (only
+	                            * with coordinator.before_decision_logged armed) */
 };
 
 /*
@@ -79,6 +82,10 @@ typedef struct coord_txn {
 	struct cflow_group *group;   /* flows someone waits for (may be NULL) */
 	struct coord_txn *step_next; /* the step queue */
 	wire_msg *sub;               /* the SUBMIT, until its votes are sent */
+	uint64_t run_epoch;          /* the epoch of this run (the runs table) */
+	atomic_int pending;          /* what the next step waits for: the batch in
+	                              * flight, and WAIT's fsync (cflow_join) */
+	int wait_rc;                 /* WAIT's fsync: 0 or TWOPC_EIO */
 } coord_txn;
 
 /* A new transaction, state NONE, one reference; NULL if out of memory. */

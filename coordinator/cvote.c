@@ -18,6 +18,8 @@
 #include "cflow.h"
 #include "conephase.h"
 #include "coord.h"
+#include "crash.h"
+#include "csubmit.h"
 #include "twopc/error.h"
 
 void
@@ -115,12 +117,26 @@ cvote_step(coord *c, coord_txn *t)
 		return;
 	}
 #ifdef TWOPC_BUG_GLOBAL_BEFORE_DECISION
-	/* TEST-ONLY BUG VARIANT (breaks R2): GLOBAL_COMMIT leaves before the
-	 * decision is forced. twopc-crashtest must catch it. */
+	/* TEST-ONLY BUG VARIANT (breaks R2): GLOBAL_COMMIT leaves before WAIT
+	 * is durable (here: before it is written at all). twopc-crashtest
+	 * must catch it. */
 	if (decision == TX_COMMIT) {
 		cdecide_early_start(c, t);
 		return;
 	}
 #endif
+	if (t->flags & CTXN_WAIT_LATE) {
+		/* crash here: every vote in, WAIT not durable (not written);
+		 * recovery has no record: presumed ABORT, which the READY
+		 * participants hear when they ask. */
+		crash_point("coordinator.before_decision_logged");
+		t->wait_rc = csubmit_wait_now(c, t);
+	}
+	if (t->wait_rc != 0) {
+		coord_running_done(c, t, TX_NONE, NULL);
+		coord_fail(c, "cannot force WAIT to the log");
+		cflow_release(c, t);
+		return;
+	}
 	cdecide(c, t, decision, reason);
 }

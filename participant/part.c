@@ -174,6 +174,8 @@ part_ask_drop(twopc_participant *p, const char *txid)
 	part_ask *a = part_ask_find(p, txid, 0);
 	if (a != NULL)
 		*a = p->asks[--p->nasks];
+	p->released++;
+	pthread_cond_broadcast(&p->cv);
 	pthread_mutex_unlock(&p->mtx);
 }
 

@@ -71,6 +71,8 @@ struct twopc_participant {
 	size_t nasks, capasks;
 	int64_t next_expire_ms;
 	int atomic_commit;           /* twopc_participant_set_atomic_commit */
+	uint64_t released;           /* decisions applied (locks released), p->mtx;
+	                              * p->cv is broadcast with each (part_released) */
 };
 
 struct twopc_txn {
@@ -136,7 +138,8 @@ int part_store_epoch(twopc_participant *p);
 /* TXID's entry; CREATE: add one (zeroed) if missing. NULL if none / no
  * memory. */
 part_ask *part_ask_find(twopc_participant *p, const char *txid, int create);
-/* Forget TXID's entry (it left READY). */
+/* Forget TXID's entry (it left READY: its locks are released, so readers
+ * waiting for them are woken: p->released, p->cv). */
 void part_ask_drop(twopc_participant *p, const char *txid);
 /* Copy the note of TXID's entry into BUF ("" if none). */
 void part_ask_note(twopc_participant *p, const char *txid, char *buf, size_t len);

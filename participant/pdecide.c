@@ -195,7 +195,10 @@ part_on_global(twopc_participant *p, const wire_msg *req, wire_msg *rep, char *b
 }
 
 /* FORGET (R9): the coordinator recorded END, so nobody can ask about these
- * COMMIT records any more. Lazy: losing the deletion only keeps a row. */
+ * COMMIT records or READ-ONLY notes any more (a note answers a restarted
+ * coordinator's question READY: dropped earlier, the answer would be
+ * ABORT for a transaction that may have committed). Lazy: losing the
+ * deletion only keeps a row. */
 int
 part_on_forget(twopc_participant *p, const wire_msg *req, wire_msg *rep, char *buf, size_t len)
 {
@@ -210,6 +213,8 @@ part_on_forget(twopc_participant *p, const wire_msg *req, wire_msg *rep, char *b
 		plog_txn t;
 		if (plog_get(p->db, req->txids[i], &t) == 0)
 			(void)ptxn_forget(p->db, req->txids[i], &t);
+		else
+			(void)plog_readonly_drop(p->db, req->txids[i]);
 	}
 	if (db_commit(p->db) != 0) {
 		db_unlock(p->db);

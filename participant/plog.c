@@ -31,6 +31,7 @@ const char plog_schema[] =
 enum {
 	S_GET = 10, S_PUT, S_DEL_TXN, S_DEL_WS, S_DEL_LOCKS, S_LOCK_GET, S_LOCK_PUT,
 	S_STAGE, S_WS_LOAD, S_EPOCH_GET, S_EPOCH_SET, S_EACH_ALL, S_EACH_STATE, S_EXPIRE, S_RO_PUT, S_RO_GET, S_RO_EXPIRE,
+	S_RO_DROP,
 };
 
 /* *OUT is written only for a row that reads whole. */
@@ -97,6 +98,24 @@ plog_delete(db *d, const char *txid)
 {
 	int rv = plog_release(d, txid);
 	return rv ? rv : plog_by_txid(d, S_DEL_TXN, "DELETE FROM txn WHERE txid = ?1", txid);
+}
+
+int
+plog_lock_holder(db *d, const char *key, char *holder, size_t len)
+{
+	sqlite3_stmt *st = db_stmt(d, S_LOCK_GET, "SELECT txid FROM locks WHERE key = ?1");
+	if (st == NULL)
+		return TWOPC_EIO;
+	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+	int rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		const char *h = (const char *)sqlite3_column_text(st, 0);
+		snprintf(holder, len, "%s", h ? h : "?");
+	}
+	sqlite3_reset(st);
+	if (rc == SQLITE_ROW)
+		return 0;
+	return rc == SQLITE_DONE ? TWOPC_ENOENT : TWOPC_EIO;
 }
 
 int
@@ -292,6 +311,16 @@ plog_readonly_get(db *d, const char *txid, uint64_t *epoch)
 	if (rc == SQLITE_ROW)
 		return 0;
 	return rc == SQLITE_DONE ? TWOPC_ENOENT : TWOPC_EIO;
+}
+
+int
+plog_readonly_drop(db *d, const char *txid)
+{
+	sqlite3_stmt *st = db_stmt(d, S_RO_DROP, "DELETE FROM readonly WHERE txid = ?1");
+	if (st == NULL)
+		return TWOPC_EIO;
+	sqlite3_bind_text(st, 1, txid, -1, SQLITE_STATIC);
+	return db_step_done(d, st);
 }
 
 int

@@ -49,6 +49,8 @@ int plog_delete(db *d, const char *txid);
 /* Lock KEY for TXID, no wait (R5): 0 if now held by TXID (also if it
  * already was), TWOPC_EBUSY with the holder copied to HOLDER, TWOPC_EIO. */
 int plog_lock(db *d, const char *txid, const char *key, char *holder, size_t len);
+/* The txid holding KEY's lock: 0 and HOLDER, TWOPC_ENOENT, TWOPC_EIO. */
+int plog_lock_holder(db *d, const char *key, char *holder, size_t len);
 /* Remove TXID's workspace rows and locks. */
 int plog_release(db *d, const char *txid);
 
@@ -79,6 +81,8 @@ int plog_each(db *d, tx_state state, size_t limit, plog_each_fn fn, void *arg);
  */
 int plog_readonly_put(db *d, const char *txid, uint64_t epoch);
 int plog_readonly_get(db *d, const char *txid, uint64_t *epoch);
+/* Drop TXID's READ-ONLY note (FORGET: the coordinator recorded END). */
+int plog_readonly_drop(db *d, const char *txid);
 
 /* Delete ABORT rows and READ-ONLY notes not updated since BEFORE_MS (R9). Returns the count
  * deleted (>= 0) or TWOPC_EIO. */

@@ -6,6 +6,7 @@
 #include <stdio.h>
 
 #include "heur.h"
+#include "mclock.h"
 #include "presolve.h"
 #include "serve.h"
 #include "statlist.h"
@@ -56,13 +57,50 @@ part_on_status(twopc_participant *p, const wire_msg *req, wire_msg *rep)
 	return statlist_reply(&pl.l, rep);
 }
 
+/* 1 if KEY is held by a READY transaction (its txid in HOLDER): a read
+ * must wait for its decision (R5). db lock held. */
+static int
+part_get_held(twopc_participant *p, const char *key, char *holder, size_t len)
+{
+	plog_txn t;
+	return plog_lock_holder(p->db, key, holder, len) == 0 &&
+	    plog_get(p->db, holder, &t) == 0 && t.state == TX_READY;
+}
+
 int
 part_on_get(twopc_participant *p, const wire_msg *req, wire_msg *rep, char *buf, size_t len)
 {
+	char holder[WIRE_TXID_MAX + 1];
+	int64_t deadline = mono_ms() + (int64_t)p->cfg->vote_timeout_ms;
+
 	if (p->res.read == NULL)
 		return wire_reply_error(rep, TWOPC_EUNSUPPORTED, "this participant's resource cannot be read",
 		    buf, len);
-	db_lock(p->db);
+	/* R5: a key held by a READY transaction waits for its decision
+	 * (bounded by the vote timeout), so that a client reads its own
+	 * committed writes although RESULT leaves before phase two. The read
+	 * holds nothing while it waits, so it cannot be part of a cycle. */
+	for (;;) {
+		pthread_mutex_lock(&p->mtx);
+		uint64_t seen = p->released;
+		pthread_mutex_unlock(&p->mtx);
+		db_lock(p->db);
+		if (!part_get_held(p, req->text, holder, sizeof(holder)))
+			break;
+		db_unlock(p->db);
+		int64_t left = deadline - mono_ms();
+		if (left <= 0 || runstate_stopping(&p->run)) {
+			char why[160];
+			snprintf(why, sizeof(why), "key '%.40s' is held by transaction %s, undecided "
+			    "after %u ms", req->text, holder, p->cfg->vote_timeout_ms);
+			return wire_reply_error(rep, TWOPC_EBUSY, why, buf, len);
+		}
+		pthread_mutex_lock(&p->mtx);
+		while (p->released == seen && !p->stopping && !p->failed &&
+		    (left = deadline - mono_ms()) > 0)
+			(void)mclock_cond_wait_ms(&p->cv, &p->mtx, (long)left);
+		pthread_mutex_unlock(&p->mtx);
+	}
 	int rv = p->res.read(p->res.user, db_sqlite(p->db), req->text, buf, len);
 	db_unlock(p->db);
 	if (rv < 0)

@@ -188,6 +188,27 @@ ct_total(const hcluster *c)
 
 /* ---- matrix ---- */
 
+/* What a crash of the coordinator at POINT on the commit path must end in
+ * at every participant once it is back (DESIGN section 8), or NULL where
+ * the section leaves it open. */
+static const char *
+ct_matrix_outcome(const char *point, const char *path)
+{
+	static const struct { const char *point, *outcome; } want[] = {
+		{ "coordinator.before_decision_logged", "ABORT" },
+		{ "coordinator.after_decision_logged", "COMMIT" },
+		{ "coordinator.after_commit_logged", "COMMIT" },
+		{ "coordinator.after_first_global", "COMMIT" },
+		{ "coordinator.after_all_globals", "COMMIT" },
+	};
+	if (strcmp(path, "commit") != 0)
+		return NULL;
+	for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++)
+		if (strcmp(point, want[i].point) == 0)
+			return want[i].outcome;
+	return NULL;
+}
+
 static int
 ct_matrix_case(const ct_opts *o, const char *point, const char *path, int rep)
 {
@@ -277,6 +298,30 @@ ct_matrix_case(const ct_opts *o, const char *point, const char *path, int rep)
 		snprintf(report + strlen(report), sizeof(report) - strlen(report),
 		    "validity: %s committed although gamma voted ABORT\n", txid);
 		violations++;
+	}
+	/* The outcome: at the coordinator (COMMIT or END for a commit; for an
+	 * abort ABORT or no record, presumed), and at each participant (its
+	 * COMMIT row may be forgotten once the coordinator is at END, R9). */
+	const char *want = ct_matrix_outcome(point, path);
+	char cst[16];
+	hc_state(&c, 0, txid, cst, sizeof(cst));
+	int committed = strcmp(cst, "COMMIT") == 0 || strcmp(cst, "END") == 0;
+	if (want != NULL && strcmp(what, "crashed") == 0 && committed != (strcmp(want, "COMMIT") == 0)) {
+		snprintf(report + strlen(report), sizeof(report) - strlen(report),
+		    "outcome: %s is %s at the coordinator; DESIGN section 8 says a crash at %s ends in %s\n",
+		    txid, cst[0] ? cst : "no record", point, want);
+		violations++;
+	}
+	for (int i = 1; want != NULL && strcmp(what, "crashed") == 0 && i < c.nnodes; i++) {
+		char st2[16];
+		hc_state(&c, i, txid, st2, sizeof(st2));
+		int forgotten = st2[0] == '\0' && strcmp(cst, "END") == 0;
+		if (strcmp(st2, want) != 0 && !forgotten) {
+			snprintf(report + strlen(report), sizeof(report) - strlen(report),
+			    "outcome: %s is %s at %s; DESIGN section 8 says a crash at %s ends in %s\n",
+			    txid, st2[0] ? st2 : "no record", c.names[i], point, want);
+			violations++;
+		}
 	}
 	ct_case_line(o, "matrix", point, path, what, ct_told_name(told.told), violations, report);
 	ct_record(point, strcmp(what, "not reached") != 0, violations);

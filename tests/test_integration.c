@@ -8,6 +8,7 @@
  * in its comment.
  */
 #include <pthread.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -358,18 +359,25 @@ test_coordinator_killed_in_wait(void)
 	CU_ASSERT_EQUAL(hc_wait_log_line(&c, A, "w-1: READY without a decision", 3000), 0);
 	CU_ASSERT_EQUAL(hc_wait_state(&c, A, "w-1", "READY", 10), 0);
 	CU_ASSERT_FATAL(hc_start(&c, 0, NULL) == 0);
-	CU_ASSERT_EQUAL(hc_wait_state(&c, 0, "w-1", "ABORT", 3000), 0);
+	/* WAIT never became durable (the point stops the process with every
+	 * vote in and WAIT held back): no record, so ABORT by presumption. */
 	CU_ASSERT_EQUAL(hc_wait_state(&c, A, "w-1", "ABORT", 5000), 0);
 	CU_ASSERT_EQUAL(hc_wait_state(&c, B, "w-1", "ABORT", 5000), 0);
+	char st[16];
+	hc_state(&c, 0, "w-1", st, sizeof(st));
+	CU_ASSERT_STRING_EQUAL(st, "");
 	CU_ASSERT_EQUAL(locks_of(&c, A) + locks_of(&c, B), 0);
 	CU_ASSERT_EQUAL(hc_query_int(&c, 0, "SELECT value FROM meta WHERE key = 'epoch'"), 2);
-	/* A repeated SUBMIT of w-1 now returns the recorded outcome (R7). */
-	CU_ASSERT_EQUAL(T_DRV(&c, "commit", "--txid", "w-1", "alpha:put:k=1", "beta:put:k=2"), 1);
+	/* No record is proof that no run of w-1 committed (R7): a repeated
+	 * SUBMIT runs it again, as a new run of the new epoch, and commits. */
+	CU_ASSERT_EQUAL(T_DRV(&c, "commit", "--txid", "w-1", "alpha:put:k=1", "beta:put:k=2"), 0);
+	CU_ASSERT_EQUAL(hc_wait_state(&c, B, "w-1", "COMMIT", 5000), 0);
 	hc_destroy(&c);
 }
 
-/* Coordinator SIGKILLed right after forcing COMMIT (no GLOBAL sent): after
- * the restart it resends GLOBAL_COMMIT, both participants commit, the
+/* Coordinator SIGKILLed at the commit point (WAIT durable, every vote
+ * yes, nothing recorded or sent since): after the restart it asks the
+ * participants, finds both READY, commits; both participants commit, the
  * coordinator reaches END, and the client's retry learns COMMITTED. */
 static void
 test_coordinator_killed_after_commit(void)
@@ -383,7 +391,7 @@ test_coordinator_killed_after_commit(void)
 	const char *args[] = { "commit", "--txid", "c-1", "alpha:put:k=1", "beta:put:k=2", NULL };
 	pid_t d = hc_twopc_bg(&c, path, args);
 	CU_ASSERT_FATAL(hc_wait_log_line(&c, 0, "PAUSED at coordinator.after_decision_logged", 5000) == 0);
-	CU_ASSERT_EQUAL(hc_wait_state(&c, 0, "c-1", "COMMIT", 10), 0);
+	CU_ASSERT_EQUAL(hc_wait_state(&c, 0, "c-1", "WAIT", 10), 0);
 	CU_ASSERT_EQUAL(hc_wait_state(&c, A, "c-1", "READY", 10), 0);
 	CU_ASSERT_EQUAL(hc_kill(&c, 0), 0);
 	CU_ASSERT_EQUAL(hc_twopc_wait(d, 5000), 3);
@@ -565,10 +573,53 @@ test_daemon_lifecycle(void)
 	hc_destroy(&c);
 }
 
+/* RESULT leaves with GLOBAL_COMMIT, before the participants apply it. A
+ * client's next transaction on the same keys must not meet its
+ * predecessor's locks (its requests reach each participant behind that
+ * GLOBAL_COMMIT), and a read right after COMMITTED must see the write (a
+ * key held by a READY transaction waits for its decision, R5). */
+static void
+test_sequential_same_key(void)
+{
+	hcluster c;
+	twopc_client *cl = NULL;
+	int aborted = 0, stale = 0;
+	CU_ASSERT_FATAL(hc_create(&c, 2, 2000, 60000) == 0);
+	CU_ASSERT_FATAL(hc_start_all(&c) == 0);
+	CU_ASSERT_FATAL(twopc_client_open(&cl, c.file) == 0);
+	for (int i = 1; i <= 100; i++) {
+		twopc_tx *tx;
+		int outcome = 0, found = 0;
+		char n[16], v[32] = "";
+		snprintf(n, sizeof(n), "%d", i);
+		CU_ASSERT_FATAL(twopc_tx_begin(cl, NULL, &tx) == 0);
+		twopc_tx_add(tx, "alpha", "add", "hot", "1");
+		twopc_tx_add(tx, "beta", "put", "hot", n);
+		if (twopc_tx_commit(tx, 5000, &outcome) != 0 || outcome != TWOPC_COMMITTED) {
+			fprintf(stderr, "\n  %s: %s\n", twopc_tx_id(tx), twopc_tx_reason(tx));
+			aborted++;
+		}
+		twopc_tx_free(tx);
+		for (int p = 0; p < 2; p++) {
+			const char *who = p == 0 ? "alpha" : "beta";
+			if (twopc_client_get(cl, who, "hot", v, sizeof(v), &found, 5000) != 0 || !found ||
+			    atoi(v) != i - aborted) {
+				fprintf(stderr, "\n  after commit %d: %s has hot=%s\n", i, who, v);
+				stale++;
+			}
+		}
+	}
+	CU_ASSERT_EQUAL(aborted, 0);
+	CU_ASSERT_EQUAL(stale, 0);
+	twopc_client_close(cl);
+	hc_destroy(&c);
+}
+
 /* READ-ONLY: a participant whose work is only true checks votes
  * READ-ONLY and leaves at once: no COMMIT record, no lock, a forced note;
  * asked by a peer it answers READY (voted yes, knows no decision), never
- * ABORT; a repeated VOTE_REQUEST gets the same vote. A transaction whose
+ * ABORT; a repeated VOTE_REQUEST gets the same vote. The note is kept
+ * until the coordinator's END (R9: FORGET drops it). A transaction whose
  * participants are all read-only commits with no phase two. */
 static void
 test_read_only(void)
@@ -578,21 +629,18 @@ test_read_only(void)
 	nng_socket s;
 	wire_msg req, rep;
 	CU_ASSERT_FATAL(hc_create(&c, 2, 2000, 60000) == 0);
-	CU_ASSERT_FATAL(hc_start_all(&c) == 0);
+	CU_ASSERT_FATAL(hc_start(&c, A, NULL) == 0 && hc_start(&c, B, NULL) == 0);
+	/* Held at ro-1's END (the second END), before any FORGET. */
+	CU_ASSERT_FATAL(hc_start(&c, 0, "TWOPC_PAUSE_AT=coordinator.after_end_logged:2") == 0);
 	CU_ASSERT_EQUAL(T_DRV(&c, "commit", "alpha:put:a=1", "beta:put:b=2", NULL, NULL), 0);
 	CU_ASSERT_EQUAL(T_DRV(&c, "commit", "--txid", "ro-1", "alpha:add:a=5", "beta:check:b=2"), 0);
-	CU_ASSERT_EQUAL(hc_wait_state(&c, 0, "ro-1", "END", 3000), 0);
+	CU_ASSERT_FATAL(hc_wait_log_line(&c, 0, "PAUSED at coordinator.after_end_logged", 5000) == 0);
 	hc_kv(&c, A, "a", v, sizeof(v));
 	CU_ASSERT_STRING_EQUAL(v, "6");
 	CU_ASSERT_EQUAL(hc_query_int(&c, B, "SELECT count(*) FROM txn WHERE txid = 'ro-1'"), 0);
 	CU_ASSERT_EQUAL(hc_query_int(&c, B, "SELECT count(*) FROM readonly WHERE txid = 'ro-1'"), 1);
 	CU_ASSERT_EQUAL(locks_of(&c, B), 0);
 	CU_ASSERT_EQUAL(hc_wait_log_line(&c, B, "ro-1: INIT -> READ-ONLY", 100), 0);
-	/* All read-only: committed, nobody had anything to apply. */
-	CU_ASSERT_EQUAL(T_DRV(&c, "commit", "--txid", "ro-2", "alpha:check:a=6", "beta:check:b=2"), 0);
-	CU_ASSERT_EQUAL(hc_wait_state(&c, 0, "ro-2", "END", 3000), 0);
-	/* A failing check still aborts. */
-	CU_ASSERT_EQUAL(T_DRV(&c, "commit", "alpha:check:a=7", "beta:check:b=2", NULL, NULL), 1);
 
 	CU_ASSERT_FATAL(rpc_dial(c.urls[B], 0, &s) == 0);
 	wire_msg_init(&req, WIRE_DECISION_REQUEST, 1, "ro-1", "alpha");
@@ -612,6 +660,21 @@ test_read_only(void)
 	wire_msg_free(&rep);
 	rpc_close(s);
 	CU_ASSERT_EQUAL(hc_query_int(&c, B, "SELECT count(*) FROM txn WHERE txid = 'ro-1'"), 0);
+
+	/* Back without the pause: recovery sends FORGET for the END, and the
+	 * note goes with it. */
+	CU_ASSERT_EQUAL(hc_kill(&c, 0), 0);
+	CU_ASSERT_FATAL(hc_start(&c, 0, NULL) == 0);
+	int64_t until = mono_ms() + 5000;
+	while (hc_query_int(&c, B, "SELECT count(*) FROM readonly WHERE txid = 'ro-1'") != 0 &&
+	    mono_ms() < until)
+		poll(NULL, 0, 20);
+	CU_ASSERT_EQUAL(hc_query_int(&c, B, "SELECT count(*) FROM readonly WHERE txid = 'ro-1'"), 0);
+	/* All read-only: committed, nobody had anything to apply. */
+	CU_ASSERT_EQUAL(T_DRV(&c, "commit", "--txid", "ro-2", "alpha:check:a=6", "beta:check:b=2"), 0);
+	CU_ASSERT_EQUAL(hc_wait_state(&c, 0, "ro-2", "END", 3000), 0);
+	/* A failing check still aborts. */
+	CU_ASSERT_EQUAL(T_DRV(&c, "commit", "alpha:check:a=7", "beta:check:b=2", NULL, NULL), 1);
 	hc_destroy(&c);
 }
 
@@ -632,6 +695,7 @@ test_integration_register(void)
 		{ "driver errors, status and list", test_driver_errors_and_status },
 		{ "daemon lifecycle and bad config", test_daemon_lifecycle },
 		{ "READ-ONLY vote", test_read_only },
+		{ "sequential commits on one key, each read back at once", test_sequential_same_key },
 	};
 	TU_SUITE("integration", cases);
 }

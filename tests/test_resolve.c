@@ -197,7 +197,7 @@ test_resolve_forced_and_violation(void)
 {
 	hcluster c;
 	char out[8192];
-	CU_ASSERT_FATAL(crash_coordinator_at(&c, "coordinator.after_decision_logged", "rs-4", 300) == 0);
+	CU_ASSERT_FATAL(crash_coordinator_at(&c, "coordinator.after_commit_logged", "rs-4", 300) == 0);
 	CU_ASSERT_EQUAL(hc_wait_log_line(&c, 1, "rs-4: READY without a decision: blocked", 5000), 0);
 
 	/* (c) --force with the coordinator down. */
