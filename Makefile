@@ -42,6 +42,11 @@ TWOPC_ALL_LDFLAGS = $(TWOPC_LDFLAGS) $(SAN) $(LDFLAGS)
 TWOPC_EXE_LDFLAGS = -pie $(TWOPC_ALL_LDFLAGS)
 # Debian's libnng-dev has no pkg-config file: link it directly.
 LIBS    = -lnng -lmbedx509 -lmbedcrypto -lsqlite3 -lyaml -lpthread
+# Only the daemons' main()s talk to systemd (common/notify.c): the
+# libraries must not, an embedding program owns its notify socket.
+DAEMON_LIBS = -lsystemd
+# Every program's --version (common/version.h).
+TWOPC_DEFS = -DTWOPC_PKG_VERSION='"$(VERSION)"'
 
 # ---- include paths: what each part may include ----
 # Every object gets only the folders of the layers below it, so including a
@@ -63,17 +68,19 @@ INC_CLIENT = -Icoordinator/include $(INC_CONFIG)
 INC_DRIVER = -Icoordinator/include $(INC_COMMON)
 INC_TESTS  = -Itests -Iparticipant -Iparticipant/include -Icoordinator -Icoordinator/include $(INC_CONFIG)
 
-PKGS      = libnng-dev libmbedtls-dev libsqlite3-dev libyaml-dev
+PKGS      = libnng-dev libmbedtls-dev libsqlite3-dev libyaml-dev libsystemd-dev
 TEST_PKGS = libcunit1-dev mandoc spin sqlite3 pkg-config openssl
 
 COMMON_SRC = common/err.c common/txstate.c common/wire.c common/tlog.c common/db.c common/dbgroup.c common/dbsync.c \
              common/wiredec.c common/crash.c common/loglock.c common/rpc.c common/rpcsrv.c \
              common/rpccall.c common/rpcchan.c common/fdetect.c common/mclock.c common/statlist.c \
              common/heur.c common/daemon.c common/serve.c common/runstate.c config/config.c \
-             config/cfgtree.c config/cfgbuild.c config/cfgtls.c common/rpctls.c
+             config/cfgtree.c config/cfgbuild.c config/cfgtls.c common/rpctls.c config/cfgpath.c
 # The test hooks (crash points and the fault VFS armed from the
 # environment): linked into the daemons and the tests, never into a library.
 HOOK_SRC   = common/testhook.c common/faultvfs.c common/faultdisk.c
+# systemd's notification protocol: the daemons' main()s only.
+NOTIFY_SRC = common/notify.c
 PART_SRC   = participant/ptxn.c participant/part.c participant/pdecide.c participant/pvote.c \
              participant/pterm.c participant/presolve.c participant/pstatus.c participant/precover.c \
              participant/pserve.c participant/plog.c
@@ -91,6 +98,7 @@ obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
 
 COMMON_OBJ = $(call obj,$(COMMON_SRC))
 HOOK_OBJ   = $(call obj,$(HOOK_SRC))
+NOTIFY_OBJ = $(call obj,$(NOTIFY_SRC))
 PART_OBJ   = $(call obj,$(PART_SRC))
 KV_OBJ     = $(call obj,$(KV_SRC))
 COORD_OBJ  = $(call obj,$(COORD_SRC))
@@ -153,7 +161,7 @@ test-deps: $(TEST_DEPS_STAMP)
 # (the headers come from the packages), but a newer stamp rebuilds nothing.
 $(BUILD)/obj/%.o: %.c | $(DEPS_STAMP)
 	@mkdir -p $(dir $@)
-	$(CC) $(TWOPC_INC) $(CPPFLAGS) $(TWOPC_ALL_CFLAGS) -MMD -MP -c $< -o $@
+	$(CC) $(TWOPC_INC) $(TWOPC_DEFS) $(CPPFLAGS) $(TWOPC_ALL_CFLAGS) -MMD -MP -c $< -o $@
 
 # Every test object waits for the test packages (CUnit's headers).
 $(TEST_OBJ) $(CRASH_OBJ) $(HOOKCTOR_OBJ): | $(TEST_DEPS_STAMP)
@@ -196,11 +204,13 @@ $(BUILD)/libtwopc-client.a: $(CLIENT_OBJ) $(COMMON_OBJ)
 $(BUILD)/libtwopc-testhook.a: $(HOOK_OBJ)
 	ar rcs $@ $^
 
-$(BUILD)/twopc-participant: $(call obj,participant/main.c) $(KV_OBJ) $(HOOK_OBJ) $(BUILD)/libtwopc-participant.a
-	$(CC) $(TWOPC_EXE_LDFLAGS) -o $@ $^ $(LIBS)
+$(BUILD)/twopc-participant: $(call obj,participant/main.c) $(KV_OBJ) $(HOOK_OBJ) $(NOTIFY_OBJ) \
+                           $(BUILD)/libtwopc-participant.a
+	$(CC) $(TWOPC_EXE_LDFLAGS) -o $@ $^ $(LIBS) $(DAEMON_LIBS)
 
-$(BUILD)/twopc-coordinator: $(call obj,coordinator/cmain.c) $(COORD_OBJ) $(HOOK_OBJ) $(BUILD)/libtwopc-common.a
-	$(CC) $(TWOPC_EXE_LDFLAGS) -o $@ $^ $(LIBS)
+$(BUILD)/twopc-coordinator: $(call obj,coordinator/cmain.c) $(COORD_OBJ) $(HOOK_OBJ) $(NOTIFY_OBJ) \
+                            $(BUILD)/libtwopc-common.a
+	$(CC) $(TWOPC_EXE_LDFLAGS) -o $@ $^ $(LIBS) $(DAEMON_LIBS)
 
 $(BUILD)/twopc: $(DRIVER_OBJ) $(BUILD)/libtwopc-client.a
 	$(CC) $(TWOPC_EXE_LDFLAGS) -o $@ $^ $(LIBS)
