@@ -75,7 +75,8 @@ COMMON_SRC = common/err.c common/txstate.c common/wire.c common/tlog.c common/db
              common/wiredec.c common/crash.c common/loglock.c common/rpc.c common/rpcsrv.c \
              common/rpccall.c common/rpcchan.c common/fdetect.c common/mclock.c common/statlist.c \
              common/heur.c common/daemon.c common/serve.c common/runstate.c config/config.c \
-             config/cfgtree.c config/cfgbuild.c config/cfgtls.c common/rpctls.c config/cfgpath.c
+             config/cfgtree.c config/cfgbuild.c config/cfgtls.c common/rpctls.c config/cfgpath.c \
+             common/netprobe.c
 # The test hooks (crash points and the fault VFS armed from the
 # environment): linked into the daemons and the tests, never into a library.
 HOOK_SRC   = common/testhook.c common/faultvfs.c common/faultdisk.c
@@ -223,25 +224,39 @@ $(BUILD)/twopc-crashtest: $(CRASH_OBJ) $(BUILD)/libtwopc-client.a
 	$(CC) $(TWOPC_EXE_LDFLAGS) -o $@ $^ $(LIBS)
 
 # ---- tests ----
-test: all tests lint-man
-	TWOPC_SRCDIR=$(CURDIR) TWOPC_BUILD=$(abspath $(BUILD)) $(TEST_RUNNER) $(BUILD)/twopc-tests
-	$(TEST_RUNNER) $(BUILD)/twopc-crashtest --build $(abspath $(BUILD)) matrix
-	$(TEST_RUNNER) $(BUILD)/twopc-crashtest --build $(abspath $(BUILD)) random --cycles 120 --seed 1
-	$(TEST_RUNNER) $(BUILD)/twopc-crashtest --build $(abspath $(BUILD)) coordinator-lost --repeat 4
-	$(TEST_RUNNER) $(BUILD)/twopc-crashtest --build $(abspath $(BUILD)) powerloss --cycles 70 --seed 1
-	$(TEST_RUNNER) $(BUILD)/twopc-crashtest --build $(abspath $(BUILD)) --expect-violations powerloss --durability normal --cycles 30 --seed 1
-	$(TEST_RUNNER) $(BUILD)/twopc-crashtest --build $(abspath $(BUILD)) ioerror
-	$(TEST_RUNNER) $(BUILD)/twopc-crashtest --build $(abspath $(BUILD)) doublestart --cycles 20 --seed 1
-	$(MAKE) --no-print-directory -j2 bug-check test-library-model
-	@echo "make test: every step passed"
+# Every step runs, whatever the one before it said, through tests/step.sh
+# (which records it in TEST_LOG); the run ends with tests/verdict.sh's one
+# line "make test: N passed, M failed" (CUnit tests, crash-harness cases,
+# bug variants caught, library cases, model checks, the man-page lint)
+# and fails if M > 0. A run that must find failures (a bug variant) shows
+# its lines as "  [expected] ...". About 10 minutes on two cores.
+TEST_LOG = $(abspath $(BUILD))/test.log
+STEP = bash tests/step.sh $(TEST_LOG)
+CRASHTEST = $(TEST_RUNNER) $(BUILD)/twopc-crashtest --build $(abspath $(BUILD))
+# "-" inside make test: a failed step is counted, the next one still runs.
+KEEP_GOING ?=
+test: all tests
+	@rm -f $(TEST_LOG) $(TEST_LOG).lock
+	-@$(STEP) lint-man -- $(MAKE) --no-print-directory lint-man
+	-@$(STEP) cunit -- env TWOPC_SRCDIR=$(CURDIR) TWOPC_BUILD=$(abspath $(BUILD)) $(TEST_RUNNER) $(BUILD)/twopc-tests
+	-@$(STEP) matrix -- $(CRASHTEST) matrix
+	-@$(STEP) random -- $(CRASHTEST) random --cycles 120 --seed 1
+	-@$(STEP) coordinator-lost -- $(CRASHTEST) coordinator-lost --repeat 4
+	-@$(STEP) powerloss -- $(CRASHTEST) powerloss --cycles 70 --seed 1
+	-@$(STEP) powerloss-normal --expected -- $(CRASHTEST) --expect-violations powerloss --durability normal --cycles 30 --seed 1
+	-@$(STEP) ioerror -- $(CRASHTEST) ioerror
+	-@$(STEP) doublestart -- $(CRASHTEST) doublestart --cycles 20 --seed 1
+	-@$(MAKE) --no-print-directory -j2 bug-check test-library-model KEEP_GOING=- || \
+	  echo 'step: bug-check/library/model build exit 1' >>$(TEST_LOG)
+	@bash tests/verdict.sh $(TEST_LOG)
 
 # The last two groups run side by side: the bug variants' crash runs wait
 # mostly on the disk and on timeouts, the model check is one CPU-bound
 # SPIN process (about 5 minutes sequential, under 3 side by side).
 .PHONY: test-library-model
 test-library-model:
-	$(MAKE) --no-print-directory test-library
-	$(MAKE) --no-print-directory model-quick
+	$(KEEP_GOING)@$(STEP) library -- $(MAKE) --no-print-directory test-library
+	$(KEEP_GOING)@$(STEP) model -- $(MAKE) --no-print-directory model-quick
 
 # Test-only variants with a known protocol bug (built with -DTWOPC_BUG_x):
 # the crash harness must report violations for each (make test checks it).
@@ -252,17 +267,15 @@ bugs:
 	    $(BUILD)/bugs/$$b/twopc-coordinator $(BUILD)/bugs/$$b/twopc-participant >/dev/null || exit 1; \
 	done
 
+# Each run must report violations: its lines are shown as expected.
+BUGRUN = $(STEP) bug-$(1) --expected -- $(TEST_RUNNER) $(BUILD)/twopc-crashtest \
+	--build $(abspath $(BUILD)/bugs/$(1)) --expect-violations
 bug-check: all tests bugs
-	$(TEST_RUNNER) $(BUILD)/twopc-crashtest --build $(abspath $(BUILD)/bugs/GLOBAL_BEFORE_DECISION) --expect-violations \
-	  matrix --point coordinator.after_first_global --path commit
-	$(TEST_RUNNER) $(BUILD)/twopc-crashtest --build $(abspath $(BUILD)/bugs/NO_LOCKS) --expect-violations \
-	  random --cycles 20 --clients 8 --seed 1
-	$(TEST_RUNNER) $(BUILD)/twopc-crashtest --build $(abspath $(BUILD)/bugs/LAZY_READY) --expect-violations \
-	  powerloss --cycles 20 --seed 1
-	$(TEST_RUNNER) $(BUILD)/twopc-crashtest --build $(abspath $(BUILD)/bugs/NO_LOG_LOCK) --expect-violations \
-	  doublestart --cycles 40 --seed 1
-	$(TEST_RUNNER) $(BUILD)/twopc-crashtest --build $(abspath $(BUILD)/bugs/GROUP_LAZY) --expect-violations \
-	  powerloss --cycles 20 --seed 1
+	$(KEEP_GOING)@$(call BUGRUN,GLOBAL_BEFORE_DECISION) matrix --point coordinator.after_first_global --path commit
+	$(KEEP_GOING)@$(call BUGRUN,NO_LOCKS) random --cycles 20 --clients 8 --seed 1
+	$(KEEP_GOING)@$(call BUGRUN,LAZY_READY) powerloss --cycles 20 --seed 1
+	$(KEEP_GOING)@$(call BUGRUN,NO_LOG_LOCK) doublestart --cycles 40 --seed 1
+	$(KEEP_GOING)@$(call BUGRUN,GROUP_LAZY) powerloss --cycles 20 --seed 1
 
 # The long run (not part of make test): 10,000 random kill cycles and 1,000
 # power-loss cycles.

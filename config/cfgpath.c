@@ -78,8 +78,8 @@ cfg_check_log(const cfg_cluster *c, const cfg_node *node, char *errbuf, size_t e
 		cfgpath_dirname(node->log, dir, sizeof(dir));
 		while (stat(dir, &st) != 0) {
 			if (errno != ENOENT || strcmp(dir, "/") == 0 || strcmp(dir, ".") == 0)
-				return cfgpath_err(c, node, errbuf, errlen, "folder %s: %s", dir,
-				    strerror(errno));
+				return cfgpath_err(c, node, errbuf, errlen, "its folder %s cannot be "
+				    "made: %s", dir, strerror(errno));
 			char up[PATH_MAX];
 			cfgpath_dirname(dir, up, sizeof(up));
 			snprintf(dir, sizeof(dir), "%s", up);
