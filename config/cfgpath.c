@@ -70,14 +70,14 @@ cfg_check_log(const cfg_cluster *c, const cfg_node *node, char *errbuf, size_t e
 			    strerror(errno));
 		close(fd);
 		cfgpath_dirname(node->log, dir, sizeof(dir));
-	} else if (errno != ENOENT) {
+	} else if (errno != ENOENT && errno != ENOTDIR) {
 		return cfgpath_err(c, node, errbuf, errlen, "%s", strerror(errno));
 	} else {
 		/* The daemon creates the missing folders: the nearest one that
 		 * exists must take them. */
 		cfgpath_dirname(node->log, dir, sizeof(dir));
 		while (stat(dir, &st) != 0) {
-			if (errno != ENOENT || strcmp(dir, "/") == 0 || strcmp(dir, ".") == 0)
+			if ((errno != ENOENT && errno != ENOTDIR) || strcmp(dir, "/") == 0 || strcmp(dir, ".") == 0)
 				return cfgpath_err(c, node, errbuf, errlen, "its folder %s cannot be "
 				    "made: %s", dir, strerror(errno));
 			char up[PATH_MAX];
@@ -85,7 +85,7 @@ cfg_check_log(const cfg_cluster *c, const cfg_node *node, char *errbuf, size_t e
 			snprintf(dir, sizeof(dir), "%s", up);
 		}
 		if (!S_ISDIR(st.st_mode))
-			return cfgpath_err(c, node, errbuf, errlen, "cannot be created: %s is not a "
+			return cfgpath_err(c, node, errbuf, errlen, "its folder %s is not a "
 			    "directory", dir);
 	}
 	if (access(dir, W_OK | X_OK) != 0)
