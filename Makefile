@@ -5,7 +5,7 @@
 #   make test       every test suite (CUnit), the man-page lint and the model check
 #   make demo       a local cluster and real transactions, explained
 #   make asan       the same test suite built with ASan+UBSan (in build/asan)
-#   make install    PREFIX=/usr/local DESTDIR=
+#   make install    PREFIX=/usr/local DESTDIR= UNITDIR=$(PREFIX)/lib/systemd/system
 #   make uninstall  PREFIX=/usr/local DESTDIR= (removes what install installed)
 #   make clean
 #
@@ -19,6 +19,7 @@
 BUILD   ?= build
 PREFIX  ?= /usr/local
 DESTDIR ?=
+UNITDIR ?= $(PREFIX)/lib/systemd/system
 SAN     ?=
 OPT     ?= -O2 -g
 CFLAGS  ?=
@@ -164,8 +165,9 @@ $(BUILD)/obj/%.o: %.c | $(DEPS_STAMP)
 	@mkdir -p $(dir $@)
 	$(CC) $(TWOPC_INC) $(TWOPC_DEFS) $(CPPFLAGS) $(TWOPC_ALL_CFLAGS) -MMD -MP -c $< -o $@
 
-# Every test object waits for the test packages (CUnit's headers).
-$(TEST_OBJ) $(CRASH_OBJ) $(HOOKCTOR_OBJ): | $(TEST_DEPS_STAMP)
+# Every test object waits for the test packages (CUnit's headers); the
+# crash harness needs none of them (make install builds it).
+$(filter-out $(CRASH_OBJ),$(TEST_OBJ)) $(HOOKCTOR_OBJ): | $(TEST_DEPS_STAMP)
 
 $(BUILD)/obj/common/%.o: TWOPC_INC = $(INC_COMMON)
 $(BUILD)/obj/config/%.o: TWOPC_INC = $(INC_CONFIG)
@@ -305,13 +307,20 @@ demo: all
 	@bash tests/demo.sh $(abspath $(BUILD))
 
 # ---- install ----
-# Depends on what make builds only: no test binaries, CUnit, mandoc or spin.
-install: all
+# Builds no test program but twopc-crashtest (its page is installed too);
+# needs no CUnit, mandoc or spin. The systemd units go to UNITDIR with
+# ExecStart naming $(PREFIX)/bin.
+UNITS = systemd/twopc-coordinator.service systemd/twopc-participant@.service
+install: all $(BUILD)/twopc-crashtest
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/include/twopc \
 	  $(DESTDIR)$(PREFIX)/lib/pkgconfig \
 	  $(DESTDIR)$(PREFIX)/share/man/man1 $(DESTDIR)$(PREFIX)/share/man/man5 \
 	  $(DESTDIR)$(PREFIX)/share/man/man8
-	install -m 755 $(BINS) $(DESTDIR)$(PREFIX)/bin/
+	install -m 755 $(BINS) $(BUILD)/twopc-crashtest $(DESTDIR)$(PREFIX)/bin/
+	install -d $(DESTDIR)$(UNITDIR)
+	for u in $(UNITS); do \
+	  sed 's|/usr/bin/|$(PREFIX)/bin/|' $$u > $(DESTDIR)$(UNITDIR)/$${u##*/} && \
+	  chmod 644 $(DESTDIR)$(UNITDIR)/$${u##*/} || exit 1; done
 	install -m 644 $(BUILD)/libtwopc-participant.a $(BUILD)/libtwopc-client.a $(DESTDIR)$(PREFIX)/lib/
 	install -m 755 $(BUILD)/libtwopc-participant.so.0 $(BUILD)/libtwopc-client.so.0 $(DESTDIR)$(PREFIX)/lib/
 	ln -sf libtwopc-participant.so.0 $(DESTDIR)$(PREFIX)/lib/libtwopc-participant.so
@@ -326,7 +335,8 @@ install: all
 # Removes exactly the files install puts in place (and include/twopc when
 # it is left empty); folders shared with other software stay.
 uninstall:
-	rm -f $(addprefix $(DESTDIR)$(PREFIX)/bin/,$(notdir $(BINS)))
+	rm -f $(addprefix $(DESTDIR)$(PREFIX)/bin/,$(notdir $(BINS)) twopc-crashtest)
+	rm -f $(addprefix $(DESTDIR)$(UNITDIR)/,$(notdir $(UNITS)))
 	rm -f $(addprefix $(DESTDIR)$(PREFIX)/lib/,libtwopc-participant.a libtwopc-client.a \
 	  libtwopc-participant.so.0 libtwopc-client.so.0 libtwopc-participant.so libtwopc-client.so)
 	rm -f $(addprefix $(DESTDIR)$(PREFIX)/lib/pkgconfig/,twopc-participant.pc twopc-client.pc)
