@@ -5,7 +5,7 @@
 #   make test       every test suite (CUnit), the man-page lint and the model check
 #   make demo       a local cluster and real transactions, explained
 #   make asan       the same test suite built with ASan+UBSan (in build/asan)
-#   make install    PREFIX=/usr/local DESTDIR=
+#   make install    PREFIX=/usr/local DESTDIR= UNITDIR=$(PREFIX)/lib/systemd/system
 #   make uninstall  PREFIX=/usr/local DESTDIR= (removes what install installed)
 #   make clean
 #
@@ -19,6 +19,7 @@
 BUILD   ?= build
 PREFIX  ?= /usr/local
 DESTDIR ?=
+UNITDIR ?= $(PREFIX)/lib/systemd/system
 SAN     ?=
 OPT     ?= -O2 -g
 CFLAGS  ?=
@@ -42,6 +43,11 @@ TWOPC_ALL_LDFLAGS = $(TWOPC_LDFLAGS) $(SAN) $(LDFLAGS)
 TWOPC_EXE_LDFLAGS = -pie $(TWOPC_ALL_LDFLAGS)
 # Debian's libnng-dev has no pkg-config file: link it directly.
 LIBS    = -lnng -lmbedx509 -lmbedcrypto -lsqlite3 -lyaml -lpthread
+# Only the daemons' main()s talk to systemd (common/notify.c): the
+# libraries must not, an embedding program owns its notify socket.
+DAEMON_LIBS = -lsystemd
+# Every program's --version (common/version.h).
+TWOPC_DEFS = -DTWOPC_PKG_VERSION='"$(VERSION)"'
 
 # ---- include paths: what each part may include ----
 # Every object gets only the folders of the layers below it, so including a
@@ -63,17 +69,20 @@ INC_CLIENT = -Icoordinator/include $(INC_CONFIG)
 INC_DRIVER = -Icoordinator/include $(INC_COMMON)
 INC_TESTS  = -Itests -Iparticipant -Iparticipant/include -Icoordinator -Icoordinator/include $(INC_CONFIG)
 
-PKGS      = libnng-dev libmbedtls-dev libsqlite3-dev libyaml-dev
+PKGS      = libnng-dev libmbedtls-dev libsqlite3-dev libyaml-dev libsystemd-dev
 TEST_PKGS = libcunit1-dev mandoc spin sqlite3 pkg-config openssl
 
 COMMON_SRC = common/err.c common/txstate.c common/wire.c common/tlog.c common/db.c common/dbgroup.c common/dbsync.c \
              common/wiredec.c common/crash.c common/loglock.c common/rpc.c common/rpcsrv.c \
              common/rpccall.c common/rpcchan.c common/fdetect.c common/mclock.c common/statlist.c \
              common/heur.c common/daemon.c common/serve.c common/runstate.c config/config.c \
-             config/cfgtree.c config/cfgbuild.c config/cfgtls.c common/rpctls.c
+             config/cfgtree.c config/cfgbuild.c config/cfgtls.c common/rpctls.c config/cfgpath.c \
+             common/netprobe.c
 # The test hooks (crash points and the fault VFS armed from the
 # environment): linked into the daemons and the tests, never into a library.
 HOOK_SRC   = common/testhook.c common/faultvfs.c common/faultdisk.c
+# systemd's notification protocol: the daemons' main()s only.
+NOTIFY_SRC = common/notify.c
 PART_SRC   = participant/ptxn.c participant/part.c participant/pdecide.c participant/pvote.c \
              participant/pterm.c participant/presolve.c participant/pstatus.c participant/precover.c \
              participant/pserve.c participant/plog.c
@@ -91,6 +100,7 @@ obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
 
 COMMON_OBJ = $(call obj,$(COMMON_SRC))
 HOOK_OBJ   = $(call obj,$(HOOK_SRC))
+NOTIFY_OBJ = $(call obj,$(NOTIFY_SRC))
 PART_OBJ   = $(call obj,$(PART_SRC))
 KV_OBJ     = $(call obj,$(KV_SRC))
 COORD_OBJ  = $(call obj,$(COORD_SRC))
@@ -153,10 +163,11 @@ test-deps: $(TEST_DEPS_STAMP)
 # (the headers come from the packages), but a newer stamp rebuilds nothing.
 $(BUILD)/obj/%.o: %.c | $(DEPS_STAMP)
 	@mkdir -p $(dir $@)
-	$(CC) $(TWOPC_INC) $(CPPFLAGS) $(TWOPC_ALL_CFLAGS) -MMD -MP -c $< -o $@
+	$(CC) $(TWOPC_INC) $(TWOPC_DEFS) $(CPPFLAGS) $(TWOPC_ALL_CFLAGS) -MMD -MP -c $< -o $@
 
-# Every test object waits for the test packages (CUnit's headers).
-$(TEST_OBJ) $(CRASH_OBJ) $(HOOKCTOR_OBJ): | $(TEST_DEPS_STAMP)
+# Every test object waits for the test packages (CUnit's headers); the
+# crash harness needs none of them (make install builds it).
+$(filter-out $(CRASH_OBJ),$(TEST_OBJ)) $(HOOKCTOR_OBJ): | $(TEST_DEPS_STAMP)
 
 $(BUILD)/obj/common/%.o: TWOPC_INC = $(INC_COMMON)
 $(BUILD)/obj/config/%.o: TWOPC_INC = $(INC_CONFIG)
@@ -196,11 +207,13 @@ $(BUILD)/libtwopc-client.a: $(CLIENT_OBJ) $(COMMON_OBJ)
 $(BUILD)/libtwopc-testhook.a: $(HOOK_OBJ)
 	ar rcs $@ $^
 
-$(BUILD)/twopc-participant: $(call obj,participant/main.c) $(KV_OBJ) $(HOOK_OBJ) $(BUILD)/libtwopc-participant.a
-	$(CC) $(TWOPC_EXE_LDFLAGS) -o $@ $^ $(LIBS)
+$(BUILD)/twopc-participant: $(call obj,participant/main.c) $(KV_OBJ) $(HOOK_OBJ) $(NOTIFY_OBJ) \
+                           $(BUILD)/libtwopc-participant.a
+	$(CC) $(TWOPC_EXE_LDFLAGS) -o $@ $^ $(LIBS) $(DAEMON_LIBS)
 
-$(BUILD)/twopc-coordinator: $(call obj,coordinator/cmain.c) $(COORD_OBJ) $(HOOK_OBJ) $(BUILD)/libtwopc-common.a
-	$(CC) $(TWOPC_EXE_LDFLAGS) -o $@ $^ $(LIBS)
+$(BUILD)/twopc-coordinator: $(call obj,coordinator/cmain.c) $(COORD_OBJ) $(HOOK_OBJ) $(NOTIFY_OBJ) \
+                            $(BUILD)/libtwopc-common.a
+	$(CC) $(TWOPC_EXE_LDFLAGS) -o $@ $^ $(LIBS) $(DAEMON_LIBS)
 
 $(BUILD)/twopc: $(DRIVER_OBJ) $(BUILD)/libtwopc-client.a
 	$(CC) $(TWOPC_EXE_LDFLAGS) -o $@ $^ $(LIBS)
@@ -213,25 +226,39 @@ $(BUILD)/twopc-crashtest: $(CRASH_OBJ) $(BUILD)/libtwopc-client.a
 	$(CC) $(TWOPC_EXE_LDFLAGS) -o $@ $^ $(LIBS)
 
 # ---- tests ----
-test: all tests lint-man
-	TWOPC_SRCDIR=$(CURDIR) TWOPC_BUILD=$(abspath $(BUILD)) $(TEST_RUNNER) $(BUILD)/twopc-tests
-	$(TEST_RUNNER) $(BUILD)/twopc-crashtest --build $(abspath $(BUILD)) matrix
-	$(TEST_RUNNER) $(BUILD)/twopc-crashtest --build $(abspath $(BUILD)) random --cycles 120 --seed 1
-	$(TEST_RUNNER) $(BUILD)/twopc-crashtest --build $(abspath $(BUILD)) coordinator-lost --repeat 4
-	$(TEST_RUNNER) $(BUILD)/twopc-crashtest --build $(abspath $(BUILD)) powerloss --cycles 70 --seed 1
-	$(TEST_RUNNER) $(BUILD)/twopc-crashtest --build $(abspath $(BUILD)) --expect-violations powerloss --durability normal --cycles 30 --seed 1
-	$(TEST_RUNNER) $(BUILD)/twopc-crashtest --build $(abspath $(BUILD)) ioerror
-	$(TEST_RUNNER) $(BUILD)/twopc-crashtest --build $(abspath $(BUILD)) doublestart --cycles 20 --seed 1
-	$(MAKE) --no-print-directory -j2 bug-check test-library-model
-	@echo "make test: every step passed"
+# Every step runs, whatever the one before it said, through tests/step.sh
+# (which records it in TEST_LOG); the run ends with tests/verdict.sh's one
+# line "make test: N passed, M failed" (CUnit tests, crash-harness cases,
+# bug variants caught, library cases, model checks, the man-page lint)
+# and fails if M > 0. A run that must find failures (a bug variant) shows
+# its lines as "  [expected] ...". About 10 minutes on two cores.
+TEST_LOG = $(abspath $(BUILD))/test.log
+STEP = bash tests/step.sh $(TEST_LOG)
+CRASHTEST = $(TEST_RUNNER) $(BUILD)/twopc-crashtest --build $(abspath $(BUILD))
+# "-" inside make test: a failed step is counted, the next one still runs.
+KEEP_GOING ?=
+test: all tests
+	@rm -f $(TEST_LOG) $(TEST_LOG).lock
+	-@$(STEP) lint-man -- $(MAKE) --no-print-directory lint-man
+	-@$(STEP) cunit -- env TWOPC_SRCDIR=$(CURDIR) TWOPC_BUILD=$(abspath $(BUILD)) $(TEST_RUNNER) $(BUILD)/twopc-tests
+	-@$(STEP) matrix -- $(CRASHTEST) matrix
+	-@$(STEP) random -- $(CRASHTEST) random --cycles 120 --seed 1
+	-@$(STEP) coordinator-lost -- $(CRASHTEST) coordinator-lost --repeat 4
+	-@$(STEP) powerloss -- $(CRASHTEST) powerloss --cycles 70 --seed 1
+	-@$(STEP) powerloss-normal --expected -- $(CRASHTEST) --expect-violations powerloss --durability normal --cycles 30 --seed 1
+	-@$(STEP) ioerror -- $(CRASHTEST) ioerror
+	-@$(STEP) doublestart -- $(CRASHTEST) doublestart --cycles 20 --seed 1
+	-@$(MAKE) --no-print-directory -j2 bug-check test-library-model KEEP_GOING=- || \
+	  echo 'step: bug-check/library/model build exit 1' >>$(TEST_LOG)
+	@bash tests/verdict.sh $(TEST_LOG)
 
 # The last two groups run side by side: the bug variants' crash runs wait
 # mostly on the disk and on timeouts, the model check is one CPU-bound
 # SPIN process (about 5 minutes sequential, under 3 side by side).
 .PHONY: test-library-model
 test-library-model:
-	$(MAKE) --no-print-directory test-library
-	$(MAKE) --no-print-directory model-quick
+	$(KEEP_GOING)@$(STEP) library -- $(MAKE) --no-print-directory test-library
+	$(KEEP_GOING)@$(STEP) model -- $(MAKE) --no-print-directory model-quick
 
 # Test-only variants with a known protocol bug (built with -DTWOPC_BUG_x):
 # the crash harness must report violations for each (make test checks it).
@@ -242,19 +269,16 @@ bugs:
 	    $(BUILD)/bugs/$$b/twopc-coordinator $(BUILD)/bugs/$$b/twopc-participant >/dev/null || exit 1; \
 	done
 
+# Each run must report violations: its lines are shown as expected.
+BUGRUN = $(STEP) bug-$(1) --expected -- $(TEST_RUNNER) $(BUILD)/twopc-crashtest \
+	--build $(abspath $(BUILD)/bugs/$(1)) --expect-violations
 bug-check: all tests bugs
-	$(TEST_RUNNER) $(BUILD)/twopc-crashtest --build $(abspath $(BUILD)/bugs/GLOBAL_BEFORE_DECISION) --expect-violations \
-	  matrix --point coordinator.after_first_global --path commit
-	$(TEST_RUNNER) $(BUILD)/twopc-crashtest --build $(abspath $(BUILD)/bugs/NO_LOCKS) --expect-violations \
-	  random --cycles 20 --clients 8 --seed 1
-	$(TEST_RUNNER) $(BUILD)/twopc-crashtest --build $(abspath $(BUILD)/bugs/LAZY_READY) --expect-violations \
-	  powerloss --cycles 20 --seed 1
-	$(TEST_RUNNER) $(BUILD)/twopc-crashtest --build $(abspath $(BUILD)/bugs/NO_LOG_LOCK) --expect-violations \
-	  doublestart --cycles 40 --seed 1
-	$(TEST_RUNNER) $(BUILD)/twopc-crashtest --build $(abspath $(BUILD)/bugs/GROUP_LAZY) --expect-violations \
-	  powerloss --cycles 20 --seed 1
-	$(TEST_RUNNER) $(BUILD)/twopc-crashtest --build $(abspath $(BUILD)/bugs/RESTART_ABORTS) --expect-violations \
-	  matrix --point coordinator.after_decision_logged --path commit
+	$(KEEP_GOING)@$(call BUGRUN,GLOBAL_BEFORE_DECISION) matrix --point coordinator.after_first_global --path commit
+	$(KEEP_GOING)@$(call BUGRUN,NO_LOCKS) random --cycles 20 --clients 8 --seed 1
+	$(KEEP_GOING)@$(call BUGRUN,LAZY_READY) powerloss --cycles 20 --seed 1
+	$(KEEP_GOING)@$(call BUGRUN,NO_LOG_LOCK) doublestart --cycles 40 --seed 1
+	$(KEEP_GOING)@$(call BUGRUN,GROUP_LAZY) powerloss --cycles 20 --seed 1
+	$(KEEP_GOING)@$(call BUGRUN,RESTART_ABORTS) matrix --point coordinator.after_decision_logged --path commit
 
 # The long run (not part of make test): 10,000 random kill cycles and 1,000
 # power-loss cycles.
@@ -284,13 +308,20 @@ demo: all
 	@bash tests/demo.sh $(abspath $(BUILD))
 
 # ---- install ----
-# Depends on what make builds only: no test binaries, CUnit, mandoc or spin.
-install: all
+# Builds no test program but twopc-crashtest (its page is installed too);
+# needs no CUnit, mandoc or spin. The systemd units go to UNITDIR with
+# ExecStart naming $(PREFIX)/bin.
+UNITS = systemd/twopc-coordinator.service systemd/twopc-participant@.service
+install: all $(BUILD)/twopc-crashtest
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/include/twopc \
 	  $(DESTDIR)$(PREFIX)/lib/pkgconfig \
 	  $(DESTDIR)$(PREFIX)/share/man/man1 $(DESTDIR)$(PREFIX)/share/man/man5 \
 	  $(DESTDIR)$(PREFIX)/share/man/man8
-	install -m 755 $(BINS) $(DESTDIR)$(PREFIX)/bin/
+	install -m 755 $(BINS) $(BUILD)/twopc-crashtest $(DESTDIR)$(PREFIX)/bin/
+	install -d $(DESTDIR)$(UNITDIR)
+	for u in $(UNITS); do \
+	  sed 's|/usr/bin/|$(PREFIX)/bin/|' $$u > $(DESTDIR)$(UNITDIR)/$${u##*/} && \
+	  chmod 644 $(DESTDIR)$(UNITDIR)/$${u##*/} || exit 1; done
 	install -m 644 $(BUILD)/libtwopc-participant.a $(BUILD)/libtwopc-client.a $(DESTDIR)$(PREFIX)/lib/
 	install -m 755 $(BUILD)/libtwopc-participant.so.0 $(BUILD)/libtwopc-client.so.0 $(DESTDIR)$(PREFIX)/lib/
 	ln -sf libtwopc-participant.so.0 $(DESTDIR)$(PREFIX)/lib/libtwopc-participant.so
@@ -305,7 +336,8 @@ install: all
 # Removes exactly the files install puts in place (and include/twopc when
 # it is left empty); folders shared with other software stay.
 uninstall:
-	rm -f $(addprefix $(DESTDIR)$(PREFIX)/bin/,$(notdir $(BINS)))
+	rm -f $(addprefix $(DESTDIR)$(PREFIX)/bin/,$(notdir $(BINS)) twopc-crashtest)
+	rm -f $(addprefix $(DESTDIR)$(UNITDIR)/,$(notdir $(UNITS)))
 	rm -f $(addprefix $(DESTDIR)$(PREFIX)/lib/,libtwopc-participant.a libtwopc-client.a \
 	  libtwopc-participant.so.0 libtwopc-client.so.0 libtwopc-participant.so libtwopc-client.so)
 	rm -f $(addprefix $(DESTDIR)$(PREFIX)/lib/pkgconfig/,twopc-participant.pc twopc-client.pc)

@@ -5,8 +5,10 @@
 
 #include <pthread.h>
 #include <stddef.h>
+#include <stdio.h>
 
 #include "tlog.h"
+#include "version.h"
 
 /* The common options plus EXTRA, in BUF (at most CAP entries with the
  * terminator); -1 if EXTRA does not fit. */
@@ -18,6 +20,8 @@ daemon_longopts(const struct option *extra, struct option *buf, size_t cap)
 		{ "name", required_argument, NULL, 'n' },
 		{ "check-config", no_argument, NULL, 'C' },
 		{ "verbose", no_argument, NULL, 'v' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
 	};
 	size_t n = 0;
 	for (size_t i = 0; i < sizeof(common) / sizeof(common[0]); i++)
@@ -41,8 +45,10 @@ daemon_parse_args(int argc, char **argv, const struct option *extra, daemon_opt_
 	*out = (daemon_args){ 0 };
 	if (daemon_longopts(extra, opts, sizeof(opts) / sizeof(opts[0])) != 0)
 		return -1;
-	while ((ch = getopt_long(argc, argv, "c:n:v", opts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "c:n:vh", opts, NULL)) != -1) {
 		switch (ch) {
+		case 'h': out->help = 1; return 0;
+		case 'V': out->version = 1; return 0;
 		case 'c': out->file = optarg; break;
 		case 'n': out->name = optarg; break;
 		case 'C': out->check = 1; break;
@@ -56,6 +62,12 @@ daemon_parse_args(int argc, char **argv, const struct option *extra, daemon_opt_
 		}
 	}
 	return out->file == NULL || optind != argc ? -1 : 0;
+}
+
+void
+daemon_print_version(const char *prog)
+{
+	printf("%s (twopc) %s\n", prog, TWOPC_PKG_VERSION);
 }
 
 static void *

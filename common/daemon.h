@@ -3,8 +3,10 @@
  * and the thread that turns SIGTERM/SIGINT into a clean stop.
  *
  * Common options: -c/--config FILE, -n/--name NAME, --check-config,
- * -v/--verbose. A daemon adds its own long options; no positional argument
- * is accepted.
+ * -v/--verbose, -h/--help, --version. A daemon adds its own long options;
+ * no positional argument is accepted. --help and --version end the
+ * parsing where they stand: the caller prints and exits 0, whatever else
+ * the line holds.
  *
  * Signals: daemon_signals_block() blocks SIGTERM and SIGINT in the calling
  * thread, so in every thread it creates later, and ignores SIGPIPE (a peer
@@ -23,6 +25,8 @@ typedef struct daemon_args {
 	const char *name;       /* -n; NULL if not given */
 	int check;              /* --check-config */
 	int verbose;            /* -v */
+	int help;               /* -h, --help */
+	int version;            /* --version */
 } daemon_args;
 
 /* A daemon's own option: CH is its struct option's val, ARG its argument
@@ -34,9 +38,13 @@ typedef int (*daemon_opt_fn)(int ch, const char *arg, void *user);
  * a zeroed entry; NULL for none), handled by ON_OPT. Returns 0; -1 for an
  * unknown option, a missing argument, a positional argument or no -c (the
  * caller prints its usage and exits 2); or what ON_OPT returned. *OUT is
- * written in every case. Not thread-safe (getopt). */
+ * written in every case. With --help or --version 0 at once (OUT->help,
+ * OUT->version), -c not required. Not thread-safe (getopt). */
 int daemon_parse_args(int argc, char **argv, const struct option *extra, daemon_opt_fn on_opt,
     void *user, daemon_args *out);
+
+/* Print PROG's version line ("PROG (twopc) VERSION") to stdout. */
+void daemon_print_version(const char *prog);
 
 /* Why the signal thread stops the daemon: STOP(ARG), called once, from
  * that thread, after the first SIGTERM or SIGINT. */

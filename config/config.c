@@ -316,8 +316,11 @@ static void cfg_check_node(cfg_ctx *x, const cfg_yn *map, int index, cfg_node *d
 		named = cfg_check_name(x, vals[0], dst->name);
 	if (vals[1] != NULL)
 		cfg_check_url(x, vals[1], &dst->listen);
-	if (vals[2] != NULL)
+	if (vals[2] != NULL) {
 		cfg_check_path(x, vals[2], "log", &dst->log);
+		dst->log_line = vals[2]->line;
+		dst->log_col = vals[2]->col;
+	}
 	if (vals[3] != NULL)
 		cfg_check_uint(x, vals[3], "vote_timeout_ms", &x->c->vote_timeout_ms);
 	if (index < 0)

@@ -35,6 +35,7 @@ typedef struct cfg_node {
 	char name[CFG_NAME_MAX + 1];
 	char *listen; /* NNG URL */
 	char *log;    /* SQLite file, absolute after loading */
+	int log_line, log_col; /* where 'log' is in the file (0: not from a file) */
 } cfg_node;
 
 typedef struct cfg_cluster {
@@ -98,6 +99,17 @@ int cfg_tls_use(const cfg_cluster *c, const char *name, char *errbuf, size_t err
 /* The same checks, nothing installed; NAME NULL checks every node of the
  * cluster and CFG_TLS_CLIENT. 0, or -N for N bad identities. */
 int cfg_tls_check(const cfg_cluster *c, const char *name, char *errbuf, size_t errlen);
+
+/*
+ * Can NODE's log be used (cfgpath.c, for --check-config)? The file exists
+ * and opens for reading and writing, or it does not and the nearest
+ * existing folder above it is a folder this process may write into (the
+ * daemons create the missing folders); either way its folder must be
+ * writable too (SQLite puts its -wal and -shm files beside it). Nothing
+ * is created or changed. Errors: one "FILE:LINE:COLUMN: log 'PATH': why"
+ * line in ERRBUF; returns 0 or -1.
+ */
+int cfg_check_log(const cfg_cluster *c, const cfg_node *node, char *errbuf, size_t errlen);
 
 /* The participant named NAME, or NULL. */
 const cfg_node *cfg_participant(const cfg_cluster *c, const char *name);

@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "config.h"
+#include "netprobe.h"
 #include "rpc.h"
 #include "txstate.h"
 #include "wire.h"
@@ -135,6 +136,22 @@ client_node_index(const twopc_client *cl, const char *name, size_t *out)
 		return TWOPC_ENOENT;
 	*out = (size_t)idx + 1;
 	return 0;
+}
+
+int
+twopc_client_probe(twopc_client *cl, const char *node, int timeout_ms, char *why, size_t whylen)
+{
+	size_t i;
+	char buf[256] = "";
+	if (cl == NULL || node == NULL || timeout_ms <= 0)
+		return TWOPC_EINVAL;
+	if (client_node_index(cl, node, &i) != 0)
+		return TWOPC_ENOENT;
+	const char *url = i == 0 ? cl->cfg->coordinator.listen : cl->cfg->participants[i - 1].listen;
+	int rv = netprobe_url(url, timeout_ms, buf, sizeof(buf));
+	if (why != NULL && whylen > 0)
+		snprintf(why, whylen, "%s", buf);
+	return rv;
 }
 
 int

@@ -2,8 +2,13 @@
  * cmain.c - twopc-coordinator(8): the coordinator daemon.
  *
  * Runs in the foreground; SIGTERM or SIGINT stops it cleanly. Exit status:
- * 0 after a signal, 1 when the log could not be forced or the daemon could
- * not start, 2 for usage or configuration errors.
+ * 0 after a signal (and after --help, --version, a passed --check-config),
+ * 1 when the log could not be forced or the daemon could not start, 2 for
+ * usage or configuration errors.
+ *
+ * Under systemd (Type=notify): READY=1 once the log is recovered and the
+ * listen socket answers, STOPPING=1 on SIGTERM, and WATCHDOG=1 while the
+ * resender completes its passes (notify.h).
  */
 #include <errno.h>
 #include <stdint.h>
@@ -14,6 +19,7 @@
 #include "config.h"
 #include "coord.h"
 #include "daemon.h"
+#include "notify.h"
 #include "testhook.h"
 #include "tlog.h"
 #include "twopc/error.h"
@@ -21,7 +27,16 @@
 static void
 cmain_stop(void *c)
 {
+	notify_stopping();
 	coord_request_stop(c);
+}
+
+/* The watchdog's measure of progress: the resender's completed passes
+ * (every ack_retry_ms, each waiting for its own questions). */
+static uint64_t
+cmain_progress(void *c)
+{
+	return atomic_load(&((coord *)c)->viol.resend_cycles);
 }
 
 /* --min-epoch N (DESIGN section 9: a way back from a lost log). */
@@ -42,12 +57,35 @@ cmain_opt(int ch, const char *arg, void *min_epoch)
 	return 0;
 }
 
+static const char cmain_usage[] =
+    "usage: twopc-coordinator -c FILE [-n NAME] [--check-config] [--min-epoch N] [-v]\n"
+    "       twopc-coordinator --help | --version\n";
+
 static void
 usage(void)
 {
-	fprintf(stderr, "usage: twopc-coordinator -c FILE [-n NAME] [--check-config] "
-	    "[--min-epoch N] [-v]\n");
+	fputs(cmain_usage, stderr);
 	exit(2);
+}
+
+static void
+cmain_help(void)
+{
+	fputs(cmain_usage, stdout);
+	fputs("\n"
+	    "The coordinator of a twopc cluster, in the foreground; SIGTERM stops it.\n"
+	    "\n"
+	    "  -c, --config FILE   the cluster file (twopc.yaml(5))\n"
+	    "  -n, --name NAME     the coordinator's name in it (checked if given)\n"
+	    "      --check-config  check the file, the TLS files and that the log can\n"
+	    "                      be written, then exit (0 OK, 2 not)\n"
+	    "      --min-epoch N   start at epoch N or above (after a lost log)\n"
+	    "  -v, --verbose       log every step (DEBUG)\n"
+	    "  -h, --help          this text\n"
+	    "      --version       the release\n"
+	    "\n"
+	    "Exit status: 0 stopped by a signal, 1 could not start or a log write\n"
+	    "failed, 2 usage or configuration error. See twopc-coordinator(8).\n", stdout);
 }
 
 int
@@ -65,6 +103,13 @@ main(int argc, char **argv)
 		if (rv < 0)
 			usage();
 		return rv;
+	}
+	if (a.help || a.version) {
+		if (a.help)
+			cmain_help();
+		else
+			daemon_print_version("twopc-coordinator");
+		return 0;
 	}
 	const char *file = a.file, *name = a.name;
 	int check = a.check, verbose = a.verbose;
@@ -86,6 +131,12 @@ main(int argc, char **argv)
 	 * its name rather than failing every handshake later. */
 	if ((check ? cfg_tls_check(cfg, cfg->coordinator.name, errs, sizeof(errs)) :
 	    cfg_tls_use(cfg, cfg->coordinator.name, errs, sizeof(errs))) != 0) {
+		fputs(errs, stderr);
+		cfg_free(cfg);
+		return 2;
+	}
+	errs[0] = '\0';
+	if (check && cfg_check_log(cfg, &cfg->coordinator, errs, sizeof(errs)) != 0) {
 		fputs(errs, stderr);
 		cfg_free(cfg);
 		return 2;
@@ -115,7 +166,14 @@ main(int argc, char **argv)
 		return 1;
 	}
 	daemon_signals_start(&sig, cmain_stop, &c);
+	char what[300];
+	snprintf(what, sizeof(what), "coordinator %s serving on %s", cfg->coordinator.name,
+	    cfg->coordinator.listen);
+	notify_ready(what);
+	if (notify_watchdog_start(cmain_progress, &c) != 0)
+		tlog_warn("watchdog: cannot start its thread; systemd's watchdog will fire");
 	rv = coord_wait(&c);
+	notify_watchdog_stop();
 	coord_stop(&c);
 	cfg_free(cfg);
 	return rv == 0 ? 0 : 1;

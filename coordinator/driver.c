@@ -7,11 +7,13 @@
  *   twopc -c FILE status [--json] TXID
  *   twopc -c FILE list [--in-doubt] [--json]
  *   twopc -c FILE resolve TXID --commit|--abort [--force] [--json]   (dresolve.c)
+ *   twopc --help | --version
  *
  * Exit status (DESIGN section 9): 0 committed (or success), 1 aborted (or
  * key not found), 2 usage or configuration error, 3 outcome unknown
  * (coordinator or node unreachable); resolve adds 4 (heuristic damage).
  */
+#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,18 +27,19 @@
 #include "dresolve.h"
 #include "heur.h"
 #include "twopc/client.h"
+#include "version.h"
+#include "wire.h"
 
 #define EXIT_ABORTED 1
 #define EXIT_USAGE 2
 #define EXIT_UNKNOWN 3
 #define HC_NODES_MAX 65
+#define DRV_TIMEOUT_MAX 86400000 /* --timeout: one day, in ms */
+#define DRV_PROBE_MS 1000        /* the coordinator must accept a connection within */
 
 static const char *prog = "twopc";
 
-static void
-usage(void)
-{
-	fprintf(stderr,
+static const char drv_usage[] =
 	    "usage: twopc -c FILE commit [--txid ID] [--json] [--timeout MS] P:OP:KEY[=VALUE] ...\n"
 	    "       twopc -c FILE get [--json] P KEY\n"
 	    "       twopc -c FILE status [--json] TXID\n"
@@ -44,8 +47,64 @@ usage(void)
 	    "       twopc -c FILE resolve TXID --commit|--abort [--force] [--json]\n"
 	    "       twopc -c FILE resolve TXID --forget-heuristic [--json]\n"
 	    "       twopc -c FILE bench [--concurrency N] [--duration SECONDS] [--participants K] [--hot N] [--json]\n"
-	    "OP is put, del, check or add; e.g. alpha:add:alice=-100 beta:add:bob=100\n");
+	    "       twopc --help | --version\n"
+	    "OP is put, del, check or add; e.g. alpha:add:alice=-100 beta:add:bob=100\n";
+
+static void
+usage(void)
+{
+	fputs(drv_usage, stderr);
 	exit(EXIT_USAGE);
+}
+
+static void
+drv_help(void)
+{
+	fputs(drv_usage, stdout);
+	fputs("\n"
+	    "The transaction driver of a twopc cluster (a client of its coordinator).\n"
+	    "\n"
+	    "  -c, --config FILE   the cluster file (twopc.yaml(5))\n"
+	    "      --txid ID       commit: the transaction's id (1-64 printable\n"
+	    "                      characters, no spaces); retrying it is safe\n"
+	    "      --timeout MS    how long to wait for an answer (1 to 86400000)\n"
+	    "      --json          one JSON object on stdout\n"
+	    "      --in-doubt      list: only transactions a participant holds READY\n"
+	    "  -h, --help          this text\n"
+	    "      --version       the release\n"
+	    "\n"
+	    "Exit status: 0 committed (or success), 1 aborted (or key not found),\n"
+	    "2 usage or configuration error, 3 outcome unknown (coordinator or node\n"
+	    "unreachable), 4 heuristic damage (resolve). See twopc(1).\n", stdout);
+	exit(0);
+}
+
+/* A TXID given on the command line: a usage error naming it (shortened:
+ * it may be 10,000 characters) unless 1-64 printable, no spaces. */
+static void
+drv_check_txid(const char *what, const char *txid)
+{
+	if (wire_txid_valid(txid))
+		return;
+	size_t n = strlen(txid);
+	fprintf(stderr, "%s: invalid %s '%.40s%s' (%zu bytes): expected 1-64 printable characters, "
+	    "no spaces\n", prog, what, txid, n > 40 ? "..." : "", n);
+	exit(EXIT_USAGE);
+}
+
+/* --timeout MS: a whole number of milliseconds, 1 to DRV_TIMEOUT_MAX. */
+static int
+drv_timeout(const char *arg)
+{
+	char *end;
+	errno = 0;
+	long long v = strtoll(arg, &end, 10);
+	if (errno != 0 || end == arg || *end != '\0' || v < 1 || v > DRV_TIMEOUT_MAX) {
+		fprintf(stderr, "%s: invalid --timeout '%s': expected milliseconds, a whole number "
+		    "from 1 to %d\n", prog, arg, DRV_TIMEOUT_MAX);
+		exit(EXIT_USAGE);
+	}
+	return (int)v;
 }
 
 typedef struct drv_opts {
@@ -63,21 +122,21 @@ drv_parse_opts(int argc, char **argv, drv_opts *o)
 		{ "json", no_argument, NULL, 'j' },
 		{ "in-doubt", no_argument, NULL, 'i' },
 		{ "timeout", required_argument, NULL, 'T' },
+		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	int ch;
 	optind = 1;
-	while ((ch = getopt_long(argc, argv, "+", longopts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "+h", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 't': o->txid = optarg; break;
 		case 'j': o->json = 1; break;
 		case 'i': o->in_doubt = 1; break;
-		case 'T': o->timeout_ms = atoi(optarg); break;
+		case 'T': o->timeout_ms = drv_timeout(optarg); break;
+		case 'h': drv_help(); break;
 		default: usage();
 		}
 	}
-	if (o->timeout_ms <= 0)
-		usage();
 	return optind;
 }
 
@@ -85,8 +144,11 @@ drv_parse_opts(int argc, char **argv, drv_opts *o)
 static void
 drv_add_op(twopc_client *cl, twopc_tx *tx, const char *arg)
 {
-	char buf[8192];
-	snprintf(buf, sizeof(buf), "%s", arg);
+	char *buf = strdup(arg);
+	if (buf == NULL) {
+		fprintf(stderr, "%s: out of memory\n", prog);
+		exit(EXIT_USAGE);
+	}
 	char *p = buf, *op = strchr(p, ':');
 	char *key = op ? strchr(op + 1, ':') : NULL;
 	if (op == NULL || key == NULL) {
@@ -99,26 +161,36 @@ drv_add_op(twopc_client *cl, twopc_tx *tx, const char *arg)
 	if (value != NULL)
 		*value++ = '\0';
 	if (!twopc_client_has_participant(cl, p)) {
-		fprintf(stderr, "%s: unknown participant '%s' in '%s'\n", prog, p, arg);
+		fprintf(stderr, "%s: unknown participant '%s' in '%.60s'\n", prog, p, arg);
+		exit(EXIT_USAGE);
+	}
+	if (strlen(key) > WIRE_KEY_MAX) {
+		fprintf(stderr, "%s: key too long (%zu bytes, at most %d) in '%s:%s:%.20s...'\n", prog,
+		    strlen(key), WIRE_KEY_MAX, p, op, key);
 		exit(EXIT_USAGE);
 	}
 	int rv = twopc_tx_add(tx, p, op, key, value);
-	if (rv == 0)
+	if (rv == 0) {
+		free(buf);
 		return;
+	}
 	if (rv == TWOPC_EINVAL) {
 		if (strcmp(op, "put") && strcmp(op, "del") && strcmp(op, "check") && strcmp(op, "add"))
-			fprintf(stderr, "%s: unknown operation '%s' in '%s' (expected put, del, check or add)\n",
+			fprintf(stderr, "%s: unknown operation '%s' in '%.200s' (expected put, del, check or add)\n",
 			    prog, op, arg);
 		else if (key[0] == '\0')
-			fprintf(stderr, "%s: empty key in '%s'\n", prog, arg);
+			fprintf(stderr, "%s: empty key in '%.200s'\n", prog, arg);
 		else if (strcmp(op, "del") == 0)
-			fprintf(stderr, "%s: del takes no value in '%s'\n", prog, arg);
+			fprintf(stderr, "%s: del takes no value in '%.200s'\n", prog, arg);
 		else if (value == NULL)
-			fprintf(stderr, "%s: %s needs a value in '%s' (KEY=VALUE)\n", prog, op, arg);
+			fprintf(stderr, "%s: %s needs a value in '%.200s' (KEY=VALUE)\n", prog, op, arg);
 		else
-			fprintf(stderr, "%s: add needs an integer in '%s'\n", prog, arg);
+			fprintf(stderr, "%s: add needs an integer in '%.200s'\n", prog, arg);
+	} else if (rv == TWOPC_ETOOBIG && value != NULL && strlen(value) > WIRE_VALUE_MAX) {
+		fprintf(stderr, "%s: value too long (%zu bytes, at most %d) in '%s:%s:%.40s'\n", prog,
+		    strlen(value), WIRE_VALUE_MAX, p, op, key);
 	} else {
-		fprintf(stderr, "%s: cannot add '%s': %s\n", prog, arg, twopc_strerror(rv));
+		fprintf(stderr, "%s: cannot add '%.200s': %s\n", prog, arg, twopc_strerror(rv));
 	}
 	exit(EXIT_USAGE);
 }
@@ -151,13 +223,36 @@ drv_commit(twopc_client *cl, int argc, char **argv)
 
 	if (at >= argc)
 		usage();
+	if (o.txid != NULL)
+		drv_check_txid("--txid", o.txid);
 	if (twopc_tx_begin(cl, o.txid, &tx) != 0) {
-		fprintf(stderr, "%s: bad --txid '%s' (1-64 printable characters, no spaces)\n", prog,
-		    o.txid);
+		fprintf(stderr, "%s: cannot begin a transaction\n", prog);
 		return EXIT_USAGE;
 	}
 	for (int i = at; i < argc; i++)
 		drv_add_op(cl, tx, argv[i]);
+	/* Nothing listening: say so now, not after the whole --timeout
+	 * (NNG's dialer would retry in the background until then). Nothing
+	 * was sent, so nothing can have committed. */
+	char unreached[256];
+	const char *coord = twopc_client_node(cl, 0);
+	int probe = twopc_client_probe(cl, coord, o.timeout_ms < DRV_PROBE_MS ? o.timeout_ms :
+	    DRV_PROBE_MS, unreached, sizeof(unreached));
+	if (probe == TWOPC_ENET || probe == TWOPC_ETIMEDOUT) {
+		if (o.json) {
+			printf("{\"txid\":");
+			djson_str(o.txid != NULL ? o.txid : "");
+			printf(",\"outcome\":\"unknown\",\"reason\":");
+			char reason[320];
+			snprintf(reason, sizeof(reason), "cannot reach the coordinator: %s", unreached);
+			djson_str(reason);
+			printf("}\n");
+		}
+		fprintf(stderr, "%s: cannot reach the coordinator %s: %s; the transaction was not "
+		    "submitted\n", prog, coord, unreached);
+		twopc_tx_free(tx);
+		return EXIT_UNKNOWN;
+	}
 	int64_t t0 = mono_ms();
 	int rv = twopc_tx_commit(tx, o.timeout_ms, &outcome);
 	long long took = (long long)(mono_ms() - t0);
@@ -207,6 +302,11 @@ drv_get(twopc_client *cl, int argc, char **argv)
 
 	if (argc - at != 2)
 		usage();
+	if (strlen(argv[at + 1]) > WIRE_KEY_MAX) {
+		fprintf(stderr, "%s: key too long (%zu bytes, at most %d)\n", prog, strlen(argv[at + 1]),
+		    WIRE_KEY_MAX);
+		return EXIT_USAGE;
+	}
 	int rv = twopc_client_get(cl, argv[at], argv[at + 1], value, sizeof(value), &found, o.timeout_ms);
 	if (rv == TWOPC_ENOENT) {
 		fprintf(stderr, "%s: unknown participant '%s'\n", prog, argv[at]);
@@ -261,6 +361,7 @@ drv_status(twopc_client *cl, int argc, char **argv)
 	if (argc - at != 1)
 		usage();
 	const char *txid = argv[at];
+	drv_check_txid("TXID", txid);
 	if (o.json) {
 		printf("{\"txid\":");
 		djson_str(txid);
@@ -512,10 +613,21 @@ main(int argc, char **argv)
 	int ch;
 	twopc_client *cl;
 
-	while ((ch = getopt(argc, argv, "+c:")) != -1) {
+	static const struct option longopts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 },
+	};
+	while ((ch = getopt_long(argc, argv, "+c:h", longopts, NULL)) != -1) {
 		if (ch == 'c')
 			file = optarg;
-		else
+		else if (ch == 'h')
+			drv_help();
+		else if (ch == 'V') {
+			printf("twopc %s\n", TWOPC_PKG_VERSION);
+			return 0;
+		} else
 			usage();
 	}
 	if (file == NULL || optind >= argc)

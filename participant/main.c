@@ -5,24 +5,57 @@
  * library, whose log lines (configuration errors included) it writes to
  * stderr.
  *
- * Exit status: 0 after SIGTERM/SIGINT, 1 when the participant could not
- * start or a log write failed (the library stopped serving), 2 for usage
- * or configuration errors.
+ * Exit status: 0 after SIGTERM/SIGINT (and after --help, --version, a
+ * passed --check-config), 1 when the participant could not start or a log
+ * write failed (the library stopped serving), 2 for usage or
+ * configuration errors.
+ *
+ * Under systemd (Type=notify) this main(), not the library, tells the
+ * service manager: READY=1 once twopc_participant_start() returned (the
+ * log recovered, the socket listening), STOPPING=1 on SIGTERM, WATCHDOG=1
+ * while twopc_participant_progress() grows (notify.h).
  */
 #include <stdio.h>
 #include <stdlib.h>
 
 #include "daemon.h"
 #include "kv.h"
+#include "notify.h"
 #include "testhook.h"
 #include "tlog.h"
 #include "twopc/participant.h"
 
+static const char main_usage[] =
+    "usage: twopc-participant -c FILE -n NAME [--check-config] [-v]\n"
+    "       twopc-participant -c FILE --check-config\n"
+    "       twopc-participant --help | --version\n";
+
 static void
 usage(void)
 {
-	fprintf(stderr, "usage: twopc-participant -c FILE -n NAME [--check-config] [-v]\n");
+	fputs(main_usage, stderr);
 	exit(2);
+}
+
+static void
+main_help(void)
+{
+	fputs(main_usage, stdout);
+	fputs("\n"
+	    "A participant of a twopc cluster with the built-in key-value store, in the\n"
+	    "foreground; SIGTERM stops it.\n"
+	    "\n"
+	    "  -c, --config FILE   the cluster file (twopc.yaml(5))\n"
+	    "  -n, --name NAME     this participant's name in it\n"
+	    "      --check-config  check the file, the TLS files and that the log of NAME\n"
+	    "                      (of every participant without -n) can be written,\n"
+	    "                      then exit (0 OK, 2 not)\n"
+	    "  -v, --verbose       log every step (DEBUG)\n"
+	    "  -h, --help          this text\n"
+	    "      --version       the release\n"
+	    "\n"
+	    "Exit status: 0 stopped by a signal, 1 could not start or a log write\n"
+	    "failed, 2 usage or configuration error. See twopc-participant(8).\n", stdout);
 }
 
 /* --check-config prints the library's error lines as they are. */
@@ -48,7 +81,14 @@ main_check(const daemon_args *a)
 static void
 main_stop(void *p)
 {
+	notify_stopping();
 	(void)twopc_participant_stop(p);
+}
+
+static uint64_t
+main_progress(void *p)
+{
+	return twopc_participant_progress(p);
 }
 
 static int
@@ -75,7 +115,13 @@ main_serve(const daemon_args *a)
 		return 1;
 	}
 	daemon_signals_start(&sig, main_stop, p);
+	char what[200];
+	snprintf(what, sizeof(what), "participant %s serving", a->name);
+	notify_ready(what);
+	if (notify_watchdog_start(main_progress, p) != 0)
+		tlog_warn("watchdog: cannot start its thread; systemd's watchdog will fire");
 	rv = twopc_participant_wait(p);
+	notify_watchdog_stop();
 	twopc_participant_close(p);
 	return rv == 0 ? 0 : 1;
 }
@@ -87,7 +133,16 @@ main(int argc, char **argv)
 	/* The test hooks (crash points, the fault VFS) are armed by the
 	 * daemon from its environment, never by the library. */
 	testhook_arm_from_env();
-	if (daemon_parse_args(argc, argv, NULL, NULL, NULL, &a) != 0 || (a.name == NULL && !a.check))
+	if (daemon_parse_args(argc, argv, NULL, NULL, NULL, &a) != 0)
+		usage();
+	if (a.help || a.version) {
+		if (a.help)
+			main_help();
+		else
+			daemon_print_version("twopc-participant");
+		return 0;
+	}
+	if (a.name == NULL && !a.check)
 		usage();
 	if (a.check)
 		return main_check(&a);

@@ -67,6 +67,7 @@ struct twopc_participant {
 	int started, running;
 	pthread_t bg;
 	int bg_running;
+	_Atomic uint64_t bg_passes;   /* completed background passes (twopc_participant_progress) */
 	part_ask *asks;
 	size_t nasks, capasks;
 	int64_t next_expire_ms;

@@ -134,6 +134,7 @@ part_bg_main(void *arg)
 		if (stop)
 			break;
 		part_tick(p);
+		atomic_fetch_add(&p->bg_passes, 1);
 	}
 	return NULL;
 }

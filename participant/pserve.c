@@ -227,8 +227,18 @@ twopc_participant_check(const char *cluster_file, const char *name, size_t *npar
 		/* Without NAME, every node's and the client's TLS files. */
 		part_log_cfg_errors(errs);
 		rv = TWOPC_ECONFIG;
-	} else if (nparticipants != NULL) {
-		*nparticipants = cfg->nparticipants;
+	} else {
+		/* The log file of NAME (of every participant without one). */
+		for (size_t i = 0; i < cfg->nparticipants; i++) {
+			const cfg_node *n = &cfg->participants[i];
+			if ((name == NULL || strcmp(n->name, name) == 0) &&
+			    cfg_check_log(cfg, n, errs, sizeof(errs)) != 0)
+				rv = TWOPC_ECONFIG;
+		}
+		if (rv != 0)
+			part_log_cfg_errors(errs);
+		else if (nparticipants != NULL)
+			*nparticipants = cfg->nparticipants;
 	}
 	cfg_free(cfg);
 	return rv;
@@ -375,6 +385,12 @@ twopc_participant_stop(twopc_participant *p)
 	pthread_cond_broadcast(&p->cv);
 	pthread_mutex_unlock(&p->mtx);
 	return 0;
+}
+
+uint64_t
+twopc_participant_progress(const twopc_participant *p)
+{
+	return p == NULL ? 0 : atomic_load(&((twopc_participant *)p)->bg_passes);
 }
 
 void

@@ -211,12 +211,20 @@ check() {
 			verdict=PASS
 		fi
 		echo "$verdict" >result
+		# A mutant that must be caught: what it violated is shown as
+		# expected, not as a failure beside PASS.
+		local xp=""
+		if [ "$expect" = fail ] && [ "$verdict" = PASS ]; then
+			xp="  [expected] "
+			why="${why:+$why; }expected failure caught"
+		fi
 		printf '%-4s %-30s %-8s states=%s depth=%s time=%ss errors=%s%s\n' \
 			"$verdict" "$name" "$mode" "$states" "$depth" "$elapsed" "$errors" \
 			"${why:+ ($why)}" >summary
 		{
 			cat summary
 			if [ "$errors" -gt 0 ] 2>/dev/null; then
+				{
 				local prop
 				prop=$(grep -o '[AL][1-8]_[a-z_]*' pan.out | head -1)
 				if grep -q "acceptance cycle" pan.out; then
@@ -233,6 +241,7 @@ check() {
 				n=$(wc -l <trail.txt)
 				echo "     trail ($n events, last 16):"
 				tail -16 trail.txt | sed 's/^/       | /'
+				} | sed "s/^/$xp/"
 			elif [ "$complete" = 0 ] || [ "$errors" != 0 ]; then
 				tail -25 pan.out | sed 's/^/     | /'
 			fi

@@ -53,6 +53,19 @@ TWOPC_API const char *twopc_client_config_errors(void);
 /* 1 if NAME is a participant of the cluster. */
 TWOPC_API int twopc_client_has_participant(const twopc_client *cl, const char *name);
 
+/*
+ * Is NODE (the coordinator's or a participant's name) listening? One
+ * connection attempt to its address within TIMEOUT_MS, nothing sent: a
+ * quick check before a commit, so that a coordinator that is down is
+ * reported at once and not after the commit's whole timeout (a listener
+ * that then does not answer still costs that timeout). Returns 0,
+ * TWOPC_ENOENT (unknown node), TWOPC_ENET (refused, no route, no
+ * address) or TWOPC_ETIMEDOUT, with the reason in WHY (WHYLEN bytes, may
+ * be 0). inproc:// addresses are not checked (0).
+ */
+TWOPC_API int twopc_client_probe(twopc_client *cl, const char *node, int timeout_ms, char *why,
+    size_t whylen);
+
 /* Start a transaction; TXID NULL lets the coordinator choose. TWOPC_EINVAL
  * for a txid that is not 1-64 printable characters. */
 TWOPC_API int twopc_tx_begin(twopc_client *cl, const char *txid, twopc_tx **out);

@@ -32,6 +32,7 @@
 #define TWOPC_PARTICIPANT_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "twopc/error.h"
 
@@ -180,6 +181,17 @@ TWOPC_API int twopc_participant_wait(twopc_participant *p);
 /* Ask a started handle to stop; returns at once. Safe from a signal
  * handler thread, not from a callback. */
 TWOPC_API int twopc_participant_stop(twopc_participant *p);
+
+/*
+ * How many passes the handle's background thread (decision requests for
+ * READY transactions, the failure detector, retention) has completed
+ * since twopc_participant_start(): it grows every 20-250 ms while the
+ * handle is healthy. A program under a service manager's watchdog pings
+ * it only while this grows (twopc-participant(8) does so with systemd);
+ * the library itself never talks to a service manager. Any thread; 0 for
+ * NULL or a handle not started.
+ */
+TWOPC_API uint64_t twopc_participant_progress(const twopc_participant *p);
 
 /* Stop if needed, join every thread, close the log, free. NULL no-op. */
 TWOPC_API void twopc_participant_close(twopc_participant *p);

@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# tests/verdict.sh - the one verdict line of `make test`.
+#
+#   bash tests/verdict.sh LOG
+#
+# LOG is what tests/step.sh recorded. Counted: the CUnit tests (the
+# "tests" row of CUnit's Run Summary), every "WHAT: N passed, M failed"
+# line (crash-harness cases, bug variants caught, library cases, model
+# checks), and a step that printed neither as one test. A step that
+# failed without a failure counted in its output counts one failure.
+# Prints "make test: N passed, M failed" and exits 1 if M > 0.
+set -u
+log=$1
+[ -f "$log" ] || { echo "make test: 0 passed, 1 failed (no record of the run in $log)"; exit 1; }
+awk '
+function flush_step(rc) {
+	if (counted) {
+		passed += sp; failed += sf
+		if (rc != 0 && sf == 0) failed++
+	} else if (rc == 0) passed++
+	else failed++
+	sp = sf = counted = 0
+}
+/^[[:space:]]*tests[[:space:]]+[0-9]+[[:space:]]+[0-9]+[[:space:]]+[0-9]+[[:space:]]+[0-9]+/ {
+	sp += $4; sf += $5; counted = 1; next
+}
+/[a-z-]+: [0-9]+ passed, [0-9]+ failed/ {
+	match($0, /[0-9]+ passed, [0-9]+ failed/)
+	split(substr($0, RSTART, RLENGTH), w, " ")
+	sp += w[1]; sf += w[3]; counted = 1; next
+}
+/^step: .* exit [0-9]+$/ { flush_step($NF + 0); next }
+END {
+	printf "make test: %d passed, %d failed\n", passed, failed
+	exit failed > 0
+}' "$log"
