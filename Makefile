@@ -70,7 +70,7 @@ COMMON_SRC = common/err.c common/txstate.c common/wire.c common/tlog.c common/db
              common/wiredec.c common/crash.c common/loglock.c common/rpc.c common/rpcsrv.c \
              common/rpccall.c common/rpcchan.c common/fdetect.c common/mclock.c common/statlist.c \
              common/heur.c common/daemon.c common/serve.c common/runstate.c config/config.c \
-             config/cfgtree.c config/cfgbuild.c config/cfgtls.c common/rpctls.c
+             config/cfgtree.c config/cfgbuild.c config/cfgtls.c common/rpctls.c common/tlimit.c
 # The test hooks (crash points and the fault VFS armed from the
 # environment): linked into the daemons and the tests, never into a library.
 HOOK_SRC   = common/testhook.c common/faultvfs.c common/faultdisk.c

@@ -28,6 +28,7 @@ void test_honest_register(void);
 void test_resolve_register(void);
 void test_batch_register(void);
 void test_tls_register(void);
+void test_abuse_register(void);
 
 static const tu_test suites[] = {
 	{ "config", test_config_register },
@@ -42,6 +43,7 @@ static const tu_test suites[] = {
 	{ "resolve", test_resolve_register },
 	{ "batch", test_batch_register },
 	{ "tls", test_tls_register },
+	{ "abuse", test_abuse_register },
 };
 
 int
