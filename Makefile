@@ -77,7 +77,7 @@ COMMON_SRC = common/err.c common/txstate.c common/wire.c common/tlog.c common/db
              common/rpccall.c common/rpcchan.c common/fdetect.c common/mclock.c common/statlist.c \
              common/heur.c common/daemon.c common/serve.c common/runstate.c config/config.c \
              config/cfgtree.c config/cfgbuild.c config/cfgtls.c common/rpctls.c config/cfgpath.c \
-             common/netprobe.c
+             common/netprobe.c common/tlimit.c
 # The test hooks (crash points and the fault VFS armed from the
 # environment): linked into the daemons and the tests, never into a library.
 HOOK_SRC   = common/testhook.c common/faultvfs.c common/faultdisk.c
@@ -114,7 +114,9 @@ BINS = $(BUILD)/twopc-coordinator $(BUILD)/twopc-participant $(BUILD)/twopc
 LIBS_OUT = $(BUILD)/libtwopc-common.a $(BUILD)/libtwopc-participant.a \
            $(BUILD)/libtwopc-participant.so.0 $(BUILD)/libtwopc-client.a \
            $(BUILD)/libtwopc-client.so.0 $(BUILD)/twopc-participant.pc $(BUILD)/twopc-client.pc
-TEST_BINS = $(BUILD)/twopc-tests $(BUILD)/twopc-crashtest $(BUILD)/libtwopc-testhook.a $(HOOKCTOR_OBJ)
+FUZZ_REPLAY = $(BUILD)/twopc-fuzz-wire-replay $(BUILD)/twopc-fuzz-config-replay
+TEST_BINS = $(BUILD)/twopc-tests $(BUILD)/twopc-crashtest $(BUILD)/libtwopc-testhook.a $(HOOKCTOR_OBJ) \
+            $(FUZZ_REPLAY)
 
 # Public headers, installed as $(PREFIX)/include/twopc/NAME.h: each beside
 # its library (error.h beside the code below both libraries).
@@ -126,7 +128,7 @@ DEPS_STAMP = $(BUILD)/.deps-ok
 TEST_DEPS_STAMP = $(BUILD)/.test-deps-ok
 
 .PHONY: all tests test demo asan install uninstall clean deps test-deps model lint-man check-unit \
-        crashtest bugs bug-check
+        crashtest bugs bug-check fuzz fuzz-corpus
 all: $(DEPS_STAMP) $(LIBS_OUT) $(BINS)
 tests: $(TEST_BINS)
 
@@ -241,6 +243,8 @@ test: all tests
 	@rm -f $(TEST_LOG) $(TEST_LOG).lock
 	-@$(STEP) lint-man -- $(MAKE) --no-print-directory lint-man
 	-@$(STEP) cunit -- env TWOPC_SRCDIR=$(CURDIR) TWOPC_BUILD=$(abspath $(BUILD)) $(TEST_RUNNER) $(BUILD)/twopc-tests
+	-@$(STEP) fuzz-replay -- $(TEST_RUNNER) $(BUILD)/twopc-fuzz-wire-replay tests/fuzz/corpus/wire
+	-@$(STEP) fuzz-replay-config -- $(TEST_RUNNER) $(BUILD)/twopc-fuzz-config-replay tests/fuzz/corpus/config
 	-@$(STEP) matrix -- $(CRASHTEST) matrix
 	-@$(STEP) random -- $(CRASHTEST) random --cycles 120 --seed 1
 	-@$(STEP) coordinator-lost -- $(CRASHTEST) coordinator-lost --repeat 4
@@ -306,6 +310,54 @@ asan:
 demo: all
 	$(call ensure_pkgs,openssl)
 	@bash tests/demo.sh $(abspath $(BUILD))
+
+# ---- fuzzing ----
+# make fuzz: the libFuzzer targets of tests/fuzz (the wire codec, with
+# encode(decode(x)) == x; the cluster-file loader), built with clang,
+# ASan and UBSan in $(BUILD)/fuzz, each run FUZZ_SECONDS seconds from the
+# seed corpus in tests/fuzz/corpus (new inputs go to $(BUILD)/fuzz/corpus-*,
+# the tree's corpus is only read); libFuzzer prints its statistics.
+# make test replays the seed corpus through the same targets built with
+# $(CC) and replay.c instead of libFuzzer. make fuzz-corpus rewrites the
+# wire seeds (tests/fuzz/gencorpus.c) and copies config/*.yaml.
+FUZZ_SECONDS ?= 60
+FUZZ_CC ?= clang
+FUZZ_SAN = -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+
+$(BUILD)/twopc-fuzz-%-replay: tests/fuzz/fuzz_%.c tests/fuzz/replay.c $(BUILD)/libtwopc-common.a
+	$(CC) $(INC_TESTS) $(CPPFLAGS) $(TWOPC_ALL_CFLAGS) $(TWOPC_EXE_LDFLAGS) -o $@ \
+	  tests/fuzz/fuzz_$*.c tests/fuzz/replay.c $(BUILD)/libtwopc-common.a $(LIBS)
+
+$(BUILD)/twopc-gencorpus: tests/fuzz/gencorpus.c $(BUILD)/libtwopc-common.a
+	$(CC) $(INC_TESTS) $(CPPFLAGS) $(TWOPC_ALL_CFLAGS) $(TWOPC_EXE_LDFLAGS) -o $@ \
+	  tests/fuzz/gencorpus.c $(BUILD)/libtwopc-common.a $(LIBS)
+
+fuzz-corpus: $(BUILD)/twopc-gencorpus
+	rm -f tests/fuzz/corpus/wire/*
+	$(BUILD)/twopc-gencorpus tests/fuzz/corpus/wire
+	cp config/*.yaml tests/fuzz/corpus/config/
+
+# The library built again by clang with the fuzzer's coverage hooks.
+$(BUILD)/fuzz/libtwopc-common.a: FORCE
+	$(MAKE) --no-print-directory BUILD=$(BUILD)/fuzz CC=$(FUZZ_CC) OPT="-O1 -g" \
+	  SAN="-fsanitize=fuzzer-no-link $(FUZZ_SAN)" $@
+
+$(BUILD)/fuzz/twopc-fuzz-%: tests/fuzz/fuzz_%.c $(BUILD)/fuzz/libtwopc-common.a
+	$(FUZZ_CC) $(INC_TESTS) -std=c11 -D_GNU_SOURCE -O1 -g -fsanitize=fuzzer $(FUZZ_SAN) -o $@ \
+	  $< $(BUILD)/fuzz/libtwopc-common.a $(LIBS)
+
+fuzz: $(BUILD)/fuzz/twopc-fuzz-wire $(BUILD)/fuzz/twopc-fuzz-config
+	@for t in wire config; do \
+	  mkdir -p $(BUILD)/fuzz/corpus-$$t; \
+	  echo "== fuzz $$t for $(FUZZ_SECONDS) s"; \
+	  $(BUILD)/fuzz/twopc-fuzz-$$t -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
+	    -artifact_prefix=$(BUILD)/fuzz/$$t- $(BUILD)/fuzz/corpus-$$t tests/fuzz/corpus/$$t \
+	    2>&1 | grep -E '^(INFO: seed|#[0-9]+[[:space:]]+DONE|stat::|==|SUMMARY|Done)' || exit 1; \
+	  test -z "$$(ls $(BUILD)/fuzz/$$t-crash-* $(BUILD)/fuzz/$$t-leak-* 2>/dev/null)" || exit 1; \
+	done
+
+.PHONY: FORCE
+FORCE:
 
 # ---- install ----
 # Builds no test program but twopc-crashtest (its page is installed too);

@@ -6,9 +6,22 @@
 #include <pthread.h>
 #include <stddef.h>
 #include <stdio.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
 
 #include "tlog.h"
 #include "version.h"
+
+void
+daemon_harden(void)
+{
+	struct rlimit rl;
+	umask(077);
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		(void)setrlimit(RLIMIT_NOFILE, &rl);
+	}
+}
 
 /* The common options plus EXTRA, in BUF (at most CAP entries with the
  * terminator); -1 if EXTRA does not fit. */

@@ -29,6 +29,17 @@ typedef struct daemon_args {
 	int version;            /* --version */
 } daemon_args;
 
+/*
+ * What a daemon sets up for itself before it opens anything: umask 077,
+ * so every file it creates (its log and SQLite's -wal and -shm beside it,
+ * the lock file, an ipc:// socket) is the service user's only; and the
+ * soft RLIMIT_NOFILE raised to the hard limit, so that a flood of idle
+ * connections (each holds a descriptor until NNG's 10 s handshake
+ * timeout) does not leave the daemon without descriptors for its peers
+ * and its log. Never fails: a limit that cannot be raised stays.
+ */
+void daemon_harden(void);
+
 /* A daemon's own option: CH is its struct option's val, ARG its argument
  * (NULL without one). Returns 0, or the exit status after printing what
  * was wrong. */

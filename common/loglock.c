@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "tlog.h"
@@ -90,6 +91,10 @@ loglock_take(const char *path, loglock *l, pid_t *holder)
 		tlog_error("%s: cannot open log: %s", path, strerror(errno));
 		goto fail;
 	}
+	struct stat st;
+	if (fstat(dfd, &st) == 0 && (st.st_mode & 077) != 0)
+		tlog_warn("%s: open to other users (mode %03o); it holds every decision "
+		    "and the resource's data: chmod 600 %s", path, (unsigned)(st.st_mode & 0777), path);
 	if (flock(dfd, LOCK_EX | LOCK_NB) != 0) {
 		if (errno != EWOULDBLOCK) {
 			tlog_error("%s: cannot lock: %s", path, strerror(errno));

@@ -31,6 +31,8 @@ pthread_rwlock_t rpc_close_lk = PTHREAD_RWLOCK_WRITER_NONRECURSIVE_INITIALIZER_N
 pthread_rwlock_t rpc_close_lk = PTHREAD_RWLOCK_INITIALIZER;
 #endif
 
+tlimit rpc_bad_reply_log = TLIMIT_INIT("malformed replies");
+
 static atomic_uint_fast64_t rpc_sent;
 
 void
@@ -70,7 +72,7 @@ rpc_err(int rv)
 int
 rpc_setup(nng_socket s)
 {
-	int rv = nng_socket_set_size(s, NNG_OPT_RECVMAXSZ, WIRE_MAX_MSG);
+	int rv = nng_socket_set_size(s, NNG_OPT_RECVMAXSZ, WIRE_MAX_MSG + RPC_SP_HEADER_ROOM);
 	if (rv == 0)
 		rv = nng_socket_set_ms(s, NNG_OPT_RECONNMINT, 20);
 	if (rv == 0)
@@ -108,7 +110,7 @@ rpc_dial(const char *url, int resend, nng_socket *out)
 		return rpc_err(rv);
 	/* A request socket gets BATCH replies, larger than any request. */
 	if ((rv = rpc_setup(s)) != 0 ||
-	    (rv = nng_socket_set_size(s, NNG_OPT_RECVMAXSZ, WIRE_MAX_BATCH)) != 0 ||
+	    (rv = nng_socket_set_size(s, NNG_OPT_RECVMAXSZ, WIRE_MAX_BATCH + RPC_SP_HEADER_ROOM)) != 0 ||
 	    (rv = nng_socket_set_ms(s, NNG_OPT_REQ_RESENDTIME,
 	    resend ? RPC_RESEND_MS : NNG_DURATION_INFINITE)) != 0 ||
 	    (rv = rpc_dial_start(s, url)) != 0) {

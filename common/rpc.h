@@ -14,8 +14,8 @@
  * 64 bytes) plus its message, at most WIRE_MAX_MSG; the slots are
  * allocated at start (RPC_SLOTS of them).
  *
- * Every socket caps incoming messages at WIRE_MAX_MSG (NNG_OPT_RECVMAXSZ;
- * NNG's default is unlimited). A message that does not decode is dropped,
+ * Every socket caps incoming messages at WIRE_MAX_MSG (NNG_OPT_RECVMAXSZ,
+ * with room for the SP header: rpcpriv.h; NNG's default is unlimited). A message that does not decode is dropped,
  * counted in rpc_server_malformed(), and logged (rate-limited); the sender
  * gets no reply, so a REQ peer times out.
  *
@@ -41,6 +41,17 @@
 
 #define RPC_RESEND_MS 1000
 #define RPC_SLOTS 1024   /* requests in flight per server */
+/*
+ * Connections a server keeps at once (NNG pipes of its listening socket,
+ * every peer together): one past it is closed as soon as NNG hands it
+ * over (NNG_PIPE_EV_ADD_PRE), counted and logged rate-limited. Lowered to
+ * half the descriptor limit when that is smaller, so that connections
+ * never take the descriptors the log and the dialed peers need.
+ * Connections still in their handshake are not pipes yet: NNG closes each
+ * after 10 s, and daemon_harden() gives the daemon the descriptors for a
+ * flood of them.
+ */
+#define RPC_MAX_PIPES 1024
 
 /*
  * A handler fills REPLY (already wire_msg_init'ed by the server with the
@@ -105,8 +116,11 @@ int rpc_server_start(const char *url, const rpc_server_opts *o, rpc_server **out
  * gate, close, free. NULL is a no-op. Blocks until running handlers
  * return. */
 void rpc_server_stop(rpc_server *s);
-/* Messages dropped because they did not decode; requests served. */
+/* Messages dropped because they did not decode; requests served;
+ * connections closed over the limit (RPC_MAX_PIPES); the limit. */
 uint64_t rpc_server_malformed(rpc_server *s);
+uint64_t rpc_server_pipes_refused(rpc_server *s);
+int rpc_server_max_pipes(rpc_server *s);
 uint64_t rpc_server_requests(rpc_server *s);
 
 /*

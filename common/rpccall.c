@@ -160,7 +160,7 @@ rpc_batch_result(rpc_batch *b, size_t i, wire_msg *rep)
 		k->rbuf = NULL;
 	}
 	if (rc != 0) {
-		tlog_warn("malformed reply: %s", wire_last_error());
+		tlimit_log(&rpc_bad_reply_log, TLOG_WARN, "malformed reply: %s", wire_last_error());
 		k->rc = TWOPC_EPROTO;
 		return TWOPC_EPROTO;
 	}

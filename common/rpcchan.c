@@ -252,8 +252,8 @@ rpc_env_replies(rpc_env *e, nng_msg *reply)
 	wire_msg env;
 	int rv = wire_decode(nng_msg_body(reply), nng_msg_len(reply), &env);
 	if (rv != 0 || env.type != WIRE_BATCH || env.nitems != e->n) {
-		tlog_warn("malformed reply to a BATCH of %zu requests: %s", e->n,
-		    rv != 0 ? wire_last_error() : "not one reply per request");
+		tlimit_log(&rpc_bad_reply_log, TLOG_WARN, "malformed reply to a BATCH of %zu requests: %s",
+		    e->n, rv != 0 ? wire_last_error() : "not one reply per request");
 		if (rv == 0)
 			wire_msg_free(&env);
 		return TWOPC_EPROTO;

@@ -17,6 +17,7 @@
 #include <nng/nng.h>
 #include <nng/supplemental/tls/tls.h>
 
+#include "tlimit.h"
 #include "wire.h"
 
 /* The TLS configuration for a tls+tcp:// listener (server) or a dialer
@@ -66,11 +67,26 @@ void rpc_chan_send(nng_socket sock, rpc_bcall *k);
  * messages in flight are cancelled and waited for, the channel freed. */
 void rpc_chan_close(nng_socket sock);
 
+/* Malformed replies (a peer's garbage answer): logged rate-limited. */
+extern tlimit rpc_bad_reply_log;
+
 /* Count one message handed to nng_ctx_send (rpc_messages_sent). */
 void rpc_count_send(void);
 
-/* The options every socket gets: the WIRE_MAX_MSG receive cap, quick
- * reconnects. Returns 0 or an NNG error. */
+/*
+ * NNG_OPT_RECVMAXSZ counts the SP header with the body: REQ/REP carry a
+ * 4-byte request id (and 4 more bytes per device hop, at most 8 hops by
+ * NNG's default NNG_OPT_MAXTTL). The cap of every socket is the codec's
+ * limit plus this room, so that a message of exactly WIRE_MAX_MSG (or a
+ * reply of WIRE_MAX_BATCH) arrives, and one over it arrives too and is
+ * refused by wire_decode (counted in rpc_server_malformed) rather than
+ * by NNG closing the connection without a word (NNG 1.5 tcp/ipc/tls
+ * transports: "len > rcvmax" on the whole SP message).
+ */
+#define RPC_SP_HEADER_ROOM 64
+
+/* The options every socket gets: the WIRE_MAX_MSG receive cap (with
+ * RPC_SP_HEADER_ROOM), quick reconnects. Returns 0 or an NNG error. */
 int rpc_setup(nng_socket s);
 
 #endif

@@ -18,6 +18,7 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -26,6 +27,7 @@
 
 #include "crash.h"
 #include "rpcpriv.h"
+#include "tlimit.h"
 #include "tlog.h"
 #include "twopc/error.h"
 
@@ -51,6 +53,9 @@ struct rpc_server {
 	char sender[WIRE_NAME_MAX + 1];
 	atomic_uint_fast64_t malformed;
 	atomic_uint_fast64_t requests;
+	atomic_int pipes;                 /* connections (NNG pipes) open */
+	int max_pipes;                    /* RPC_MAX_PIPES, or less (rpc.h) */
+	atomic_uint_fast64_t pipes_refused;
 	char url[256];
 
 	pthread_mutex_t mtx;     /* the fields below */
@@ -62,14 +67,50 @@ struct rpc_server {
 	int deferred;            /* requests whose handler answers later */
 };
 
+/* Garbage must not flood the log (tlimit.h); every one is counted. */
+static tlimit rpc_malformed_log = TLIMIT_INIT("dropped malformed messages");
+
 static void
 rpc_note_malformed(rpc_server *s, const char *why, size_t len)
 {
 	uint64_t n = atomic_fetch_add(&s->malformed, 1) + 1;
-	/* Garbage must not flood the log: first ten, then every thousandth. */
-	if (n <= 10 || n % 1000 == 0)
-		tlog_warn("dropped malformed message #%llu on %s (%zu bytes): %s",
-		    (unsigned long long)n, s->url, len, why);
+	tlimit_log(&rpc_malformed_log, TLOG_WARN, "dropped malformed message #%llu on %s (%zu bytes): %s",
+	    (unsigned long long)n, s->url, len, why);
+}
+
+static tlimit rpc_pipes_log = TLIMIT_INIT("connections refused over the limit");
+
+/* On an NNG thread, for each connection of the server's socket: one over
+ * the limit is closed before it carries a message. Every pipe that saw
+ * ADD_PRE also sees REM_POST (NNG 1.5 core/socket.c), closed or not. */
+static void
+rpc_pipe_cb(nng_pipe p, nng_pipe_ev ev, void *arg)
+{
+	rpc_server *s = arg;
+	if (ev == NNG_PIPE_EV_REM_POST) {
+		atomic_fetch_sub(&s->pipes, 1);
+		return;
+	}
+	if (ev != NNG_PIPE_EV_ADD_PRE)
+		return;
+	int open = atomic_fetch_add(&s->pipes, 1);
+	if (open < s->max_pipes)
+		return;
+	atomic_fetch_add(&s->pipes_refused, 1);
+	tlimit_log(&rpc_pipes_log, TLOG_WARN, "%s: connection closed: %d connections open (the limit)",
+	    s->url, open);
+	nng_pipe_close(p);
+}
+
+/* RPC_MAX_PIPES, or half the descriptor limit when that is lower. */
+static int
+rpc_pipe_limit(void)
+{
+	struct rlimit rl;
+	if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur == RLIM_INFINITY ||
+	    rl.rlim_cur / 2 >= RPC_MAX_PIPES)
+		return RPC_MAX_PIPES;
+	return rl.rlim_cur / 2 > 16 ? (int)(rl.rlim_cur / 2) : 16;
 }
 
 /*
@@ -469,7 +510,10 @@ rpc_server_start(const char *url, const rpc_server_opts *o, rpc_server **out)
 		rv = rpc_err(rv);
 		goto fail_free;
 	}
-	if ((rv = rpc_setup(s->sock)) != 0 || (rv = rpc_listen(s->sock, url)) != 0) {
+	s->max_pipes = rpc_pipe_limit();
+	if ((rv = nng_pipe_notify(s->sock, NNG_PIPE_EV_ADD_PRE, rpc_pipe_cb, s)) != 0 ||
+	    (rv = nng_pipe_notify(s->sock, NNG_PIPE_EV_REM_POST, rpc_pipe_cb, s)) != 0 ||
+	    (rv = rpc_setup(s->sock)) != 0 || (rv = rpc_listen(s->sock, url)) != 0) {
 		if (rv > 0)
 			tlog_error("cannot listen on %s: %s", url, nng_strerror(rv));
 		nng_close(s->sock);
@@ -559,6 +603,18 @@ uint64_t
 rpc_server_malformed(rpc_server *s)
 {
 	return atomic_load(&s->malformed);
+}
+
+uint64_t
+rpc_server_pipes_refused(rpc_server *s)
+{
+	return atomic_load(&s->pipes_refused);
+}
+
+int
+rpc_server_max_pipes(rpc_server *s)
+{
+	return s->max_pipes;
 }
 
 uint64_t

@@ -5,8 +5,18 @@
 
 #include <stdio.h>
 
+#include "tlimit.h"
 #include "tlog.h"
 #include "twopc/error.h"
+
+static tlimit serve_refused_log = TLIMIT_INIT("refused messages");
+
+void
+serve_note_refused(const wire_msg *req, const char *why)
+{
+	tlimit_log(&serve_refused_log, TLOG_WARN, "%s: refused %s from %s: %s", req->txid,
+	    wire_type_name(req->type), req->sender, why);
+}
 
 int
 serve_other(const wire_msg *req, wire_msg *rep, const char *who, char *buf, size_t len)
@@ -15,9 +25,9 @@ serve_other(const wire_msg *req, wire_msg *rep, const char *who, char *buf, size
 		rep->type = WIRE_IAMALIVE;
 		return 1;
 	}
-	tlog_warn("unexpected %s from %s", wire_type_name(req->type), req->sender);
 	char text[96];
 	snprintf(text, sizeof(text), "%s does not serve %s", who, wire_type_name(req->type));
+	serve_note_refused(req, text);
 	return wire_reply_error(rep, TWOPC_EPROTO, text, buf, len);
 }
 
@@ -38,6 +48,9 @@ serve_counters(statlist *l, db *d, rpc_server *srv)
 	statlist_add(l, "forced_writes", 0, forced, 0, "");
 	statlist_add(l, "log_commits", 0, commits, 0, "");
 	statlist_add(l, "requests", 0, rpc_server_requests(srv), 0, "");
+	statlist_add(l, "malformed", 0, rpc_server_malformed(srv), 0, "");
+	statlist_add(l, "refused", 0, tlimit_count(&serve_refused_log), 0, "");
+	statlist_add(l, "connections_refused", 0, rpc_server_pipes_refused(srv), 0, "");
 	statlist_add(l, "messages_sent", 0, rpc_messages_sent(), 0, "");
 }
 

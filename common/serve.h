@@ -30,8 +30,15 @@ int serve_other(const wire_msg *req, wire_msg *rep, const char *who, char *buf, 
  * where an error now would read as a refusal. */
 int serve_starting(const wire_msg *req, wire_msg *rep, const char *why, char *buf, size_t len);
 
+/* Count a refused message REQ (a stale or invalid epoch, a type the node
+ * does not serve) and log it rate-limited (tlimit.h): "TXID: refused
+ * TYPE from SENDER: WHY". */
+void serve_note_refused(const wire_msg *req, const char *why);
+
 /* Append the counters every node reports: forced_writes and log_commits
- * of D (takes its lock), requests of SRV. */
+ * of D (takes its lock); requests, malformed (dropped undecodable) of SRV;
+ * refused (serve_note_refused, process-wide); connections_refused
+ * (over RPC_MAX_PIPES) of SRV; messages_sent. */
 void serve_counters(statlist *l, db *d, rpc_server *srv);
 
 /* Make REP the one-entry STATUS_REPLY that answers a RESOLVE: TXID in

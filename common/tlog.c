@@ -61,10 +61,35 @@ tlog_stderr_sink(void *user, int level, const char *line)
 	    lv[level < 0 ? 0 : level > 3 ? 3 : level], line);
 }
 
+size_t
+tlog_escape(char *dst, size_t len, const char *src)
+{
+	static const char hex[] = "0123456789abcdef";
+	size_t at = 0;
+	if (len == 0)
+		return 0;
+	for (const unsigned char *p = (const unsigned char *)src; *p != '\0'; p++) {
+		if (*p >= 0x20 && *p < 0x7f && *p != '\\') {
+			if (at + 1 >= len)
+				break;
+			dst[at++] = (char)*p;
+			continue;
+		}
+		if (at + 4 >= len)
+			break;
+		dst[at++] = '\\';
+		dst[at++] = 'x';
+		dst[at++] = hex[*p >> 4];
+		dst[at++] = hex[*p & 15];
+	}
+	dst[at] = '\0';
+	return at;
+}
+
 void
 tlog(int level, const char *fmt, ...)
 {
-	char line[1024];
+	char raw[1024], line[sizeof(raw) * 4];
 	va_list ap;
 
 	pthread_mutex_lock(&tlog_mtx);
@@ -73,8 +98,11 @@ tlog(int level, const char *fmt, ...)
 		return;
 	}
 	va_start(ap, fmt);
-	vsnprintf(line, sizeof(line), fmt, ap);
+	vsnprintf(raw, sizeof(raw), fmt, ap);
 	va_end(ap);
+	/* The whole line, not each argument: every path of peer text into
+	 * the log is covered, including ones added later. */
+	tlog_escape(line, sizeof(line), raw);
 	/* Held across the sink so lines from different threads never mix. */
 	tlog_fn(tlog_user, level, line);
 	pthread_mutex_unlock(&tlog_mtx);

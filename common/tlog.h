@@ -5,7 +5,11 @@
  * (the library never prints unless asked, DESIGN section 6); daemons install
  * tlog_stderr_sink. Lines are formatted into a bounded buffer and handed to
  * the sink whole, so concurrent threads never interleave within a line.
- * Callable from any thread. Every state change of a transaction is reported
+ * Callable from any thread. A line is one line whatever its arguments
+ * hold: every byte of it outside printable ASCII, and the backslash, is
+ * written as \xNN (tlog_escape), so a key, value, txid, sender name or
+ * reason from a peer can never start a forged line or send a terminal
+ * escape sequence. Every state change of a transaction is reported
  * through tlog_state() as "txid: OLD -> NEW (why)" (routine ones at DEBUG).
  */
 #ifndef TWOPC_TLOG_H
@@ -34,6 +38,11 @@ void tlog_stderr_sink(void *user, int level, const char *line);
  * (truncated to fit LEN, like snprintf). Log lines outlive the day they
  * were written on, so the date is always part of it. */
 size_t tlog_timestamp(char *buf, size_t len);
+
+/* Copy SRC into DST (LEN bytes, NUL-terminated) with every byte outside
+ * 0x20..0x7e and the backslash written as \xNN; cut at a whole escape
+ * when it does not fit. Returns the length written. */
+size_t tlog_escape(char *dst, size_t len, const char *src);
 
 void tlog(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 #define tlog_error(...) tlog(TLOG_ERROR, __VA_ARGS__)

@@ -81,7 +81,7 @@
  * a COMMIT record of any epoch answers COMMIT: the txid committed there.
  */
 #define WIRE_FLAG_ONE_PHASE 0x01
-#define WIRE_MAX_MSG 65536u  /* NNG_OPT_RECVMAXSZ of every socket */
+#define WIRE_MAX_MSG 65536u  /* a message, header included (rpcpriv.h: NNG's cap) */
 #define WIRE_TXID_MAX 64
 #define WIRE_NAME_MAX 32
 #define WIRE_KEY_MAX 1024

@@ -154,6 +154,7 @@ main(int argc, char **argv)
 
 	static daemon_signals sig;
 	static coord c;
+	daemon_harden();
 	daemon_signals_block(&sig);
 
 	rv = coord_start(&c, cfg, min_epoch);

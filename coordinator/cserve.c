@@ -79,7 +79,7 @@ static int
 cserve_status(coord *c, const wire_msg *req, wire_msg *rep)
 {
 	cserve_list cl = { .c = c, .now = db_now_ms() };
-	if (statlist_init(&cl.l, req->state == 1 ? 512 : 8) != 0)
+	if (statlist_init(&cl.l, req->state == 1 ? 512 : 16) != 0)
 		return 0;
 	if (req->state == 2) {
 		serve_counters(&cl.l, c->db, c->srv);

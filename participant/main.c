@@ -97,6 +97,7 @@ main_serve(const daemon_args *a)
 	/* Signals go to one thread only, which asks the library to stop. */
 	static daemon_signals sig;
 	twopc_participant *p = NULL;
+	daemon_harden();
 	daemon_signals_block(&sig);
 
 	/* Configuration errors reach stderr through the log function, one

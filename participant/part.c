@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "serve.h"
 #include "tlog.h"
 
 const char *
@@ -110,8 +111,7 @@ part_stale(twopc_participant *p, const wire_msg *req, wire_msg *rep, char *buf, 
 	else
 		snprintf(text, sizeof(text), "stale coordinator epoch %llu (highest seen %llu)",
 		    (unsigned long long)req->epoch, (unsigned long long)seen);
-	tlog_warn("%s: refused %s from %s: %s", req->txid, wire_type_name(req->type), req->sender,
-	    text);
+	serve_note_refused(req, text);
 	return wire_reply_error(rep, invalid ? TWOPC_EPROTO : TWOPC_ESTALE, text, buf, len);
 }
 

@@ -36,7 +36,7 @@ int
 part_on_status(twopc_participant *p, const wire_msg *req, wire_msg *rep)
 {
 	part_list pl = { .p = p, .now = db_now_ms() };
-	if (statlist_init(&pl.l, req->state == 1 ? 256 : 8) != 0)
+	if (statlist_init(&pl.l, req->state == 1 ? 256 : 16) != 0)
 		return 0;
 	if (req->state == 2) {
 		serve_counters(&pl.l, p->db, p->srv);

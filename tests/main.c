@@ -29,6 +29,7 @@ void test_resolve_register(void);
 void test_batch_register(void);
 void test_tls_register(void);
 void test_ops_register(void);
+void test_abuse_register(void);
 
 static const tu_test suites[] = {
 	{ "config", test_config_register },
@@ -44,6 +45,7 @@ static const tu_test suites[] = {
 	{ "batch", test_batch_register },
 	{ "tls", test_tls_register },
 	{ "ops", test_ops_register },
+	{ "abuse", test_abuse_register },
 };
 
 int
