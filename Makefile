@@ -280,7 +280,7 @@ bug-check: all tests bugs
 	$(KEEP_GOING)@$(call BUGRUN,GLOBAL_BEFORE_DECISION) matrix --point coordinator.after_first_global --path commit
 	$(KEEP_GOING)@$(call BUGRUN,NO_LOCKS) random --cycles 20 --clients 8 --seed 1
 	$(KEEP_GOING)@$(call BUGRUN,LAZY_READY) powerloss --cycles 20 --seed 1
-	$(KEEP_GOING)@$(call BUGRUN,NO_LOG_LOCK) doublestart --cycles 40 --seed 1
+	$(KEEP_GOING)@$(call BUGRUN,NO_LOG_LOCK) doublestart --cycles 5 --seed 1
 	$(KEEP_GOING)@$(call BUGRUN,GROUP_LAZY) powerloss --cycles 20 --seed 1
 	$(KEEP_GOING)@$(call BUGRUN,RESTART_ABORTS) matrix --point coordinator.after_decision_logged --path commit
 

@@ -882,6 +882,7 @@ ct_doublestart_run(const ct_opts *o)
 		}
 		hc_signal(&c, 0, SIGSTOP);
 		ct_second x;
+		long long epoch0 = hc_query_int(&c, 0, "SELECT value FROM meta WHERE key = 'epoch'");
 		if (ct_second_run(&c, &x, 5000) != 0) {
 			fprintf(stderr, "twopc-crashtest: cannot start a second coordinator\n");
 			hc_signal(&c, 0, SIGCONT);
@@ -899,6 +900,17 @@ ct_doublestart_run(const ct_opts *o)
 		else
 			snprintf(did, sizeof(did), "%s after %lld ms: took over, first killed",
 			    x.serving ? "serving" : "still starting", (long long)x.ran_ms);
+		long long epoch1 = hc_query_int(&c, 0, "SELECT value FROM meta WHERE key = 'epoch'");
+		if (x.exited && epoch1 != epoch0) {
+			/* It gave up, but only after it had written the log of a live
+			 * coordinator: it read it without holding it (DESIGN
+			 * section 3). */
+			snprintf(report + strlen(report), 65536 - strlen(report),
+			    "doublestart: cycle %d: a second coordinator raised the epoch of a live "
+			    "first one's log (%lld -> %lld) before it gave up\n", cycle + 1, epoch0,
+			    epoch1);
+			no_coord++;
+		}
 		if (x.exited) {
 			hc_signal(&c, 0, SIGCONT);
 			if (part)
@@ -910,6 +922,11 @@ ct_doublestart_run(const ct_opts *o)
 			if (part)
 				hc_signal(&c, part, SIGCONT);
 			took_over++;
+			/* Two processes on one log (DESIGN section 3): whatever
+			 * the protocol makes of it, the lock must prevent it. */
+			snprintf(report + strlen(report), 65536 - strlen(report),
+			    "doublestart: cycle %d: a second coordinator took over the log of a "
+			    "live (paused) first one\n", cycle + 1);
 			char path[320], err[200];
 			snprintf(path, sizeof(path), "%s/%s-2.log", c.dir, c.names[0]);
 			int64_t end = mono_ms() + 10000;
@@ -937,7 +954,7 @@ ct_doublestart_run(const ct_opts *o)
 	}
 	char head[64];
 	snprintf(head, sizeof(head), "%d cycles (%d taken over)", o->cycles, took_over);
-	return ct_run_end(o, &c, &r, report, no_coord, "double", "doublestart", head, t0);
+	return ct_run_end(o, &c, &r, report, no_coord + took_over, "double", "doublestart", head, t0);
 }
 
 /* ---- ioerror ---- */
