@@ -143,6 +143,7 @@ part_free(twopc_participant *p)
 	cfg_free(p->cfg);
 	free(p->asks);
 	pthread_cond_destroy(&p->cv);
+	pthread_cond_destroy(&p->released_cv);
 	pthread_mutex_destroy(&p->mtx);
 	free(p);
 }
@@ -160,6 +161,7 @@ part_open(twopc_participant **out, cfg_cluster *cfg, const char *name, const two
 	}
 	pthread_mutex_init(&p->mtx, NULL);
 	mclock_cond_init(&p->cv); /* timed waits in precover.c */
+	mclock_cond_init(&p->released_cv); /* timed waits in pstatus.c */
 	p->res = *res;
 	p->cfg = cfg;
 	if ((p->self = cfg_participant(p->cfg, name)) == NULL) {
@@ -383,6 +385,7 @@ twopc_participant_stop(twopc_participant *p)
 	pthread_mutex_lock(&p->mtx);
 	p->stopping = 1;
 	pthread_cond_broadcast(&p->cv);
+	pthread_cond_broadcast(&p->released_cv);
 	pthread_mutex_unlock(&p->mtx);
 	return 0;
 }
