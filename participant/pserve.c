@@ -184,10 +184,12 @@ part_open(twopc_participant **out, cfg_cluster *cfg, const char *name, const two
 	e = part_epoch_from_log(e);
 	atomic_store(&p->max_epoch, e);
 	p->epoch_stored = e;
-	p->peer_socks = calloc(p->cfg->nparticipants, sizeof(*p->peer_socks));
-	p->peer_open = calloc(p->cfg->nparticipants, sizeof(*p->peer_open));
+	/* Room for every participant a cluster may have: a reload appends
+	 * peers (preload.c) without moving these. */
+	p->peer_socks = calloc(CFG_MAX_PARTICIPANTS, sizeof(*p->peer_socks));
+	p->peer_open = calloc(CFG_MAX_PARTICIPANTS, sizeof(*p->peer_open));
 	if (p->peer_socks == NULL || p->peer_open == NULL ||
-	    fd_init(&p->fd, (int)p->cfg->nparticipants + 1, p->cfg->decision_timeout_ms,
+	    fd_init(&p->fd, CFG_MAX_PARTICIPANTS + 1, p->cfg->decision_timeout_ms,
 	    p->cfg->decision_timeout_ms * 4) != 0) {
 		rv = TWOPC_ENOMEM;
 		goto fail;
