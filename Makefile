@@ -77,7 +77,7 @@ COMMON_SRC = common/err.c common/txstate.c common/wire.c common/tlog.c common/db
              common/rpccall.c common/rpcchan.c common/fdetect.c common/mclock.c common/statlist.c \
              common/heur.c common/daemon.c common/serve.c common/runstate.c config/config.c \
              config/cfgtree.c config/cfgbuild.c config/cfgtls.c common/rpctls.c config/cfgpath.c \
-             common/netprobe.c common/tlimit.c common/rpcauth.c
+             common/netprobe.c common/tlimit.c common/rpcauth.c config/cfgrole.c
 # The test hooks (crash points and the fault VFS armed from the
 # environment): linked into the daemons and the tests, never into a library.
 HOOK_SRC   = common/testhook.c common/faultvfs.c common/faultdisk.c
@@ -85,7 +85,7 @@ HOOK_SRC   = common/testhook.c common/faultvfs.c common/faultdisk.c
 NOTIFY_SRC = common/notify.c
 PART_SRC   = participant/ptxn.c participant/part.c participant/pdecide.c participant/pvote.c \
              participant/pterm.c participant/presolve.c participant/pstatus.c participant/precover.c \
-             participant/pserve.c participant/plog.c
+             participant/pserve.c participant/plog.c participant/prole.c
 KV_SRC     = participant/kv.c
 COORD_SRC  = coordinator/clog.c coordinator/ctxn.c coordinator/crun.c coordinator/cepoch.c coordinator/cflow.c coordinator/cinquire.c \
              coordinator/cviol.c coordinator/cforget.c coordinator/cdeliver.c coordinator/cdecide.c \

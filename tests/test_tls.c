@@ -402,6 +402,61 @@ test_identity_mac(void)
 	hc_destroy(&c);
 }
 
+/*
+ * Roles: beta, authenticated as itself, may not send the coordinator's
+ * messages to alpha nor SUBMIT to the coordinator; alpha may not ask beta
+ * about beta's one-participant transaction. Each is refused
+ * with an error naming the sender and what it may not do, and counted.
+ */
+static void
+test_roles(void)
+{
+	hcluster c;
+	nng_socket s;
+	wire_msg m, rep;
+	wire_op op = { WIRE_OP_PUT, "role", "x" };
+	wire_work w = { "alpha", 1, &op };
+	char *peers[] = { "alpha" }, v[32];
+	CU_ASSERT_FATAL(t_tls_cluster(&c) == 0);
+	/* Aborted: beta keeps the record, with its peers, for the retention. */
+	T_EQ(T_DRV(&c, "commit", "--txid", "b-1", "beta:check:q=1"), 1);
+
+	CU_ASSERT_FATAL(t_become(&c, "beta") == 0);
+	CU_ASSERT_FATAL(rpc_dial(c.urls[A], 0, &s) == 0);
+	wire_msg_init(&m, WIRE_VOTE_REQUEST, 1, "role-1", "beta");
+	m.flags = WIRE_FLAG_ONE_PHASE, m.npeers = 1, m.peers = peers, m.nops = 1, m.ops = &op;
+	T_EQ(rpc_call(s, &m, &rep, 3000), 0);
+	T_EQ(rep.type, WIRE_ERROR);
+	T_HAS(rep.text, "beta is a participant and may not send VOTE_REQUEST to a participant: "
+	    "only the coordinator (coord) may");
+	wire_msg_free(&rep);
+	rpc_close(s);
+	CU_ASSERT_FATAL(rpc_dial(c.urls[0], 0, &s) == 0);
+	wire_msg_init(&m, WIRE_SUBMIT, 0, "role-2", "beta");
+	m.timeout_ms = 1000, m.nwork = 1, m.work = &w;
+	T_EQ(rpc_call(s, &m, &rep, 3000), 0);
+	T_EQ(rep.type, WIRE_ERROR);
+	T_HAS(rep.text, "beta is a participant and may not send SUBMIT to the coordinator: only "
+	    "clients may");
+	wire_msg_free(&rep);
+	rpc_close(s);
+
+	CU_ASSERT_FATAL(t_become(&c, "alpha") == 0);
+	CU_ASSERT_FATAL(rpc_dial(c.urls[2], 0, &s) == 0);
+	wire_msg_init(&m, WIRE_DECISION_REQUEST, 1, "b-1", "alpha");
+	T_EQ(rpc_call(s, &m, &rep, 3000), 0);
+	T_EQ(rep.type, WIRE_ERROR);
+	T_HAS(rep.text, "alpha is not a participant of b-1");
+	wire_msg_free(&rep);
+	rpc_close(s);
+	CU_ASSERT_FATAL(t_become(&c, CFG_TLS_CLIENT) == 0);
+	hc_kv(&c, A, "role", v, sizeof(v));
+	T_STREQ(v, "");
+	T_EQ(hc_query_int(&c, A, "SELECT count(*) FROM txn"), 0);
+	T_EQ(hc_log_count(&c, A, "refused VOTE_REQUEST from beta"), 1);
+	hc_destroy(&c);
+}
+
 void test_tls_register(void);
 
 void
@@ -416,6 +471,7 @@ test_tls_register(void)
 		{ "epoch above 2^63-1 refused", test_epoch_above_bound },
 		{ "poisoned log epoch ignored", test_epoch_poisoned_log },
 		{ "another node's message keys refused", test_identity_mac },
+		{ "roles: each node sends only its own messages", test_roles },
 	};
 	TU_SUITE("tls", tests);
 }
