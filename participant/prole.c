@@ -3,14 +3,12 @@
  * one participant ask another (DESIGN section 4), and only a peer of the
  * transaction has a reason to. Where this log holds the txid with its
  * peers (READY, COMMIT, ABORT after a VOTE_REQUEST), an asker not among
- * them is refused. Where it holds no record, nothing here says whether the
- * asker is a peer: the answer is READY ("no help"), and nothing is
- * forced. DESIGN section 4 has such a participant force ABORT and answer
- * ABORT; but then any participant's keys could abort, ahead of time, the
- * predictable txids of transactions it has no part in. The price: a READY
- * peer whose coordinator died before this participant's VOTE_REQUEST
- * left waits for the coordinator's recovery, which asks with its own
- * DECISION_REQUEST (answered as section 4 says) and settles it.
+ * them is refused. Where it holds no record (or INIT), the question is
+ * answered as DESIGN section 4 says (ABORT, forced first): refusing it, or
+ * answering "no help", would leave READY peers blocked whose coordinator
+ * died before this participant's VOTE_REQUEST left. The price, stated in
+ * twopc(7): a participant's keys can abort, ahead of time, a txid at a
+ * peer that has no record of it yet; never commit anything.
  */
 #include "prole.h"
 
@@ -20,9 +18,7 @@
 #include "config.h"
 #include "plog.h"
 #include "serve.h"
-#include "tlog.h"
 #include "twopc/error.h"
-#include "txstate.h"
 
 /* 1 if NAME is one of the comma-separated PEERS. */
 static int
@@ -53,18 +49,9 @@ part_role_refused(twopc_participant *p, const wire_msg *req, wire_msg *rep, char
 	if (req->type != WIRE_DECISION_REQUEST ||
 	    cfg_role_of(p->cfg, req->sender) != CFG_ROLE_PARTICIPANT)
 		return 0;
-	uint64_t ro_epoch;
 	db_lock(p->db);
 	int rv = plog_get(p->db, req->txid, &t);
-	int none = rv == TWOPC_ENOENT && plog_readonly_get(p->db, req->txid, &ro_epoch) != 0;
 	db_unlock(p->db);
-	if (none) {
-		rep->type = WIRE_DECISION_REPLY;
-		rep->state = TX_READY;
-		tlog_info("%s: DECISION_REQUEST from %s, no record here: answered READY (no help; "
-		    "nothing forced)", req->txid, req->sender);
-		return 1;
-	}
 	if (rv != 0 || t.peers[0] == '\0' || part_role_listed(t.peers, req->sender))
 		return 0;
 	snprintf(text, sizeof(text), "%s is not a participant of %s (its participants here: %s): "

@@ -15,8 +15,7 @@
  * (strings in BUF of LEN bytes), counted and logged as refused: a sender
  * whose role may not send REQ's type here, or a participant asking
  * (DECISION_REQUEST) about a txid whose record here names its peers
- * without it. Also 1 for a participant asking about a txid this log has
- * no record of: REP is then DECISION_REPLY READY (prole.c says why). Takes the log's lock for that read. Worker threads.
+ * without it. Takes the log's lock for that read. Worker threads.
  */
 int part_role_refused(twopc_participant *p, const wire_msg *req, wire_msg *rep, char *buf,
     size_t len);
