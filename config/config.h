@@ -149,6 +149,27 @@ void cfg_reload_values(cfg_cluster *cur, const cfg_cluster *next, char *buf, siz
  * and sets up whatever it keeps per participant index before. 0, or -1
  * (full, or out of memory: nothing changed). */
 int cfg_reload_add(cfg_cluster *cur, const cfg_node *node);
+/* Roles (cfgrole.c): who may send which message type to whom. */
+typedef enum cfg_role {
+	CFG_ROLE_CLIENT = 0,       /* any name that is not a node's */
+	CFG_ROLE_COORDINATOR = 1,
+	CFG_ROLE_PARTICIPANT = 2,
+} cfg_role;
+
+/* The role of sender NAME in C. */
+cfg_role cfg_role_of(const cfg_cluster *c, const char *name);
+
+struct wire_msg;
+/*
+ * May REQ's sender send REQ's type to this node, of role SELF? 0: yes.
+ * 1: no: REP is an ERROR (TWOPC_EPROTO) naming the sender, its role and
+ * what it may not do (text in the caller's BUF of LEN bytes), and the
+ * refusal is counted and logged (serve_note_refused). Only the role is
+ * checked here; a participant also checks that a DECISION_REQUEST comes
+ * from a peer of the txid (prole.c).
+ */
+int cfg_role_refuse(const cfg_cluster *c, cfg_role self, const struct wire_msg *req,
+    struct wire_msg *rep, char *buf, size_t len);
 
 /* The participant named NAME, or NULL. */
 const cfg_node *cfg_participant(const cfg_cluster *c, const char *name);

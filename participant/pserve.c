@@ -2,8 +2,9 @@
  * pserve.c - the participant library's lifecycle (open, start, wait,
  * stop, close) and the dispatch of every message to its handler: phase one
  * (pvote.c), phase two (pdecide.c), termination (pterm.c), resolution
- * (presolve.c), STATUS and GET (pstatus.c). Recovery runs in start, before
- * anything is served (precover.c).
+ * (presolve.c), STATUS and GET (pstatus.c), each after the role check
+ * (prole.c). Recovery runs in start, before anything is served
+ * (precover.c).
  *
  * Every handler is idempotent (NNG's REQ resends): it looks at the logged
  * state first and answers from it.
@@ -18,6 +19,7 @@
 #include "pdecide.h"
 #include "precover.h"
 #include "presolve.h"
+#include "prole.h"
 #include "pstatus.h"
 #include "pterm.h"
 #include "pvote.h"
@@ -34,6 +36,8 @@ static int
 part_dispatch(twopc_participant *p, const wire_msg *req, wire_msg *rep)
 {
 	static _Thread_local char buf[WIRE_TEXT_MAX + 1];
+	if (part_role_refused(p, req, rep, buf, sizeof(buf)))
+		return 1;
 	switch ((wire_type)req->type) {
 	case WIRE_VOTE_REQUEST:
 		return part_on_vote_request(p, req, rep, buf, sizeof(buf));

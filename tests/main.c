@@ -31,6 +31,7 @@ void test_tls_register(void);
 void test_ops_register(void);
 void test_abuse_register(void);
 void test_reload_register(void);
+void test_attack_register(void);
 
 static const tu_test suites[] = {
 	{ "config", test_config_register },
@@ -48,6 +49,7 @@ static const tu_test suites[] = {
 	{ "ops", test_ops_register },
 	{ "abuse", test_abuse_register },
 	{ "reload", test_reload_register },
+	{ "attack", test_attack_register },
 };
 
 int
