@@ -134,7 +134,8 @@ httpd_page(httpd *h, hbuf *b)
 	    "body{font-family:sans-serif;margin:1.5em;color:#222}"
 	    "table{border-collapse:collapse;margin-bottom:1.5em}"
 	    "th,td{border:1px solid #bbb;padding:.25em .6em;text-align:left;font-size:90%%}"
-	    "th{background:#eee}td.n{text-align:right}.bad{color:#a00;font-weight:bold}"
+	    "th{background:#eee}td.n{text-align:right;white-space:nowrap}"
+	    "td code{white-space:nowrap}.bad{color:#a00;font-weight:bold}"
 	    "code{font-family:monospace}"
 	    "</style></head><body><h1>twopc ");
 	hbuf_html(b, h->src.title);

@@ -184,7 +184,7 @@ phttp_page(void *user, hbuf *b)
 	db_lock(p->db);
 	(void)plog_locks_each(p->db, PHTTP_COUNT_MAX, phttp_lock_row, &locks);
 	db_unlock(p->db);
-	hbuf_printf(b, "</table>\n<p>%zu keys locked%s.</p>\n", locks.n,
+	hbuf_printf(b, "</table>\n<p>%zu locked key%s%s.</p>\n", locks.n, locks.n == 1 ? "" : "s",
 	    locks.n > locks.shown ? " (the first 200 shown)" : "");
 	phttp_page_peers(p, b);
 }
