@@ -70,14 +70,15 @@ INC_DRIVER = -Icoordinator/include $(INC_COMMON)
 INC_TESTS  = -Itests -Iparticipant -Iparticipant/include -Icoordinator -Icoordinator/include $(INC_CONFIG)
 
 PKGS      = libnng-dev libmbedtls-dev libsodium-dev libsqlite3-dev libyaml-dev libsystemd-dev
-TEST_PKGS = libcunit1-dev mandoc spin sqlite3 pkg-config openssl
+TEST_PKGS = libcunit1-dev mandoc spin sqlite3 pkg-config openssl chromium
 
 COMMON_SRC = common/err.c common/txstate.c common/wire.c common/tlog.c common/db.c common/dbgroup.c common/dbsync.c \
              common/wiredec.c common/crash.c common/loglock.c common/rpc.c common/rpcsrv.c \
              common/rpccall.c common/rpcchan.c common/fdetect.c common/mclock.c common/statlist.c \
              common/heur.c common/daemon.c common/serve.c common/runstate.c config/config.c \
              config/cfgtree.c config/cfgbuild.c config/cfgtls.c common/rpctls.c config/cfgpath.c \
-             common/netprobe.c common/tlimit.c config/cfgreload.c common/rpcauth.c config/cfgrole.c
+             common/netprobe.c common/tlimit.c config/cfgreload.c common/rpcauth.c config/cfgrole.c \
+             common/httpd.c
 # The test hooks (crash points and the fault VFS armed from the
 # environment): linked into the daemons and the tests, never into a library.
 HOOK_SRC   = common/testhook.c common/faultvfs.c common/faultdisk.c
@@ -85,13 +86,14 @@ HOOK_SRC   = common/testhook.c common/faultvfs.c common/faultdisk.c
 NOTIFY_SRC = common/notify.c
 PART_SRC   = participant/ptxn.c participant/part.c participant/pdecide.c participant/pvote.c \
              participant/pterm.c participant/presolve.c participant/pstatus.c participant/precover.c \
-             participant/pserve.c participant/plog.c participant/preload.c participant/prole.c
+             participant/pserve.c participant/plog.c participant/preload.c participant/prole.c \
+             participant/phttp.c
 KV_SRC     = participant/kv.c
 COORD_SRC  = coordinator/clog.c coordinator/ctxn.c coordinator/crun.c coordinator/cepoch.c coordinator/cflow.c coordinator/cinquire.c \
              coordinator/cviol.c coordinator/cforget.c coordinator/cdeliver.c coordinator/cdecide.c \
              coordinator/conephase.c coordinator/cvote.c coordinator/csubmit.c coordinator/crecover.c \
              coordinator/cresend.c coordinator/cresolve.c coordinator/cserve.c coordinator/coord.c \
-             coordinator/creload.c
+             coordinator/creload.c coordinator/chttp.c
 CLIENT_SRC = coordinator/client.c
 DRIVER_SRC = coordinator/driver.c coordinator/bench.c coordinator/dresolve.c coordinator/djson.c
 TEST_SRC   = $(wildcard tests/test_*.c) tests/main.c tests/harness.c tests/checker.c tests/testutil.c

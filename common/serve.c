@@ -4,7 +4,9 @@
 #include "serve.h"
 
 #include <stdio.h>
+#include <string.h>
 
+#include "httpd.h"
 #include "tlimit.h"
 #include "tlog.h"
 #include "twopc/error.h"
@@ -54,6 +56,63 @@ serve_counters(statlist *l, db *d, rpc_server *srv)
 	statlist_add(l, "unauthenticated", 0, unauth, 0, "");
 	statlist_add(l, "connections_refused", 0, rpc_server_pipes_refused(srv), 0, "");
 	statlist_add(l, "messages_sent", 0, rpc_messages_sent(), 0, "");
+}
+
+/* What each counter of a STATUS_REQUEST which = 2 is called as a metric. */
+static const struct {
+	const char *counter, *metric, *help;
+} serve_metric_names[] = {
+	{ "forced_writes", "log_fsyncs_total",
+	  "WAL fsyncs made for forced writes (one per group commit)." },
+	{ "log_commits", "log_commits_total",
+	  "Log transactions committed; log_commits_total / log_fsyncs_total is the mean group size." },
+	{ "requests", "requests_total", "Requests received and decoded." },
+	{ "malformed", "messages_malformed_total",
+	  "Messages dropped because they did not decode." },
+	{ "refused", "messages_refused_total",
+	  "Messages refused: stale or invalid epoch, wrong role, unserved type, or unauthenticated." },
+	{ "unauthenticated", "messages_unauthenticated_total",
+	  "Messages that failed authentication or were replays." },
+	{ "connections_refused", "connections_refused_total",
+	  "Connections refused because the server had its maximum of pipes." },
+	{ "messages_sent", "messages_sent_total", "Protocol messages sent by this process." },
+	{ "resend_cycles", "coordinator_resend_cycles_total",
+	  "Passes of the coordinator's resender (GLOBAL_COMMIT until every ACK)." },
+};
+
+static void
+serve_metrics_list(hbuf *b, const statlist *l)
+{
+	for (size_t i = 0; i < l->n; i++) {
+		const wire_status *e = &l->st[i];
+		char name[96], help[160];
+		size_t k = 0, n = sizeof(serve_metric_names) / sizeof(serve_metric_names[0]);
+		while (k < n && strcmp(serve_metric_names[k].counter, e->txid) != 0)
+			k++;
+		if (k < n) {
+			hbuf_metric(b, serve_metric_names[k].metric, "counter", serve_metric_names[k].help,
+			    e->epoch);
+		} else {
+			snprintf(name, sizeof(name), "%s_total", e->txid);
+			snprintf(help, sizeof(help), "The counter %s of twopc bench and STATUS.", e->txid);
+			hbuf_metric(b, name, "counter", help, e->epoch);
+		}
+	}
+}
+
+void
+serve_metrics(hbuf *b, db *d, rpc_server *srv, const statlist *extra)
+{
+	statlist l;
+	if (statlist_init(&l, 16) != 0) {
+		b->cut = 1;
+		return;
+	}
+	serve_counters(&l, d, srv);
+	serve_metrics_list(b, &l);
+	statlist_free(&l);
+	if (extra != NULL)
+		serve_metrics_list(b, extra);
 }
 
 int

@@ -43,6 +43,13 @@ void serve_note_refused(const wire_msg *req, const char *why);
  * (over RPC_MAX_PIPES) of SRV; messages_sent. */
 void serve_counters(statlist *l, db *d, rpc_server *srv);
 
+struct hbuf;
+/* The same counters (serve_counters) and EXTRA, a list of further
+ * name/value counters (its entries' epoch field; NULL: none), as
+ * Prometheus metrics "twopc_..." with their HELP and TYPE lines
+ * (httpd.h), for GET /metrics. Takes D's lock briefly. */
+void serve_metrics(struct hbuf *b, db *d, rpc_server *srv, const statlist *extra);
+
 /* Make REP the one-entry STATUS_REPLY that answers a RESOLVE: TXID in
  * STATE at EPOCH, its detail DETAIL and, when not "", NOTE (its heuristic
  * record, heur_note). Returns 1, or 0 out of memory. */

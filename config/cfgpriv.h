@@ -51,8 +51,8 @@ typedef struct cfg_ctx {
 	size_t nmsgs, cap;
 	int nerr; /* exceeds nmsgs if recording a message ran out of memory */
 	cfg_cluster *c;
-	cfg_seen names[CFG_NAMES_MAX], urls[CFG_NAMES_MAX];
-	size_t nnames, nurls;
+	cfg_seen names[CFG_NAMES_MAX], urls[CFG_NAMES_MAX], https[CFG_NAMES_MAX];
+	size_t nnames, nurls, nhttps;
 } cfg_ctx;
 
 /* Record one error at LINE:COL (LINE 0: the error has no position). */

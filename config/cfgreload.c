@@ -6,10 +6,10 @@
  * afresh at each use) and participants appended at the end of the list
  * (room for CFG_MAX_PARTICIPANTS is allocated at load, so existing
  * entries never move and every index held by a transaction stays valid).
- * Refused, each naming its key: the coordinator's name, listen address
- * and log; an existing participant's name, listen address or log, its
- * removal or a change of its place in the list; durability, insecure and
- * the tls section. Those are read once at start (the log opened, the
+ * Refused, each naming its key: the coordinator's name, listen address,
+ * log and http address; an existing participant's name, listen address,
+ * log or http address, its removal or a change of its place in the list;
+ * durability, insecure and the tls section. Those are read once at start (the log opened, the
  * socket bound, the identity loaded) or name what the logs already hold.
  */
 #include "config.h"
@@ -68,6 +68,9 @@ int cfg_reload_diff(const cfg_cluster *cur, const cfg_cluster *next, size_t *nad
 	if (!cfgr_same(cur->coordinator.log, next->coordinator.log))
 		refused += cfgr_refuse(next, errbuf, errlen, &used, "'coordinator.log'",
 		    cur->coordinator.log, next->coordinator.log);
+	if (!cfgr_same(cur->coordinator.http, next->coordinator.http))
+		refused += cfgr_refuse(next, errbuf, errlen, &used, "'coordinator.http'",
+		    cur->coordinator.http, next->coordinator.http);
 	for (size_t i = 0; i < ncur; i++) {
 		const cfg_node *a = &cur->participants[i];
 		const cfg_node *b = i < nnext ? &next->participants[i] : NULL;
@@ -95,6 +98,9 @@ int cfg_reload_diff(const cfg_cluster *cur, const cfg_cluster *next, size_t *nad
 		snprintf(key, sizeof(key), "'log' of participant '%s'", a->name);
 		if (!cfgr_same(a->log, b->log))
 			refused += cfgr_refuse(next, errbuf, errlen, &used, key, a->log, b->log);
+		snprintf(key, sizeof(key), "'http' of participant '%s'", a->name);
+		if (!cfgr_same(a->http, b->http))
+			refused += cfgr_refuse(next, errbuf, errlen, &used, key, a->http, b->http);
 	}
 	if (cur->durability != next->durability)
 		refused += cfgr_refuse(next, errbuf, errlen, &used, "'durability'",
@@ -160,9 +166,12 @@ int cfg_reload_add(cfg_cluster *cur, const cfg_node *node)
 	memcpy(slot->name, node->name, sizeof(slot->name));
 	slot->listen = node->listen ? strdup(node->listen) : NULL;
 	slot->log = node->log ? strdup(node->log) : NULL;
-	if ((node->listen && slot->listen == NULL) || (node->log && slot->log == NULL)) {
+	slot->http = node->http ? strdup(node->http) : NULL;
+	if ((node->listen && slot->listen == NULL) || (node->log && slot->log == NULL) ||
+	    (node->http && slot->http == NULL)) {
 		free(slot->listen);
 		free(slot->log);
+		free(slot->http);
 		memset(slot, 0, sizeof(*slot));
 		return -1;
 	}

@@ -11,8 +11,8 @@
  * OUT may be NULL to validate only. Never exits and never asserts on input;
  * running out of memory is reported as an error.
  *
- *   coordinator:   {name, listen, log, vote_timeout_ms?}        required
- *   participants:  [{name, listen, log}, ...] 1 to 64 entries     required
+ *   coordinator:   {name, listen, log, vote_timeout_ms?, http?}  required
+ *   participants:  [{name, listen, log, http?}, ...] 1 to 64      required
  *   timeouts:      {decision_timeout_ms?, ack_retry_ms?, retention_s?}
  *   durability:    full | normal
  *   log_level:     error | warn | info | debug (default: info, or -v / -q)
@@ -248,6 +248,34 @@ static void cfg_check_url(cfg_ctx *x, const cfg_yn *n, char **dst)
 		x->urls[x->nurls++] = (cfg_seen){n->text, n};
 }
 
+/* The http address: HOST:PORT or [ADDRESS]:PORT (the URL rules of
+ * tcp://, which NNG's HTTP server is given as http://). */
+static void cfg_check_http(cfg_ctx *x, const cfg_yn *n, char **dst)
+{
+	char url[300];
+	const char *why = NULL;
+
+	if (!cfg_want(x, n, CFG_SCALAR, "'http'"))
+		return;
+	if (strstr(n->text, "://") != NULL)
+		why = "expected HOST:PORT, without a scheme";
+	else if (strlen(n->text) > 255)
+		why = "longer than 255 bytes";
+	else {
+		snprintf(url, sizeof url, "tcp://%s", n->text);
+		why = cfg_url_problem(url);
+	}
+	if (why != NULL) {
+		/* The tcp:// rules speak of tcp://HOST:PORT; this key has no scheme. */
+		if (strncmp(why, "expected tcp://", 15) == 0 || strncmp(why, "missing", 7) == 0)
+			why = "expected HOST:PORT or [ADDRESS]:PORT";
+		cfg_err(x, CFG_AT(n), "bad address " CFG_Q " for 'http' (%s)", CFG_QA(n->text), why);
+	} else if ((*dst = strdup(n->text)) == NULL)
+		cfg_err(x, CFG_AT(n), "out of memory");
+	else if (x->nhttps < CFG_NAMES_MAX)
+		x->https[x->nhttps++] = (cfg_seen){n->text, n};
+}
+
 void cfg_check_path(cfg_ctx *x, const cfg_yn *n, const char *key, char **dst)
 {
 	char what[40];
@@ -299,9 +327,10 @@ static void cfg_check_uint(cfg_ctx *x, const cfg_yn *n, const char *key, _Atomic
 /* The coordinator (INDEX < 0) or participant number INDEX (0-based). */
 static void cfg_check_node(cfg_ctx *x, const cfg_yn *map, int index, cfg_node *dst)
 {
-	static const char *const keys[] = {"name", "listen", "log", "vote_timeout_ms", NULL};
-	static const char *const pkeys[] = {"name", "listen", "log", NULL};
-	const cfg_yn *vals[4] = {NULL};
+	static const char *const keys[] = {"name", "listen", "log", "http", "vote_timeout_ms",
+	    NULL};
+	static const char *const pkeys[] = {"name", "listen", "log", "http", NULL};
+	const cfg_yn *vals[5] = {NULL};
 	char where[64 + CFG_NAME_MAX];
 	bool named = false;
 
@@ -310,9 +339,9 @@ static void cfg_check_node(cfg_ctx *x, const cfg_yn *map, int index, cfg_node *d
 		return;
 	if (index < 0)
 		cfg_fields(x, map, "in coordinator", keys,
-		    "name, listen, log, vote_timeout_ms", vals);
+		    "name, listen, log, http, vote_timeout_ms", vals);
 	else
-		cfg_fields(x, map, "in participant", pkeys, "name, listen, log", vals);
+		cfg_fields(x, map, "in participant", pkeys, "name, listen, log, http", vals);
 	if (vals[0] != NULL)
 		named = cfg_check_name(x, vals[0], dst->name);
 	if (vals[1] != NULL)
@@ -323,7 +352,9 @@ static void cfg_check_node(cfg_ctx *x, const cfg_yn *map, int index, cfg_node *d
 		dst->log_col = vals[2]->col;
 	}
 	if (vals[3] != NULL)
-		cfg_check_uint(x, vals[3], "vote_timeout_ms", &x->c->vote_timeout_ms);
+		cfg_check_http(x, vals[3], &dst->http);
+	if (vals[4] != NULL)
+		cfg_check_uint(x, vals[4], "vote_timeout_ms", &x->c->vote_timeout_ms);
 	if (index < 0)
 		snprintf(where, sizeof where, "in coordinator");
 	else if (named)
@@ -466,6 +497,7 @@ static void cfg_check(cfg_ctx *x, const cfg_yn *root)
 	cfg_missing(x, root, "at top level", keys, vals, 2);
 	cfg_check_unique(x, x->names, x->nnames, "name");
 	cfg_check_unique(x, x->urls, x->nurls, "listen URL");
+	cfg_check_unique(x, x->https, x->nhttps, "http address");
 	cfg_check_transport(x, vals[5] != NULL);
 }
 
@@ -555,9 +587,11 @@ void cfg_free(cfg_cluster *c)
 		return;
 	free(c->coordinator.listen);
 	free(c->coordinator.log);
+	free(c->coordinator.http);
 	for (size_t i = 0; i < c->nparticipants; i++) {
 		free(c->participants[i].listen);
 		free(c->participants[i].log);
+		free(c->participants[i].http);
 	}
 	free(c->participants);
 	free(c->tls_ca);

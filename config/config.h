@@ -14,7 +14,8 @@
  * Invariants of a loaded cluster: names are unique across the coordinator and
  * all participants, non-empty, at most CFG_NAME_MAX bytes of [A-Za-z0-9_.-];
  * listen URLs start with tls+tcp://, tcp://, ipc:// or inproc:// and are
- * unique; a tls+tcp:// URL implies a tls section (tls_ca, tls_dir set); a
+ * unique; an http address (optional) is HOST:PORT or [ADDRESS]:PORT and
+ * unique among the http addresses; a tls+tcp:// URL implies a tls section (tls_ca, tls_dir set); a
  * tcp:// URL implies insecure; at least one participant; every timeout > 0.
  */
 #ifndef TWOPC_CONFIG_H
@@ -37,6 +38,7 @@ typedef struct cfg_node {
 	char *listen; /* NNG URL */
 	char *log;    /* SQLite file, absolute after loading */
 	int log_line, log_col; /* where 'log' is in the file (0: not from a file) */
+	char *http;   /* 'http' HOST:PORT of the metrics and status server, or NULL */
 } cfg_node;
 
 /*

@@ -143,6 +143,8 @@ coord_start(coord *c, cfg_cluster *cfg, uint64_t min_epoch)
 		return TWOPC_ENOMEM;
 	c->resender_running = 1;
 	atomic_store(&c->ready, 1);
+	if ((rv = chttp_start(c)) != 0)
+		return rv;
 	tlog_info("coordinator %s serving on %s (log %s, epoch %llu, %zu participants)",
 	    cfg->coordinator.name, cfg->coordinator.listen, cfg->coordinator.log,
 	    (unsigned long long)atomic_load(&c->epoch), cfg->nparticipants);
@@ -171,8 +173,10 @@ coord_stop(coord *c)
 	 * pass waits for its own flows. Then every flow still going (a
 	 * GLOBAL_ABORT to the silent, recovery's) ends by its deadline, its
 	 * batch freed by its step: only then are the participant sockets
-	 * closed (a batch's callbacks post receives on them, rpc.h).
+	 * closed (a batch's callbacks post receives on them, rpc.h). The
+	 * HTTP server goes first: its pages read the running table and the log.
 	 */
+	chttp_stop(c);
 	rpc_server_stop(c->srv);
 	if (c->resender_running)
 		pthread_join(c->resender, NULL);

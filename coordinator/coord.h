@@ -43,6 +43,12 @@
 #define COORD_STEPPERS 4   /* step threads (cflow.c) */
 #define COORD_REASON 512   /* the reason buffers of the steps */
 
+/* The runs ended since start, by what each answered (coord_running_done):
+ * /metrics' twopc_coordinator_transactions_total{outcome=...}. */
+enum { COORD_OUT_COMMITTED, COORD_OUT_ABORTED, COORD_OUT_UNKNOWN, COORD_OUT_N };
+
+struct httpd;
+
 /* txids whose COMMIT records a participant may drop (R9), sent batched. */
 typedef struct coord_fq {
 	char (*ids)[WIRE_TXID_MAX + 1];
@@ -82,6 +88,8 @@ typedef struct coord {
 	int nsteppers;
 
 	cviol_state viol;            /* violations (cviol.c) */
+	_Atomic uint64_t outcomes[COORD_OUT_N]; /* runs ended, by outcome (crun.c) */
+	struct httpd *http;          /* the 'http:' server, or NULL (chttp.c) */
 } coord;
 
 /* Open (and lock) the log, bind the listen address, ask the participants
@@ -108,6 +116,15 @@ void coord_request_stop(coord *c);
  * thread); any time after coord_start returned 0. */
 int coord_reload(coord *c);
 
+/* ---- chttp.c ---- */
+
+/* Serve /metrics, /healthz and the status page on the coordinator's
+ * 'http:' address, if it has one (after recovery). 0 or TWOPC_ENET /
+ * TWOPC_ENOMEM (logged). */
+int chttp_start(coord *c);
+/* Stop it (before anything it reads is freed); no-op without one. */
+void chttp_stop(coord *c);
+
 /* ---- crun.c ---- */
 
 /* Stop promising anything: a forced write failed. Any thread
@@ -119,7 +136,8 @@ coord_stopping(coord *c)
 {
 	return runstate_stopping(&c->run);
 }
-/* The running table (c->mtx held): T by TXID, or NULL; add T. */
+/* The running table (c->mtx held): T by TXID, or NULL; add T (its
+ * since_ms set now). */
 coord_txn *coord_running_find(coord *c, const char *txid);
 void coord_running_add(coord *c, coord_txn *t);
 /* T's run is over with OUTCOME (NONE: no answer, e.g. fenced) and REASON

@@ -28,6 +28,7 @@ void
 coord_running_add(coord *c, coord_txn *t)
 {
 	t->next = c->running;
+	t->since_ms = db_now_ms();
 	c->running = t;
 }
 
@@ -38,10 +39,14 @@ coord_running_done(coord *c, coord_txn *t, tx_state outcome, const char *reason)
 	if (reason != NULL)
 		snprintf(t->reason, sizeof(t->reason), "%s", reason);
 	t->outcome = outcome;
+	/* Counted once per run: a run leaves the table once. */
 	for (coord_txn **pp = &c->running; *pp != NULL; pp = &(*pp)->next) {
 		if (*pp == t) {
 			*pp = t->next;
 			t->next = NULL;
+			int k = outcome == TX_COMMIT ? COORD_OUT_COMMITTED :
+			    outcome == TX_ABORT ? COORD_OUT_ABORTED : COORD_OUT_UNKNOWN;
+			atomic_fetch_add(&c->outcomes[k], 1);
 			break;
 		}
 	}

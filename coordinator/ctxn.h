@@ -70,6 +70,7 @@ typedef struct coord_txn {
 	char reason[WIRE_MAX_WORK * (WIRE_NAME_MAX + 1) + 64];
 	atomic_int refs;
 	struct coord_txn *next;      /* the running table (coord.h) */
+	int64_t since_ms;            /* wall clock when it entered that table */
 
 	/* Its flow (cflow.h): a batch of calls in flight, or a step queued. */
 	struct coord *c;

@@ -10,6 +10,7 @@
  *   pterm.c     the termination protocol, answering and asking side
  *   presolve.c  the operator's heuristic outcomes
  *   pstatus.c   STATUS and GET
+ *   phttp.c     the HTTP server's metrics, health and status page
  *   precover.c  restart recovery and the background thread
  *   pserve.c    lifecycle (open, start, stop) and message dispatch
  * Calls go down this list's dependency order only (ptxn and part at the
@@ -36,6 +37,8 @@
 #include "runstate.h"
 #include "twopc/participant.h"
 #include "wire.h"
+
+struct httpd;
 
 /* When to ask again about one READY transaction (volatile: rebuilt from
  * the log after a restart). */
@@ -76,6 +79,8 @@ struct twopc_participant {
 	pthread_cond_t released_cv;  /* broadcast with each, and when stopping: readers
 	                              * waiting for a lock (pstatus.c) wake; not
 	                              * p->cv, which would wake the asking thread */
+	struct httpd *http;          /* the 'http:' server, or NULL (phttp.c) */
+	char http_title[64];
 };
 
 struct twopc_txn {

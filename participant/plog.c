@@ -31,7 +31,7 @@ const char plog_schema[] =
 enum {
 	S_GET = 10, S_PUT, S_DEL_TXN, S_DEL_WS, S_DEL_LOCKS, S_LOCK_GET, S_LOCK_PUT,
 	S_STAGE, S_WS_LOAD, S_EPOCH_GET, S_EPOCH_SET, S_EACH_ALL, S_EACH_STATE, S_EXPIRE, S_RO_PUT, S_RO_GET, S_RO_EXPIRE,
-	S_RO_DROP,
+	S_RO_DROP, S_LOCKS_EACH,
 };
 
 /* *OUT is written only for a row that reads whole. */
@@ -281,6 +281,40 @@ plog_each(db *d, tx_state state, size_t limit, plog_each_fn fn, void *arg)
 		sqlite3_bind_text(st, 2, tx_state_name(state), -1, SQLITE_STATIC);
 	return db_each(st, plog_get_row, &t, plog_each_one,
 	    &(plog_each_cb){ fn, arg });
+}
+
+/* The key of a locks row (column 0); the txid is db_each's key. */
+static int
+plog_lock_row(sqlite3_stmt *st, void *out)
+{
+	const char *k = (const char *)sqlite3_column_text(st, 0);
+	if (k == NULL)
+		return -1;
+	*(const char **)out = k;
+	return 0;
+}
+
+typedef struct plog_locks_cb {
+	plog_lock_fn fn;
+	void *arg;
+} plog_locks_cb;
+
+static void
+plog_locks_one(void *cb, const char *txid, void *key)
+{
+	((plog_locks_cb *)cb)->fn(((plog_locks_cb *)cb)->arg, *(const char **)key, txid);
+}
+
+int
+plog_locks_each(db *d, size_t limit, plog_lock_fn fn, void *arg)
+{
+	sqlite3_stmt *st = db_stmt(d, S_LOCKS_EACH, "SELECT key, txid FROM locks ORDER BY txid, key "
+	    "LIMIT ?1");
+	const char *key = NULL;
+	if (st == NULL)
+		return TWOPC_EIO;
+	sqlite3_bind_int64(st, 1, (sqlite3_int64)limit);
+	return db_each(st, plog_lock_row, &key, plog_locks_one, &(plog_locks_cb){ fn, arg });
 }
 
 int

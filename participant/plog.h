@@ -74,6 +74,12 @@ int plog_epoch_set(db *d, uint64_t epoch);
 typedef void (*plog_each_fn)(void *arg, const char *txid, const plog_txn *t);
 int plog_each(db *d, tx_state state, size_t limit, plog_each_fn fn, void *arg);
 
+/* Call FN(ARG, KEY, TXID) for each row of the locks table, ordered by
+ * txid then key, at most LIMIT rows (the strings live for the call).
+ * 0 or TWOPC_EIO. */
+typedef void (*plog_lock_fn)(void *arg, const char *key, const char *txid);
+int plog_locks_each(db *d, size_t limit, plog_lock_fn fn, void *arg);
+
 /*
  * The note of a READ-ONLY vote (table readonly(txid, coordinator_epoch,
  * updated_at), beside the tables of DESIGN section 5): the participant

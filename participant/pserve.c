@@ -3,7 +3,7 @@
  * stop, close) and the dispatch of every message to its handler: phase one
  * (pvote.c), phase two (pdecide.c), termination (pterm.c), resolution
  * (presolve.c), STATUS and GET (pstatus.c), each after the role check
- * (prole.c). Recovery runs in start, before anything is served
+ * (prole.c); the HTTP server (phttp.c) once recovered. Recovery runs in start, before anything is served
  * (precover.c).
  *
  * Every handler is idempotent (NNG's REQ resends): it looks at the logged
@@ -17,6 +17,7 @@
 
 #include "mclock.h"
 #include "pdecide.h"
+#include "phttp.h"
 #include "precover.h"
 #include "presolve.h"
 #include "prole.h"
@@ -357,6 +358,8 @@ twopc_participant_start(twopc_participant *p)
 	if (pthread_create(&p->bg, NULL, part_bg_main, p) != 0)
 		return TWOPC_ENOMEM;
 	p->bg_running = 1;
+	if ((rv = part_http_start(p)) != 0)
+		return rv;
 	pthread_mutex_lock(&p->mtx);
 	p->running = 1;
 	pthread_mutex_unlock(&p->mtx);
@@ -408,6 +411,7 @@ twopc_participant_close(twopc_participant *p)
 	if (p == NULL)
 		return;
 	twopc_participant_stop(p);
+	part_http_stop(p); /* its pages read the log and the ask schedule */
 	rpc_server_stop(p->srv);
 	/* Close the coordinator socket before joining the background thread:
 	 * it wakes a DECISION_REQUEST that would otherwise wait out

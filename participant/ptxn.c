@@ -3,12 +3,16 @@
  */
 #include "ptxn.h"
 
+#include <stdatomic.h>
 #include <stdio.h>
 
 #include "tlog.h"
 #include "twopc/error.h"
 
 enum { PTXN_NO = 0, PTXN_YES = 1, PTXN_NEW_RUN = 2 };
+
+/* Moves entered, by new state (ptxn_count). */
+static _Atomic uint64_t ptxn_entered[TX_ABORT + 1];
 
 /* [from][to]: allowed always, never, or only for a newer run (the
  * record's epoch is lower than the one entered). Rows and columns are
@@ -66,12 +70,20 @@ ptxn_enter(db *d, const char *txid, plog_txn *t, tx_state to, uint64_t epoch,
 			return rv;
 	}
 	tlog_state(txid, tx_state_name(t->state), tx_state_name(to), why);
+	if (t->state != to)
+		atomic_fetch_add(&ptxn_entered[to], 1);
 	if (peers != t->peers)
 		snprintf(t->peers, sizeof(t->peers), "%s", peers);
 	t->state = to;
 	t->epoch = epoch;
 	t->updated_at = db_now_ms();
 	return 0;
+}
+
+uint64_t
+ptxn_count(tx_state to)
+{
+	return (int)to >= TX_NONE && to <= TX_ABORT ? atomic_load(&ptxn_entered[to]) : 0;
 }
 
 int

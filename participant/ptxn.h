@@ -49,6 +49,12 @@
 int ptxn_enter(db *d, const char *txid, plog_txn *t, tx_state to, uint64_t epoch,
     const char *peers, const char *why);
 
+/* How many moves into TO (READY, COMMIT, ABORT) this process has made
+ * since it started, over every participant handle it has (a move whose
+ * SQLite transaction later fails counts too: the node then stops). Any
+ * thread, no lock. */
+uint64_t ptxn_count(tx_state to);
+
 /* INIT -> READ-ONLY: force-worthy note of a yes vote with nothing to
  * write, for the run EPOCH (the caller has discarded the staging). Returns
  * 0, TWOPC_ESTATE (T is not INIT) or TWOPC_EIO. */

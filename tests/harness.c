@@ -9,7 +9,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/time.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -136,6 +140,118 @@ hc_use_tls(hcluster *c, const char *certdir)
 		return -1;
 	}
 	cfg_free(cfg);
+	return 0;
+}
+
+/* A free port on 127.0.0.1: bound by FD (the caller closes it once every
+ * port is chosen, so that no two nodes get the same). 0 or -1. */
+static int
+hc_free_port(int *fd, int *port)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	socklen_t alen = sizeof(a);
+	if ((*fd = socket(AF_INET, SOCK_STREAM, 0)) < 0)
+		return -1;
+	if (bind(*fd, (struct sockaddr *)&a, sizeof(a)) != 0 ||
+	    getsockname(*fd, (struct sockaddr *)&a, &alen) != 0) {
+		close(*fd);
+		return -1;
+	}
+	*port = ntohs(a.sin_port);
+	return 0;
+}
+
+int
+hc_use_http(hcluster *c)
+{
+	char text[8192], out[9000], needle[64];
+	int fds[HC_MAX_NODES], rv = 0;
+	FILE *f = fopen(c->file, "r");
+	if (f == NULL)
+		return -1;
+	size_t n = fread(text, 1, sizeof(text) - 1, f);
+	fclose(f);
+	text[n] = '\0';
+	for (int i = 0; i < c->nnodes; i++) {
+		int port;
+		if (hc_free_port(&fds[i], &port) != 0) {
+			while (i-- > 0)
+				close(fds[i]);
+			return -1;
+		}
+		snprintf(c->http[i], sizeof(c->http[i]), "127.0.0.1:%d", port);
+	}
+	for (int i = 0; i < c->nnodes; i++)
+		close(fds[i]);
+	/* After each node's log line, at that line's indentation. */
+	size_t used = 0;
+	const char *at = text;
+	for (int i = 0; i < c->nnodes && rv == 0; i++) {
+		snprintf(needle, sizeof(needle), "log: %s.db\n", c->names[i]);
+		const char *hit = strstr(at, needle);
+		if (hit == NULL) {
+			rv = -1;
+			break;
+		}
+		const char *eol = hit + strlen(needle);
+		int indent = i == 0 ? 2 : 4;
+		used += (size_t)snprintf(out + used, sizeof(out) - used, "%.*s%*shttp: %s\n",
+		    (int)(eol - at), at, indent, "", c->http[i]);
+		at = eol;
+		if (used >= sizeof(out))
+			rv = -1;
+	}
+	if (rv == 0)
+		used += (size_t)snprintf(out + used, sizeof(out) - used, "%s", at);
+	if (rv != 0 || used >= sizeof(out) || (f = fopen(c->file, "w")) == NULL)
+		return -1;
+	fputs(out, f);
+	return fclose(f) == 0 ? 0 : -1;
+}
+
+int
+hc_http_get(hcluster *c, int i, const char *path, int *status, char *body, size_t len)
+{
+	char addr[32], req[512], resp[65536];
+	struct sockaddr_in a = { .sin_family = AF_INET };
+	struct timeval tv = { 5, 0 };
+	size_t got = 0;
+
+	if (i < 0 || i >= c->nnodes || c->http[i][0] == '\0' || len == 0)
+		return -1;
+	snprintf(addr, sizeof(addr), "%s", c->http[i]);
+	char *colon = strrchr(addr, ':');
+	*colon = '\0';
+	a.sin_port = htons((uint16_t)atoi(colon + 1));
+	if (inet_pton(AF_INET, addr, &a.sin_addr) != 1)
+		return -1;
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	if (fd < 0)
+		return -1;
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+	int n = snprintf(req, sizeof(req), "GET %s HTTP/1.1\r\nHost: %s\r\nConnection: close\r\n\r\n",
+	    path, c->http[i]);
+	if (connect(fd, (struct sockaddr *)&a, sizeof(a)) != 0 || write(fd, req, (size_t)n) != n) {
+		close(fd);
+		return -1;
+	}
+	for (;;) {
+		ssize_t r = read(fd, resp + got, sizeof(resp) - 1 - got);
+		if (r <= 0)
+			break;
+		got += (size_t)r;
+		if (got == sizeof(resp) - 1)
+			break;
+	}
+	close(fd);
+	resp[got] = '\0';
+	int code = 0;
+	if (sscanf(resp, "HTTP/1.%*d %d", &code) != 1)
+		return -1;
+	const char *b = strstr(resp, "\r\n\r\n");
+	snprintf(body, len, "%s", b ? b + 4 : "");
+	*status = code;
 	return 0;
 }
 

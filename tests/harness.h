@@ -30,6 +30,7 @@ typedef struct hcluster {
 	                  * run by sh with " -c FILE -n NAME" appended */
 	char extra_env[256]; /* "VAR=value" given to every node started */
 	char coord_args[128]; /* extra words for the coordinator's command line */
+	char http[HC_MAX_NODES][32]; /* "127.0.0.1:PORT" after hc_use_http, else "" */
 } hcluster;
 
 /* Create the directory and cluster file: NPARTS participants (alpha, beta,
@@ -41,6 +42,17 @@ int hc_create(hcluster *c, int nparts, int vote_timeout_ms, int decision_timeout
  * CERTDIR (NULL: tests/mkcerts.sh makes them in DIR/tls); this process
  * then dials as 'client' (cfg_tls_use). Before any node starts. 0 or -1. */
 int hc_use_tls(hcluster *c, const char *certdir);
+
+/* Give every node an http: address (127.0.0.1 and a port the kernel
+ * found free) in the cluster file and in c->http. Before the nodes
+ * start. 0 or -1. */
+int hc_use_http(hcluster *c);
+
+/* GET PATH from node I's http address, HTTP/1.1 with "Connection:
+ * close": the status code in *STATUS, the body (NUL-terminated, cut to
+ * LEN) in BODY. Waits at most 5 s. 0, or -1 (no address, cannot
+ * connect, no status line). */
+int hc_http_get(hcluster *c, int i, const char *path, int *status, char *body, size_t len);
 
 /* Rewrite the cluster file's durability ("full" or "normal"). 0 or -1. */
 int hc_set_durability(hcluster *c, const char *durability);

@@ -32,6 +32,7 @@ void test_ops_register(void);
 void test_abuse_register(void);
 void test_reload_register(void);
 void test_attack_register(void);
+void test_http_register(void);
 
 static const tu_test suites[] = {
 	{ "config", test_config_register },
@@ -50,6 +51,7 @@ static const tu_test suites[] = {
 	{ "abuse", test_abuse_register },
 	{ "reload", test_reload_register },
 	{ "attack", test_attack_register },
+	{ "http", test_http_register },
 };
 
 int

@@ -198,8 +198,9 @@ static void test_explicit_values(void)
 	    "  listen: 'tcp://[::1]:65535'\n"
 	    "  log: /var/lib/twopc/coord.db\n"
 	    "  vote_timeout_ms: 007\n"
+	    "  http: '[::1]:9400'\n"
 	    "participants:\n"
-	    "  - {name: a, listen: ipc:///tmp/twopc-a.ipc, log: ./a.db}\n"
+	    "  - {name: a, listen: ipc:///tmp/twopc-a.ipc, log: ./a.db, http: 'localhost:9401'}\n"
 	    "  - name: \"12345678901234567890123456789012\"\n"
 	    "    listen: inproc://b\n"
 	    "    log: ../b/b.db\n";
@@ -219,7 +220,10 @@ static void test_explicit_values(void)
 		CU_ASSERT_STRING_EQUAL(c->coordinator.name, "Coord_1.x-y");
 		CU_ASSERT_STRING_EQUAL(c->coordinator.listen, "tcp://[::1]:65535");
 		CU_ASSERT_STRING_EQUAL(c->coordinator.log, "/var/lib/twopc/coord.db");
+		T_STREQ(c->coordinator.http, "[::1]:9400");
 		CU_ASSERT_EQUAL_FATAL(c->nparticipants, 2);
+		T_STREQ(c->participants[0].http, "localhost:9401");
+		T_TRUE(c->participants[1].http == NULL);
 		t_check_node(&c->participants[0], "a", "ipc:///tmp/twopc-a.ipc", dir, "./a.db");
 		t_check_node(&c->participants[1], "12345678901234567890123456789012",
 		    "inproc://b", dir, "../b/b.db");
@@ -447,10 +451,10 @@ static const t_bad t_bad_files[] = {
 	    "9:12: expected a string for 'log_level', got a sequence", 1, NULL},
 	{"unknown_coordinator_key", "coordinator:\n  name: coord\n  listen: tcp://127.0.0.1:7400\n"
 	    "  log: coord.db\n  timeout: 5\n" T_PARTS,
-	    "5:3: unknown key 'timeout' in coordinator (expected name, listen, log, "
+	    "5:3: unknown key 'timeout' in coordinator (expected name, listen, log, http, "
 	    "vote_timeout_ms)", 1, NULL},
 	{"unknown_participant_key", T_COORD T_PARTS "    lisen: tcp://127.0.0.1:7409\n",
-	    "9:5: unknown key 'lisen' in participant (expected name, listen, log)", 1, NULL},
+	    "9:5: unknown key 'lisen' in participant (expected name, listen, log, http)", 1, NULL},
 	{"unknown_timeouts_key", T_COORD T_PARTS "timeouts:\n  decision_timeout: 100\n",
 	    "10:3: unknown key 'decision_timeout' in timeouts (expected decision_timeout_ms, "
 	    "ack_retry_ms, retention_s)", 1, NULL},
@@ -560,7 +564,7 @@ static const t_bad t_bad_files[] = {
 	{"multi_typo_listen", T_COORD "participants:\n  - name: alpha\n"
 	    "    listn: tcp://127.0.0.1:7401\n    log: alpha.db\n",
 	    "6:5: missing field 'listen' in participant 'alpha'", 2,
-	    "7:5: unknown key 'listn' in participant (expected name, listen, log)"},
+	    "7:5: unknown key 'listn' in participant (expected name, listen, log, http)"},
 	{"multi_coordinator", "coordinator:\n  name: co ord\n  listen: tcp://x\n"
 	    "  vote_timeout_ms: 0\n  colour: red\n" T_PARTS,
 	    "2:3: missing field 'log' in coordinator", 5,
@@ -604,6 +608,20 @@ static const t_bad t_bad_files[] = {
 	{"client_name_reserved", "tls: {ca: ca.crt, dir: d}\ninsecure: true\n" T_COORD
 	    "participants:\n  - {name: client, listen: 'tcp://127.0.0.1:7401', log: a.db}\n",
 	    "8:12: name 'client' is reserved for the clients' certificate", 1, NULL},
+	/* the http address */
+	{"http_scheme", T_COORD "  http: http://127.0.0.1:9400\n" T_PARTS "insecure: true\n",
+	    "5:9: bad address 'http://127.0.0.1:9400' for 'http' (expected HOST:PORT, without a "
+	    "scheme)", 1, NULL},
+	{"http_no_port", T_COORD "  http: localhost\n" T_PARTS "insecure: true\n",
+	    "5:9: bad address 'localhost' for 'http' (expected HOST:PORT or [ADDRESS]:PORT)", 1, NULL},
+	{"http_bad_port", T_COORD T_PARTS "    http: 127.0.0.1:70000\ninsecure: true\n",
+	    "9:11: bad address '127.0.0.1:70000' for 'http' (PORT must be a number from 1 to 65535)",
+	    1, NULL},
+	{"http_not_scalar", T_COORD T_PARTS "    http: [a, b]\ninsecure: true\n",
+	    "9:11: expected a string for 'http', got a sequence", 1, NULL},
+	{"http_duplicate", T_COORD "  http: 127.0.0.1:9400\n" T_PARTS
+	    "    http: 127.0.0.1:9400\ninsecure: true\n",
+	    "10:11: duplicate http address '127.0.0.1:9400' (first defined at 5:9)", 1, NULL},
 	{"multi_every_section", "coordinator: []\nparticipants: {}\ntimeouts: 5\n"
 	    "durability: {}\nextra: 1\n",
 	    "1:14: expected a mapping for 'coordinator', got a sequence", 5,
@@ -689,6 +707,8 @@ static void test_reload_rules(void)
 		{"participant_log", T_COORD "participants:\n  - name: alpha\n"
 		    "    listen: tcp://127.0.0.1:7401\n    log: other.db\n" T_BETA,
 		    "'log' of participant 'alpha' changed", 1, 1},
+		{"participant_http", T_COORD T_PARTS "    http: 127.0.0.1:9401\n",
+		    "'http' of participant 'alpha' changed ((none) -> 127.0.0.1:9401)", 1, 0},
 		{"durability", T_COORD T_PARTS "durability: normal\n",
 		    "'durability' changed (full -> normal)", 1, 0},
 	};
