@@ -42,7 +42,7 @@ TWOPC_LDFLAGS := -Wl,-z,relro,-z,now
 TWOPC_ALL_LDFLAGS = $(TWOPC_LDFLAGS) $(SAN) $(LDFLAGS)
 TWOPC_EXE_LDFLAGS = -pie $(TWOPC_ALL_LDFLAGS)
 # Debian's libnng-dev has no pkg-config file: link it directly.
-LIBS    = -lnng -lmbedx509 -lmbedcrypto -lsqlite3 -lyaml -lpthread
+LIBS    = -lnng -lmbedx509 -lmbedcrypto -lsodium -lsqlite3 -lyaml -lpthread
 # Only the daemons' main()s talk to systemd (common/notify.c): the
 # libraries must not, an embedding program owns its notify socket.
 DAEMON_LIBS = -lsystemd
@@ -69,7 +69,7 @@ INC_CLIENT = -Icoordinator/include $(INC_CONFIG)
 INC_DRIVER = -Icoordinator/include $(INC_COMMON)
 INC_TESTS  = -Itests -Iparticipant -Iparticipant/include -Icoordinator -Icoordinator/include $(INC_CONFIG)
 
-PKGS      = libnng-dev libmbedtls-dev libsqlite3-dev libyaml-dev libsystemd-dev
+PKGS      = libnng-dev libmbedtls-dev libsodium-dev libsqlite3-dev libyaml-dev libsystemd-dev
 TEST_PKGS = libcunit1-dev mandoc spin sqlite3 pkg-config openssl
 
 COMMON_SRC = common/err.c common/txstate.c common/wire.c common/tlog.c common/db.c common/dbgroup.c common/dbsync.c \
@@ -77,7 +77,7 @@ COMMON_SRC = common/err.c common/txstate.c common/wire.c common/tlog.c common/db
              common/rpccall.c common/rpcchan.c common/fdetect.c common/mclock.c common/statlist.c \
              common/heur.c common/daemon.c common/serve.c common/runstate.c config/config.c \
              config/cfgtree.c config/cfgbuild.c config/cfgtls.c common/rpctls.c config/cfgpath.c \
-             common/netprobe.c common/tlimit.c
+             common/netprobe.c common/tlimit.c config/cfgreload.c common/rpcauth.c config/cfgrole.c
 # The test hooks (crash points and the fault VFS armed from the
 # environment): linked into the daemons and the tests, never into a library.
 HOOK_SRC   = common/testhook.c common/faultvfs.c common/faultdisk.c
@@ -85,12 +85,13 @@ HOOK_SRC   = common/testhook.c common/faultvfs.c common/faultdisk.c
 NOTIFY_SRC = common/notify.c
 PART_SRC   = participant/ptxn.c participant/part.c participant/pdecide.c participant/pvote.c \
              participant/pterm.c participant/presolve.c participant/pstatus.c participant/precover.c \
-             participant/pserve.c participant/plog.c
+             participant/pserve.c participant/plog.c participant/preload.c participant/prole.c
 KV_SRC     = participant/kv.c
 COORD_SRC  = coordinator/clog.c coordinator/ctxn.c coordinator/crun.c coordinator/cepoch.c coordinator/cflow.c coordinator/cinquire.c \
              coordinator/cviol.c coordinator/cforget.c coordinator/cdeliver.c coordinator/cdecide.c \
              coordinator/conephase.c coordinator/cvote.c coordinator/csubmit.c coordinator/crecover.c \
-             coordinator/cresend.c coordinator/cresolve.c coordinator/cserve.c coordinator/coord.c
+             coordinator/cresend.c coordinator/cresolve.c coordinator/cserve.c coordinator/coord.c \
+             coordinator/creload.c
 CLIENT_SRC = coordinator/client.c
 DRIVER_SRC = coordinator/driver.c coordinator/bench.c coordinator/dresolve.c coordinator/djson.c
 TEST_SRC   = $(wildcard tests/test_*.c) tests/main.c tests/harness.c tests/checker.c tests/testutil.c

@@ -33,6 +33,7 @@ daemon_longopts(const struct option *extra, struct option *buf, size_t cap)
 		{ "name", required_argument, NULL, 'n' },
 		{ "check-config", no_argument, NULL, 'C' },
 		{ "verbose", no_argument, NULL, 'v' },
+		{ "quiet", no_argument, NULL, 'q' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 	};
@@ -58,14 +59,15 @@ daemon_parse_args(int argc, char **argv, const struct option *extra, daemon_opt_
 	*out = (daemon_args){ 0 };
 	if (daemon_longopts(extra, opts, sizeof(opts) / sizeof(opts[0])) != 0)
 		return -1;
-	while ((ch = getopt_long(argc, argv, "c:n:vh", opts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "c:n:vqh", opts, NULL)) != -1) {
 		switch (ch) {
 		case 'h': out->help = 1; return 0;
 		case 'V': out->version = 1; return 0;
 		case 'c': out->file = optarg; break;
 		case 'n': out->name = optarg; break;
 		case 'C': out->check = 1; break;
-		case 'v': out->verbose = 1; break;
+		case 'v': out->verbose = 1; out->quiet = 0; break;
+		case 'q': out->quiet = 1; out->verbose = 0; break;
 		case '?': return -1;
 		default:
 			if (on_opt == NULL)
@@ -75,6 +77,16 @@ daemon_parse_args(int argc, char **argv, const struct option *extra, daemon_opt_
 		}
 	}
 	return out->file == NULL || optind != argc ? -1 : 0;
+}
+
+int
+daemon_log_level(const daemon_args *a, int file_level)
+{
+	if (a->verbose)
+		return TLOG_DEBUG;
+	if (a->quiet)
+		return TLOG_WARN;
+	return file_level >= TLOG_ERROR && file_level <= TLOG_DEBUG ? file_level : TLOG_INFO;
 }
 
 void
@@ -88,9 +100,17 @@ daemon_signal_thread(void *arg)
 {
 	daemon_signals *s = arg;
 	int sig;
-	if (sigwait(&s->set, &sig) == 0) {
+	while (sigwait(&s->set, &sig) == 0) {
+		if (sig == SIGHUP) {
+			if (s->reload == NULL)
+				tlog_warn("SIGHUP: nothing to reload here; ignored");
+			else
+				s->reload(s->arg);
+			continue;
+		}
 		tlog_info("signal %d: stopping", sig);
 		s->stop(s->arg);
+		break;
 	}
 	return NULL;
 }
@@ -101,15 +121,22 @@ daemon_signals_block(daemon_signals *s)
 	sigemptyset(&s->set);
 	sigaddset(&s->set, SIGTERM);
 	sigaddset(&s->set, SIGINT);
+	sigaddset(&s->set, SIGHUP);
 	pthread_sigmask(SIG_BLOCK, &s->set, NULL);
+	/* main() may have ignored SIGHUP until now (a hangup while it reads
+	 * its file must not end it); an ignored signal is never queued for
+	 * sigwait, a blocked one with its default action is. */
+	signal(SIGHUP, SIG_DFL);
 	signal(SIGPIPE, SIG_IGN);
 }
 
 int
-daemon_signals_start(daemon_signals *s, daemon_stop_fn stop, void *arg)
+daemon_signals_start(daemon_signals *s, daemon_stop_fn stop, daemon_reload_fn reload,
+    void *arg)
 {
 	pthread_t t;
 	s->stop = stop;
+	s->reload = reload;
 	s->arg = arg;
 	int rv = pthread_create(&t, NULL, daemon_signal_thread, s);
 	if (rv == 0)

@@ -3,15 +3,16 @@
  * and the thread that turns SIGTERM/SIGINT into a clean stop.
  *
  * Common options: -c/--config FILE, -n/--name NAME, --check-config,
- * -v/--verbose, -h/--help, --version. A daemon adds its own long options;
+ * -v/--verbose, -q/--quiet, -h/--help, --version. A daemon adds its own long options;
  * no positional argument is accepted. --help and --version end the
  * parsing where they stand: the caller prints and exits 0, whatever else
  * the line holds.
  *
- * Signals: daemon_signals_block() blocks SIGTERM and SIGINT in the calling
- * thread, so in every thread it creates later, and ignores SIGPIPE (a peer
- * that hangs up must not end the daemon); daemon_signals_start() then
- * starts the one thread that waits for them. Call the first before any
+ * Signals: daemon_signals_block() blocks SIGTERM, SIGINT and SIGHUP in
+ * the calling thread, so in every thread it creates later, and ignores
+ * SIGPIPE (a peer that hangs up must not end the daemon);
+ * daemon_signals_start() then starts the one thread that waits for them:
+ * SIGHUP reloads (as often as it comes), SIGTERM or SIGINT stops. Call the first before any
  * thread exists (the log, the sockets and the libraries start threads).
  */
 #ifndef TWOPC_DAEMON_H
@@ -24,7 +25,8 @@ typedef struct daemon_args {
 	const char *file;       /* -c; NULL if not given */
 	const char *name;       /* -n; NULL if not given */
 	int check;              /* --check-config */
-	int verbose;            /* -v */
+	int verbose;            /* -v (the last of -v and -q wins) */
+	int quiet;              /* -q */
 	int help;               /* -h, --help */
 	int version;            /* --version */
 } daemon_args;
@@ -54,24 +56,33 @@ typedef int (*daemon_opt_fn)(int ch, const char *arg, void *user);
 int daemon_parse_args(int argc, char **argv, const struct option *extra, daemon_opt_fn on_opt,
     void *user, daemon_args *out);
 
+/* The log level to run at: DEBUG with -v, WARN with -q, else FILE_LEVEL
+ * (the cluster file's log_level) or INFO when that is negative (none). */
+int daemon_log_level(const daemon_args *a, int file_level);
+
 /* Print PROG's version line ("PROG (twopc) VERSION") to stdout. */
 void daemon_print_version(const char *prog);
 
-/* Why the signal thread stops the daemon: STOP(ARG), called once, from
- * that thread, after the first SIGTERM or SIGINT. */
+/* What the signal thread calls, from that thread: STOP(ARG) once, after
+ * the first SIGTERM or SIGINT (the thread then ends); RELOAD(ARG) after
+ * each SIGHUP before it, one at a time. A reload never stops the daemon. */
 typedef void (*daemon_stop_fn)(void *arg);
+typedef void (*daemon_reload_fn)(void *arg);
 
 typedef struct daemon_signals {
 	sigset_t set;
 	daemon_stop_fn stop;
+	daemon_reload_fn reload;
 	void *arg;
 } daemon_signals;
 
-/* Block SIGTERM and SIGINT, ignore SIGPIPE (see above). */
+/* Block SIGTERM, SIGINT and SIGHUP, ignore SIGPIPE (see above). */
 void daemon_signals_block(daemon_signals *s);
 
-/* Start the detached signal thread; *S must outlive it (a static). Returns
- * 0 or the error of pthread_create. */
-int daemon_signals_start(daemon_signals *s, daemon_stop_fn stop, void *arg);
+/* Start the detached signal thread; *S must outlive it (a static). RELOAD
+ * may be NULL (SIGHUP is then logged and ignored). Returns 0 or the error
+ * of pthread_create. */
+int daemon_signals_start(daemon_signals *s, daemon_stop_fn stop, daemon_reload_fn reload,
+    void *arg);
 
 #endif

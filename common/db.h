@@ -145,7 +145,8 @@ void db_durable_async(db *d, db_done_fn fn, void *arg);
  * of transactions costs one COMMIT and one fsync and a member rolled back
  * leaves the others as they are. What depends on a member's record waits
  * for the group: db_durable_async callbacks run after its COMMIT (with
- * TWOPC_EIO if it failed), db_durable() commits the group so far. Members
+ * TWOPC_EIO if it failed), db_durable() commits the group so far (and
+ * does not hold the db lock while it waits for the sync). Members
  * lock as usual (no-ops on the group's thread).
  * db_group_begin: 0 or TWOPC_EIO (no group: members run alone).
  * db_group_end: the COMMIT's result, after the deferred work ran.

@@ -141,17 +141,22 @@ db_group_end(db *d)
 }
 
 int
-dbg_flush(db *d)
+dbg_suspend(db *d)
 {
 	db_after *after;
 	int rv = dbg_close(d, &after);
 	/* What waited for the COMMIT runs without the lock, as at
 	 * db_group_end: a durable callback may lead the sync, which takes the
 	 * db lock (this thread no longer owns a group, so it would wait for
-	 * itself). Others may use the log meanwhile; this thread's members
-	 * resume in a new group on the lock taken again. */
+	 * itself). */
 	pthread_mutex_unlock(&d->mtx);
 	dbg_run_after(d, after, rv);
+	return rv;
+}
+
+int
+dbg_resume(db *d)
+{
 	pthread_mutex_lock(&d->mtx);
 	/* Open the next group on the same lock: the caller's members go on. */
 	if (dbg_open(d) != 0) {
@@ -162,7 +167,7 @@ dbg_flush(db *d)
 		dbg_own = d;
 		return TWOPC_EIO;
 	}
-	return rv;
+	return 0;
 }
 
 int

@@ -62,7 +62,11 @@ int dbg_begin(db *d, int lazy);
 int dbg_commit(db *d);
 void dbg_rollback(db *d);
 void dbg_durable_async(db *d, db_done_fn fn, void *arg);
-int dbg_flush(db *d);
+/* db_durable inside a group: dbg_suspend commits the group so far,
+ * releases the db lock and runs what waited for the COMMIT; dbg_resume
+ * takes the lock again and opens the next group. */
+int dbg_suspend(db *d);
+int dbg_resume(db *d);
 
 /* db.c's plain transaction, used by the group for its own BEGIN/COMMIT. */
 int db_tx_begin(db *d, int lazy);

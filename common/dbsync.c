@@ -195,20 +195,32 @@ db_durable_async(db *d, db_done_fn fn, void *arg)
 	fn(arg, rc);
 }
 
+/* Until every commit up to what TARGET reads is durable. Inside a group
+ * (a member that must wait for its record), the group so far commits and
+ * the db lock is released while the sync runs: the leader of a sync takes
+ * the lock for a moment, and may be another thread. The members go on in
+ * a new group afterwards. */
+static int
+db_durable_at(db *d, const _Atomic uint64_t *target)
+{
+	if (!dbg_mine(d))
+		return db_durable_to(d, atomic_load(target));
+	int rv = dbg_suspend(d);
+	int srv = db_durable_to(d, atomic_load(target));
+	int orv = dbg_resume(d);
+	return rv != 0 ? rv : srv != 0 ? srv : orv;
+}
+
 int
 db_durable(db *d)
 {
-	if (dbg_mine(d) && dbg_flush(d) != 0)
-		return TWOPC_EIO;
-	return db_durable_to(d, atomic_load(&d->need));
+	return db_durable_at(d, &d->need);
 }
 
 int
 db_durable_all(db *d)
 {
-	if (dbg_mine(d) && dbg_flush(d) != 0)
-		return TWOPC_EIO;
-	return db_durable_to(d, atomic_load(&d->seq));
+	return db_durable_at(d, &d->seq);
 }
 
 uint64_t

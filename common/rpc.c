@@ -9,9 +9,11 @@
 
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdlib.h>
 
 #include <nng/protocol/reqrep0/req.h>
 
+#include "rpcauth.h"
 #include "rpcpriv.h"
 #include "tlog.h"
 #include "twopc/error.h"
@@ -47,10 +49,72 @@ rpc_messages_sent(void)
 	return atomic_load(&rpc_sent);
 }
 
+/* Dialed sockets whose URL names a node of the identity (rpc_sock_peer). */
+typedef struct rpc_speer {
+	uint32_t id;
+	const char *peer;
+} rpc_speer;
+static pthread_mutex_t rpc_speers_mtx = PTHREAD_MUTEX_INITIALIZER;
+static rpc_speer *rpc_speers;
+static size_t rpc_nspeers, rpc_speers_cap;
+
+static int
+rpc_sock_peer_set(nng_socket sock, const char *peer)
+{
+	int rv = 0;
+	pthread_mutex_lock(&rpc_speers_mtx);
+	if (rpc_nspeers == rpc_speers_cap) {
+		size_t cap = rpc_speers_cap ? rpc_speers_cap * 2 : 16;
+		rpc_speer *n = realloc(rpc_speers, cap * sizeof(*n));
+		if (n == NULL)
+			rv = TWOPC_ENOMEM;
+		else {
+			rpc_speers = n;
+			rpc_speers_cap = cap;
+		}
+	}
+	if (rv == 0)
+		rpc_speers[rpc_nspeers++] = (rpc_speer){ nng_socket_id(sock), peer };
+	pthread_mutex_unlock(&rpc_speers_mtx);
+	return rv;
+}
+
+const char *
+rpc_sock_peer(nng_socket sock)
+{
+	const char *peer = NULL;
+	uint32_t id = (uint32_t)nng_socket_id(sock);
+	pthread_mutex_lock(&rpc_speers_mtx);
+	for (size_t i = 0; i < rpc_nspeers && peer == NULL; i++)
+		if (rpc_speers[i].id == id)
+			peer = rpc_speers[i].peer;
+	pthread_mutex_unlock(&rpc_speers_mtx);
+	return peer;
+}
+
+static void
+rpc_sock_peer_drop(nng_socket sock)
+{
+	uint32_t id = (uint32_t)nng_socket_id(sock);
+	pthread_mutex_lock(&rpc_speers_mtx);
+	for (size_t i = 0; i < rpc_nspeers; i++)
+		if (rpc_speers[i].id == id) {
+			rpc_speers[i] = rpc_speers[--rpc_nspeers];
+			break;
+		}
+	if (rpc_nspeers == 0) {
+		free(rpc_speers);
+		rpc_speers = NULL;
+		rpc_speers_cap = 0;
+	}
+	pthread_mutex_unlock(&rpc_speers_mtx);
+}
+
 void
 rpc_close(nng_socket sock)
 {
 	rpc_chan_close(sock);
+	rpc_sock_peer_drop(sock);
 	pthread_rwlock_wrlock(&rpc_close_lk);
 	nng_close(sock);
 	pthread_rwlock_unlock(&rpc_close_lk);
@@ -118,6 +182,11 @@ rpc_dial(const char *url, int resend, nng_socket *out)
 			tlog_error("cannot dial %s: %s", url, nng_strerror(rv));
 		nng_close(s);
 		return rv > 0 ? TWOPC_ENET : TWOPC_ECONFIG;
+	}
+	const char *peer = rpc_auth_peer(url);
+	if (peer != NULL && rpc_sock_peer_set(s, peer) != 0) {
+		nng_close(s);
+		return TWOPC_ENOMEM;
 	}
 	*out = s;
 	return 0;

@@ -120,6 +120,9 @@ void rpc_server_stop(rpc_server *s);
  * connections closed over the limit (RPC_MAX_PIPES); the limit. */
 uint64_t rpc_server_malformed(rpc_server *s);
 uint64_t rpc_server_pipes_refused(rpc_server *s);
+/* Requests refused before any handler: failed authentication or replays
+ * (rpcauth.h). */
+uint64_t rpc_server_unauthenticated(rpc_server *s);
 int rpc_server_max_pipes(rpc_server *s);
 uint64_t rpc_server_requests(rpc_server *s);
 

@@ -20,9 +20,31 @@
 #include <string.h>
 
 #include "db.h"
+#include "rpcauth.h"
 #include "rpcpriv.h"
 #include "tlog.h"
 #include "twopc/error.h"
+
+static tlimit rpc_unauth_reply_log = TLIMIT_INIT("unauthenticated replies");
+
+int
+rpc_reply_check(const uint8_t *data, size_t len, const wire_msg *rep, const char *peer,
+    const uint8_t *tag)
+{
+	const char *why = NULL;
+	if (rpc_auth_check(data, len, rep, peer, tag, &why) == 0)
+		return 0;
+	if (rep->type == WIRE_ERROR && rep->text != NULL) {
+		char esc[512];
+		tlog_escape(esc, sizeof(esc), rep->text);
+		tlimit_log(&rpc_unauth_reply_log, TLOG_WARN, "reply of %s ignored: %s; it said: %s",
+		    peer, why, esc);
+	} else {
+		tlimit_log(&rpc_unauth_reply_log, TLOG_WARN, "%s reply of %s ignored: %s",
+		    wire_type_name(rep->type), peer, why);
+	}
+	return TWOPC_EPROTO;
+}
 
 /* ---- batches: rpc_call_many without a waiting thread ---- */
 
@@ -100,7 +122,16 @@ rpc_bcall_alone(rpc_bcall *k, nng_socket sock, int timeout_ms)
 	}
 	if (rv == 0)
 		rv = nng_msg_alloc(&m, 0);
-	if (rv == 0 && (rv = nng_msg_append(m, k->req.data, k->req.len)) != 0)
+	k->peer = rv == 0 ? rpc_sock_peer(sock) : NULL;
+	if (k->peer != NULL) {
+		int arc = rpc_auth_seal(k->peer, k->req.data, k->req.len, NULL, m, k->tag);
+		if (arc != 0) {
+			nng_msg_free(m);
+			k->rc = arc;
+			rpc_bcall_done(k->b);
+			return;
+		}
+	} else if (rv == 0 && (rv = nng_msg_append(m, k->req.data, k->req.len)) != 0)
 		nng_msg_free(m);
 	if (rv != 0) {
 		k->rc = rpc_err(rv);
@@ -152,6 +183,15 @@ rpc_batch_result(rpc_batch *b, size_t i, wire_msg *rep)
 		return k->rc ? k->rc : TWOPC_EPROTO;
 	if (k->reply != NULL) {
 		rc = wire_decode(nng_msg_body(k->reply), nng_msg_len(k->reply), rep);
+		if (rc == 0 && k->peer != NULL &&
+		    rpc_reply_check(nng_msg_body(k->reply), nng_msg_len(k->reply), rep, k->peer,
+		    k->tag) != 0) {
+			wire_msg_free(rep);
+			nng_msg_free(k->reply);
+			k->reply = NULL;
+			k->rc = TWOPC_EPROTO;
+			return TWOPC_EPROTO;
+		}
 		nng_msg_free(k->reply);
 		k->reply = NULL;
 	} else {

@@ -28,6 +28,7 @@
 #include "db.h"
 #include "mclock.h"
 #include "rpc.h"
+#include "rpcauth.h"
 #include "rpcpriv.h"
 #include "tlog.h"
 #include "twopc/error.h"
@@ -40,6 +41,8 @@ typedef struct rpc_env {
 	nng_aio *aio;
 	int busy;              /* in flight (or being sent) */
 	int sending;           /* the aio's operation is the send */
+	const char *peer;      /* sealed for this node (NULL: not sealed) ... */
+	uint8_t tag[WIRE_MAC_LEN]; /* ... with this MAC */
 	size_t n;
 	rpc_bcall *calls[WIRE_BATCH_ITEMS];
 } rpc_env;
@@ -174,6 +177,19 @@ rpc_env_fill(rpc_chan *ch, rpc_env *e, rpc_bcall **expired)
 
 /* The message for E: its one request, or a BATCH of them. NULL when out
  * of memory (the caller ends the calls). */
+static int
+rpc_env_put(rpc_env *e, nng_msg *m, const uint8_t *data, size_t len)
+{
+	e->peer = rpc_sock_peer(e->ch->sock);
+	if (e->peer != NULL) {
+		int rv = rpc_auth_seal(e->peer, data, len, NULL, m, e->tag);
+		if (rv != 0)
+			tlog_error("cannot seal a request for %s: %s", e->peer, twopc_strerror(rv));
+		return rv;
+	}
+	return nng_msg_append(m, data, len);
+}
+
 static nng_msg *
 rpc_env_msg(rpc_env *e)
 {
@@ -181,7 +197,7 @@ rpc_env_msg(rpc_env *e)
 	if (nng_msg_alloc(&m, 0) != 0)
 		return NULL;
 	if (e->n == 1) {
-		if (nng_msg_append(m, e->calls[0]->req.data, e->calls[0]->req.len) == 0)
+		if (rpc_env_put(e, m, e->calls[0]->req.data, e->calls[0]->req.len) == 0)
 			return m;
 		nng_msg_free(m);
 		return NULL;
@@ -195,7 +211,7 @@ rpc_env_msg(rpc_env *e)
 	env.nitems = e->n;
 	env.items = items;
 	int rv = wire_encode(&env, &b);
-	if (rv == 0 && nng_msg_append(m, b.data, b.len) == 0) {
+	if (rv == 0 && rpc_env_put(e, m, b.data, b.len) == 0) {
 		wire_buf_free(&b);
 		return m;
 	}
@@ -245,12 +261,24 @@ rpc_env_send(rpc_env *e, int on_nng)
 static int
 rpc_env_replies(rpc_env *e, nng_msg *reply)
 {
+	wire_msg env;
+	int rv;
+	if (e->peer != NULL) {
+		if ((rv = wire_decode(nng_msg_body(reply), nng_msg_len(reply), &env)) != 0) {
+			tlimit_log(&rpc_bad_reply_log, TLOG_WARN, "malformed reply of %s: %s", e->peer,
+			    wire_last_error());
+			return TWOPC_EPROTO;
+		}
+		rv = rpc_reply_check(nng_msg_body(reply), nng_msg_len(reply), &env, e->peer, e->tag);
+		wire_msg_free(&env);
+		if (rv != 0)
+			return rv;
+	}
 	if (e->n == 1) {
 		rpc_bcall_end(e->calls[0], 0, nng_msg_body(reply), nng_msg_len(reply));
 		return 0;
 	}
-	wire_msg env;
-	int rv = wire_decode(nng_msg_body(reply), nng_msg_len(reply), &env);
+	rv = wire_decode(nng_msg_body(reply), nng_msg_len(reply), &env);
 	if (rv != 0 || env.type != WIRE_BATCH || env.nitems != e->n) {
 		tlimit_log(&rpc_bad_reply_log, TLOG_WARN, "malformed reply to a BATCH of %zu requests: %s",
 		    e->n, rv != 0 ? wire_last_error() : "not one reply per request");

@@ -52,6 +52,8 @@ typedef struct rpc_bcall {
 	size_t rlen;
 	wire_buf req;                /* channel: the request, encoded */
 	char sender[WIRE_NAME_MAX + 1];
+	const char *peer;            /* alone, sealed: the node asked ... */
+	uint8_t tag[WIRE_MAC_LEN];   /* ... and the request's MAC */
 	uint64_t epoch;
 	int64_t deadline;            /* mono_ms */
 	struct rpc_bcall *next;      /* channel queue */
@@ -69,6 +71,18 @@ void rpc_chan_close(nng_socket sock);
 
 /* Malformed replies (a peer's garbage answer): logged rate-limited. */
 extern tlimit rpc_bad_reply_log;
+
+/* The node SOCK (from rpc_dial) talks to when its URL is bound in the
+ * identity (rpcauth.h): its requests are sealed for it and its replies
+ * checked. NULL: neither. The string lives as long as the process. */
+const char *rpc_sock_peer(nng_socket sock);
+
+/* Check REP, decoded from the LEN bytes at DATA, as PEER's reply to the
+ * request whose MAC is TAG (rpc_auth_check). 0, or TWOPC_EPROTO, logged
+ * rate-limited (with the text of an unauthenticated ERROR: a peer that
+ * refused this node's own authentication says why there). */
+int rpc_reply_check(const uint8_t *data, size_t len, const wire_msg *rep, const char *peer,
+    const uint8_t *tag);
 
 /* Count one message handed to nng_ctx_send (rpc_messages_sent). */
 void rpc_count_send(void);

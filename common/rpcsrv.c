@@ -26,6 +26,7 @@
 #include <nng/protocol/reqrep0/rep.h>
 
 #include "crash.h"
+#include "rpcauth.h"
 #include "rpcpriv.h"
 #include "tlimit.h"
 #include "tlog.h"
@@ -40,6 +41,10 @@ typedef struct rpc_slot {
 	nng_msg *msg;                 /* the request, then the reply */
 	const char *crash_after_send; /* from the handler's reply ... */
 	int crash_hits;               /* ... once per reply that carried it */
+	int admitted;                 /* an authenticated request (rpcauth.h): */
+	char peer[WIRE_NAME_MAX + 1]; /* its sender, */
+	uint64_t stamp;               /* its stamp, */
+	uint8_t bind[WIRE_MAC_LEN];   /* its MAC: the reply's is bound to it */
 	struct rpc_slot *next;        /* work queue */
 } rpc_slot;
 
@@ -56,6 +61,8 @@ struct rpc_server {
 	atomic_int pipes;                 /* connections (NNG pipes) open */
 	int max_pipes;                    /* RPC_MAX_PIPES, or less (rpc.h) */
 	atomic_uint_fast64_t pipes_refused;
+	atomic_uint_fast64_t unauthenticated;
+	int auth;                         /* requests must be sealed (rpcauth.h) */
 	char url[256];
 
 	pthread_mutex_t mtx;     /* the fields below */
@@ -76,6 +83,21 @@ rpc_note_malformed(rpc_server *s, const char *why, size_t len)
 	uint64_t n = atomic_fetch_add(&s->malformed, 1) + 1;
 	tlimit_log(&rpc_malformed_log, TLOG_WARN, "dropped malformed message #%llu on %s (%zu bytes): %s",
 	    (unsigned long long)n, s->url, len, why);
+}
+
+static tlimit rpc_unauth_log = TLIMIT_INIT("refused unauthenticated messages");
+
+/* Count and log (rate-limited) a request refused before any handler saw
+ * it: it failed authentication, or is a replay. */
+static void
+rpc_note_unauth(rpc_server *s, const wire_msg *req, const char *why)
+{
+	char tx[WIRE_TXID_MAX * 4 + 1], from[WIRE_NAME_MAX * 4 + 1];
+	atomic_fetch_add(&s->unauthenticated, 1);
+	tlog_escape(tx, sizeof(tx), req->txid);
+	tlog_escape(from, sizeof(from), req->sender);
+	tlimit_log(&rpc_unauth_log, TLOG_WARN, "%s: refused %s claiming to be from %s on %s: %s",
+	    tx[0] ? tx : "-", wire_type_name(req->type), from, s->url, why);
 }
 
 static tlimit rpc_pipes_log = TLIMIT_INIT("connections refused over the limit");
@@ -123,6 +145,7 @@ static void
 rpc_slot_recv(rpc_slot *sl)
 {
 	sl->sending = 0;
+	sl->admitted = 0;
 	sl->msg = NULL;
 	nng_ctx_recv(sl->ctx, sl->aio);
 }
@@ -240,8 +263,15 @@ rpc_defer(void)
 static int
 rpc_slot_send(rpc_server *s, rpc_slot *sl, const wire_buf *out, const char *point, int hits)
 {
+	uint8_t tag[WIRE_MAC_LEN];
 	nng_msg_clear(sl->msg);
-	if (nng_msg_append(sl->msg, out->data, out->len) != 0)
+	if (sl->admitted) {
+		int rv = rpc_auth_seal(sl->peer, out->data, out->len, sl->bind, sl->msg, tag);
+		if (rv != 0) {
+			tlog_error("cannot seal the reply to %s: %s", sl->peer, twopc_strerror(rv));
+			return -1;
+		}
+	} else if (nng_msg_append(sl->msg, out->data, out->len) != 0)
 		return -1;
 	sl->crash_after_send = point;
 	sl->crash_hits = point != NULL ? hits : 0;
@@ -271,10 +301,14 @@ rpc_encode_reply(rpc_server *s, wire_msg *rep, wire_buf *out)
 	return erc;
 }
 
-/* Send nothing; the slot waits for its next request. */
+/* Send nothing; the slot waits for its next request. A request admitted
+ * is released: NNG's resend of it is handled (rpcauth.h). */
 static void
 rpc_slot_drop(rpc_slot *sl)
 {
+	if (sl->admitted)
+		rpc_auth_release(sl->peer, sl->stamp);
+	sl->admitted = 0;
 	nng_msg_free(sl->msg);
 	sl->msg = NULL;
 	rpc_slot_rearm(sl);
@@ -371,6 +405,49 @@ rpc_slot_batch(rpc_server *s, rpc_slot *sl, const wire_msg *batch, wire_buf *out
 	free(r);
 }
 
+/*
+ * Authenticate REQ, decoded from SL's message (rpcauth.h). 1: go on, its
+ * reply will be sealed for its sender. 0: done with it: a copy of a
+ * request admitted already gets no reply (the first copy's answers it);
+ * a replay gets none either; a message that fails authentication is
+ * answered with an unsealed ERROR saying why (its sender, if it is a
+ * misconfigured node, logs it).
+ */
+static int
+rpc_slot_admit(rpc_server *s, rpc_slot *sl, const wire_msg *req, wire_buf *out)
+{
+	const char *why = NULL;
+	const uint8_t *raw = nng_msg_body(sl->msg);
+	size_t len = nng_msg_len(sl->msg);
+
+	if (rpc_auth_check(raw, len, req, NULL, NULL, &why) != 0) {
+		static _Thread_local char text[256];
+		wire_msg rep;
+		rpc_note_unauth(s, req, why);
+		snprintf(text, sizeof(text), "authentication failed: %s", why);
+		wire_msg_init(&rep, 0, 0, req->txid, s->sender);
+		wire_reply_error(&rep, TWOPC_EPROTO, text, text, sizeof(text));
+		rpc_slot_finish(s, sl, &rep, out);
+		return 0;
+	}
+	switch (rpc_auth_admit(req->sender, req->auth_stamp, &why)) {
+	case 0:
+		break;
+	case RPC_AUTH_COPY:
+		rpc_slot_finish(s, sl, NULL, out);
+		return 0;
+	default:
+		rpc_note_unauth(s, req, why);
+		rpc_slot_finish(s, sl, NULL, out);
+		return 0;
+	}
+	sl->admitted = 1;
+	sl->stamp = req->auth_stamp;
+	memcpy(sl->bind, req->auth_tag, WIRE_MAC_LEN);
+	snprintf(sl->peer, sizeof(sl->peer), "%s", req->sender);
+	return 1;
+}
+
 /* Decode, handle, encode; then the reply goes through the gate. */
 static void
 rpc_slot_handle(rpc_server *s, rpc_slot *sl, wire_buf *out)
@@ -382,6 +459,10 @@ rpc_slot_handle(rpc_server *s, rpc_slot *sl, wire_buf *out)
 		rpc_note_malformed(s, drc == TWOPC_ETOOBIG ? "too large" : wire_last_error(),
 		    nng_msg_len(msg));
 		rpc_slot_finish(s, sl, NULL, out);
+		return;
+	}
+	if (s->auth && !rpc_slot_admit(s, sl, &req, out)) {
+		wire_msg_free(&req);
 		return;
 	}
 	if (req.type == WIRE_BATCH) {
@@ -498,6 +579,8 @@ rpc_server_start(const char *url, const rpc_server_opts *o, rpc_server **out)
 	snprintf(s->sender, sizeof(s->sender), "%s", o->sender);
 	s->o.sender = s->sender;
 	snprintf(s->url, sizeof(s->url), "%s", url);
+	/* A node of a cluster with keys: its own URL is bound (cfgtls.c). */
+	s->auth = rpc_auth_peer(url) != NULL;
 	pthread_mutex_init(&s->mtx, NULL);
 	pthread_cond_init(&s->cv, NULL);
 	pthread_cond_init(&s->gated_cv, NULL);
@@ -603,6 +686,12 @@ uint64_t
 rpc_server_malformed(rpc_server *s)
 {
 	return atomic_load(&s->malformed);
+}
+
+uint64_t
+rpc_server_unauthenticated(rpc_server *s)
+{
+	return s ? atomic_load(&s->unauthenticated) : 0;
 }
 
 uint64_t

@@ -49,7 +49,9 @@ serve_counters(statlist *l, db *d, rpc_server *srv)
 	statlist_add(l, "log_commits", 0, commits, 0, "");
 	statlist_add(l, "requests", 0, rpc_server_requests(srv), 0, "");
 	statlist_add(l, "malformed", 0, rpc_server_malformed(srv), 0, "");
-	statlist_add(l, "refused", 0, tlimit_count(&serve_refused_log), 0, "");
+	uint64_t unauth = rpc_server_unauthenticated(srv);
+	statlist_add(l, "refused", 0, tlimit_count(&serve_refused_log) + unauth, 0, "");
+	statlist_add(l, "unauthenticated", 0, unauth, 0, "");
 	statlist_add(l, "connections_refused", 0, rpc_server_pipes_refused(srv), 0, "");
 	statlist_add(l, "messages_sent", 0, rpc_messages_sent(), 0, "");
 }

@@ -37,7 +37,9 @@ void serve_note_refused(const wire_msg *req, const char *why);
 
 /* Append the counters every node reports: forced_writes and log_commits
  * of D (takes its lock); requests, malformed (dropped undecodable) of SRV;
- * refused (serve_note_refused, process-wide); connections_refused
+ * refused (serve_note_refused, process-wide, plus SRV's unauthenticated:
+ * requests that failed authentication or were replays, also reported
+ * alone as unauthenticated); connections_refused
  * (over RPC_MAX_PIPES) of SRV; messages_sent. */
 void serve_counters(statlist *l, db *d, rpc_server *srv);
 

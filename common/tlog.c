@@ -26,6 +26,21 @@ tlog_set_sink(tlog_sink sink, void *user, int level)
 }
 
 void
+tlog_set_level(int level)
+{
+	pthread_mutex_lock(&tlog_mtx);
+	tlog_max = level;
+	pthread_mutex_unlock(&tlog_mtx);
+}
+
+const char *
+tlog_level_name(int level)
+{
+	static const char *const names[] = { "error", "warn", "info", "debug" };
+	return names[level < 0 ? 0 : level > 3 ? 3 : level];
+}
+
+void
 tlog_set_name(const char *name)
 {
 	pthread_mutex_lock(&tlog_mtx);
@@ -116,7 +131,7 @@ static int
 tlog_routine(const char *old, const char *new_)
 {
 	static const char *const routine[][2] = {
-		{ "NONE", "WAIT" }, { "WAIT", "COMMIT" }, { "COMMIT", "END" },
+		{ "NONE", "WAIT" }, { "WAIT", "COMMIT" }, { "COMMIT", "END" }, { "WAIT", "END" },
 		{ "NONE", "INIT" }, { "INIT", "READY" }, { "READY", "COMMIT" },
 		{ "INIT", "COMMIT" }, { "INIT", "READ-ONLY" }, { "NONE", "READY" },
 	};

@@ -28,6 +28,10 @@ typedef void (*tlog_sink)(void *user, int level, const char *line);
 
 /* Install SINK (NULL silences) and the highest LEVEL passed to it. */
 void tlog_set_sink(tlog_sink sink, void *user, int level);
+/* Change only the highest level passed to the sink (a reload, -v). */
+void tlog_set_level(int level);
+/* "error", "warn", "info" or "debug" for LEVEL (clamped). */
+const char *tlog_level_name(int level);
 /* The prefix of every line (the process's node name); copied. */
 void tlog_set_name(const char *name);
 /* A sink that writes "TIME NAME LEVEL line\n" to stderr, TIME as
@@ -51,8 +55,10 @@ void tlog(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)))
 #define tlog_debug(...) tlog(TLOG_DEBUG, __VA_ARGS__)
 
 /* "txid: OLD -> NEW (why)": at DEBUG for the steps of a committed
- * transaction (NONE -> WAIT -> COMMIT -> END at the coordinator; INIT,
- * READY, COMMIT or READ-ONLY at a participant), at INFO for the others. */
+ * transaction (NONE -> WAIT -> COMMIT -> END at the coordinator, WAIT ->
+ * END for a one-phase commit; INIT, READY, COMMIT or READ-ONLY at a
+ * participant), at INFO for the others: a committed transaction writes no
+ * INFO line, any other at most one per node. */
 void tlog_state(const char *txid, const char *old, const char *new_, const char *why);
 
 #endif

@@ -446,7 +446,8 @@ wire_encode(const wire_msg *m, wire_buf *b)
 	size_t txlen = strlen(m->txid);
 
 	b->len = 0;
-	if (m->type < 1 || m->type > WIRE_TYPE_MAX || (m->flags & ~wire_flags_allowed(m->type)) != 0)
+	if (m->type < 1 || m->type > WIRE_TYPE_MAX ||
+	    (m->flags & ~(wire_flags_allowed(m->type) | WIRE_FLAG_AUTH)) != 0)
 		return TWOPC_EINVAL;
 	if ((txlen > 0 || wire_needs_txid(m->type)) && !wire_txid_valid(m->txid))
 		return TWOPC_EINVAL;
@@ -465,5 +466,13 @@ wire_encode(const wire_msg *m, wire_buf *b)
 	b->data[body_at - 3] = (uint8_t)(blen >> 16);
 	b->data[body_at - 2] = (uint8_t)(blen >> 8);
 	b->data[body_at - 1] = (uint8_t)blen;
-	return 0;
+	if ((m->flags & WIRE_FLAG_AUTH) == 0)
+		return 0;
+	/* The trailer may pass the body's limit by its own length. */
+	size_t limit = b->limit;
+	b->limit = (limit ? limit : WIRE_MAX_MSG) + WIRE_AUTH_LEN;
+	if ((rv = wb_u64(b, m->auth_stamp)) == 0)
+		rv = wb_put(b, m->auth_tag, WIRE_MAC_LEN);
+	b->limit = limit;
+	return rv;
 }

@@ -8,15 +8,23 @@
  *   4      1     type (wire_type)
  *   5      1     flags (must be 0 except where a type defines one:
  *                 VOTE_REQUEST, DECISION_REQUEST: WIRE_FLAG_ONE_PHASE;
- *                 VOTE_ABORT: WIRE_FLAG_BUSY)
+ *                 VOTE_ABORT: WIRE_FLAG_BUSY;
+ *                 any type: WIRE_FLAG_AUTH, the trailer below)
  *   6      2     reserved, must be 0
  *   8      8     coordinator epoch, big-endian
  *   16     1+n   txid: length (0..WIRE_TXID_MAX) then printable ASCII bytes
  *   .      1+n   sender name: length (1..WIRE_NAME_MAX) then [A-Za-z0-9_.-]
  *   .      4     body length, big-endian
  *   .      n     body (layout per type, below)
+ *   .      40    with WIRE_FLAG_AUTH only, the authentication trailer:
+ *                 u64 stamp (the sender's, strictly increasing per
+ *                 process: microseconds of the wall clock), 32-byte MAC
+ *                 (rpcauth.h: over every byte before it, keyed with the
+ *                 key of the pair sender-receiver)
  *
- * and nothing after the body. Decoding is strict: a message that does not
+ * and nothing after that. The body length does not count the trailer.
+ * The codec only carries the trailer (auth_stamp, auth_tag); rpcauth.c
+ * makes and checks it. Decoding is strict: a message that does not
  * decode exactly (bad magic, unknown type, truncated, trailing bytes, a
  * length over its cap, a txid missing where the type needs one, a bad op
  * code or state) is rejected with an error code and never partly trusted.
@@ -71,9 +79,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* 2: the BATCH envelope. A node refuses a message of another version and
- * logs the version the peer speaks (wire_last_error). */
-#define WIRE_VERSION 2
+/* 2: the BATCH envelope; 3: the authentication trailer (WIRE_FLAG_AUTH).
+ * A node refuses a message of another version and logs the version the
+ * peer speaks (wire_last_error). */
+#define WIRE_VERSION 3
 
 /*
  * VOTE_REQUEST flag: one-phase commit. The transaction has this single
@@ -93,7 +102,13 @@
  * vote. A node that does not know the flag refuses the message.
  */
 #define WIRE_FLAG_BUSY 0x02
-#define WIRE_MAX_MSG 65536u  /* a message, header included (rpcpriv.h: NNG's cap) */
+/* Any type: the message ends with the authentication trailer (WIRE_AUTH_LEN
+ * bytes after the body). Never on a message inside a BATCH: the envelope's
+ * trailer covers its items. */
+#define WIRE_FLAG_AUTH 0x80
+#define WIRE_AUTH_LEN 40     /* u64 stamp + 32-byte MAC */
+#define WIRE_MAC_LEN 32
+#define WIRE_MAX_MSG 65536u  /* a message, header included, trailer not (rpcpriv.h: NNG's cap) */
 #define WIRE_TXID_MAX 64
 #define WIRE_NAME_MAX 32
 #define WIRE_KEY_MAX 1024
@@ -191,6 +206,9 @@ typedef struct wire_msg {
 	size_t nitems;         /* BATCH: encoded messages (decoded: in the arena) */
 	wire_item *items;
 
+	uint64_t auth_stamp;   /* WIRE_FLAG_AUTH: the trailer */
+	uint8_t auth_tag[WIRE_MAC_LEN];
+
 	void *arena;           /* owned by decoded messages only */
 
 	/* Not on the wire: set by a handler on its reply. */
@@ -247,7 +265,7 @@ void wire_buf_free(wire_buf *b);
  * Decode LEN bytes at DATA into *OUT. Returns 0 and fills *OUT (release with
  * wire_msg_free), or a negative twopc_err (TWOPC_EPROTO for anything
  * malformed, TWOPC_ETOOBIG for LEN > WIRE_MAX_MSG (WIRE_MAX_BATCH for a
- * BATCH), TWOPC_ENOMEM); on error
+ * BATCH; WIRE_AUTH_LEN more with WIRE_FLAG_AUTH), TWOPC_ENOMEM); on error
  * *OUT is untouched. Never reads outside DATA[0..LEN).
  */
 int wire_decode(const void *data, size_t len, wire_msg *out);
@@ -258,7 +276,7 @@ void wire_msg_free(wire_msg *m);
 /*
  * The messages of a decoded BATCH, one at a time: decodes item I of BATCH
  * into *OUT as wire_decode does, and also refuses an item whose sender is
- * not the envelope's, a BATCH, or a client's request. 0 or TWOPC_EPROTO /
+ * not the envelope's, a BATCH, a client's request, or one with a trailer. 0 or TWOPC_EPROTO /
  * TWOPC_ENOMEM (wire_last_error says why).
  */
 int wire_batch_item(const wire_msg *batch, size_t i, wire_msg *out);

@@ -331,7 +331,9 @@ wire_decode(const void *data, size_t len, wire_msg *out)
 	wire_cur c;
 
 	const uint8_t *raw = data;
-	if (len > WIRE_MAX_BATCH || (len > WIRE_MAX_MSG && raw[4] != WIRE_BATCH)) {
+	size_t trailer = len > 5 && (raw[5] & WIRE_FLAG_AUTH) ? WIRE_AUTH_LEN : 0;
+	if (len > WIRE_MAX_BATCH + trailer ||
+	    (len > WIRE_MAX_MSG + trailer && raw[4] != WIRE_BATCH)) {
 		wire_err = "message larger than WIRE_MAX_MSG";
 		return TWOPC_ETOOBIG;
 	}
@@ -353,7 +355,8 @@ wire_decode(const void *data, size_t len, wire_msg *out)
 			WIRE_FAIL(&c, wire_version_why(h[3]));
 		else if (h[4] < 1 || h[4] > WIRE_TYPE_MAX)
 			WIRE_FAIL(&c, "unknown message type");
-		else if ((h[5] & ~wire_flags_allowed(h[4])) != 0 || h[6] != 0 || h[7] != 0)
+		else if ((h[5] & ~(wire_flags_allowed(h[4]) | WIRE_FLAG_AUTH)) != 0 || h[6] != 0 ||
+		    h[7] != 0)
 			WIRE_FAIL(&c, "unknown flags or non-zero reserved bytes");
 		else {
 			m.type = h[4];
@@ -380,12 +383,23 @@ wire_decode(const void *data, size_t len, wire_msg *out)
 			memcpy(m.sender, sp, sl);
 	}
 	uint32_t blen = wc_u32(&c, "truncated body length");
-	if (!c.bad && blen != c.left)
-		WIRE_FAIL(&c, blen > c.left ? "truncated body" : "bytes after the body");
-	if (!c.bad)
+	size_t tlen = (m.flags & WIRE_FLAG_AUTH) ? WIRE_AUTH_LEN : 0;
+	if (!c.bad && (c.left < tlen || blen != c.left - tlen))
+		WIRE_FAIL(&c, c.left < tlen || blen > c.left - tlen ? "truncated body" :
+		    "bytes after the body");
+	if (!c.bad) {
+		c.left -= tlen;   /* the body alone, then the trailer */
 		wc_body(&c, &m);
+	}
 	if (!c.bad && c.left != 0)
 		WIRE_FAIL(&c, "body longer than its fields");
+	if (!c.bad && tlen > 0) {
+		c.left = tlen;
+		m.auth_stamp = wc_u64(&c, "truncated trailer");
+		const uint8_t *tag = wc_take(&c, WIRE_MAC_LEN, "truncated trailer");
+		if (tag != NULL)
+			memcpy(m.auth_tag, tag, WIRE_MAC_LEN);
+	}
 	if (c.bad) {
 		free(c.arena);
 		return TWOPC_EPROTO;
@@ -407,6 +421,8 @@ wire_batch_item(const wire_msg *batch, size_t i, wire_msg *out)
 		wire_err = "BATCH item from another sender than its envelope";
 	else if (m.type == WIRE_BATCH || wire_from_client(m.type))
 		wire_err = "a client's request inside a BATCH";
+	else if (m.flags & WIRE_FLAG_AUTH)
+		wire_err = "an authentication trailer inside a BATCH";
 	else {
 		*out = m;
 		return 0;

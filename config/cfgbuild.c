@@ -74,7 +74,7 @@ cfg_build(const char *const *names, const char *const *urls, const char *const *
 	if (errs)
 		return -errs;
 	cfg_cluster *c = calloc(1, sizeof(*c));
-	if (c == NULL || (c->participants = calloc(n - 1, sizeof(cfg_node))) == NULL) {
+	if (c == NULL || (c->participants = calloc(CFG_MAX_PARTICIPANTS, sizeof(cfg_node))) == NULL) {
 		free(c);
 		return -cfgb_err(errbuf, errlen, 0, "config: out of memory");
 	}
@@ -95,6 +95,7 @@ cfg_build(const char *const *names, const char *const *urls, const char *const *
 	c->decision_timeout_ms = decision_timeout_ms ? decision_timeout_ms : 1000;
 	c->ack_retry_ms = 500;
 	c->retention_s = retention_s ? retention_s : 86400;
+	c->log_level = -1;
 	c->durability = durability_normal ? CFG_DURABILITY_NORMAL : CFG_DURABILITY_FULL;
 	/* The struct has no TLS settings: its tcp:// URLs are plain, and the
 	 * daemon warns at start as for a file that says insecure: true. */

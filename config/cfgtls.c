@@ -7,14 +7,17 @@
  *   tls:
  *     ca: FILE               PEM CA certificate(s) every node trusts
  *     dir: DIR               NAME.crt and NAME.key for every node NAME,
- *                            and client.crt/client.key for the clients
+ *                            and client.crt/client.key for the clients;
+ *                            NAME.kx.sec / NAME.kx.pub, the X25519 key
+ *                            pairs of the message MACs (rpcauth.h)
  *
  * Why one directory rather than a cert and key per node entry: every
  * process reads the same file, and a directory lets each machine hold only
  * the keys it needs (a node's NAME.key, the CA), while the file names
  * every node's certificate without listing it, as tests/mkcerts.sh makes
  * them. A key that is missing is an error only for the process that needs
- * it. With a tls section the name 'client' is reserved for clients.
+ * it: its own NAME.key and NAME.kx.sec, and every other name's NAME.kx.pub.
+ * With a tls section the name 'client' is reserved for clients.
  */
 #include "config.h"
 
@@ -24,6 +27,7 @@
 
 #include "cfgpriv.h"
 #include "rpc.h"
+#include "rpcauth.h"
 #include "twopc/error.h"
 
 void cfg_check_insecure(cfg_ctx *x, const cfg_yn *n)
@@ -121,9 +125,32 @@ static int cfg_tls_load(const cfg_cluster *c, const char *name, rpc_tls **out, c
 	return rv;
 }
 
+/* Load NAME's message keys (its secret, every other name's public key)
+ * into *OUT; an error line, cited at tls.dir, appended to ERRBUF. */
+static int cfg_auth_load(const cfg_cluster *c, const char *name, rpc_auth **out, char *errbuf,
+    size_t errlen)
+{
+	const char *names[CFG_MAX_PARTICIPANTS + 2];
+	char why[1024], line[1400];
+	size_t n = 0;
+
+	names[n++] = c->coordinator.name;
+	for (size_t i = 0; i < c->nparticipants && n < CFG_MAX_PARTICIPANTS + 1; i++)
+		names[n++] = c->participants[i].name;
+	names[n++] = CFG_TLS_CLIENT;
+	int rv = rpc_auth_load(c->tls_dir, name, names, n, out, why, sizeof(why));
+	if (rv != 0) {
+		snprintf(line, sizeof(line), "%s:%d:%d: tls: %s", c->path, c->tls_dir_line,
+		    c->tls_dir_col, rv == TWOPC_ENOMEM ? "out of memory" : why);
+		cfg_tls_emit(errbuf, errlen, line);
+	}
+	return rv;
+}
+
 int cfg_tls_use(const cfg_cluster *c, const char *name, char *errbuf, size_t errlen)
 {
 	rpc_tls *t = NULL;
+	rpc_auth *a = NULL;
 
 	if (errbuf != NULL && errlen > 0)
 		errbuf[0] = '\0';
@@ -131,15 +158,26 @@ int cfg_tls_use(const cfg_cluster *c, const char *name, char *errbuf, size_t err
 		return 0;
 	if (cfg_tls_load(c, name, &t, errbuf, errlen) != 0)
 		return -1;
+	if (cfg_auth_load(c, name, &a, errbuf, errlen) != 0) {
+		rpc_tls_free(t);
+		return -1;
+	}
+	/* Every node's URL names it: a dialer checks the server's certificate
+	 * is that node's, and seals its requests for that node. */
 	int rv = rpc_tls_bind(t, c->coordinator.listen, c->coordinator.name);
+	if (rv == 0)
+		rv = rpc_auth_bind(a, c->coordinator.listen, c->coordinator.name);
 	for (size_t i = 0; rv == 0 && i < c->nparticipants; i++)
-		rv = rpc_tls_bind(t, c->participants[i].listen, c->participants[i].name);
+		if ((rv = rpc_tls_bind(t, c->participants[i].listen, c->participants[i].name)) == 0)
+			rv = rpc_auth_bind(a, c->participants[i].listen, c->participants[i].name);
 	if (rv != 0) {
 		rpc_tls_free(t);
+		rpc_auth_free(a);
 		cfg_tls_emit(errbuf, errlen, "tls: out of memory");
 		return -1;
 	}
 	rpc_tls_use(t);
+	rpc_auth_use(a);
 	return 0;
 }
 
@@ -157,9 +195,13 @@ int cfg_tls_check(const cfg_cluster *c, const char *name, char *errbuf, size_t e
 		    i <= c->nparticipants ? c->participants[i - 1].name : CFG_TLS_CLIENT;
 		if (name != NULL && strcmp(name, n) != 0)
 			continue;
+		rpc_auth *a = NULL;
 		if (cfg_tls_load(c, n, &t, errbuf, errlen) != 0)
 			bad++;
+		else if (cfg_auth_load(c, n, &a, errbuf, errlen) != 0)
+			bad++;
 		rpc_tls_free(t);
+		rpc_auth_free(a);
 		t = NULL;
 		if (name != NULL)
 			break;

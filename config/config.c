@@ -15,6 +15,7 @@
  *   participants:  [{name, listen, log}, ...] 1 to 64 entries     required
  *   timeouts:      {decision_timeout_ms?, ack_retry_ms?, retention_s?}
  *   durability:    full | normal
+ *   log_level:     error | warn | info | debug (default: info, or -v / -q)
  *   insecure:      true | false (default false)
  *   tls:           {ca, dir}     both required in the section (cfgtls.c)
  *
@@ -267,7 +268,7 @@ void cfg_check_path(cfg_ctx *x, const cfg_yn *n, const char *key, char **dst)
 		cfg_err(x, CFG_AT(n), "out of memory");
 }
 
-static void cfg_check_uint(cfg_ctx *x, const cfg_yn *n, const char *key, uint32_t *dst)
+static void cfg_check_uint(cfg_ctx *x, const cfg_yn *n, const char *key, _Atomic uint32_t *dst)
 {
 	const char *s = n->text, *p;
 	uint64_t v = 0;
@@ -348,7 +349,8 @@ static void cfg_check_participants(cfg_ctx *x, const cfg_yn *seq)
 		    "too many participants (%zu, at most %d)", n, CFG_MAX_PARTICIPANTS);
 		n = CFG_MAX_PARTICIPANTS;
 	}
-	if ((c->participants = calloc(n, sizeof *c->participants)) == NULL) {
+	/* Room for the most: a reload appends without moving an entry. */
+	if ((c->participants = calloc(CFG_MAX_PARTICIPANTS, sizeof *c->participants)) == NULL) {
 		cfg_err(x, CFG_AT(seq), "out of memory");
 		return;
 	}
@@ -362,7 +364,7 @@ static void cfg_check_timeouts(cfg_ctx *x, const cfg_yn *map)
 	static const char *const keys[] = {"decision_timeout_ms", "ack_retry_ms",
 	    "retention_s", NULL};
 	const cfg_yn *vals[3] = {NULL};
-	uint32_t *dst[] = {&x->c->decision_timeout_ms, &x->c->ack_retry_ms,
+	_Atomic uint32_t *dst[] = {&x->c->decision_timeout_ms, &x->c->ack_retry_ms,
 	    &x->c->retention_s};
 
 	if (!cfg_want(x, map, CFG_MAP, "'timeouts'"))
@@ -387,6 +389,29 @@ static void cfg_check_durability(cfg_ctx *x, const cfg_yn *n)
 		    CFG_QA(n->text));
 }
 
+int cfg_log_level(const char *text)
+{
+	static const char *const names[] = {"error", "warn", "info", "debug"};
+
+	for (int i = 0; i < 4; i++)
+		if (strcmp(text, names[i]) == 0)
+			return i;
+	return -1;
+}
+
+static void cfg_check_log_level(cfg_ctx *x, const cfg_yn *n)
+{
+	int level;
+
+	if (!cfg_want(x, n, CFG_SCALAR, "'log_level'"))
+		return;
+	if ((level = cfg_log_level(n->text)) < 0)
+		cfg_err(x, CFG_AT(n), "bad log_level value " CFG_Q
+		    " (expected error, warn, info or debug)", CFG_QA(n->text));
+	else
+		x->c->log_level = level;
+}
+
 /* Report each repeat in SEEN, which is in file order, citing the first. */
 static void cfg_check_unique(cfg_ctx *x, const cfg_seen *seen, size_t n, const char *what)
 {
@@ -403,8 +428,8 @@ static void cfg_check_unique(cfg_ctx *x, const cfg_seen *seen, size_t n, const c
 static void cfg_check(cfg_ctx *x, const cfg_yn *root)
 {
 	static const char *const keys[] = {"coordinator", "participants", "timeouts",
-	    "durability", "insecure", "tls", NULL};
-	const cfg_yn *vals[6] = {NULL};
+	    "durability", "insecure", "tls", "log_level", NULL};
+	const cfg_yn *vals[7] = {NULL};
 	bool pfirst;
 
 	if (root == NULL) {
@@ -419,7 +444,7 @@ static void cfg_check(cfg_ctx *x, const cfg_yn *root)
 		return;
 	}
 	cfg_fields(x, root, "at top level", keys,
-	    "coordinator, participants, timeouts, durability, insecure, tls", vals);
+	    "coordinator, participants, timeouts, durability, insecure, tls, log_level", vals);
 	/* Names and URLs are recorded in file order, so the first is cited. */
 	pfirst = vals[0] && vals[1] && vals[1]->line < vals[0]->line;
 	if (vals[1] != NULL && pfirst)
@@ -436,6 +461,8 @@ static void cfg_check(cfg_ctx *x, const cfg_yn *root)
 		cfg_check_insecure(x, vals[4]);
 	if (vals[5] != NULL)
 		cfg_check_tls(x, vals[5]);
+	if (vals[6] != NULL)
+		cfg_check_log_level(x, vals[6]);
 	cfg_missing(x, root, "at top level", keys, vals, 2);
 	cfg_check_unique(x, x->names, x->nnames, "name");
 	cfg_check_unique(x, x->urls, x->nurls, "listen URL");
@@ -503,6 +530,7 @@ int cfg_load(const char *file, cfg_cluster **out, char *errbuf, size_t errlen)
 		x.c->ack_retry_ms = 500;
 		x.c->retention_s = 86400;
 		x.c->durability = CFG_DURABILITY_FULL;
+		x.c->log_level = -1;
 		if (cfg_parse(&x, buf, len, &root) == 0)
 			cfg_check(&x, root);
 	}

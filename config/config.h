@@ -20,6 +20,7 @@
 #ifndef TWOPC_CONFIG_H
 #define TWOPC_CONFIG_H
 
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -38,15 +39,25 @@ typedef struct cfg_node {
 	int log_line, log_col; /* where 'log' is in the file (0: not from a file) */
 } cfg_node;
 
+/*
+ * What a running daemon may change in place (cfgreload.c, on SIGHUP): the
+ * timeouts and the log level, read by many threads, are atomics (a plain
+ * read of the field is an atomic load); participants are only ever added
+ * at the end, into room for CFG_MAX_PARTICIPANTS allocated at load, so
+ * no entry moves and the index of an existing one never changes: an entry
+ * is written in full before nparticipants counts it. Every other field is
+ * fixed once loaded.
+ */
 typedef struct cfg_cluster {
 	char *path;               /* the file it was loaded from */
 	cfg_node coordinator;
-	uint32_t vote_timeout_ms; /* coordinator.vote_timeout_ms, default 2000 */
-	size_t nparticipants;
-	cfg_node *participants;
-	uint32_t decision_timeout_ms; /* timeouts.decision_timeout_ms, default 1000 */
-	uint32_t ack_retry_ms;        /* timeouts.ack_retry_ms, default 500: GLOBAL resend period */
-	uint32_t retention_s;         /* timeouts.retention_s, default 86400 (R7, R9) */
+	_Atomic uint32_t vote_timeout_ms; /* coordinator.vote_timeout_ms, default 2000 */
+	_Atomic size_t nparticipants;     /* grows only (cfg_reload_add) */
+	cfg_node *participants;           /* room for CFG_MAX_PARTICIPANTS */
+	_Atomic uint32_t decision_timeout_ms; /* timeouts.decision_timeout_ms, default 1000 */
+	_Atomic uint32_t ack_retry_ms;    /* timeouts.ack_retry_ms, default 500: GLOBAL resend period */
+	_Atomic uint32_t retention_s;     /* timeouts.retention_s, default 86400 (R7, R9) */
+	_Atomic int log_level;            /* log_level as TLOG_ERROR..TLOG_DEBUG; -1: not given */
 	cfg_durability durability;    /* default full */
 	int insecure;                 /* insecure: true (plain tcp:// allowed), default 0 */
 	char *tls_ca;                 /* tls.ca (PEM CA), absolute; NULL: no tls section */
@@ -110,6 +121,55 @@ int cfg_tls_check(const cfg_cluster *c, const char *name, char *errbuf, size_t e
  * line in ERRBUF; returns 0 or -1.
  */
 int cfg_check_log(const cfg_cluster *c, const cfg_node *node, char *errbuf, size_t errlen);
+
+/* The log level named TEXT (error, warn, info, debug: TLOG_ERROR ..
+ * TLOG_DEBUG), or -1. */
+int cfg_log_level(const char *text);
+
+/*
+ * Reloading (cfgreload.c): what of NEXT, the file loaded again, a daemon
+ * running CUR may take. Changes that are safe are the timeouts, the log
+ * level and participants added at the end of the list; everything else
+ * that differs is refused. Returns how many differences are refused, each
+ * one line "FILE: reload: KEY changed (OLD -> NEW): not applied, it takes
+ * a restart" into ERRBUF (cut to fit; "" when none), and in *NADD the
+ * number of participants NEXT adds at the end (0 when an existing one was
+ * removed, renamed or moved: that is refused). Reads only.
+ */
+int cfg_reload_diff(const cfg_cluster *cur, const cfg_cluster *next, size_t *nadd,
+    char *errbuf, size_t errlen);
+
+/* Copy NEXT's timeouts and log level into CUR (atomic stores) and write
+ * what changed, "vote_timeout_ms 2000 -> 300, ...", into BUF ("" when
+ * nothing did). Any thread; readers see each value old or new. */
+void cfg_reload_values(cfg_cluster *cur, const cfg_cluster *next, char *buf, size_t len);
+
+/* Append NODE (copied) to CUR's participants: written whole, then
+ * counted, so readers never see half of it. The caller serializes calls
+ * and sets up whatever it keeps per participant index before. 0, or -1
+ * (full, or out of memory: nothing changed). */
+int cfg_reload_add(cfg_cluster *cur, const cfg_node *node);
+/* Roles (cfgrole.c): who may send which message type to whom. */
+typedef enum cfg_role {
+	CFG_ROLE_CLIENT = 0,       /* any name that is not a node's */
+	CFG_ROLE_COORDINATOR = 1,
+	CFG_ROLE_PARTICIPANT = 2,
+} cfg_role;
+
+/* The role of sender NAME in C. */
+cfg_role cfg_role_of(const cfg_cluster *c, const char *name);
+
+struct wire_msg;
+/*
+ * May REQ's sender send REQ's type to this node, of role SELF? 0: yes.
+ * 1: no: REP is an ERROR (TWOPC_EPROTO) naming the sender, its role and
+ * what it may not do (text in the caller's BUF of LEN bytes), and the
+ * refusal is counted and logged (serve_note_refused). Only the role is
+ * checked here; a participant also checks that a DECISION_REQUEST comes
+ * from a peer of the txid (prole.c).
+ */
+int cfg_role_refuse(const cfg_cluster *c, cfg_role self, const struct wire_msg *req,
+    struct wire_msg *rep, char *buf, size_t len);
 
 /* The participant named NAME, or NULL. */
 const cfg_node *cfg_participant(const cfg_cluster *c, const char *name);

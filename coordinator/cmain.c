@@ -1,7 +1,8 @@
 /*
  * cmain.c - twopc-coordinator(8): the coordinator daemon.
  *
- * Runs in the foreground; SIGTERM or SIGINT stops it cleanly. Exit status:
+ * Runs in the foreground; SIGTERM or SIGINT stops it cleanly, SIGHUP
+ * reads the cluster file again (creload.c) and never stops it. Exit status:
  * 0 after a signal (and after --help, --version, a passed --check-config),
  * 1 when the log could not be forced or the daemon could not start, 2 for
  * usage or configuration errors.
@@ -11,6 +12,7 @@
  * resender completes its passes (notify.h).
  */
 #include <errno.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,11 +26,22 @@
 #include "tlog.h"
 #include "twopc/error.h"
 
+static daemon_args cmain_args;
+
 static void
 cmain_stop(void *c)
 {
 	notify_stopping();
 	coord_request_stop(c);
+}
+
+/* SIGHUP: the file again; its log_level applies unless -v or -q. */
+static void
+cmain_reload(void *arg)
+{
+	coord *c = arg;
+	(void)coord_reload(c);
+	tlog_set_level(daemon_log_level(&cmain_args, c->cfg->log_level));
 }
 
 /* The watchdog's measure of progress: the resender's completed passes
@@ -58,7 +71,7 @@ cmain_opt(int ch, const char *arg, void *min_epoch)
 }
 
 static const char cmain_usage[] =
-    "usage: twopc-coordinator -c FILE [-n NAME] [--check-config] [--min-epoch N] [-v]\n"
+    "usage: twopc-coordinator -c FILE [-n NAME] [--check-config] [--min-epoch N] [-v | -q]\n"
     "       twopc-coordinator --help | --version\n";
 
 static void
@@ -73,14 +86,16 @@ cmain_help(void)
 {
 	fputs(cmain_usage, stdout);
 	fputs("\n"
-	    "The coordinator of a twopc cluster, in the foreground; SIGTERM stops it.\n"
+	    "The coordinator of a twopc cluster, in the foreground; SIGTERM stops it,\n"
+	    "SIGHUP reads the cluster file again.\n"
 	    "\n"
 	    "  -c, --config FILE   the cluster file (twopc.yaml(5))\n"
 	    "  -n, --name NAME     the coordinator's name in it (checked if given)\n"
 	    "      --check-config  check the file, the TLS files and that the log can\n"
 	    "                      be written, then exit (0 OK, 2 not)\n"
 	    "      --min-epoch N   start at epoch N or above (after a lost log)\n"
-	    "  -v, --verbose       log every step (DEBUG)\n"
+	    "  -v, --verbose       log every step (DEBUG), whatever log_level says\n"
+	    "  -q, --quiet         log only warnings and errors, whatever log_level says\n"
 	    "  -h, --help          this text\n"
 	    "      --version       the release\n"
 	    "\n"
@@ -97,6 +112,8 @@ main(int argc, char **argv)
 	};
 	daemon_args a;
 	uint64_t min_epoch = 0;
+	/* A hangup before the signal thread runs must not end the start. */
+	signal(SIGHUP, SIG_IGN);
 	testhook_arm_from_env();
 	int rv = daemon_parse_args(argc, argv, longopts, cmain_opt, &min_epoch, &a);
 	if (rv != 0) {
@@ -112,8 +129,9 @@ main(int argc, char **argv)
 		return 0;
 	}
 	const char *file = a.file, *name = a.name;
-	int check = a.check, verbose = a.verbose;
-	tlog_set_sink(tlog_stderr_sink, NULL, verbose ? TLOG_DEBUG : TLOG_INFO);
+	int check = a.check;
+	cmain_args = a;
+	tlog_set_sink(tlog_stderr_sink, NULL, daemon_log_level(&a, -1));
 
 	char errs[8192];
 	cfg_cluster *cfg = NULL;
@@ -148,6 +166,7 @@ main(int argc, char **argv)
 		return 0;
 	}
 	tlog_set_name(cfg->coordinator.name);
+	tlog_set_level(daemon_log_level(&a, cfg->log_level));
 	if (cfg->insecure)
 		tlog_warn("%s: insecure: true: the cluster is unauthenticated; anyone who can "
 		    "reach a tcp:// address can commit, abort or erase transactions", file);
@@ -166,7 +185,7 @@ main(int argc, char **argv)
 		cfg_free(cfg);
 		return 1;
 	}
-	daemon_signals_start(&sig, cmain_stop, &c);
+	daemon_signals_start(&sig, cmain_stop, cmain_reload, &c);
 	char what[300];
 	snprintf(what, sizeof(what), "coordinator %s serving on %s", cfg->coordinator.name,
 	    cfg->coordinator.listen);

@@ -89,13 +89,14 @@ coord_init(coord *c, cfg_cluster *cfg)
 	pthread_cond_init(&c->group_cv, NULL);
 }
 
-/* The participant sockets and the FORGET queues. */
+/* The participant sockets and the FORGET queues, with room for as many
+ * as a cluster may have: a reload appends without moving them. */
 static int
 coord_dial(coord *c)
 {
 	c->nsocks = c->cfg->nparticipants;
-	c->socks = calloc(c->nsocks, sizeof(*c->socks));
-	c->forget = calloc(c->nsocks, sizeof(*c->forget));
+	c->socks = calloc(CFG_MAX_PARTICIPANTS, sizeof(*c->socks));
+	c->forget = calloc(CFG_MAX_PARTICIPANTS, sizeof(*c->forget));
 	if (c->socks == NULL || c->forget == NULL)
 		return TWOPC_ENOMEM;
 	for (size_t i = 0; i < c->nsocks; i++) {

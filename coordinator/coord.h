@@ -16,6 +16,8 @@
  *   cepoch.c    epochs and fencing (R6)
  *   cviol.c     violations that cannot heal; cresolve.c twopc resolve
  *   cserve.c    the answers: DECISION_REQUEST, STATUS_REQUEST, dispatch
+ *   creload.c   SIGHUP: the cluster file read again (new participants,
+ *               timeouts)
  *
  * Locking order: db_lock before c->mtx. c->mtx guards the running table,
  * the FORGET queues, the flow counters and the run state.
@@ -51,8 +53,9 @@ typedef struct coord {
 	cfg_cluster *cfg;
 	db *db;
 	rpc_server *srv;
-	nng_socket *socks;           /* one REQ socket per participant */
-	size_t nsocks;
+	nng_socket *socks;           /* one REQ socket per participant; room for
+	                              * CFG_MAX_PARTICIPANTS (a reload appends) */
+	_Atomic size_t nsocks;       /* grows under c->mtx (creload.c) */
 	_Atomic uint64_t epoch;
 	atomic_uint_fast64_t seq;
 
@@ -61,7 +64,7 @@ typedef struct coord {
 	RUNSTATE_EMBED(run);
 	pthread_cond_t wake_cv;      /* the resender: stopping or failed (c->wake) */
 	coord_txn *running;          /* SUBMITs not yet decided */
-	coord_fq *forget;            /* per participant (cforget.c) */
+	coord_fq *forget;            /* per participant (cforget.c), room as socks */
 	_Atomic int fenced;          /* a newer epoch was seen: decide nothing (cepoch.c) */
 	_Atomic int ready;           /* recovery done: requests are served */
 	uint64_t presume_from;       /* no record of an older epoch's txid: in doubt */
@@ -93,6 +96,17 @@ void coord_stop(coord *c);
 /* Block until stopping (0) or failed (TWOPC_EIO). */
 int coord_wait(coord *c);
 void coord_request_stop(coord *c);
+
+/* ---- creload.c ---- */
+
+/* Read the cluster file again and apply what may change while serving
+ * (cfg_reload_diff): the timeouts and log_level into c->cfg, new
+ * participants dialed and appended. Everything refused or wrong is
+ * logged (a file that does not load: its FILE:LINE:COLUMN lines, and
+ * nothing changes). Returns 0 when all that differed was applied, -1
+ * otherwise. Never stops the coordinator. One call at a time (the signal
+ * thread); any time after coord_start returned 0. */
+int coord_reload(coord *c);
 
 /* ---- crun.c ---- */
 

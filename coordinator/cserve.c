@@ -107,6 +107,9 @@ cserve_dispatch(coord *c, const wire_msg *req, wire_msg *rep)
 {
 	static _Thread_local char buf[WIRE_TEXT_MAX + 1];
 
+	/* Who may send what (cfgrole.c): refused before any handler. */
+	if (cfg_role_refuse(c->cfg, CFG_ROLE_COORDINATOR, req, rep, buf, sizeof(buf)))
+		return 1;
 	switch ((wire_type)req->type) {
 	case WIRE_SUBMIT:
 		return csubmit_handle(c, req, rep, buf, sizeof(buf));

@@ -212,7 +212,18 @@ dres_main(twopc_client *cl, int argc, char **argv)
 		case 'F': outcome = 0; nout++; break;
 		case 'f': force = 1; break;
 		case 'j': json = 1; break;
-		case 'T': timeout_ms = atoi(optarg); break;
+		case 'T': {
+			/* As every other --timeout of the driver: named when wrong. */
+			char *end;
+			long v = strtol(optarg, &end, 10);
+			if (end == optarg || *end != '\0' || v < 1 || v > 86400000) {
+				fprintf(stderr, "twopc: invalid --timeout '%s': expected milliseconds, "
+				    "a whole number from 1 to 86400000\n", optarg);
+				return DRES_USAGE;
+			}
+			timeout_ms = (int)v;
+			break;
+		}
 		default: return dres_usage();
 		}
 	}

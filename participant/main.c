@@ -5,6 +5,9 @@
  * library, whose log lines (configuration errors included) it writes to
  * stderr.
  *
+ * SIGHUP reads the cluster file again (twopc_participant_reload) and
+ * never stops the daemon; the file's log_level applies unless -v or -q.
+ *
  * Exit status: 0 after SIGTERM/SIGINT (and after --help, --version, a
  * passed --check-config), 1 when the participant could not start or a log
  * write failed (the library stopped serving), 2 for usage or
@@ -15,6 +18,7 @@
  * log recovered, the socket listening), STOPPING=1 on SIGTERM, WATCHDOG=1
  * while twopc_participant_progress() grows (notify.h).
  */
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -26,7 +30,7 @@
 #include "twopc/participant.h"
 
 static const char main_usage[] =
-    "usage: twopc-participant -c FILE -n NAME [--check-config] [-v]\n"
+    "usage: twopc-participant -c FILE -n NAME [--check-config] [-v | -q]\n"
     "       twopc-participant -c FILE --check-config\n"
     "       twopc-participant --help | --version\n";
 
@@ -43,14 +47,15 @@ main_help(void)
 	fputs(main_usage, stdout);
 	fputs("\n"
 	    "A participant of a twopc cluster with the built-in key-value store, in the\n"
-	    "foreground; SIGTERM stops it.\n"
+	    "foreground; SIGTERM stops it, SIGHUP reads the cluster file again.\n"
 	    "\n"
 	    "  -c, --config FILE   the cluster file (twopc.yaml(5))\n"
 	    "  -n, --name NAME     this participant's name in it\n"
 	    "      --check-config  check the file, the TLS files and that the log of NAME\n"
 	    "                      (of every participant without -n) can be written,\n"
 	    "                      then exit (0 OK, 2 not)\n"
-	    "  -v, --verbose       log every step (DEBUG)\n"
+	    "  -v, --verbose       log every step (DEBUG), whatever log_level says\n"
+	    "  -q, --quiet         log only warnings and errors, whatever log_level says\n"
 	    "  -h, --help          this text\n"
 	    "      --version       the release\n"
 	    "\n"
@@ -76,6 +81,22 @@ main_check(const daemon_args *a)
 		return 2;
 	printf("%s: OK (%zu participants)\n", a->file, n);
 	return 0;
+}
+
+static daemon_args main_args;
+
+static void
+main_level(twopc_participant *p)
+{
+	twopc_set_log(tlog_stderr_sink, NULL,
+	    daemon_log_level(&main_args, twopc_participant_log_level(p)));
+}
+
+static void
+main_reload(void *p)
+{
+	(void)twopc_participant_reload(p);
+	main_level(p);
 }
 
 static void
@@ -107,6 +128,7 @@ main_serve(const daemon_args *a)
 		fprintf(stderr, "twopc-participant: %s\n", twopc_strerror(rv));
 		return rv == TWOPC_ECONFIG || rv == TWOPC_ENOENT ? 2 : 1;
 	}
+	main_level(p);
 	/* The kv store lives in the log's file: one-phase commits are one
 	 * SQLite transaction. */
 	(void)twopc_participant_set_atomic_commit(p, 1);
@@ -115,7 +137,7 @@ main_serve(const daemon_args *a)
 		twopc_participant_close(p);
 		return 1;
 	}
-	daemon_signals_start(&sig, main_stop, p);
+	daemon_signals_start(&sig, main_stop, main_reload, p);
 	char what[200];
 	snprintf(what, sizeof(what), "participant %s serving", a->name);
 	notify_ready(what);
@@ -134,6 +156,8 @@ main(int argc, char **argv)
 	/* The test hooks (crash points, the fault VFS) are armed by the
 	 * daemon from its environment, never by the library. */
 	testhook_arm_from_env();
+	/* A hangup before the signal thread runs must not end the start. */
+	signal(SIGHUP, SIG_IGN);
 	if (daemon_parse_args(argc, argv, NULL, NULL, NULL, &a) != 0)
 		usage();
 	if (a.help || a.version) {
@@ -147,6 +171,7 @@ main(int argc, char **argv)
 		usage();
 	if (a.check)
 		return main_check(&a);
-	twopc_set_log(tlog_stderr_sink, NULL, a.verbose ? TLOG_DEBUG : TLOG_INFO);
+	main_args = a;
+	twopc_set_log(tlog_stderr_sink, NULL, daemon_log_level(&a, -1));
 	return main_serve(&a);
 }

@@ -175,7 +175,7 @@ part_ask_drop(twopc_participant *p, const char *txid)
 	if (a != NULL)
 		*a = p->asks[--p->nasks];
 	p->released++;
-	pthread_cond_broadcast(&p->cv);
+	pthread_cond_broadcast(&p->released_cv);
 	pthread_mutex_unlock(&p->mtx);
 }
 

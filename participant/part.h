@@ -72,8 +72,10 @@ struct twopc_participant {
 	size_t nasks, capasks;
 	int64_t next_expire_ms;
 	int atomic_commit;           /* twopc_participant_set_atomic_commit */
-	uint64_t released;           /* decisions applied (locks released), p->mtx;
-	                              * p->cv is broadcast with each (part_released) */
+	uint64_t released;           /* decisions applied (locks released), p->mtx */
+	pthread_cond_t released_cv;  /* broadcast with each, and when stopping: readers
+	                              * waiting for a lock (pstatus.c) wake; not
+	                              * p->cv, which would wake the asking thread */
 };
 
 struct twopc_txn {
@@ -140,7 +142,7 @@ int part_store_epoch(twopc_participant *p);
  * memory. */
 part_ask *part_ask_find(twopc_participant *p, const char *txid, int create);
 /* Forget TXID's entry (it left READY: its locks are released, so readers
- * waiting for them are woken: p->released, p->cv). */
+ * waiting for them are woken: p->released, p->released_cv). */
 void part_ask_drop(twopc_participant *p, const char *txid);
 /* Copy the note of TXID's entry into BUF ("" if none). */
 void part_ask_note(twopc_participant *p, const char *txid, char *buf, size_t len);

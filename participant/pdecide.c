@@ -7,7 +7,14 @@
 
 #include "crash.h"
 #include "ptxn.h"
+#include "tlimit.h"
 #include "tlog.h"
+
+/* The coordinator resends a decision until it is ACKed: these lines can
+ * repeat every ack_retry_ms for as long as the cause lasts, so they are
+ * rate-limited, with a count of what was left out (tlimit.h). */
+static tlimit pdecide_unknown_log = TLIMIT_INIT("GLOBAL_COMMITs with no record here");
+static tlimit pdecide_violation_log = TLIMIT_INIT("decisions contradicting the log");
 
 int
 part_apply_commit(twopc_txn *txn, plog_txn *t, uint64_t epoch, const char *peers,
@@ -129,8 +136,8 @@ part_global_unknown(twopc_participant *p, const wire_msg *req, wire_msg *rep, ch
 	plog_txn t;
 	if (req->type == WIRE_GLOBAL_COMMIT) {
 		db_unlock(p->db);
-		tlog_error("%s: GLOBAL_COMMIT for a transaction with no record here "
-		    "(the log was lost or replaced?)", req->txid);
+		tlimit_log(&pdecide_unknown_log, TLOG_ERROR, "%s: GLOBAL_COMMIT for a transaction "
+		    "with no record here (the log was lost or replaced?)", req->txid);
 		return wire_reply_error(rep, TWOPC_ENOENT, "no record of this transaction", buf, len);
 	}
 	/* Reordered: the decision came before the vote request. Remember it
@@ -184,7 +191,8 @@ part_on_global(twopc_participant *p, const wire_msg *req, wire_msg *rep, char *b
 		}
 	} else if ((t.state == TX_COMMIT) != commit) {
 		/* A decision once forced is final (DESIGN section 4). */
-		tlog_error("%s: PROTOCOL VIOLATION: %s from %s but the log says %s; keeping %s",
+		tlimit_log(&pdecide_violation_log, TLOG_ERROR,
+		    "%s: PROTOCOL VIOLATION: %s from %s but the log says %s; keeping %s",
 		    req->txid, wire_type_name(req->type), req->sender, tx_state_name(t.state),
 		    tx_state_name(t.state));
 	}

@@ -2,8 +2,9 @@
  * pserve.c - the participant library's lifecycle (open, start, wait,
  * stop, close) and the dispatch of every message to its handler: phase one
  * (pvote.c), phase two (pdecide.c), termination (pterm.c), resolution
- * (presolve.c), STATUS and GET (pstatus.c). Recovery runs in start, before
- * anything is served (precover.c).
+ * (presolve.c), STATUS and GET (pstatus.c), each after the role check
+ * (prole.c). Recovery runs in start, before anything is served
+ * (precover.c).
  *
  * Every handler is idempotent (NNG's REQ resends): it looks at the logged
  * state first and answers from it.
@@ -18,6 +19,7 @@
 #include "pdecide.h"
 #include "precover.h"
 #include "presolve.h"
+#include "prole.h"
 #include "pstatus.h"
 #include "pterm.h"
 #include "pvote.h"
@@ -34,6 +36,8 @@ static int
 part_dispatch(twopc_participant *p, const wire_msg *req, wire_msg *rep)
 {
 	static _Thread_local char buf[WIRE_TEXT_MAX + 1];
+	if (part_role_refused(p, req, rep, buf, sizeof(buf)))
+		return 1;
 	switch ((wire_type)req->type) {
 	case WIRE_VOTE_REQUEST:
 		return part_on_vote_request(p, req, rep, buf, sizeof(buf));
@@ -143,6 +147,7 @@ part_free(twopc_participant *p)
 	cfg_free(p->cfg);
 	free(p->asks);
 	pthread_cond_destroy(&p->cv);
+	pthread_cond_destroy(&p->released_cv);
 	pthread_mutex_destroy(&p->mtx);
 	free(p);
 }
@@ -160,6 +165,7 @@ part_open(twopc_participant **out, cfg_cluster *cfg, const char *name, const two
 	}
 	pthread_mutex_init(&p->mtx, NULL);
 	mclock_cond_init(&p->cv); /* timed waits in precover.c */
+	mclock_cond_init(&p->released_cv); /* timed waits in pstatus.c */
 	p->res = *res;
 	p->cfg = cfg;
 	if ((p->self = cfg_participant(p->cfg, name)) == NULL) {
@@ -182,10 +188,12 @@ part_open(twopc_participant **out, cfg_cluster *cfg, const char *name, const two
 	e = part_epoch_from_log(e);
 	atomic_store(&p->max_epoch, e);
 	p->epoch_stored = e;
-	p->peer_socks = calloc(p->cfg->nparticipants, sizeof(*p->peer_socks));
-	p->peer_open = calloc(p->cfg->nparticipants, sizeof(*p->peer_open));
+	/* Room for every participant a cluster may have: a reload appends
+	 * peers (preload.c) without moving these. */
+	p->peer_socks = calloc(CFG_MAX_PARTICIPANTS, sizeof(*p->peer_socks));
+	p->peer_open = calloc(CFG_MAX_PARTICIPANTS, sizeof(*p->peer_open));
 	if (p->peer_socks == NULL || p->peer_open == NULL ||
-	    fd_init(&p->fd, (int)p->cfg->nparticipants + 1, p->cfg->decision_timeout_ms,
+	    fd_init(&p->fd, CFG_MAX_PARTICIPANTS + 1, p->cfg->decision_timeout_ms,
 	    p->cfg->decision_timeout_ms * 4) != 0) {
 		rv = TWOPC_ENOMEM;
 		goto fail;
@@ -383,6 +391,7 @@ twopc_participant_stop(twopc_participant *p)
 	pthread_mutex_lock(&p->mtx);
 	p->stopping = 1;
 	pthread_cond_broadcast(&p->cv);
+	pthread_cond_broadcast(&p->released_cv);
 	pthread_mutex_unlock(&p->mtx);
 	return 0;
 }

@@ -98,7 +98,7 @@ part_on_get(twopc_participant *p, const wire_msg *req, wire_msg *rep, char *buf,
 		pthread_mutex_lock(&p->mtx);
 		while (p->released == seen && !p->stopping && !p->failed &&
 		    (left = deadline - mono_ms()) > 0)
-			(void)mclock_cond_wait_ms(&p->cv, &p->mtx, (long)left);
+			(void)mclock_cond_wait_ms(&p->released_cv, &p->mtx, (long)left);
 		pthread_mutex_unlock(&p->mtx);
 	}
 	int rv = p->res.read(p->res.user, db_sqlite(p->db), req->text, buf, len);

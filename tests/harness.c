@@ -259,7 +259,7 @@ hc_ping(hcluster *c, int i, int timeout_ms)
 	int ok = -1;
 	while (mono_ms() < end) {
 		wire_msg req, rep;
-		wire_msg_init(&req, WIRE_IAMALIVE, 0, NULL, "harness");
+		wire_msg_init(&req, WIRE_IAMALIVE, 0, NULL, "client"); /* the role this process dials as */
 		if (rpc_call(s, &req, &rep, 200) == 0) {
 			wire_msg_free(&rep);
 			ok = 0;

@@ -30,6 +30,8 @@ void test_batch_register(void);
 void test_tls_register(void);
 void test_ops_register(void);
 void test_abuse_register(void);
+void test_reload_register(void);
+void test_attack_register(void);
 
 static const tu_test suites[] = {
 	{ "config", test_config_register },
@@ -46,6 +48,8 @@ static const tu_test suites[] = {
 	{ "tls", test_tls_register },
 	{ "ops", test_ops_register },
 	{ "abuse", test_abuse_register },
+	{ "reload", test_reload_register },
+	{ "attack", test_attack_register },
 };
 
 int

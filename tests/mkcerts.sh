@@ -10,6 +10,11 @@
 # certificate is issued to its node name (subject CN and DNS
 # subjectAltName), which is what a twopc dialer checks, wherever the node
 # runs; valid for server and client authentication (mutual TLS).
+# Beside each certificate an X25519 key pair for the MAC every message
+# carries (twopc(7), SECURITY CONSIDERATIONS): NAME.kx.sec (0600) and
+# NAME.kx.pub, 64 hex digits each; kept when both are present, so that
+# running nodes keep their keys. A machine needs its own NAME.kx.sec and
+# every other name's NAME.kx.pub.
 # Point the cluster file at it with
 #   tls:
 #     ca: DIR/ca.crt
@@ -40,7 +45,7 @@ if [ ! -s "$dir/ca.crt" ] || [ ! -s "$dir/ca.key" ]; then
 	    2>/dev/null
 fi
 ext=$(mktemp)
-trap 'rm -f "$ext" "$dir"/*.csr' EXIT
+trap 'rm -f "$ext" "$dir"/*.csr "$dir"/*.kx.pem' EXIT
 for n in $names client "$@"; do
 	printf 'basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=serverAuth,clientAuth\nsubjectAltName=DNS:%s\n' "$n" >"$ext"
 	openssl req "${ec[@]}" -keyout "$dir/$n.key" -out "$dir/$n.csr" -subj "/CN=$n" 2>/dev/null
@@ -48,6 +53,19 @@ for n in $names client "$@"; do
 	    -CAcreateserial -days 825 -extfile "$ext" -out "$dir/$n.crt" 2>/dev/null
 	chmod 600 "$dir/$n.key"
 	chmod 644 "$dir/$n.crt"
+	if [ ! -s "$dir/$n.kx.sec" ] || [ ! -s "$dir/$n.kx.pub" ]; then
+		openssl genpkey -algorithm X25519 -out "$dir/$n.kx.pem" 2>/dev/null
+		# The raw key is the last 32 bytes of each DER form.
+		openssl pkey -in "$dir/$n.kx.pem" -outform DER 2>/dev/null | tail -c 32 |
+		    od -An -v -tx1 | tr -d ' \n' >"$dir/$n.kx.sec"
+		openssl pkey -in "$dir/$n.kx.pem" -pubout -outform DER 2>/dev/null | tail -c 32 |
+		    od -An -v -tx1 | tr -d ' \n' >"$dir/$n.kx.pub"
+		echo >>"$dir/$n.kx.sec"
+		echo >>"$dir/$n.kx.pub"
+		rm -f "$dir/$n.kx.pem"
+		chmod 600 "$dir/$n.kx.sec"
+		chmod 644 "$dir/$n.kx.pub"
+	fi
 done
 chmod 644 "$dir/ca.crt"
-echo "$dir: CA ca.crt; certificates for $(echo $names client "$@" | tr '\n' ' ')"
+echo "$dir: CA ca.crt; certificates and message keys for $(echo $names client "$@" | tr '\n' ' ')"

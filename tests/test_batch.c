@@ -84,9 +84,9 @@ test_envelope(void)
 
 	/* The layout of wire.h, byte for byte: one ACK in an envelope. */
 	static const uint8_t golden[] = {
-		'2', 'P', 'C', 2, 20, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 7, 0, 5, 'a', 'l', 'p', 'h', 'a',
+		'2', 'P', 'C', WIRE_VERSION, 20, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 7, 0, 5, 'a', 'l', 'p', 'h', 'a',
 		0, 0, 0, 38, 0, 1, 0, 0, 0, 32,
-		'2', 'P', 'C', 2, 8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 7, 4, 't', 'x', '-', '1',
+		'2', 'P', 'C', WIRE_VERSION, 8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 7, 4, 't', 'x', '-', '1',
 		5, 'a', 'l', 'p', 'h', 'a', 0, 0, 0, 1, TX_COMMIT,
 	};
 	env.nitems = 1;
@@ -454,7 +454,7 @@ test_participant_batch(void)
 	/* A peer speaking wire version 1: refused, with the versions named. */
 	((uint8_t *)it[1].data)[3] = 1;
 	CU_ASSERT(t_raw(c.urls[A], &it[1], 1, NULL, &rep, 500) != 0);
-	T_EQ(hc_wait_log_line(&c, A, "the peer speaks wire version 1; this node speaks 2", 5000), 0);
+	T_EQ(hc_wait_log_line(&c, A, "the peer speaks wire version 1; this node speaks 3", 5000), 0);
 	for (int i = 0; i < 3; i++)
 		free((void *)it[i].data);
 	hc_destroy(&c);

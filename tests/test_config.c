@@ -181,6 +181,7 @@ static void test_defaults(void)
 		CU_ASSERT_EQUAL(c->ack_retry_ms, 500);
 		CU_ASSERT_EQUAL(c->retention_s, 86400);
 		CU_ASSERT_EQUAL(c->durability, CFG_DURABILITY_FULL);
+		CU_ASSERT_EQUAL(c->log_level, -1); /* none: the daemon's default */
 	}
 	cfg_free(c);
 	rmdir(tmp);
@@ -439,7 +440,11 @@ static const t_bad t_bad_files[] = {
 	/* unknown and repeated keys */
 	{"unknown_top_key", T_COORD T_PARTS "colour: red\n",
 	    "9:1: unknown key 'colour' at top level (expected coordinator, participants, "
-	    "timeouts, durability, insecure, tls)", 1, NULL},
+	    "timeouts, durability, insecure, tls, log_level)", 1, NULL},
+	{"log_level_bad", T_COORD T_PARTS "log_level: loud\n",
+	    "9:12: bad log_level value 'loud' (expected error, warn, info or debug)", 1, NULL},
+	{"log_level_not_scalar", T_COORD T_PARTS "log_level: [info]\n",
+	    "9:12: expected a string for 'log_level', got a sequence", 1, NULL},
 	{"unknown_coordinator_key", "coordinator:\n  name: coord\n  listen: tcp://127.0.0.1:7400\n"
 	    "  log: coord.db\n  timeout: 5\n" T_PARTS,
 	    "5:3: unknown key 'timeout' in coordinator (expected name, listen, log, "
@@ -644,6 +649,100 @@ static void test_invalid_files(void)
 	rmdir(tmp);
 }
 
+/* ---- reloading (cfgreload.c) ---- */
+
+/* Load TEXT as a second cluster; NULL on failure (asserted). */
+static cfg_cluster *t_load_next(const char *dir, const char *text)
+{
+	char path[PATH_MAX], err[T_ERRLEN];
+	cfg_cluster *c = NULL;
+
+	t_check(t_load(dir, text, &c, err, path, sizeof path) == 0, __LINE__, "%s", err);
+	return c;
+}
+
+#define T_BETA "  - name: beta\n    listen: tcp://127.0.0.1:7402\n    log: beta.db\n"
+
+/* Each change a running daemon may refuse names its key; the safe ones
+ * (timeouts, log level, participants appended) are applied in place. */
+static void test_reload_rules(void)
+{
+	static const struct {
+		const char *name, *text, *line;
+		int refused;
+		size_t nadd;
+	} cases[] = {
+		{"nothing", T_COORD T_PARTS, "", 0, 0},
+		{"appended", T_COORD T_PARTS T_BETA, "", 0, 1},
+		{"coordinator_listen", "coordinator:\n  name: coord\n  listen: tcp://127.0.0.1:7499\n"
+		    "  log: coord.db\n" T_PARTS, "reload: 'coordinator.listen' changed "
+		    "(tcp://127.0.0.1:7400 -> tcp://127.0.0.1:7499): not applied, it takes a restart",
+		    1, 0},
+		{"renamed", T_COORD "participants:\n" T_BETA,
+		    "reload: 'name' of participant 1 changed (alpha -> beta)", 1, 0},
+		{"moved", T_COORD "participants:\n" T_BETA
+		    "  - name: alpha\n    listen: tcp://127.0.0.1:7401\n    log: alpha.db\n",
+		    "1 new participant(s) not added", 1, 0},
+		{"participant_listen", T_COORD "participants:\n  - name: alpha\n"
+		    "    listen: tcp://127.0.0.1:7409\n    log: alpha.db\n" T_BETA,
+		    "'listen' of participant 'alpha' changed", 1, 0},
+		{"participant_log", T_COORD "participants:\n  - name: alpha\n"
+		    "    listen: tcp://127.0.0.1:7401\n    log: other.db\n" T_BETA,
+		    "'log' of participant 'alpha' changed", 1, 1},
+		{"durability", T_COORD T_PARTS "durability: normal\n",
+		    "'durability' changed (full -> normal)", 1, 0},
+	};
+	char tmp[64], err[T_ERRLEN], done[512];
+
+	if (!t_mkdtemp(tmp, sizeof tmp))
+		return;
+	for (size_t i = 0; i < T_NITEMS(cases); i++) {
+		cfg_cluster *cur = t_load_next(tmp, T_COORD T_PARTS);
+		cfg_cluster *next = t_load_next(tmp, cases[i].text);
+		size_t nadd = 99;
+
+		if (cur == NULL || next == NULL) {
+			cfg_free(cur);
+			cfg_free(next);
+			continue;
+		}
+		int refused = cfg_reload_diff(cur, next, &nadd, err, sizeof err);
+		t_check(refused == cases[i].refused && nadd == cases[i].nadd, __LINE__,
+		    "%s: %d refused, %zu to add; want %d, %zu:\n%s", cases[i].name, refused, nadd,
+		    cases[i].refused, cases[i].nadd, err);
+		t_check(cases[i].line[0] ? strstr(err, cases[i].line) != NULL : err[0] == '\0',
+		    __LINE__, "%s: want \"%s\" in:\n%s", cases[i].name, cases[i].line, err);
+		cfg_free(cur);
+		cfg_free(next);
+	}
+
+	/* Applied: new timeouts and level; beta appended without moving alpha. */
+	cfg_cluster *cur = t_load_next(tmp, T_COORD T_PARTS);
+	cfg_cluster *next = t_load_next(tmp, "coordinator:\n  name: coord\n"
+	    "  listen: tcp://127.0.0.1:7400\n  log: coord.db\n  vote_timeout_ms: 300\n"
+	    T_PARTS T_BETA "timeouts: {retention_s: 60}\nlog_level: debug\n");
+	if (cur != NULL && next != NULL) {
+		const cfg_node *alpha = &cur->participants[0];
+		cfg_reload_values(cur, next, done, sizeof done);
+		T_STREQ(done, "vote_timeout_ms 2000 -> 300, retention_s 86400 -> 60, "
+		    "log_level (none) -> debug");
+		T_EQ(cur->vote_timeout_ms, 300);
+		T_EQ(cur->log_level, 3);
+		T_EQ(cfg_reload_add(cur, &next->participants[1]), 0);
+		T_EQ(cur->nparticipants, 2);
+		T_TRUE(&cur->participants[0] == alpha);
+		T_EQ(cfg_participant_index(cur, "beta"), 1);
+		T_STREQ(cur->participants[1].listen, "tcp://127.0.0.1:7402");
+		cfg_reload_values(cur, next, done, sizeof done);
+		T_STREQ(done, ""); /* nothing left to change */
+	}
+	cfg_free(cur);
+	cfg_free(next);
+	T_EQ(cfg_log_level("warn"), 1);
+	T_EQ(cfg_log_level("WARN"), -1);
+	rmdir(tmp);
+}
+
 void test_config_register(void);
 
 void test_config_register(void)
@@ -658,6 +757,7 @@ void test_config_register(void)
 		{ "unreadable files", test_unreadable },
 		{ "error buffer limits", test_errbuf_limits },
 		{ "invalid files", test_invalid_files },
+		{ "reload rules", test_reload_rules },
 	};
 	TU_SUITE("config", tests);
 }

@@ -331,8 +331,10 @@ test_lost_coordinator_log(void)
 	CU_ASSERT_FATAL(hc_start_all(&c) == 0);
 	CU_ASSERT_EQUAL(hc_kill(&c, 0), 0);
 	CU_ASSERT_FATAL(hc_start(&c, 0, "TWOPC_CRASH_AT=coordinator.after_first_global") == 0);
-	CU_ASSERT_EQUAL(T_DRV(&c, "commit", "--txid", "split-1", "alpha:put:s=1", "beta:put:s=1",
-	    NULL), 3);
+	/* RESULT leaves with the first GLOBAL_COMMIT: the driver may have
+	 * been told COMMITTED (0) before the crash, or nothing (3). */
+	int rc = T_DRV(&c, "commit", "--txid", "split-1", "alpha:put:s=1", "beta:put:s=1", NULL);
+	CU_ASSERT(rc == 0 || rc == 3);
 	CU_ASSERT_EQUAL(hc_wait_exit(&c, 0, 10000, &st), 0);
 	CU_ASSERT_EQUAL(hc_wait_state(&c, A, "split-1", "COMMIT", 5000), 0);
 	CU_ASSERT_EQUAL(hc_wait_state(&c, B, "split-1", "READY", 5000), 0);

@@ -397,7 +397,9 @@ static void
 t_same_msg(const char *ctx, const wire_msg *want, const wire_msg *got)
 {
 	T_CHECK(got->type == want->type, "%s: type %d", ctx, got->type);
-	T_CHECK(got->flags == 0, "%s: flags %d", ctx, got->flags);
+	T_CHECK(got->flags == want->flags, "%s: flags %d", ctx, got->flags);
+	T_CHECK(got->auth_stamp == want->auth_stamp &&
+	    memcmp(got->auth_tag, want->auth_tag, WIRE_MAC_LEN) == 0, "%s: trailer differs", ctx);
 	T_CHECK(got->epoch == want->epoch, "%s: epoch %llu, want %llu", ctx,
 	    (unsigned long long)got->epoch, (unsigned long long)want->epoch);
 	t_same_str(ctx, "txid", want->txid, got->txid);
@@ -509,20 +511,23 @@ static void
 test_golden(void)
 {
 	static const t_golden cases[] = {
-		{ "ACK", "32504302 08 00 0000 0102030405060708 04 74782d31 05 616c706861 "
+		{ "ACK", "32504303 08 00 0000 0102030405060708 04 74782d31 05 616c706861 "
 		    "00000001 03" },
-		{ "VOTE_REQUEST", "32504302 03 00 0000 0000000000000001 01 74 01 63 0000000d "
+		{ "VOTE_REQUEST", "32504303 03 00 0000 0000000000000001 01 74 01 63 0000000d "
 		    "0001 0161 0001 01 00016b 000176" },
-		{ "STATUS_REPLY", "32504302 0c 00 0000 0000000000000000 00 01 63 00000018 "
+		{ "STATUS_REPLY", "32504303 0c 00 0000 0000000000000000 00 01 63 00000018 "
 		    "0001 0174 02 0000000000000002 0000000000000003 000164" },
-		{ "SUBMIT", "32504302 01 00 0000 ffffffffffffffff 00 01 63 00000011 "
+		{ "SUBMIT", "32504303 01 00 0000 ffffffffffffffff 00 01 63 00000011 "
 		    "01020304 0001 0170 0001 04 00016e 000131" },
+		{ "ACK with the trailer", "32504303 08 80 0000 0000000000000009 01 74 01 63 "
+		    "00000001 04 0102030405060708 "
+		    "a0a1a2a3a4a5a6a7a8a9aaabacadaeafb0b1b2b3b4b5b6b7b8b9babbbcbdbebf" },
 	};
 	wire_op op_v = { WIRE_OP_PUT, "k", "v" }, op_s = { WIRE_OP_ADD, "n", "1" };
 	char *peer = "a";
 	wire_status st = { "t", TX_READY, 2, 3, "d" };
 	wire_work work = { "p", 1, &op_s };
-	wire_msg m[4];
+	wire_msg m[5];
 	wire_buf b = { 0 };
 
 	wire_msg_init(&m[0], WIRE_ACK, 0x0102030405060708ull, "tx-1", "alpha");
@@ -533,6 +538,10 @@ test_golden(void)
 	m[2].nstatus = 1, m[2].status = &st;
 	wire_msg_init(&m[3], WIRE_SUBMIT, UINT64_MAX, NULL, "c");
 	m[3].timeout_ms = 0x01020304, m[3].nwork = 1, m[3].work = &work;
+	wire_msg_init(&m[4], WIRE_ACK, 9, "t", "c");
+	m[4].state = TX_ABORT, m[4].flags = WIRE_FLAG_AUTH, m[4].auth_stamp = 0x0102030405060708ull;
+	for (int i = 0; i < WIRE_MAC_LEN; i++)
+		m[4].auth_tag[i] = (uint8_t)(0xa0 + i);
 
 	for (size_t i = 0; i < T_NITEMS(cases); i++) {
 		t_bytes want = { 0 };
@@ -615,8 +624,10 @@ static const t_bad t_bads[] = {
 	{ "version 0", WIRE_ACK, .edit = ED_SET, .at = 3, .val = 0, .want = P,
 	  .why = "unsupported protocol version" },
 	{ "version 1 (before BATCH)", WIRE_ACK, .edit = ED_SET, .at = 3, .val = 1, .want = P,
-	  .why = "the peer speaks wire version 1; this node speaks 2" },
-	{ "version 3", WIRE_ACK, .edit = ED_SET, .at = 3, .val = 3, .want = P,
+	  .why = "the peer speaks wire version 1; this node speaks 3" },
+	{ "version 2 (before the trailer)", WIRE_ACK, .edit = ED_SET, .at = 3, .val = 2, .want = P,
+	  .why = "the peer speaks wire version 2; this node speaks 3" },
+	{ "version 4", WIRE_ACK, .edit = ED_SET, .at = 3, .val = 4, .want = P,
 	  .why = "unsupported protocol version" },
 	{ "type 0", WIRE_ACK, .edit = ED_SET, .at = 4, .val = 0, .want = P,
 	  .why = "unknown message type" },
@@ -628,8 +639,10 @@ static const t_bad t_bads[] = {
 	  .why = "unknown flags or non-zero reserved bytes" },
 	{ "VOTE_REQUEST unknown flag 2", WIRE_VOTE_REQUEST, .edit = ED_SET, .at = 5, .val = 2,
 	  .want = P, .why = "unknown flags or non-zero reserved bytes" },
-	{ "DECISION_REQUEST unknown flag 0x80", WIRE_DECISION_REQUEST, .edit = ED_SET, .at = 5,
-	  .val = 0x80, .want = P, .why = "unknown flags or non-zero reserved bytes" },
+	{ "DECISION_REQUEST unknown flag 0x40", WIRE_DECISION_REQUEST, .edit = ED_SET, .at = 5,
+	  .val = 0x40, .want = P, .why = "unknown flags or non-zero reserved bytes" },
+	{ "AUTH flag without its trailer", WIRE_DECISION_REQUEST, .edit = ED_SET, .at = 5,
+	  .val = 0x80, .want = P, .why = "truncated body" },
 	{ "non-zero reserved byte 6", WIRE_ACK, .edit = ED_SET, .at = 6, .val = 0x80, .want = P,
 	  .why = "unknown flags or non-zero reserved bytes" },
 	{ "non-zero reserved byte 7", WIRE_ACK, .edit = ED_SET, .at = 7, .val = 1, .want = P,

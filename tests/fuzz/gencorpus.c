@@ -133,8 +133,19 @@ main(int argc, char **argv)
 	wire_msg_init(&m, WIRE_BATCH, 3, "", "coord");
 	m.nitems = 3, m.items = items;
 	bad |= put(&m);
+	/* The same BATCH sealed (the trailer of rpcauth.h; the MAC here is
+	 * not a real one: the codec only carries it), and a sealed request. */
+	m.flags = WIRE_FLAG_AUTH, m.auth_stamp = 1767225600000000ull;
+	for (int i = 0; i < WIRE_MAC_LEN; i++)
+		m.auth_tag[i] = (uint8_t)(i * 37 + 11);
+	bad |= put(&m);
 	for (int i = 0; i < 3; i++)
 		wire_buf_free(&in[i]);
+	wire_msg_init(&m, WIRE_GLOBAL_ABORT, 3, "coord-3-1", "coord");
+	m.flags = WIRE_FLAG_AUTH, m.auth_stamp = 1767225600000001ull;
+	for (int i = 0; i < WIRE_MAC_LEN; i++)
+		m.auth_tag[i] = (uint8_t)(255 - i);
+	bad |= put(&m);
 	printf("gencorpus: %d messages in %s\n", nfile, dir);
 	return bad ? 1 : 0;
 }

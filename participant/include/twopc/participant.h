@@ -193,6 +193,33 @@ TWOPC_API int twopc_participant_stop(twopc_participant *p);
  */
 TWOPC_API uint64_t twopc_participant_progress(const twopc_participant *p);
 
+/*
+ * Read the cluster file the handle was opened from again and apply what
+ * can change while it serves: the timeouts and the log level it names
+ * (twopc_participant_log_level), and participants added at the end of the
+ * list (this one may then ask them in the termination protocol). Any
+ * other difference (a name, a listen address, a log path, durability,
+ * insecure, the tls section, a participant removed or moved) is refused,
+ * one line to the log function naming the key; what can be applied still
+ * is. A file that does not load changes nothing (its errors go to the log
+ * function as "FILE:LINE:COLUMN: message" lines). The handle keeps
+ * serving in every case. Returns 0 when everything that differed was
+ * applied; TWOPC_ECONFIG when something was refused or the file does not
+ * load; TWOPC_EINVAL (NULL, or a handle opened without a file:
+ * twopc_participant_open_config); TWOPC_ENOMEM. Any thread but a
+ * callback's; one call at a time per handle. twopc-participant(8) calls it
+ * on SIGHUP.
+ */
+TWOPC_API int twopc_participant_reload(twopc_participant *p);
+
+/*
+ * The log_level the cluster file names, as twopc_set_log's levels: 0
+ * (error), 1 (warn), 2 (info), 3 (debug); -1 when it names none (or P is
+ * NULL, or the handle was opened without a file). The library does not
+ * apply it: the program owns the log function and its level.
+ */
+TWOPC_API int twopc_participant_log_level(const twopc_participant *p);
+
 /* Stop if needed, join every thread, close the log, free. NULL no-op. */
 TWOPC_API void twopc_participant_close(twopc_participant *p);
 
