@@ -657,10 +657,13 @@ test_read_only(void)
 	nng_socket s;
 	wire_msg req, rep;
 	CU_ASSERT_FATAL(hc_create(&c, 2, 2000, 60000) == 0);
-	CU_ASSERT_FATAL(hc_start(&c, A, NULL) == 0 && hc_start(&c, B, NULL) == 0);
-	/* Held at ro-1's END (the second END), before any FORGET. */
-	CU_ASSERT_FATAL(hc_start(&c, 0, "TWOPC_PAUSE_AT=coordinator.after_end_logged:2") == 0);
-	CU_ASSERT_EQUAL(T_DRV(&c, "commit", "alpha:put:a=1", "beta:put:b=2", NULL, NULL), 0);
+	CU_ASSERT_FATAL(hc_start_all(&c) == 0);
+	CU_ASSERT_EQUAL(T_DRV(&c, "commit", "--txid", "ro-0", "alpha:put:a=1", "beta:put:b=2"), 0);
+	CU_ASSERT_EQUAL(hc_wait_state(&c, 0, "ro-0", "END", 3000), 0);
+	/* Restarted to be held at ro-1's END, before any FORGET for it. */
+	CU_ASSERT_EQUAL(hc_signal(&c, 0, SIGTERM), 0);
+	CU_ASSERT_EQUAL(hc_wait_exit(&c, 0, 5000, NULL), 0);
+	CU_ASSERT_FATAL(hc_start(&c, 0, "TWOPC_PAUSE_AT=coordinator.after_end_logged") == 0);
 	CU_ASSERT_EQUAL(T_DRV(&c, "commit", "--txid", "ro-1", "alpha:add:a=5", "beta:check:b=2"), 0);
 	CU_ASSERT_FATAL(hc_wait_log_line(&c, 0, "PAUSED at coordinator.after_end_logged", 5000) == 0);
 	hc_kv(&c, A, "a", v, sizeof(v));
@@ -670,15 +673,16 @@ test_read_only(void)
 	CU_ASSERT_EQUAL(locks_of(&c, B), 0);
 	CU_ASSERT_EQUAL(hc_wait_log_line(&c, B, "ro-1: INIT -> READ-ONLY", 100), 0);
 
+	uint64_t epoch = (uint64_t)hc_query_int(&c, 0, "SELECT value FROM meta WHERE key = 'epoch'");
 	CU_ASSERT_FATAL(rpc_dial(c.urls[B], 0, &s) == 0);
-	wire_msg_init(&req, WIRE_DECISION_REQUEST, 1, "ro-1", "alpha");
+	wire_msg_init(&req, WIRE_DECISION_REQUEST, epoch, "ro-1", "alpha");
 	CU_ASSERT_FATAL(rpc_call(s, &req, &rep, 2000) == 0);
 	CU_ASSERT_EQUAL(rep.type, WIRE_DECISION_REPLY);
 	CU_ASSERT_EQUAL(rep.state, 2 /* READY: no help, and certainly not ABORT */);
 	wire_msg_free(&rep);
 	wire_op op = { WIRE_OP_CHECK, "b", "2" };
 	char *peers[] = { "alpha", "beta" };
-	wire_msg_init(&req, WIRE_VOTE_REQUEST, 1, "ro-1", "coord");
+	wire_msg_init(&req, WIRE_VOTE_REQUEST, epoch, "ro-1", "coord");
 	req.npeers = 2;
 	req.peers = peers;
 	req.nops = 1;
