@@ -434,6 +434,8 @@ wire_needs_txid(int type)
 uint8_t
 wire_flags_allowed(int type)
 {
+	if (type == WIRE_VOTE_ABORT)
+		return WIRE_FLAG_BUSY;
 	return type == WIRE_VOTE_REQUEST || type == WIRE_DECISION_REQUEST ? WIRE_FLAG_ONE_PHASE : 0;
 }
 

@@ -8,6 +8,7 @@
  *   4      1     type (wire_type)
  *   5      1     flags (must be 0 except where a type defines one:
  *                 VOTE_REQUEST, DECISION_REQUEST: WIRE_FLAG_ONE_PHASE;
+ *                 VOTE_ABORT: WIRE_FLAG_BUSY;
  *                 any type: WIRE_FLAG_AUTH, the trailer below)
  *   6      2     reserved, must be 0
  *   8      8     coordinator epoch, big-endian
@@ -31,7 +32,9 @@
  * Bodies (str8 = u8 length + bytes, str16 = u16 length + bytes):
  *   SUBMIT         u32 timeout_ms, u16 nwork, nwork x {str8 participant, ops}
  *   VOTE_REQUEST   u16 npeers, npeers x str8 name, ops
- *   VOTE_ABORT     str16 reason          (VOTE_COMMIT, VOTE_READONLY: empty)
+ *   VOTE_ABORT     str16 reason          (VOTE_COMMIT, VOTE_READONLY: empty);
+ *                  with WIRE_FLAG_BUSY the reason is the txid holding a key
+ *                  (not a vote: see WIRE_FLAG_BUSY)
  *   GLOBAL_*       empty
  *   ACK            u8 state (the sender's state now: COMMIT or ABORT)
  *   DECISION_REQUEST empty
@@ -90,6 +93,15 @@
  * a COMMIT record of any epoch answers COMMIT: the txid committed there.
  */
 #define WIRE_FLAG_ONE_PHASE 0x01
+/*
+ * VOTE_ABORT flag: busy, not a vote. A key of the request is locked by
+ * the READY transaction whose txid is the reason; the participant kept
+ * nothing of this request (no record, no staging), so the coordinator may
+ * send the same VOTE_REQUEST again once that transaction is decided (R5:
+ * it waits only where waiting cannot close a cycle), or count it as a NO
+ * vote. A node that does not know the flag refuses the message.
+ */
+#define WIRE_FLAG_BUSY 0x02
 /* Any type: the message ends with the authentication trailer (WIRE_AUTH_LEN
  * bytes after the body). Never on a message inside a BATCH: the envelope's
  * trailer covers its items. */

@@ -29,6 +29,7 @@ cflow_stage_name(int stage)
 	case CSTAGE_ABORTED: return "ABORTED";
 	case CSTAGE_SUBMIT: return "SUBMIT";
 	case CSTAGE_INQUIRY: return "INQUIRY";
+	case CSTAGE_RETRY: return "RETRY";
 	}
 	return "?";
 }
@@ -155,6 +156,12 @@ cflow_wait(coord *c, cflow_group *group)
 void
 cflow_batch(coord *c, coord_txn *t, int stage, const wire_msg *reqs, size_t n)
 {
+	cflow_batch_ms(c, t, stage, reqs, n, (int)c->cfg->vote_timeout_ms);
+}
+
+void
+cflow_batch_ms(coord *c, coord_txn *t, int stage, const wire_msg *reqs, size_t n, int ms)
+{
 	const wire_msg *preqs[WIRE_MAX_WORK];
 	nng_socket socks[WIRE_MAX_WORK];
 	for (size_t i = 0; i < n; i++) {
@@ -165,8 +172,7 @@ cflow_batch(coord *c, coord_txn *t, int stage, const wire_msg *reqs, size_t n)
 	t->nwho = n;
 	t->batch = NULL;
 	atomic_fetch_add(&t->pending, 1);
-	if (n == 0 || rpc_batch_start(n, socks, preqs, (int)c->cfg->vote_timeout_ms,
-	    cflow_batch_done, t) != 0)
+	if (n == 0 || rpc_batch_start(n, socks, preqs, ms > 0 ? ms : 1, cflow_batch_done, t) != 0)
 		cflow_join(t); /* nothing to send, or no batch: every call failed */
 }
 

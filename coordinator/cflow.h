@@ -35,6 +35,7 @@ enum {
 	CSTAGE_ACKS,       /* GLOBAL_COMMIT to the rest (cdeliver.c) */
 	CSTAGE_ABORTED,    /* GLOBAL_ABORT (cdeliver.c) */
 	CSTAGE_SUBMIT,     /* a new transaction: WAIT, then the votes (csubmit.c) */
+	CSTAGE_RETRY,      /* a wait is over: VOTE_REQUEST again to the busy (cvote.c) */
 	CSTAGE_INQUIRY,    /* a WAIT found at restart: DECISION_REQUEST to every
 	                    * participant (cinquire.c) */
 };
@@ -65,6 +66,9 @@ void cflow_wait(struct coord *c, cflow_group *group);
  * and run STAGE's step when they are all answered or timed out (and
  * t->pending, raised by one for the batch, is back at zero). */
 void cflow_batch(struct coord *c, coord_txn *t, int stage, const wire_msg *reqs, size_t n);
+/* The same with a deadline of MS milliseconds (not vote_timeout_ms). */
+void cflow_batch_ms(struct coord *c, coord_txn *t, int stage, const wire_msg *reqs, size_t n,
+    int ms);
 /* One of the things T's next step waits for is done (t->pending: the
  * batch in flight, and whatever the caller added before cflow_batch, such
  * as WAIT's fsync); the last one queues the step. Any thread; must not

@@ -66,6 +66,9 @@ coord_step(coord *c, coord_txn *t)
 	case CSTAGE_INQUIRY:
 		cinquire_step(c, t);
 		return;
+	case CSTAGE_RETRY:
+		cvote_step_retry(c, t);
+		return;
 	}
 	tlog_error("%s: a step of unknown stage %d (%s): the coordinator's own mistake; "
 	    "aborting", t->txid, t->stage, cflow_stage_name(t->stage));

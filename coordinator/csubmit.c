@@ -177,11 +177,7 @@ csubmit_step(coord *c, coord_txn *t)
 	/* WAIT's fsync is one of the things the vote step waits for: until it
 	 * ends, the flow cannot move on, so T stays ours below. */
 	atomic_store(&t->pending, two_phase && !late ? 1 : 0);
-	wire_msg *sub = t->sub;
-	t->sub = NULL;
-	cvote_start(c, t, sub);
-	wire_msg_free(sub);  /* the requests are encoded */
-	free(sub);
+	cvote_start(c, t);
 	if (two_phase && !late)
 		db_durable_async(c->db, csubmit_wait_durable, t);
 }

@@ -34,6 +34,7 @@
 #include "rpc.h"
 #include "txstate.h"
 #include "wire.h"
+#include <nng/nng.h>
 
 struct coord;
 struct cflow_group;
@@ -84,6 +85,11 @@ typedef struct coord_txn {
 	struct coord_txn *step_next; /* the step queue */
 	wire_msg *sub;               /* the SUBMIT, until its votes are sent */
 	uint64_t run_epoch;          /* the epoch of this run (the runs table) */
+	int busy[WIRE_MAX_WORK];     /* a key there is held by a READY transaction:
+	                              * no vote yet, the request goes again */
+	int64_t vote_until;          /* monotonic ms: the vote round's deadline */
+	int wait_ms;                 /* the next wait before asking a busy one again */
+	nng_aio *wait_aio;           /* its timer (cvote.c), allocated when needed */
 	atomic_int pending;          /* what the next step waits for: the batch in
 	                              * flight, and WAIT's fsync (cflow_join) */
 	int wait_rc;                 /* WAIT's fsync: 0 or TWOPC_EIO */

@@ -10,11 +10,15 @@
 
 struct coord;
 
-/* A VOTE_REQUEST with SUB's work to every participant of T (running,
- * WAIT, held by its flow). */
-void cvote_start(struct coord *c, coord_txn *t, const wire_msg *sub);
-/* The vote batch is done (CSTAGE_VOTES): tally, then decide (cdecide.h)
- * or, with one participant, finish the one-phase commit (conephase.h). */
+/* A VOTE_REQUEST with the work of t->sub (kept until the decision) to
+ * every participant of T (running, held by its flow). */
+void cvote_start(struct coord *c, coord_txn *t);
+/* A vote batch is done (CSTAGE_VOTES): tally; ask again the participants
+ * where a key was busy (R5, after a wait) while the round's deadline
+ * allows; then decide (cdecide.h) or, with one participant, finish the
+ * one-phase commit (conephase.h). */
 void cvote_step(struct coord *c, coord_txn *t);
+/* The pause of a wait is over (CSTAGE_RETRY): ask the busy ones again. */
+void cvote_step_retry(struct coord *c, coord_txn *t);
 
 #endif

@@ -41,19 +41,20 @@ part_vote_reply(wire_msg *rep, wire_type vote, char *buf, size_t len, const char
 	return 1;
 }
 
-/* Lock every key of REQ for its txid, no wait (R5: no waiting, so no
- * deadlock). 0; TWOPC_EBUSY with the reason in TXN; TWOPC_EIO. */
+/* Lock every key of REQ for its txid, no wait here (R5: the coordinator
+ * decides whether to wait, see part_vote_busy). 0; TWOPC_EBUSY with the
+ * reason in TXN and the holder's txid in HOLDER; TWOPC_EIO. */
 static int
-part_vote_lock(twopc_participant *p, const wire_msg *req, twopc_txn *txn)
+part_vote_lock(twopc_participant *p, const wire_msg *req, twopc_txn *txn, char *holder,
+    size_t hlen)
 {
-	char holder[WIRE_TXID_MAX + 1];
 	for (size_t i = 0; i < req->nops; i++) {
 #ifdef TWOPC_BUG_NO_LOCKS
 		/* TEST-ONLY BUG VARIANT (breaks R5): no key locks, so two
 		 * transactions stage from the same value and one update is lost. */
 		break;
 #endif
-		int rv = plog_lock(p->db, req->txid, req->ops[i].key, holder, sizeof(holder));
+		int rv = plog_lock(p->db, req->txid, req->ops[i].key, holder, hlen);
 		if (rv == TWOPC_EBUSY)
 			snprintf(txn->reason, sizeof(txn->reason), "key '%.64s' is locked by %s",
 			    req->ops[i].key, holder);
@@ -130,6 +131,21 @@ part_vote_abort(twopc_participant *p, const wire_msg *req, plog_txn *t, twopc_tx
 	    txn->reason);
 }
 
+/* A key is held by READY transaction HOLDER: nothing of this request is
+ * kept (its staging rolls back, no record: as if it never came), and the
+ * answer says who holds the key (VOTE_ABORT flagged busy). The
+ * coordinator sends the request again once HOLDER is decided, if waiting
+ * cannot close a cycle (R5), or counts a NO vote. 1. */
+static int
+part_vote_busy(twopc_participant *p, const wire_msg *req, wire_msg *rep, char *buf, size_t len,
+    const char *holder)
+{
+	db_rollback(p->db);
+	tlog_debug("%s: busy: a key is held by READY %s", req->txid, holder);
+	rep->flags = WIRE_FLAG_BUSY;
+	return part_vote_reply(rep, WIRE_VOTE_ABORT, buf, len, "%s", holder);
+}
+
 /* COMMIT: enter READY, or, for a one-phase run with an atomic resource,
  * apply and enter COMMIT in this same SQLite transaction (our vote is the
  * decision; READY is never visible, so a crash leaves no record or
@@ -196,7 +212,11 @@ part_vote_fresh(twopc_participant *p, const wire_msg *req, plog_txn *t, wire_msg
 		db_rollback(p->db); /* illegal (logged; INIT writes nothing): no vote */
 		return 0;
 	}
-	rv = part_vote_lock(p, req, &txn);
+	char holder[WIRE_TXID_MAX + 1];
+	plog_txn h;
+	rv = part_vote_lock(p, req, &txn, holder, sizeof(holder));
+	if (rv == TWOPC_EBUSY && plog_get(p->db, holder, &h) == 0 && h.state == TX_READY)
+		return part_vote_busy(p, req, rep, buf, len, holder);
 	if (rv == TWOPC_EBUSY)
 		return part_vote_abort(p, req, t, &txn, rep, buf, len);
 	if (rv != 0)
