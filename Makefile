@@ -245,19 +245,30 @@ KEEP_GOING ?=
 test: all tests
 	@rm -f $(TEST_LOG) $(TEST_LOG).lock
 	-@$(STEP) lint-man -- $(MAKE) --no-print-directory lint-man
-	-@$(STEP) cunit -- env TWOPC_SRCDIR=$(CURDIR) TWOPC_BUILD=$(abspath $(BUILD)) $(TEST_RUNNER) $(BUILD)/twopc-tests
+	-@$(MAKE) --no-print-directory -j2 cunit-1 cunit-2 KEEP_GOING=-
 	-@$(STEP) fuzz-replay -- $(TEST_RUNNER) $(BUILD)/twopc-fuzz-wire-replay tests/fuzz/corpus/wire
 	-@$(STEP) fuzz-replay-config -- $(TEST_RUNNER) $(BUILD)/twopc-fuzz-config-replay tests/fuzz/corpus/config
 	-@$(STEP) matrix -- $(CRASHTEST) matrix
 	-@$(STEP) random -- $(CRASHTEST) random --cycles 120 --seed 1
 	-@$(STEP) coordinator-lost -- $(CRASHTEST) coordinator-lost --repeat 4
 	-@$(STEP) powerloss -- $(CRASHTEST) powerloss --cycles 70 --seed 1
-	-@$(STEP) powerloss-normal --expected -- $(CRASHTEST) --expect-violations powerloss --durability normal --cycles 30 --seed 1
+	-@$(STEP) powerloss-normal --expected -- $(CRASHTEST) --expect-violations powerloss --durability normal --cycles 20 --seed 1
 	-@$(STEP) ioerror -- $(CRASHTEST) ioerror
 	-@$(STEP) doublestart -- $(CRASHTEST) doublestart --cycles 20 --seed 1
 	-@$(MAKE) --no-print-directory -j2 bug-check test-library-model KEEP_GOING=- || \
 	  echo 'step: bug-check/library/model build exit 1' >>$(TEST_LOG)
 	@bash tests/verdict.sh $(TEST_LOG)
+
+# The CUnit suites in two processes side by side (their daemons mostly
+# wait on timeouts and the disk; ports come from each process's pid).
+CUNIT_1 = config wire logs integration faultvfs honest batch abuse http
+CUNIT_2 = termination library fence resolve tls ops reload attack
+CUNIT = env TWOPC_SRCDIR=$(CURDIR) TWOPC_BUILD=$(abspath $(BUILD)) $(TEST_RUNNER) $(BUILD)/twopc-tests
+.PHONY: cunit-1 cunit-2
+cunit-1:
+	$(KEEP_GOING)@$(STEP) cunit-1 -- $(CUNIT) $(CUNIT_1)
+cunit-2:
+	$(KEEP_GOING)@$(STEP) cunit-2 -- $(CUNIT) $(CUNIT_2)
 
 # The last two groups run side by side: the bug variants' crash runs wait
 # mostly on the disk and on timeouts, the model check is one CPU-bound
@@ -272,7 +283,7 @@ test-library-model:
 BUGS = GLOBAL_BEFORE_DECISION NO_LOCKS LAZY_READY NO_LOG_LOCK GROUP_LAZY RESTART_ABORTS BUSY_AS_YES
 bugs:
 	@for b in $(BUGS); do \
-	  $(MAKE) --no-print-directory BUILD=$(BUILD)/bugs/$$b EXTRA_CFLAGS="-DTWOPC_BUG_$$b" \
+	  $(MAKE) --no-print-directory -j2 BUILD=$(BUILD)/bugs/$$b EXTRA_CFLAGS="-DTWOPC_BUG_$$b" \
 	    $(BUILD)/bugs/$$b/twopc-coordinator $(BUILD)/bugs/$$b/twopc-participant >/dev/null || exit 1; \
 	done
 
