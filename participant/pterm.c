@@ -310,6 +310,21 @@ part_ask_later(twopc_participant *p, const char *txid, int peers_asked, const pa
 	pthread_mutex_unlock(&p->mtx);
 }
 
+/* 1 if TXID is still READY in the run of T. The question to the
+ * coordinator can take its whole timeout, and the decision may arrive
+ * meanwhile (GLOBAL_COMMIT, then END and FORGET at the peers): a peer
+ * asked after that has no record any more and would force an ABORT record
+ * for a transaction it committed (R8 cannot tell the two apart). */
+static int
+part_still_ready(twopc_participant *p, const char *txid, const plog_txn *t)
+{
+	plog_txn now;
+	db_lock(p->db);
+	int rv = plog_get(p->db, txid, &now);
+	db_unlock(p->db);
+	return rv == 0 && now.state == TX_READY && now.epoch == t->epoch;
+}
+
 void
 part_ask_one(twopc_participant *p, const char *txid, const plog_txn *t)
 {
@@ -328,7 +343,10 @@ part_ask_one(twopc_participant *p, const char *txid, const plog_txn *t)
 	if (part_ask_coordinator(p, txid, t, &answer) != 0 || answer == TX_READY) {
 		/* The coordinator is silent, or in doubt itself (its log was
 		 * lost and it was started above our epoch: it answers READY,
-		 * "no help"): cooperative termination. */
+		 * "no help"): cooperative termination, if the decision did not
+		 * arrive meanwhile. */
+		if (!part_still_ready(p, txid, t))
+			return;
 		answer = part_ask_peers(p, txid, t, &v);
 		peers_asked = 1;
 		from = "a peer";
