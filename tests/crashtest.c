@@ -230,6 +230,10 @@ ct_matrix_case(const ct_opts *o, const char *point, const char *path, int rep)
 		hc_destroy(&c);
 		return -1;
 	}
+	/* RESULT leaves with GLOBAL_COMMIT: the seed may still be READY at a
+	 * participant. Let it finish before the target goes down, or the
+	 * case would meet its locks (and the seed's GLOBAL_COMMIT the point). */
+	(void)chk_wait_quiescent(&c, 10000);
 	/* Re-arm the target: the seed must not hit the point. */
 	char env[160];
 	snprintf(env, sizeof(env), "TWOPC_CRASH_AT=%s", point);
