@@ -250,7 +250,7 @@ test_info_lines(void)
 	for (int i = 0; i < 3; i++)
 		start[i] = rl_info(&c, i);
 	for (int k = 0; k < N; k++) {
-		char a[32], b[32];
+		char a[48], b[48];
 		snprintf(a, sizeof(a), "alpha:put:a%d=%d", k, k);
 		snprintf(b, sizeof(b), "beta:put:b%d=%d", k, k);
 		if (k % 5 == 4) /* some one-phase */
