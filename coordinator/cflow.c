@@ -177,6 +177,24 @@ cflow_batch_ms(coord *c, coord_txn *t, int stage, const wire_msg *reqs, size_t n
 }
 
 void
+cflow_start_idle(coord *c, coord_txn **v, size_t n, cflow_group *group, cflow_step_fn start)
+{
+	for (size_t i = 0; i < n; i++) {
+		coord_txn *t = v[i];
+		pthread_mutex_lock(&c->mtx);
+		int running = coord_running_find(c, t->txid) != NULL;
+		pthread_mutex_unlock(&c->mtx);
+		if (running) {
+			ctxn_unref(t);
+			continue;
+		}
+		t->flags = CTXN_RESEND;
+		cflow_hold(c, t, NULL, group);
+		start(c, t);
+	}
+}
+
+void
 cflow_step(coord *c, coord_txn *t, int stage)
 {
 	t->stage = stage;

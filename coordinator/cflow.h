@@ -74,6 +74,11 @@ void cflow_batch_ms(struct coord *c, coord_txn *t, int stage, const wire_msg *re
  * as WAIT's fsync); the last one queues the step. Any thread; must not
  * block. */
 void cflow_join(coord_txn *t);
+/* A question about each of V's N transactions read from the log (one
+ * reference each, taken over), as a resend flow of GROUP started by
+ * START, unless a SUBMIT runs it now (its flow already asks). */
+void cflow_start_idle(struct coord *c, coord_txn **v, size_t n, cflow_group *group,
+    cflow_step_fn start);
 /* Run STAGE's step for T without a batch: here and now when no step is
  * queued (no hand-off under light load), else on a step thread, where
  * its records join the group transaction of the steps queued with it. */

@@ -81,19 +81,7 @@ cinquire_resolve(coord *c, cflow_group *group)
 	db_lock(c->db);
 	(void)clog_each(c->db, TX_WAIT, (size_t)-1 >> 1, cinquire_collect, &d);
 	db_unlock(c->db);
-	for (size_t i = 0; i < d.n; i++) {
-		coord_txn *t = d.v[i];
-		pthread_mutex_lock(&c->mtx);
-		int running = coord_running_find(c, t->txid) != NULL;
-		pthread_mutex_unlock(&c->mtx);
-		if (running) {
-			ctxn_unref(t);
-			continue;
-		}
-		t->flags = CTXN_RESEND;
-		cflow_hold(c, t, NULL, group);
-		cinquire_ask(c, t);
-	}
+	cflow_start_idle(c, d.v, d.n, group, cinquire_ask);
 	free(d.v);
 }
 

@@ -103,6 +103,48 @@ cmain_help(void)
 	    "failed, 2 usage or configuration error. See twopc-coordinator(8).\n", stdout);
 }
 
+/* Load FILE and check it is NAME's (the coordinator's) with its TLS
+ * files; with CHECK (--check-config) also its log path, and say so. -1
+ * and *OUT to go on, or the exit status (the errors printed). */
+static int
+cmain_config(const char *file, const char *name, int check, cfg_cluster **out)
+{
+	char errs[8192];
+	cfg_cluster *cfg = NULL;
+	if (cfg_load(file, &cfg, errs, sizeof(errs)) != 0) {
+		fputs(errs, stderr);
+		return 2;
+	}
+	if (name != NULL && strcmp(name, cfg->coordinator.name) != 0) {
+		fprintf(stderr, "%s: the coordinator is named '%s', not '%s'\n", file,
+		    cfg->coordinator.name, name);
+		goto fail;
+	}
+	/* The TLS files are read now, so that a bad one stops the start with
+	 * its name rather than failing every handshake later. */
+	if ((check ? cfg_tls_check(cfg, cfg->coordinator.name, errs, sizeof(errs)) :
+	    cfg_tls_use(cfg, cfg->coordinator.name, errs, sizeof(errs))) != 0) {
+		fputs(errs, stderr);
+		goto fail;
+	}
+	errs[0] = '\0';
+	if (check && cfg_check_log(cfg, &cfg->coordinator, errs, sizeof(errs)) != 0) {
+		fputs(errs, stderr);
+		goto fail;
+	}
+	if (check) {
+		printf("%s: OK (coordinator %s, %zu participants%s)\n", file, cfg->coordinator.name,
+		    cfg->nparticipants, cfg->tls_ca ? ", TLS identity loaded" : "");
+		cfg_free(cfg);
+		return 0;
+	}
+	*out = cfg;
+	return -1;
+fail:
+	cfg_free(cfg);
+	return 2;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -133,38 +175,9 @@ main(int argc, char **argv)
 	cmain_args = a;
 	tlog_set_sink(tlog_stderr_sink, NULL, daemon_log_level(&a, -1));
 
-	char errs[8192];
 	cfg_cluster *cfg = NULL;
-	if (cfg_load(file, &cfg, errs, sizeof(errs)) != 0) {
-		fputs(errs, stderr);
-		return 2;
-	}
-	if (name != NULL && strcmp(name, cfg->coordinator.name) != 0) {
-		fprintf(stderr, "%s: the coordinator is named '%s', not '%s'\n", file,
-		    cfg->coordinator.name, name);
-		cfg_free(cfg);
-		return 2;
-	}
-	/* The TLS files are read now, so that a bad one stops the start with
-	 * its name rather than failing every handshake later. */
-	if ((check ? cfg_tls_check(cfg, cfg->coordinator.name, errs, sizeof(errs)) :
-	    cfg_tls_use(cfg, cfg->coordinator.name, errs, sizeof(errs))) != 0) {
-		fputs(errs, stderr);
-		cfg_free(cfg);
-		return 2;
-	}
-	errs[0] = '\0';
-	if (check && cfg_check_log(cfg, &cfg->coordinator, errs, sizeof(errs)) != 0) {
-		fputs(errs, stderr);
-		cfg_free(cfg);
-		return 2;
-	}
-	if (check) {
-		printf("%s: OK (coordinator %s, %zu participants%s)\n", file, cfg->coordinator.name,
-		    cfg->nparticipants, cfg->tls_ca ? ", TLS identity loaded" : "");
-		cfg_free(cfg);
-		return 0;
-	}
+	if ((rv = cmain_config(file, name, check, &cfg)) >= 0)
+		return rv;
 	tlog_set_name(cfg->coordinator.name);
 	tlog_set_level(daemon_log_level(&a, cfg->log_level));
 	if (cfg->insecure)

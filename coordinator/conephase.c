@@ -170,18 +170,6 @@ conephase_resolve(coord *c, int64_t age_ms, cflow_group *group)
 	db_lock(c->db);
 	(void)clog_each(c->db, TX_WAIT, CONEPHASE_PASS, conephase_collect, &d);
 	db_unlock(c->db);
-	for (size_t i = 0; i < d.n; i++) {
-		coord_txn *t = d.v[i];
-		pthread_mutex_lock(&c->mtx);
-		int running = coord_running_find(c, t->txid) != NULL;
-		pthread_mutex_unlock(&c->mtx);
-		if (running) {
-			ctxn_unref(t);
-			continue;
-		}
-		t->flags = CTXN_RESEND;
-		cflow_hold(c, t, NULL, group);
-		conephase_ask(c, t);
-	}
+	cflow_start_idle(c, d.v, d.n, group, conephase_ask);
 	free(d.v);
 }
