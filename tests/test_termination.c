@@ -199,6 +199,35 @@ test_unvoted_participant(void)
 	hc_destroy(&c);
 }
 
+/* The inquiry's ABORT: gamma is down, the coordinator dies waiting for its
+ * vote with WAIT durable, and comes back with gamma. Asked about the run,
+ * gamma has no record and forces ABORT (R8); the coordinator then records
+ * ABORT (forced) and the READY ones are told. */
+static void
+test_restart_inquiry_abort(void)
+{
+	hcluster c;
+	char path[320];
+	CU_ASSERT_FATAL(hc_create(&c, 3, 10000, 60000) == 0);
+	CU_ASSERT_FATAL(hc_start(&c, 1, NULL) == 0 && hc_start(&c, 2, NULL) == 0 && hc_start(&c, 0, NULL) == 0);
+	snprintf(path, sizeof(path), "%s/driver.out", c.dir);
+	const char *args[] = { "commit", "--timeout", "20000", "--txid", "tf-7", "alpha:put:k=1",
+		"beta:put:k=2", "gamma:put:k=3", NULL };
+	pid_t d = hc_twopc_bg(&c, path, args);
+	CU_ASSERT_EQUAL(hc_wait_state(&c, 1, "tf-7", "READY", 5000), 0);
+	CU_ASSERT_EQUAL(hc_wait_state(&c, 2, "tf-7", "READY", 5000), 0);
+	CU_ASSERT_EQUAL(hc_wait_state(&c, 0, "tf-7", "WAIT", 5000), 0);
+	CU_ASSERT_EQUAL(hc_kill(&c, 0), 0);
+	CU_ASSERT_EQUAL(hc_twopc_wait(d, 5000), 3);
+	CU_ASSERT_FATAL(hc_start(&c, 3, NULL) == 0);
+	CU_ASSERT_FATAL(hc_start(&c, 0, NULL) == 0);
+	CU_ASSERT_EQUAL(hc_wait_log_line(&c, 0,
+	    "tf-7: WAIT -> ABORT (asked after a restart: gamma answered ABORT)", 10000), 0);
+	CU_ASSERT_EQUAL(all_state(&c, "tf-7", "ABORT", 10000), 0);
+	CU_ASSERT_EQUAL(hc_query_int(&c, 1, "SELECT count(*) FROM locks"), 0);
+	hc_destroy(&c);
+}
+
 /* A READY participant restarts while the coordinator is still gone: it
  * runs the same protocol from its log and learns COMMIT from alpha. */
 static void
@@ -252,6 +281,7 @@ test_termination_register(void)
 		{ "restart at the commit point with a participant down: in doubt, then COMMIT",
 		    test_restart_with_participant_away },
 		{ "a participant never got VOTE_REQUEST: everyone aborts", test_unvoted_participant },
+		{ "restart while a vote is missing: asked, the silent one forces ABORT", test_restart_inquiry_abort },
 		{ "READY participant restarts while the coordinator is gone", test_restart_while_coordinator_gone },
 		{ "four more runs of the first case, for the timing", test_after_first_global_repeat },
 		{ "median time from coordinator death to resolution", test_report_median },
