@@ -18,11 +18,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 
 #include "cflow.h"
 #include "coord.h"
 #include "crash.h"
 #include "cvote.h"
+#include "mclock.h"
+#include "tlimit.h"
+#include "tlog.h"
 #include "twopc/error.h"
 
 /* T's participants from REQ's work: 0, or 1 with REP an error. */
@@ -70,6 +74,41 @@ csubmit_repeat(coord *c, coord_txn *dup, wire_msg *rep, char *buf, size_t len)
 	if (out == TX_NONE)
 		return 0;
 	return coord_reply_result(rep, out, reason, buf, len);
+}
+
+/*
+ * A txid of the coordinator's own: NAME-EPOCH-SEQ-RANDOM. Epoch and
+ * sequence make it unique; the random part (CSUBMIT_TXID_RAND characters
+ * of [0-9a-z], about 52 bits, from getrandom) makes it unguessable. A
+ * participant asked by a peer about a txid it has no record of must force
+ * ABORT for it (DESIGN section 4), so a holder of one participant's keys
+ * who could name transactions before they start could abort them at any
+ * other participant; with the random part it can name only those it
+ * takes part in, where its own NO vote does the same. Without a random
+ * source (never on Linux) the part is derived from the clock and the
+ * address space, which is unique but not secret, and a warning says so.
+ */
+#define CSUBMIT_TXID_RAND 10
+
+static void
+csubmit_txid(coord *c, char *out, size_t len)
+{
+	static const char digits[] = "0123456789abcdefghijklmnopqrstuvwxyz";
+	unsigned char r[CSUBMIT_TXID_RAND];
+	char tail[CSUBMIT_TXID_RAND + 1];
+	if (getrandom(r, sizeof(r), 0) != (ssize_t)sizeof(r)) {
+		static tlimit warned = TLIMIT_INIT("txids without a random part");
+		tlimit_log(&warned, TLOG_WARN, "getrandom failed: txids are unique but guessable");
+		uint64_t x = (uint64_t)mono_ms() ^ (uint64_t)(uintptr_t)out;
+		for (size_t i = 0; i < sizeof(r); i++, x = x * 6364136223846793005ULL + 1)
+			r[i] = (unsigned char)(x >> 56);
+	}
+	for (size_t i = 0; i < sizeof(r); i++)
+		tail[i] = digits[r[i] % 36]; /* a slight bias, harmless here */
+	tail[CSUBMIT_TXID_RAND] = '\0';
+	snprintf(out, len, "%s-%llu-%llu-%s", c->cfg->coordinator.name,
+	    (unsigned long long)atomic_load(&c->epoch),
+	    (unsigned long long)(atomic_fetch_add(&c->seq, 1) + 1), tail);
 }
 
 /* R7 and the running table: 0 (T runs), or what to return. A txid this
@@ -198,9 +237,7 @@ csubmit_handle(coord *c, const wire_msg *req, wire_msg *rep, char *buf, size_t l
 	if (chosen)
 		snprintf(t->txid, sizeof(t->txid), "%s", req->txid);
 	else
-		snprintf(t->txid, sizeof(t->txid), "%s-%llu-%llu", c->cfg->coordinator.name,
-		    (unsigned long long)atomic_load(&c->epoch),
-		    (unsigned long long)(atomic_fetch_add(&c->seq, 1) + 1));
+		csubmit_txid(c, t->txid, sizeof(t->txid));
 	snprintf(rep->txid, sizeof(rep->txid), "%s", t->txid);
 	if ((sent = csubmit_enter(c, t, chosen, rep, buf, len)) >= 0) {
 		ctxn_unref(t);

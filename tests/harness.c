@@ -640,6 +640,18 @@ hc_wait_state(hcluster *c, int i, const char *txid, const char *state, int timeo
 	return -1;
 }
 
+int
+hc_wait_query(hcluster *c, int i, const char *sql, long long want, int timeout_ms)
+{
+	int64_t end = mono_ms() + timeout_ms;
+	do {
+		if (hc_query_int(c, i, sql) == want)
+			return 0;
+		hc_sleep_ms(10);
+	} while (mono_ms() < end);
+	return -1;
+}
+
 long long
 hc_query_int(hcluster *c, int i, const char *sql)
 {

@@ -343,10 +343,9 @@ test_attacks(void)
 	    t_refused_as(&c, "beta", A, &m, "beta is a participant and may not send GLOBAL_ABORT"),
 	    before);
 
-	/* 6. Pre-aborting the next predictable txids with GLOBAL_ABORTs from
-	 * a participant. (A participant's DECISION_REQUEST about a txid its
-	 * peer has no record of still forces ABORT there, as the termination
-	 * protocol requires: twopc(7) states that limit.) */
+	/* 6. Pre-aborting the next txids, guessed, with GLOBAL_ABORTs from a
+	 * participant and from a client posing as the coordinator (the
+	 * question of a peer, which may force ABORT, is case 14). */
 	long long seq = hc_query_int(&c, CO, "SELECT max(CAST(substr(txid, length(rtrim(txid, "
 	    "'0123456789')) + 1) AS INTEGER)) FROM txn WHERE txid LIKE 'coord-%'");
 	long long ep = hc_query_int(&c, CO, "SELECT value FROM meta WHERE key = 'epoch'");
@@ -434,14 +433,39 @@ test_attacks(void)
 	 * restart reset its counters: gamma's count the case 8 one). */
 	T_TRUE(t_counter(&c, G, "refused") >= 1);
 	(void)ref0;
-	/* The cluster still works, as before. */
+	/* 14. Pre-aborting by a peer's question: gamma, under its own name,
+	 * asks alpha and beta about the txids the next commits would get if
+	 * they were only NAME-EPOCH-SEQ. Having no record, they force ABORT
+	 * for those names, as the termination protocol requires (DESIGN
+	 * section 4). The coordinator's txids carry a random part, so the
+	 * next commit is none of them and commits. */
+	int asked = 0;
+	for (long long k = 1; k <= 3; k++) {
+		snprintf(txid, sizeof(txid), "coord-%lld-%lld", ep, (seq > 0 ? seq : 0) + k);
+		for (int i = A; i <= B; i++) {
+			wire_msg_init(&m, WIRE_DECISION_REQUEST, (uint64_t)ep, txid, "gamma");
+			if (t_call_as(&c, "gamma", i, &m, &rep) == 0) {
+				asked += rep.type == WIRE_DECISION_REPLY && rep.state == TX_ABORT;
+				wire_msg_free(&rep);
+			}
+		}
+	}
+	T_EQ(asked, 6); /* the question itself is legitimate and answered */
+	T_EQ(hc_query_int(&c, A, "SELECT count(*) FROM txn WHERE txid LIKE 'coord-%' "
+	    "AND state = 'ABORT'"), 3);
+	/* The cluster still works, as before, and the guesses missed. */
 	CU_ASSERT_FATAL(t_become(&c, CFG_TLS_CLIENT) == 0);
 	T_EQ(T_DRV(&c, "commit", "alpha:add:alice=-10", "beta:add:bob=10"), 0);
+	T_EQ(hc_query_int(&c, A, "SELECT count(*) FROM txn WHERE txid LIKE 'coord-%' "
+	    "AND state = 'COMMIT'") + hc_query_int(&c, A, "SELECT count(*) FROM txn WHERE "
+	    "txid LIKE 'coord-%' AND state = 'ABORT'"), 4);
 	hc_kv(&c, A, "alice", v, sizeof(v));
 	T_STREQ(v, "90");
 	hc_kv(&c, B, "bob", v, sizeof(v));
 	T_STREQ(v, "61");
 	t_table();
+	printf("  %-58s %s\n", "pre-abort of guessed txids by a peer's question",
+	    "forced ABORT for the guesses; the real commit committed");
 	free(before);
 	wire_buf_free(&enc);
 	hc_destroy(&c);

@@ -259,7 +259,8 @@ test_info_lines(void)
 			T_EQ(T_DRV(&c, "commit", a, b), 0);
 	}
 	/* The last transaction's END and FORGET are lazy: let them happen. */
-	T_EQ(hc_wait_state(&c, COORD, "coord-1-20", "END", 5000), 0);
+	T_EQ(hc_wait_query(&c, COORD, "SELECT count(*) FROM txn WHERE txid LIKE 'coord-1-20-%' "
+	    "AND state = 'END'", 1, 5000), 0);
 	printf("\n    INFO lines after start-up for %d commits:", N);
 	for (int i = 0; i < 3; i++) {
 		int n = rl_info(&c, i);
