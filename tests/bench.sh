@@ -207,7 +207,7 @@ fi
 # bench`, its JSON in $D/bench.json; sets R_COORD_RSS, R_PART_RSS,
 # R_CTXSW. 1 (the reason printed) when there is no result.
 twopc_run() {
-	local dur=$1 k=$2 c=$3 hot=$4 port=$((BASE + $5 * 6)) i n up rc before after
+	local dur=$1 k=$2 c=$3 hot=$4 port=$((BASE + $5 * 6)) i n rc before after
 	D=$WORK/run$5
 	mkdir -p "$D"
 	F=$D/cluster.yaml
@@ -223,13 +223,7 @@ twopc_run() {
 	PID[coord]=$!
 	PIDS+=($!)
 	for n in "${!PID[@]}"; do wait_up "$n" "${PID[$n]}" "$D/$n.log"; done
-	# Every node answers a status request (bounded: 10 s).
-	up=0
-	for _ in $(seq 1 100); do
-		if "$BIN/twopc" -c "$F" list --json 2>/dev/null | grep -q '"unreachable":\[\]'; then up=1; break; fi
-		sleep 0.1
-	done
-	[ $up = 1 ] || fail_daemon coord "$D/coord.log" "cluster did not answer 'twopc list' within 10 s"
+	wait_listed "$F" "$D/coord.log"
 
 	before=$(ctxsw "${PID[@]}")
 	timeout $((DUR + 120)) "$BIN/twopc" -c "$F" bench --concurrency "$c" --duration "$DUR" \

@@ -82,3 +82,13 @@ wait_up() {
 	done
 	fail_daemon "$1" "$3" "did not start within 10 s"
 }
+
+# wait_listed FILE COORD_LOG: until every node of cluster FILE answers a
+# status request ('twopc list' with BIN/twopc; at most 10 s).
+wait_listed() {
+	for _ in $(seq 1 100); do
+		"$BIN/twopc" -c "$1" list --json 2>/dev/null | grep -q '"unreachable":\[\]' && return 0
+		sleep 0.1
+	done
+	fail_daemon coord "$2" "cluster did not answer 'twopc list' within 10 s"
+}

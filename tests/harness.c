@@ -595,15 +595,21 @@ hc_wait_log_count(hcluster *c, int i, const char *needle, int n, int timeout_ms)
 }
 
 static sqlite3 *
-hc_open(hcluster *c, int i)
+hc_open_path(const char *path)
 {
 	sqlite3 *h = NULL;
-	if (sqlite3_open_v2(c->logs[i], &h, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK) {
+	if (sqlite3_open_v2(path, &h, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK) {
 		sqlite3_close(h);
 		return NULL;
 	}
 	sqlite3_busy_timeout(h, 2000);
 	return h;
+}
+
+static sqlite3 *
+hc_open(hcluster *c, int i)
+{
+	return hc_open_path(c->logs[i]);
 }
 
 void
@@ -643,7 +649,13 @@ hc_wait_state(hcluster *c, int i, const char *txid, const char *state, int timeo
 long long
 hc_query_int(hcluster *c, int i, const char *sql)
 {
-	sqlite3 *h = hc_open(c, i);
+	return hc_file_int(c->logs[i], sql);
+}
+
+long long
+hc_file_int(const char *path, const char *sql)
+{
+	sqlite3 *h = hc_open_path(path);
 	sqlite3_stmt *st = NULL;
 	long long v = -1;
 	if (h == NULL)

@@ -108,6 +108,8 @@ void hc_state(hcluster *c, int i, const char *txid, char *buf, size_t len);
 int hc_wait_state(hcluster *c, int i, const char *txid, const char *state, int timeout_ms);
 /* The single integer of a SQL query on node I's log (-1 on error). */
 long long hc_query_int(hcluster *c, int i, const char *sql);
+/* The same on the SQLite file at PATH (any log, read-only). */
+long long hc_file_int(const char *path, const char *sql);
 /* The committed kv value of KEY at participant I ("" if absent). */
 void hc_kv(hcluster *c, int i, const char *key, char *buf, size_t len);
 

@@ -129,12 +129,7 @@ start() { # start NAME CMD...
 for i in $(seq 1 $NPART); do start "p$i" "$BIN/twopc-participant" -c "$F" -n "p$i"; done
 start coord "$BIN/twopc-coordinator" -c "$F"
 for n in "${NODES[@]}"; do wait_up "$n" "${PID[$n]}" "$D/$n.log"; done
-up=0
-for _ in $(seq 1 100); do
-	if "$BIN/twopc" -c "$F" list --json 2>/dev/null | grep -q '"unreachable":\[\]'; then up=1; break; fi
-	sleep 0.1
-done
-[ $up = 1 ] || fail_daemon coord "$D/coord.log" "cluster did not answer 'twopc list' within 10 s"
+wait_listed "$F" "$D/coord.log"
 
 # ---- the record ----
 declare -A SIZE=()  # SIZE[tag,file]

@@ -33,6 +33,7 @@
 #include <nng/nng.h>
 #include <nng/protocol/reqrep0/req.h>
 
+#include "db.h"
 #include "harness.h"
 #include "rpc.h"
 #include "testutil.h"
@@ -42,14 +43,6 @@
 
 #define CO 0 /* the coordinator */
 #define A 1  /* alpha */
-
-static int64_t
-t_now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* Node I's stderr log (harness.h), opened for reading. */
 static FILE *
@@ -100,9 +93,9 @@ t_counter(hcluster *c, int i, const char *name)
 static long long
 t_counter_wait(hcluster *c, int i, const char *name, long long want, int ms)
 {
-	int64_t end = t_now_ms() + ms;
+	int64_t end = mono_ms() + ms;
 	long long v;
-	while ((v = t_counter(c, i, name)) < want && t_now_ms() < end)
+	while ((v = t_counter(c, i, name)) < want && mono_ms() < end)
 		tu_nap_ms(50);
 	return v;
 }
@@ -424,14 +417,14 @@ test_idle_connections(void)
 	/* The daemon has accepted every connection (or cannot take more)
 	 * before the commit: its descriptors stop growing. */
 	int fds_now = t_fd_count(c.pids[CO]), fds_was = -1;
-	for (int64_t end = t_now_ms() + 5000; fds_now != fds_was && t_now_ms() < end;) {
+	for (int64_t end = mono_ms() + 5000; fds_now != fds_was && mono_ms() < end;) {
 		tu_nap_ms(1100); /* past a dropped SYN's first retransmission */
 		fds_was = fds_now;
 		fds_now = t_fd_count(c.pids[CO]);
 	}
-	int64_t t0 = t_now_ms();
+	int64_t t0 = mono_ms();
 	T_EQ(T_DRV(&c, "commit", "alpha:put:a=2", "beta:put:b=2"), 0);
-	int64_t took = t_now_ms() - t0;
+	int64_t took = mono_ms() - t0;
 	T_CHECK(took < 2000, "a commit with %d idle connections open took %lld ms", got,
 	    (long long)took);
 	T_TRUE(hc_alive(&c, CO));
@@ -467,8 +460,8 @@ test_pipes_bounded(void)
 	/* Count the connections alpha closed: at least OVER of them, bounded
 	 * in time. */
 	int closed = 0;
-	int64_t end = t_now_ms() + 10000;
-	while (closed < OVER && t_now_ms() < end) {
+	int64_t end = mono_ms() + 10000;
+	while (closed < OVER && mono_ms() < end) {
 		for (int i = 0; i < got; i++) {
 			if (eof[i])
 				continue;

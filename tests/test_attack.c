@@ -144,67 +144,6 @@ t_refused_as(hcluster *c, const char *name, int i, const wire_msg *m, const char
 	return ok;
 }
 
-static char *
-t_slurp(const char *path)
-{
-	FILE *f = fopen(path, "rb");
-	char *buf = calloc(1, 65536);
-	if (f == NULL || buf == NULL) {
-		if (f != NULL)
-			fclose(f);
-		free(buf);
-		return NULL;
-	}
-	buf[fread(buf, 1, 65535, f)] = '\0';
-	fclose(f);
-	return buf;
-}
-
-/*
- * The LEN bytes at MSG, as they are, on a raw REQ socket to URL: TLS
- * with the CA and CRT/KEY when CA is not NULL. The reply's length, or -1
- * when none came within 1.5 s.
- */
-static int
-t_raw(const char *url, const char *ca, const char *crt, const char *key, const void *msg,
-    size_t len)
-{
-	nng_socket s;
-	nng_dialer d;
-	nng_tls_config *cfg = NULL;
-	char *cap = NULL, *crtp = NULL, *keyp = NULL, *buf = NULL;
-	size_t sz = 0;
-	int got = -1;
-
-	if (nng_req0_open(&s) != 0)
-		return -2;
-	nng_socket_set_ms(s, NNG_OPT_RECVTIMEO, 1500);
-	nng_socket_set_ms(s, NNG_OPT_SENDTIMEO, 1500);
-	if (nng_dialer_create(&d, s, url) != 0)
-		goto out;
-	if (ca != NULL && ((cap = t_slurp(ca)) == NULL || (crtp = t_slurp(crt)) == NULL ||
-	    (keyp = t_slurp(key)) == NULL || nng_tls_config_alloc(&cfg, NNG_TLS_MODE_CLIENT) != 0 ||
-	    nng_tls_config_auth_mode(cfg, NNG_TLS_AUTH_MODE_REQUIRED) != 0 ||
-	    nng_tls_config_ca_chain(cfg, cap, NULL) != 0 ||
-	    nng_tls_config_own_cert(cfg, crtp, keyp, NULL) != 0 ||
-	    nng_dialer_set_ptr(d, NNG_OPT_TLS_CONFIG, cfg) != 0))
-		goto out;
-	if (nng_dialer_start(d, NNG_FLAG_NONBLOCK) != 0)
-		goto out;
-	if (nng_send(s, (void *)msg, len, 0) == 0 && nng_recv(s, &buf, &sz, NNG_FLAG_ALLOC) == 0) {
-		got = (int)sz;
-		nng_free(buf, sz);
-	}
-out:
-	if (cfg != NULL)
-		nng_tls_config_free(cfg);
-	free(cap);
-	free(crtp);
-	free(keyp);
-	nng_close(s);
-	return got;
-}
-
 /* A one-phase VOTE_REQUEST: add KEY DELTA at alpha, as SENDER. */
 static void
 t_one_phase(wire_msg *m, wire_op *op, char **peers, const char *txid, const char *sender,
@@ -326,7 +265,7 @@ test_attacks(void)
 	wire_msg_init(&m, WIRE_GLOBAL_ABORT, 1, "seed-1", "coord");
 	CU_ASSERT_FATAL(wire_encode(&m, &enc) == 0);
 	long long un0 = t_counter(&c, A, "unauthenticated");
-	(void)t_raw(c.urls[A], ca, crt, key, enc.data, enc.len);
+	(void)tu_raw(c.urls[A], ca, crt, key, enc.data, enc.len);
 	t_row_end(&c, "forged GLOBAL_ABORT (certificate, no keys)",
 	    t_counter(&c, A, "unauthenticated") == un0 + 1, before);
 
@@ -381,15 +320,15 @@ test_attacks(void)
 	CU_ASSERT_FATAL(system(cmd) == 0);
 	snprintf(ocrt, sizeof(ocrt), "%s/other/client.crt", c.dir);
 	snprintf(okey, sizeof(okey), "%s/other/client.key", c.dir);
-	T_TRUE(t_raw(c.urls[A], ca, crt, key, enc.data, enc.len) > 0); /* the control */
+	T_TRUE(tu_raw(c.urls[A], ca, crt, key, enc.data, enc.len) > 0); /* the control */
 	t_row_end(&c, "certificate of an untrusted CA",
-	    t_raw(c.urls[A], ca, ocrt, okey, enc.data, enc.len) == -1, before);
+	    tu_raw(c.urls[A], ca, ocrt, okey, enc.data, enc.len) == -1, before);
 	snprintf(ocrt, sizeof(ocrt), "%s/old/old.crt", c.dir);
 	snprintf(okey, sizeof(okey), "%s/old/old.key", c.dir);
 	t_row_end(&c, "expired certificate of the cluster's CA",
-	    t_raw(c.urls[A], ca, ocrt, okey, enc.data, enc.len) == -1, before);
+	    tu_raw(c.urls[A], ca, ocrt, okey, enc.data, enc.len) == -1, before);
 	t_row_end(&c, "plain TCP client against the TLS listener",
-	    t_raw(c.urls[A] + 4, NULL, NULL, NULL, enc.data, enc.len) == -1, before);
+	    tu_raw(c.urls[A] + 4, NULL, NULL, NULL, enc.data, enc.len) == -1, before);
 
 	/* 12. A replay. The coordinator's own one-phase VOTE_REQUEST (add
 	 * ctr 1) is captured on its way (sealed here with its keys, as it
@@ -402,7 +341,7 @@ test_attacks(void)
 	CU_ASSERT_FATAL(t_become(&c, "coord") == 0);
 	CU_ASSERT_FATAL(nng_msg_alloc(&cap, 0) == 0);
 	CU_ASSERT_FATAL(rpc_auth_seal("alpha", enc.data, enc.len, NULL, cap, tag) == 0);
-	T_TRUE(t_raw(c.urls[A], ca, crt, key, nng_msg_body(cap), nng_msg_len(cap)) > 0);
+	T_TRUE(tu_raw(c.urls[A], ca, crt, key, nng_msg_body(cap), nng_msg_len(cap)) > 0);
 	char *rp[] = { "rp-1" };
 	wire_msg_init(&m, WIRE_FORGET, (uint64_t)ep, NULL, "coord");
 	m.ntxids = 1, m.txids = rp;
@@ -414,7 +353,7 @@ test_attacks(void)
 	free(before);
 	before = t_quiet_dump(&c);
 	t_row_end(&c, "replay of a captured VOTE_REQUEST after FORGET",
-	    t_raw(c.urls[A], ca, crt, key, nng_msg_body(cap), nng_msg_len(cap)) == -1, before);
+	    tu_raw(c.urls[A], ca, crt, key, nng_msg_body(cap), nng_msg_len(cap)) == -1, before);
 
 	/* 13. The same replay once alpha has restarted (its memory of the
 	 * stamps is gone; the stamp is older than the process). */
@@ -423,7 +362,7 @@ test_attacks(void)
 	CU_ASSERT_FATAL(hc_start(&c, A, NULL) == 0);
 	free(before);
 	before = t_quiet_dump(&c);
-	int r13 = t_raw(c.urls[A], ca, crt, key, nng_msg_body(cap), nng_msg_len(cap)) == -1;
+	int r13 = tu_raw(c.urls[A], ca, crt, key, nng_msg_body(cap), nng_msg_len(cap)) == -1;
 	r13 &= hc_wait_log_line(&c, A, "stamped before this process started", 3000) == 0;
 	t_row_end(&c, "replay of it after the participant restarted", r13, before);
 	nng_msg_free(cap);

@@ -57,71 +57,11 @@ t_forged(const char *key, wire_buf *b)
 	return wire_encode(&m, b);
 }
 
-static char *
-t_slurp(const char *path)
-{
-	FILE *f = fopen(path, "rb");
-	char *buf = calloc(1, 65536);
-	if (f == NULL || buf == NULL) {
-		if (f != NULL)
-			fclose(f);
-		free(buf);
-		return NULL;
-	}
-	size_t n = fread(buf, 1, 65535, f);
-	buf[n] = '\0';
-	fclose(f);
-	return buf;
-}
-
-/*
- * Send MSG on a raw REQ socket to URL, TLS with CA and the certificate and
- * key CRT/KEY when CA is not NULL; wait at most 1.5 s. Returns the reply's
- * length, or -1 when no reply came.
- */
+/* MSG on a raw REQ socket to URL (tu_raw). */
 static int
 t_raw_send(const char *url, const char *ca, const char *crt, const char *key, const wire_buf *msg)
 {
-	nng_socket s;
-	nng_dialer d;
-	nng_tls_config *cfg = NULL;
-	char *cap = NULL, *crtp = NULL, *keyp = NULL, *buf = NULL;
-	size_t sz = 0;
-	int got = -1;
-
-	if (nng_req0_open(&s) != 0)
-		return -2;
-	nng_socket_set_ms(s, NNG_OPT_RECVTIMEO, 1500);
-	nng_socket_set_ms(s, NNG_OPT_SENDTIMEO, 1500);
-	if (nng_dialer_create(&d, s, url) != 0)
-		goto out;
-	if (ca != NULL) {
-		if ((cap = t_slurp(ca)) == NULL || (crtp = t_slurp(crt)) == NULL ||
-		    (keyp = t_slurp(key)) == NULL ||
-		    nng_tls_config_alloc(&cfg, NNG_TLS_MODE_CLIENT) != 0 ||
-		    nng_tls_config_auth_mode(cfg, NNG_TLS_AUTH_MODE_REQUIRED) != 0 ||
-		    nng_tls_config_ca_chain(cfg, cap, NULL) != 0 ||
-		    nng_tls_config_own_cert(cfg, crtp, keyp, NULL) != 0 ||
-		    nng_dialer_set_ptr(d, NNG_OPT_TLS_CONFIG, cfg) != 0)
-			goto out;
-	}
-	/* In the background: a refused handshake must not fail the dial,
-	 * only starve the request. */
-	if (nng_dialer_start(d, NNG_FLAG_NONBLOCK) != 0)
-		goto out;
-	if (nng_send(s, msg->data, msg->len, 0) == 0 &&
-	    nng_recv(s, &buf, &sz, NNG_FLAG_ALLOC) == 0) {
-		got = (int)sz;
-		nng_free(buf, sz);
-	}
-out:
-	if (cfg != NULL)
-		nng_tls_config_free(cfg);
-	free(cap);
-	free(crtp);
-	free(keyp);
-	nng_close(s);
-	return got;
+	return tu_raw(url, ca, crt, key, msg->data, msg->len);
 }
 
 /* tls+tcp://H:P -> tcp://H:P */
@@ -212,14 +152,9 @@ static int
 t_run(const char *cmd, char *out, size_t len)
 {
 	char full[1200];
-	snprintf(full, sizeof(full), "%s 2>&1", cmd);
-	FILE *p = popen(full, "r");
-	if (p == NULL)
+	if (snprintf(full, sizeof(full), "%s 2>&1", cmd) >= (int)sizeof(full))
 		return -1;
-	size_t n = fread(out, 1, len - 1, p);
-	out[n] = '\0';
-	int st = pclose(p);
-	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+	return tu_sh(full, out, len);
 }
 
 static void
@@ -230,7 +165,7 @@ test_plain_tcp_needs_insecure(void)
 	FILE *f;
 	CU_ASSERT_FATAL(hc_create(&c, 2, 2000, 1000) == 0);
 	/* hc_create's file without its first line, "insecure: true". */
-	text = t_slurp(c.file);
+	text = tu_slurp(c.file);
 	CU_ASSERT_FATAL(text != NULL && strncmp(text, "insecure: true\n", 15) == 0);
 	CU_ASSERT_FATAL((f = fopen(c.file, "w")) != NULL);
 	fputs(text + 15, f);

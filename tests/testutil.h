@@ -62,6 +62,20 @@ int tu_txn_nop(void *user, twopc_txn *txn);
  * real condition, never instead of one. */
 void tu_nap_ms(int ms);
 
+/* The file at PATH, at most 65535 bytes of it, NUL-terminated, in a
+ * buffer the caller frees; NULL when it cannot be read. */
+char *tu_slurp(const char *path);
+
+/* Run CMD under sh, its standard output into OUT (NUL-terminated, cut to
+ * LEN). Its exit status, or -1 (not run, or killed by a signal). */
+int tu_sh(const char *cmd, char *out, size_t len);
+
+/* The LEN bytes at MSG, as they are, on a raw REQ socket to URL: mutual
+ * TLS with the CA and CRT/KEY when CA is not NULL. The reply's length, or
+ * -1 when none came within 1.5 s (-2: no socket). */
+int tu_raw(const char *url, const char *ca, const char *crt, const char *key, const void *msg,
+    size_t len);
+
 /* What the last tu_drv() printed (stdout and stderr, NUL-terminated). */
 extern char tu_out[8192];
 
