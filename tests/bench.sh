@@ -53,10 +53,12 @@
 # disk the build is on, not a tmpfs /tmp); TWOPC_BENCH_TMP overrides its
 # parent directory.
 set -u
+TOOL=bench
+. "$(dirname "$0")/cluster.sh"
 
 usage() { echo "usage: tests/bench.sh BUILD_DIR [--quick]" >&2; exit 2; }
 [ $# -ge 1 ] || usage
-B=$(cd "$1" 2>/dev/null && pwd) || { echo "bench: no build directory $1" >&2; exit 2; }
+B=$(build_dir "$1") || exit 2
 shift
 DUR=5
 while [ $# -gt 0 ]; do
@@ -94,9 +96,6 @@ BASE=$((16384 + ($$ % 90) * 160))  # 25 runs x 6 ports: BASE+149 < 32768
 ANOMALIES=()
 
 note_anomaly() { ANOMALIES+=("$1"); }
-TOOL=bench
-. "$(dirname "$0")/cluster.sh"
-
 # ---- the peer's private PostgreSQL server ----
 PEER=0          # 1 once the server is up
 PGD=$WORK/pg    # data directory, socket, logs

@@ -67,6 +67,14 @@ else
 	jget() { sed -n "s/.*\"$1\":[[:space:]]*\"\{0,1\}\([^,\"}]*\).*/\1/p" "$2" | head -n 1; }
 fi
 
+# build_dir DIR: DIR as an absolute path on stdout; status 2, saying so,
+# when it is no directory.
+build_dir() {
+	(cd "$1" 2>/dev/null && pwd) && return 0
+	echo "$TOOL: no build directory $1" >&2
+	return 2
+}
+
 fail_daemon() { # fail_daemon NAME LOG WHY
 	echo "$TOOL: $1 $3; last lines of $2:" >&2
 	tail -n 20 "$2" >&2

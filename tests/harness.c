@@ -102,8 +102,7 @@ int
 hc_use_tls(hcluster *c, const char *certdir)
 {
 	const char *src = getenv("TWOPC_SRCDIR");
-	char cmd[1024], text[8192], out[9200], errs[2048], certs[300];
-	cfg_cluster *cfg = NULL;
+	char cmd[1024], text[8192], out[9200], certs[300];
 	FILE *f;
 	size_t n;
 
@@ -133,14 +132,20 @@ hc_use_tls(hcluster *c, const char *certdir)
 	if (fclose(f) != 0)
 		return -1;
 	/* This process talks to the nodes (hc_ping, the tests) as a client. */
-	if (cfg_load(c->file, &cfg, errs, sizeof(errs)) != 0 ||
-	    cfg_tls_use(cfg, CFG_TLS_CLIENT, errs, sizeof(errs)) != 0) {
-		fprintf(stderr, "hc_use_tls: %s", errs);
-		cfg_free(cfg);
-		return -1;
-	}
+	return hc_become(c, CFG_TLS_CLIENT);
+}
+
+int
+hc_become(hcluster *c, const char *name)
+{
+	cfg_cluster *cfg = NULL;
+	char errs[2048];
+	int rv = cfg_load(c->file, &cfg, errs, sizeof(errs)) == 0 &&
+	    cfg_tls_use(cfg, name, errs, sizeof(errs)) == 0 ? 0 : -1;
+	if (rv != 0)
+		fprintf(stderr, "hc_become %s: %s", name, errs);
 	cfg_free(cfg);
-	return 0;
+	return rv;
 }
 
 /* A free port on 127.0.0.1: bound by FD (the caller closes it once every

@@ -32,10 +32,12 @@
 # The data directory is a temporary directory under BUILD_DIR/loggrowth,
 # removed at exit; TWOPC_LOGGROWTH_KEEP=1 keeps it (logs and daemon output).
 set -u
+TOOL=loggrowth
+. "$(dirname "$0")/cluster.sh"
 
 usage() { echo "usage: tests/loggrowth.sh BUILD_DIR [--txns N]" >&2; exit 2; }
 [ $# -ge 1 ] || usage
-B=$(cd "$1" 2>/dev/null && pwd) || { echo "loggrowth: no build directory $1" >&2; exit 2; }
+B=$(build_dir "$1") || exit 2
 shift
 N=1000000
 FIRST=10000
@@ -91,9 +93,6 @@ BASE=$((30768 + ($$ % 240) * 8))
 NODES=(coord)
 for i in $(seq 1 $NPART); do NODES+=("p$i"); done
 declare -A PID=()
-
-TOOL=loggrowth
-. "$(dirname "$0")/cluster.sh"
 
 cleanup() {
 	stop_all

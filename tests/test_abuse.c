@@ -245,8 +245,7 @@ test_flood_counted_and_quiet(void)
 	hcluster c;
 	nng_socket s;
 	unsigned char junk[200];
-	CU_ASSERT_FATAL(hc_create(&c, 2, 2000, 1000) == 0);
-	CU_ASSERT_FATAL(hc_start_all(&c) == 0);
+	T_CLUSTER_UP(&c, 2, 2000, 1000);
 	T_EQ(T_DRV(&c, "commit", "alpha:put:a=1", "beta:put:b=1"), 0);
 	long long mal0 = t_counter(&c, A, "malformed"), ref0 = t_counter(&c, A, "refused");
 	T_TRUE(mal0 >= 0 && ref0 >= 0);
@@ -304,8 +303,7 @@ test_key_newline_escaped(void)
 	static const char forged[] = "2030-01-01T00:00Z coord ERROR FORGED";
 	char op[256];
 	hcluster c;
-	CU_ASSERT_FATAL(hc_create(&c, 2, 2000, 1000) == 0);
-	CU_ASSERT_FATAL(hc_start_all(&c) == 0);
+	T_CLUSTER_UP(&c, 2, 2000, 1000);
 	/* A failed check: its reason (the key in it) is logged by the
 	 * coordinator with the ABORT. */
 	snprintf(op, sizeof(op), "alpha:check:x\n%s=1", forged);
@@ -335,8 +333,7 @@ test_files_0600(void)
 	static const char *const sfx[] = { "", "-wal", "-shm", ".lock" };
 	hcluster c;
 	char p[400];
-	CU_ASSERT_FATAL(hc_create(&c, 2, 2000, 1000) == 0);
-	CU_ASSERT_FATAL(hc_start_all(&c) == 0);
+	T_CLUSTER_UP(&c, 2, 2000, 1000);
 	T_EQ(T_DRV(&c, "commit", "alpha:put:a=1", "beta:put:b=1"), 0);
 	for (int i = 0; i < c.nnodes; i++)
 		for (size_t k = 0; k < T_NITEMS(sfx); k++) {
@@ -452,8 +449,7 @@ test_pipes_bounded(void)
 	int *fds = calloc(N, sizeof(int));
 	unsigned char *eof = calloc(N, 1);
 	CU_ASSERT_FATAL(fds != NULL && eof != NULL);
-	CU_ASSERT_FATAL(hc_create(&c, 2, 2000, 1000) == 0);
-	CU_ASSERT_FATAL(hc_start_all(&c) == 0);
+	T_CLUSTER_UP(&c, 2, 2000, 1000);
 	T_EQ(T_DRV(&c, "commit", "alpha:put:a=1", "beta:put:b=1"), 0);
 	int got = t_connect_many(t_port(c.urls[A]), N, 1, fds);
 	T_EQ(got, N);
@@ -525,8 +521,7 @@ test_size_cap(void)
 	wire_buf b;
 	void *rep = NULL;
 	size_t sz = 0;
-	CU_ASSERT_FATAL(hc_create(&c, 2, 2000, 1000) == 0);
-	CU_ASSERT_FATAL(hc_start_all(&c) == 0);
+	T_CLUSTER_UP(&c, 2, 2000, 1000);
 	CU_ASSERT_FATAL(t_forget_of(WIRE_MAX_MSG, &b) == 0);
 	T_EQ(b.len, WIRE_MAX_MSG);
 	wire_msg dec;

@@ -99,26 +99,13 @@ t_quiet_dump(hcluster *c)
 	return a;
 }
 
-/* Become NAME of C's cluster in this process (certificate and message
- * keys). 0 or -1. */
-static int
-t_become(hcluster *c, const char *name)
-{
-	cfg_cluster *cfg = NULL;
-	char errs[2048];
-	int rv = cfg_load(c->file, &cfg, errs, sizeof(errs)) == 0 &&
-	    cfg_tls_use(cfg, name, errs, sizeof(errs)) == 0 ? 0 : -1;
-	cfg_free(cfg);
-	return rv;
-}
-
 /* Send M to node I as NAME (sealed with NAME's keys); the reply in *REP
  * (free it) when 0. */
 static int
 t_call_as(hcluster *c, const char *name, int i, const wire_msg *m, wire_msg *rep)
 {
 	nng_socket s;
-	if (t_become(c, name) != 0 || rpc_dial(c->urls[i], 0, &s) != 0)
+	if (hc_become(c, name) != 0 || rpc_dial(c->urls[i], 0, &s) != 0)
 		return -100;
 	int rv = rpc_call(s, m, rep, 3000);
 	rpc_close(s);
@@ -234,7 +221,7 @@ test_attacks(void)
 	snprintf(ca, sizeof(ca), "%s/tls/ca.crt", c.dir);
 	snprintf(crt, sizeof(crt), "%s/tls/client.crt", c.dir);
 	snprintf(key, sizeof(key), "%s/tls/client.key", c.dir);
-	CU_ASSERT_FATAL(t_become(&c, CFG_TLS_CLIENT) == 0);
+	CU_ASSERT_FATAL(hc_become(&c, CFG_TLS_CLIENT) == 0);
 	T_EQ(T_DRV(&c, "commit", "--txid", "seed-1", "alpha:put:alice=100", "beta:put:bob=50"), 0);
 	T_EQ(T_DRV(&c, "commit", "--txid", "seed-2", "beta:add:bob=1", "gamma:put:carol=7"), 0);
 	/* An aborted one: alpha keeps its record (with peers) for a day. */
@@ -338,7 +325,7 @@ test_attacks(void)
 	uint8_t tag[WIRE_MAC_LEN];
 	t_one_phase(&m, &op, peers, "rp-1", "coord", "ctr", "1");
 	CU_ASSERT_FATAL(wire_encode(&m, &enc) == 0);
-	CU_ASSERT_FATAL(t_become(&c, "coord") == 0);
+	CU_ASSERT_FATAL(hc_become(&c, "coord") == 0);
 	CU_ASSERT_FATAL(nng_msg_alloc(&cap, 0) == 0);
 	CU_ASSERT_FATAL(rpc_auth_seal("alpha", enc.data, enc.len, NULL, cap, tag) == 0);
 	T_TRUE(tu_raw(c.urls[A], ca, crt, key, nng_msg_body(cap), nng_msg_len(cap)) > 0);
@@ -358,7 +345,7 @@ test_attacks(void)
 	/* 13. The same replay once alpha has restarted (its memory of the
 	 * stamps is gone; the stamp is older than the process). */
 	CU_ASSERT_EQUAL(hc_kill(&c, A), 0);
-	CU_ASSERT_FATAL(t_become(&c, CFG_TLS_CLIENT) == 0); /* hc_start pings as a client */
+	CU_ASSERT_FATAL(hc_become(&c, CFG_TLS_CLIENT) == 0); /* hc_start pings as a client */
 	CU_ASSERT_FATAL(hc_start(&c, A, NULL) == 0);
 	free(before);
 	before = t_quiet_dump(&c);
@@ -374,7 +361,7 @@ test_attacks(void)
 	T_TRUE(t_counter(&c, G, "refused") >= 1);
 	(void)ref0;
 	/* The cluster still works, as before. */
-	CU_ASSERT_FATAL(t_become(&c, CFG_TLS_CLIENT) == 0);
+	CU_ASSERT_FATAL(hc_become(&c, CFG_TLS_CLIENT) == 0);
 	T_EQ(T_DRV(&c, "commit", "alpha:add:alice=-10", "beta:add:bob=10"), 0);
 	hc_kv(&c, A, "alice", v, sizeof(v));
 	T_STREQ(v, "90");

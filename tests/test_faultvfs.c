@@ -570,45 +570,24 @@ fvt_cleanup(fvt_run *r)
 	tu_rmtree(r->dir);
 }
 
-/* A run of child KIND (fvt_spawn_kind), finished; NULL when it could not
- * run (CUnit told), with nothing left behind. fvt_done removes it. */
-static fvt_run *
-fvt_start(const char *kind, const char *const *env, const char *usr2_mark, void (*hook)(fvt_run *))
+/* R, a finished run of the workload child with the environment ENV
+ * (USR2_MARK and HOOK as fvt_spawn_kind). 0, or -1 (CUnit told) with
+ * nothing left behind. */
+static int
+fvt_begin(fvt_run *r, const char *const *env, const char *usr2_mark, void (*hook)(fvt_run *))
 {
-	fvt_run *r = calloc(1, sizeof(*r));
-	if (r != NULL && fvt_spawn_kind(r, kind, env, usr2_mark, hook) == 0)
-		return r;
-	if (r != NULL)
-		fvt_cleanup(r);
-	free(r);
-	return NULL;
-}
-
-static void
-fvt_done(fvt_run *r)
-{
+	if (fvt_spawn_kind(r, "workload", env, usr2_mark, hook) == 0)
+		return 0;
 	fvt_cleanup(r);
-	free(r);
+	return -1;
 }
 
-/* A case on one finished run of the workload child with the environment
- * given (USR2_MARK and HOOK as fvt_spawn_kind): test_NAME (what CUnit
- * runs) starts it, runs the body that follows, case_NAME(r), and removes
- * the run. */
+/* A case on one run R of the workload child with the environment given
+ * (fvt_begin); the run is removed after. */
 #define FVT_CASE(name, usr2_mark, hook, ...) \
-	static void case_##name(fvt_run *r); \
-	static void \
-	test_##name(void) \
-	{ \
-		const char *env[] = { __VA_ARGS__, NULL }; \
-		fvt_run *r = fvt_start("workload", env, (usr2_mark), (hook)); \
-		if (r != NULL) { \
-			case_##name(r); \
-			fvt_done(r); \
-		} \
-	} \
-	static void \
-	case_##name(fvt_run *r)
+	T_CASE(name, fvt_run, r, \
+	    fvt_begin(r, (const char *const[]){ __VA_ARGS__, NULL }, (usr2_mark), (hook)), \
+	    fvt_cleanup)
 
 /* The first column of SQL's first row on the database, read without the
  * shim (this process never installs it); -1 on error. */

@@ -271,25 +271,6 @@ t_logdb_close(t_logdb *l)
 	tu_rmtree(l->dir);
 }
 
-/* A case with a fixture: test_NAME (what CUnit runs) sets up VAR, a TYPE
- * *, with SETUP (an expression in VAR, 0 on success; a failure is
- * asserted and leaves nothing to undo), runs the body that follows,
- * case_NAME(VAR), and undoes the set-up with TEARDOWN(VAR). */
-#define T_CASE(name, type, var, setup, teardown) \
-	static void case_##name(type *var); \
-	static void \
-	test_##name(void) \
-	{ \
-		type fixture_; \
-		type *var = &fixture_; \
-		if ((setup) == 0) { \
-			case_##name(var); \
-			teardown(var); \
-		} \
-	} \
-	static void \
-	case_##name(type *var)
-
 /* A case on one log L opened on SCHEMA. */
 #define T_LOGDB_CASE(name, schema) \
 	T_CASE(name, t_logdb, l, t_logdb_open(l, (schema), 1), t_logdb_close)

@@ -436,8 +436,7 @@ static void
 test_cli_json_not_utf8(void)
 {
 	hcluster c;
-	CU_ASSERT_FATAL(hc_create(&c, 1, 2000, 300) == 0);
-	CU_ASSERT_FATAL(hc_start_all(&c) == 0);
+	T_CLUSTER_UP(&c, 1, 2000, 300);
 	T_EQ(T_DRV(&c, "commit", "alpha:put:bin=a\xff\xfe" "b\xc3\xa9" "c\xe2\x82" "d\x01"), 0);
 	T_EQ(T_DRV(&c, "get", "--json", "alpha", "bin"), 0);
 	T_HAS(tu_out, "\"value\":\"a\\u00ff\\u00feb\xc3\xa9" "c\\u00e2\\u0082d\\u0001\"");

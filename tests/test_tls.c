@@ -189,8 +189,7 @@ static void
 test_insecure_warns(void)
 {
 	hcluster c;
-	CU_ASSERT_FATAL(hc_create(&c, 2, 2000, 1000) == 0);
-	CU_ASSERT_FATAL(hc_start_all(&c) == 0);
+	T_CLUSTER_UP(&c, 2, 2000, 1000);
 	for (int i = 0; i < c.nnodes; i++)
 		T_EQ(hc_wait_log_line(&c, i, "WARN", 2000) == 0 &&
 		    hc_log_count(&c, i, "insecure: true: the cluster is unauthenticated") == 1, 1);
@@ -227,8 +226,7 @@ test_epoch_above_bound(void)
 	hcluster c;
 	wire_msg rep;
 	char st[32];
-	CU_ASSERT_FATAL(hc_create(&c, 2, 2000, 1000) == 0);
-	CU_ASSERT_FATAL(hc_start_all(&c) == 0);
+	T_CLUSTER_UP(&c, 2, 2000, 1000);
 	T_EQ(T_DRV(&c, "commit", "alpha:put:a=1", "beta:put:b=1"), 0);
 	for (size_t i = 0; i < T_NITEMS(bad); i++) {
 		const int types[] = { WIRE_GLOBAL_ABORT, WIRE_VOTE_REQUEST };
@@ -265,8 +263,7 @@ test_epoch_poisoned_log(void)
 {
 	hcluster c;
 	char sql[600];
-	CU_ASSERT_FATAL(hc_create(&c, 2, 2000, 1000) == 0);
-	CU_ASSERT_FATAL(hc_start_all(&c) == 0);
+	T_CLUSTER_UP(&c, 2, 2000, 1000);
 	T_EQ(T_DRV(&c, "commit", "alpha:put:a=1", "beta:put:b=1"), 0);
 	CU_ASSERT_FATAL(hc_signal(&c, A, SIGTERM) == 0);
 	int status;
@@ -281,20 +278,18 @@ test_epoch_poisoned_log(void)
 	hc_destroy(&c);
 }
 
-/* Become node NAME of C's cluster in this process: its certificate and
- * message keys (cfg_tls_use). 0 or -1. */
-static int
-t_become(hcluster *c, const char *name)
-{
-	cfg_cluster *cfg = NULL;
-	char errs[2048];
-	int rv = cfg_load(c->file, &cfg, errs, sizeof(errs)) == 0 &&
-	    cfg_tls_use(cfg, name, errs, sizeof(errs)) == 0 ? 0 : -1;
-	if (rv != 0)
-		fprintf(stderr, "t_become %s: %s", name, errs);
-	cfg_free(cfg);
-	return rv;
-}
+/* M to URL, sent as whoever this process is now: a reply must come, an
+ * ERROR whose text holds WANT. */
+#define T_REFUSED(url, m, want) do { \
+	nng_socket s_; \
+	wire_msg r_; \
+	CU_ASSERT_FATAL(rpc_dial((url), 0, &s_) == 0); \
+	T_EQ(rpc_call(s_, (m), &r_, 3000), 0); \
+	T_EQ(r_.type, WIRE_ERROR); \
+	T_HAS(r_.text, (want)); \
+	wire_msg_free(&r_); \
+	rpc_close(s_); \
+} while (0)
 
 /*
  * Per-node identity: a message sealed with beta's keys that names the
@@ -314,7 +309,7 @@ test_identity_mac(void)
 	wire_msg_init(&m, WIRE_VOTE_REQUEST, 1, "mac-1", "coord");
 	m.flags = WIRE_FLAG_ONE_PHASE, m.npeers = 1, m.peers = peers, m.nops = 1, m.ops = &op;
 
-	CU_ASSERT_FATAL(t_become(&c, "beta") == 0);
+	CU_ASSERT_FATAL(hc_become(&c, "beta") == 0);
 	CU_ASSERT_FATAL(rpc_dial(c.urls[A], 0, &s) == 0);
 	/* The answer is an unsealed ERROR: not trusted, only logged here. */
 	T_EQ(rpc_call(s, &m, &rep, 3000), TWOPC_EPROTO);
@@ -325,7 +320,7 @@ test_identity_mac(void)
 	T_STREQ(v, "");
 	T_EQ(hc_query_int(&c, A, "SELECT count(*) FROM txn"), 0);
 
-	CU_ASSERT_FATAL(t_become(&c, "coord") == 0);
+	CU_ASSERT_FATAL(hc_become(&c, "coord") == 0);
 	CU_ASSERT_FATAL(rpc_dial(c.urls[A], 0, &s) == 0);
 	T_EQ(rpc_call(s, &m, &rep, 3000), 0);
 	T_EQ(rep.type, WIRE_VOTE_COMMIT);
@@ -333,7 +328,7 @@ test_identity_mac(void)
 	rpc_close(s);
 	hc_kv(&c, A, "mac", v, sizeof(v));
 	T_STREQ(v, "forged");
-	CU_ASSERT_FATAL(t_become(&c, CFG_TLS_CLIENT) == 0);
+	CU_ASSERT_FATAL(hc_become(&c, CFG_TLS_CLIENT) == 0);
 	hc_destroy(&c);
 }
 
@@ -347,8 +342,7 @@ static void
 test_roles(void)
 {
 	hcluster c;
-	nng_socket s;
-	wire_msg m, rep;
+	wire_msg m;
 	wire_op op = { WIRE_OP_PUT, "role", "x" };
 	wire_work w = { "alpha", 1, &op };
 	char *peers[] = { "alpha" }, v[32];
@@ -356,35 +350,21 @@ test_roles(void)
 	/* Aborted: beta keeps the record, with its peers, for the retention. */
 	T_EQ(T_DRV(&c, "commit", "--txid", "b-1", "beta:check:q=1"), 1);
 
-	CU_ASSERT_FATAL(t_become(&c, "beta") == 0);
-	CU_ASSERT_FATAL(rpc_dial(c.urls[A], 0, &s) == 0);
+	CU_ASSERT_FATAL(hc_become(&c, "beta") == 0);
 	wire_msg_init(&m, WIRE_VOTE_REQUEST, 1, "role-1", "beta");
 	m.flags = WIRE_FLAG_ONE_PHASE, m.npeers = 1, m.peers = peers, m.nops = 1, m.ops = &op;
-	T_EQ(rpc_call(s, &m, &rep, 3000), 0);
-	T_EQ(rep.type, WIRE_ERROR);
-	T_HAS(rep.text, "beta is a participant and may not send VOTE_REQUEST to a participant: "
+	T_REFUSED(c.urls[A], &m,
+	    "beta is a participant and may not send VOTE_REQUEST to a participant: "
 	    "only the coordinator (coord) may");
-	wire_msg_free(&rep);
-	rpc_close(s);
-	CU_ASSERT_FATAL(rpc_dial(c.urls[0], 0, &s) == 0);
 	wire_msg_init(&m, WIRE_SUBMIT, 0, "role-2", "beta");
 	m.timeout_ms = 1000, m.nwork = 1, m.work = &w;
-	T_EQ(rpc_call(s, &m, &rep, 3000), 0);
-	T_EQ(rep.type, WIRE_ERROR);
-	T_HAS(rep.text, "beta is a participant and may not send SUBMIT to the coordinator: only "
-	    "clients may");
-	wire_msg_free(&rep);
-	rpc_close(s);
+	T_REFUSED(c.urls[0], &m,
+	    "beta is a participant and may not send SUBMIT to the coordinator: only clients may");
 
-	CU_ASSERT_FATAL(t_become(&c, "alpha") == 0);
-	CU_ASSERT_FATAL(rpc_dial(c.urls[2], 0, &s) == 0);
+	CU_ASSERT_FATAL(hc_become(&c, "alpha") == 0);
 	wire_msg_init(&m, WIRE_DECISION_REQUEST, 1, "b-1", "alpha");
-	T_EQ(rpc_call(s, &m, &rep, 3000), 0);
-	T_EQ(rep.type, WIRE_ERROR);
-	T_HAS(rep.text, "alpha is not a participant of b-1");
-	wire_msg_free(&rep);
-	rpc_close(s);
-	CU_ASSERT_FATAL(t_become(&c, CFG_TLS_CLIENT) == 0);
+	T_REFUSED(c.urls[2], &m, "alpha is not a participant of b-1");
+	CU_ASSERT_FATAL(hc_become(&c, CFG_TLS_CLIENT) == 0);
 	hc_kv(&c, A, "role", v, sizeof(v));
 	T_STREQ(v, "");
 	T_EQ(hc_query_int(&c, A, "SELECT count(*) FROM txn"), 0);

@@ -35,6 +35,28 @@ tu_check(int ok, const char *file, int line, const char *fmt, ...)
 	CU_assertImplementation(CU_FALSE, (unsigned)line, msg, file, "", CU_FALSE);
 }
 
+void
+tu_fatal(int ok, const char *file, int line, const char *fmt, ...)
+{
+	char msg[1024] = "";
+	va_list ap;
+
+	if (!ok) {
+		va_start(ap, fmt);
+		vsnprintf(msg, sizeof(msg), fmt, ap);
+		va_end(ap);
+	}
+	CU_assertImplementation(ok ? CU_TRUE : CU_FALSE, (unsigned)line, msg, file, "", CU_TRUE);
+}
+
+void
+tu_cluster_up(hcluster *c, int nparts, int vote_ms, int decision_ms, const char *file, int line)
+{
+	tu_fatal(hc_create(c, nparts, vote_ms, decision_ms) == 0, file, line,
+	    "hc_create(%d participants) failed", nparts);
+	tu_fatal(hc_start_all(c) == 0, file, line, "hc_start_all failed (see %s)", c->dir);
+}
+
 int
 tu_drv(hcluster *c, const char *const *args)
 {
