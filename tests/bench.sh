@@ -53,10 +53,12 @@
 # disk the build is on, not a tmpfs /tmp); TWOPC_BENCH_TMP overrides its
 # parent directory.
 set -u
+TOOL=bench
+. "$(dirname "$0")/cluster.sh"
 
 usage() { echo "usage: tests/bench.sh BUILD_DIR [--quick]" >&2; exit 2; }
 [ $# -ge 1 ] || usage
-B=$(cd "$1" 2>/dev/null && pwd) || { echo "bench: no build directory $1" >&2; exit 2; }
+B=$(build_dir "$1") || exit 2
 shift
 DUR=5
 while [ $# -gt 0 ]; do
@@ -94,9 +96,6 @@ BASE=$((16384 + ($$ % 90) * 160))  # 25 runs x 6 ports: BASE+149 < 32768
 ANOMALIES=()
 
 note_anomaly() { ANOMALIES+=("$1"); }
-TOOL=bench
-. "$(dirname "$0")/cluster.sh"
-
 # ---- the peer's private PostgreSQL server ----
 PEER=0          # 1 once the server is up
 PGD=$WORK/pg    # data directory, socket, logs
@@ -207,7 +206,7 @@ fi
 # bench`, its JSON in $D/bench.json; sets R_COORD_RSS, R_PART_RSS,
 # R_CTXSW. 1 (the reason printed) when there is no result.
 twopc_run() {
-	local dur=$1 k=$2 c=$3 hot=$4 port=$((BASE + $5 * 6)) i n up rc before after
+	local dur=$1 k=$2 c=$3 hot=$4 port=$((BASE + $5 * 6)) i n rc before after
 	D=$WORK/run$5
 	mkdir -p "$D"
 	F=$D/cluster.yaml
@@ -223,13 +222,7 @@ twopc_run() {
 	PID[coord]=$!
 	PIDS+=($!)
 	for n in "${!PID[@]}"; do wait_up "$n" "${PID[$n]}" "$D/$n.log"; done
-	# Every node answers a status request (bounded: 10 s).
-	up=0
-	for _ in $(seq 1 100); do
-		if "$BIN/twopc" -c "$F" list --json 2>/dev/null | grep -q '"unreachable":\[\]'; then up=1; break; fi
-		sleep 0.1
-	done
-	[ $up = 1 ] || fail_daemon coord "$D/coord.log" "cluster did not answer 'twopc list' within 10 s"
+	wait_listed "$F" "$D/coord.log"
 
 	before=$(ctxsw "${PID[@]}")
 	timeout $((DUR + 120)) "$BIN/twopc" -c "$F" bench --concurrency "$c" --duration "$DUR" \

@@ -67,6 +67,14 @@ else
 	jget() { sed -n "s/.*\"$1\":[[:space:]]*\"\{0,1\}\([^,\"}]*\).*/\1/p" "$2" | head -n 1; }
 fi
 
+# build_dir DIR: DIR as an absolute path on stdout; status 2, saying so,
+# when it is no directory.
+build_dir() {
+	(cd "$1" 2>/dev/null && pwd) && return 0
+	echo "$TOOL: no build directory $1" >&2
+	return 2
+}
+
 fail_daemon() { # fail_daemon NAME LOG WHY
 	echo "$TOOL: $1 $3; last lines of $2:" >&2
 	tail -n 20 "$2" >&2
@@ -81,4 +89,14 @@ wait_up() {
 		sleep 0.01
 	done
 	fail_daemon "$1" "$3" "did not start within 10 s"
+}
+
+# wait_listed FILE COORD_LOG: until every node of cluster FILE answers a
+# status request ('twopc list' with BIN/twopc; at most 10 s).
+wait_listed() {
+	for _ in $(seq 1 100); do
+		"$BIN/twopc" -c "$1" list --json 2>/dev/null | grep -q '"unreachable":\[\]' && return 0
+		sleep 0.1
+	done
+	fail_daemon coord "$2" "cluster did not answer 'twopc list' within 10 s"
 }

@@ -181,6 +181,23 @@ ct_seed(hcluster *c, twopc_client *cl)
 	return rv == 0 && outcome == TWOPC_COMMITTED ? 0 : -1;
 }
 
+/* Cluster C (ct_setup: vote timeout 1 s, decision timeout 300 ms) with
+ * its accounts seeded through the client *CL. 0, or -1 said on stderr,
+ * with nothing left running. */
+static int
+ct_seeded(hcluster *c, const ct_opts *o, twopc_client **cl)
+{
+	*cl = NULL;
+	if (ct_setup(c, o, 1000, 300) == 0 && twopc_client_open(cl, c->file) == 0 &&
+	    ct_seed(c, *cl) == 0)
+		return 0;
+	fprintf(stderr, "twopc-crashtest: cannot set up a cluster (is %s built?)\n", o->build);
+	twopc_client_close(*cl);
+	*cl = NULL;
+	hc_destroy(c);
+	return -1;
+}
+
 static long long
 ct_total(const hcluster *c)
 {
@@ -223,13 +240,8 @@ ct_matrix_case(const ct_opts *o, const char *point, const char *path, int rep)
 	const char *what = "crashed";
 	int violations = 0;
 
-	if (ct_setup(&c, o, 1000, 300) != 0 || twopc_client_open(&cl, c.file) != 0 ||
-	    ct_seed(&c, cl) != 0) {
-		fprintf(stderr, "twopc-crashtest: cannot set up a cluster (is %s built?)\n", o->build);
-		twopc_client_close(cl);
-		hc_destroy(&c);
+	if (ct_seeded(&c, o, &cl) != 0)
 		return -1;
-	}
 	/* RESULT leaves with GLOBAL_COMMIT: the seed may still be READY at a
 	 * participant. Let it finish before the target goes down, or the
 	 * case would meet its locks (and the seed's GLOBAL_COMMIT the point). */
@@ -980,13 +992,8 @@ ct_ioerror_case(const ct_opts *o, int target, const char *kind, int k)
 	const char *what = "not reached";
 	int violations = 0;
 
-	if (ct_setup(&c, o, 1000, 300) != 0 || twopc_client_open(&cl, c.file) != 0 ||
-	    ct_seed(&c, cl) != 0) {
-		fprintf(stderr, "twopc-crashtest: cannot set up a cluster (is %s built?)\n", o->build);
-		twopc_client_close(cl);
-		hc_destroy(&c);
+	if (ct_seeded(&c, o, &cl) != 0)
 		return -1;
-	}
 	snprintf(env, sizeof(env), "TWOPC_FAULT_VFS=ioerror:%s:%d", kind, k);
 	hc_signal(&c, target, SIGTERM);
 	hc_wait_exit(&c, target, 5000, NULL);

@@ -102,8 +102,7 @@ int
 hc_use_tls(hcluster *c, const char *certdir)
 {
 	const char *src = getenv("TWOPC_SRCDIR");
-	char cmd[1024], text[8192], out[9200], errs[2048], certs[300];
-	cfg_cluster *cfg = NULL;
+	char cmd[1024], text[8192], out[9200], certs[300];
 	FILE *f;
 	size_t n;
 
@@ -133,14 +132,20 @@ hc_use_tls(hcluster *c, const char *certdir)
 	if (fclose(f) != 0)
 		return -1;
 	/* This process talks to the nodes (hc_ping, the tests) as a client. */
-	if (cfg_load(c->file, &cfg, errs, sizeof(errs)) != 0 ||
-	    cfg_tls_use(cfg, CFG_TLS_CLIENT, errs, sizeof(errs)) != 0) {
-		fprintf(stderr, "hc_use_tls: %s", errs);
-		cfg_free(cfg);
-		return -1;
-	}
+	return hc_become(c, CFG_TLS_CLIENT);
+}
+
+int
+hc_become(hcluster *c, const char *name)
+{
+	cfg_cluster *cfg = NULL;
+	char errs[2048];
+	int rv = cfg_load(c->file, &cfg, errs, sizeof(errs)) == 0 &&
+	    cfg_tls_use(cfg, name, errs, sizeof(errs)) == 0 ? 0 : -1;
+	if (rv != 0)
+		fprintf(stderr, "hc_become %s: %s", name, errs);
 	cfg_free(cfg);
-	return 0;
+	return rv;
 }
 
 /* A free port on 127.0.0.1: bound by FD (the caller closes it once every
@@ -595,15 +600,21 @@ hc_wait_log_count(hcluster *c, int i, const char *needle, int n, int timeout_ms)
 }
 
 static sqlite3 *
-hc_open(hcluster *c, int i)
+hc_open_path(const char *path)
 {
 	sqlite3 *h = NULL;
-	if (sqlite3_open_v2(c->logs[i], &h, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK) {
+	if (sqlite3_open_v2(path, &h, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK) {
 		sqlite3_close(h);
 		return NULL;
 	}
 	sqlite3_busy_timeout(h, 2000);
 	return h;
+}
+
+static sqlite3 *
+hc_open(hcluster *c, int i)
+{
+	return hc_open_path(c->logs[i]);
 }
 
 void
@@ -655,7 +666,13 @@ hc_wait_query(hcluster *c, int i, const char *sql, long long want, int timeout_m
 long long
 hc_query_int(hcluster *c, int i, const char *sql)
 {
-	sqlite3 *h = hc_open(c, i);
+	return hc_file_int(c->logs[i], sql);
+}
+
+long long
+hc_file_int(const char *path, const char *sql)
+{
+	sqlite3 *h = hc_open_path(path);
 	sqlite3_stmt *st = NULL;
 	long long v = -1;
 	if (h == NULL)

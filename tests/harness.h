@@ -42,6 +42,9 @@ int hc_create(hcluster *c, int nparts, int vote_timeout_ms, int decision_timeout
  * CERTDIR (NULL: tests/mkcerts.sh makes them in DIR/tls); this process
  * then dials as 'client' (cfg_tls_use). Before any node starts. 0 or -1. */
 int hc_use_tls(hcluster *c, const char *certdir);
+/* Make this process node NAME of C's TLS cluster (its certificate and
+ * message keys, cfg_tls_use; CFG_TLS_CLIENT: a client). 0 or -1. */
+int hc_become(hcluster *c, const char *name);
 
 /* Give every node an http: address (127.0.0.1 and a port the kernel
  * found free) in the cluster file and in c->http. Before the nodes
@@ -110,6 +113,8 @@ int hc_wait_state(hcluster *c, int i, const char *txid, const char *state, int t
 long long hc_query_int(hcluster *c, int i, const char *sql);
 /* Wait until SQL on node I's log gives WANT. 0 or -1. */
 int hc_wait_query(hcluster *c, int i, const char *sql, long long want, int timeout_ms);
+/* The same on the SQLite file at PATH (any log, read-only). */
+long long hc_file_int(const char *path, const char *sql);
 /* The committed kv value of KEY at participant I ("" if absent). */
 void hc_kv(hcluster *c, int i, const char *key, char *buf, size_t len);
 

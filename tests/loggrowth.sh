@@ -32,10 +32,12 @@
 # The data directory is a temporary directory under BUILD_DIR/loggrowth,
 # removed at exit; TWOPC_LOGGROWTH_KEEP=1 keeps it (logs and daemon output).
 set -u
+TOOL=loggrowth
+. "$(dirname "$0")/cluster.sh"
 
 usage() { echo "usage: tests/loggrowth.sh BUILD_DIR [--txns N]" >&2; exit 2; }
 [ $# -ge 1 ] || usage
-B=$(cd "$1" 2>/dev/null && pwd) || { echo "loggrowth: no build directory $1" >&2; exit 2; }
+B=$(build_dir "$1") || exit 2
 shift
 N=1000000
 FIRST=10000
@@ -92,9 +94,6 @@ NODES=(coord)
 for i in $(seq 1 $NPART); do NODES+=("p$i"); done
 declare -A PID=()
 
-TOOL=loggrowth
-. "$(dirname "$0")/cluster.sh"
-
 cleanup() {
 	stop_all
 	if [ "${TWOPC_LOGGROWTH_KEEP:-0}" = 1 ]; then
@@ -129,12 +128,7 @@ start() { # start NAME CMD...
 for i in $(seq 1 $NPART); do start "p$i" "$BIN/twopc-participant" -c "$F" -n "p$i"; done
 start coord "$BIN/twopc-coordinator" -c "$F"
 for n in "${NODES[@]}"; do wait_up "$n" "${PID[$n]}" "$D/$n.log"; done
-up=0
-for _ in $(seq 1 100); do
-	if "$BIN/twopc" -c "$F" list --json 2>/dev/null | grep -q '"unreachable":\[\]'; then up=1; break; fi
-	sleep 0.1
-done
-[ $up = 1 ] || fail_daemon coord "$D/coord.log" "cluster did not answer 'twopc list' within 10 s"
+wait_listed "$F" "$D/coord.log"
 
 # ---- the record ----
 declare -A SIZE=()  # SIZE[tag,file]

@@ -33,6 +33,7 @@
 #include <nng/nng.h>
 #include <nng/protocol/reqrep0/req.h>
 
+#include "db.h"
 #include "harness.h"
 #include "rpc.h"
 #include "testutil.h"
@@ -42,14 +43,6 @@
 
 #define CO 0 /* the coordinator */
 #define A 1  /* alpha */
-
-static int64_t
-t_now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* Node I's stderr log (harness.h), opened for reading. */
 static FILE *
@@ -100,9 +93,9 @@ t_counter(hcluster *c, int i, const char *name)
 static long long
 t_counter_wait(hcluster *c, int i, const char *name, long long want, int ms)
 {
-	int64_t end = t_now_ms() + ms;
+	int64_t end = mono_ms() + ms;
 	long long v;
-	while ((v = t_counter(c, i, name)) < want && t_now_ms() < end)
+	while ((v = t_counter(c, i, name)) < want && mono_ms() < end)
 		tu_nap_ms(50);
 	return v;
 }
@@ -252,8 +245,7 @@ test_flood_counted_and_quiet(void)
 	hcluster c;
 	nng_socket s;
 	unsigned char junk[200];
-	CU_ASSERT_FATAL(hc_create(&c, 2, 2000, 1000) == 0);
-	CU_ASSERT_FATAL(hc_start_all(&c) == 0);
+	T_CLUSTER_UP(&c, 2, 2000, 1000);
 	T_EQ(T_DRV(&c, "commit", "alpha:put:a=1", "beta:put:b=1"), 0);
 	long long mal0 = t_counter(&c, A, "malformed"), ref0 = t_counter(&c, A, "refused");
 	T_TRUE(mal0 >= 0 && ref0 >= 0);
@@ -311,8 +303,7 @@ test_key_newline_escaped(void)
 	static const char forged[] = "2030-01-01T00:00Z coord ERROR FORGED";
 	char op[256];
 	hcluster c;
-	CU_ASSERT_FATAL(hc_create(&c, 2, 2000, 1000) == 0);
-	CU_ASSERT_FATAL(hc_start_all(&c) == 0);
+	T_CLUSTER_UP(&c, 2, 2000, 1000);
 	/* A failed check: its reason (the key in it) is logged by the
 	 * coordinator with the ABORT. */
 	snprintf(op, sizeof(op), "alpha:check:x\n%s=1", forged);
@@ -342,8 +333,7 @@ test_files_0600(void)
 	static const char *const sfx[] = { "", "-wal", "-shm", ".lock" };
 	hcluster c;
 	char p[400];
-	CU_ASSERT_FATAL(hc_create(&c, 2, 2000, 1000) == 0);
-	CU_ASSERT_FATAL(hc_start_all(&c) == 0);
+	T_CLUSTER_UP(&c, 2, 2000, 1000);
 	T_EQ(T_DRV(&c, "commit", "alpha:put:a=1", "beta:put:b=1"), 0);
 	for (int i = 0; i < c.nnodes; i++)
 		for (size_t k = 0; k < T_NITEMS(sfx); k++) {
@@ -424,14 +414,14 @@ test_idle_connections(void)
 	/* The daemon has accepted every connection (or cannot take more)
 	 * before the commit: its descriptors stop growing. */
 	int fds_now = t_fd_count(c.pids[CO]), fds_was = -1;
-	for (int64_t end = t_now_ms() + 5000; fds_now != fds_was && t_now_ms() < end;) {
+	for (int64_t end = mono_ms() + 5000; fds_now != fds_was && mono_ms() < end;) {
 		tu_nap_ms(1100); /* past a dropped SYN's first retransmission */
 		fds_was = fds_now;
 		fds_now = t_fd_count(c.pids[CO]);
 	}
-	int64_t t0 = t_now_ms();
+	int64_t t0 = mono_ms();
 	T_EQ(T_DRV(&c, "commit", "alpha:put:a=2", "beta:put:b=2"), 0);
-	int64_t took = t_now_ms() - t0;
+	int64_t took = mono_ms() - t0;
 	T_CHECK(took < 2000, "a commit with %d idle connections open took %lld ms", got,
 	    (long long)took);
 	T_TRUE(hc_alive(&c, CO));
@@ -459,16 +449,15 @@ test_pipes_bounded(void)
 	int *fds = calloc(N, sizeof(int));
 	unsigned char *eof = calloc(N, 1);
 	CU_ASSERT_FATAL(fds != NULL && eof != NULL);
-	CU_ASSERT_FATAL(hc_create(&c, 2, 2000, 1000) == 0);
-	CU_ASSERT_FATAL(hc_start_all(&c) == 0);
+	T_CLUSTER_UP(&c, 2, 2000, 1000);
 	T_EQ(T_DRV(&c, "commit", "alpha:put:a=1", "beta:put:b=1"), 0);
 	int got = t_connect_many(t_port(c.urls[A]), N, 1, fds);
 	T_EQ(got, N);
 	/* Count the connections alpha closed: at least OVER of them, bounded
 	 * in time. */
 	int closed = 0;
-	int64_t end = t_now_ms() + 10000;
-	while (closed < OVER && t_now_ms() < end) {
+	int64_t end = mono_ms() + 10000;
+	while (closed < OVER && mono_ms() < end) {
 		for (int i = 0; i < got; i++) {
 			if (eof[i])
 				continue;
@@ -532,8 +521,7 @@ test_size_cap(void)
 	wire_buf b;
 	void *rep = NULL;
 	size_t sz = 0;
-	CU_ASSERT_FATAL(hc_create(&c, 2, 2000, 1000) == 0);
-	CU_ASSERT_FATAL(hc_start_all(&c) == 0);
+	T_CLUSTER_UP(&c, 2, 2000, 1000);
 	CU_ASSERT_FATAL(t_forget_of(WIRE_MAX_MSG, &b) == 0);
 	T_EQ(b.len, WIRE_MAX_MSG);
 	wire_msg dec;

@@ -99,26 +99,13 @@ t_quiet_dump(hcluster *c)
 	return a;
 }
 
-/* Become NAME of C's cluster in this process (certificate and message
- * keys). 0 or -1. */
-static int
-t_become(hcluster *c, const char *name)
-{
-	cfg_cluster *cfg = NULL;
-	char errs[2048];
-	int rv = cfg_load(c->file, &cfg, errs, sizeof(errs)) == 0 &&
-	    cfg_tls_use(cfg, name, errs, sizeof(errs)) == 0 ? 0 : -1;
-	cfg_free(cfg);
-	return rv;
-}
-
 /* Send M to node I as NAME (sealed with NAME's keys); the reply in *REP
  * (free it) when 0. */
 static int
 t_call_as(hcluster *c, const char *name, int i, const wire_msg *m, wire_msg *rep)
 {
 	nng_socket s;
-	if (t_become(c, name) != 0 || rpc_dial(c->urls[i], 0, &s) != 0)
+	if (hc_become(c, name) != 0 || rpc_dial(c->urls[i], 0, &s) != 0)
 		return -100;
 	int rv = rpc_call(s, m, rep, 3000);
 	rpc_close(s);
@@ -142,67 +129,6 @@ t_refused_as(hcluster *c, const char *name, int i, const wire_msg *m, const char
 		    wire_type_name(rep.type), rep.text ? rep.text : "");
 	wire_msg_free(&rep);
 	return ok;
-}
-
-static char *
-t_slurp(const char *path)
-{
-	FILE *f = fopen(path, "rb");
-	char *buf = calloc(1, 65536);
-	if (f == NULL || buf == NULL) {
-		if (f != NULL)
-			fclose(f);
-		free(buf);
-		return NULL;
-	}
-	buf[fread(buf, 1, 65535, f)] = '\0';
-	fclose(f);
-	return buf;
-}
-
-/*
- * The LEN bytes at MSG, as they are, on a raw REQ socket to URL: TLS
- * with the CA and CRT/KEY when CA is not NULL. The reply's length, or -1
- * when none came within 1.5 s.
- */
-static int
-t_raw(const char *url, const char *ca, const char *crt, const char *key, const void *msg,
-    size_t len)
-{
-	nng_socket s;
-	nng_dialer d;
-	nng_tls_config *cfg = NULL;
-	char *cap = NULL, *crtp = NULL, *keyp = NULL, *buf = NULL;
-	size_t sz = 0;
-	int got = -1;
-
-	if (nng_req0_open(&s) != 0)
-		return -2;
-	nng_socket_set_ms(s, NNG_OPT_RECVTIMEO, 1500);
-	nng_socket_set_ms(s, NNG_OPT_SENDTIMEO, 1500);
-	if (nng_dialer_create(&d, s, url) != 0)
-		goto out;
-	if (ca != NULL && ((cap = t_slurp(ca)) == NULL || (crtp = t_slurp(crt)) == NULL ||
-	    (keyp = t_slurp(key)) == NULL || nng_tls_config_alloc(&cfg, NNG_TLS_MODE_CLIENT) != 0 ||
-	    nng_tls_config_auth_mode(cfg, NNG_TLS_AUTH_MODE_REQUIRED) != 0 ||
-	    nng_tls_config_ca_chain(cfg, cap, NULL) != 0 ||
-	    nng_tls_config_own_cert(cfg, crtp, keyp, NULL) != 0 ||
-	    nng_dialer_set_ptr(d, NNG_OPT_TLS_CONFIG, cfg) != 0))
-		goto out;
-	if (nng_dialer_start(d, NNG_FLAG_NONBLOCK) != 0)
-		goto out;
-	if (nng_send(s, (void *)msg, len, 0) == 0 && nng_recv(s, &buf, &sz, NNG_FLAG_ALLOC) == 0) {
-		got = (int)sz;
-		nng_free(buf, sz);
-	}
-out:
-	if (cfg != NULL)
-		nng_tls_config_free(cfg);
-	free(cap);
-	free(crtp);
-	free(keyp);
-	nng_close(s);
-	return got;
 }
 
 /* A one-phase VOTE_REQUEST: add KEY DELTA at alpha, as SENDER. */
@@ -295,7 +221,7 @@ test_attacks(void)
 	snprintf(ca, sizeof(ca), "%s/tls/ca.crt", c.dir);
 	snprintf(crt, sizeof(crt), "%s/tls/client.crt", c.dir);
 	snprintf(key, sizeof(key), "%s/tls/client.key", c.dir);
-	CU_ASSERT_FATAL(t_become(&c, CFG_TLS_CLIENT) == 0);
+	CU_ASSERT_FATAL(hc_become(&c, CFG_TLS_CLIENT) == 0);
 	T_EQ(T_DRV(&c, "commit", "--txid", "seed-1", "alpha:put:alice=100", "beta:put:bob=50"), 0);
 	T_EQ(T_DRV(&c, "commit", "--txid", "seed-2", "beta:add:bob=1", "gamma:put:carol=7"), 0);
 	/* An aborted one: alpha keeps its record (with peers) for a day. */
@@ -326,7 +252,7 @@ test_attacks(void)
 	wire_msg_init(&m, WIRE_GLOBAL_ABORT, 1, "seed-1", "coord");
 	CU_ASSERT_FATAL(wire_encode(&m, &enc) == 0);
 	long long un0 = t_counter(&c, A, "unauthenticated");
-	(void)t_raw(c.urls[A], ca, crt, key, enc.data, enc.len);
+	(void)tu_raw(c.urls[A], ca, crt, key, enc.data, enc.len);
 	t_row_end(&c, "forged GLOBAL_ABORT (certificate, no keys)",
 	    t_counter(&c, A, "unauthenticated") == un0 + 1, before);
 
@@ -380,15 +306,15 @@ test_attacks(void)
 	CU_ASSERT_FATAL(system(cmd) == 0);
 	snprintf(ocrt, sizeof(ocrt), "%s/other/client.crt", c.dir);
 	snprintf(okey, sizeof(okey), "%s/other/client.key", c.dir);
-	T_TRUE(t_raw(c.urls[A], ca, crt, key, enc.data, enc.len) > 0); /* the control */
+	T_TRUE(tu_raw(c.urls[A], ca, crt, key, enc.data, enc.len) > 0); /* the control */
 	t_row_end(&c, "certificate of an untrusted CA",
-	    t_raw(c.urls[A], ca, ocrt, okey, enc.data, enc.len) == -1, before);
+	    tu_raw(c.urls[A], ca, ocrt, okey, enc.data, enc.len) == -1, before);
 	snprintf(ocrt, sizeof(ocrt), "%s/old/old.crt", c.dir);
 	snprintf(okey, sizeof(okey), "%s/old/old.key", c.dir);
 	t_row_end(&c, "expired certificate of the cluster's CA",
-	    t_raw(c.urls[A], ca, ocrt, okey, enc.data, enc.len) == -1, before);
+	    tu_raw(c.urls[A], ca, ocrt, okey, enc.data, enc.len) == -1, before);
 	t_row_end(&c, "plain TCP client against the TLS listener",
-	    t_raw(c.urls[A] + 4, NULL, NULL, NULL, enc.data, enc.len) == -1, before);
+	    tu_raw(c.urls[A] + 4, NULL, NULL, NULL, enc.data, enc.len) == -1, before);
 
 	/* 12. A replay. The coordinator's own one-phase VOTE_REQUEST (add
 	 * ctr 1) is captured on its way (sealed here with its keys, as it
@@ -398,10 +324,10 @@ test_attacks(void)
 	uint8_t tag[WIRE_MAC_LEN];
 	t_one_phase(&m, &op, peers, "rp-1", "coord", "ctr", "1");
 	CU_ASSERT_FATAL(wire_encode(&m, &enc) == 0);
-	CU_ASSERT_FATAL(t_become(&c, "coord") == 0);
+	CU_ASSERT_FATAL(hc_become(&c, "coord") == 0);
 	CU_ASSERT_FATAL(nng_msg_alloc(&cap, 0) == 0);
 	CU_ASSERT_FATAL(rpc_auth_seal("alpha", enc.data, enc.len, NULL, cap, tag) == 0);
-	T_TRUE(t_raw(c.urls[A], ca, crt, key, nng_msg_body(cap), nng_msg_len(cap)) > 0);
+	T_TRUE(tu_raw(c.urls[A], ca, crt, key, nng_msg_body(cap), nng_msg_len(cap)) > 0);
 	char *rp[] = { "rp-1" };
 	wire_msg_init(&m, WIRE_FORGET, (uint64_t)ep, NULL, "coord");
 	m.ntxids = 1, m.txids = rp;
@@ -413,16 +339,16 @@ test_attacks(void)
 	free(before);
 	before = t_quiet_dump(&c);
 	t_row_end(&c, "replay of a captured VOTE_REQUEST after FORGET",
-	    t_raw(c.urls[A], ca, crt, key, nng_msg_body(cap), nng_msg_len(cap)) == -1, before);
+	    tu_raw(c.urls[A], ca, crt, key, nng_msg_body(cap), nng_msg_len(cap)) == -1, before);
 
 	/* 13. The same replay once alpha has restarted (its memory of the
 	 * stamps is gone; the stamp is older than the process). */
 	CU_ASSERT_EQUAL(hc_kill(&c, A), 0);
-	CU_ASSERT_FATAL(t_become(&c, CFG_TLS_CLIENT) == 0); /* hc_start pings as a client */
+	CU_ASSERT_FATAL(hc_become(&c, CFG_TLS_CLIENT) == 0); /* hc_start pings as a client */
 	CU_ASSERT_FATAL(hc_start(&c, A, NULL) == 0);
 	free(before);
 	before = t_quiet_dump(&c);
-	int r13 = t_raw(c.urls[A], ca, crt, key, nng_msg_body(cap), nng_msg_len(cap)) == -1;
+	int r13 = tu_raw(c.urls[A], ca, crt, key, nng_msg_body(cap), nng_msg_len(cap)) == -1;
 	r13 &= hc_wait_log_line(&c, A, "stamped before this process started", 3000) == 0;
 	t_row_end(&c, "replay of it after the participant restarted", r13, before);
 	nng_msg_free(cap);
@@ -454,7 +380,7 @@ test_attacks(void)
 	T_EQ(hc_query_int(&c, A, "SELECT count(*) FROM txn WHERE txid LIKE 'coord-%' "
 	    "AND state = 'ABORT'"), 3);
 	/* The cluster still works, as before, and the guesses missed. */
-	CU_ASSERT_FATAL(t_become(&c, CFG_TLS_CLIENT) == 0);
+	CU_ASSERT_FATAL(hc_become(&c, CFG_TLS_CLIENT) == 0);
 	T_EQ(T_DRV(&c, "commit", "alpha:add:alice=-10", "beta:add:bob=10"), 0);
 	T_EQ(hc_query_int(&c, A, "SELECT count(*) FROM txn WHERE txid LIKE 'coord-%' "
 	    "AND state = 'COMMIT'") + hc_query_int(&c, A, "SELECT count(*) FROM txn WHERE "

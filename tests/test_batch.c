@@ -217,18 +217,9 @@ t_durable_cb(void *arg, int rc)
 static int
 t_rows(const char *path, const char *where)
 {
-	sqlite3 *h;
-	sqlite3_stmt *st;
 	char sql[128];
-	int n = -1;
 	snprintf(sql, sizeof(sql), "SELECT count(*) FROM t WHERE %s", where);
-	if (sqlite3_open_v2(path, &h, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK)
-		return -1;
-	if (sqlite3_prepare_v2(h, sql, -1, &st, NULL) == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW)
-		n = sqlite3_column_int(st, 0);
-	sqlite3_finalize(st);
-	sqlite3_close(h);
-	return n;
+	return (int)hc_file_int(path, sql);
 }
 
 static int

@@ -570,6 +570,25 @@ fvt_cleanup(fvt_run *r)
 	tu_rmtree(r->dir);
 }
 
+/* R, a finished run of the workload child with the environment ENV
+ * (USR2_MARK and HOOK as fvt_spawn_kind). 0, or -1 (CUnit told) with
+ * nothing left behind. */
+static int
+fvt_begin(fvt_run *r, const char *const *env, const char *usr2_mark, void (*hook)(fvt_run *))
+{
+	if (fvt_spawn_kind(r, "workload", env, usr2_mark, hook) == 0)
+		return 0;
+	fvt_cleanup(r);
+	return -1;
+}
+
+/* A case on one run R of the workload child with the environment given
+ * (fvt_begin); the run is removed after. */
+#define FVT_CASE(name, usr2_mark, hook, ...) \
+	T_CASE(name, fvt_run, r, \
+	    fvt_begin(r, (const char *const[]){ __VA_ARGS__, NULL }, (usr2_mark), (hook)), \
+	    fvt_cleanup)
+
 /* The first column of SQL's first row on the database, read without the
  * shim (this process never installs it); -1 on error. */
 static long long
@@ -637,42 +656,26 @@ fvt_cut_sectors(const fvt_run *r, unsigned long *written, unsigned long *lost)
 /* ------------------------------------------------------------------ */
 /* cases                                                               */
 
-static void
-test_off(void)
+FVT_CASE(off, NULL, NULL,
+    "TWOPC_FVT_N=3")
 {
-	const char *env[] = { "TWOPC_FVT_N=3", NULL };
-	fvt_run *r = calloc(1, sizeof(*r));
-	if (r == NULL || fvt_spawn(r, env) != 0)
-		goto out;
 	T_EXIT(r, 0);
 	T_HAS(r->vfs, "unix");
 	T_EQ(r->open_syncs, 0);
 	T_EQ(r->ntx, 3);
 	T_EQ(r->ntx > 0 ? r->syncs[r->ntx - 1] : 1, 0);
 	T_EQ(fvt_sql_int(r, "SELECT count(*) FROM t"), 3);
-out:
-	if (r != NULL)
-		fvt_cleanup(r);
-	free(r);
 }
 
-static void
-test_unknown(void)
+FVT_CASE(unknown, NULL, NULL,
+    "TWOPC_FAULT_VFS=bogus", "TWOPC_FVT_N=3")
 {
-	const char *env[] = { "TWOPC_FAULT_VFS=bogus", "TWOPC_FVT_N=3", NULL };
-	fvt_run *r = calloc(1, sizeof(*r));
-	if (r == NULL || fvt_spawn(r, env) != 0)
-		goto out;
 	T_EXIT(r, 0);
 	T_HAS(r->err, "TWOPC_FAULT_VFS");
 	T_HAS(r->err, "bogus");
 	T_HAS(r->vfs, "unix");
 	T_EQ(r->ntx > 0 ? r->syncs[r->ntx - 1] : 1, 0);
 	T_EQ(fvt_sql_int(r, "SELECT count(*) FROM t"), 3);
-out:
-	if (r != NULL)
-		fvt_cleanup(r);
-	free(r);
 }
 
 /* The images the "unit" child leaves: before (on disk at its last sync)
@@ -785,13 +788,9 @@ test_sectors(void)
 	free(r);
 }
 
-static void
-test_count(void)
+FVT_CASE(count, NULL, NULL,
+    "TWOPC_FAULT_VFS=count", "TWOPC_FVT_N=10")
 {
-	const char *env[] = { "TWOPC_FAULT_VFS=count", "TWOPC_FVT_N=10", NULL };
-	fvt_run *r = calloc(1, sizeof(*r));
-	if (r == NULL || fvt_spawn(r, env) != 0)
-		goto out;
 	T_EXIT(r, 0);
 	T_HAS(r->vfs, "faultvfs");
 	T_EQ(r->powerloss, 0);
@@ -806,21 +805,13 @@ test_count(void)
 	}
 	fvt_integrity(r, __LINE__);
 	T_EQ(fvt_sql_int(r, "SELECT count(*) FROM t"), 10);
-out:
-	if (r != NULL)
-		fvt_cleanup(r);
-	free(r);
 }
 
-static void
-test_full(void)
+FVT_CASE(full, NULL, NULL,
+    "TWOPC_FAULT_VFS=powerloss", "TWOPC_FVT_N=60", "TWOPC_FVT_BLOB=3000",
+    "TWOPC_FVT_CKPT=8", "TWOPC_FVT_END=txcut")
 {
-	const char *env[] = { "TWOPC_FAULT_VFS=powerloss", "TWOPC_FVT_N=60", "TWOPC_FVT_BLOB=3000",
-		"TWOPC_FVT_CKPT=8", "TWOPC_FVT_END=txcut", NULL };
-	fvt_run *r = calloc(1, sizeof(*r));
 	unsigned long w, l;
-	if (r == NULL || fvt_spawn(r, env) != 0)
-		goto out;
 	T_EXIT(r, CRASH_EXIT);
 	T_EQ(r->powerloss, 1);
 	T_EQ(r->ntx, 60);
@@ -834,20 +825,12 @@ test_full(void)
 	fvt_integrity(r, __LINE__);
 	T_EQ(fvt_sql_int(r, "SELECT count(*) FROM t"), 60);
 	T_EQ(fvt_sql_int(r, "SELECT sum(id) FROM t"), 60 * 61 / 2);
-out:
-	if (r != NULL)
-		fvt_cleanup(r);
-	free(r);
 }
 
-static void
-test_normal(void)
+FVT_CASE(normal, NULL, NULL,
+    "TWOPC_FAULT_VFS=powerloss", "TWOPC_FVT_FULL=0", "TWOPC_FVT_N=20",
+    "TWOPC_FVT_CKPT_AT=8", "TWOPC_FVT_BLOB=500", "TWOPC_FVT_END=cut")
 {
-	const char *env[] = { "TWOPC_FAULT_VFS=powerloss", "TWOPC_FVT_FULL=0", "TWOPC_FVT_N=20",
-		"TWOPC_FVT_CKPT_AT=8", "TWOPC_FVT_BLOB=500", "TWOPC_FVT_END=cut", NULL };
-	fvt_run *r = calloc(1, sizeof(*r));
-	if (r == NULL || fvt_spawn(r, env) != 0)
-		goto out;
 	T_EXIT(r, CRASH_EXIT);
 	T_HAS(r->err, "FAULT: power cut");
 	T_EQ(r->ntx, 20);
@@ -860,29 +843,17 @@ test_normal(void)
 	t_check(n < 20, __LINE__, "NORMAL: %lld of 20 rows survived the cut, none lost", n);
 	/* Drop-all: every commit after the checkpoint's sync is gone. */
 	T_EQ(n, 8);
-out:
-	if (r != NULL)
-		fvt_cleanup(r);
-	free(r);
 }
 
-static void
-test_crash(void)
+FVT_CASE(crash, NULL, NULL,
+    "TWOPC_FAULT_VFS=powerloss", "TWOPC_FVT_FULL=0", "TWOPC_FVT_N=10",
+    "TWOPC_FVT_END=crash")
 {
-	const char *env[] = { "TWOPC_FAULT_VFS=powerloss", "TWOPC_FVT_FULL=0", "TWOPC_FVT_N=10",
-		"TWOPC_FVT_END=crash", NULL };
-	fvt_run *r = calloc(1, sizeof(*r));
-	if (r == NULL || fvt_spawn(r, env) != 0)
-		goto out;
 	T_EXIT(r, CRASH_EXIT);
 	t_check(strstr(r->err, "FAULT") == NULL, __LINE__, "a crash is no fault: %s", r->err);
 	T_EQ(r->seen1, 10);
 	fvt_integrity(r, __LINE__);
 	T_EQ(fvt_sql_int(r, "SELECT count(*) FROM t"), 10);
-out:
-	if (r != NULL)
-		fvt_cleanup(r);
-	free(r);
 }
 
 /* Before the cut: the rows another process sees (read-only, so its close
@@ -907,24 +878,16 @@ fvt_peek(fvt_run *r)
 	sqlite3_close(h);
 }
 
-static void
-test_visible(void)
+FVT_CASE(visible, "paused", fvt_peek,
+    "TWOPC_FAULT_VFS=powerloss", "TWOPC_FVT_FULL=0", "TWOPC_FVT_N=10",
+    "TWOPC_FVT_CKPT_AT=4", "TWOPC_FVT_END=pause")
 {
-	const char *env[] = { "TWOPC_FAULT_VFS=powerloss", "TWOPC_FVT_FULL=0", "TWOPC_FVT_N=10",
-		"TWOPC_FVT_CKPT_AT=4", "TWOPC_FVT_END=pause", NULL };
-	fvt_run *r = calloc(1, sizeof(*r));
-	if (r == NULL || fvt_spawn_kind(r, "workload", env, "paused", fvt_peek) != 0)
-		goto out;
 	T_EXIT(r, CRASH_EXIT);
 	T_HAS(r->err, "FAULT: power cut");
 	T_EQ(r->live_rows, 10);
 	T_TRUE(r->live_ok);
 	fvt_integrity(r, __LINE__);
 	T_EQ(fvt_sql_int(r, "SELECT count(*) FROM t"), 4);
-out:
-	if (r != NULL)
-		fvt_cleanup(r);
-	free(r);
 }
 
 static void

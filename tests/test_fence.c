@@ -111,8 +111,7 @@ test_second_coordinator_refused(void)
 	hcluster c, c2;
 	char buf[16384], pid[64], all[256];
 	int st;
-	CU_ASSERT_FATAL(hc_create(&c, 3, 3000, 1000) == 0);
-	CU_ASSERT_FATAL(hc_start_all(&c) == 0);
+	T_CLUSTER_UP(&c, 3, 3000, 1000);
 	CU_ASSERT_FATAL(hc_signal(&c, G, SIGSTOP) == 0);
 	char outf[320];
 	snprintf(outf, sizeof(outf), "%s/client.tu_out", c.dir);
@@ -162,8 +161,7 @@ test_second_participant_refused(void)
 	hcluster c, c2;
 	char buf[16384], pid[64];
 	int st;
-	CU_ASSERT_FATAL(hc_create(&c, 2, 2000, 1000) == 0);
-	CU_ASSERT_FATAL(hc_start_all(&c) == 0);
+	T_CLUSTER_UP(&c, 2, 2000, 1000);
 	/* The same command line; its stderr in a directory of its own. */
 	c2 = c;
 	memset(c2.pids, 0, sizeof(c2.pids));
@@ -219,8 +217,7 @@ test_older_coordinator_fenced(void)
 	hcluster c, cb;
 	char buf[16384];
 	int st;
-	CU_ASSERT_FATAL(hc_create(&c, 2, 2000, 1000) == 0);
-	CU_ASSERT_FATAL(hc_start_all(&c) == 0);
+	T_CLUSTER_UP(&c, 2, 2000, 1000);
 	CU_ASSERT_EQUAL(T_DRV(&c, "commit", "alpha:put:a=1", "beta:put:b=1", NULL, NULL, NULL), 0);
 	CU_ASSERT_FATAL(hc_signal(&c, 0, SIGSTOP) == 0);
 
@@ -327,8 +324,7 @@ test_lost_coordinator_log(void)
 	hcluster c;
 	char buf[16384], path[400];
 	int st;
-	CU_ASSERT_FATAL(hc_create(&c, 2, 2000, 60000) == 0);
-	CU_ASSERT_FATAL(hc_start_all(&c) == 0);
+	T_CLUSTER_UP(&c, 2, 2000, 60000);
 	CU_ASSERT_EQUAL(hc_kill(&c, 0), 0);
 	CU_ASSERT_FATAL(hc_start(&c, 0, "TWOPC_CRASH_AT=coordinator.after_first_global") == 0);
 	/* RESULT leaves with the first GLOBAL_COMMIT: the driver may have
@@ -408,8 +404,7 @@ test_damaged_log_refused(void)
 	hcluster c;
 	char buf[16384];
 	int st;
-	CU_ASSERT_FATAL(hc_create(&c, 2, 2000, 1000) == 0);
-	CU_ASSERT_FATAL(hc_start_all(&c) == 0);
+	T_CLUSTER_UP(&c, 2, 2000, 1000);
 	CU_ASSERT_EQUAL(T_DRV(&c, "commit", "alpha:put:k=1", "beta:put:k=1", NULL, NULL, NULL), 0);
 	/* A clean stop checkpoints the WAL into the file: the damage below
 	 * lands on pages SQLite will read. */

@@ -181,19 +181,6 @@ test_health(void)
 	free(body);
 }
 
-/* Run CMD under sh, its output into OUT (cut to LEN). Exit status or -1. */
-static int
-run(const char *cmd, char *out, size_t len)
-{
-	FILE *f = popen(cmd, "r");
-	if (f == NULL)
-		return -1;
-	size_t n = fread(out, 1, len - 1, f);
-	out[n] = '\0';
-	int st = pclose(f);
-	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-}
-
 static void
 test_status_page(void)
 {
@@ -237,7 +224,7 @@ test_status_page(void)
 	 * browser shows, not only what the server sent. */
 	snprintf(cmd, sizeof(cmd), "timeout 60 chromium --headless --disable-gpu --no-sandbox "
 	    "--user-data-dir='%s' --dump-dom 'http://%s/' 2>/dev/null", profile, c.http[1]);
-	T_EQ(run(cmd, dom, BODY_MAX), 0);
+	T_EQ(tu_sh(cmd, dom, BODY_MAX), 0);
 	T_HAS(dom, "<h1>twopc participant alpha</h1>");
 	/* The in-doubt table lists the transaction, READY, with its age... */
 	const char *table = strstr(dom, "id=\"in-doubt\"");
@@ -261,7 +248,7 @@ test_status_page(void)
 	    "--user-data-dir='%s' --hide-scrollbars --window-size=1000,700 --screenshot='%s' "
 	    "'http://%s/' >/dev/null 2>&1", profile, shot, c.http[1]);
 	unlink(shot);
-	T_EQ(run(cmd, out, sizeof(out)), 0);
+	T_EQ(tu_sh(cmd, out, sizeof(out)), 0);
 	T_EQ(access(shot, R_OK), 0);
 	printf("\n    status page screenshot: %s\n", shot);
 	hc_destroy(&c);

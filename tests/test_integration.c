@@ -73,6 +73,30 @@ txid_of(const char *s, char *buf, size_t len)
 	snprintf(buf, len, "%.*s", (int)n, p);
 }
 
+/* REQ on S: a reply must come (else the test ends), of type WANT. */
+static void
+it_expect(nng_socket s, const wire_msg *req, int want)
+{
+	wire_msg rep;
+	CU_ASSERT_FATAL(rpc_call(s, req, &rep, 2000) == 0);
+	CU_ASSERT_EQUAL(rep.type, want);
+	wire_msg_free(&rep);
+}
+
+static char *it_peers[] = { "alpha", "beta" };
+
+/* REQ becomes the coordinator's VOTE_REQUEST for TXID at EPOCH: peers
+ * alpha and beta, the one operation OP. */
+static void
+it_vote_req(wire_msg *req, wire_op *op, uint64_t epoch, const char *txid)
+{
+	wire_msg_init(req, WIRE_VOTE_REQUEST, epoch, txid, "coord");
+	req->npeers = 2;
+	req->peers = it_peers;
+	req->nops = 1;
+	req->ops = op;
+}
+
 /* Commit across three participants: each applies its part, logs COMMIT,
  * and the coordinator reaches END; `twopc get` reads the values. */
 static void
@@ -80,8 +104,7 @@ test_commit(void)
 {
 	hcluster c;
 	char v[64], id[80];
-	CU_ASSERT_FATAL(hc_create(&c, 3, 2000, 1000) == 0);
-	CU_ASSERT_FATAL(hc_start_all(&c) == 0);
+	T_CLUSTER_UP(&c, 3, 2000, 1000);
 	CU_ASSERT_EQUAL(T_DRV(&c, "commit", "alpha:put:alice=100", "beta:put:bob=50", "gamma:put:carol=7",
 	    NULL), 0);
 	CU_ASSERT(strncmp(tu_out, "COMMITTED ", 10) == 0);
@@ -112,8 +135,7 @@ test_abort_by_vote(void)
 {
 	hcluster c;
 	char v[64], id[80];
-	CU_ASSERT_FATAL(hc_create(&c, 2, 2000, 1000) == 0);
-	CU_ASSERT_FATAL(hc_start_all(&c) == 0);
+	T_CLUSTER_UP(&c, 2, 2000, 1000);
 	CU_ASSERT_EQUAL(T_DRV(&c, "commit", "alpha:put:alice=100", "beta:put:bob=0", NULL, NULL), 0);
 	CU_ASSERT_EQUAL(T_DRV(&c, "commit", "alpha:add:alice=500", "beta:add:bob=-500", NULL, NULL), 1);
 	CU_ASSERT(strstr(tu_out, "ABORTED") == tu_out);
@@ -138,8 +160,7 @@ test_abort_by_timeout(void)
 {
 	hcluster c;
 	char id[80];
-	CU_ASSERT_FATAL(hc_create(&c, 2, 500, 1000) == 0);
-	CU_ASSERT_FATAL(hc_start_all(&c) == 0);
+	T_CLUSTER_UP(&c, 2, 500, 1000);
 	CU_ASSERT_EQUAL(hc_kill(&c, B), 0);
 	int64_t t0 = mono_ms();
 	CU_ASSERT_EQUAL(T_DRV(&c, "commit", "alpha:put:k=1", "beta:put:k=2", NULL, NULL), 1);
@@ -166,8 +187,7 @@ test_duplicates_and_garbage(void)
 	hcluster c;
 	nng_socket s;
 	wire_msg req, rep;
-	CU_ASSERT_FATAL(hc_create(&c, 2, 2000, 60000) == 0);
-	CU_ASSERT_FATAL(hc_start_all(&c) == 0);
+	T_CLUSTER_UP(&c, 2, 2000, 60000);
 	CU_ASSERT_FATAL(T_DRV(&c, "commit", "--txid", "dup-1", "alpha:put:a=1", "beta:put:b=1") == 0);
 	CU_ASSERT_FATAL(rpc_dial(c.urls[A], 0, &s) == 0);
 
@@ -183,9 +203,7 @@ test_duplicates_and_garbage(void)
 	req.nops = 1;
 	req.ops = &dop;
 	for (int k = 0; k < 2; k++) {
-		CU_ASSERT_FATAL(rpc_call(s, &req, &rep, 2000) == 0);
-		CU_ASSERT_EQUAL(rep.type, WIRE_VOTE_COMMIT);
-		wire_msg_free(&rep);
+		it_expect(s, &req, WIRE_VOTE_COMMIT);
 	}
 	wire_msg_init(&req, WIRE_GLOBAL_COMMIT, 1, "dup-2", "coord");
 	for (int k = 0; k < 2; k++) {
@@ -200,23 +218,12 @@ test_duplicates_and_garbage(void)
 	/* Reordered: GLOBAL_ABORT before its VOTE_REQUEST; the late vote
 	 * request must then be refused. */
 	wire_msg_init(&req, WIRE_GLOBAL_ABORT, 1, "reorder-1", "coord");
-	CU_ASSERT_FATAL(rpc_call(s, &req, &rep, 2000) == 0);
-	CU_ASSERT_EQUAL(rep.type, WIRE_ACK);
-	wire_msg_free(&rep);
+	it_expect(s, &req, WIRE_ACK);
 	wire_op op = { WIRE_OP_PUT, "r", "1" };
-	char *peers[] = { "alpha", "beta" };
-	wire_msg_init(&req, WIRE_VOTE_REQUEST, 1, "reorder-1", "coord");
-	req.npeers = 2;
-	req.peers = peers;
-	req.nops = 1;
-	req.ops = &op;
-	CU_ASSERT_FATAL(rpc_call(s, &req, &rep, 2000) == 0);
-	CU_ASSERT_EQUAL(rep.type, WIRE_VOTE_ABORT);
-	wire_msg_free(&rep);
+	it_vote_req(&req, &op, 1, "reorder-1");
+	it_expect(s, &req, WIRE_VOTE_ABORT);
 	/* The same vote request twice more: the same answer. */
-	CU_ASSERT_FATAL(rpc_call(s, &req, &rep, 2000) == 0);
-	CU_ASSERT_EQUAL(rep.type, WIRE_VOTE_ABORT);
-	wire_msg_free(&rep);
+	it_expect(s, &req, WIRE_VOTE_ABORT);
 	rpc_close(s);
 
 	/* Garbage on a raw REQ socket: no reply, no crash. */
@@ -283,20 +290,12 @@ test_conflicts(void)
 	nng_socket s;
 	wire_msg req, rep;
 
-	CU_ASSERT_FATAL(hc_create(&c, 2, 5000, 60000) == 0);
-	CU_ASSERT_FATAL(hc_start_all(&c) == 0);
+	T_CLUSTER_UP(&c, 2, 5000, 60000);
 
 	CU_ASSERT_FATAL(rpc_dial(c.urls[A], 0, &s) == 0);
 	wire_op op = { WIRE_OP_ADD, "hot", "1" };
-	char *peers[] = { "alpha", "beta" };
-	wire_msg_init(&req, WIRE_VOTE_REQUEST, 1, "holder", "coord");
-	req.npeers = 2;
-	req.peers = peers;
-	req.nops = 1;
-	req.ops = &op;
-	CU_ASSERT_FATAL(rpc_call(s, &req, &rep, 2000) == 0);
-	CU_ASSERT_EQUAL(rep.type, WIRE_VOTE_COMMIT);
-	wire_msg_free(&rep);
+	it_vote_req(&req, &op, 1, "holder");
+	it_expect(s, &req, WIRE_VOTE_COMMIT);
 	char path[320];
 	snprintf(path, sizeof(path), "%s/driver.wait_out", c.dir);
 	const char *dargs[] = { "commit", "alpha:add:hot=1", "beta:add:hot=1", NULL };
@@ -442,8 +441,7 @@ test_resubmit_once(void)
 {
 	hcluster c;
 	char v[32];
-	CU_ASSERT_FATAL(hc_create(&c, 2, 2000, 1000) == 0);
-	CU_ASSERT_FATAL(hc_start_all(&c) == 0);
+	T_CLUSTER_UP(&c, 2, 2000, 1000);
 	for (int k = 0; k < 3; k++) {
 		CU_ASSERT_EQUAL(T_DRV(&c, "commit", "--txid", "once-1", "alpha:add:n=10", "beta:add:n=10"), 0);
 		CU_ASSERT_STRING_EQUAL(tu_out, "COMMITTED once-1\n");
@@ -472,8 +470,7 @@ test_one_phase(void)
 {
 	hcluster c;
 	char v[32], path[320];
-	CU_ASSERT_FATAL(hc_create(&c, 2, 500, 1000) == 0);
-	CU_ASSERT_FATAL(hc_start_all(&c) == 0);
+	T_CLUSTER_UP(&c, 2, 500, 1000);
 	CU_ASSERT_EQUAL(T_DRV(&c, "commit", "--txid", "op-1", "alpha:put:a=10", "alpha:put:b=5"), 0);
 	CU_ASSERT_STRING_EQUAL(tu_out, "COMMITTED op-1\n");
 	CU_ASSERT_EQUAL(wait_committed(&c, A, "op-1", 3000), 0);
@@ -558,8 +555,7 @@ test_daemon_lifecycle(void)
 {
 	hcluster c;
 	int st = -1;
-	CU_ASSERT_FATAL(hc_create(&c, 1, 2000, 1000) == 0);
-	CU_ASSERT_FATAL(hc_start_all(&c) == 0);
+	T_CLUSTER_UP(&c, 1, 2000, 1000);
 	CU_ASSERT_EQUAL(hc_signal(&c, 0, SIGTERM), 0);
 	CU_ASSERT_EQUAL(hc_wait_exit(&c, 0, 5000, &st), 0);
 	CU_ASSERT(WIFEXITED(st) && WEXITSTATUS(st) == 0);
@@ -589,8 +585,7 @@ test_sequential_same_key(void)
 	hcluster c;
 	twopc_client *cl = NULL;
 	int aborted = 0, stale = 0;
-	CU_ASSERT_FATAL(hc_create(&c, 2, 2000, 60000) == 0);
-	CU_ASSERT_FATAL(hc_start_all(&c) == 0);
+	T_CLUSTER_UP(&c, 2, 2000, 60000);
 	CU_ASSERT_FATAL(twopc_client_open(&cl, c.file) == 0);
 	for (int i = 1; i <= 100; i++) {
 		twopc_tx *tx;
@@ -629,8 +624,7 @@ test_hot_accounts(void)
 {
 	hcluster c;
 	char out[4096];
-	CU_ASSERT_FATAL(hc_create(&c, 3, 2000, 1000) == 0);
-	CU_ASSERT_FATAL(hc_start_all(&c) == 0);
+	T_CLUSTER_UP(&c, 3, 2000, 1000);
 	const char *args[] = { "bench", "--concurrency", "64", "--duration", "3", "--participants",
 		"3", "--hot", "10", "--json", NULL };
 	int64_t t0 = mono_ms();
@@ -661,8 +655,7 @@ test_read_only(void)
 	char v[32];
 	nng_socket s;
 	wire_msg req, rep;
-	CU_ASSERT_FATAL(hc_create(&c, 2, 2000, 60000) == 0);
-	CU_ASSERT_FATAL(hc_start_all(&c) == 0);
+	T_CLUSTER_UP(&c, 2, 2000, 60000);
 	CU_ASSERT_EQUAL(T_DRV(&c, "commit", "--txid", "ro-0", "alpha:put:a=1", "beta:put:b=2"), 0);
 	CU_ASSERT_EQUAL(hc_wait_state(&c, 0, "ro-0", "END", 3000), 0);
 	/* Restarted to be held at ro-1's END, before any FORGET for it. */
@@ -686,15 +679,8 @@ test_read_only(void)
 	CU_ASSERT_EQUAL(rep.state, 2 /* READY: no help, and certainly not ABORT */);
 	wire_msg_free(&rep);
 	wire_op op = { WIRE_OP_CHECK, "b", "2" };
-	char *peers[] = { "alpha", "beta" };
-	wire_msg_init(&req, WIRE_VOTE_REQUEST, epoch, "ro-1", "coord");
-	req.npeers = 2;
-	req.peers = peers;
-	req.nops = 1;
-	req.ops = &op;
-	CU_ASSERT_FATAL(rpc_call(s, &req, &rep, 2000) == 0);
-	CU_ASSERT_EQUAL(rep.type, WIRE_VOTE_READONLY);
-	wire_msg_free(&rep);
+	it_vote_req(&req, &op, epoch, "ro-1");
+	it_expect(s, &req, WIRE_VOTE_READONLY);
 	rpc_close(s);
 	CU_ASSERT_EQUAL(hc_query_int(&c, B, "SELECT count(*) FROM txn WHERE txid = 'ro-1'"), 0);
 

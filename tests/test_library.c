@@ -391,38 +391,61 @@ test_version_and_strerror(void)
 	}
 }
 
-static void
-test_null_arguments(void)
-{
+/* What the open-argument cases share: a cluster, a resource R whose
+ * callbacks RES are complete, a configuration CFG over NODES for
+ * lc_config, and P preset to SENTINEL (a handle is written on success
+ * only). */
+typedef struct lopen {
 	lcluster c;
 	lres r;
-	lres_init(&r);
-	twopc_resource res = lres_resource(&r);
-	twopc_participant *sentinel = (twopc_participant *)&r, *p = sentinel;
+	twopc_resource res;
+	twopc_participant *sentinel, *p;
 	twopc_participant_config cfg;
 	twopc_node nodes[2];
+} lopen;
+
+static int
+lopen_setup(lopen *o)
+{
+	lres_init(&o->r);
+	o->res = lres_resource(&o->r);
+	o->sentinel = o->p = (twopc_participant *)&o->r;
+	CU_ASSERT_FATAL(lc_create(&o->c) == 0);
+	return 0;
+}
+
+static void
+lopen_done(lopen *o)
+{
+	lc_destroy(&o->c);
+}
+
+/* A case on a fresh lopen O. */
+#define LOPEN_CASE(name) T_CASE(name, lopen, o, lopen_setup(o), lopen_done)
+
+LOPEN_CASE(null_arguments)
+{
 	twopc_op op = { "x", "y", "z" };
 
-	CU_ASSERT_FATAL(lc_create(&c) == 0);
-	CU_ASSERT_EQUAL(twopc_participant_open(NULL, c.file, "alpha", &res), TWOPC_EINVAL);
-	CU_ASSERT_EQUAL(twopc_participant_open(&p, NULL, "alpha", &res), TWOPC_EINVAL);
-	CU_ASSERT_EQUAL(twopc_participant_open(&p, c.file, NULL, &res), TWOPC_EINVAL);
-	CU_ASSERT_EQUAL(twopc_participant_open(&p, c.file, "alpha", NULL), TWOPC_EINVAL);
-	lc_config(&c, &cfg, nodes, "alpha", c.log[LC_ALPHA]);
-	CU_ASSERT_EQUAL(twopc_participant_open_config(NULL, &cfg, &res), TWOPC_EINVAL);
-	CU_ASSERT_EQUAL(twopc_participant_open_config(&p, NULL, &res), TWOPC_EINVAL);
-	CU_ASSERT_EQUAL(twopc_participant_open_config(&p, &cfg, NULL), TWOPC_EINVAL);
-	cfg.name = NULL;
-	CU_ASSERT_EQUAL(twopc_participant_open_config(&p, &cfg, &res), TWOPC_EINVAL);
-	lc_config(&c, &cfg, nodes, "alpha", NULL);
-	CU_ASSERT_EQUAL(twopc_participant_open_config(&p, &cfg, &res), TWOPC_EINVAL);
-	lc_config(&c, &cfg, nodes, "alpha", c.log[LC_ALPHA]);
-	cfg.participants = NULL;
-	CU_ASSERT_EQUAL(twopc_participant_open_config(&p, &cfg, &res), TWOPC_EINVAL);
-	lc_config(&c, &cfg, nodes, "alpha", c.log[LC_ALPHA]);
-	cfg.nparticipants = 0;
-	CU_ASSERT_EQUAL(twopc_participant_open_config(&p, &cfg, &res), TWOPC_EINVAL);
-	CU_ASSERT_PTR_EQUAL(p, sentinel); /* written on success only */
+	CU_ASSERT_EQUAL(twopc_participant_open(NULL, o->c.file, "alpha", &o->res), TWOPC_EINVAL);
+	CU_ASSERT_EQUAL(twopc_participant_open(&o->p, NULL, "alpha", &o->res), TWOPC_EINVAL);
+	CU_ASSERT_EQUAL(twopc_participant_open(&o->p, o->c.file, NULL, &o->res), TWOPC_EINVAL);
+	CU_ASSERT_EQUAL(twopc_participant_open(&o->p, o->c.file, "alpha", NULL), TWOPC_EINVAL);
+	lc_config(&o->c, &o->cfg, o->nodes, "alpha", o->c.log[LC_ALPHA]);
+	CU_ASSERT_EQUAL(twopc_participant_open_config(NULL, &o->cfg, &o->res), TWOPC_EINVAL);
+	CU_ASSERT_EQUAL(twopc_participant_open_config(&o->p, NULL, &o->res), TWOPC_EINVAL);
+	CU_ASSERT_EQUAL(twopc_participant_open_config(&o->p, &o->cfg, NULL), TWOPC_EINVAL);
+	o->cfg.name = NULL;
+	CU_ASSERT_EQUAL(twopc_participant_open_config(&o->p, &o->cfg, &o->res), TWOPC_EINVAL);
+	lc_config(&o->c, &o->cfg, o->nodes, "alpha", NULL);
+	CU_ASSERT_EQUAL(twopc_participant_open_config(&o->p, &o->cfg, &o->res), TWOPC_EINVAL);
+	lc_config(&o->c, &o->cfg, o->nodes, "alpha", o->c.log[LC_ALPHA]);
+	o->cfg.participants = NULL;
+	CU_ASSERT_EQUAL(twopc_participant_open_config(&o->p, &o->cfg, &o->res), TWOPC_EINVAL);
+	lc_config(&o->c, &o->cfg, o->nodes, "alpha", o->c.log[LC_ALPHA]);
+	o->cfg.nparticipants = 0;
+	CU_ASSERT_EQUAL(twopc_participant_open_config(&o->p, &o->cfg, &o->res), TWOPC_EINVAL);
+	CU_ASSERT_PTR_EQUAL(o->p, o->sentinel); /* written on success only */
 
 	CU_ASSERT_EQUAL(twopc_participant_start(NULL), TWOPC_EINVAL);
 	CU_ASSERT_EQUAL(twopc_participant_wait(NULL), TWOPC_EINVAL);
@@ -436,72 +459,49 @@ test_null_arguments(void)
 	CU_ASSERT_PTR_NULL(twopc_txn_sqlite(NULL));
 	twopc_txn_set_reason(NULL, "ignored");
 
-	twopc_client *cl = (twopc_client *)&r;
-	twopc_tx *tx = (twopc_tx *)&r;
+	twopc_client *cl = (twopc_client *)&o->r;
+	twopc_tx *tx = (twopc_tx *)&o->r;
 	int found = 7;
 	char buf[8];
-	CU_ASSERT_EQUAL(twopc_client_open(NULL, c.file), TWOPC_EINVAL);
+	CU_ASSERT_EQUAL(twopc_client_open(NULL, o->c.file), TWOPC_EINVAL);
 	CU_ASSERT_EQUAL(twopc_client_open(&cl, NULL), TWOPC_EINVAL);
-	CU_ASSERT_PTR_EQUAL(cl, (twopc_client *)&r);
+	CU_ASSERT_PTR_EQUAL(cl, (twopc_client *)&o->r);
 	CU_ASSERT_EQUAL(twopc_tx_begin(NULL, NULL, &tx), TWOPC_EINVAL);
-	CU_ASSERT_PTR_EQUAL(tx, (twopc_tx *)&r);
+	CU_ASSERT_PTR_EQUAL(tx, (twopc_tx *)&o->r);
 	CU_ASSERT_EQUAL(twopc_client_get(NULL, "alpha", "k", buf, sizeof(buf), &found, 100), TWOPC_EINVAL);
 	CU_ASSERT_EQUAL(found, 7);
 	twopc_client_close(NULL);
 	twopc_tx_free(NULL);
-	lc_destroy(&c);
 }
 
-static void
-test_missing_callbacks(void)
+LOPEN_CASE(missing_callbacks)
 {
-	lcluster c;
-	lres r;
-	lres_init(&r);
-	twopc_resource res = lres_resource(&r);
-	twopc_participant *sentinel = (twopc_participant *)&r, *p = sentinel;
-	twopc_participant_config cfg;
-	twopc_node nodes[2];
-
-	CU_ASSERT_FATAL(lc_create(&c) == 0);
-	lc_config(&c, &cfg, nodes, "alpha", c.log[LC_ALPHA]);
-	res.prepare = NULL;
-	CU_ASSERT_EQUAL(twopc_participant_open(&p, c.file, "alpha", &res), TWOPC_EINVAL);
-	CU_ASSERT_EQUAL(twopc_participant_open_config(&p, &cfg, &res), TWOPC_EINVAL);
-	res = lres_resource(&r);
-	res.commit = NULL;
-	CU_ASSERT_EQUAL(twopc_participant_open(&p, c.file, "alpha", &res), TWOPC_EINVAL);
-	CU_ASSERT_EQUAL(twopc_participant_open_config(&p, &cfg, &res), TWOPC_EINVAL);
-	CU_ASSERT_PTR_EQUAL(p, sentinel);
+	lc_config(&o->c, &o->cfg, o->nodes, "alpha", o->c.log[LC_ALPHA]);
+	o->res.prepare = NULL;
+	CU_ASSERT_EQUAL(twopc_participant_open(&o->p, o->c.file, "alpha", &o->res), TWOPC_EINVAL);
+	CU_ASSERT_EQUAL(twopc_participant_open_config(&o->p, &o->cfg, &o->res), TWOPC_EINVAL);
+	o->res = lres_resource(&o->r);
+	o->res.commit = NULL;
+	CU_ASSERT_EQUAL(twopc_participant_open(&o->p, o->c.file, "alpha", &o->res), TWOPC_EINVAL);
+	CU_ASSERT_EQUAL(twopc_participant_open_config(&o->p, &o->cfg, &o->res), TWOPC_EINVAL);
+	CU_ASSERT_PTR_EQUAL(o->p, o->sentinel);
 	/* abort and read are optional */
-	res = lres_resource(&r);
-	res.abort = NULL;
-	res.read = NULL;
-	CU_ASSERT_EQUAL_FATAL(twopc_participant_open(&p, c.file, "alpha", &res), 0);
-	CU_ASSERT_PTR_NOT_EQUAL(p, sentinel);
-	twopc_participant_close(p);
-	lc_destroy(&c);
+	o->res = lres_resource(&o->r);
+	o->res.abort = NULL;
+	o->res.read = NULL;
+	CU_ASSERT_EQUAL_FATAL(twopc_participant_open(&o->p, o->c.file, "alpha", &o->res), 0);
+	CU_ASSERT_PTR_NOT_EQUAL(o->p, o->sentinel);
+	twopc_participant_close(o->p);
 }
 
-static void
-test_unknown_participant(void)
+LOPEN_CASE(unknown_participant)
 {
-	lcluster c;
-	lres r;
-	lres_init(&r);
-	twopc_resource res = lres_resource(&r);
-	twopc_participant *sentinel = (twopc_participant *)&r, *p = sentinel;
-	twopc_participant_config cfg;
-	twopc_node nodes[2];
-
-	CU_ASSERT_FATAL(lc_create(&c) == 0);
-	CU_ASSERT_EQUAL(twopc_participant_open(&p, c.file, "nobody", &res), TWOPC_ENOENT);
+	CU_ASSERT_EQUAL(twopc_participant_open(&o->p, o->c.file, "nobody", &o->res), TWOPC_ENOENT);
 	/* the coordinator is not a participant */
-	CU_ASSERT_EQUAL(twopc_participant_open(&p, c.file, "coord", &res), TWOPC_ENOENT);
-	lc_config(&c, &cfg, nodes, "nobody", c.log[LC_ALPHA]);
-	CU_ASSERT_EQUAL(twopc_participant_open_config(&p, &cfg, &res), TWOPC_ENOENT);
-	CU_ASSERT_PTR_EQUAL(p, sentinel);
-	lc_destroy(&c);
+	CU_ASSERT_EQUAL(twopc_participant_open(&o->p, o->c.file, "coord", &o->res), TWOPC_ENOENT);
+	lc_config(&o->c, &o->cfg, o->nodes, "nobody", o->c.log[LC_ALPHA]);
+	CU_ASSERT_EQUAL(twopc_participant_open_config(&o->p, &o->cfg, &o->res), TWOPC_ENOENT);
+	CU_ASSERT_PTR_EQUAL(o->p, o->sentinel);
 }
 
 /* Log lines captured by a twopc_set_log() function. */
@@ -523,8 +523,7 @@ lib_capture(void *user, int level, const char *line)
 	pthread_mutex_unlock(&l->mtx);
 }
 
-static void
-test_bad_yaml(void)
+LOPEN_CASE(bad_yaml)
 {
 	static const struct {
 		const char *name;
@@ -541,22 +540,16 @@ test_bad_yaml(void)
 		{ "no participants", "coordinator:\n  name: coord\n  listen: ipc:///tmp/x.sock\n"
 		  "  log: c.db\n", "" },
 	};
-	lcluster c;
-	lres r;
-	lres_init(&r);
-	twopc_resource res = lres_resource(&r);
-	twopc_participant *sentinel = (twopc_participant *)&r, *p = sentinel;
 	static lib_lines lines = { .mtx = PTHREAD_MUTEX_INITIALIZER };
 	char path[160];
 
-	CU_ASSERT_FATAL(lc_create(&c) == 0);
-	snprintf(path, sizeof(path), "%s/bad.yaml", c.dir);
+	snprintf(path, sizeof(path), "%s/bad.yaml", o->c.dir);
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		CU_ASSERT_FATAL(lib_write(path, cases[i].text) == 0);
 		lines.text[0] = '\0';
 		lines.n = 0;
 		twopc_set_log(lib_capture, &lines, 3);
-		int rv = twopc_participant_open(&p, path, "alpha", &res);
+		int rv = twopc_participant_open(&o->p, path, "alpha", &o->res);
 		twopc_set_log(NULL, NULL, 0);
 		if (rv != TWOPC_ECONFIG)
 			fprintf(stdout, "\n  case '%s': %s\n", cases[i].name, twopc_strerror(rv));
@@ -566,11 +559,11 @@ test_bad_yaml(void)
 		CU_ASSERT(strncmp(lines.text, path, strlen(path)) == 0);
 		CU_ASSERT(strstr(lines.text, cases[i].where) != NULL);
 	}
-	snprintf(path, sizeof(path), "%s/missing.yaml", c.dir);
-	CU_ASSERT_EQUAL(twopc_participant_open(&p, path, "alpha", &res), TWOPC_ECONFIG);
-	CU_ASSERT_PTR_EQUAL(p, sentinel);
-	CU_ASSERT_EQUAL(atomic_load(&r.nprepare) + atomic_load(&r.ncommit) + atomic_load(&r.nabort), 0);
-	lc_destroy(&c);
+	snprintf(path, sizeof(path), "%s/missing.yaml", o->c.dir);
+	CU_ASSERT_EQUAL(twopc_participant_open(&o->p, path, "alpha", &o->res), TWOPC_ECONFIG);
+	CU_ASSERT_PTR_EQUAL(o->p, o->sentinel);
+	CU_ASSERT_EQUAL(atomic_load(&o->r.nprepare) + atomic_load(&o->r.ncommit) +
+	    atomic_load(&o->r.nabort), 0);
 }
 
 /* twopc_participant_check: the cluster file checked, nothing opened; the
@@ -607,8 +600,7 @@ test_check_config(void)
 	lc_destroy(&c);
 }
 
-static void
-test_open_config_bad(void)
+LOPEN_CASE(open_config_bad)
 {
 	static const struct {
 		const char *name;
@@ -623,35 +615,26 @@ test_open_config_bad(void)
 		{ "missing URL", "alpha", "NULL", "beta", NULL, NULL },
 		{ "bad participant name", "alpha", NULL, "be ta/..", NULL, NULL },
 	};
-	lcluster c;
-	lres r;
-	lres_init(&r);
-	twopc_resource res = lres_resource(&r);
-	twopc_participant *sentinel = (twopc_participant *)&r, *p = sentinel;
-	twopc_participant_config cfg;
-	twopc_node nodes[2];
 
-	CU_ASSERT_FATAL(lc_create(&c) == 0);
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		lc_config(&c, &cfg, nodes, "alpha", c.log[LC_ALPHA]);
-		nodes[0].name = cases[i].alpha;
-		nodes[1].name = cases[i].beta;
+		lc_config(&o->c, &o->cfg, o->nodes, "alpha", o->c.log[LC_ALPHA]);
+		o->nodes[0].name = cases[i].alpha;
+		o->nodes[1].name = cases[i].beta;
 		if (cases[i].alpha_url != NULL)
-			nodes[0].listen = strcmp(cases[i].alpha_url, "NULL") == 0 ? NULL : cases[i].alpha_url;
+			o->nodes[0].listen = strcmp(cases[i].alpha_url, "NULL") == 0 ? NULL : cases[i].alpha_url;
 		if (cases[i].beta_url != NULL)
-			nodes[1].listen = nodes[0].listen;
+			o->nodes[1].listen = o->nodes[0].listen;
 		if (cases[i].coord_url != NULL)
-			cfg.coordinator.listen = cases[i].coord_url;
-		int rv = twopc_participant_open_config(&p, &cfg, &res);
+			o->cfg.coordinator.listen = cases[i].coord_url;
+		int rv = twopc_participant_open_config(&o->p, &o->cfg, &o->res);
 		if (rv != TWOPC_ECONFIG)
 			fprintf(stdout, "\n  case '%s': %s\n", cases[i].name, twopc_strerror(rv));
 		CU_ASSERT_EQUAL(rv, TWOPC_ECONFIG);
 	}
-	CU_ASSERT_PTR_EQUAL(p, sentinel);
+	CU_ASSERT_PTR_EQUAL(o->p, o->sentinel);
 	/* nothing was created for a refused config */
 	struct stat sb;
-	CU_ASSERT(stat(c.log[LC_ALPHA], &sb) != 0);
-	lc_destroy(&c);
+	CU_ASSERT(stat(o->c.log[LC_ALPHA], &sb) != 0);
 }
 
 typedef struct lib_waiter {

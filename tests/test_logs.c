@@ -271,8 +271,11 @@ t_logdb_close(t_logdb *l)
 	tu_rmtree(l->dir);
 }
 
-static void
-test_plog_schema(void)
+/* A case on one log L opened on SCHEMA. */
+#define T_LOGDB_CASE(name, schema) \
+	T_CASE(name, t_logdb, l, t_logdb_open(l, (schema), 1), t_logdb_close)
+
+T_LOGDB_CASE(plog_schema, plog_schema)
 {
 	/* DESIGN section 5, exactly; meta is the participant's epoch store. */
 	static const t_table tables[] = {
@@ -283,138 +286,115 @@ test_plog_schema(void)
 		{ "kv", "key TEXT,value TEXT", "key" },
 		{ "meta", "key TEXT,value TEXT", "key" },
 	};
-	t_logdb l;
-	if (t_logdb_open(&l, plog_schema, 1) != 0)
-		return;
-	t_check_tables(db_sqlite(l.d), tables, sizeof(tables) / sizeof(tables[0]));
+	t_check_tables(db_sqlite(l->d), tables, sizeof(tables) / sizeof(tables[0]));
 	/* The schema is idempotent: opening again runs it again. */
-	db_close(l.d);
-	l.d = NULL;
-	T_EQ(db_open(l.path, 1, plog_schema, &l.d), 0);
-	if (l.d != NULL)
-		t_check_tables(db_sqlite(l.d), tables, sizeof(tables) / sizeof(tables[0]));
-	t_logdb_close(&l);
+	db_close(l->d);
+	l->d = NULL;
+	T_EQ(db_open(l->path, 1, plog_schema, &l->d), 0);
+	if (l->d != NULL)
+		t_check_tables(db_sqlite(l->d), tables, sizeof(tables) / sizeof(tables[0]));
 }
 
-static void
-test_plog_put_get(void)
+T_LOGDB_CASE(plog_put_get, plog_schema)
 {
-	t_logdb l;
 	plog_txn t;
-	if (t_logdb_open(&l, plog_schema, 1) != 0)
-		return;
 	int64_t before = db_now_ms();
-	T_EQ(plog_put(l.d, "t1", TX_READY, 7, "alpha,beta"), 0);
+	T_EQ(plog_put(l->d, "t1", TX_READY, 7, "alpha,beta"), 0);
 	int64_t after = db_now_ms();
 	memset(&t, 0, sizeof(t));
-	T_EQ(plog_get(l.d, "t1", &t), 0);
+	T_EQ(plog_get(l->d, "t1", &t), 0);
 	T_EQ(t.state, TX_READY);
 	T_EQ(t.epoch, 7);
 	T_STREQ(t.peers, "alpha,beta");
 	T_TRUE(t.updated_at >= before && t.updated_at <= after);
 	/* The stored strings are the DESIGN words. */
 	char buf[64];
-	T_EQ(t_h_text(db_sqlite(l.d), SQL_STATE, "t1", buf, sizeof(buf)), 1);
+	T_EQ(t_h_text(db_sqlite(l->d), SQL_STATE, "t1", buf, sizeof(buf)), 1);
 	T_STREQ(buf, "READY");
 
 	/* Replace. */
-	T_EQ(plog_put(l.d, "t1", TX_COMMIT, 8, NULL), 0);
-	T_EQ(plog_get(l.d, "t1", &t), 0);
+	T_EQ(plog_put(l->d, "t1", TX_COMMIT, 8, NULL), 0);
+	T_EQ(plog_get(l->d, "t1", &t), 0);
 	T_EQ(t.state, TX_COMMIT);
 	T_EQ(t.epoch, 8);
 	T_STREQ(t.peers, "");
-	T_EQ(t_h_int(db_sqlite(l.d), "SELECT count(*) FROM txn", NULL), 1);
+	T_EQ(t_h_int(db_sqlite(l->d), "SELECT count(*) FROM txn", NULL), 1);
 
 	/* Unknown: ENOENT, output untouched. */
 	memset(&t, 0x5a, sizeof(t));
-	T_EQ(plog_get(l.d, "nope", &t), TWOPC_ENOENT);
+	T_EQ(plog_get(l->d, "nope", &t), TWOPC_ENOENT);
 	T_EQ(t.epoch, 0x5a5a5a5a5a5a5a5aULL);
 
 	/* A state we never write: not our file. */
-	T_EQ(sqlite3_exec(db_sqlite(l.d), "INSERT INTO txn VALUES ('bad', 'BOGUS', 1, '', 0)",
+	T_EQ(sqlite3_exec(db_sqlite(l->d), "INSERT INTO txn VALUES ('bad', 'BOGUS', 1, '', 0)",
 	    NULL, NULL, NULL), SQLITE_OK);
-	T_EQ(plog_get(l.d, "bad", &t), TWOPC_EIO);
+	T_EQ(plog_get(l->d, "bad", &t), TWOPC_EIO);
 
 	/* plog_delete removes the row with its workspace and locks. */
 	char holder[WIRE_TXID_MAX + 1];
-	T_EQ(plog_stage(l.d, "t1", 0, "put", "k", "v"), 0);
-	T_EQ(plog_lock(l.d, "t1", "k", holder, sizeof(holder)), 0);
-	T_EQ(plog_delete(l.d, "t1"), 0);
-	T_EQ(plog_get(l.d, "t1", &t), TWOPC_ENOENT);
-	T_EQ(t_h_int(db_sqlite(l.d), SQL_NWS, "t1"), 0);
-	T_EQ(t_h_int(db_sqlite(l.d), SQL_NLOCKS, "t1"), 0);
-	t_logdb_close(&l);
+	T_EQ(plog_stage(l->d, "t1", 0, "put", "k", "v"), 0);
+	T_EQ(plog_lock(l->d, "t1", "k", holder, sizeof(holder)), 0);
+	T_EQ(plog_delete(l->d, "t1"), 0);
+	T_EQ(plog_get(l->d, "t1", &t), TWOPC_ENOENT);
+	T_EQ(t_h_int(db_sqlite(l->d), SQL_NWS, "t1"), 0);
+	T_EQ(t_h_int(db_sqlite(l->d), SQL_NLOCKS, "t1"), 0);
 }
 
-static void
-test_plog_lock(void)
+T_LOGDB_CASE(plog_lock, plog_schema)
 {
-	t_logdb l;
 	char holder[WIRE_TXID_MAX + 1];
-	if (t_logdb_open(&l, plog_schema, 1) != 0)
-		return;
 	snprintf(holder, sizeof(holder), "untouched");
-	T_EQ(plog_lock(l.d, "t1", "k1", holder, sizeof(holder)), 0);
+	T_EQ(plog_lock(l->d, "t1", "k1", holder, sizeof(holder)), 0);
 	T_STREQ(holder, "untouched");
-	T_EQ(plog_lock(l.d, "t1", "k1", holder, sizeof(holder)), 0); /* again: still mine */
+	T_EQ(plog_lock(l->d, "t1", "k1", holder, sizeof(holder)), 0); /* again: still mine */
 	T_STREQ(holder, "untouched");
-	T_EQ(plog_lock(l.d, "t2", "k1", holder, sizeof(holder)), TWOPC_EBUSY);
+	T_EQ(plog_lock(l->d, "t2", "k1", holder, sizeof(holder)), TWOPC_EBUSY);
 	T_STREQ(holder, "t1");
-	T_EQ(plog_lock(l.d, "t2", "k2", holder, sizeof(holder)), 0);
+	T_EQ(plog_lock(l->d, "t2", "k2", holder, sizeof(holder)), 0);
 	char buf[64];
-	T_EQ(t_h_text(db_sqlite(l.d), SQL_HOLDER, "k1", buf, sizeof(buf)), 1);
+	T_EQ(t_h_text(db_sqlite(l->d), SQL_HOLDER, "k1", buf, sizeof(buf)), 1);
 	T_STREQ(buf, "t1");
-	T_EQ(t_h_int(db_sqlite(l.d), "SELECT count(*) FROM locks", NULL), 2);
-	t_logdb_close(&l);
+	T_EQ(t_h_int(db_sqlite(l->d), "SELECT count(*) FROM locks", NULL), 2);
 }
 
-static void
-test_plog_release(void)
+T_LOGDB_CASE(plog_release, plog_schema)
 {
-	t_logdb l;
 	char holder[WIRE_TXID_MAX + 1];
-	if (t_logdb_open(&l, plog_schema, 1) != 0)
-		return;
-	T_EQ(plog_put(l.d, "t1", TX_READY, 1, "alpha"), 0);
-	T_EQ(plog_stage(l.d, "t1", 0, "put", "a", "1"), 0);
-	T_EQ(plog_stage(l.d, "t1", 1, "put", "b", "2"), 0);
-	T_EQ(plog_lock(l.d, "t1", "a", holder, sizeof(holder)), 0);
-	T_EQ(plog_lock(l.d, "t1", "b", holder, sizeof(holder)), 0);
-	T_EQ(plog_stage(l.d, "t2", 0, "put", "c", "3"), 0);
-	T_EQ(plog_lock(l.d, "t2", "c", holder, sizeof(holder)), 0);
+	T_EQ(plog_put(l->d, "t1", TX_READY, 1, "alpha"), 0);
+	T_EQ(plog_stage(l->d, "t1", 0, "put", "a", "1"), 0);
+	T_EQ(plog_stage(l->d, "t1", 1, "put", "b", "2"), 0);
+	T_EQ(plog_lock(l->d, "t1", "a", holder, sizeof(holder)), 0);
+	T_EQ(plog_lock(l->d, "t1", "b", holder, sizeof(holder)), 0);
+	T_EQ(plog_stage(l->d, "t2", 0, "put", "c", "3"), 0);
+	T_EQ(plog_lock(l->d, "t2", "c", holder, sizeof(holder)), 0);
 
-	T_EQ(plog_release(l.d, "t1"), 0);
-	T_EQ(t_h_int(db_sqlite(l.d), SQL_NWS, "t1"), 0);
-	T_EQ(t_h_int(db_sqlite(l.d), SQL_NLOCKS, "t1"), 0);
+	T_EQ(plog_release(l->d, "t1"), 0);
+	T_EQ(t_h_int(db_sqlite(l->d), SQL_NWS, "t1"), 0);
+	T_EQ(t_h_int(db_sqlite(l->d), SQL_NLOCKS, "t1"), 0);
 	/* Only t1's rows; the txn row itself stays. */
-	T_EQ(t_h_int(db_sqlite(l.d), SQL_NWS, "t2"), 1);
-	T_EQ(t_h_int(db_sqlite(l.d), SQL_NLOCKS, "t2"), 1);
+	T_EQ(t_h_int(db_sqlite(l->d), SQL_NWS, "t2"), 1);
+	T_EQ(t_h_int(db_sqlite(l->d), SQL_NLOCKS, "t2"), 1);
 	plog_txn t;
-	T_EQ(plog_get(l.d, "t1", &t), 0);
+	T_EQ(plog_get(l->d, "t1", &t), 0);
 	/* Released keys can be locked by another transaction. */
-	T_EQ(plog_lock(l.d, "t3", "a", holder, sizeof(holder)), 0);
+	T_EQ(plog_lock(l->d, "t3", "a", holder, sizeof(holder)), 0);
 	/* Releasing twice changes nothing. */
-	T_EQ(plog_release(l.d, "t1"), 0);
+	T_EQ(plog_release(l->d, "t1"), 0);
 	char buf[64];
-	T_EQ(t_h_text(db_sqlite(l.d), SQL_HOLDER, "a", buf, sizeof(buf)), 1);
+	T_EQ(t_h_text(db_sqlite(l->d), SQL_HOLDER, "a", buf, sizeof(buf)), 1);
 	T_STREQ(buf, "t3");
-	t_logdb_close(&l);
 }
 
-static void
-test_plog_stage_order(void)
+T_LOGDB_CASE(plog_stage_order, plog_schema)
 {
-	t_logdb l;
 	plog_ws ws;
-	if (t_logdb_open(&l, plog_schema, 1) != 0)
-		return;
 	/* Inserted out of order; loaded by seq. */
-	T_EQ(plog_stage(l.d, "t1", 2, "del", "c", NULL), 0);
-	T_EQ(plog_stage(l.d, "t1", 0, "put", "a", "1"), 0);
-	T_EQ(plog_stage(l.d, "t1", 1, "put", "b", "2"), 0);
-	T_EQ(plog_stage(l.d, "t2", 0, "put", "x", "9"), 0);
+	T_EQ(plog_stage(l->d, "t1", 2, "del", "c", NULL), 0);
+	T_EQ(plog_stage(l->d, "t1", 0, "put", "a", "1"), 0);
+	T_EQ(plog_stage(l->d, "t1", 1, "put", "b", "2"), 0);
+	T_EQ(plog_stage(l->d, "t2", 0, "put", "x", "9"), 0);
 	memset(&ws, 0, sizeof(ws));
-	T_EQ(plog_ws_load(l.d, "t1", &ws), 0);
+	T_EQ(plog_ws_load(l->d, "t1", &ws), 0);
 	T_EQ(ws.n, 3);
 	if (ws.n == 3) {
 		T_STREQ(ws.op[0], "put");
@@ -428,33 +408,27 @@ test_plog_stage_order(void)
 	}
 	plog_ws_free(&ws);
 	T_EQ(ws.n, 0);
-	T_EQ(plog_ws_load(l.d, "none", &ws), 0);
+	T_EQ(plog_ws_load(l->d, "none", &ws), 0);
 	T_EQ(ws.n, 0);
 	plog_ws_free(&ws);
-	t_logdb_close(&l);
 }
 
-static void
-test_plog_epoch(void)
+T_LOGDB_CASE(plog_epoch, plog_schema)
 {
-	t_logdb l;
 	uint64_t e = 99;
-	if (t_logdb_open(&l, plog_schema, 1) != 0)
-		return;
-	T_EQ(plog_epoch_get(l.d, &e), 0);
+	T_EQ(plog_epoch_get(l->d, &e), 0);
 	T_EQ(e, 0);
-	T_EQ(plog_epoch_set(l.d, 9), 0);
-	T_EQ(plog_epoch_get(l.d, &e), 0);
+	T_EQ(plog_epoch_set(l->d, 9), 0);
+	T_EQ(plog_epoch_get(l->d, &e), 0);
 	T_EQ(e, 9);
-	T_EQ(plog_epoch_set(l.d, 12), 0);
-	db_close(l.d);
-	l.d = NULL;
-	T_EQ(db_open(l.path, 1, plog_schema, &l.d), 0);
-	if (l.d != NULL) {
-		T_EQ(plog_epoch_get(l.d, &e), 0);
+	T_EQ(plog_epoch_set(l->d, 12), 0);
+	db_close(l->d);
+	l->d = NULL;
+	T_EQ(db_open(l->path, 1, plog_schema, &l->d), 0);
+	if (l->d != NULL) {
+		T_EQ(plog_epoch_get(l->d, &e), 0);
 		T_EQ(e, 12);
 	}
-	t_logdb_close(&l);
 }
 
 typedef struct t_seen {
@@ -464,83 +438,99 @@ typedef struct t_seen {
 } t_seen;
 
 static void
-t_seen_plog(void *arg, const char *txid, const plog_txn *t)
+t_seen_add(t_seen *s, const char *txid, int state)
 {
-	t_seen *s = arg;
 	if (s->n < 8) {
 		snprintf(s->ids[s->n], sizeof(s->ids[0]), "%s", txid);
-		s->states[s->n++] = t->state;
+		s->states[s->n++] = state;
 	}
+}
+
+static void
+t_seen_plog(void *arg, const char *txid, const plog_txn *t)
+{
+	t_seen_add(arg, txid, t->state);
 }
 
 static void
 t_seen_clog(void *arg, const char *txid, const clog_txn *t)
 {
-	t_seen *s = arg;
-	if (s->n < 8) {
-		snprintf(s->ids[s->n], sizeof(s->ids[0]), "%s", txid);
-		s->states[s->n++] = t->state;
+	t_seen_add(arg, txid, t->state);
+}
+
+/* One call of plog_each or clog_each: the state and limit asked for, how
+ * many rows come back, and the first txids in order (NULL: not checked),
+ * each in the state asked for. */
+typedef struct t_each_case {
+	tx_state state;
+	size_t limit, n;
+	const char *ids[2];
+} t_each_case;
+
+typedef int (*t_each_fn)(db *d, tx_state state, size_t limit, t_seen *s);
+
+static int
+t_plog_each(db *d, tx_state state, size_t limit, t_seen *s)
+{
+	return plog_each(d, state, limit, t_seen_plog, s);
+}
+
+static int
+t_clog_each(db *d, tx_state state, size_t limit, t_seen *s)
+{
+	return clog_each(d, state, limit, t_seen_clog, s);
+}
+
+static void
+t_each_cases(db *d, t_each_fn each, const t_each_case *cases, size_t ncases)
+{
+	for (size_t i = 0; i < ncases; i++) {
+		const t_each_case *c = &cases[i];
+		t_seen s;
+		memset(&s, 0, sizeof(s));
+		int rv = each(d, c->state, c->limit, &s);
+		t_check(rv == 0 && s.n == c->n, __LINE__, "each %s limit %zu: rv %d, %zu rows, want %zu",
+		    tx_state_name(c->state), c->limit, rv, s.n, c->n);
+		for (size_t k = 0; k < 2 && c->ids[k] != NULL && k < s.n; k++)
+			t_check(strcmp(s.ids[k], c->ids[k]) == 0 && s.states[k] == (int)c->state,
+			    __LINE__, "each %s limit %zu: row %zu is %s %s, want %s", tx_state_name(c->state),
+			    c->limit, k, s.ids[k], tx_state_name(s.states[k]), c->ids[k]);
 	}
 }
 
-static void
-test_plog_each(void)
+T_LOGDB_CASE(plog_each, plog_schema)
 {
-	t_logdb l;
-	t_seen s;
-	if (t_logdb_open(&l, plog_schema, 1) != 0)
-		return;
-	T_EQ(plog_put(l.d, "a", TX_READY, 1, ""), 0);
-	T_EQ(plog_put(l.d, "b", TX_COMMIT, 1, ""), 0);
-	T_EQ(plog_put(l.d, "c", TX_READY, 1, ""), 0);
-	T_EQ(plog_put(l.d, "d", TX_ABORT, 1, ""), 0);
-	/* Oldest first: make c older than a. */
-	T_EQ(sqlite3_exec(db_sqlite(l.d), "UPDATE txn SET updated_at = 200 WHERE txid = 'a';"
+	/* Oldest first (c is made older than a), at most LIMIT. */
+	static const t_each_case cases[] = {
+		{ TX_READY, 100, 2, { "c", "a" } },
+		{ TX_COMMIT, 100, 1, { "b", NULL } },
+		{ TX_NONE, 100, 4, { NULL, NULL } },
+		{ TX_READY, 1, 1, { "c", NULL } },
+	};
+	T_EQ(plog_put(l->d, "a", TX_READY, 1, ""), 0);
+	T_EQ(plog_put(l->d, "b", TX_COMMIT, 1, ""), 0);
+	T_EQ(plog_put(l->d, "c", TX_READY, 1, ""), 0);
+	T_EQ(plog_put(l->d, "d", TX_ABORT, 1, ""), 0);
+	T_EQ(sqlite3_exec(db_sqlite(l->d), "UPDATE txn SET updated_at = 200 WHERE txid = 'a';"
 	    "UPDATE txn SET updated_at = 100 WHERE txid = 'c'", NULL, NULL, NULL), SQLITE_OK);
-
-	memset(&s, 0, sizeof(s));
-	T_EQ(plog_each(l.d, TX_READY, 100, t_seen_plog, &s), 0);
-	T_EQ(s.n, 2);
-	T_STREQ(s.ids[0], "c");
-	T_STREQ(s.ids[1], "a");
-	T_EQ(s.states[0], TX_READY);
-
-	memset(&s, 0, sizeof(s));
-	T_EQ(plog_each(l.d, TX_COMMIT, 100, t_seen_plog, &s), 0);
-	T_EQ(s.n, 1);
-	T_STREQ(s.ids[0], "b");
-
-	memset(&s, 0, sizeof(s));
-	T_EQ(plog_each(l.d, TX_NONE, 100, t_seen_plog, &s), 0);
-	T_EQ(s.n, 4);
-
-	memset(&s, 0, sizeof(s));
-	T_EQ(plog_each(l.d, TX_READY, 1, t_seen_plog, &s), 0);
-	T_EQ(s.n, 1);
-	T_STREQ(s.ids[0], "c");
-	t_logdb_close(&l);
+	t_each_cases(l->d, t_plog_each, cases, T_NITEMS(cases));
 }
 
-static void
-test_plog_expire(void)
+T_LOGDB_CASE(plog_expire, plog_schema)
 {
-	t_logdb l;
 	plog_txn t;
-	if (t_logdb_open(&l, plog_schema, 1) != 0)
-		return;
-	T_EQ(plog_put(l.d, "abort-old", TX_ABORT, 1, ""), 0);
-	T_EQ(plog_put(l.d, "abort-new", TX_ABORT, 1, ""), 0);
-	T_EQ(plog_put(l.d, "commit-old", TX_COMMIT, 1, ""), 0);
-	T_EQ(plog_put(l.d, "ready-old", TX_READY, 1, ""), 0);
-	T_EQ(sqlite3_exec(db_sqlite(l.d), "UPDATE txn SET updated_at = 1000 WHERE txid LIKE '%-old'",
+	T_EQ(plog_put(l->d, "abort-old", TX_ABORT, 1, ""), 0);
+	T_EQ(plog_put(l->d, "abort-new", TX_ABORT, 1, ""), 0);
+	T_EQ(plog_put(l->d, "commit-old", TX_COMMIT, 1, ""), 0);
+	T_EQ(plog_put(l->d, "ready-old", TX_READY, 1, ""), 0);
+	T_EQ(sqlite3_exec(db_sqlite(l->d), "UPDATE txn SET updated_at = 1000 WHERE txid LIKE '%-old'",
 	    NULL, NULL, NULL), SQLITE_OK);
-	T_EQ(plog_expire(l.d, db_now_ms() - 60000), 1);
-	T_EQ(plog_get(l.d, "abort-old", &t), TWOPC_ENOENT);
-	T_EQ(plog_get(l.d, "abort-new", &t), 0);
-	T_EQ(plog_get(l.d, "commit-old", &t), 0); /* R9: only after FORGET */
-	T_EQ(plog_get(l.d, "ready-old", &t), 0);  /* undecided: never */
-	T_EQ(plog_expire(l.d, db_now_ms() - 60000), 0);
-	t_logdb_close(&l);
+	T_EQ(plog_expire(l->d, db_now_ms() - 60000), 1);
+	T_EQ(plog_get(l->d, "abort-old", &t), TWOPC_ENOENT);
+	T_EQ(plog_get(l->d, "abort-new", &t), 0);
+	T_EQ(plog_get(l->d, "commit-old", &t), 0); /* R9: only after FORGET */
+	T_EQ(plog_get(l->d, "ready-old", &t), 0);  /* undecided: never */
+	T_EQ(plog_expire(l->d, db_now_ms() - 60000), 0);
 }
 
 /* ------------------------------------------------------------------ */
@@ -553,8 +543,7 @@ test_plog_expire(void)
  * record as it was. A newer run (higher epoch) may leave ABORT for INIT or
  * another ABORT; the same run may not.
  */
-static void
-test_ptxn_table(void)
+T_LOGDB_CASE(ptxn_table, plog_schema)
 {
 	static const struct {
 		tx_state from, to;
@@ -574,9 +563,6 @@ test_ptxn_table(void)
 		{ TX_ABORT, TX_ABORT, 0, 0 },   { TX_ABORT, TX_ABORT, 1, 1 },
 		{ TX_WAIT, TX_ABORT, 0, 0 },    { TX_READY, TX_END, 0, 0 },
 	};
-	t_logdb l;
-	if (t_logdb_open(&l, plog_schema, 1) != 0)
-		return;
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		char txid[32];
 		plog_txn t, got;
@@ -588,13 +574,13 @@ test_ptxn_table(void)
 		int stored = cases[i].from == TX_READY || cases[i].from == TX_COMMIT ||
 		    cases[i].from == TX_ABORT;
 		if (stored)
-			T_EQ(plog_put(l.d, txid, cases[i].from, 5, "alpha"), 0);
+			T_EQ(plog_put(l->d, txid, cases[i].from, 5, "alpha"), 0);
 		uint64_t epoch = cases[i].newer ? 6 : 5;
-		int rv = ptxn_enter(l.d, txid, &t, cases[i].to, epoch, NULL, "test");
+		int rv = ptxn_enter(l->d, txid, &t, cases[i].to, epoch, NULL, "test");
 		t_check(rv == (cases[i].legal ? 0 : TWOPC_ESTATE), __LINE__, "%s -> %s%s: %d",
 		    tx_state_name(cases[i].from), tx_state_name(cases[i].to),
 		    cases[i].newer ? " (newer run)" : "", rv);
-		int has = plog_get(l.d, txid, &got) == 0;
+		int has = plog_get(l->d, txid, &got) == 0;
 		if (cases[i].legal) {
 			T_EQ(t.state, cases[i].to);
 			T_EQ(t.epoch, epoch);
@@ -614,25 +600,23 @@ test_ptxn_table(void)
 	/* READ-ONLY only from INIT; FORGET drops COMMIT records only. */
 	plog_txn t;
 	memset(&t, 0, sizeof(t));
-	T_EQ(ptxn_readonly(l.d, "ro", &t, 5), TWOPC_ESTATE);
+	T_EQ(ptxn_readonly(l->d, "ro", &t, 5), TWOPC_ESTATE);
 	t.state = TX_INIT;
-	T_EQ(ptxn_readonly(l.d, "ro", &t, 5), 0);
+	T_EQ(ptxn_readonly(l->d, "ro", &t, 5), 0);
 	uint64_t ro;
-	T_EQ(plog_readonly_get(l.d, "ro", &ro), 0);
+	T_EQ(plog_readonly_get(l->d, "ro", &ro), 0);
 	T_EQ(ro, 5);
-	T_EQ(plog_put(l.d, "fc", TX_COMMIT, 5, ""), 0);
-	T_EQ(plog_put(l.d, "fa", TX_ABORT, 5, ""), 0);
-	T_EQ(plog_get(l.d, "fc", &t), 0);
-	T_EQ(ptxn_forget(l.d, "fc", &t), 0);
-	T_EQ(plog_get(l.d, "fa", &t), 0);
-	T_EQ(ptxn_forget(l.d, "fa", &t), 0);
-	T_EQ(plog_get(l.d, "fc", &t), TWOPC_ENOENT);
-	T_EQ(plog_get(l.d, "fa", &t), 0);
-	t_logdb_close(&l);
+	T_EQ(plog_put(l->d, "fc", TX_COMMIT, 5, ""), 0);
+	T_EQ(plog_put(l->d, "fa", TX_ABORT, 5, ""), 0);
+	T_EQ(plog_get(l->d, "fc", &t), 0);
+	T_EQ(ptxn_forget(l->d, "fc", &t), 0);
+	T_EQ(plog_get(l->d, "fa", &t), 0);
+	T_EQ(ptxn_forget(l->d, "fa", &t), 0);
+	T_EQ(plog_get(l->d, "fc", &t), TWOPC_ENOENT);
+	T_EQ(plog_get(l->d, "fa", &t), 0);
 }
 
-static void
-test_clog_schema(void)
+T_LOGDB_CASE(clog_schema, clog_schema)
 {
 	static const t_table tables[] = {
 		{ "meta", "key TEXT,value TEXT", "key" },
@@ -640,170 +624,127 @@ test_clog_schema(void)
 		    "txid" },
 		{ "acks", "txid TEXT,participant TEXT", "txid,participant" },
 	};
-	t_logdb l;
-	if (t_logdb_open(&l, clog_schema, 1) != 0)
-		return;
-	t_check_tables(db_sqlite(l.d), tables, sizeof(tables) / sizeof(tables[0]));
-	t_logdb_close(&l);
+	t_check_tables(db_sqlite(l->d), tables, sizeof(tables) / sizeof(tables[0]));
 }
 
-static void
-test_clog_epoch_next(void)
+T_LOGDB_CASE(clog_epoch_next, clog_schema)
 {
-	t_logdb l;
 	uint64_t e = 0;
-	if (t_logdb_open(&l, clog_schema, 1) != 0)
-		return;
 	for (uint64_t want = 1; want <= 3; want++) {
-		if (l.d == NULL)
+		if (l->d == NULL)
 			break;
-		T_EQ(clog_epoch_next(l.d, 0, &e), 0);
+		T_EQ(clog_epoch_next(l->d, 0, &e), 0);
 		T_EQ(e, want);
 		/* Forced and visible to another connection at once. */
-		T_EQ(t_file_int(l.path, SQL_META_EPOCH, NULL), (long long)want);
-		db_close(l.d);
-		l.d = NULL;
-		T_EQ(db_open(l.path, 1, clog_schema, &l.d), 0);
+		T_EQ(t_file_int(l->path, SQL_META_EPOCH, NULL), (long long)want);
+		db_close(l->d);
+		l->d = NULL;
+		T_EQ(db_open(l->path, 1, clog_schema, &l->d), 0);
 	}
 	/* A floor above the log (--min-epoch) is taken as is; one below it
 	 * changes nothing. */
-	if (l.d != NULL) {
-		T_EQ(clog_epoch_next(l.d, 10, &e), 0);
+	if (l->d != NULL) {
+		T_EQ(clog_epoch_next(l->d, 10, &e), 0);
 		T_EQ(e, 10);
-		T_EQ(clog_epoch_next(l.d, 5, &e), 0);
+		T_EQ(clog_epoch_next(l->d, 5, &e), 0);
 		T_EQ(e, 11);
 	}
-	t_logdb_close(&l);
 }
 
 /* An epoch that is not a number (an older version wrote 2^64-1 as -1; an
  * operator's typo) is refused, never wrapped to a small one. */
-static void
-test_clog_epoch_garbage(void)
+T_LOGDB_CASE(clog_epoch_garbage, clog_schema)
 {
-	t_logdb l;
 	uint64_t e = 0;
-	if (t_logdb_open(&l, clog_schema, 1) != 0)
-		return;
-	T_EQ(db_exec(l.d, "INSERT OR REPLACE INTO meta(key, value) VALUES ('epoch', '-1')"), 0);
-	T_EQ(clog_epoch_next(l.d, 0, &e), TWOPC_EIO);
-	T_EQ(db_exec(l.d, "INSERT OR REPLACE INTO meta(key, value) VALUES ('epoch', '7x')"), 0);
-	T_EQ(clog_meta_get(l.d, "epoch", &e), TWOPC_EIO);
-	T_EQ(db_exec(l.d, "INSERT OR REPLACE INTO meta(key, value) VALUES ('epoch', '41')"), 0);
-	T_EQ(clog_epoch_next(l.d, 0, &e), 0);
+	T_EQ(db_exec(l->d, "INSERT OR REPLACE INTO meta(key, value) VALUES ('epoch', '-1')"), 0);
+	T_EQ(clog_epoch_next(l->d, 0, &e), TWOPC_EIO);
+	T_EQ(db_exec(l->d, "INSERT OR REPLACE INTO meta(key, value) VALUES ('epoch', '7x')"), 0);
+	T_EQ(clog_meta_get(l->d, "epoch", &e), TWOPC_EIO);
+	T_EQ(db_exec(l->d, "INSERT OR REPLACE INTO meta(key, value) VALUES ('epoch', '41')"), 0);
+	T_EQ(clog_epoch_next(l->d, 0, &e), 0);
 	T_EQ(e, 42);
-	T_EQ(clog_meta_get(l.d, "presume_from", &e), TWOPC_ENOENT);
-	t_logdb_close(&l);
+	T_EQ(clog_meta_get(l->d, "presume_from", &e), TWOPC_ENOENT);
 }
 
-static void
-test_clog_put_get(void)
+T_LOGDB_CASE(clog_put_get, clog_schema)
 {
-	t_logdb l;
 	clog_txn t;
-	if (t_logdb_open(&l, clog_schema, 1) != 0)
-		return;
-	T_EQ(clog_put(l.d, "x", TX_WAIT, "alpha,beta", 111, 0), 0);
+	T_EQ(clog_put(l->d, "x", TX_WAIT, "alpha,beta", 111, 0), 0);
 	memset(&t, 0, sizeof(t));
-	T_EQ(clog_get(l.d, "x", &t), 0);
+	T_EQ(clog_get(l->d, "x", &t), 0);
 	T_EQ(t.state, TX_WAIT);
 	T_STREQ(t.participants, "alpha,beta");
 	T_EQ(t.created_at, 111);
 	T_EQ(t.decided_at, 0);
-	T_EQ(clog_set_state(l.d, "x", TX_COMMIT, 222), 0);
-	T_EQ(clog_get(l.d, "x", &t), 0);
+	T_EQ(clog_set_state(l->d, "x", TX_COMMIT, 222), 0);
+	T_EQ(clog_get(l->d, "x", &t), 0);
 	T_EQ(t.state, TX_COMMIT);
 	T_EQ(t.created_at, 111);
 	T_EQ(t.decided_at, 222);
 	char buf[64];
-	T_EQ(t_h_text(db_sqlite(l.d), SQL_STATE, "x", buf, sizeof(buf)), 1);
+	T_EQ(t_h_text(db_sqlite(l->d), SQL_STATE, "x", buf, sizeof(buf)), 1);
 	T_STREQ(buf, "COMMIT");
-	T_EQ(clog_set_state(l.d, "x", TX_END, 333), 0);
-	T_EQ(t_h_text(db_sqlite(l.d), SQL_STATE, "x", buf, sizeof(buf)), 1);
+	T_EQ(clog_set_state(l->d, "x", TX_END, 333), 0);
+	T_EQ(t_h_text(db_sqlite(l->d), SQL_STATE, "x", buf, sizeof(buf)), 1);
 	T_STREQ(buf, "END");
 
 	memset(&t, 0x5a, sizeof(t));
-	T_EQ(clog_get(l.d, "nope", &t), TWOPC_ENOENT);
+	T_EQ(clog_get(l->d, "nope", &t), TWOPC_ENOENT);
 	T_EQ(t.created_at, 0x5a5a5a5a5a5a5a5aLL);
-	t_logdb_close(&l);
 }
 
-static void
-test_clog_acks(void)
+T_LOGDB_CASE(clog_acks, clog_schema)
 {
-	t_logdb l;
-	if (t_logdb_open(&l, clog_schema, 1) != 0)
-		return;
-	T_EQ(clog_put(l.d, "x", TX_COMMIT, "alpha,beta", 1, 2), 0);
-	T_EQ(clog_acked(l.d, "x", "alpha"), 0);
-	T_EQ(clog_ack(l.d, "x", "alpha"), 0);
-	T_EQ(clog_ack(l.d, "x", "alpha"), 0); /* idempotent */
-	T_EQ(clog_acked(l.d, "x", "alpha"), 1);
-	T_EQ(clog_acked(l.d, "x", "beta"), 0);
-	T_EQ(clog_acked(l.d, "y", "alpha"), 0);
-	T_EQ(t_h_int(db_sqlite(l.d), SQL_NACKS, "x"), 1);
-	t_logdb_close(&l);
+	T_EQ(clog_put(l->d, "x", TX_COMMIT, "alpha,beta", 1, 2), 0);
+	T_EQ(clog_acked(l->d, "x", "alpha"), 0);
+	T_EQ(clog_ack(l->d, "x", "alpha"), 0);
+	T_EQ(clog_ack(l->d, "x", "alpha"), 0); /* idempotent */
+	T_EQ(clog_acked(l->d, "x", "alpha"), 1);
+	T_EQ(clog_acked(l->d, "x", "beta"), 0);
+	T_EQ(clog_acked(l->d, "y", "alpha"), 0);
+	T_EQ(t_h_int(db_sqlite(l->d), SQL_NACKS, "x"), 1);
 }
 
-static void
-test_clog_each(void)
+T_LOGDB_CASE(clog_each, clog_schema)
 {
-	t_logdb l;
-	t_seen s;
-	if (t_logdb_open(&l, clog_schema, 1) != 0)
-		return;
-	T_EQ(clog_put(l.d, "w2", TX_WAIT, "alpha", 20, 0), 0);
-	T_EQ(clog_put(l.d, "w1", TX_WAIT, "alpha", 10, 0), 0);
-	T_EQ(clog_put(l.d, "c1", TX_COMMIT, "alpha", 5, 6), 0);
-	T_EQ(clog_put(l.d, "e1", TX_END, "alpha", 1, 2), 0);
-	memset(&s, 0, sizeof(s));
-	T_EQ(clog_each(l.d, TX_WAIT, 100, t_seen_clog, &s), 0);
-	T_EQ(s.n, 2);
-	T_STREQ(s.ids[0], "w1"); /* oldest first */
-	T_STREQ(s.ids[1], "w2");
-	T_EQ(s.states[1], TX_WAIT);
-	memset(&s, 0, sizeof(s));
-	T_EQ(clog_each(l.d, TX_COMMIT, 100, t_seen_clog, &s), 0);
-	T_EQ(s.n, 1);
-	T_STREQ(s.ids[0], "c1");
-	memset(&s, 0, sizeof(s));
-	T_EQ(clog_each(l.d, TX_ABORT, 100, t_seen_clog, &s), 0);
-	T_EQ(s.n, 0);
-	memset(&s, 0, sizeof(s));
-	T_EQ(clog_each(l.d, TX_WAIT, 1, t_seen_clog, &s), 0);
-	T_EQ(s.n, 1);
-	t_logdb_close(&l);
+	/* Oldest first (by created_at), at most LIMIT. */
+	static const t_each_case cases[] = {
+		{ TX_WAIT, 100, 2, { "w1", "w2" } },
+		{ TX_COMMIT, 100, 1, { "c1", NULL } },
+		{ TX_ABORT, 100, 0, { NULL, NULL } },
+		{ TX_WAIT, 1, 1, { NULL, NULL } },
+	};
+	T_EQ(clog_put(l->d, "w2", TX_WAIT, "alpha", 20, 0), 0);
+	T_EQ(clog_put(l->d, "w1", TX_WAIT, "alpha", 10, 0), 0);
+	T_EQ(clog_put(l->d, "c1", TX_COMMIT, "alpha", 5, 6), 0);
+	T_EQ(clog_put(l->d, "e1", TX_END, "alpha", 1, 2), 0);
+	t_each_cases(l->d, t_clog_each, cases, T_NITEMS(cases));
 }
 
-static void
-test_clog_expire(void)
+T_LOGDB_CASE(clog_expire, clog_schema)
 {
-	t_logdb l;
 	clog_txn t;
-	if (t_logdb_open(&l, clog_schema, 1) != 0)
-		return;
 	int64_t now = db_now_ms();
-	T_EQ(clog_put(l.d, "end-old", TX_END, "alpha,beta", 1, 1000), 0);
-	T_EQ(clog_ack(l.d, "end-old", "alpha"), 0);
-	T_EQ(clog_ack(l.d, "end-old", "beta"), 0);
-	T_EQ(clog_put(l.d, "abort-old", TX_ABORT, "alpha", 1, 1000), 0);
-	T_EQ(clog_put(l.d, "end-new", TX_END, "alpha", now, now), 0);
-	T_EQ(clog_ack(l.d, "end-new", "alpha"), 0);
-	T_EQ(clog_put(l.d, "commit-old", TX_COMMIT, "alpha,beta", 1, 1000), 0);
-	T_EQ(clog_ack(l.d, "commit-old", "alpha"), 0);
-	T_EQ(clog_put(l.d, "wait-old", TX_WAIT, "alpha", 1, 0), 0);
+	T_EQ(clog_put(l->d, "end-old", TX_END, "alpha,beta", 1, 1000), 0);
+	T_EQ(clog_ack(l->d, "end-old", "alpha"), 0);
+	T_EQ(clog_ack(l->d, "end-old", "beta"), 0);
+	T_EQ(clog_put(l->d, "abort-old", TX_ABORT, "alpha", 1, 1000), 0);
+	T_EQ(clog_put(l->d, "end-new", TX_END, "alpha", now, now), 0);
+	T_EQ(clog_ack(l->d, "end-new", "alpha"), 0);
+	T_EQ(clog_put(l->d, "commit-old", TX_COMMIT, "alpha,beta", 1, 1000), 0);
+	T_EQ(clog_ack(l->d, "commit-old", "alpha"), 0);
+	T_EQ(clog_put(l->d, "wait-old", TX_WAIT, "alpha", 1, 0), 0);
 
-	T_EQ(clog_expire(l.d, now - 60000), 2);
-	T_EQ(clog_get(l.d, "end-old", &t), TWOPC_ENOENT);
-	T_EQ(clog_get(l.d, "abort-old", &t), TWOPC_ENOENT);
-	T_EQ(t_h_int(db_sqlite(l.d), SQL_NACKS, "end-old"), 0);
-	T_EQ(clog_get(l.d, "end-new", &t), 0);
-	T_EQ(t_h_int(db_sqlite(l.d), SQL_NACKS, "end-new"), 1);
-	T_EQ(clog_get(l.d, "commit-old", &t), 0); /* not every ACK yet: kept */
-	T_EQ(clog_acked(l.d, "commit-old", "alpha"), 1);
-	T_EQ(clog_get(l.d, "wait-old", &t), 0);   /* undecided: kept */
-	T_EQ(clog_expire(l.d, now - 60000), 0);
-	t_logdb_close(&l);
+	T_EQ(clog_expire(l->d, now - 60000), 2);
+	T_EQ(clog_get(l->d, "end-old", &t), TWOPC_ENOENT);
+	T_EQ(clog_get(l->d, "abort-old", &t), TWOPC_ENOENT);
+	T_EQ(t_h_int(db_sqlite(l->d), SQL_NACKS, "end-old"), 0);
+	T_EQ(clog_get(l->d, "end-new", &t), 0);
+	T_EQ(t_h_int(db_sqlite(l->d), SQL_NACKS, "end-new"), 1);
+	T_EQ(clog_get(l->d, "commit-old", &t), 0); /* not every ACK yet: kept */
+	T_EQ(clog_acked(l->d, "commit-old", "alpha"), 1);
+	T_EQ(clog_get(l->d, "wait-old", &t), 0);   /* undecided: kept */
+	T_EQ(clog_expire(l->d, now - 60000), 0);
 }
 
 /* ------------------------------------------------------------------ */
@@ -811,72 +752,67 @@ test_clog_expire(void)
 
 #define SQL_SYNC "PRAGMA synchronous"
 
-static void
-test_db_pragmas(void)
+T_LOGDB_CASE(db_pragmas, plog_schema)
 {
-	t_logdb l;
 	char buf[32];
-	if (t_logdb_open(&l, plog_schema, 1) != 0)
-		return;
-	sqlite3 *h = db_sqlite(l.d);
+	sqlite3 *h = db_sqlite(l->d);
 	T_EQ(t_h_text(h, "PRAGMA journal_mode", NULL, buf, sizeof(buf)), 1);
 	T_STREQ(buf, "wal");
 	/* NORMAL: the group commit makes the syncs itself. */
 	T_EQ(t_h_int(h, SQL_SYNC, NULL), 1);
 
-	uint64_t commits = db_commits(l.d), syncs = db_forced(l.d);
+	uint64_t commits = db_commits(l->d), syncs = db_forced(l->d);
 	/* A lazy commit needs no sync. */
-	T_EQ(db_begin_lazy(l.d), 0);
-	T_EQ(plog_put(l.d, "t1", TX_ABORT, 1, ""), 0);
-	T_EQ(db_commit(l.d), 0);
-	T_EQ(db_commits(l.d), commits + 1);
-	T_EQ(db_durable(l.d), 0);
-	T_EQ(db_forced(l.d), syncs);
+	T_EQ(db_begin_lazy(l->d), 0);
+	T_EQ(plog_put(l->d, "t1", TX_ABORT, 1, ""), 0);
+	T_EQ(db_commit(l->d), 0);
+	T_EQ(db_commits(l->d), commits + 1);
+	T_EQ(db_durable(l->d), 0);
+	T_EQ(db_forced(l->d), syncs);
 
-	T_EQ(db_begin_lazy(l.d), 0);
-	db_rollback(l.d);
+	T_EQ(db_begin_lazy(l->d), 0);
+	db_rollback(l->d);
 	T_TRUE(sqlite3_get_autocommit(h));
 
 	/* Five forced commits, one db_durable: one fsync covers them all. */
 	for (int i = 0; i < 5; i++) {
 		char txid[16];
 		snprintf(txid, sizeof(txid), "f%d", i);
-		T_EQ(db_begin(l.d), 0);
-		T_EQ(plog_put(l.d, txid, TX_READY, 1, ""), 0);
-		T_EQ(db_commit(l.d), 0);
+		T_EQ(db_begin(l->d), 0);
+		T_EQ(plog_put(l->d, txid, TX_READY, 1, ""), 0);
+		T_EQ(db_commit(l->d), 0);
 	}
-	T_EQ(db_commits(l.d), commits + 6);
-	T_EQ(db_forced(l.d), syncs);
-	T_EQ(db_durable(l.d), 0);
-	T_EQ(db_forced(l.d), syncs + 1);
+	T_EQ(db_commits(l->d), commits + 6);
+	T_EQ(db_forced(l->d), syncs);
+	T_EQ(db_durable(l->d), 0);
+	T_EQ(db_forced(l->d), syncs + 1);
 	/* Nothing new: no sync. */
-	T_EQ(db_durable(l.d), 0);
-	T_EQ(db_forced(l.d), syncs + 1);
+	T_EQ(db_durable(l->d), 0);
+	T_EQ(db_forced(l->d), syncs + 1);
 	/* db_durable_all syncs lazy commits too. */
-	T_EQ(db_begin_lazy(l.d), 0);
-	T_EQ(plog_put(l.d, "t2", TX_ABORT, 1, ""), 0);
-	T_EQ(db_commit(l.d), 0);
-	T_EQ(db_durable(l.d), 0);
-	T_EQ(db_forced(l.d), syncs + 1);
-	T_EQ(db_durable_all(l.d), 0);
-	T_EQ(db_forced(l.d), syncs + 2);
-	db_close(l.d);
+	T_EQ(db_begin_lazy(l->d), 0);
+	T_EQ(plog_put(l->d, "t2", TX_ABORT, 1, ""), 0);
+	T_EQ(db_commit(l->d), 0);
+	T_EQ(db_durable(l->d), 0);
+	T_EQ(db_forced(l->d), syncs + 1);
+	T_EQ(db_durable_all(l->d), 0);
+	T_EQ(db_forced(l->d), syncs + 2);
+	db_close(l->d);
 
 	/* durability: normal: never a sync. */
-	snprintf(l.path, sizeof(l.path), "%s/normal.db", l.dir);
-	l.d = NULL;
-	T_EQ(db_open(l.path, 0, plog_schema, &l.d), 0);
-	if (l.d != NULL) {
-		h = db_sqlite(l.d);
+	snprintf(l->path, sizeof(l->path), "%s/normal.db", l->dir);
+	l->d = NULL;
+	T_EQ(db_open(l->path, 0, plog_schema, &l->d), 0);
+	if (l->d != NULL) {
+		h = db_sqlite(l->d);
 		T_EQ(t_h_text(h, "PRAGMA journal_mode", NULL, buf, sizeof(buf)), 1);
 		T_STREQ(buf, "wal");
 		T_EQ(t_h_int(h, SQL_SYNC, NULL), 1);
-		T_EQ(db_begin(l.d), 0);
-		T_EQ(db_commit(l.d), 0);
-		T_EQ(db_durable(l.d), 0);
-		T_EQ(db_forced(l.d), 0);
+		T_EQ(db_begin(l->d), 0);
+		T_EQ(db_commit(l->d), 0);
+		T_EQ(db_durable(l->d), 0);
+		T_EQ(db_forced(l->d), 0);
 	}
-	t_logdb_close(&l);
 }
 
 static void
@@ -1126,6 +1062,10 @@ t_env_alpha(t_env *e, unsigned decision_ms)
 	return 0;
 }
 
+/* A case on a scratch cluster E set up by SETUP (t_env_alpha or
+ * t_env_cluster, which tear down themselves on failure). */
+#define T_ENV_CASE(name, setup) T_CASE(name, t_env, e, (setup), t_env_fini)
+
 /* ---- messages ---- */
 
 typedef struct t_ops {
@@ -1202,6 +1142,15 @@ t_vote(t_env *e, int i, uint64_t epoch, const char *txid, const char *spec, wire
 	wire_msg_free(&r_); \
 } while (0)
 
+/* Vote and expect TYPE with TEXT in the reply's text; frees the reply. */
+#define T_VOTE_TEXT(e, i, epoch, txid, spec, want, want_text) do { \
+	wire_msg r_; \
+	T_EQ(t_vote((e), (i), (epoch), (txid), (spec), &r_), 0); \
+	T_TYPE(r_, (want)); \
+	T_HAS(r_.text, (want_text)); \
+	wire_msg_free(&r_); \
+} while (0)
+
 /* Send TYPE and expect an ACK with STATE. */
 #define T_GLOBAL(e, i, type, epoch, txid, want) do { \
 	wire_msg r_; \
@@ -1217,6 +1166,12 @@ t_vote(t_env *e, int i, uint64_t epoch, const char *txid, const char *spec, wire
 	T_STREQ(t_state((path), (txid), sb_, sizeof(sb_)), (want)); \
 } while (0)
 
+/* TXID holds no lock and has no workspace left in the log at PATH. */
+#define T_RELEASED(path, txid) do { \
+	T_EQ(t_file_int((path), SQL_NLOCKS, (txid)), 0); \
+	T_EQ(t_file_int((path), SQL_NWS, (txid)), 0); \
+} while (0)
+
 #define T_KV(path, key, want) do { \
 	char kb_[256]; \
 	T_STREQ(t_kv((path), (key), kb_, sizeof(kb_)), (want)); \
@@ -1225,85 +1180,65 @@ t_vote(t_env *e, int i, uint64_t epoch, const char *txid, const char *spec, wire
 /* ------------------------------------------------------------------ */
 /* suite "statemachine": the participant, message by message           */
 
-static void
-test_sm_vote_commit(void)
+T_ENV_CASE(sm_vote_commit, t_env_alpha(e, 60000))
 {
-	t_env e;
 	wire_msg r;
-	if (t_env_alpha(&e, 60000) != 0)
-		return;
-	T_EQ(t_vote(&e, 0, 5, "t1", "put a 1, put b 2", &r), 0);
+	T_EQ(t_vote(e, 0, 5, "t1", "put a 1, put b 2", &r), 0);
 	T_TYPE(r, WIRE_VOTE_COMMIT);
 	T_STREQ(r.txid, "t1");
 	T_STREQ(r.sender, "alpha");
 	T_EQ(r.epoch, 5);
 	wire_msg_free(&r);
 	/* R1: READY with workspace and locks is in the file before the vote. */
-	T_STATE(e.logp[0], "t1", "READY");
-	T_EQ(t_file_int(e.logp[0], SQL_EPOCH, "t1"), 5);
+	T_STATE(e->logp[0], "t1", "READY");
+	T_EQ(t_file_int(e->logp[0], SQL_EPOCH, "t1"), 5);
 	char buf[64];
-	T_EQ(t_file_text(e.logp[0], "SELECT peers FROM txn WHERE txid = ?1", "t1", buf, sizeof(buf)), 1);
+	T_EQ(t_file_text(e->logp[0], "SELECT peers FROM txn WHERE txid = ?1", "t1", buf, sizeof(buf)), 1);
 	T_STREQ(buf, "alpha,beta");
-	T_EQ(t_file_int(e.logp[0], SQL_NWS, "t1"), 2);
-	T_EQ(t_file_int(e.logp[0], SQL_NLOCKS, "t1"), 2);
-	T_EQ(t_file_text(e.logp[0], SQL_HOLDER, "a", buf, sizeof(buf)), 1);
+	T_EQ(t_file_int(e->logp[0], SQL_NWS, "t1"), 2);
+	T_EQ(t_file_int(e->logp[0], SQL_NLOCKS, "t1"), 2);
+	T_EQ(t_file_text(e->logp[0], SQL_HOLDER, "a", buf, sizeof(buf)), 1);
 	T_STREQ(buf, "t1");
-	T_EQ(t_file_int(e.logp[0], SQL_META_EPOCH, NULL), 5);
-	T_KV(e.logp[0], "a", "(absent)"); /* nothing applied before the decision */
-	t_env_fini(&e);
+	T_EQ(t_file_int(e->logp[0], SQL_META_EPOCH, NULL), 5);
+	T_KV(e->logp[0], "a", "(absent)"); /* nothing applied before the decision */
 }
 
-static void
-test_sm_vote_duplicate(void)
+T_ENV_CASE(sm_vote_duplicate, t_env_alpha(e, 60000))
 {
-	t_env e;
-	if (t_env_alpha(&e, 60000) != 0)
-		return;
-	T_VOTE(&e, 0, 5, "t1", "put a 1, put b 2", WIRE_VOTE_COMMIT);
-	T_VOTE(&e, 0, 5, "t1", "put a 1, put b 2", WIRE_VOTE_COMMIT);
-	T_STATE(e.logp[0], "t1", "READY");
-	T_EQ(t_file_int(e.logp[0], SQL_NWS, "t1"), 2);
-	T_EQ(t_file_int(e.logp[0], SQL_NLOCKS, "t1"), 2);
-	t_env_fini(&e);
+	T_VOTE(e, 0, 5, "t1", "put a 1, put b 2", WIRE_VOTE_COMMIT);
+	T_VOTE(e, 0, 5, "t1", "put a 1, put b 2", WIRE_VOTE_COMMIT);
+	T_STATE(e->logp[0], "t1", "READY");
+	T_EQ(t_file_int(e->logp[0], SQL_NWS, "t1"), 2);
+	T_EQ(t_file_int(e->logp[0], SQL_NLOCKS, "t1"), 2);
 }
 
-static void
-test_sm_global_commit(void)
+T_ENV_CASE(sm_global_commit, t_env_alpha(e, 60000))
 {
-	t_env e;
-	if (t_env_alpha(&e, 60000) != 0)
-		return;
-	T_VOTE(&e, 0, 5, "t1", "put a 1, add n 7", WIRE_VOTE_COMMIT);
-	T_GLOBAL(&e, 0, WIRE_GLOBAL_COMMIT, 5, "t1", TX_COMMIT);
-	T_STATE(e.logp[0], "t1", "COMMIT");
-	T_KV(e.logp[0], "a", "1");
-	T_KV(e.logp[0], "n", "7");
-	T_EQ(t_file_int(e.logp[0], SQL_NWS, "t1"), 0);
-	T_EQ(t_file_int(e.logp[0], SQL_NLOCKS, "t1"), 0);
+	T_VOTE(e, 0, 5, "t1", "put a 1, add n 7", WIRE_VOTE_COMMIT);
+	T_GLOBAL(e, 0, WIRE_GLOBAL_COMMIT, 5, "t1", TX_COMMIT);
+	T_STATE(e->logp[0], "t1", "COMMIT");
+	T_KV(e->logp[0], "a", "1");
+	T_KV(e->logp[0], "n", "7");
+	T_RELEASED(e->logp[0], "t1");
 	/* R4: again, and nothing changes. */
-	T_GLOBAL(&e, 0, WIRE_GLOBAL_COMMIT, 5, "t1", TX_COMMIT);
-	T_KV(e.logp[0], "n", "7");
+	T_GLOBAL(e, 0, WIRE_GLOBAL_COMMIT, 5, "t1", TX_COMMIT);
+	T_KV(e->logp[0], "n", "7");
 	/* A resent VOTE_REQUEST after the decision: the same vote. */
-	T_VOTE(&e, 0, 5, "t1", "put a 1, add n 7", WIRE_VOTE_COMMIT);
-	T_STATE(e.logp[0], "t1", "COMMIT");
-	T_EQ(t_file_int(e.logp[0], SQL_NWS, "t1"), 0);
+	T_VOTE(e, 0, 5, "t1", "put a 1, add n 7", WIRE_VOTE_COMMIT);
+	T_STATE(e->logp[0], "t1", "COMMIT");
+	T_EQ(t_file_int(e->logp[0], SQL_NWS, "t1"), 0);
 	/* A contradicting GLOBAL_ABORT does not undo a forced COMMIT. */
-	T_GLOBAL(&e, 0, WIRE_GLOBAL_ABORT, 5, "t1", TX_COMMIT);
-	T_STATE(e.logp[0], "t1", "COMMIT");
-	t_env_fini(&e);
+	T_GLOBAL(e, 0, WIRE_GLOBAL_ABORT, 5, "t1", TX_COMMIT);
+	T_STATE(e->logp[0], "t1", "COMMIT");
 }
 
-static void
-test_sm_lock_conflict(void)
+T_ENV_CASE(sm_lock_conflict, t_env_alpha(e, 60000))
 {
-	t_env e;
 	wire_msg r;
 	char buf[64];
-	if (t_env_alpha(&e, 60000) != 0)
-		return;
-	T_VOTE(&e, 0, 5, "t1", "put k 1", WIRE_VOTE_COMMIT);
+	T_VOTE(e, 0, 5, "t1", "put k 1", WIRE_VOTE_COMMIT);
 	int64_t t0 = mono_ms();
-	T_EQ(t_vote(&e, 0, 5, "t2", "put other 1, put k 2", &r), 0);
+	T_EQ(t_vote(e, 0, 5, "t2", "put other 1, put k 2", &r), 0);
 	int64_t took = mono_ms() - t0;
 	/* Busy, not a vote: the holder named, nothing kept of t2 (the
 	 * coordinator decides whether to wait and ask again, R5). */
@@ -1313,76 +1248,48 @@ test_sm_lock_conflict(void)
 	wire_msg_free(&r);
 	t_check(took < 2000, __LINE__, "R5: a participant never waits itself (took %lld ms)",
 	    (long long)took);
-	T_STATE(e.logp[0], "t2", "");
-	T_EQ(t_file_int(e.logp[0], SQL_NLOCKS, "t2"), 0); /* "other" not left locked */
-	T_EQ(t_file_int(e.logp[0], SQL_NWS, "t2"), 0);
-	T_EQ(t_file_text(e.logp[0], SQL_HOLDER, "k", buf, sizeof(buf)), 1);
+	T_STATE(e->logp[0], "t2", "");
+	T_EQ(t_file_int(e->logp[0], SQL_NLOCKS, "t2"), 0); /* "other" not left locked */
+	T_EQ(t_file_int(e->logp[0], SQL_NWS, "t2"), 0);
+	T_EQ(t_file_text(e->logp[0], SQL_HOLDER, "k", buf, sizeof(buf)), 1);
 	T_STREQ(buf, "t1");
 	/* The holder aborts: the key is free again. */
-	T_GLOBAL(&e, 0, WIRE_GLOBAL_ABORT, 5, "t1", TX_ABORT);
-	T_STATE(e.logp[0], "t1", "ABORT");
-	T_EQ(t_file_int(e.logp[0], SQL_NLOCKS, "t1"), 0);
-	T_EQ(t_file_int(e.logp[0], SQL_NWS, "t1"), 0);
-	T_VOTE(&e, 0, 5, "t3", "put k 3", WIRE_VOTE_COMMIT);
-	T_EQ(t_file_text(e.logp[0], SQL_HOLDER, "k", buf, sizeof(buf)), 1);
+	T_GLOBAL(e, 0, WIRE_GLOBAL_ABORT, 5, "t1", TX_ABORT);
+	T_STATE(e->logp[0], "t1", "ABORT");
+	T_RELEASED(e->logp[0], "t1");
+	T_VOTE(e, 0, 5, "t3", "put k 3", WIRE_VOTE_COMMIT);
+	T_EQ(t_file_text(e->logp[0], SQL_HOLDER, "k", buf, sizeof(buf)), 1);
 	T_STREQ(buf, "t3");
-	T_KV(e.logp[0], "k", "(absent)");
-	t_env_fini(&e);
+	T_KV(e->logp[0], "k", "(absent)");
 }
 
-static void
-test_sm_kv_votes(void)
+T_ENV_CASE(sm_kv_votes, t_env_alpha(e, 60000))
 {
-	t_env e;
-	wire_msg r;
-	if (t_env_alpha(&e, 60000) != 0)
-		return;
-	T_VOTE(&e, 0, 5, "seed", "put bal 10", WIRE_VOTE_COMMIT);
-	T_GLOBAL(&e, 0, WIRE_GLOBAL_COMMIT, 5, "seed", TX_COMMIT);
+	T_VOTE(e, 0, 5, "seed", "put bal 10", WIRE_VOTE_COMMIT);
+	T_GLOBAL(e, 0, WIRE_GLOBAL_COMMIT, 5, "seed", TX_COMMIT);
 
-	T_EQ(t_vote(&e, 0, 5, "over", "add bal -20", &r), 0);
-	T_TYPE(r, WIRE_VOTE_ABORT);
-	T_HAS(r.text, "insufficient");
-	wire_msg_free(&r);
-	T_STATE(e.logp[0], "over", "ABORT");
-	T_EQ(t_file_int(e.logp[0], SQL_NLOCKS, "over"), 0);
-	T_EQ(t_file_int(e.logp[0], SQL_NWS, "over"), 0);
+	T_VOTE_TEXT(e, 0, 5, "over", "add bal -20", WIRE_VOTE_ABORT, "insufficient");
+	T_STATE(e->logp[0], "over", "ABORT");
+	T_RELEASED(e->logp[0], "over");
 
-	T_EQ(t_vote(&e, 0, 5, "chk", "check bal 11", &r), 0);
-	T_TYPE(r, WIRE_VOTE_ABORT);
-	T_HAS(r.text, "check failed");
-	wire_msg_free(&r);
-	T_STATE(e.logp[0], "chk", "ABORT");
+	T_VOTE_TEXT(e, 0, 5, "chk", "check bal 11", WIRE_VOTE_ABORT, "check failed");
+	T_STATE(e->logp[0], "chk", "ABORT");
 
-	T_EQ(t_vote(&e, 0, 5, "chk2", "check missing 1", &r), 0);
-	T_TYPE(r, WIRE_VOTE_ABORT);
-	T_HAS(r.text, "absent");
-	wire_msg_free(&r);
+	T_VOTE_TEXT(e, 0, 5, "chk2", "check missing 1", WIRE_VOTE_ABORT, "absent");
 
 	/* Exactly to zero is allowed; a matching check votes COMMIT. */
-	T_VOTE(&e, 0, 5, "ok", "check bal 10, add bal -10", WIRE_VOTE_COMMIT);
-	T_GLOBAL(&e, 0, WIRE_GLOBAL_COMMIT, 5, "ok", TX_COMMIT);
-	T_KV(e.logp[0], "bal", "0");
-	t_env_fini(&e);
+	T_VOTE(e, 0, 5, "ok", "check bal 10, add bal -10", WIRE_VOTE_COMMIT);
+	T_GLOBAL(e, 0, WIRE_GLOBAL_COMMIT, 5, "ok", TX_COMMIT);
+	T_KV(e->logp[0], "bal", "0");
 }
 
-static void
-test_sm_abort_before_vote(void)
+T_ENV_CASE(sm_abort_before_vote, t_env_alpha(e, 60000))
 {
-	t_env e;
-	wire_msg r;
-	if (t_env_alpha(&e, 60000) != 0)
-		return;
-	T_GLOBAL(&e, 0, WIRE_GLOBAL_ABORT, 5, "t1", TX_ABORT);
-	T_STATE(e.logp[0], "t1", "ABORT");
-	T_EQ(t_vote(&e, 0, 5, "t1", "put k 1", &r), 0);
-	T_TYPE(r, WIRE_VOTE_ABORT);
-	T_HAS(r.text, "already aborted");
-	wire_msg_free(&r);
-	T_STATE(e.logp[0], "t1", "ABORT");
-	T_EQ(t_file_int(e.logp[0], SQL_NLOCKS, "t1"), 0);
-	T_EQ(t_file_int(e.logp[0], SQL_NWS, "t1"), 0);
-	t_env_fini(&e);
+	T_GLOBAL(e, 0, WIRE_GLOBAL_ABORT, 5, "t1", TX_ABORT);
+	T_STATE(e->logp[0], "t1", "ABORT");
+	T_VOTE_TEXT(e, 0, 5, "t1", "put k 1", WIRE_VOTE_ABORT, "already aborted");
+	T_STATE(e->logp[0], "t1", "ABORT");
+	T_RELEASED(e->logp[0], "t1");
 }
 
 static void
@@ -1396,23 +1303,15 @@ t_expect_decision(t_env *e, const char *txid, uint64_t epoch, int want, int line
 	wire_msg_free(&r);
 }
 
-static void
-test_sm_decision_unknown(void)
+T_ENV_CASE(sm_decision_unknown, t_env_alpha(e, 60000))
 {
-	t_env e;
-	wire_msg r;
-	if (t_env_alpha(&e, 60000) != 0)
-		return;
-	t_expect_decision(&e, "t1", 5, TX_ABORT, __LINE__);
+	t_expect_decision(e, "t1", 5, TX_ABORT, __LINE__);
 	/* R8: the ABORT answer is in the log (visible to another connection,
 	 * so committed) before we look. */
-	T_STATE(e.logp[0], "t1", "ABORT");
-	T_EQ(t_vote(&e, 0, 5, "t1", "put k 1", &r), 0);
-	T_TYPE(r, WIRE_VOTE_ABORT);
-	wire_msg_free(&r);
-	T_STATE(e.logp[0], "t1", "ABORT");
-	T_EQ(t_file_int(e.logp[0], SQL_NLOCKS, "t1"), 0);
-	t_env_fini(&e);
+	T_STATE(e->logp[0], "t1", "ABORT");
+	T_VOTE(e, 0, 5, "t1", "put k 1", WIRE_VOTE_ABORT);
+	T_STATE(e->logp[0], "t1", "ABORT");
+	T_EQ(t_file_int(e->logp[0], SQL_NLOCKS, "t1"), 0);
 }
 
 /*
@@ -1421,177 +1320,130 @@ test_sm_decision_unknown(void)
  * The forced ABORT answer must stay final: a VOTE_REQUEST of an older run
  * of the same txid, delivered late, must not turn it into READY.
  */
-static void
-test_sm_decision_newer_epoch(void)
+T_ENV_CASE(sm_decision_newer_epoch, t_env_alpha(e, 60000))
 {
-	t_env e;
-	wire_msg r;
-	if (t_env_alpha(&e, 60000) != 0)
-		return;
-	T_VOTE(&e, 0, 5, "t0", "put z 1", WIRE_VOTE_COMMIT); /* highest seen: 5 */
-	t_expect_decision(&e, "t1", 7, TX_ABORT, __LINE__);
-	T_STATE(e.logp[0], "t1", "ABORT");
-	T_EQ(t_vote(&e, 0, 6, "t1", "put k 1", &r), 0);
-	T_TYPE(r, WIRE_VOTE_ABORT);
-	wire_msg_free(&r);
-	T_STATE(e.logp[0], "t1", "ABORT");
-	T_EQ(t_file_int(e.logp[0], SQL_EPOCH, "t1"), 7);
-	T_EQ(t_file_int(e.logp[0], SQL_NLOCKS, "t1"), 0);
-	T_EQ(t_file_int(e.logp[0], SQL_NWS, "t1"), 0);
-	t_env_fini(&e);
+	T_VOTE(e, 0, 5, "t0", "put z 1", WIRE_VOTE_COMMIT); /* highest seen: 5 */
+	t_expect_decision(e, "t1", 7, TX_ABORT, __LINE__);
+	T_STATE(e->logp[0], "t1", "ABORT");
+	T_VOTE(e, 0, 6, "t1", "put k 1", WIRE_VOTE_ABORT);
+	T_STATE(e->logp[0], "t1", "ABORT");
+	T_EQ(t_file_int(e->logp[0], SQL_EPOCH, "t1"), 7);
+	T_RELEASED(e->logp[0], "t1");
 }
 
-static void
-test_sm_decision_known(void)
+T_ENV_CASE(sm_decision_known, t_env_alpha(e, 60000))
 {
-	t_env e;
-	if (t_env_alpha(&e, 60000) != 0)
-		return;
-	T_VOTE(&e, 0, 5, "r1", "put a 1", WIRE_VOTE_COMMIT);
-	T_VOTE(&e, 0, 5, "c1", "put b 1", WIRE_VOTE_COMMIT);
-	T_GLOBAL(&e, 0, WIRE_GLOBAL_COMMIT, 5, "c1", TX_COMMIT);
-	T_VOTE(&e, 0, 5, "a1", "check b 2", WIRE_VOTE_ABORT);
-	t_expect_decision(&e, "r1", 5, TX_READY, __LINE__);
-	t_expect_decision(&e, "c1", 5, TX_COMMIT, __LINE__);
-	t_expect_decision(&e, "a1", 5, TX_ABORT, __LINE__);
+	T_VOTE(e, 0, 5, "r1", "put a 1", WIRE_VOTE_COMMIT);
+	T_VOTE(e, 0, 5, "c1", "put b 1", WIRE_VOTE_COMMIT);
+	T_GLOBAL(e, 0, WIRE_GLOBAL_COMMIT, 5, "c1", TX_COMMIT);
+	T_VOTE(e, 0, 5, "a1", "check b 2", WIRE_VOTE_ABORT);
+	t_expect_decision(e, "r1", 5, TX_READY, __LINE__);
+	t_expect_decision(e, "c1", 5, TX_COMMIT, __LINE__);
+	t_expect_decision(e, "a1", 5, TX_ABORT, __LINE__);
 	/* Asking changes nothing. */
-	T_STATE(e.logp[0], "r1", "READY");
-	T_EQ(t_file_int(e.logp[0], SQL_NLOCKS, "r1"), 1);
-	t_env_fini(&e);
+	T_STATE(e->logp[0], "r1", "READY");
+	T_EQ(t_file_int(e->logp[0], SQL_NLOCKS, "r1"), 1);
 }
 
-static void
-test_sm_stale_epoch(void)
+T_ENV_CASE(sm_stale_epoch, t_env_alpha(e, 60000))
 {
-	t_env e;
 	wire_msg r;
-	if (t_env_alpha(&e, 60000) != 0)
-		return;
-	T_VOTE(&e, 0, 5, "t1", "put a 1", WIRE_VOTE_COMMIT);
-	T_EQ(t_vote(&e, 0, 4, "t2", "put b 1", &r), 0);
+	T_VOTE(e, 0, 5, "t1", "put a 1", WIRE_VOTE_COMMIT);
+	T_EQ(t_vote(e, 0, 4, "t2", "put b 1", &r), 0);
 	T_TYPE(r, WIRE_ERROR);
 	T_EQ(r.code, -TWOPC_ESTALE);
 	T_HAS(r.text, "stale");
 	T_EQ(r.epoch, 5); /* the reply carries the highest epoch seen */
 	wire_msg_free(&r);
-	T_STATE(e.logp[0], "t2", "");
+	T_STATE(e->logp[0], "t2", "");
 	/* A stale GLOBAL is refused too and changes nothing. */
-	T_EQ(t_req(&e, 0, WIRE_GLOBAL_COMMIT, 4, "t1", &r), 0);
+	T_EQ(t_req(e, 0, WIRE_GLOBAL_COMMIT, 4, "t1", &r), 0);
 	T_TYPE(r, WIRE_ERROR);
 	T_EQ(r.code, -TWOPC_ESTALE);
 	wire_msg_free(&r);
-	T_STATE(e.logp[0], "t1", "READY");
-	T_EQ(t_req(&e, 0, WIRE_GLOBAL_ABORT, 4, "t1", &r), 0);
+	T_STATE(e->logp[0], "t1", "READY");
+	T_EQ(t_req(e, 0, WIRE_GLOBAL_ABORT, 4, "t1", &r), 0);
 	T_TYPE(r, WIRE_ERROR);
 	wire_msg_free(&r);
-	T_STATE(e.logp[0], "t1", "READY");
-	t_env_fini(&e);
+	T_STATE(e->logp[0], "t1", "READY");
 }
 
-static void
-test_sm_new_epoch_supersedes(void)
+T_ENV_CASE(sm_new_epoch_supersedes, t_env_alpha(e, 60000))
 {
-	t_env e;
-	if (t_env_alpha(&e, 60000) != 0)
-		return;
-	T_VOTE(&e, 0, 5, "t1", "put k 1", WIRE_VOTE_COMMIT);
-	T_VOTE(&e, 0, 6, "t1", "put k 2", WIRE_VOTE_COMMIT);
-	T_STATE(e.logp[0], "t1", "READY");
-	T_EQ(t_file_int(e.logp[0], SQL_EPOCH, "t1"), 6);
-	T_EQ(t_file_int(e.logp[0], SQL_NWS, "t1"), 1); /* only the new run's work */
-	T_EQ(t_file_int(e.logp[0], SQL_NLOCKS, "t1"), 1);
-	T_EQ(t_file_int(e.logp[0], SQL_META_EPOCH, NULL), 6);
-	T_GLOBAL(&e, 0, WIRE_GLOBAL_COMMIT, 6, "t1", TX_COMMIT);
-	T_KV(e.logp[0], "k", "2");
-	t_env_fini(&e);
+	T_VOTE(e, 0, 5, "t1", "put k 1", WIRE_VOTE_COMMIT);
+	T_VOTE(e, 0, 6, "t1", "put k 2", WIRE_VOTE_COMMIT);
+	T_STATE(e->logp[0], "t1", "READY");
+	T_EQ(t_file_int(e->logp[0], SQL_EPOCH, "t1"), 6);
+	T_EQ(t_file_int(e->logp[0], SQL_NWS, "t1"), 1); /* only the new run's work */
+	T_EQ(t_file_int(e->logp[0], SQL_NLOCKS, "t1"), 1);
+	T_EQ(t_file_int(e->logp[0], SQL_META_EPOCH, NULL), 6);
+	T_GLOBAL(e, 0, WIRE_GLOBAL_COMMIT, 6, "t1", TX_COMMIT);
+	T_KV(e->logp[0], "k", "2");
 }
 
-static void
-test_sm_committed_old_epoch(void)
+T_ENV_CASE(sm_committed_old_epoch, t_env_alpha(e, 60000))
 {
-	t_env e;
+	T_VOTE(e, 0, 5, "t1", "add n 1", WIRE_VOTE_COMMIT);
+	T_GLOBAL(e, 0, WIRE_GLOBAL_COMMIT, 5, "t1", TX_COMMIT);
+	T_VOTE_TEXT(e, 0, 6, "t1", "add n 1", WIRE_VOTE_ABORT, "already committed");
+	T_STATE(e->logp[0], "t1", "COMMIT");
+	T_EQ(t_file_int(e->logp[0], SQL_EPOCH, "t1"), 5);
+	T_EQ(t_file_int(e->logp[0], SQL_NLOCKS, "t1"), 0);
+	T_KV(e->logp[0], "n", "1");
+}
+
+T_ENV_CASE(sm_commit_unknown, t_env_alpha(e, 60000))
+{
 	wire_msg r;
-	if (t_env_alpha(&e, 60000) != 0)
-		return;
-	T_VOTE(&e, 0, 5, "t1", "add n 1", WIRE_VOTE_COMMIT);
-	T_GLOBAL(&e, 0, WIRE_GLOBAL_COMMIT, 5, "t1", TX_COMMIT);
-	T_EQ(t_vote(&e, 0, 6, "t1", "add n 1", &r), 0);
-	T_TYPE(r, WIRE_VOTE_ABORT);
-	T_HAS(r.text, "already committed");
-	wire_msg_free(&r);
-	T_STATE(e.logp[0], "t1", "COMMIT");
-	T_EQ(t_file_int(e.logp[0], SQL_EPOCH, "t1"), 5);
-	T_EQ(t_file_int(e.logp[0], SQL_NLOCKS, "t1"), 0);
-	T_KV(e.logp[0], "n", "1");
-	t_env_fini(&e);
-}
-
-static void
-test_sm_commit_unknown(void)
-{
-	t_env e;
-	wire_msg r;
-	if (t_env_alpha(&e, 60000) != 0)
-		return;
-	T_EQ(t_req(&e, 0, WIRE_GLOBAL_COMMIT, 5, "ghost", &r), 0);
+	T_EQ(t_req(e, 0, WIRE_GLOBAL_COMMIT, 5, "ghost", &r), 0);
 	T_TYPE(r, WIRE_ERROR);
 	T_EQ(r.code, -TWOPC_ENOENT);
 	wire_msg_free(&r);
-	T_STATE(e.logp[0], "ghost", "");
-	t_env_fini(&e);
+	T_STATE(e->logp[0], "ghost", "");
 }
 
-static void
-test_sm_forget(void)
+T_ENV_CASE(sm_forget, t_env_alpha(e, 60000))
 {
-	t_env e;
 	wire_msg req, r;
 	char c1[] = "c1", r1[] = "r1", a1[] = "a1", none[] = "none";
 	char *ids[] = { c1, r1, a1, none };
-	if (t_env_alpha(&e, 60000) != 0)
-		return;
-	T_VOTE(&e, 0, 5, "c1", "put a 1", WIRE_VOTE_COMMIT);
-	T_GLOBAL(&e, 0, WIRE_GLOBAL_COMMIT, 5, "c1", TX_COMMIT);
-	T_VOTE(&e, 0, 5, "r1", "put b 1", WIRE_VOTE_COMMIT);
-	T_GLOBAL(&e, 0, WIRE_GLOBAL_ABORT, 5, "a1", TX_ABORT);
+	T_VOTE(e, 0, 5, "c1", "put a 1", WIRE_VOTE_COMMIT);
+	T_GLOBAL(e, 0, WIRE_GLOBAL_COMMIT, 5, "c1", TX_COMMIT);
+	T_VOTE(e, 0, 5, "r1", "put b 1", WIRE_VOTE_COMMIT);
+	T_GLOBAL(e, 0, WIRE_GLOBAL_ABORT, 5, "a1", TX_ABORT);
 	wire_msg_init(&req, WIRE_FORGET, 5, NULL, "coord");
 	req.ntxids = 4;
 	req.txids = ids;
-	T_EQ(t_call(&e, 0, &req, &r), 0);
+	T_EQ(t_call(e, 0, &req, &r), 0);
 	T_TYPE(r, WIRE_IAMALIVE);
 	wire_msg_free(&r);
-	T_STATE(e.logp[0], "c1", "");      /* R9: COMMIT dropped */
-	T_KV(e.logp[0], "a", "1");         /* its data stays, of course */
-	T_STATE(e.logp[0], "r1", "READY"); /* undecided: kept with its locks */
-	T_EQ(t_file_int(e.logp[0], SQL_NLOCKS, "r1"), 1);
-	T_EQ(t_file_int(e.logp[0], SQL_NWS, "r1"), 1);
-	T_STATE(e.logp[0], "a1", "ABORT"); /* FORGET is for COMMIT only */
+	T_STATE(e->logp[0], "c1", "");      /* R9: COMMIT dropped */
+	T_KV(e->logp[0], "a", "1");         /* its data stays, of course */
+	T_STATE(e->logp[0], "r1", "READY"); /* undecided: kept with its locks */
+	T_EQ(t_file_int(e->logp[0], SQL_NLOCKS, "r1"), 1);
+	T_EQ(t_file_int(e->logp[0], SQL_NWS, "r1"), 1);
+	T_STATE(e->logp[0], "a1", "ABORT"); /* FORGET is for COMMIT only */
 	/* From a stale coordinator: refused. */
 	wire_msg_init(&req, WIRE_FORGET, 4, NULL, "coord");
 	req.ntxids = 1;
 	req.txids = &ids[1];
-	T_EQ(t_call(&e, 0, &req, &r), 0);
+	T_EQ(t_call(e, 0, &req, &r), 0);
 	T_TYPE(r, WIRE_ERROR);
 	T_EQ(r.code, -TWOPC_ESTALE);
 	wire_msg_free(&r);
-	t_env_fini(&e);
 }
 
-static void
-test_sm_status(void)
+T_ENV_CASE(sm_status, t_env_alpha(e, 60000))
 {
-	t_env e;
 	wire_msg req, r;
-	if (t_env_alpha(&e, 60000) != 0)
-		return;
-	T_VOTE(&e, 0, 5, "r1", "put a 1", WIRE_VOTE_COMMIT);
-	T_VOTE(&e, 0, 5, "r2", "put b 1", WIRE_VOTE_COMMIT);
-	T_VOTE(&e, 0, 5, "c1", "put c 1", WIRE_VOTE_COMMIT);
-	T_GLOBAL(&e, 0, WIRE_GLOBAL_COMMIT, 5, "c1", TX_COMMIT);
+	T_VOTE(e, 0, 5, "r1", "put a 1", WIRE_VOTE_COMMIT);
+	T_VOTE(e, 0, 5, "r2", "put b 1", WIRE_VOTE_COMMIT);
+	T_VOTE(e, 0, 5, "c1", "put c 1", WIRE_VOTE_COMMIT);
+	T_GLOBAL(e, 0, WIRE_GLOBAL_COMMIT, 5, "c1", TX_COMMIT);
 
 	wire_msg_init(&req, WIRE_STATUS_REQUEST, 0, "r1", "client");
 	req.state = 0;
-	T_EQ(t_call(&e, 0, &req, &r), 0);
+	T_EQ(t_call(e, 0, &req, &r), 0);
 	T_TYPE(r, WIRE_STATUS_REPLY);
 	T_EQ(r.nstatus, 1);
 	if (r.nstatus == 1) {
@@ -1603,21 +1455,21 @@ test_sm_status(void)
 	wire_msg_free(&r);
 
 	wire_msg_init(&req, WIRE_STATUS_REQUEST, 0, "c1", "client");
-	T_EQ(t_call(&e, 0, &req, &r), 0);
+	T_EQ(t_call(e, 0, &req, &r), 0);
 	T_EQ(r.nstatus, 1);
 	if (r.nstatus == 1)
 		T_EQ(r.status[0].state, TX_COMMIT);
 	wire_msg_free(&r);
 
 	wire_msg_init(&req, WIRE_STATUS_REQUEST, 0, "nope", "client");
-	T_EQ(t_call(&e, 0, &req, &r), 0);
+	T_EQ(t_call(e, 0, &req, &r), 0);
 	T_TYPE(r, WIRE_STATUS_REPLY);
 	T_EQ(r.nstatus, 0);
 	wire_msg_free(&r);
 
 	wire_msg_init(&req, WIRE_STATUS_REQUEST, 0, NULL, "client");
 	req.state = 1;
-	T_EQ(t_call(&e, 0, &req, &r), 0);
+	T_EQ(t_call(e, 0, &req, &r), 0);
 	T_TYPE(r, WIRE_STATUS_REPLY);
 	T_EQ(r.nstatus, 2);
 	int seen1 = 0, seen2 = 0;
@@ -1628,7 +1480,6 @@ test_sm_status(void)
 	}
 	T_TRUE(seen1 && seen2);
 	wire_msg_free(&r);
-	t_env_fini(&e);
 }
 
 /* Send LEN raw bytes on a fresh REQ socket to URL; 1 if nothing came back
@@ -1653,17 +1504,13 @@ t_raw_no_reply(const char *url, const void *data, size_t len)
 	return rv == NNG_ETIMEDOUT;
 }
 
-static void
-test_sm_malformed(void)
+T_ENV_CASE(sm_malformed, t_env_alpha(e, 60000))
 {
-	t_env e;
 	wire_msg req;
 	wire_buf b = { 0 };
 	static const char garbage[] = "this is not a twopc message";
 	t_ops o;
-	if (t_env_alpha(&e, 60000) != 0)
-		return;
-	T_TRUE(t_raw_no_reply(e.url[0], garbage, sizeof(garbage)));
+	T_TRUE(t_raw_no_reply(e->url[0], garbage, sizeof(garbage)));
 	/* A valid VOTE_REQUEST cut short by one byte: dropped, not half-read. */
 	t_ops_parse(&o, "put k 1");
 	wire_msg_init(&req, WIRE_VOTE_REQUEST, 5, "cut", "coord");
@@ -1672,60 +1519,52 @@ test_sm_malformed(void)
 	req.nops = o.n;
 	req.ops = o.v;
 	T_EQ(wire_encode(&req, &b), 0);
-	T_TRUE(b.len > 1 && t_raw_no_reply(e.url[0], b.data, b.len - 1));
+	T_TRUE(b.len > 1 && t_raw_no_reply(e->url[0], b.data, b.len - 1));
 	/* The same bytes with one trailing byte too many. */
 	uint8_t *longer = malloc(b.len + 1);
 	if (longer != NULL) {
 		memcpy(longer, b.data, b.len);
 		longer[b.len] = 0;
-		T_TRUE(t_raw_no_reply(e.url[0], longer, b.len + 1));
+		T_TRUE(t_raw_no_reply(e->url[0], longer, b.len + 1));
 		free(longer);
 	}
 	wire_buf_free(&b);
-	T_EQ(rpc_server_malformed(e.p[0]->srv), 3);
-	T_STATE(e.logp[0], "cut", "");
+	T_EQ(rpc_server_malformed(e->p[0]->srv), 3);
+	T_STATE(e->logp[0], "cut", "");
 	/* Still serving. */
-	T_VOTE(&e, 0, 5, "t1", "put k 1", WIRE_VOTE_COMMIT);
-	T_STATE(e.logp[0], "t1", "READY");
-	t_env_fini(&e);
+	T_VOTE(e, 0, 5, "t1", "put k 1", WIRE_VOTE_COMMIT);
+	T_STATE(e->logp[0], "t1", "READY");
 }
 
-static void
-test_sm_restart(void)
+T_ENV_CASE(sm_restart, t_env_alpha(e, 60000))
 {
-	t_env e;
 	wire_msg r;
 	char buf[64];
-	if (t_env_alpha(&e, 60000) != 0)
+	T_VOTE(e, 0, 5, "t1", "put k v, add n 3", WIRE_VOTE_COMMIT);
+	t_part_down(e, 0);
+	T_STATE(e->logp[0], "t1", "READY"); /* durable with the handle closed */
+	if (t_part_up(e, 0) != 0)
 		return;
-	T_VOTE(&e, 0, 5, "t1", "put k v, add n 3", WIRE_VOTE_COMMIT);
-	t_part_down(&e, 0);
-	T_STATE(e.logp[0], "t1", "READY"); /* durable with the handle closed */
-	if (t_part_up(&e, 0) != 0) {
-		t_env_fini(&e);
-		return;
-	}
-	T_STATE(e.logp[0], "t1", "READY");
-	T_EQ(t_file_int(e.logp[0], SQL_NLOCKS, "t1"), 2);
-	T_EQ(t_file_int(e.logp[0], SQL_NWS, "t1"), 2);
-	T_EQ(t_file_text(e.logp[0], SQL_HOLDER, "k", buf, sizeof(buf)), 1);
+	T_STATE(e->logp[0], "t1", "READY");
+	T_EQ(t_file_int(e->logp[0], SQL_NLOCKS, "t1"), 2);
+	T_EQ(t_file_int(e->logp[0], SQL_NWS, "t1"), 2);
+	T_EQ(t_file_text(e->logp[0], SQL_HOLDER, "k", buf, sizeof(buf)), 1);
 	T_STREQ(buf, "t1");
 	/* The locks still hold after the restart (R5). */
-	T_EQ(t_vote(&e, 0, 5, "t2", "put k w", &r), 0);
+	T_EQ(t_vote(e, 0, 5, "t2", "put k w", &r), 0);
 	T_TYPE(r, WIRE_VOTE_ABORT);
 	T_EQ(r.flags & WIRE_FLAG_BUSY, WIRE_FLAG_BUSY);
 	T_STREQ(r.text, "t1");
 	wire_msg_free(&r);
 	/* The highest epoch seen survived too (R6). */
-	T_EQ(t_vote(&e, 0, 4, "t3", "put x 1", &r), 0);
+	T_EQ(t_vote(e, 0, 4, "t3", "put x 1", &r), 0);
 	T_TYPE(r, WIRE_ERROR);
 	T_EQ(r.code, -TWOPC_ESTALE);
 	wire_msg_free(&r);
-	T_GLOBAL(&e, 0, WIRE_GLOBAL_COMMIT, 5, "t1", TX_COMMIT);
-	T_KV(e.logp[0], "k", "v");
-	T_KV(e.logp[0], "n", "3");
-	T_EQ(t_file_int(e.logp[0], SQL_NLOCKS, "t1"), 0);
-	t_env_fini(&e);
+	T_GLOBAL(e, 0, WIRE_GLOBAL_COMMIT, 5, "t1", TX_COMMIT);
+	T_KV(e->logp[0], "k", "v");
+	T_KV(e->logp[0], "n", "3");
+	T_EQ(t_file_int(e->logp[0], SQL_NLOCKS, "t1"), 0);
 }
 
 static int
@@ -1827,6 +1666,26 @@ t_fake_reply(nng_socket s, int type, const char *txid, int state)
 	wire_buf_free(&b);
 }
 
+/* Alpha alone, its coordinator the REP socket *FC of the test's own, and
+ * t1 voted READY at epoch 5. 0, or -1 (asserted) with nothing left open. */
+static int
+t_env_fake(t_env *e, unsigned decision_ms, nng_socket *fc)
+{
+	if (t_env_init(e, decision_ms, 60000) != 0)
+		return -1;
+	if (t_fake_coord(e, fc) != 0) {
+		t_env_fini(e);
+		return -1;
+	}
+	if (t_part_up(e, 0) != 0) {
+		nng_close(*fc);
+		t_env_fini(e);
+		return -1;
+	}
+	T_VOTE(e, 0, 5, "t1", "put k 1", WIRE_VOTE_COMMIT);
+	return 0;
+}
+
 /*
  * Section 3: a READY participant without a decision asks the coordinator
  * (DECISION_REQUEST) and applies the answer.
@@ -1838,31 +1697,24 @@ test_sm_asks_decision(void)
 	nng_socket fc;
 	wire_msg req;
 	int asked = 0, done = 0;
-	if (t_env_init(&e, 200, 60000) != 0)
+	if (t_env_fake(&e, 200, &fc) != 0)
 		return;
-	if (t_fake_coord(&e, &fc) != 0) {
-		t_env_fini(&e);
-		return;
-	}
-	if (t_part_up(&e, 0) == 0) {
-		T_VOTE(&e, 0, 5, "t1", "put k 1", WIRE_VOTE_COMMIT);
-		/* Answer every question with COMMIT until the log says so. */
-		for (int waited = 0; waited <= T_POLL_MS && !done; waited += 100) {
-			if (t_fake_recv(fc, &req) == 0) {
-				if (req.type == WIRE_DECISION_REQUEST && strcmp(req.txid, "t1") == 0 &&
-				    strcmp(req.sender, "alpha") == 0 && req.epoch == 5)
-					asked++;
-				t_fake_reply(fc, WIRE_DECISION_REPLY, req.txid, TX_COMMIT);
-				wire_msg_free(&req);
-			}
-			char sb[32];
-			done = strcmp(t_state(e.logp[0], "t1", sb, sizeof(sb)), "COMMIT") == 0;
+	/* Answer every question with COMMIT until the log says so. */
+	for (int waited = 0; waited <= T_POLL_MS && !done; waited += 100) {
+		if (t_fake_recv(fc, &req) == 0) {
+			if (req.type == WIRE_DECISION_REQUEST && strcmp(req.txid, "t1") == 0 &&
+			    strcmp(req.sender, "alpha") == 0 && req.epoch == 5)
+				asked++;
+			t_fake_reply(fc, WIRE_DECISION_REPLY, req.txid, TX_COMMIT);
+			wire_msg_free(&req);
 		}
-		T_TRUE(asked >= 1);
-		T_STATE(e.logp[0], "t1", "COMMIT");
-		T_KV(e.logp[0], "k", "1");
-		T_EQ(t_file_int(e.logp[0], SQL_NLOCKS, "t1"), 0);
+		char sb[32];
+		done = strcmp(t_state(e.logp[0], "t1", sb, sizeof(sb)), "COMMIT") == 0;
 	}
+	T_TRUE(asked >= 1);
+	T_STATE(e.logp[0], "t1", "COMMIT");
+	T_KV(e.logp[0], "k", "1");
+	T_EQ(t_file_int(e.logp[0], SQL_NLOCKS, "t1"), 0);
 	nng_close(fc);
 	t_env_fini(&e);
 }
@@ -1878,33 +1730,26 @@ test_sm_close_while_asking(void)
 	nng_socket fc;
 	wire_msg req;
 	int asked = 0;
-	if (t_env_init(&e, 60000, 60000) != 0)
+	if (t_env_fake(&e, 60000, &fc) != 0)
 		return;
-	if (t_fake_coord(&e, &fc) != 0) {
-		t_env_fini(&e);
-		return;
-	}
-	if (t_part_up(&e, 0) == 0) {
-		T_VOTE(&e, 0, 5, "t1", "put k 1", WIRE_VOTE_COMMIT);
-		/* Make the READY record old enough to be asked about. */
-		T_EQ(t_file_exec(e.logp[0],
-		    "UPDATE txn SET updated_at = updated_at - 120000 WHERE txid = 't1'"), 0);
-		for (int waited = 0; waited <= T_POLL_MS && !asked; waited += 100) {
-			if (t_fake_recv(fc, &req) == 0) {
-				asked = req.type == WIRE_DECISION_REQUEST && strcmp(req.txid, "t1") == 0;
-				wire_msg_free(&req);
-			}
+	/* Make the READY record old enough to be asked about. */
+	T_EQ(t_file_exec(e.logp[0],
+	    "UPDATE txn SET updated_at = updated_at - 120000 WHERE txid = 't1'"), 0);
+	for (int waited = 0; waited <= T_POLL_MS && !asked; waited += 100) {
+		if (t_fake_recv(fc, &req) == 0) {
+			asked = req.type == WIRE_DECISION_REQUEST && strcmp(req.txid, "t1") == 0;
+			wire_msg_free(&req);
 		}
-		T_TRUE(asked);
-		/* Not answered: the background thread is inside its question. */
-		int64_t t0 = mono_ms();
-		t_part_down(&e, 0);
-		int64_t took = mono_ms() - t0;
-		t_check(took < 3000, __LINE__, "close took %lld ms while a question was pending",
-		    (long long)took);
-		/* Never decided alone. */
-		T_STATE(e.logp[0], "t1", "READY");
 	}
+	T_TRUE(asked);
+	/* Not answered: the background thread is inside its question. */
+	int64_t t0 = mono_ms();
+	t_part_down(&e, 0);
+	int64_t took = mono_ms() - t0;
+	t_check(took < 3000, __LINE__, "close took %lld ms while a question was pending",
+	    (long long)took);
+	/* Never decided alone. */
+	T_STATE(e.logp[0], "t1", "READY");
 	nng_close(fc);
 	t_env_fini(&e);
 }
@@ -1996,15 +1841,11 @@ t_own_txid(const char *id, const char *prefix)
 	return strspn(id + n + 1, "0123456789abcdefghijklmnopqrstuvwxyz") == 10;
 }
 
-static void
-test_co_commit(void)
+T_ENV_CASE(co_commit, t_env_cluster(e, 60000))
 {
-	t_env e;
 	int outcome;
 	char id[80], reason[256];
-	if (t_env_cluster(&e, 60000) != 0)
-		return;
-	T_EQ(t_submit(&e, NULL, "alpha put a 1, beta put b 2, beta add n 5", &outcome, id,
+	T_EQ(t_submit(e, NULL, "alpha put a 1, beta put b 2, beta add n 5", &outcome, id,
 	    sizeof(id), reason, sizeof(reason)), 0);
 	T_EQ(outcome, TWOPC_COMMITTED);
 	T_TRUE(t_own_txid(id, "coord-1-1"));
@@ -2012,115 +1853,98 @@ test_co_commit(void)
 	snprintf(first, sizeof(first), "%s", id);
 	/* R2: by the time the client hears COMMIT, the decision is forced. */
 	char sb[32];
-	t_state(e.clogp, id, sb, sizeof(sb));
+	t_state(e->clogp, id, sb, sizeof(sb));
 	T_TRUE(strcmp(sb, "COMMIT") == 0 || strcmp(sb, "END") == 0);
-	T_TRUE(t_poll(e.clogp, SQL_STATE, id, "END"));
+	T_TRUE(t_poll(e->clogp, SQL_STATE, id, "END"));
 	/* END only after every participant forced COMMIT and ACKed (R3);
 	 * the acks are dropped with END, nothing needs them any more. */
-	T_EQ(t_file_int(e.clogp, SQL_NACKS, id), 0);
-	T_STATE(e.logp[0], id, "COMMIT");
-	T_STATE(e.logp[1], id, "COMMIT");
+	T_EQ(t_file_int(e->clogp, SQL_NACKS, id), 0);
+	T_STATE(e->logp[0], id, "COMMIT");
+	T_STATE(e->logp[1], id, "COMMIT");
 	/* The run's epoch, unless FORGET (R9, after END) dropped the row
 	 * since the line above. */
-	long long ep = t_file_int(e.logp[0], SQL_EPOCH, id);
+	long long ep = t_file_int(e->logp[0], SQL_EPOCH, id);
 	t_check(ep == 1 || ep == -1, __LINE__, "epoch of %s at alpha is %lld, want 1", id, ep);
-	T_EQ(t_file_int(e.clogp, SQL_META_EPOCH, NULL), 1);
+	T_EQ(t_file_int(e->clogp, SQL_META_EPOCH, NULL), 1);
 	char parts[64];
-	T_EQ(t_file_text(e.clogp, "SELECT participants FROM txn WHERE txid = ?1", id, parts,
+	T_EQ(t_file_text(e->clogp, "SELECT participants FROM txn WHERE txid = ?1", id, parts,
 	    sizeof(parts)), 1);
 	T_STREQ(parts, "alpha,beta");
-	T_TRUE(t_file_int(e.clogp, "SELECT decided_at FROM txn WHERE txid = ?1", id) > 0);
-	T_KV(e.logp[0], "a", "1");
-	T_KV(e.logp[1], "b", "2");
-	T_KV(e.logp[1], "n", "5");
-	T_KV(e.logp[0], "b", "(absent)"); /* work goes only where it was sent */
+	T_TRUE(t_file_int(e->clogp, "SELECT decided_at FROM txn WHERE txid = ?1", id) > 0);
+	T_KV(e->logp[0], "a", "1");
+	T_KV(e->logp[1], "b", "2");
+	T_KV(e->logp[1], "n", "5");
+	T_KV(e->logp[0], "b", "(absent)"); /* work goes only where it was sent */
 	for (int i = 0; i < 2; i++) {
-		T_EQ(t_file_int(e.logp[i], SQL_NLOCKS, id), 0);
-		T_EQ(t_file_int(e.logp[i], SQL_NWS, id), 0);
+		T_RELEASED(e->logp[i], id);
 	}
-	t_coord_decision(&e, id, TX_COMMIT, __LINE__);
-	t_coord_decision(&e, "never-seen", TX_ABORT, __LINE__); /* R3: presumed */
-	T_STATE(e.clogp, "never-seen", "");                     /* and not recorded */
+	t_coord_decision(e, id, TX_COMMIT, __LINE__);
+	t_coord_decision(e, "never-seen", TX_ABORT, __LINE__); /* R3: presumed */
+	T_STATE(e->clogp, "never-seen", "");                     /* and not recorded */
 	/* A second transaction gets the next sequence number. */
-	T_EQ(t_submit(&e, NULL, "alpha put a 2", &outcome, id, sizeof(id), reason,
+	T_EQ(t_submit(e, NULL, "alpha put a 2", &outcome, id, sizeof(id), reason,
 	    sizeof(reason)), 0);
 	T_EQ(outcome, TWOPC_COMMITTED);
 	T_TRUE(t_own_txid(id, "coord-1-2"));
 	T_TRUE(strcmp(id + strlen("coord-1-2-"), first + strlen("coord-1-1-")) != 0);
-	t_env_fini(&e);
 }
 
-static void
-test_co_abort_by_vote(void)
+T_ENV_CASE(co_abort_by_vote, t_env_cluster(e, 60000))
 {
-	t_env e;
 	int outcome;
 	char id[80], reason[256];
-	if (t_env_cluster(&e, 60000) != 0)
-		return;
-	T_EQ(t_submit(&e, NULL, "alpha check x 1, beta put y 2", &outcome, id, sizeof(id),
+	T_EQ(t_submit(e, NULL, "alpha check x 1, beta put y 2", &outcome, id, sizeof(id),
 	    reason, sizeof(reason)), 0);
 	T_EQ(outcome, TWOPC_ABORTED);
 	T_HAS(reason, "alpha: check failed");
-	T_STATE(e.clogp, id, "ABORT"); /* decided before the RESULT left */
-	T_EQ(t_file_int(e.clogp, SQL_NACKS, id), 0);
-	T_STATE(e.logp[0], id, "ABORT");
+	T_STATE(e->clogp, id, "ABORT"); /* decided before the RESULT left */
+	T_EQ(t_file_int(e->clogp, SQL_NACKS, id), 0);
+	T_STATE(e->logp[0], id, "ABORT");
 	/* beta voted COMMIT and hears GLOBAL_ABORT (phase two, asynchronous). */
-	T_TRUE(t_poll(e.logp[1], SQL_STATE, id, "ABORT"));
-	T_EQ(t_file_int(e.logp[1], SQL_NLOCKS, id), 0);
-	T_EQ(t_file_int(e.logp[1], SQL_NWS, id), 0);
-	T_KV(e.logp[1], "y", "(absent)");
-	t_coord_decision(&e, id, TX_ABORT, __LINE__);
-	t_env_fini(&e);
+	T_TRUE(t_poll(e->logp[1], SQL_STATE, id, "ABORT"));
+	T_RELEASED(e->logp[1], id);
+	T_KV(e->logp[1], "y", "(absent)");
+	t_coord_decision(e, id, TX_ABORT, __LINE__);
 }
 
-static void
-test_co_resubmit(void)
+T_ENV_CASE(co_resubmit, t_env_cluster(e, 60000))
 {
-	t_env e;
 	int outcome;
 	char id[80], reason[256];
-	if (t_env_cluster(&e, 60000) != 0)
-		return;
-	T_EQ(t_submit(&e, "client-r1", "alpha add n 5, beta add n 5", &outcome, id, sizeof(id),
+	T_EQ(t_submit(e, "client-r1", "alpha add n 5, beta add n 5", &outcome, id, sizeof(id),
 	    reason, sizeof(reason)), 0);
 	T_EQ(outcome, TWOPC_COMMITTED);
 	T_STREQ(id, "client-r1");
-	T_TRUE(t_poll(e.clogp, SQL_STATE, "client-r1", "END"));
+	T_TRUE(t_poll(e->clogp, SQL_STATE, "client-r1", "END"));
 	/* R7: the same txid again returns the outcome, does not run again. */
-	T_EQ(t_submit(&e, "client-r1", "alpha add n 5, beta add n 5", &outcome, id, sizeof(id),
+	T_EQ(t_submit(e, "client-r1", "alpha add n 5, beta add n 5", &outcome, id, sizeof(id),
 	    reason, sizeof(reason)), 0);
 	T_EQ(outcome, TWOPC_COMMITTED);
 	T_HAS(reason, "already known");
-	T_KV(e.logp[0], "n", "5");
-	T_KV(e.logp[1], "n", "5");
+	T_KV(e->logp[0], "n", "5");
+	T_KV(e->logp[1], "n", "5");
 
 	/* An aborted txid stays aborted, even with work that would commit. */
-	T_EQ(t_submit(&e, "client-r2", "alpha add n -100, beta add n 1", &outcome, id, sizeof(id),
+	T_EQ(t_submit(e, "client-r2", "alpha add n -100, beta add n 1", &outcome, id, sizeof(id),
 	    reason, sizeof(reason)), 0);
 	T_EQ(outcome, TWOPC_ABORTED);
 	T_HAS(reason, "insufficient");
-	T_TRUE(t_poll(e.logp[1], SQL_STATE, "client-r2", "ABORT"));
-	T_EQ(t_submit(&e, "client-r2", "alpha add n 1, beta add n 1", &outcome, id, sizeof(id),
+	T_TRUE(t_poll(e->logp[1], SQL_STATE, "client-r2", "ABORT"));
+	T_EQ(t_submit(e, "client-r2", "alpha add n 1, beta add n 1", &outcome, id, sizeof(id),
 	    reason, sizeof(reason)), 0);
 	T_EQ(outcome, TWOPC_ABORTED);
 	T_HAS(reason, "already known");
-	T_STATE(e.clogp, "client-r2", "ABORT");
-	T_KV(e.logp[0], "n", "5");
-	T_KV(e.logp[1], "n", "5");
-	t_env_fini(&e);
+	T_STATE(e->clogp, "client-r2", "ABORT");
+	T_KV(e->logp[0], "n", "5");
+	T_KV(e->logp[1], "n", "5");
 }
 
-static void
-test_co_unknown_participant(void)
+T_ENV_CASE(co_unknown_participant, t_env_cluster(e, 60000))
 {
-	t_env e;
 	twopc_tx *tx = NULL;
 	int outcome = 0;
-	if (t_env_cluster(&e, 60000) != 0)
-		return;
-	T_EQ(twopc_tx_begin(e.cl, "bad id", &tx), TWOPC_EINVAL);
-	T_EQ(twopc_tx_begin(e.cl, NULL, &tx), 0);
+	T_EQ(twopc_tx_begin(e->cl, "bad id", &tx), TWOPC_EINVAL);
+	T_EQ(twopc_tx_begin(e->cl, NULL, &tx), 0);
 	if (tx != NULL) {
 		T_EQ(twopc_tx_add(tx, "zeta", "put", "k", "v"), TWOPC_ENOENT);
 		T_EQ(twopc_tx_add(tx, "coord", "put", "k", "v"), TWOPC_ENOENT);
@@ -2139,7 +1963,7 @@ test_co_unknown_participant(void)
 	t_ops_parse(&o, "put k v");
 	w.nops = o.n;
 	w.ops = o.v;
-	if (rpc_dial(e.curl, 0, &s) == 0) {
+	if (rpc_dial(e->curl, 0, &s) == 0) {
 		wire_msg_init(&req, WIRE_SUBMIT, 0, "sub-zeta", "client");
 		req.nwork = 1;
 		req.work = &w;
@@ -2154,8 +1978,7 @@ test_co_unknown_participant(void)
 	} else {
 		CU_FAIL("rpc_dial coordinator");
 	}
-	T_EQ(t_file_int(e.clogp, "SELECT count(*) FROM txn", NULL), 0);
-	t_env_fini(&e);
+	T_EQ(t_file_int(e->clogp, "SELECT count(*) FROM txn", NULL), 0);
 }
 
 /* Prepare the coordinator's log before it starts. */
@@ -2237,24 +2060,19 @@ test_co_recover_commit(void)
 }
 
 /* R9: after END, the participants drop their COMMIT records (FORGET). */
-static void
-test_co_forget(void)
+T_ENV_CASE(co_forget, t_env_cluster(e, 50))
 {
-	t_env e;
 	int outcome;
 	char id[80], reason[256];
-	if (t_env_cluster(&e, 50) != 0)
-		return;
-	T_EQ(t_submit(&e, NULL, "alpha put a 1, beta put b 1", &outcome, id, sizeof(id), reason,
+	T_EQ(t_submit(e, NULL, "alpha put a 1, beta put b 1", &outcome, id, sizeof(id), reason,
 	    sizeof(reason)), 0);
 	T_EQ(outcome, TWOPC_COMMITTED);
-	T_TRUE(t_poll(e.clogp, SQL_STATE, id, "END"));
-	T_TRUE(t_poll(e.logp[0], SQL_STATE, id, ""));
-	T_TRUE(t_poll(e.logp[1], SQL_STATE, id, ""));
-	T_STATE(e.clogp, id, "END"); /* the coordinator keeps END (R7 retention) */
-	T_KV(e.logp[0], "a", "1");
-	T_KV(e.logp[1], "b", "1");
-	t_env_fini(&e);
+	T_TRUE(t_poll(e->clogp, SQL_STATE, id, "END"));
+	T_TRUE(t_poll(e->logp[0], SQL_STATE, id, ""));
+	T_TRUE(t_poll(e->logp[1], SQL_STATE, id, ""));
+	T_STATE(e->clogp, id, "END"); /* the coordinator keeps END (R7 retention) */
+	T_KV(e->logp[0], "a", "1");
+	T_KV(e->logp[1], "b", "1");
 }
 
 static void

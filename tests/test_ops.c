@@ -234,19 +234,6 @@ test_library_never_notifies(void)
 
 /* ---- the unit files ---- */
 
-/* Run the shell command CMD; its output in OUT; its exit status or -1. */
-static int
-ops_sh(const char *cmd, char *out, size_t len)
-{
-	FILE *f = popen(cmd, "r");
-	if (f == NULL)
-		return -1;
-	size_t n = fread(out, 1, len - 1, f);
-	out[n] = '\0';
-	int st = pclose(f);
-	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-}
-
 static void
 test_units_verify(void)
 {
@@ -261,10 +248,10 @@ test_units_verify(void)
 	 * to exist: the copies name the built ones. */
 	snprintf(cmd, sizeof(cmd), "for u in '%s'/systemd/*.service; do "
 	    "sed 's|/usr/bin/|%s/|' \"$u\" > '%s'/\"${u##*/}\" || exit 9; done", src, bin, dir);
-	T_EQ(ops_sh(cmd, out, sizeof(out)), 0);
+	T_EQ(tu_sh(cmd, out, sizeof(out)), 0);
 	snprintf(cmd, sizeof(cmd), "grep -h -E '^(Type|WatchdogSec|Restart|StartLimitBurst|"
 	    "ProtectSystem|StateDirectory|User|NoNewPrivileges)=' '%s'/*.service | sort -u", dir);
-	T_EQ(ops_sh(cmd, out, sizeof(out)), 0);
+	T_EQ(tu_sh(cmd, out, sizeof(out)), 0);
 	T_HAS(out, "Type=notify");
 	T_HAS(out, "WatchdogSec=");
 	T_HAS(out, "Restart=on-failure");
@@ -273,7 +260,7 @@ test_units_verify(void)
 	T_HAS(out, "User=twopc");
 	snprintf(cmd, sizeof(cmd), "cd '%s' && systemd-analyze verify --man=no "
 	    "./twopc-coordinator.service ./twopc-participant@alpha.service 2>&1", dir);
-	int rv = ops_sh(cmd, out, sizeof(out));
+	int rv = tu_sh(cmd, out, sizeof(out));
 	T_CHECK(rv == 0 && strstr(out, "twopc") == NULL, "systemd-analyze verify: exit %d: %s", rv,
 	    out);
 	tu_rmtree(dir);
@@ -449,8 +436,7 @@ static void
 test_cli_json_not_utf8(void)
 {
 	hcluster c;
-	CU_ASSERT_FATAL(hc_create(&c, 1, 2000, 300) == 0);
-	CU_ASSERT_FATAL(hc_start_all(&c) == 0);
+	T_CLUSTER_UP(&c, 1, 2000, 300);
 	T_EQ(T_DRV(&c, "commit", "alpha:put:bin=a\xff\xfe" "b\xc3\xa9" "c\xe2\x82" "d\x01"), 0);
 	T_EQ(T_DRV(&c, "get", "--json", "alpha", "bin"), 0);
 	T_HAS(tu_out, "\"value\":\"a\\u00ff\\u00feb\xc3\xa9" "c\\u00e2\\u0082d\\u0001\"");

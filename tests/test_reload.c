@@ -109,8 +109,7 @@ test_vote_timeout(void)
 	enum { GAMMA = 3 };
 	hcluster c;
 	int rc;
-	CU_ASSERT_FATAL(hc_create(&c, 3, 2500, 300) == 0);
-	CU_ASSERT_FATAL(hc_start_all(&c) == 0);
+	T_CLUSTER_UP(&c, 3, 2500, 300);
 	T_EQ(T_DRV(&c, "commit", "alpha:put:k=0", "beta:put:k=0", "gamma:put:k=0"), 0);
 	CU_ASSERT_EQUAL(hc_signal(&c, BETA, SIGSTOP), 0);
 	long long before = rl_commit_ms(&c, "vt-1", "beta", &rc);
@@ -206,8 +205,7 @@ test_broken_file(void)
 {
 	hcluster c;
 	char orig[4096], text[4200], needle[512];
-	CU_ASSERT_FATAL(hc_create(&c, 1, 2000, 300) == 0);
-	CU_ASSERT_FATAL(hc_start_all(&c) == 0);
+	T_CLUSTER_UP(&c, 1, 2000, 300);
 	CU_ASSERT_FATAL(rl_read(&c, orig, sizeof(orig)) == 0);
 	CU_ASSERT_FATAL(rl_read(&c, text, sizeof(text)) == 0);
 	int lines = 0;
@@ -244,8 +242,7 @@ test_info_lines(void)
 {
 	enum { N = 20, STARTUP_MAX = 3 };
 	hcluster c;
-	CU_ASSERT_FATAL(hc_create(&c, 2, 2000, 300) == 0);
-	CU_ASSERT_FATAL(hc_start_all(&c) == 0);
+	T_CLUSTER_UP(&c, 2, 2000, 300);
 	int start[3];
 	for (int i = 0; i < 3; i++)
 		start[i] = rl_info(&c, i);

@@ -57,71 +57,11 @@ t_forged(const char *key, wire_buf *b)
 	return wire_encode(&m, b);
 }
 
-static char *
-t_slurp(const char *path)
-{
-	FILE *f = fopen(path, "rb");
-	char *buf = calloc(1, 65536);
-	if (f == NULL || buf == NULL) {
-		if (f != NULL)
-			fclose(f);
-		free(buf);
-		return NULL;
-	}
-	size_t n = fread(buf, 1, 65535, f);
-	buf[n] = '\0';
-	fclose(f);
-	return buf;
-}
-
-/*
- * Send MSG on a raw REQ socket to URL, TLS with CA and the certificate and
- * key CRT/KEY when CA is not NULL; wait at most 1.5 s. Returns the reply's
- * length, or -1 when no reply came.
- */
+/* MSG on a raw REQ socket to URL (tu_raw). */
 static int
 t_raw_send(const char *url, const char *ca, const char *crt, const char *key, const wire_buf *msg)
 {
-	nng_socket s;
-	nng_dialer d;
-	nng_tls_config *cfg = NULL;
-	char *cap = NULL, *crtp = NULL, *keyp = NULL, *buf = NULL;
-	size_t sz = 0;
-	int got = -1;
-
-	if (nng_req0_open(&s) != 0)
-		return -2;
-	nng_socket_set_ms(s, NNG_OPT_RECVTIMEO, 1500);
-	nng_socket_set_ms(s, NNG_OPT_SENDTIMEO, 1500);
-	if (nng_dialer_create(&d, s, url) != 0)
-		goto out;
-	if (ca != NULL) {
-		if ((cap = t_slurp(ca)) == NULL || (crtp = t_slurp(crt)) == NULL ||
-		    (keyp = t_slurp(key)) == NULL ||
-		    nng_tls_config_alloc(&cfg, NNG_TLS_MODE_CLIENT) != 0 ||
-		    nng_tls_config_auth_mode(cfg, NNG_TLS_AUTH_MODE_REQUIRED) != 0 ||
-		    nng_tls_config_ca_chain(cfg, cap, NULL) != 0 ||
-		    nng_tls_config_own_cert(cfg, crtp, keyp, NULL) != 0 ||
-		    nng_dialer_set_ptr(d, NNG_OPT_TLS_CONFIG, cfg) != 0)
-			goto out;
-	}
-	/* In the background: a refused handshake must not fail the dial,
-	 * only starve the request. */
-	if (nng_dialer_start(d, NNG_FLAG_NONBLOCK) != 0)
-		goto out;
-	if (nng_send(s, msg->data, msg->len, 0) == 0 &&
-	    nng_recv(s, &buf, &sz, NNG_FLAG_ALLOC) == 0) {
-		got = (int)sz;
-		nng_free(buf, sz);
-	}
-out:
-	if (cfg != NULL)
-		nng_tls_config_free(cfg);
-	free(cap);
-	free(crtp);
-	free(keyp);
-	nng_close(s);
-	return got;
+	return tu_raw(url, ca, crt, key, msg->data, msg->len);
 }
 
 /* tls+tcp://H:P -> tcp://H:P */
@@ -212,14 +152,9 @@ static int
 t_run(const char *cmd, char *out, size_t len)
 {
 	char full[1200];
-	snprintf(full, sizeof(full), "%s 2>&1", cmd);
-	FILE *p = popen(full, "r");
-	if (p == NULL)
+	if (snprintf(full, sizeof(full), "%s 2>&1", cmd) >= (int)sizeof(full))
 		return -1;
-	size_t n = fread(out, 1, len - 1, p);
-	out[n] = '\0';
-	int st = pclose(p);
-	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+	return tu_sh(full, out, len);
 }
 
 static void
@@ -230,7 +165,7 @@ test_plain_tcp_needs_insecure(void)
 	FILE *f;
 	CU_ASSERT_FATAL(hc_create(&c, 2, 2000, 1000) == 0);
 	/* hc_create's file without its first line, "insecure: true". */
-	text = t_slurp(c.file);
+	text = tu_slurp(c.file);
 	CU_ASSERT_FATAL(text != NULL && strncmp(text, "insecure: true\n", 15) == 0);
 	CU_ASSERT_FATAL((f = fopen(c.file, "w")) != NULL);
 	fputs(text + 15, f);
@@ -254,8 +189,7 @@ static void
 test_insecure_warns(void)
 {
 	hcluster c;
-	CU_ASSERT_FATAL(hc_create(&c, 2, 2000, 1000) == 0);
-	CU_ASSERT_FATAL(hc_start_all(&c) == 0);
+	T_CLUSTER_UP(&c, 2, 2000, 1000);
 	for (int i = 0; i < c.nnodes; i++)
 		T_EQ(hc_wait_log_line(&c, i, "WARN", 2000) == 0 &&
 		    hc_log_count(&c, i, "insecure: true: the cluster is unauthenticated") == 1, 1);
@@ -292,8 +226,7 @@ test_epoch_above_bound(void)
 	hcluster c;
 	wire_msg rep;
 	char st[32];
-	CU_ASSERT_FATAL(hc_create(&c, 2, 2000, 1000) == 0);
-	CU_ASSERT_FATAL(hc_start_all(&c) == 0);
+	T_CLUSTER_UP(&c, 2, 2000, 1000);
 	T_EQ(T_DRV(&c, "commit", "alpha:put:a=1", "beta:put:b=1"), 0);
 	for (size_t i = 0; i < T_NITEMS(bad); i++) {
 		const int types[] = { WIRE_GLOBAL_ABORT, WIRE_VOTE_REQUEST };
@@ -330,8 +263,7 @@ test_epoch_poisoned_log(void)
 {
 	hcluster c;
 	char sql[600];
-	CU_ASSERT_FATAL(hc_create(&c, 2, 2000, 1000) == 0);
-	CU_ASSERT_FATAL(hc_start_all(&c) == 0);
+	T_CLUSTER_UP(&c, 2, 2000, 1000);
 	T_EQ(T_DRV(&c, "commit", "alpha:put:a=1", "beta:put:b=1"), 0);
 	CU_ASSERT_FATAL(hc_signal(&c, A, SIGTERM) == 0);
 	int status;
@@ -346,20 +278,18 @@ test_epoch_poisoned_log(void)
 	hc_destroy(&c);
 }
 
-/* Become node NAME of C's cluster in this process: its certificate and
- * message keys (cfg_tls_use). 0 or -1. */
-static int
-t_become(hcluster *c, const char *name)
-{
-	cfg_cluster *cfg = NULL;
-	char errs[2048];
-	int rv = cfg_load(c->file, &cfg, errs, sizeof(errs)) == 0 &&
-	    cfg_tls_use(cfg, name, errs, sizeof(errs)) == 0 ? 0 : -1;
-	if (rv != 0)
-		fprintf(stderr, "t_become %s: %s", name, errs);
-	cfg_free(cfg);
-	return rv;
-}
+/* M to URL, sent as whoever this process is now: a reply must come, an
+ * ERROR whose text holds WANT. */
+#define T_REFUSED(url, m, want) do { \
+	nng_socket s_; \
+	wire_msg r_; \
+	CU_ASSERT_FATAL(rpc_dial((url), 0, &s_) == 0); \
+	T_EQ(rpc_call(s_, (m), &r_, 3000), 0); \
+	T_EQ(r_.type, WIRE_ERROR); \
+	T_HAS(r_.text, (want)); \
+	wire_msg_free(&r_); \
+	rpc_close(s_); \
+} while (0)
 
 /*
  * Per-node identity: a message sealed with beta's keys that names the
@@ -379,7 +309,7 @@ test_identity_mac(void)
 	wire_msg_init(&m, WIRE_VOTE_REQUEST, 1, "mac-1", "coord");
 	m.flags = WIRE_FLAG_ONE_PHASE, m.npeers = 1, m.peers = peers, m.nops = 1, m.ops = &op;
 
-	CU_ASSERT_FATAL(t_become(&c, "beta") == 0);
+	CU_ASSERT_FATAL(hc_become(&c, "beta") == 0);
 	CU_ASSERT_FATAL(rpc_dial(c.urls[A], 0, &s) == 0);
 	/* The answer is an unsealed ERROR: not trusted, only logged here. */
 	T_EQ(rpc_call(s, &m, &rep, 3000), TWOPC_EPROTO);
@@ -390,7 +320,7 @@ test_identity_mac(void)
 	T_STREQ(v, "");
 	T_EQ(hc_query_int(&c, A, "SELECT count(*) FROM txn"), 0);
 
-	CU_ASSERT_FATAL(t_become(&c, "coord") == 0);
+	CU_ASSERT_FATAL(hc_become(&c, "coord") == 0);
 	CU_ASSERT_FATAL(rpc_dial(c.urls[A], 0, &s) == 0);
 	T_EQ(rpc_call(s, &m, &rep, 3000), 0);
 	T_EQ(rep.type, WIRE_VOTE_COMMIT);
@@ -398,7 +328,7 @@ test_identity_mac(void)
 	rpc_close(s);
 	hc_kv(&c, A, "mac", v, sizeof(v));
 	T_STREQ(v, "forged");
-	CU_ASSERT_FATAL(t_become(&c, CFG_TLS_CLIENT) == 0);
+	CU_ASSERT_FATAL(hc_become(&c, CFG_TLS_CLIENT) == 0);
 	hc_destroy(&c);
 }
 
@@ -412,8 +342,7 @@ static void
 test_roles(void)
 {
 	hcluster c;
-	nng_socket s;
-	wire_msg m, rep;
+	wire_msg m;
 	wire_op op = { WIRE_OP_PUT, "role", "x" };
 	wire_work w = { "alpha", 1, &op };
 	char *peers[] = { "alpha" }, v[32];
@@ -421,35 +350,21 @@ test_roles(void)
 	/* Aborted: beta keeps the record, with its peers, for the retention. */
 	T_EQ(T_DRV(&c, "commit", "--txid", "b-1", "beta:check:q=1"), 1);
 
-	CU_ASSERT_FATAL(t_become(&c, "beta") == 0);
-	CU_ASSERT_FATAL(rpc_dial(c.urls[A], 0, &s) == 0);
+	CU_ASSERT_FATAL(hc_become(&c, "beta") == 0);
 	wire_msg_init(&m, WIRE_VOTE_REQUEST, 1, "role-1", "beta");
 	m.flags = WIRE_FLAG_ONE_PHASE, m.npeers = 1, m.peers = peers, m.nops = 1, m.ops = &op;
-	T_EQ(rpc_call(s, &m, &rep, 3000), 0);
-	T_EQ(rep.type, WIRE_ERROR);
-	T_HAS(rep.text, "beta is a participant and may not send VOTE_REQUEST to a participant: "
+	T_REFUSED(c.urls[A], &m,
+	    "beta is a participant and may not send VOTE_REQUEST to a participant: "
 	    "only the coordinator (coord) may");
-	wire_msg_free(&rep);
-	rpc_close(s);
-	CU_ASSERT_FATAL(rpc_dial(c.urls[0], 0, &s) == 0);
 	wire_msg_init(&m, WIRE_SUBMIT, 0, "role-2", "beta");
 	m.timeout_ms = 1000, m.nwork = 1, m.work = &w;
-	T_EQ(rpc_call(s, &m, &rep, 3000), 0);
-	T_EQ(rep.type, WIRE_ERROR);
-	T_HAS(rep.text, "beta is a participant and may not send SUBMIT to the coordinator: only "
-	    "clients may");
-	wire_msg_free(&rep);
-	rpc_close(s);
+	T_REFUSED(c.urls[0], &m,
+	    "beta is a participant and may not send SUBMIT to the coordinator: only clients may");
 
-	CU_ASSERT_FATAL(t_become(&c, "alpha") == 0);
-	CU_ASSERT_FATAL(rpc_dial(c.urls[2], 0, &s) == 0);
+	CU_ASSERT_FATAL(hc_become(&c, "alpha") == 0);
 	wire_msg_init(&m, WIRE_DECISION_REQUEST, 1, "b-1", "alpha");
-	T_EQ(rpc_call(s, &m, &rep, 3000), 0);
-	T_EQ(rep.type, WIRE_ERROR);
-	T_HAS(rep.text, "alpha is not a participant of b-1");
-	wire_msg_free(&rep);
-	rpc_close(s);
-	CU_ASSERT_FATAL(t_become(&c, CFG_TLS_CLIENT) == 0);
+	T_REFUSED(c.urls[2], &m, "alpha is not a participant of b-1");
+	CU_ASSERT_FATAL(hc_become(&c, CFG_TLS_CLIENT) == 0);
 	hc_kv(&c, A, "role", v, sizeof(v));
 	T_STREQ(v, "");
 	T_EQ(hc_query_int(&c, A, "SELECT count(*) FROM txn"), 0);

@@ -39,6 +39,37 @@ void tu_check(int ok, const char *file, int line, const char *fmt, ...)
 } while (0)
 #define T_NITEMS(a) (sizeof(a) / sizeof((a)[0]))
 
+/* A fatal CUnit assertion at FILE:LINE (the test ends there when OK is
+ * 0); the message as tu_check. */
+void tu_fatal(int ok, const char *file, int line, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+/* Create cluster C (hc_create with these arguments) and start every node
+ * (hc_start_all); a failure ends the test at the caller's line. */
+#define T_CLUSTER_UP(c, nparts, vote_ms, decision_ms) \
+	tu_cluster_up((c), (nparts), (vote_ms), (decision_ms), __FILE__, __LINE__)
+void tu_cluster_up(hcluster *c, int nparts, int vote_ms, int decision_ms, const char *file,
+    int line);
+
+/* A case with a fixture: test_NAME (what CUnit runs) sets up VAR, a TYPE
+ * *, with SETUP (an expression in VAR, 0 on success; a failure is
+ * asserted and leaves nothing to undo), runs the body that follows,
+ * case_NAME(VAR), and undoes the set-up with TEARDOWN(VAR). */
+#define T_CASE(name, type, var, setup, teardown) \
+	static void case_##name(type *var); \
+	static void \
+	test_##name(void) \
+	{ \
+		type fixture_; \
+		type *var = &fixture_; \
+		if ((setup) == 0) { \
+			case_##name(var); \
+			teardown(var); \
+		} \
+	} \
+	static void \
+	case_##name(type *var)
+
 /* A name and the function run under it: one test of a suite (main.c
  * lists the suites' register functions the same way). */
 typedef struct tu_test {
@@ -61,6 +92,20 @@ int tu_txn_nop(void *user, twopc_txn *txn);
 /* Sleep MS milliseconds, resumed after a signal: for pacing a poll of a
  * real condition, never instead of one. */
 void tu_nap_ms(int ms);
+
+/* The file at PATH, at most 65535 bytes of it, NUL-terminated, in a
+ * buffer the caller frees; NULL when it cannot be read. */
+char *tu_slurp(const char *path);
+
+/* Run CMD under sh, its standard output into OUT (NUL-terminated, cut to
+ * LEN). Its exit status, or -1 (not run, or killed by a signal). */
+int tu_sh(const char *cmd, char *out, size_t len);
+
+/* The LEN bytes at MSG, as they are, on a raw REQ socket to URL: mutual
+ * TLS with the CA and CRT/KEY when CA is not NULL. The reply's length, or
+ * -1 when none came within 1.5 s (-2: no socket). */
+int tu_raw(const char *url, const char *ca, const char *crt, const char *key, const void *msg,
+    size_t len);
 
 /* What the last tu_drv() printed (stdout and stderr, NUL-terminated). */
 extern char tu_out[8192];
