@@ -74,19 +74,16 @@ cdecide_done(void *arg, int rc)
 		cdeliver_start(c, t);  /* the client is answered once the voters know */
 		return;
 	}
-	/* Committed: RESULT leaves with GLOBAL_COMMIT, not after it. The
-	 * GLOBAL_COMMITs are queued on each participant's channel first
-	 * (cdeliver_start does it before it returns), so a request the
-	 * client sends after RESULT reaches each participant behind its
-	 * GLOBAL_COMMIT: a client's next transaction on the same keys never
-	 * meets its predecessor's locks there. T may be gone once delivery
-	 * started: its client and txid are taken first. */
-	rpc_deferred *client = t->client;
-	char txid[sizeof(t->txid)];
-	t->client = NULL;
-	memcpy(txid, t->txid, sizeof(txid));
+	/* Committed: RESULT leaves first, then GLOBAL_COMMIT (the client
+	 * does not wait for three sends it does not need). A request the
+	 * client sends after RESULT reaches the coordinator a round trip
+	 * later, by when the GLOBAL_COMMITs are almost always on each
+	 * participant's connection ahead of it; if one is not, the
+	 * participant answers busy and, the holder being decided, the
+	 * request is sent again behind it (cvote.c): a retry, never an
+	 * abort. */
+	cflow_answer(c, t, TX_COMMIT, "");
 	cdeliver_start(c, t);
-	cflow_answer_to(c, client, txid, TX_COMMIT, "");
 }
 
 void
