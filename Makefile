@@ -78,7 +78,7 @@ COMMON_SRC = common/err.c common/txstate.c common/wire.c common/tlog.c common/db
              common/heur.c common/daemon.c common/serve.c common/runstate.c config/config.c \
              config/cfgtree.c config/cfgbuild.c config/cfgtls.c common/rpctls.c config/cfgpath.c \
              common/netprobe.c common/tlimit.c config/cfgreload.c common/rpcauth.c config/cfgrole.c \
-             common/httpd.c
+             common/httpd.c common/histo.c
 # The test hooks (crash points and the fault VFS armed from the
 # environment): linked into the daemons and the tests, never into a library.
 HOOK_SRC   = common/testhook.c common/faultvfs.c common/faultdisk.c

@@ -172,6 +172,10 @@ int db_step_done(db *d, sqlite3_stmt *st);
  * are not counted). Read under db_lock. */
 uint64_t db_commits(db *d);
 uint64_t db_forced(db *d);
+/* The duration of each of those syncs (a forced write waits for at most
+ * the one running and its own); any thread, no lock. */
+struct histo;
+const struct histo *db_sync_histo(const db *d);
 
 /* Wall clock in ms and a monotonic clock in ms. */
 int64_t db_now_ms(void);

@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #include "db.h"
+#include "histo.h"
 #include "loglock.h"
 
 struct db {
@@ -32,6 +33,7 @@ struct db {
 	int syncing;             /* a leader is in the fsync */
 	int sync_failed;         /* a sync failed: nothing is promised any more */
 	uint64_t nsyncs;         /* WAL fsyncs made by db_durable */
+	histo sync_time;         /* ... and how long each took */
 	struct db_waiter *waiters; /* db_durable_async callers, by target */
 	pthread_t syncer;        /* syncs for waiters nobody else syncs for */
 	int syncer_running, syncer_stop;

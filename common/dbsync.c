@@ -97,7 +97,10 @@ db_lead_sync(db *d)
 	d->syncing = 1;
 	pthread_mutex_unlock(&d->gmtx);
 	uint64_t cover = 0;
+	int64_t t0 = histo_now();
 	int srv = db_sync_wal(d, &cover);
+	if (srv == 0)
+		histo_since(&d->sync_time, t0);
 	pthread_mutex_lock(&d->gmtx);
 	d->syncing = 0;
 	if (srv != 0)
@@ -230,4 +233,10 @@ db_forced(db *d)
 	uint64_t n = d->nsyncs;
 	pthread_mutex_unlock(&d->gmtx);
 	return n;
+}
+
+const struct histo *
+db_sync_histo(const db *d)
+{
+	return &d->sync_time;
 }

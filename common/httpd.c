@@ -18,11 +18,13 @@
 #include <nng/nng.h>
 #include <nng/supplemental/http/http.h>
 
+#include "histo.h"
 #include "tlog.h"
 #include "twopc/error.h"
 
 struct httpd {
 	httpd_source src;
+	char title[96];
 	nng_http_server *srv;
 	nng_url *url;
 	pthread_mutex_t mtx;
@@ -94,6 +96,14 @@ hbuf_html(hbuf *b, const char *text)
 }
 
 void
+hbuf_code(hbuf *b, const char *text)
+{
+	hbuf_printf(b, "<code>");
+	hbuf_html(b, text);
+	hbuf_printf(b, "</code>");
+}
+
+void
 hbuf_metric_head(hbuf *b, const char *name, const char *type, const char *help)
 {
 	hbuf_printf(b, "# HELP twopc_%s %s\n# TYPE twopc_%s %s\n", name, help, name, type);
@@ -119,6 +129,54 @@ hbuf_age(hbuf *b, uint64_t ms)
 		hbuf_printf(b, "%llu d", (unsigned long long)(ms / 86400000));
 }
 
+void
+hbuf_histo(hbuf *b, const char *name, const char *labels, const struct histo *h)
+{
+	histo_snap s;
+	int with = labels != NULL && labels[0] != '\0';
+	histo_read(h, &s);
+	for (int i = 0; i <= HISTO_BOUNDS; i++)
+		hbuf_printf(b, "twopc_%s_bucket{%s%sle=\"%s\"} %llu\n", name, with ? labels : "",
+		    with ? "," : "", histo_le(i), (unsigned long long)s.cum[i]);
+	hbuf_printf(b, "twopc_%s_sum%s%s%s %.6f\n", name, with ? "{" : "", with ? labels : "",
+	    with ? "}" : "", s.sum_s);
+	hbuf_printf(b, "twopc_%s_count%s%s%s %llu\n", name, with ? "{" : "", with ? labels : "",
+	    with ? "}" : "", (unsigned long long)s.cum[HISTO_BOUNDS]);
+}
+
+int
+httpd_row(httpd_rows *r)
+{
+	r->n++;
+	if (r->b == NULL || r->shown >= HTTPD_ROWS)
+		return 0;
+	r->shown++;
+	return 1;
+}
+
+void
+httpd_rows_end(const httpd_rows *r, const char *what)
+{
+	hbuf_printf(r->b, "</table>\n<p>%zu %s%s.</p>\n", r->n, what,
+	    r->n > r->shown ? " (the first 200 shown)" : "");
+}
+
+int
+httpd_health(char *why, size_t len, int failed, const char *refusal, int stopping, int ready)
+{
+	if (failed)
+		snprintf(why, len, "failed: a forced write did not complete");
+	else if (refusal != NULL)
+		snprintf(why, len, "%s", refusal);
+	else if (stopping)
+		snprintf(why, len, "stopping");
+	else if (!ready)
+		snprintf(why, len, "recovering");
+	else
+		return 1;
+	return 0;
+}
+
 /* ---- requests ---- */
 
 enum { HTTPD_METRICS, HTTPD_HEALTH, HTTPD_PAGE };
@@ -127,9 +185,12 @@ enum { HTTPD_METRICS, HTTPD_HEALTH, HTTPD_PAGE };
 static void
 httpd_page(httpd *h, hbuf *b)
 {
+	char why[200] = "";
+	int ok = h->src.healthy(h->src.user, why, sizeof(why));
+
 	hbuf_printf(b, "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
 	    "<meta http-equiv=\"refresh\" content=\"5\"><title>twopc ");
-	hbuf_html(b, h->src.title);
+	hbuf_html(b, h->title);
 	hbuf_printf(b, "</title><style>"
 	    "body{font-family:sans-serif;margin:1.5em;color:#222}"
 	    "table{border-collapse:collapse;margin-bottom:1.5em}"
@@ -138,8 +199,10 @@ httpd_page(httpd *h, hbuf *b)
 	    "td code{white-space:nowrap}.bad{color:#a00;font-weight:bold}"
 	    "code{font-family:monospace}"
 	    "</style></head><body><h1>twopc ");
-	hbuf_html(b, h->src.title);
-	hbuf_printf(b, "</h1>\n");
+	hbuf_html(b, h->title);
+	hbuf_printf(b, "</h1>\n<p>State: <b%s>", ok ? "" : " class=\"bad\"");
+	hbuf_html(b, ok ? "serving" : why);
+	hbuf_printf(b, "</b>.</p>\n");
 	h->src.page(h->src.user, b);
 	if (b->cut) {
 		/* The closing tags must fit: drop the cut tail, say so. */
@@ -165,6 +228,8 @@ httpd_answer(httpd *h, int kind)
 	case HTTPD_METRICS:
 		type = "text/plain; version=0.0.4; charset=utf-8";
 		h->src.metrics(h->src.user, &b);
+		hbuf_metric(&b, "up", "gauge", "1 when serving and not failed (as /healthz).",
+		    (uint64_t)h->src.healthy(h->src.user, (char[200]){0}, 200));
 		break;
 	case HTTPD_HEALTH: {
 		char why[200] = "";
@@ -253,6 +318,8 @@ httpd_start(const char *addr, const httpd_source *src, httpd **out)
 	if ((h = calloc(1, sizeof(*h))) == NULL)
 		return TWOPC_ENOMEM;
 	h->src = *src;
+	snprintf(h->title, sizeof(h->title), "%s", src->title);
+	h->src.title = h->title;
 	pthread_mutex_init(&h->mtx, NULL);
 	pthread_cond_init(&h->cv, NULL);
 	snprintf(url, sizeof(url), "http://%s", addr);

@@ -78,6 +78,20 @@ rpc_deferred *rpc_defer(void);          /* only inside a handler */
 wire_msg *rpc_keep_request(void);
 void rpc_reply_deferred(rpc_deferred *d, wire_msg *reply);
 
+/*
+ * Latency of a request, seen from its sender's side of this server: from
+ * when the request was taken from the socket until its reply is handed
+ * to NNG, past the gate. rpc_time_reply, inside a handler (a BATCH's
+ * items too), asks for it in H; each call in a BATCH counts once, with
+ * the batch's time. rpc_time_deferred asks the same for a deferred
+ * request, before its rpc_reply_deferred. One H per request (the last
+ * call's); nothing is observed if no reply is sent. H must outlive the
+ * server. Costs a clock read and two atomic adds when the reply leaves.
+ */
+struct histo;
+void rpc_time_reply(struct histo *h);
+void rpc_time_deferred(rpc_deferred *d, struct histo *h);
+
 typedef struct rpc_server rpc_server;
 
 /*

@@ -26,6 +26,7 @@
 #include <nng/protocol/reqrep0/rep.h>
 
 #include "crash.h"
+#include "histo.h"
 #include "rpcauth.h"
 #include "rpcpriv.h"
 #include "tlimit.h"
@@ -45,6 +46,9 @@ typedef struct rpc_slot {
 	char peer[WIRE_NAME_MAX + 1]; /* its sender, */
 	uint64_t stamp;               /* its stamp, */
 	uint8_t bind[WIRE_MAC_LEN];   /* its MAC: the reply's is bound to it */
+	int64_t t0;                   /* histo_now() when it was taken */
+	struct histo *lat;            /* rpc_time_reply: observe there, */
+	uint64_t lat_n;               /* this many times */
 	struct rpc_slot *next;        /* work queue */
 } rpc_slot;
 
@@ -217,6 +221,10 @@ rpc_slot_reply(void *arg, int rc)
 			sl->msg = NULL;
 			return;
 		}
+		if (sl->lat != NULL) {
+			histo_observe_n(sl->lat, histo_now() - sl->t0, sl->lat_n);
+			sl->lat = NULL;
+		}
 		sl->sending = 1;
 		nng_aio_set_msg(sl->aio, sl->msg);
 		sl->msg = NULL;
@@ -239,6 +247,22 @@ rpc_slot_reply_gated(void *arg, int rc)
 
 static _Thread_local rpc_slot *rpc_current;
 static _Thread_local wire_msg *rpc_current_req;  /* NULL once kept */
+static _Thread_local rpc_slot *rpc_timing;     /* a BATCH's too */
+
+void
+rpc_time_reply(struct histo *h)
+{
+	if (rpc_timing != NULL)
+		rpc_time_deferred((rpc_deferred *)rpc_timing, h);
+}
+
+void
+rpc_time_deferred(rpc_deferred *d, struct histo *h)
+{
+	rpc_slot *sl = (rpc_slot *)d;
+	sl->lat = h;
+	sl->lat_n++;
+}
 
 wire_msg *
 rpc_keep_request(void)
@@ -454,6 +478,9 @@ rpc_slot_handle(rpc_server *s, rpc_slot *sl, wire_buf *out)
 {
 	nng_msg *msg = sl->msg;
 	wire_msg req, rep;
+	sl->t0 = histo_now();
+	sl->lat = NULL;
+	sl->lat_n = 0;
 	int drc = wire_decode(nng_msg_body(msg), nng_msg_len(msg), &req);
 	if (drc != 0) {
 		rpc_note_malformed(s, drc == TWOPC_ETOOBIG ? "too large" : wire_last_error(),
@@ -465,8 +492,10 @@ rpc_slot_handle(rpc_server *s, rpc_slot *sl, wire_buf *out)
 		wire_msg_free(&req);
 		return;
 	}
+	rpc_timing = sl;
 	if (req.type == WIRE_BATCH) {
 		rpc_slot_batch(s, sl, &req, out);
+		rpc_timing = NULL;
 		wire_msg_free(&req);
 		return;
 	}
@@ -479,6 +508,7 @@ rpc_slot_handle(rpc_server *s, rpc_slot *sl, wire_buf *out)
 	rpc_current_req = &req;
 	int send = s->o.handler(s->o.user, &req, &rep);
 	rpc_current = NULL;
+	rpc_timing = NULL;
 	if (rpc_current_req != NULL)
 		wire_msg_free(&req);
 	rpc_current_req = NULL;

@@ -113,6 +113,9 @@ serve_metrics(hbuf *b, db *d, rpc_server *srv, const statlist *extra)
 	statlist_free(&l);
 	if (extra != NULL)
 		serve_metrics_list(b, extra);
+	hbuf_metric_head(b, "log_fsync_seconds", "histogram",
+	    "Duration of each WAL fsync of a group commit (a forced write waits for one or two).");
+	hbuf_histo(b, "log_fsync_seconds", NULL, db_sync_histo(d));
 }
 
 int

@@ -47,7 +47,8 @@ struct hbuf;
 /* The same counters (serve_counters) and EXTRA, a list of further
  * name/value counters (its entries' epoch field; NULL: none), as
  * Prometheus metrics "twopc_..." with their HELP and TYPE lines
- * (httpd.h), for GET /metrics. Takes D's lock briefly. */
+ * (httpd.h), then the histogram of D's fsyncs, for GET /metrics. Takes
+ * D's lock briefly. */
 void serve_metrics(struct hbuf *b, db *d, rpc_server *srv, const statlist *extra);
 
 /* Make REP the one-entry STATUS_REPLY that answers a RESOLVE: TXID in

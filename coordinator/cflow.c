@@ -244,6 +244,8 @@ cflow_answer_to(coord *c, rpc_deferred *client, const char *txid, tx_state outco
 		(void)wire_reply_error(&rep, TWOPC_ETIMEDOUT, reason, buf, sizeof(buf));
 	else
 		(void)coord_reply_result(&rep, outcome, reason, buf, sizeof(buf));
+	rpc_time_deferred(client, &c->result_time[outcome == TX_COMMIT ? COORD_OUT_COMMITTED :
+	    outcome == TX_ABORT ? COORD_OUT_ABORTED : COORD_OUT_UNKNOWN]);
 	rpc_reply_deferred(client, &rep);
 }
 

@@ -5,7 +5,7 @@
  * of the log with no run in this process: recovery could not settle
  * them, section 3), each with its age.
  *
- * Read-only and bounded: the lists stop at CHTTP_ROWS rows, the counts
+ * Read-only and bounded: the lists stop at HTTPD_ROWS rows, the counts
  * of the log at CHTTP_COUNT_MAX (then shown as "at least"), and the log
  * is read under db_lock only for that many rows of the state index.
  */
@@ -15,37 +15,28 @@
 #include <string.h>
 
 #include "clog.h"
+#include "histo.h"
 #include "httpd.h"
 #include "serve.h"
 #include "statlist.h"
 #include "txstate.h"
 
-#define CHTTP_ROWS 200
 #define CHTTP_COUNT_MAX 10000
 
 static int
 chttp_healthy(void *user, char *why, size_t len)
 {
 	coord *c = user;
-	if (runstate_failed(&c->run))
-		snprintf(why, len, "failed: a forced write did not complete");
-	else if (atomic_load(&c->fenced))
-		snprintf(why, len, "fenced: a newer coordinator epoch exists");
-	else if (coord_stopping(c))
-		snprintf(why, len, "stopping");
-	else if (!atomic_load(&c->ready))
-		snprintf(why, len, "recovering");
-	else
-		return 1;
-	return 0;
+	return httpd_health(why, len, runstate_failed(&c->run), atomic_load(&c->fenced) ?
+	    "fenced: a newer coordinator epoch exists" : NULL, coord_stopping(c),
+	    atomic_load(&c->ready));
 }
 
 /* The log's WAIT and COMMIT rows, read for a count or a table. */
 typedef struct chttp_scan {
 	coord *c;
-	hbuf *b;            /* NULL: count only */
 	int64_t now;
-	size_t n, shown;
+	httpd_rows r;
 } chttp_scan;
 
 /* A WAIT row with no run here is in doubt (db lock held; takes c->mtx:
@@ -57,19 +48,15 @@ chttp_wait_row(void *arg, const char *txid, const clog_txn *t)
 	pthread_mutex_lock(&s->c->mtx);
 	int running = coord_running_find(s->c, txid) != NULL;
 	pthread_mutex_unlock(&s->c->mtx);
-	if (running)
+	if (running || !httpd_row(&s->r))
 		return;
-	s->n++;
-	if (s->b == NULL || s->shown >= CHTTP_ROWS)
-		return;
-	s->shown++;
-	hbuf_printf(s->b, "<tr><td><code>");
-	hbuf_html(s->b, txid);
-	hbuf_printf(s->b, "</code></td><td class=\"n\">");
-	hbuf_age(s->b, serve_age_ms(s->now, t->created_at));
-	hbuf_printf(s->b, "</td><td>");
-	hbuf_html(s->b, t->participants);
-	hbuf_printf(s->b, "</td></tr>\n");
+	hbuf_printf(s->r.b, "<tr><td>");
+	hbuf_code(s->r.b, txid);
+	hbuf_printf(s->r.b, "</td><td class=\"n\">");
+	hbuf_age(s->r.b, serve_age_ms(s->now, t->created_at));
+	hbuf_printf(s->r.b, "</td><td>");
+	hbuf_html(s->r.b, t->participants);
+	hbuf_printf(s->r.b, "</td></tr>\n");
 }
 
 static void
@@ -77,7 +64,7 @@ chttp_count_row(void *arg, const char *txid, const clog_txn *t)
 {
 	(void)txid;
 	(void)t;
-	((chttp_scan *)arg)->n++;
+	(void)httpd_row(&((chttp_scan *)arg)->r);
 }
 
 /* How many WAIT rows are in doubt, and COMMIT rows await ACKs. */
@@ -89,8 +76,8 @@ chttp_log_counts(coord *c, size_t *in_doubt, size_t *unacked)
 	(void)clog_each(c->db, TX_WAIT, CHTTP_COUNT_MAX, chttp_wait_row, &w);
 	(void)clog_each(c->db, TX_COMMIT, CHTTP_COUNT_MAX, chttp_count_row, &k);
 	db_unlock(c->db);
-	*in_doubt = w.n;
-	*unacked = k.n;
+	*in_doubt = w.r.n;
+	*unacked = k.r.n;
 }
 
 static size_t
@@ -122,6 +109,13 @@ chttp_metrics(void *user, hbuf *b)
 	for (int i = 0; i < COORD_OUT_N; i++)
 		hbuf_printf(b, "twopc_coordinator_transactions_total{outcome=\"%s\"} %llu\n", outcomes[i],
 		    (unsigned long long)atomic_load(&c->outcomes[i]));
+	hbuf_metric_head(b, "coordinator_result_seconds", "histogram",
+	    "Time from a SUBMIT taken to its RESULT sent (what the client waits), by outcome.");
+	for (int i = 0; i < COORD_OUT_N; i++) {
+		char label[32];
+		snprintf(label, sizeof(label), "outcome=\"%s\"", outcomes[i]);
+		hbuf_histo(b, "coordinator_result_seconds", label, &c->result_time[i]);
+	}
 	hbuf_metric(b, "coordinator_in_flight", "gauge",
 	    "Transactions submitted and not yet decided.", chttp_running_count(c));
 	chttp_log_counts(c, &in_doubt, &unacked);
@@ -133,25 +127,23 @@ chttp_metrics(void *user, hbuf *b)
 	    atomic_load(&c->epoch));
 	hbuf_metric(b, "participants", "gauge", "Participants in the cluster file.",
 	    c->cfg->nparticipants);
-	hbuf_metric(b, "up", "gauge", "1 when serving and not failed (as /healthz).",
-	    (uint64_t)chttp_healthy(c, (char[80]){0}, 80));
 }
 
-/* The running table, at most CHTTP_ROWS rows (c->mtx, briefly). */
+/* The running table, at most HTTPD_ROWS rows (c->mtx, briefly). */
 static void
 chttp_page_running(coord *c, hbuf *b, int64_t now)
 {
-	size_t n = 0;
+	httpd_rows r = { .b = b };
 	hbuf_printf(b, "<h2>In flight</h2>\n<table id=\"in-flight\"><tr><th>transaction</th>"
 	    "<th>state</th><th>age</th><th>participants</th></tr>\n");
 	pthread_mutex_lock(&c->mtx);
 	size_t nparts = c->cfg->nparticipants;
-	for (coord_txn *t = c->running; t != NULL; t = t->next, n++) {
-		if (n >= CHTTP_ROWS)
+	for (coord_txn *t = c->running; t != NULL; t = t->next) {
+		if (!httpd_row(&r))
 			continue;
-		hbuf_printf(b, "<tr><td><code>");
-		hbuf_html(b, t->txid);
-		hbuf_printf(b, "</code></td><td>%s</td><td class=\"n\">", tx_state_name(t->state));
+		hbuf_printf(b, "<tr><td>");
+		hbuf_code(b, t->txid);
+		hbuf_printf(b, "</td><td>%s</td><td class=\"n\">", tx_state_name(t->state));
 		hbuf_age(b, serve_age_ms(now, t->since_ms));
 		hbuf_printf(b, "</td><td>");
 		for (size_t i = 0; i < t->nparts && i < WIRE_MAX_WORK; i++)
@@ -162,43 +154,38 @@ chttp_page_running(coord *c, hbuf *b, int64_t now)
 		hbuf_printf(b, "</td></tr>\n");
 	}
 	pthread_mutex_unlock(&c->mtx);
-	hbuf_printf(b, "</table>\n<p>%zu in flight%s.</p>\n", n,
-	    n > CHTTP_ROWS ? " (the first 200 shown)" : "");
+	httpd_rows_end(&r, "in flight");
 }
 
 static void
 chttp_page(void *user, hbuf *b)
 {
 	coord *c = user;
-	char why[80];
 	int64_t now = db_now_ms();
-	int ok = chttp_healthy(c, why, sizeof(why));
 
-	hbuf_printf(b, "<p>State: <b%s>%s</b>; epoch %llu; %zu participants; listening on <code>",
-	    ok ? "" : " class=\"bad\"", ok ? "serving" : why,
+	hbuf_printf(b, "<p>Epoch %llu; %zu participants; listening on ",
 	    (unsigned long long)atomic_load(&c->epoch), c->cfg->nparticipants);
-	hbuf_html(b, c->cfg->coordinator.listen);
-	hbuf_printf(b, "</code>; runs ended: %llu committed, %llu aborted, %llu unknown.</p>\n",
+	hbuf_code(b, c->cfg->coordinator.listen);
+	hbuf_printf(b, "; runs ended: %llu committed, %llu aborted, %llu unknown.</p>\n",
 	    (unsigned long long)atomic_load(&c->outcomes[COORD_OUT_COMMITTED]),
 	    (unsigned long long)atomic_load(&c->outcomes[COORD_OUT_ABORTED]),
 	    (unsigned long long)atomic_load(&c->outcomes[COORD_OUT_UNKNOWN]));
 	chttp_page_running(c, b, now);
 
-	chttp_scan s = { .c = c, .b = b, .now = now };
+	chttp_scan s = { .c = c, .now = now, .r = { .b = b } };
 	hbuf_printf(b, "<h2>In doubt</h2>\n<p>WAIT records with no decision and no run: the "
 	    "participants are asked until each answers (<code>twopc list --in-doubt</code>).</p>\n"
 	    "<table id=\"in-doubt\"><tr><th>transaction</th><th>age</th><th>participants</th></tr>\n");
 	db_lock(c->db);
 	(void)clog_each(c->db, TX_WAIT, CHTTP_COUNT_MAX, chttp_wait_row, &s);
 	db_unlock(c->db);
-	hbuf_printf(b, "</table>\n<p>%zu in doubt%s.</p>\n", s.n,
-	    s.n > s.shown ? " (the first 200 shown)" : "");
+	httpd_rows_end(&s.r, "in doubt");
 }
 
 int
 chttp_start(coord *c)
 {
-	static char title[64];
+	char title[96];
 	if (c->cfg->coordinator.http == NULL)
 		return 0;
 	snprintf(title, sizeof(title), "coordinator %s", c->cfg->coordinator.name);

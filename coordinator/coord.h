@@ -34,6 +34,7 @@
 #include "ctxn.h"
 #include "cviol.h"
 #include "db.h"
+#include "histo.h"
 #include "rpc.h"
 #include "runstate.h"
 #include "wire.h"
@@ -89,6 +90,7 @@ typedef struct coord {
 
 	cviol_state viol;            /* violations (cviol.c) */
 	_Atomic uint64_t outcomes[COORD_OUT_N]; /* runs ended, by outcome (crun.c) */
+	histo result_time[COORD_OUT_N]; /* SUBMIT taken to RESULT sent, by outcome (cflow.c) */
 	struct httpd *http;          /* the 'http:' server, or NULL (chttp.c) */
 } coord;
 

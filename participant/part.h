@@ -33,6 +33,7 @@
 #include "db.h"
 #include "fdetect.h"
 #include "plog.h"
+#include "histo.h"
 #include "rpc.h"
 #include "runstate.h"
 #include "twopc/participant.h"
@@ -80,7 +81,7 @@ struct twopc_participant {
 	                              * waiting for a lock (pstatus.c) wake; not
 	                              * p->cv, which would wake the asking thread */
 	struct httpd *http;          /* the 'http:' server, or NULL (phttp.c) */
-	char http_title[64];
+	histo vote_time;             /* VOTE_REQUEST taken to VOTE sent (pserve.c) */
 };
 
 struct twopc_txn {

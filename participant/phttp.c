@@ -5,7 +5,7 @@
  * what is being asked about them, the keys they lock (the locks table)
  * and its peers as the failure detector sees them.
  *
- * Read-only and bounded: each list stops at PHTTP_ROWS rows, each count
+ * Read-only and bounded: each list stops at HTTPD_ROWS rows, each count
  * at PHTTP_COUNT_MAX, and the log is read under db_lock for that many
  * rows only. The READY rows are found by a scan of the txn table (it has
  * no index on state), as twopc list does.
@@ -20,29 +20,22 @@
 #include "ptxn.h"
 #include "serve.h"
 
-#define PHTTP_ROWS 200
 #define PHTTP_COUNT_MAX 10000
 
 static int
 phttp_healthy(void *user, char *why, size_t len)
 {
 	twopc_participant *p = user;
-	if (part_failed(p))
-		snprintf(why, len, "failed: a forced write did not complete");
-	else if (runstate_stopping(&p->run))
-		snprintf(why, len, "stopping");
-	else if (!atomic_load(&p->ready))
-		snprintf(why, len, "recovering");
-	else
-		return 1;
-	return 0;
+	return httpd_health(why, len, part_failed(p), NULL, runstate_stopping(&p->run),
+	    atomic_load(&p->ready));
 }
 
 typedef struct phttp_scan {
 	twopc_participant *p;
-	hbuf *b;        /* NULL: count only */
 	int64_t now;
-	size_t n, shown;
+	int64_t blocked_ms;  /* READY this long: blocked (decision_timeout_ms) */
+	size_t blocked;
+	httpd_rows r;
 } phttp_scan;
 
 static void
@@ -50,36 +43,33 @@ phttp_ready_row(void *arg, const char *txid, const plog_txn *t)
 {
 	phttp_scan *s = arg;
 	char note[300];
-	s->n++;
-	if (s->b == NULL || s->shown >= PHTTP_ROWS)
+	s->blocked += s->now - t->updated_at >= s->blocked_ms;
+	if (!httpd_row(&s->r))
 		return;
-	s->shown++;
 	part_ask_note(s->p, txid, note, sizeof(note));
-	hbuf_printf(s->b, "<tr><td><code>");
-	hbuf_html(s->b, txid);
-	hbuf_printf(s->b, "</code></td><td>%s</td><td class=\"n\">", part_solo(s->p, t) ?
+	hbuf_printf(s->r.b, "<tr><td>");
+	hbuf_code(s->r.b, txid);
+	hbuf_printf(s->r.b, "</td><td>%s</td><td class=\"n\">", part_solo(s->p, t) ?
 	    "READY (one-phase)" : "READY");
-	hbuf_age(s->b, serve_age_ms(s->now, t->updated_at));
-	hbuf_printf(s->b, "</td><td class=\"n\">%llu</td><td>", (unsigned long long)t->epoch);
-	hbuf_html(s->b, t->peers);
-	hbuf_printf(s->b, "</td><td>");
-	hbuf_html(s->b, note[0] ? note : "waiting for the decision");
-	hbuf_printf(s->b, "</td></tr>\n");
+	hbuf_age(s->r.b, serve_age_ms(s->now, t->updated_at));
+	hbuf_printf(s->r.b, "</td><td class=\"n\">%llu</td><td>", (unsigned long long)t->epoch);
+	hbuf_html(s->r.b, t->peers);
+	hbuf_printf(s->r.b, "</td><td>");
+	hbuf_html(s->r.b, note[0] ? note : "waiting for the decision");
+	hbuf_printf(s->r.b, "</td></tr>\n");
 }
 
 static void
 phttp_lock_row(void *arg, const char *key, const char *txid)
 {
 	phttp_scan *s = arg;
-	s->n++;
-	if (s->b == NULL || s->shown >= PHTTP_ROWS)
+	if (!httpd_row(&s->r))
 		return;
-	s->shown++;
-	hbuf_printf(s->b, "<tr><td><code>");
-	hbuf_html(s->b, key);
-	hbuf_printf(s->b, "</code></td><td><code>");
-	hbuf_html(s->b, txid);
-	hbuf_printf(s->b, "</code></td></tr>\n");
+	hbuf_printf(s->r.b, "<tr><td>");
+	hbuf_code(s->r.b, key);
+	hbuf_printf(s->r.b, "</td><td>");
+	hbuf_code(s->r.b, txid);
+	hbuf_printf(s->r.b, "</td></tr>\n");
 }
 
 /* Peers suspected now by the failure detector (0: the coordinator). */
@@ -97,7 +87,8 @@ phttp_metrics(void *user, hbuf *b)
 {
 	twopc_participant *p = user;
 	static const tx_state states[] = { TX_READY, TX_COMMIT, TX_ABORT };
-	phttp_scan ready = { .p = p }, locks = { .p = p };
+	phttp_scan ready = { .p = p, .now = db_now_ms(),
+		.blocked_ms = atomic_load(&p->cfg->decision_timeout_ms) }, locks = { .p = p };
 
 	serve_metrics(b, p->db, p->srv, NULL);
 	hbuf_metric_head(b, "participant_transitions_total", "counter",
@@ -111,9 +102,12 @@ phttp_metrics(void *user, hbuf *b)
 	(void)plog_locks_each(p->db, PHTTP_COUNT_MAX, phttp_lock_row, &locks);
 	db_unlock(p->db);
 	hbuf_metric(b, "participant_in_doubt", "gauge",
-	    "READY transactions waiting for their decision (counted up to 10000).", ready.n);
+	    "READY transactions waiting for their decision (counted up to 10000).", ready.r.n);
+	hbuf_metric(b, "participant_blocked", "gauge",
+	    "READY transactions whose decision has not come within decision_timeout_ms: the "
+	    "participant asks the coordinator and its peers (counted up to 10000).", ready.blocked);
 	hbuf_metric(b, "participant_locks", "gauge",
-	    "Keys locked by undecided transactions (counted up to 10000).", locks.n);
+	    "Keys locked by undecided transactions (counted up to 10000).", locks.r.n);
 	pthread_mutex_lock(&p->mtx);
 	size_t asking = 0;
 	for (size_t i = 0; i < p->nasks; i++)
@@ -127,8 +121,9 @@ phttp_metrics(void *user, hbuf *b)
 	    phttp_suspected(p));
 	hbuf_metric(b, "participant_epoch", "gauge", "The highest coordinator epoch seen.",
 	    atomic_load(&p->max_epoch));
-	hbuf_metric(b, "up", "gauge", "1 when serving and not failed (as /healthz).",
-	    (uint64_t)phttp_healthy(p, (char[80]){0}, 80));
+	hbuf_metric_head(b, "participant_vote_seconds", "histogram",
+	    "Time from a VOTE_REQUEST taken to its VOTE sent (READY forced first for a yes).");
+	hbuf_histo(b, "participant_vote_seconds", NULL, &p->vote_time);
 }
 
 static void
@@ -161,15 +156,13 @@ static void
 phttp_page(void *user, hbuf *b)
 {
 	twopc_participant *p = user;
-	char why[80];
-	int ok = phttp_healthy(p, why, sizeof(why));
-	phttp_scan ready = { .p = p, .b = b, .now = db_now_ms() }, locks = { .p = p, .b = b };
+	phttp_scan ready = { .p = p, .now = db_now_ms(), .r = { .b = b } },
+		locks = { .p = p, .r = { .b = b } };
 
-	hbuf_printf(b, "<p>State: <b%s>%s</b>; coordinator epoch %llu; listening on <code>",
-	    ok ? "" : " class=\"bad\"", ok ? "serving" : why,
+	hbuf_printf(b, "<p>Coordinator epoch %llu; listening on ",
 	    (unsigned long long)atomic_load(&p->max_epoch));
-	hbuf_html(b, p->self->listen);
-	hbuf_printf(b, "</code>; decisions applied since start: %llu COMMIT, %llu ABORT.</p>\n",
+	hbuf_code(b, p->self->listen);
+	hbuf_printf(b, "; decisions applied since start: %llu COMMIT, %llu ABORT.</p>\n",
 	    (unsigned long long)ptxn_count(TX_COMMIT), (unsigned long long)ptxn_count(TX_ABORT));
 	hbuf_printf(b, "<h2>In doubt</h2>\n<p>READY transactions: voted COMMIT, waiting for the "
 	    "decision; their keys stay locked until it is applied.</p>\n<table id=\"in-doubt\">"
@@ -178,25 +171,24 @@ phttp_page(void *user, hbuf *b)
 	db_lock(p->db);
 	(void)plog_each(p->db, TX_READY, PHTTP_COUNT_MAX, phttp_ready_row, &ready);
 	db_unlock(p->db);
-	hbuf_printf(b, "</table>\n<p>%zu in doubt%s.</p>\n", ready.n,
-	    ready.n > ready.shown ? " (the first 200 shown)" : "");
+	httpd_rows_end(&ready.r, "in doubt");
 	hbuf_printf(b, "<h2>Locks</h2>\n<table id=\"locks\"><tr><th>key</th><th>held by</th></tr>\n");
 	db_lock(p->db);
 	(void)plog_locks_each(p->db, PHTTP_COUNT_MAX, phttp_lock_row, &locks);
 	db_unlock(p->db);
-	hbuf_printf(b, "</table>\n<p>%zu locked key%s%s.</p>\n", locks.n, locks.n == 1 ? "" : "s",
-	    locks.n > locks.shown ? " (the first 200 shown)" : "");
+	httpd_rows_end(&locks.r, locks.r.n == 1 ? "locked key" : "locked keys");
 	phttp_page_peers(p, b);
 }
 
 int
 part_http_start(twopc_participant *p)
 {
+	char title[96];
 	if (p->self->http == NULL)
 		return 0;
-	snprintf(p->http_title, sizeof(p->http_title), "participant %s", p->self->name);
+	snprintf(title, sizeof(title), "participant %s", p->self->name);
 	httpd_source src = {
-		.user = p, .title = p->http_title, .healthy = phttp_healthy,
+		.user = p, .title = title, .healthy = phttp_healthy,
 		.metrics = phttp_metrics, .page = phttp_page,
 	};
 	return httpd_start(p->self->http, &src, &p->http);

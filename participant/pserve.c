@@ -40,8 +40,13 @@ part_dispatch(twopc_participant *p, const wire_msg *req, wire_msg *rep)
 	if (part_role_refused(p, req, rep, buf, sizeof(buf)))
 		return 1;
 	switch ((wire_type)req->type) {
-	case WIRE_VOTE_REQUEST:
-		return part_on_vote_request(p, req, rep, buf, sizeof(buf));
+	case WIRE_VOTE_REQUEST: {
+		int send = part_on_vote_request(p, req, rep, buf, sizeof(buf));
+		if (send == 1 && (rep->type == WIRE_VOTE_COMMIT || rep->type == WIRE_VOTE_ABORT ||
+		    rep->type == WIRE_VOTE_READONLY))
+			rpc_time_reply(&p->vote_time);
+		return send;
+	}
 	case WIRE_GLOBAL_COMMIT:
 	case WIRE_GLOBAL_ABORT:
 		return part_on_global(p, req, rep, buf, sizeof(buf));
