@@ -79,7 +79,7 @@ csubmit_repeat(coord *c, coord_txn *dup, wire_msg *rep, char *buf, size_t len)
 /*
  * A txid of the coordinator's own: NAME-EPOCH-SEQ-RANDOM. Epoch and
  * sequence make it unique; the random part (CSUBMIT_TXID_RAND characters
- * of [0-9a-z], about 52 bits, from getrandom) makes it unguessable. A
+ * of [0-9a-z], about 51 bits, from getrandom) makes it unguessable. A
  * participant asked by a peer about a txid it has no record of must force
  * ABORT for it (DESIGN section 4), so a holder of one participant's keys
  * who could name transactions before they start could abort them at any
