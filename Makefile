@@ -95,7 +95,7 @@ COORD_SRC  = coordinator/clog.c coordinator/ctxn.c coordinator/crun.c coordinato
              coordinator/cresend.c coordinator/cresolve.c coordinator/cserve.c coordinator/coord.c \
              coordinator/creload.c coordinator/chttp.c
 CLIENT_SRC = coordinator/client.c
-DRIVER_SRC = coordinator/driver.c coordinator/bench.c coordinator/dresolve.c coordinator/djson.c
+DRIVER_SRC = coordinator/driver.c coordinator/dcli.c coordinator/dlist.c coordinator/bench.c coordinator/dresolve.c coordinator/djson.c
 TEST_SRC   = $(wildcard tests/test_*.c) tests/main.c tests/harness.c tests/checker.c tests/testutil.c
 CRASH_SRC  = tests/crashtest.c tests/harness.c tests/checker.c
 
