@@ -73,9 +73,9 @@ PKGS      = libnng-dev libmbedtls-dev libsodium-dev libsqlite3-dev libyaml-dev l
 TEST_PKGS = libcunit1-dev mandoc spin sqlite3 pkg-config openssl chromium
 
 COMMON_SRC = common/err.c common/txstate.c common/wire.c common/tlog.c common/db.c common/dbgroup.c common/dbsync.c \
-             common/wiredec.c common/crash.c common/loglock.c common/rpc.c common/rpcsrv.c \
+             common/wiredec.c common/crash.c common/loglock.c common/rpc.c common/rpcsrv.c common/rpcslot.c \
              common/rpccall.c common/rpcchan.c common/fdetect.c common/mclock.c common/statlist.c \
-             common/heur.c common/daemon.c common/serve.c common/runstate.c config/config.c \
+             common/heur.c common/daemon.c common/serve.c common/runstate.c config/config.c config/cfgvalue.c \
              config/cfgtree.c config/cfgbuild.c config/cfgtls.c common/rpctls.c config/cfgpath.c \
              common/netprobe.c common/tlimit.c config/cfgreload.c common/rpcauth.c config/cfgrole.c \
              common/httpd.c common/histo.c
@@ -95,7 +95,7 @@ COORD_SRC  = coordinator/clog.c coordinator/ctxn.c coordinator/crun.c coordinato
              coordinator/cresend.c coordinator/cresolve.c coordinator/cserve.c coordinator/coord.c \
              coordinator/creload.c coordinator/chttp.c
 CLIENT_SRC = coordinator/client.c
-DRIVER_SRC = coordinator/driver.c coordinator/bench.c coordinator/dresolve.c coordinator/djson.c
+DRIVER_SRC = coordinator/driver.c coordinator/dcli.c coordinator/dlist.c coordinator/bench.c coordinator/dresolve.c coordinator/djson.c
 TEST_SRC   = $(wildcard tests/test_*.c) tests/main.c tests/harness.c tests/checker.c tests/testutil.c
 CRASH_SRC  = tests/crashtest.c tests/harness.c tests/checker.c
 

@@ -6,6 +6,7 @@
 #include <pthread.h>
 #include <stddef.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 
@@ -87,6 +88,29 @@ daemon_log_level(const daemon_args *a, int file_level)
 	if (a->quiet)
 		return TLOG_WARN;
 	return file_level >= TLOG_ERROR && file_level <= TLOG_DEBUG ? file_level : TLOG_INFO;
+}
+
+void
+daemon_usage(const char *usage)
+{
+	fputs(usage, stderr);
+	exit(2);
+}
+
+void
+daemon_help(const char *usage, const char *about, const char *options, const char *page)
+{
+	fputs(usage, stdout);
+	printf("\n%s\n"
+	    "  -c, --config FILE   the cluster file (twopc.yaml(5))\n"
+	    "%s"
+	    "  -v, --verbose       log every step (DEBUG), whatever log_level says\n"
+	    "  -q, --quiet         log only warnings and errors, whatever log_level says\n"
+	    "  -h, --help          this text\n"
+	    "      --version       the release\n"
+	    "\n"
+	    "Exit status: 0 stopped by a signal, 1 could not start or a log write\n"
+	    "failed, 2 usage or configuration error. See %s.\n", about, options, page);
 }
 
 void

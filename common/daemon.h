@@ -60,6 +60,16 @@ int daemon_parse_args(int argc, char **argv, const struct option *extra, daemon_
  * (the cluster file's log_level) or INFO when that is negative (none). */
 int daemon_log_level(const daemon_args *a, int file_level);
 
+/* USAGE on stderr, then exit status 2 (a usage error). */
+_Noreturn void daemon_usage(const char *usage);
+/*
+ * The --help text on stdout: USAGE, ABOUT (what the daemon is), the -c
+ * line, OPTIONS (the daemon's own, each line "  -x, --long ARG   what"),
+ * the -v/-q/-h/--version lines and the exit statuses both daemons share,
+ * naming PAGE ("twopc-coordinator(8)").
+ */
+void daemon_help(const char *usage, const char *about, const char *options, const char *page);
+
 /* Print PROG's version line ("PROG (twopc) VERSION") to stdout. */
 void daemon_print_version(const char *prog);
 

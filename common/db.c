@@ -51,6 +51,32 @@ db_get_by_key(db *d, int slot, const char *sql, const char *key, db_row_fn read,
 }
 
 int
+db_run_by_key(db *d, int slot, const char *sql, const char *key, const char *key2)
+{
+	sqlite3_stmt *st = db_stmt(d, slot, sql);
+	if (st == NULL)
+		return TWOPC_EIO;
+	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+	if (key2 != NULL)
+		sqlite3_bind_text(st, 2, key2, -1, SQLITE_STATIC);
+	return db_step_done(d, st);
+}
+
+int
+db_row_u64(sqlite3_stmt *st, void *out)
+{
+	*(uint64_t *)out = (uint64_t)sqlite3_column_int64(st, 0);
+	return 0;
+}
+
+void
+db_col_text(sqlite3_stmt *st, int col, char *buf, size_t len, const char *none)
+{
+	const char *t = (const char *)sqlite3_column_text(st, col);
+	snprintf(buf, len, "%s", t ? t : none);
+}
+
+int
 db_exec(db *d, const char *sql)
 {
 	char *msg = NULL;

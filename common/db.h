@@ -37,6 +37,7 @@
 #ifndef TWOPC_DB_H
 #define TWOPC_DB_H
 
+#include <stddef.h>
 #include <stdint.h>
 #include <sqlite3.h>
 
@@ -83,6 +84,18 @@ typedef int (*db_row_fn)(sqlite3_stmt *st, void *user);
  * local and copy it out on 0). The caller holds the db lock.
  */
 int db_get_by_key(db *d, int slot, const char *sql, const char *key, db_row_fn read, void *user);
+
+/* Run SQL (slot SLOT) with KEY bound to ?1 and, unless NULL, KEY2 to
+ * ?2, for no rows (a DELETE, INSERT or UPDATE by key). 0 or TWOPC_EIO.
+ * The caller holds the db lock. */
+int db_run_by_key(db *d, int slot, const char *sql, const char *key, const char *key2);
+
+/* A db_row_fn: column 0 as an unsigned 64-bit integer into *(uint64_t *)OUT
+ * (stored as SQLite's signed integer, read back the same way). */
+int db_row_u64(sqlite3_stmt *st, void *out);
+
+/* Column COL of ST's row as text into BUF (LEN), or NONE when NULL. */
+void db_col_text(sqlite3_stmt *st, int col, char *buf, size_t len, const char *none);
 
 /*
  * The row loop every log's listing does: step ST (prepared and bound by

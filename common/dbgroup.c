@@ -130,8 +130,12 @@ dbg_run_after(db *d, db_after *a, int rc)
 	}
 }
 
-int
-db_group_end(db *d)
+/* Commit the group and release the lock; what waited for the COMMIT
+ * runs after, without the lock: a durable callback may lead the sync,
+ * which takes the db lock (this thread no longer owns a group, so it
+ * would wait for itself). */
+static int
+dbg_end(db *d)
 {
 	db_after *after;
 	int rv = dbg_close(d, &after);
@@ -141,17 +145,15 @@ db_group_end(db *d)
 }
 
 int
+db_group_end(db *d)
+{
+	return dbg_end(d);
+}
+
+int
 dbg_suspend(db *d)
 {
-	db_after *after;
-	int rv = dbg_close(d, &after);
-	/* What waited for the COMMIT runs without the lock, as at
-	 * db_group_end: a durable callback may lead the sync, which takes the
-	 * db lock (this thread no longer owns a group, so it would wait for
-	 * itself). */
-	pthread_mutex_unlock(&d->mtx);
-	dbg_run_after(d, after, rv);
-	return rv;
+	return dbg_end(d);
 }
 
 int

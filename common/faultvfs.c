@@ -59,15 +59,24 @@ faultvfs_close(sqlite3_file *file)
 	return rc;
 }
 
+/* Count one call in *COUNTER; the K-th fails with ERR (the ioerror mode
+ * MODE armed), named WHAT on stderr. 0, or ERR. */
+static int
+faultvfs_inject(_Atomic uint64_t *counter, int mode, const char *what, int err)
+{
+	uint64_t nth = atomic_fetch_add(counter, 1) + 1;
+	if (faultvfs_g.mode != mode || nth != faultvfs_g.k)
+		return 0;
+	faultvfs_say("FAULT: %s #%llu failed (injected)\n", what, (unsigned long long)nth);
+	return err;
+}
+
 static int
 faultvfs_write(sqlite3_file *file, const void *buf, int amt, sqlite3_int64 off)
 {
 	faultvfs_file *f = (faultvfs_file *)file;
-	uint64_t nth = atomic_fetch_add(&faultvfs_g.writes, 1) + 1;
-	if (faultvfs_g.mode == FAULTVFS_IOERR_WRITE && nth == faultvfs_g.k) {
-		faultvfs_say("FAULT: write #%llu failed (injected)\n", (unsigned long long)nth);
+	if (faultvfs_inject(&faultvfs_g.writes, FAULTVFS_IOERR_WRITE, "write", SQLITE_IOERR_WRITE))
 		return SQLITE_IOERR_WRITE;
-	}
 	if (faultvfs_g.mode != FAULTVFS_POWERLOSS)
 		return f->real->pMethods->xWrite(f->real, buf, amt, off);
 	/* Powerloss: every write holds the lock, so a cut never lands in the
@@ -112,11 +121,8 @@ static int
 faultvfs_sync(sqlite3_file *file, int flags)
 {
 	faultvfs_file *f = (faultvfs_file *)file;
-	uint64_t nth = atomic_fetch_add(&faultvfs_g.syncs, 1) + 1;
-	if (faultvfs_g.mode == FAULTVFS_IOERR_SYNC && nth == faultvfs_g.k) {
-		faultvfs_say("FAULT: sync #%llu failed (injected)\n", (unsigned long long)nth);
+	if (faultvfs_inject(&faultvfs_g.syncs, FAULTVFS_IOERR_SYNC, "sync", SQLITE_IOERR_FSYNC))
 		return SQLITE_IOERR_FSYNC;
-	}
 	if (faultvfs_g.mode != FAULTVFS_POWERLOSS)
 		return f->real->pMethods->xSync(f->real, flags);
 	/* Held across the fsync: a cut sees the file before or after it. */

@@ -29,12 +29,10 @@ static int
 heur_get_row(sqlite3_stmt *st, void *out)
 {
 	heur_row *r = out;
-	const char *o = (const char *)sqlite3_column_text(st, 0);
-	const char *n = (const char *)sqlite3_column_text(st, 2);
 	memset(r, 0, sizeof(*r));
-	snprintf(r->outcome, sizeof(r->outcome), "%s", o ? o : "?");
+	db_col_text(st, 0, r->outcome, sizeof(r->outcome), "?");
 	r->decided_at = sqlite3_column_int64(st, 1);
-	snprintf(r->note, sizeof(r->note), "%s", n ? n : "");
+	db_col_text(st, 2, r->note, sizeof(r->note), "");
 	return 0;
 }
 
@@ -51,11 +49,7 @@ heur_get(db *d, const char *txid, heur_row *out)
 int
 heur_del(db *d, const char *txid)
 {
-	sqlite3_stmt *st = db_stmt(d, S_HEUR_DEL, "DELETE FROM heuristic WHERE txid = ?1");
-	if (st == NULL)
-		return TWOPC_EIO;
-	sqlite3_bind_text(st, 1, txid, -1, SQLITE_STATIC);
-	if (db_step_done(d, st) != 0)
+	if (db_run_by_key(d, S_HEUR_DEL, "DELETE FROM heuristic WHERE txid = ?1", txid, NULL) != 0)
 		return TWOPC_EIO;
 	return sqlite3_changes(db_sqlite(d)) > 0;
 }

@@ -114,3 +114,14 @@ notify_watchdog_stop(void)
 	pthread_cond_destroy(&notify_wd.cv);
 	notify_wd.running = 0;
 }
+
+int
+notify_serve(const char *what, notify_progress_fn progress, notify_wait_fn wait, void *arg)
+{
+	notify_ready(what);
+	if (notify_watchdog_start(progress, arg) != 0)
+		tlog_warn("watchdog: cannot start its thread; systemd's watchdog will fire");
+	int rv = wait(arg);
+	notify_watchdog_stop();
+	return rv;
+}

@@ -41,4 +41,11 @@ int notify_watchdog_start(notify_progress_fn progress, void *arg);
 /* Stop and join the watchdog thread (no-op if none runs). */
 void notify_watchdog_stop(void);
 
+/* A daemon's serving life once it listens, the same for both: READY=1
+ * with WHAT, the watchdog fed while PROGRESS(ARG) grows (a warning if its
+ * thread cannot start), WAIT(ARG) until the daemon stops, the watchdog
+ * stopped. Returns what WAIT returned. */
+typedef int (*notify_wait_fn)(void *arg);
+int notify_serve(const char *what, notify_progress_fn progress, notify_wait_fn wait, void *arg);
+
 #endif

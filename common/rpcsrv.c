@@ -1,15 +1,13 @@
 /*
  * rpcsrv.c - the REP server of rpc.h: RPC_SLOTS slots (a context, its aio,
  * one request in flight each), a work queue drained by a fixed pool of
- * worker threads, the gate every reply passes, and deferred replies.
+ * worker threads, and what a worker does with a request: decode,
+ * authenticate, unpack a BATCH, run the handler (or let it defer its
+ * reply). A slot's trip through NNG and the reply path (the gate, send,
+ * drop, deferred replies) are rpcslot.c's, below this file; the places a
+ * slot may be are listed in rpcsrvpriv.h.
  *
- * A slot is always in exactly one place: in NNG, waiting for a request
- * or for its reply to leave (the aio owns it); on the work queue; with a
- * worker running the handler, or deferred (both counted in deferred; a
- * deferred slot belongs to the handler's owner until rpc_reply_deferred);
- * or held at the gate (counted in gated). A sent or dropped reply re-arms
- * the receive, unless the server is stopping. rpc_server_stop returns
- * only when no slot is gated or deferred.
+ * rpc_server_stop returns only when no slot is gated or deferred.
  */
 #include "rpc.h"
 
@@ -29,54 +27,10 @@
 #include "histo.h"
 #include "rpcauth.h"
 #include "rpcpriv.h"
+#include "rpcsrvpriv.h"
 #include "tlimit.h"
 #include "tlog.h"
 #include "twopc/error.h"
-
-/* One request in flight: a context of the REP socket and its aio. */
-typedef struct rpc_slot {
-	struct rpc_server *s;
-	nng_ctx ctx;
-	nng_aio *aio;
-	int sending;                  /* the aio's operation is the reply */
-	nng_msg *msg;                 /* the request, then the reply */
-	const char *crash_after_send; /* from the handler's reply ... */
-	int crash_hits;               /* ... once per reply that carried it */
-	int admitted;                 /* an authenticated request (rpcauth.h): */
-	char peer[WIRE_NAME_MAX + 1]; /* its sender, */
-	uint64_t stamp;               /* its stamp, */
-	uint8_t bind[WIRE_MAC_LEN];   /* its MAC: the reply's is bound to it */
-	int64_t t0;                   /* histo_now() when it was taken */
-	struct histo *lat;            /* rpc_time_reply: observe there, */
-	uint64_t lat_n;               /* this many times */
-	struct rpc_slot *next;        /* work queue */
-} rpc_slot;
-
-struct rpc_server {
-	nng_socket sock;
-	int nworkers;
-	pthread_t *threads;
-	rpc_slot *slots;
-	int nslots;              /* contexts opened */
-	rpc_server_opts o;
-	char sender[WIRE_NAME_MAX + 1];
-	atomic_uint_fast64_t malformed;
-	atomic_uint_fast64_t requests;
-	atomic_int pipes;                 /* connections (NNG pipes) open */
-	int max_pipes;                    /* RPC_MAX_PIPES, or less (rpc.h) */
-	atomic_uint_fast64_t pipes_refused;
-	atomic_uint_fast64_t unauthenticated;
-	int auth;                         /* requests must be sealed (rpcauth.h) */
-	char url[256];
-
-	pthread_mutex_t mtx;     /* the fields below */
-	pthread_cond_t cv;       /* work queued, or stopping */
-	pthread_cond_t gated_cv; /* a held reply left the gate */
-	rpc_slot *head, *tail;   /* received, waiting for a worker */
-	int stopping;
-	int gated;               /* replies held at the gate */
-	int deferred;            /* requests whose handler answers later */
-};
 
 /* Garbage must not flood the log (tlimit.h); every one is counted. */
 static tlimit rpc_malformed_log = TLIMIT_INIT("dropped malformed messages");
@@ -139,112 +93,6 @@ rpc_pipe_limit(void)
 	return rl.rlim_cur / 2 > 16 ? (int)(rl.rlim_cur / 2) : 16;
 }
 
-/*
- * The slots' aio callback, on an NNG thread: never blocks. A received
- * request goes to the work queue; a sent reply re-arms the receive.
- * Server contexts are not called under rpc_close_lk: the server socket is
- * closed only by rpc_server_stop, after every slot's aio is stopped.
- */
-static void
-rpc_slot_recv(rpc_slot *sl)
-{
-	sl->sending = 0;
-	sl->admitted = 0;
-	sl->msg = NULL;
-	nng_ctx_recv(sl->ctx, sl->aio);
-}
-
-/* Wait for the slot's next request, unless the server is stopping. */
-static void
-rpc_slot_rearm(rpc_slot *sl)
-{
-	rpc_server *s = sl->s;
-	pthread_mutex_lock(&s->mtx);
-	int stop = s->stopping;
-	pthread_mutex_unlock(&s->mtx);
-	if (!stop)
-		rpc_slot_recv(sl);
-}
-
-static void
-rpc_slot_cb(void *arg)
-{
-	rpc_slot *sl = arg;
-	rpc_server *s = sl->s;
-	int rv = nng_aio_result(sl->aio);
-
-	if (sl->sending) {
-		if (rv != 0)
-			nng_msg_free(nng_aio_get_msg(sl->aio));
-		else
-			for (int i = 0; i < sl->crash_hits; i++)
-				crash_point(sl->crash_after_send);
-	} else if (rv == 0) {
-		sl->msg = nng_aio_get_msg(sl->aio);
-		pthread_mutex_lock(&s->mtx);
-		sl->next = NULL;
-		if (s->tail != NULL)
-			s->tail->next = sl;
-		else
-			s->head = sl;
-		s->tail = sl;
-		pthread_cond_signal(&s->cv);
-		pthread_mutex_unlock(&s->mtx);
-		return;
-	} else if (rv == NNG_ECLOSED || rv == NNG_ECANCELED) {
-		return; /* stopping */
-	}
-	rpc_slot_rearm(sl);
-}
-
-/* Send the reply in SL->msg (or drop it: RC != 0). Any thread. */
-static void
-rpc_slot_reply(void *arg, int rc)
-{
-	rpc_slot *sl = arg;
-	rpc_server *s = sl->s;
-	if (rc != 0) {
-		tlog_error("reply dropped on %s: %s", s->url, twopc_strerror(rc));
-		nng_msg_free(sl->msg);
-		if (s->o.fail != NULL)
-			s->o.fail(s->o.user);
-		rpc_slot_rearm(sl);
-	} else {
-		/* Stopping: the slots' aios are stopped, and a send begun on a
-		 * stopped aio fails without its callback, so the reply would
-		 * never be freed. Drop it; the peer resends. */
-		pthread_mutex_lock(&s->mtx);
-		int stopping = s->stopping;
-		pthread_mutex_unlock(&s->mtx);
-		if (stopping) {
-			nng_msg_free(sl->msg);
-			sl->msg = NULL;
-			return;
-		}
-		if (sl->lat != NULL) {
-			histo_observe_n(sl->lat, histo_now() - sl->t0, sl->lat_n);
-			sl->lat = NULL;
-		}
-		sl->sending = 1;
-		nng_aio_set_msg(sl->aio, sl->msg);
-		sl->msg = NULL;
-		rpc_count_send();
-		nng_ctx_send(sl->ctx, sl->aio);
-	}
-}
-
-static void
-rpc_slot_reply_gated(void *arg, int rc)
-{
-	rpc_slot *sl = arg;
-	rpc_server *s = sl->s;
-	rpc_slot_reply(arg, rc);
-	pthread_mutex_lock(&s->mtx);
-	if (--s->gated == 0 && s->stopping)
-		pthread_cond_broadcast(&s->gated_cv);
-	pthread_mutex_unlock(&s->mtx);
-}
-
 static _Thread_local rpc_slot *rpc_current;
 static _Thread_local wire_msg *rpc_current_req;  /* NULL once kept */
 static _Thread_local rpc_slot *rpc_timing;     /* a BATCH's too */
@@ -279,89 +127,6 @@ rpc_deferred *
 rpc_defer(void)
 {
 	return (rpc_deferred *)rpc_current;
-}
-
-/* Send the N encoded bytes at DATA as SL's reply, through the gate. POINT
- * (or NULL) is hit HITS times once it is sent. 0, or -1 when it could not
- * be put in the message (the caller drops the reply). */
-static int
-rpc_slot_send(rpc_server *s, rpc_slot *sl, const wire_buf *out, const char *point, int hits)
-{
-	uint8_t tag[WIRE_MAC_LEN];
-	nng_msg_clear(sl->msg);
-	if (sl->admitted) {
-		int rv = rpc_auth_seal(sl->peer, out->data, out->len, sl->bind, sl->msg, tag);
-		if (rv != 0) {
-			tlog_error("cannot seal the reply to %s: %s", sl->peer, twopc_strerror(rv));
-			return -1;
-		}
-	} else if (nng_msg_append(sl->msg, out->data, out->len) != 0)
-		return -1;
-	sl->crash_after_send = point;
-	sl->crash_hits = point != NULL ? hits : 0;
-	if (s->o.gate == NULL) {
-		rpc_slot_reply(sl, 0);
-		return 0;
-	}
-	pthread_mutex_lock(&s->mtx);
-	s->gated++;
-	pthread_mutex_unlock(&s->mtx);
-	s->o.gate(s->o.gate_arg, rpc_slot_reply_gated, sl);
-	return 0;
-}
-
-/* Stamp and encode REP into OUT, freeing what the handler gave it to own.
- * 0 or a twopc_err (logged). */
-static int
-rpc_encode_reply(rpc_server *s, wire_msg *rep, wire_buf *out)
-{
-	rep->epoch = s->o.epoch ? atomic_load(s->o.epoch) : 0;
-	int erc = wire_encode(rep, out);
-	free(rep->owned[0]);
-	free(rep->owned[1]);
-	rep->owned[0] = rep->owned[1] = NULL;
-	if (erc != 0)
-		tlog_error("cannot encode %s reply: %s", wire_type_name(rep->type), twopc_strerror(erc));
-	return erc;
-}
-
-/* Send nothing; the slot waits for its next request. A request admitted
- * is released: NNG's resend of it is handled (rpcauth.h). */
-static void
-rpc_slot_drop(rpc_slot *sl)
-{
-	if (sl->admitted)
-		rpc_auth_release(sl->peer, sl->stamp);
-	sl->admitted = 0;
-	nng_msg_free(sl->msg);
-	sl->msg = NULL;
-	rpc_slot_rearm(sl);
-}
-
-/* Encode REP into SL's message and send it through the gate; or, with
- * REP NULL (or not encodable), send nothing and re-arm the slot. */
-static void
-rpc_slot_finish(rpc_server *s, rpc_slot *sl, wire_msg *rep, wire_buf *out)
-{
-	if (rep == NULL || rpc_encode_reply(s, rep, out) != 0 ||
-	    rpc_slot_send(s, sl, out, rep->crash_after_send, 1) != 0)
-		rpc_slot_drop(sl);
-}
-
-void
-rpc_reply_deferred(rpc_deferred *d, wire_msg *rep)
-{
-	rpc_slot *sl = (rpc_slot *)d;
-	rpc_server *s = sl->s;
-	wire_buf out = { 0 };
-	if (rep != NULL)
-		snprintf(rep->sender, sizeof(rep->sender), "%s", s->sender);
-	rpc_slot_finish(s, sl, rep, &out);
-	wire_buf_free(&out);
-	pthread_mutex_lock(&s->mtx);
-	if (--s->deferred == 0 && s->stopping)
-		pthread_cond_broadcast(&s->gated_cv);
-	pthread_mutex_unlock(&s->mtx);
 }
 
 /* The replies to a BATCH, encoded one by one as the handler gives them. */

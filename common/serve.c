@@ -136,3 +136,23 @@ serve_age_ms(int64_t now, int64_t then)
 {
 	return (uint64_t)(now > then ? now - then : 0);
 }
+
+int
+serve_status(const wire_msg *req, wire_msg *rep, db *d, rpc_server *srv, size_t cap,
+    serve_status_fn list, serve_status_fn counters, void *arg)
+{
+	int64_t now = db_now_ms();
+	statlist l;
+	if (statlist_init(&l, req->state == 1 ? cap : 16) != 0)
+		return 0;
+	if (req->state == 2) {
+		serve_counters(&l, d, srv);
+		if (counters != NULL)
+			counters(arg, &l, NULL, now);
+		return statlist_reply(&l, rep);
+	}
+	db_lock(d);
+	list(arg, &l, req->state == 1 ? NULL : req->txid, now);
+	db_unlock(d);
+	return statlist_reply(&l, rep);
+}

@@ -57,6 +57,19 @@ void serve_metrics(struct hbuf *b, db *d, rpc_server *srv, const statlist *extra
 int serve_resolved(wire_msg *rep, const char *txid, int state, uint64_t epoch, const char *detail,
     const char *note);
 
+/*
+ * A STATUS_REQUEST, the way both daemons answer it (wire.h, its state
+ * field): 2, the counters (serve_counters, then COUNTERS(ARG, L, NULL,
+ * now) adds the node's own, if not NULL); 1, every unfinished transaction
+ * (LIST(ARG, L, NULL, now), at most CAP entries); else REQ's txid alone
+ * (LIST(ARG, L, txid, now)). LIST runs with D's lock held; NOW is
+ * db_now_ms() at the request. Returns as a handler does: 1 to send the
+ * STATUS_REPLY in REP, 0 (out of memory) to send nothing.
+ */
+typedef void (*serve_status_fn)(void *arg, statlist *l, const char *only, int64_t now);
+int serve_status(const wire_msg *req, wire_msg *rep, db *d, rpc_server *srv, size_t cap,
+    serve_status_fn list, serve_status_fn counters, void *arg);
+
 /* The age in ms of something stamped THEN (db_now_ms), at NOW; 0 if the
  * clock read earlier. */
 uint64_t serve_age_ms(int64_t now, int64_t then);

@@ -324,6 +324,49 @@ wire_version_why(int v)
 	return why;
 }
 
+/* The envelope before the body: magic, version, type, flags, reserved
+ * bytes, epoch, txid and sender (DESIGN section 4); fails C on the first
+ * field that is wrong. */
+static void
+wc_header(wire_cur *c, wire_msg *m)
+{
+	const uint8_t *h = wc_take(c, 8, "truncated header");
+	if (h != NULL) {
+		if (h[0] != '2' || h[1] != 'P' || h[2] != 'C')
+			WIRE_FAIL(c, "bad magic");
+		else if (h[3] != WIRE_VERSION)
+			WIRE_FAIL(c, wire_version_why(h[3]));
+		else if (h[4] < 1 || h[4] > WIRE_TYPE_MAX)
+			WIRE_FAIL(c, "unknown message type");
+		else if ((h[5] & ~(wire_flags_allowed(h[4]) | WIRE_FLAG_AUTH)) != 0 || h[6] != 0 ||
+		    h[7] != 0)
+			WIRE_FAIL(c, "unknown flags or non-zero reserved bytes");
+		else {
+			m->type = h[4];
+			m->flags = h[5];
+		}
+	}
+	m->epoch = wc_u64(c, "truncated epoch");
+	size_t tl = wc_u8(c, "truncated txid");
+	const uint8_t *tp = wc_take(c, tl, "truncated txid");
+	if (!c->bad) {
+		if (tl > 0 && !wire_txid_bytes_valid(tp, tl))
+			WIRE_FAIL(c, "bad txid");
+		else if (tl == 0 && wire_needs_txid(m->type))
+			WIRE_FAIL(c, "missing txid");
+		else
+			memcpy(m->txid, tp, tl);
+	}
+	size_t sl = wc_u8(c, "truncated sender");
+	const uint8_t *sp = wc_take(c, sl, "truncated sender");
+	if (!c->bad) {
+		if (!wire_name_bytes_valid(sp, sl))
+			WIRE_FAIL(c, "bad sender name");
+		else
+			memcpy(m->sender, sp, sl);
+	}
+}
+
 int
 wire_decode(const void *data, size_t len, wire_msg *out)
 {
@@ -347,41 +390,7 @@ wire_decode(const void *data, size_t len, wire_msg *out)
 	if (c.arena == NULL)
 		return TWOPC_ENOMEM;
 
-	const uint8_t *h = wc_take(&c, 8, "truncated header");
-	if (h != NULL) {
-		if (h[0] != '2' || h[1] != 'P' || h[2] != 'C')
-			WIRE_FAIL(&c, "bad magic");
-		else if (h[3] != WIRE_VERSION)
-			WIRE_FAIL(&c, wire_version_why(h[3]));
-		else if (h[4] < 1 || h[4] > WIRE_TYPE_MAX)
-			WIRE_FAIL(&c, "unknown message type");
-		else if ((h[5] & ~(wire_flags_allowed(h[4]) | WIRE_FLAG_AUTH)) != 0 || h[6] != 0 ||
-		    h[7] != 0)
-			WIRE_FAIL(&c, "unknown flags or non-zero reserved bytes");
-		else {
-			m.type = h[4];
-			m.flags = h[5];
-		}
-	}
-	m.epoch = wc_u64(&c, "truncated epoch");
-	size_t tl = wc_u8(&c, "truncated txid");
-	const uint8_t *tp = wc_take(&c, tl, "truncated txid");
-	if (!c.bad) {
-		if (tl > 0 && !wire_txid_bytes_valid(tp, tl))
-			WIRE_FAIL(&c, "bad txid");
-		else if (tl == 0 && wire_needs_txid(m.type))
-			WIRE_FAIL(&c, "missing txid");
-		else
-			memcpy(m.txid, tp, tl);
-	}
-	size_t sl = wc_u8(&c, "truncated sender");
-	const uint8_t *sp = wc_take(&c, sl, "truncated sender");
-	if (!c.bad) {
-		if (!wire_name_bytes_valid(sp, sl))
-			WIRE_FAIL(&c, "bad sender name");
-		else
-			memcpy(m.sender, sp, sl);
-	}
+	wc_header(&c, &m);
 	uint32_t blen = wc_u32(&c, "truncated body length");
 	size_t tlen = (m.flags & WIRE_FLAG_AUTH) ? WIRE_AUTH_LEN : 0;
 	if (!c.bad && (c.left < tlen || blen != c.left - tlen))

@@ -1,12 +1,15 @@
 /*
- * cfgpriv.h - what config.c (the schema check and cfg_load) and cfgtree.c
- * (the YAML tree) share; not for other modules, which use config.h.
+ * cfgpriv.h - what config.c (the schema check and cfg_load), cfgvalue.c
+ * (single values), cfgtree.c (the YAML tree) and cfgtls.c share; not for
+ * other modules, which use config.h.
  */
 #ifndef TWOPC_CFGPRIV_H
 #define TWOPC_CFGPRIV_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <string.h>
 
 #include "config.h"
@@ -66,7 +69,10 @@ int cfg_parse(cfg_ctx *x, const unsigned char *buf, size_t len, cfg_yn **rootp);
 /* Free a tree from cfg_parse (NULL is fine). */
 void cfg_yn_free(cfg_yn *n);
 
-/* Is N of kind WANT? Reports a type error naming WHAT if not (config.c). */
+/* ---- single values (cfgvalue.c) ---- */
+/* "a sequence", "a mapping", "a scalar" or "an empty value", for messages. */
+const char *cfg_kind_name(const cfg_yn *n);
+/* Is N of kind WANT? Reports a type error naming WHAT if not. */
 bool cfg_want(cfg_ctx *x, const cfg_yn *n, cfg_kind want, const char *what);
 /* Match mapping MAP's keys against KEYS into VALS; report unknown, repeated
  * and missing (the first REQUIRED keys) ones (config.c). */
@@ -76,6 +82,15 @@ void cfg_missing(cfg_ctx *x, const cfg_yn *map, const char *where,
     const char *const *keys, const cfg_yn **vals, size_t required);
 /* The path N for KEY, made absolute against the file's directory, in *DST. */
 void cfg_check_path(cfg_ctx *x, const cfg_yn *n, const char *key, char **dst);
+/* A node name (copied into DST, CFG_NAME_MAX + 1 bytes) and recorded in
+ * x->names; false if reported. */
+bool cfg_check_name(cfg_ctx *x, const cfg_yn *n, char *dst);
+/* A listen URL (cfg_url_problem), strdup'ed into *DST and recorded. */
+void cfg_check_url(cfg_ctx *x, const cfg_yn *n, char **dst);
+/* An http HOST:PORT, strdup'ed into *DST and recorded. */
+void cfg_check_http(cfg_ctx *x, const cfg_yn *n, char **dst);
+/* A positive decimal integer up to UINT32_MAX for KEY, stored in *DST. */
+void cfg_check_uint(cfg_ctx *x, const cfg_yn *n, const char *key, _Atomic uint32_t *dst);
 
 /* The top-level insecure and tls values, and the transport rules over the
  * listen URLs once every node is read (cfgtls.c). */

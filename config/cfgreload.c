@@ -11,6 +11,9 @@
  * log or http address, its removal or a change of its place in the list;
  * durability, insecure and the tls section. Those are read once at start (the log opened, the
  * socket bound, the identity loaded) or name what the logs already hold.
+ *
+ * cfg_reload is the whole of a reload for both daemons; each gives it only
+ * the setting up of a new participant's slot (creload.c, preload.c).
  */
 #include "config.h"
 
@@ -18,6 +21,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "tlog.h"
+#include "twopc/error.h"
+
+#define CFGR_ERRS 8192
 
 /* Append one formatted line to BUF (LEN), cut when full. */
 __attribute__((format(printf, 4, 5)))
@@ -180,4 +188,78 @@ int cfg_reload_add(cfg_cluster *cur, const cfg_node *node)
 	/* Published last: a reader that counts it sees it whole. */
 	atomic_store(&cur->nparticipants, n + 1);
 	return 0;
+}
+
+int
+cfg_reload_publish(cfg_cluster *cur, const cfg_cluster *next, const cfg_node *node,
+    char *done, size_t len)
+{
+	if (cfg_reload_add(cur, node) != 0) {
+		tlog_error("%s: reload: out of memory adding participant '%s'", next->path,
+		    node->name);
+		return -1;
+	}
+	size_t used = strlen(done);
+	snprintf(done + used, len - used, "%sparticipant %s added (%s)", used ? ", " : "",
+	    node->name, node->listen);
+	return 0;
+}
+
+/* Log each line of TEXT at LEVEL. */
+static void
+cfgr_log_lines(int level, const char *text)
+{
+	const char *p = text;
+	while (*p != '\0') {
+		size_t n = strcspn(p, "\n");
+		if (n > 0)
+			tlog(level, "%.*s", (int)n, p);
+		p += n + (p[n] == '\n');
+	}
+}
+
+int
+cfg_reload(cfg_cluster *cur, const char *self, cfg_reload_add_fn add, void *arg)
+{
+	const char *file = cur->path;
+	char *errs = malloc(CFGR_ERRS);
+	char done[1024] = "";
+	cfg_cluster *next = NULL;
+	size_t nadd = 0;
+	int rv = 0, arv;
+
+	if (errs == NULL) {
+		tlog_error("%s: reload: out of memory; the running configuration is kept", file);
+		return TWOPC_ENOMEM;
+	}
+	if (cfg_load(file, &next, errs, CFGR_ERRS) != 0) {
+		cfgr_log_lines(TLOG_ERROR, errs);
+		tlog_error("%s: reload: the file does not load; the running configuration is kept",
+		    file);
+		free(errs);
+		return TWOPC_ECONFIG;
+	}
+	(void)cfg_reload_diff(cur, next, &nadd, errs, CFGR_ERRS);
+	if (errs[0] != '\0') { /* a refused change: the rest still applies */
+		cfgr_log_lines(TLOG_WARN, errs);
+		rv = TWOPC_ECONFIG;
+	}
+	/* A tls+tcp:// dialer checks its server's name by URL: the identity
+	 * is loaded again with the new URLs bound (rpc_tls_use swaps it). */
+	if (nadd > 0 && next->tls_ca != NULL && cfg_tls_use(next, self, errs, CFGR_ERRS) != 0) {
+		cfgr_log_lines(TLOG_ERROR, errs);
+		tlog_error("%s: reload: the TLS identity does not load: no participant added", file);
+		nadd = 0;
+		rv = TWOPC_ECONFIG;
+	}
+	if (nadd > 0 && (arv = add(arg, next, nadd, done, sizeof(done))) != 0)
+		rv = arv;
+	size_t used = strlen(done), gap = used ? 2 : 0;
+	cfg_reload_values(cur, next, done + used + gap, sizeof(done) - used - gap);
+	if (used > 0 && done[used + gap] != '\0')
+		memcpy(done + used, ", ", 2);
+	tlog_info("%s: reloaded: %s", file, done[0] ? done : "nothing to change");
+	cfg_free(next);
+	free(errs);
+	return rv;
 }

@@ -151,6 +151,27 @@ void cfg_reload_values(cfg_cluster *cur, const cfg_cluster *next, char *buf, siz
  * and sets up whatever it keeps per participant index before. 0, or -1
  * (full, or out of memory: nothing changed). */
 int cfg_reload_add(cfg_cluster *cur, const cfg_node *node);
+
+/*
+ * The whole of a reload but what each daemon keeps per participant:
+ * CUR's file read again (an error there logged and nothing changed),
+ * the diff checked (each refusal logged at warn; the rest still applies),
+ * the TLS identity of SELF loaded again when participants are added,
+ * ADD(ARG, NEXT, NADD, DONE, LEN) called to set up and publish (with
+ * cfg_reload_add) the NADD new ones, appending what it added to DONE,
+ * then the timeouts and log level applied and one info line "FILE:
+ * reloaded: WHAT" logged. Returns 0, TWOPC_ECONFIG (the file does not
+ * load, a change was refused, or the identity does not load),
+ * TWOPC_ENOMEM, or what ADD returned.
+ */
+/* In an ADD of cfg_reload: publish NODE (cfg_reload_add) and append
+ * "participant NAME added (URL)" to DONE; 0, or -1 logged (nothing
+ * published). */
+int cfg_reload_publish(cfg_cluster *cur, const cfg_cluster *next, const cfg_node *node,
+    char *done, size_t len);
+typedef int (*cfg_reload_add_fn)(void *arg, const cfg_cluster *next, size_t nadd, char *done,
+    size_t len);
+int cfg_reload(cfg_cluster *cur, const char *self, cfg_reload_add_fn add, void *arg);
 /* Roles (cfgrole.c): who may send which message type to whom. */
 typedef enum cfg_role {
 	CFG_ROLE_CLIENT = 0,       /* any name that is not a node's */

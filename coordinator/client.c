@@ -138,6 +138,50 @@ client_node_index(const twopc_client *cl, const char *name, size_t *out)
 	return 0;
 }
 
+/* REQ to node I (0 = coordinator) and its reply in *REP (wire_msg_free
+ * it). 0 or a twopc_err (no reply). */
+static int
+client_call(twopc_client *cl, size_t i, const wire_msg *req, wire_msg *rep, int timeout_ms)
+{
+	nng_socket s;
+	int rv = client_sock(cl, i, &s);
+	return rv != 0 ? rv : rpc_call(s, req, rep, timeout_ms);
+}
+
+/* client_call to the node named NODE: TWOPC_ENOENT if there is none. */
+static int
+client_node_call(twopc_client *cl, const char *node, const wire_msg *req, wire_msg *rep,
+    int timeout_ms)
+{
+	size_t idx;
+	if (client_node_index(cl, node, &idx) != 0)
+		return TWOPC_ENOENT;
+	return client_call(cl, idx, req, rep, timeout_ms);
+}
+
+/* What a reply of an unexpected type means: an ERROR's code (twopc_err),
+ * anything else TWOPC_EPROTO. */
+static int
+client_reply_err(const wire_msg *rep)
+{
+	if (rep->type == WIRE_ERROR && rep->code > 0 && rep->code < 100)
+		return -(int)rep->code;
+	return TWOPC_EPROTO;
+}
+
+/* A STATUS_REPLY entry of NODE as the API gives it. */
+static void
+client_status_copy(twopc_status *dst, const char *node, const wire_status *src)
+{
+	memset(dst, 0, sizeof(*dst));
+	snprintf(dst->node, sizeof(dst->node), "%s", node);
+	snprintf(dst->txid, sizeof(dst->txid), "%s", src->txid);
+	snprintf(dst->state, sizeof(dst->state), "%s", tx_state_name(src->state));
+	dst->epoch = src->epoch;
+	dst->age_ms = src->age_ms;
+	snprintf(dst->detail, sizeof(dst->detail), "%s", src->detail);
+}
+
 int
 twopc_client_probe(twopc_client *cl, const char *node, int timeout_ms, char *why, size_t whylen)
 {
@@ -236,18 +280,15 @@ int
 twopc_tx_commit(twopc_tx *tx, int timeout_ms, int *outcome)
 {
 	wire_msg req, rep;
-	nng_socket s;
 	int rv;
 
 	if (tx == NULL || outcome == NULL || tx->nwork == 0)
 		return TWOPC_EINVAL;
-	if ((rv = client_sock(tx->cl, 0, &s)) != 0)
-		return rv;
 	wire_msg_init(&req, WIRE_SUBMIT, 0, tx->txid[0] ? tx->txid : NULL, "client");
 	req.nwork = tx->nwork;
 	req.work = tx->work;
 	req.timeout_ms = (uint32_t)timeout_ms;
-	if ((rv = rpc_call(s, &req, &rep, timeout_ms)) != 0)
+	if ((rv = client_call(tx->cl, 0, &req, &rep, timeout_ms)) != 0)
 		return rv;
 	snprintf(tx->reason, sizeof(tx->reason), "%s", rep.text ? rep.text : "");
 	if (rep.type == WIRE_RESULT) {
@@ -258,10 +299,8 @@ twopc_tx_commit(twopc_tx *tx, int timeout_ms, int *outcome)
 			*outcome = TWOPC_ABORTED;
 		else
 			rv = TWOPC_ETIMEDOUT;
-	} else if (rep.type == WIRE_ERROR) {
-		rv = rep.code > 0 && rep.code < 100 ? -(int)rep.code : TWOPC_EPROTO;
 	} else {
-		rv = TWOPC_EPROTO;
+		rv = client_reply_err(&rep);
 	}
 	wire_msg_free(&rep);
 	return rv;
@@ -300,7 +339,6 @@ twopc_client_get(twopc_client *cl, const char *participant, const char *key, cha
     size_t len, int *found, int timeout_ms)
 {
 	wire_msg req, rep;
-	nng_socket s;
 	size_t idx;
 	int rv;
 
@@ -308,19 +346,15 @@ twopc_client_get(twopc_client *cl, const char *participant, const char *key, cha
 		return TWOPC_EINVAL;
 	if (client_node_index(cl, participant, &idx) != 0 || idx == 0)
 		return TWOPC_ENOENT;
-	if ((rv = client_sock(cl, idx, &s)) != 0)
-		return rv;
 	wire_msg_init(&req, WIRE_GET, 0, NULL, "client");
 	req.text = (char *)key;
-	if ((rv = rpc_call(s, &req, &rep, timeout_ms)) != 0)
+	if ((rv = client_call(cl, idx, &req, &rep, timeout_ms)) != 0)
 		return rv;
 	if (rep.type == WIRE_GET_REPLY) {
 		*found = rep.state == 1;
 		snprintf(buf, len, "%s", rep.text ? rep.text : "");
-	} else if (rep.type == WIRE_ERROR) {
-		rv = rep.code > 0 && rep.code < 100 ? -(int)rep.code : TWOPC_EPROTO;
 	} else {
-		rv = TWOPC_EPROTO;
+		rv = client_reply_err(&rep);
 	}
 	wire_msg_free(&rep);
 	return rv;
@@ -330,19 +364,13 @@ int
 twopc_client_counters(twopc_client *cl, const char *node, twopc_counters *out, int timeout_ms)
 {
 	wire_msg req, rep;
-	nng_socket s;
-	size_t idx;
 	int rv;
 
 	if (cl == NULL || node == NULL || out == NULL)
 		return TWOPC_EINVAL;
-	if (client_node_index(cl, node, &idx) != 0)
-		return TWOPC_ENOENT;
-	if ((rv = client_sock(cl, idx, &s)) != 0)
-		return rv;
 	wire_msg_init(&req, WIRE_STATUS_REQUEST, 0, NULL, "client");
 	req.state = 2;
-	if ((rv = rpc_call(s, &req, &rep, timeout_ms)) != 0)
+	if ((rv = client_node_call(cl, node, &req, &rep, timeout_ms)) != 0)
 		return rv;
 	if (rep.type != WIRE_STATUS_REPLY) {
 		wire_msg_free(&rep);
@@ -369,20 +397,14 @@ twopc_client_status(twopc_client *cl, const char *node, const char *txid, twopc_
     size_t *n, int timeout_ms)
 {
 	wire_msg req, rep;
-	nng_socket s;
-	size_t idx;
 	int rv;
 
 	if (cl == NULL || node == NULL || out == NULL || n == NULL ||
 	    (txid != NULL && !wire_txid_valid(txid)))
 		return TWOPC_EINVAL;
-	if (client_node_index(cl, node, &idx) != 0)
-		return TWOPC_ENOENT;
-	if ((rv = client_sock(cl, idx, &s)) != 0)
-		return rv;
 	wire_msg_init(&req, WIRE_STATUS_REQUEST, 0, txid, "client");
 	req.state = txid == NULL;
-	if ((rv = rpc_call(s, &req, &rep, timeout_ms)) != 0)
+	if ((rv = client_node_call(cl, node, &req, &rep, timeout_ms)) != 0)
 		return rv;
 	if (rep.type != WIRE_STATUS_REPLY) {
 		wire_msg_free(&rep);
@@ -393,14 +415,8 @@ twopc_client_status(twopc_client *cl, const char *node, const char *txid, twopc_
 		wire_msg_free(&rep);
 		return TWOPC_ENOMEM;
 	}
-	for (size_t i = 0; i < rep.nstatus; i++) {
-		snprintf(v[i].node, sizeof(v[i].node), "%s", node);
-		snprintf(v[i].txid, sizeof(v[i].txid), "%s", rep.status[i].txid);
-		snprintf(v[i].state, sizeof(v[i].state), "%s", tx_state_name(rep.status[i].state));
-		v[i].epoch = rep.status[i].epoch;
-		v[i].age_ms = rep.status[i].age_ms;
-		snprintf(v[i].detail, sizeof(v[i].detail), "%s", rep.status[i].detail);
-	}
+	for (size_t i = 0; i < rep.nstatus; i++)
+		client_status_copy(&v[i], node, &rep.status[i]);
 	*out = v;
 	*n = rep.nstatus;
 	wire_msg_free(&rep);
@@ -412,8 +428,6 @@ twopc_client_resolve(twopc_client *cl, const char *node, const char *txid, int o
     twopc_status *out, char *why, size_t whylen, int timeout_ms)
 {
 	wire_msg req, rep;
-	nng_socket s;
-	size_t idx;
 	int rv;
 
 	if (why != NULL && whylen > 0)
@@ -422,27 +436,15 @@ twopc_client_resolve(twopc_client *cl, const char *node, const char *txid, int o
 	    (outcome != TWOPC_COMMITTED && outcome != TWOPC_ABORTED && outcome != 0) ||
 	    (outcome == 0 && force))
 		return TWOPC_EINVAL;
-	if (client_node_index(cl, node, &idx) != 0)
-		return TWOPC_ENOENT;
-	if ((rv = client_sock(cl, idx, &s)) != 0)
-		return rv;
 	wire_msg_init(&req, WIRE_RESOLVE, 0, txid, "client");
 	req.state = outcome == TWOPC_COMMITTED ? TX_COMMIT : outcome == TWOPC_ABORTED ? TX_ABORT : TX_NONE;
 	req.force = force != 0;
-	if ((rv = rpc_call(s, &req, &rep, timeout_ms)) != 0)
+	if ((rv = client_node_call(cl, node, &req, &rep, timeout_ms)) != 0)
 		return rv;
 	if (rep.type == WIRE_STATUS_REPLY && rep.nstatus == 1) {
-		twopc_status st;
-		memset(&st, 0, sizeof(st));
-		snprintf(st.node, sizeof(st.node), "%s", node);
-		snprintf(st.txid, sizeof(st.txid), "%s", rep.status[0].txid);
-		snprintf(st.state, sizeof(st.state), "%s", tx_state_name(rep.status[0].state));
-		st.epoch = rep.status[0].epoch;
-		st.age_ms = rep.status[0].age_ms;
-		snprintf(st.detail, sizeof(st.detail), "%s", rep.status[0].detail);
-		*out = st;
+		client_status_copy(out, node, &rep.status[0]);
 	} else if (rep.type == WIRE_ERROR) {
-		rv = rep.code > 0 && rep.code < 100 ? -(int)rep.code : TWOPC_EPROTO;
+		rv = client_reply_err(&rep);
 		if (why != NULL && whylen > 0)
 			snprintf(why, whylen, "%s", rep.text ? rep.text : "");
 		if (rv == TWOPC_ETIMEDOUT && why != NULL && why[0] == '\0')

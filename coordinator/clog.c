@@ -112,8 +112,7 @@ clog_get_row(sqlite3_stmt *st, void *out)
 	t.state = tx_state_parse((const char *)sqlite3_column_text(st, 0), &ok);
 	if (!ok)
 		return TWOPC_EIO;
-	const char *p = (const char *)sqlite3_column_text(st, 1);
-	snprintf(t.participants, sizeof(t.participants), "%s", p ? p : "");
+	db_col_text(st, 1, t.participants, sizeof(t.participants), "");
 	t.created_at = sqlite3_column_int64(st, 2);
 	t.decided_at = sqlite3_column_int64(st, 3);
 	*(clog_txn *)out = t;
@@ -162,13 +161,8 @@ clog_set_state(db *d, const char *txid, tx_state s, int64_t decided_at)
 int
 clog_ack(db *d, const char *txid, const char *participant)
 {
-	sqlite3_stmt *st = db_stmt(d, S_ACK,
-	    "INSERT OR IGNORE INTO acks(txid, participant) VALUES (?1, ?2)");
-	if (st == NULL)
-		return TWOPC_EIO;
-	sqlite3_bind_text(st, 1, txid, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, participant, -1, SQLITE_STATIC);
-	return db_step_done(d, st);
+	return db_run_by_key(d, S_ACK, "INSERT OR IGNORE INTO acks(txid, participant) VALUES (?1, ?2)",
+	    txid, participant);
 }
 
 int
@@ -215,11 +209,7 @@ clog_each(db *d, tx_state state, size_t limit, clog_each_fn fn, void *arg)
 int
 clog_acks_drop(db *d, const char *txid)
 {
-	sqlite3_stmt *st = db_stmt(d, S_ACKS_DROP, "DELETE FROM acks WHERE txid = ?1");
-	if (st == NULL)
-		return TWOPC_EIO;
-	sqlite3_bind_text(st, 1, txid, -1, SQLITE_STATIC);
-	return db_step_done(d, st);
+	return db_run_by_key(d, S_ACKS_DROP, "DELETE FROM acks WHERE txid = ?1", txid, NULL);
 }
 
 int
@@ -258,26 +248,15 @@ clog_run_put(db *d, const char *txid, uint64_t epoch)
 	return db_step_done(d, st);
 }
 
-static int
-clog_run_row(sqlite3_stmt *st, void *out)
-{
-	*(uint64_t *)out = (uint64_t)sqlite3_column_int64(st, 0);
-	return 0;
-}
-
 int
 clog_run_get(db *d, const char *txid, uint64_t *epoch)
 {
 	return db_get_by_key(d, S_RUN_GET, "SELECT epoch FROM runs WHERE txid = ?1", txid,
-	    clog_run_row, epoch);
+	    db_row_u64, epoch);
 }
 
 int
 clog_run_drop(db *d, const char *txid)
 {
-	sqlite3_stmt *st = db_stmt(d, S_RUN_DROP, "DELETE FROM runs WHERE txid = ?1");
-	if (st == NULL)
-		return TWOPC_EIO;
-	sqlite3_bind_text(st, 1, txid, -1, SQLITE_STATIC);
-	return db_step_done(d, st);
+	return db_run_by_key(d, S_RUN_DROP, "DELETE FROM runs WHERE txid = ?1", txid, NULL);
 }

@@ -52,6 +52,12 @@ cmain_progress(void *c)
 	return atomic_load(&((coord *)c)->viol.resend_cycles);
 }
 
+static int
+cmain_wait(void *c)
+{
+	return coord_wait(c);
+}
+
 /* --min-epoch N (DESIGN section 9: a way back from a lost log). */
 static int
 cmain_opt(int ch, const char *arg, void *min_epoch)
@@ -75,32 +81,16 @@ static const char cmain_usage[] =
     "       twopc-coordinator --help | --version\n";
 
 static void
-usage(void)
-{
-	fputs(cmain_usage, stderr);
-	exit(2);
-}
-
-static void
 cmain_help(void)
 {
-	fputs(cmain_usage, stdout);
-	fputs("\n"
+	daemon_help(cmain_usage,
 	    "The coordinator of a twopc cluster, in the foreground; SIGTERM stops it,\n"
-	    "SIGHUP reads the cluster file again.\n"
-	    "\n"
-	    "  -c, --config FILE   the cluster file (twopc.yaml(5))\n"
+	    "SIGHUP reads the cluster file again.\n",
 	    "  -n, --name NAME     the coordinator's name in it (checked if given)\n"
 	    "      --check-config  check the file, the TLS files and that the log can\n"
 	    "                      be written, then exit (0 OK, 2 not)\n"
-	    "      --min-epoch N   start at epoch N or above (after a lost log)\n"
-	    "  -v, --verbose       log every step (DEBUG), whatever log_level says\n"
-	    "  -q, --quiet         log only warnings and errors, whatever log_level says\n"
-	    "  -h, --help          this text\n"
-	    "      --version       the release\n"
-	    "\n"
-	    "Exit status: 0 stopped by a signal, 1 could not start or a log write\n"
-	    "failed, 2 usage or configuration error. See twopc-coordinator(8).\n", stdout);
+	    "      --min-epoch N   start at epoch N or above (after a lost log)\n",
+	    "twopc-coordinator(8)");
 }
 
 /* Load FILE and check it is NAME's (the coordinator's) with its TLS
@@ -160,7 +150,7 @@ main(int argc, char **argv)
 	int rv = daemon_parse_args(argc, argv, longopts, cmain_opt, &min_epoch, &a);
 	if (rv != 0) {
 		if (rv < 0)
-			usage();
+			daemon_usage(cmain_usage);
 		return rv;
 	}
 	if (a.help || a.version) {
@@ -202,11 +192,7 @@ main(int argc, char **argv)
 	char what[300];
 	snprintf(what, sizeof(what), "coordinator %s serving on %s", cfg->coordinator.name,
 	    cfg->coordinator.listen);
-	notify_ready(what);
-	if (notify_watchdog_start(cmain_progress, &c) != 0)
-		tlog_warn("watchdog: cannot start its thread; systemd's watchdog will fire");
-	rv = coord_wait(&c);
-	notify_watchdog_stop();
+	rv = notify_serve(what, cmain_progress, cmain_wait, &c);
 	coord_stop(&c);
 	cfg_free(cfg);
 	return rv == 0 ? 0 : 1;

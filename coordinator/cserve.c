@@ -57,7 +57,7 @@ cserve_decision(coord *c, const wire_msg *req, wire_msg *rep)
 
 typedef struct cserve_list {
 	coord *c;
-	statlist l;
+	statlist *l;
 	int64_t now;
 } cserve_list;
 
@@ -69,37 +69,35 @@ cserve_list_add(void *arg, const char *txid, const clog_txn *t)
 	heur_note(cl->c->db, txid, heur, sizeof(heur));
 	snprintf(detail, sizeof(detail), "participants=%s%s%s", t->participants, heur[0] ? "; " : "",
 	    heur);
-	(void)statlist_add(&cl->l, txid, t->state, atomic_load(&cl->c->epoch),
+	(void)statlist_add(cl->l, txid, t->state, atomic_load(&cl->c->epoch),
 	    serve_age_ms(cl->now, t->created_at), detail);
 }
 
-/* STATUS_REQUEST: one txid, every unfinished transaction (WAIT, or COMMIT
- * not yet ACKed everywhere), or the counters. */
-static int
-cserve_status(coord *c, const wire_msg *req, wire_msg *rep)
+/* STATUS_REQUEST (serve_status): one txid, or every unfinished
+ * transaction (WAIT, or COMMIT not yet ACKed everywhere). */
+static void
+cserve_status_list(void *arg, statlist *l, const char *only, int64_t now)
 {
-	cserve_list cl = { .c = c, .now = db_now_ms() };
-	if (statlist_init(&cl.l, req->state == 1 ? 512 : 16) != 0)
-		return 0;
-	if (req->state == 2) {
-		serve_counters(&cl.l, c->db, c->srv);
-		statlist_add(&cl.l, "resend_cycles", 0, atomic_load(&c->viol.resend_cycles), 0, "");
-		return statlist_reply(&cl.l, rep);
-	}
-	db_lock(c->db);
-	if (req->state == 1) {
-		(void)clog_each(c->db, TX_WAIT, 256, cserve_list_add, &cl);
-		(void)clog_each(c->db, TX_COMMIT, 256, cserve_list_add, &cl);
-		cviol_status(c, &cl.l, NULL, cl.now);
+	cserve_list cl = { .c = arg, .l = l, .now = now };
+	clog_txn t;
+	if (only == NULL) {
+		(void)clog_each(cl.c->db, TX_WAIT, 256, cserve_list_add, &cl);
+		(void)clog_each(cl.c->db, TX_COMMIT, 256, cserve_list_add, &cl);
+		cviol_status(cl.c, l, NULL, now);
+	} else if (clog_get(cl.c->db, only, &t) == 0) {
+		cserve_list_add(&cl, only, &t);
 	} else {
-		clog_txn t;
-		if (clog_get(c->db, req->txid, &t) == 0)
-			cserve_list_add(&cl, req->txid, &t);
-		else
-			cviol_status(c, &cl.l, req->txid, cl.now);
+		cviol_status(cl.c, l, only, now);
 	}
-	db_unlock(c->db);
-	return statlist_reply(&cl.l, rep);
+}
+
+/* The coordinator's own counter beside serve_counters'. */
+static void
+cserve_status_counters(void *arg, statlist *l, const char *only, int64_t now)
+{
+	(void)only;
+	(void)now;
+	statlist_add(l, "resend_cycles", 0, atomic_load(&((coord *)arg)->viol.resend_cycles), 0, "");
 }
 
 static int
@@ -116,7 +114,8 @@ cserve_dispatch(coord *c, const wire_msg *req, wire_msg *rep)
 	case WIRE_DECISION_REQUEST:
 		return cserve_decision(c, req, rep);
 	case WIRE_STATUS_REQUEST:
-		return cserve_status(c, req, rep);
+		return serve_status(req, rep, c->db, c->srv, 512, cserve_status_list,
+		    cserve_status_counters, c);
 	case WIRE_RESOLVE:
 		return coord_on_resolve(c, req, rep, buf, sizeof(buf));
 	default:

@@ -24,6 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "dcli.h"
 #include "djson.h"
 #include "heur.h"
 
@@ -212,18 +213,10 @@ dres_main(twopc_client *cl, int argc, char **argv)
 		case 'F': outcome = 0; nout++; break;
 		case 'f': force = 1; break;
 		case 'j': json = 1; break;
-		case 'T': {
-			/* As every other --timeout of the driver: named when wrong. */
-			char *end;
-			long v = strtol(optarg, &end, 10);
-			if (end == optarg || *end != '\0' || v < 1 || v > 86400000) {
-				fprintf(stderr, "twopc: invalid --timeout '%s': expected milliseconds, "
-				    "a whole number from 1 to 86400000\n", optarg);
+		case 'T':
+			if (drv_timeout_arg(optarg, &timeout_ms) != 0)
 				return DRES_USAGE;
-			}
-			timeout_ms = (int)v;
 			break;
-		}
 		default: return dres_usage();
 		}
 	}

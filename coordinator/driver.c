@@ -22,6 +22,8 @@
 #include <time.h>
 
 #include "bench.h"
+#include "dcli.h"
+#include "dlist.h"
 #include "db.h"
 #include "djson.h"
 #include "dresolve.h"
@@ -30,115 +32,7 @@
 #include "version.h"
 #include "wire.h"
 
-#define EXIT_ABORTED 1
-#define EXIT_USAGE 2
-#define EXIT_UNKNOWN 3
-#define HC_NODES_MAX 65
-#define DRV_TIMEOUT_MAX 86400000 /* --timeout: one day, in ms */
 #define DRV_PROBE_MS 1000        /* the coordinator must accept a connection within */
-
-static const char *prog = "twopc";
-
-static const char drv_usage[] =
-	    "usage: twopc -c FILE commit [--txid ID] [--json] [--timeout MS] P:OP:KEY[=VALUE] ...\n"
-	    "       twopc -c FILE get [--json] P KEY\n"
-	    "       twopc -c FILE status [--json] TXID\n"
-	    "       twopc -c FILE list [--in-doubt] [--json]\n"
-	    "       twopc -c FILE resolve TXID --commit|--abort [--force] [--json]\n"
-	    "       twopc -c FILE resolve TXID --forget-heuristic [--json]\n"
-	    "       twopc -c FILE bench [--concurrency N] [--duration SECONDS] [--participants K] [--hot N] [--json]\n"
-	    "       twopc --help | --version\n"
-	    "OP is put, del, check or add; e.g. alpha:add:alice=-100 beta:add:bob=100\n";
-
-static void
-usage(void)
-{
-	fputs(drv_usage, stderr);
-	exit(EXIT_USAGE);
-}
-
-static void
-drv_help(void)
-{
-	fputs(drv_usage, stdout);
-	fputs("\n"
-	    "The transaction driver of a twopc cluster (a client of its coordinator).\n"
-	    "\n"
-	    "  -c, --config FILE   the cluster file (twopc.yaml(5))\n"
-	    "      --txid ID       commit: the transaction's id (1-64 printable\n"
-	    "                      characters, no spaces); retrying it is safe\n"
-	    "      --timeout MS    how long to wait for an answer (1 to 86400000)\n"
-	    "      --json          one JSON object on stdout\n"
-	    "      --in-doubt      list: only transactions a participant holds READY\n"
-	    "  -h, --help          this text\n"
-	    "      --version       the release\n"
-	    "\n"
-	    "Exit status: 0 committed (or success), 1 aborted (or key not found),\n"
-	    "2 usage or configuration error, 3 outcome unknown (coordinator or node\n"
-	    "unreachable), 4 heuristic damage (resolve). See twopc(1).\n", stdout);
-	exit(0);
-}
-
-/* A TXID given on the command line: a usage error naming it (shortened:
- * it may be 10,000 characters) unless 1-64 printable, no spaces. */
-static void
-drv_check_txid(const char *what, const char *txid)
-{
-	if (wire_txid_valid(txid))
-		return;
-	size_t n = strlen(txid);
-	fprintf(stderr, "%s: invalid %s '%.40s%s' (%zu bytes): expected 1-64 printable characters, "
-	    "no spaces\n", prog, what, txid, n > 40 ? "..." : "", n);
-	exit(EXIT_USAGE);
-}
-
-/* --timeout MS: a whole number of milliseconds, 1 to DRV_TIMEOUT_MAX. */
-static int
-drv_timeout(const char *arg)
-{
-	char *end;
-	errno = 0;
-	long long v = strtoll(arg, &end, 10);
-	if (errno != 0 || end == arg || *end != '\0' || v < 1 || v > DRV_TIMEOUT_MAX) {
-		fprintf(stderr, "%s: invalid --timeout '%s': expected milliseconds, a whole number "
-		    "from 1 to %d\n", prog, arg, DRV_TIMEOUT_MAX);
-		exit(EXIT_USAGE);
-	}
-	return (int)v;
-}
-
-typedef struct drv_opts {
-	const char *txid;
-	int json;
-	int in_doubt;
-	int timeout_ms;
-} drv_opts;
-
-static int
-drv_parse_opts(int argc, char **argv, drv_opts *o)
-{
-	static const struct option longopts[] = {
-		{ "txid", required_argument, NULL, 't' },
-		{ "json", no_argument, NULL, 'j' },
-		{ "in-doubt", no_argument, NULL, 'i' },
-		{ "timeout", required_argument, NULL, 'T' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
-	int ch;
-	optind = 1;
-	while ((ch = getopt_long(argc, argv, "+h", longopts, NULL)) != -1) {
-		switch (ch) {
-		case 't': o->txid = optarg; break;
-		case 'j': o->json = 1; break;
-		case 'i': o->in_doubt = 1; break;
-		case 'T': o->timeout_ms = drv_timeout(optarg); break;
-		case 'h': drv_help(); break;
-		default: usage();
-		}
-	}
-	return optind;
-}
 
 /* P:OP:KEY[=VALUE] -> tx. Exits with a message naming the bad part. */
 static void
@@ -146,13 +40,13 @@ drv_add_op(twopc_client *cl, twopc_tx *tx, const char *arg)
 {
 	char *buf = strdup(arg);
 	if (buf == NULL) {
-		fprintf(stderr, "%s: out of memory\n", prog);
+		fprintf(stderr, "%s: out of memory\n", drv_prog);
 		exit(EXIT_USAGE);
 	}
 	char *p = buf, *op = strchr(p, ':');
 	char *key = op ? strchr(op + 1, ':') : NULL;
 	if (op == NULL || key == NULL) {
-		fprintf(stderr, "%s: malformed operation '%s' (expected P:OP:KEY[=VALUE])\n", prog, arg);
+		fprintf(stderr, "%s: malformed operation '%s' (expected P:OP:KEY[=VALUE])\n", drv_prog, arg);
 		exit(EXIT_USAGE);
 	}
 	*op++ = '\0';
@@ -161,11 +55,11 @@ drv_add_op(twopc_client *cl, twopc_tx *tx, const char *arg)
 	if (value != NULL)
 		*value++ = '\0';
 	if (!twopc_client_has_participant(cl, p)) {
-		fprintf(stderr, "%s: unknown participant '%s' in '%.60s'\n", prog, p, arg);
+		fprintf(stderr, "%s: unknown participant '%s' in '%.60s'\n", drv_prog, p, arg);
 		exit(EXIT_USAGE);
 	}
 	if (strlen(key) > WIRE_KEY_MAX) {
-		fprintf(stderr, "%s: key too long (%zu bytes, at most %d) in '%s:%s:%.20s...'\n", prog,
+		fprintf(stderr, "%s: key too long (%zu bytes, at most %d) in '%s:%s:%.20s...'\n", drv_prog,
 		    strlen(key), WIRE_KEY_MAX, p, op, key);
 		exit(EXIT_USAGE);
 	}
@@ -177,20 +71,20 @@ drv_add_op(twopc_client *cl, twopc_tx *tx, const char *arg)
 	if (rv == TWOPC_EINVAL) {
 		if (strcmp(op, "put") && strcmp(op, "del") && strcmp(op, "check") && strcmp(op, "add"))
 			fprintf(stderr, "%s: unknown operation '%s' in '%.200s' (expected put, del, check or add)\n",
-			    prog, op, arg);
+			    drv_prog, op, arg);
 		else if (key[0] == '\0')
-			fprintf(stderr, "%s: empty key in '%.200s'\n", prog, arg);
+			fprintf(stderr, "%s: empty key in '%.200s'\n", drv_prog, arg);
 		else if (strcmp(op, "del") == 0)
-			fprintf(stderr, "%s: del takes no value in '%.200s'\n", prog, arg);
+			fprintf(stderr, "%s: del takes no value in '%.200s'\n", drv_prog, arg);
 		else if (value == NULL)
-			fprintf(stderr, "%s: %s needs a value in '%.200s' (KEY=VALUE)\n", prog, op, arg);
+			fprintf(stderr, "%s: %s needs a value in '%.200s' (KEY=VALUE)\n", drv_prog, op, arg);
 		else
-			fprintf(stderr, "%s: add needs an integer in '%.200s'\n", prog, arg);
+			fprintf(stderr, "%s: add needs an integer in '%.200s'\n", drv_prog, arg);
 	} else if (rv == TWOPC_ETOOBIG && value != NULL && strlen(value) > WIRE_VALUE_MAX) {
-		fprintf(stderr, "%s: value too long (%zu bytes, at most %d) in '%s:%s:%.40s'\n", prog,
+		fprintf(stderr, "%s: value too long (%zu bytes, at most %d) in '%s:%s:%.40s'\n", drv_prog,
 		    strlen(value), WIRE_VALUE_MAX, p, op, key);
 	} else {
-		fprintf(stderr, "%s: cannot add '%.200s': %s\n", prog, arg, twopc_strerror(rv));
+		fprintf(stderr, "%s: cannot add '%.200s': %s\n", drv_prog, arg, twopc_strerror(rv));
 	}
 	exit(EXIT_USAGE);
 }
@@ -204,13 +98,13 @@ drv_unknown(int rv, const char *why, long long took_ms, const char *id)
 	const char *sep = id[0] ? "; txid " : "";
 	if (rv == TWOPC_ETIMEDOUT && why[0] != '\0')
 		fprintf(stderr, "%s: outcome unknown: the coordinator answered after %lld ms that it "
-		    "does not know it yet: %s%s%s\n", prog, took_ms, why, sep, id);
+		    "does not know it yet: %s%s%s\n", drv_prog, took_ms, why, sep, id);
 	else if (rv == TWOPC_ETIMEDOUT)
 		fprintf(stderr, "%s: outcome unknown: the coordinator did not answer within %lld ms "
-		    "(timed out)%s%s\n", prog, took_ms, sep, id);
+		    "(timed out)%s%s\n", drv_prog, took_ms, sep, id);
 	else
 		fprintf(stderr, "%s: outcome unknown: the coordinator closed the connection after %lld ms "
-		    "(%s)%s%s\n", prog, took_ms, twopc_strerror(rv), sep, id);
+		    "(%s)%s%s\n", drv_prog, took_ms, twopc_strerror(rv), sep, id);
 }
 
 static int
@@ -222,11 +116,11 @@ drv_commit(twopc_client *cl, int argc, char **argv)
 	int outcome = 0;
 
 	if (at >= argc)
-		usage();
+		drv_usage_exit();
 	if (o.txid != NULL)
 		drv_check_txid("--txid", o.txid);
 	if (twopc_tx_begin(cl, o.txid, &tx) != 0) {
-		fprintf(stderr, "%s: cannot begin a transaction\n", prog);
+		fprintf(stderr, "%s: cannot begin a transaction\n", drv_prog);
 		return EXIT_USAGE;
 	}
 	for (int i = at; i < argc; i++)
@@ -249,7 +143,7 @@ drv_commit(twopc_client *cl, int argc, char **argv)
 			printf("}\n");
 		}
 		fprintf(stderr, "%s: cannot reach the coordinator %s: %s; the transaction was not "
-		    "submitted\n", prog, coord, unreached);
+		    "submitted\n", drv_prog, coord, unreached);
 		twopc_tx_free(tx);
 		return EXIT_UNKNOWN;
 	}
@@ -283,9 +177,9 @@ drv_commit(twopc_client *cl, int argc, char **argv)
 		drv_unknown(rv, why, took, id);
 		if (o.txid != NULL)
 			fprintf(stderr, "%s: retrying with --txid %s is safe: it will not run twice\n",
-			    prog, o.txid);
+			    drv_prog, o.txid);
 	} else {
-		fprintf(stderr, "%s: the coordinator refused the transaction: %s\n", prog,
+		fprintf(stderr, "%s: the coordinator refused the transaction: %s\n", drv_prog,
 		    why[0] ? why : twopc_strerror(rv));
 	}
 	twopc_tx_free(tx);
@@ -301,23 +195,23 @@ drv_get(twopc_client *cl, int argc, char **argv)
 	int found = 0;
 
 	if (argc - at != 2)
-		usage();
+		drv_usage_exit();
 	if (strlen(argv[at + 1]) > WIRE_KEY_MAX) {
-		fprintf(stderr, "%s: key too long (%zu bytes, at most %d)\n", prog, strlen(argv[at + 1]),
+		fprintf(stderr, "%s: key too long (%zu bytes, at most %d)\n", drv_prog, strlen(argv[at + 1]),
 		    WIRE_KEY_MAX);
 		return EXIT_USAGE;
 	}
 	int rv = twopc_client_get(cl, argv[at], argv[at + 1], value, sizeof(value), &found, o.timeout_ms);
 	if (rv == TWOPC_ENOENT) {
-		fprintf(stderr, "%s: unknown participant '%s'\n", prog, argv[at]);
+		fprintf(stderr, "%s: unknown participant '%s'\n", drv_prog, argv[at]);
 		return EXIT_USAGE;
 	}
 	if (rv == TWOPC_ETIMEDOUT || rv == TWOPC_ENET || rv == TWOPC_ECLOSED) {
-		fprintf(stderr, "%s: %s did not answer: %s\n", prog, argv[at], twopc_strerror(rv));
+		fprintf(stderr, "%s: %s did not answer: %s\n", drv_prog, argv[at], twopc_strerror(rv));
 		return EXIT_UNKNOWN;
 	}
 	if (rv != 0) {
-		fprintf(stderr, "%s: %s refused the read: %s\n", prog, argv[at], twopc_strerror(rv));
+		fprintf(stderr, "%s: %s refused the read: %s\n", drv_prog, argv[at], twopc_strerror(rv));
 		return EXIT_USAGE;
 	}
 	if (o.json) {
@@ -334,21 +228,11 @@ drv_get(twopc_client *cl, int argc, char **argv)
 	} else if (found) {
 		printf("%s\n", value);
 	} else {
-		fprintf(stderr, "%s: %s has no key '%s'\n", prog, argv[at], argv[at + 1]);
+		fprintf(stderr, "%s: %s has no key '%s'\n", drv_prog, argv[at], argv[at + 1]);
 	}
 	return found ? 0 : EXIT_ABORTED;
 }
 
-static void
-drv_age(uint64_t ms, char *buf, size_t len)
-{
-	if (ms < 10000)
-		snprintf(buf, len, "%.1fs", (double)ms / 1000.0);
-	else if (ms < 3600000)
-		snprintf(buf, len, "%llus", (unsigned long long)(ms / 1000));
-	else
-		snprintf(buf, len, "%lluh", (unsigned long long)(ms / 3600000));
-}
 
 static int
 drv_status(twopc_client *cl, int argc, char **argv)
@@ -359,7 +243,7 @@ drv_status(twopc_client *cl, int argc, char **argv)
 	char coord_state[16] = "", members[2200] = "";
 
 	if (argc - at != 1)
-		usage();
+		drv_usage_exit();
 	const char *txid = argv[at];
 	drv_check_txid("TXID", txid);
 	if (o.json) {
@@ -415,196 +299,6 @@ drv_status(twopc_client *cl, int argc, char **argv)
 	return reached ? 0 : EXIT_UNKNOWN;
 }
 
-/* The "why" part of a participant's status detail ("peers=a,b; WHY"). */
-static const char *
-drv_why(const char *detail)
-{
-	const char *semi = strstr(detail, "; ");
-	return semi ? semi + 2 : "";
-}
-
-#define DRV_MAX_LIST 256
-
-/* One transaction of `twopc list`, as every reachable node sees it. */
-typedef struct drv_row {
-	char states[HC_NODES_MAX][16];  /* "?" unreachable, "-" no record */
-	char why[600];
-	char damage[600];
-	uint64_t age;
-	int in_doubt;
-} drv_row;
-
-/* The txids unfinished at any node, at most DRV_MAX_LIST, in TXIDS;
- * DOWN[i] set for every node that did not answer. Returns the count;
- * *REACHED the nodes that answered. */
-static size_t
-drv_list_collect(twopc_client *cl, size_t nnodes, int timeout_ms, int *down,
-    char (*txids)[65], int *reached)
-{
-	size_t ntx = 0;
-
-	*reached = 0;
-	for (size_t i = 0; i < nnodes; i++) {
-		twopc_status *st = NULL;
-		size_t n = 0;
-		if (twopc_client_status(cl, twopc_client_node(cl, i), NULL, &st, &n, timeout_ms) != 0) {
-			down[i] = 1;
-			continue;
-		}
-		(*reached)++;
-		for (size_t k = 0; k < n; k++) {
-			size_t j;
-			for (j = 0; j < ntx && strcmp(txids[j], st[k].txid) != 0; j++)
-				;
-			if (j == ntx && ntx < DRV_MAX_LIST)
-				snprintf(txids[ntx++], sizeof(txids[0]), "%s", st[k].txid);
-		}
-		free(st);
-	}
-	return ntx;
-}
-
-/* Ask every node not DOWN about TXID (a node that does not answer is
- * marked DOWN) and say why it is unfinished. */
-static void
-drv_list_probe(twopc_client *cl, size_t nnodes, int timeout_ms, int *down, const char *txid,
-    drv_row *r)
-{
-	memset(r, 0, sizeof(*r));
-	for (size_t i = 0; i < nnodes && i < HC_NODES_MAX; i++) {
-		twopc_status *st = NULL;
-		size_t n = 0;
-		if (down[i] || twopc_client_status(cl, twopc_client_node(cl, i), txid, &st, &n,
-		    timeout_ms) != 0) {
-			down[i] = 1;
-			snprintf(r->states[i], sizeof(r->states[i]), "?");
-			continue;
-		}
-		snprintf(r->states[i], sizeof(r->states[i]), "%s", n ? st[0].state : "-");
-		if (n && r->damage[0] == '\0' && heur_damaged(st[0].detail)) {
-			const char *h = strstr(st[0].detail, "heuristic ");
-			const char *v = strstr(st[0].detail, "VIOLATION: ");
-			snprintf(r->damage, sizeof(r->damage), "DAMAGED at %s: %s",
-			    twopc_client_node(cl, i), v != NULL ? v : h);
-		}
-		if (n && st[0].age_ms > r->age)
-			r->age = st[0].age_ms;
-		if (n && i > 0 && strcmp(st[0].state, "READY") == 0) {
-			r->in_doubt = 1;
-			if (r->why[0] == '\0')
-				snprintf(r->why, sizeof(r->why), "%s", drv_why(st[0].detail));
-		}
-		free(st);
-	}
-	if (r->damage[0] != '\0')
-		snprintf(r->why, sizeof(r->why), "%s", r->damage);
-	if (r->why[0] == '\0')
-		snprintf(r->why, sizeof(r->why), "%s", r->in_doubt ? "waiting for the decision" :
-		    strcmp(r->states[0], "COMMIT") == 0 ? "coordinator resending GLOBAL_COMMIT" :
-		    strcmp(r->states[0], "WAIT") == 0 ? "coordinator collecting votes" : "");
-}
-
-/* One line of the table, or one object of the JSON array (FIRST: no
- * comma before it). */
-static void
-drv_list_print(twopc_client *cl, size_t nnodes, int json, int first, const char *txid,
-    const drv_row *r)
-{
-	char agebuf[32];
-	drv_age(r->age, agebuf, sizeof(agebuf));
-	if (!json) {
-		printf("%-24s %-7s", txid, agebuf);
-		for (size_t i = 0; i < nnodes && i < HC_NODES_MAX; i++)
-			printf(" %-8s", r->states[i]);
-		printf(" %s\n", r->why);
-		return;
-	}
-	printf("%s{\"txid\":", first ? "" : ",");
-	djson_str(txid);
-	printf(",\"age_ms\":%llu,\"in_doubt\":%s,\"damaged\":%s,\"states\":{",
-	    (unsigned long long)r->age, r->in_doubt ? "true" : "false",
-	    r->damage[0] ? "true" : "false");
-	for (size_t i = 0; i < nnodes && i < HC_NODES_MAX; i++) {
-		printf("%s", i ? "," : "");
-		djson_str(twopc_client_node(cl, i));
-		printf(":\"%s\"", strcmp(r->states[i], "?") == 0 ? "UNREACHABLE" :
-		    strcmp(r->states[i], "-") == 0 ? "NONE" : r->states[i]);
-	}
-	printf("},\"why\":");
-	djson_str(r->why);
-	printf("}");
-}
-
-/* What follows the rows: the unreachable nodes. */
-static void
-drv_list_footer(twopc_client *cl, size_t nnodes, const drv_opts *o, const int *down,
-    int reached, size_t shown)
-{
-	if (o->json) {
-		printf("],\"nodes_reached\":%d,\"unreachable\":[", reached);
-		int first = 1;
-		for (size_t i = 0; i < nnodes; i++) {
-			if (!down[i])
-				continue;
-			printf("%s", first ? "" : ",");
-			djson_str(twopc_client_node(cl, i));
-			first = 0;
-		}
-		printf("]}\n");
-		return;
-	}
-	if (shown == 0)
-		printf("(no %s transactions)\n", o->in_doubt ? "in-doubt" : "unfinished");
-	for (size_t i = 0; i < nnodes; i++)
-		if (down[i])
-			printf("note: %s did not answer; '?' marks its state\n", twopc_client_node(cl, i));
-}
-
-/*
- * list: every transaction not finished everywhere, one line each, with its
- * state at the coordinator and at every participant and why it is stuck.
- * Works while the coordinator is down: the participants are asked
- * directly. With --in-doubt, only those some participant holds READY.
- */
-static int
-drv_list(twopc_client *cl, int argc, char **argv)
-{
-	drv_opts o = { .timeout_ms = 2000 };
-	int at = drv_parse_opts(argc, argv, &o);
-	size_t nnodes = 0, shown = 0;
-	static char txids[DRV_MAX_LIST][65];
-	static drv_row row;
-	int reached;
-
-	if (at != argc)
-		usage();
-	while (twopc_client_node(cl, nnodes) != NULL)
-		nnodes++;
-	int *down = calloc(nnodes, sizeof(int));
-	if (down == NULL)
-		return EXIT_UNKNOWN;
-	/* 1. What each node holds unfinished. */
-	size_t ntx = drv_list_collect(cl, nnodes, o.timeout_ms, down, txids, &reached);
-	/* 2. Each one as every reachable node sees it. */
-	if (o.json)
-		printf("{\"transactions\":[");
-	else {
-		printf("%-24s %-7s", "TXID", "AGE");
-		for (size_t i = 0; i < nnodes; i++)
-			printf(" %-8s", twopc_client_node(cl, i));
-		printf(" WHY\n");
-	}
-	for (size_t t = 0; t < ntx; t++) {
-		drv_list_probe(cl, nnodes, o.timeout_ms, down, txids[t], &row);
-		if (o.in_doubt && !row.in_doubt)
-			continue;
-		drv_list_print(cl, nnodes, o.json, shown == 0, txids[t], &row);
-		shown++;
-	}
-	drv_list_footer(cl, nnodes, &o, down, reached, shown);
-	free(down);
-	return reached ? 0 : EXIT_UNKNOWN;
-}
 
 int
 main(int argc, char **argv)
@@ -628,10 +322,10 @@ main(int argc, char **argv)
 			printf("twopc %s\n", TWOPC_PKG_VERSION);
 			return 0;
 		} else
-			usage();
+			drv_usage_exit();
 	}
 	if (file == NULL || optind >= argc)
-		usage();
+		drv_usage_exit();
 	const char *cmd = argv[optind];
 	int sub_argc = argc - optind;
 	char **sub_argv = argv + optind;
@@ -641,7 +335,7 @@ main(int argc, char **argv)
 		if (rv == TWOPC_ECONFIG)
 			fputs(twopc_client_config_errors(), stderr);
 		else
-			fprintf(stderr, "%s: %s: %s\n", prog, file, twopc_strerror(rv));
+			fprintf(stderr, "%s: %s: %s\n", drv_prog, file, twopc_strerror(rv));
 		return EXIT_USAGE;
 	}
 	int code;
@@ -658,7 +352,7 @@ main(int argc, char **argv)
 	else if (strcmp(cmd, "bench") == 0)
 		code = bench_main(cl, sub_argc, sub_argv);
 	else {
-		fprintf(stderr, "%s: unknown command '%s'\n", prog, cmd);
+		fprintf(stderr, "%s: unknown command '%s'\n", drv_prog, cmd);
 		code = EXIT_USAGE;
 	}
 	twopc_client_close(cl);

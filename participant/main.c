@@ -35,32 +35,16 @@ static const char main_usage[] =
     "       twopc-participant --help | --version\n";
 
 static void
-usage(void)
-{
-	fputs(main_usage, stderr);
-	exit(2);
-}
-
-static void
 main_help(void)
 {
-	fputs(main_usage, stdout);
-	fputs("\n"
+	daemon_help(main_usage,
 	    "A participant of a twopc cluster with the built-in key-value store, in the\n"
-	    "foreground; SIGTERM stops it, SIGHUP reads the cluster file again.\n"
-	    "\n"
-	    "  -c, --config FILE   the cluster file (twopc.yaml(5))\n"
+	    "foreground; SIGTERM stops it, SIGHUP reads the cluster file again.\n",
 	    "  -n, --name NAME     this participant's name in it\n"
 	    "      --check-config  check the file, the TLS files and that the log of NAME\n"
 	    "                      (of every participant without -n) can be written,\n"
-	    "                      then exit (0 OK, 2 not)\n"
-	    "  -v, --verbose       log every step (DEBUG), whatever log_level says\n"
-	    "  -q, --quiet         log only warnings and errors, whatever log_level says\n"
-	    "  -h, --help          this text\n"
-	    "      --version       the release\n"
-	    "\n"
-	    "Exit status: 0 stopped by a signal, 1 could not start or a log write\n"
-	    "failed, 2 usage or configuration error. See twopc-participant(8).\n", stdout);
+	    "                      then exit (0 OK, 2 not)\n",
+	    "twopc-participant(8)");
 }
 
 /* --check-config prints the library's error lines as they are. */
@@ -113,6 +97,12 @@ main_progress(void *p)
 }
 
 static int
+main_wait(void *p)
+{
+	return twopc_participant_wait(p);
+}
+
+static int
 main_serve(const daemon_args *a)
 {
 	/* Signals go to one thread only, which asks the library to stop. */
@@ -140,11 +130,7 @@ main_serve(const daemon_args *a)
 	daemon_signals_start(&sig, main_stop, main_reload, p);
 	char what[200];
 	snprintf(what, sizeof(what), "participant %s serving", a->name);
-	notify_ready(what);
-	if (notify_watchdog_start(main_progress, p) != 0)
-		tlog_warn("watchdog: cannot start its thread; systemd's watchdog will fire");
-	rv = twopc_participant_wait(p);
-	notify_watchdog_stop();
+	rv = notify_serve(what, main_progress, main_wait, p);
 	twopc_participant_close(p);
 	return rv == 0 ? 0 : 1;
 }
@@ -159,7 +145,7 @@ main(int argc, char **argv)
 	/* A hangup before the signal thread runs must not end the start. */
 	signal(SIGHUP, SIG_IGN);
 	if (daemon_parse_args(argc, argv, NULL, NULL, NULL, &a) != 0)
-		usage();
+		daemon_usage(main_usage);
 	if (a.help || a.version) {
 		if (a.help)
 			main_help();
@@ -168,7 +154,7 @@ main(int argc, char **argv)
 		return 0;
 	}
 	if (a.name == NULL && !a.check)
-		usage();
+		daemon_usage(main_usage);
 	if (a.check)
 		return main_check(&a);
 	main_args = a;

@@ -45,8 +45,7 @@ plog_get_row(sqlite3_stmt *st, void *out)
 	if (!ok)
 		return TWOPC_EIO; /* a state we never write: the file is not ours */
 	t.epoch = (uint64_t)sqlite3_column_int64(st, 1);
-	const char *peers = (const char *)sqlite3_column_text(st, 2);
-	snprintf(t.peers, sizeof(t.peers), "%s", peers ? peers : "");
+	db_col_text(st, 2, t.peers, sizeof(t.peers), "");
 	t.updated_at = sqlite3_column_int64(st, 3);
 	*(plog_txn *)out = t;
 	return 0;
@@ -76,73 +75,52 @@ plog_put(db *d, const char *txid, tx_state s, uint64_t epoch, const char *peers)
 	return db_step_done(d, st);
 }
 
-static int
-plog_by_txid(db *d, int slot, const char *sql, const char *txid)
-{
-	sqlite3_stmt *st = db_stmt(d, slot, sql);
-	if (st == NULL)
-		return TWOPC_EIO;
-	sqlite3_bind_text(st, 1, txid, -1, SQLITE_STATIC);
-	return db_step_done(d, st);
-}
-
 int
 plog_release(db *d, const char *txid)
 {
-	int rv = plog_by_txid(d, S_DEL_WS, "DELETE FROM workspace WHERE txid = ?1", txid);
-	return rv ? rv : plog_by_txid(d, S_DEL_LOCKS, "DELETE FROM locks WHERE txid = ?1", txid);
+	int rv = db_run_by_key(d, S_DEL_WS, "DELETE FROM workspace WHERE txid = ?1", txid, NULL);
+	return rv ? rv : db_run_by_key(d, S_DEL_LOCKS, "DELETE FROM locks WHERE txid = ?1", txid,
+	    NULL);
 }
 
 int
 plog_delete(db *d, const char *txid)
 {
 	int rv = plog_release(d, txid);
-	return rv ? rv : plog_by_txid(d, S_DEL_TXN, "DELETE FROM txn WHERE txid = ?1", txid);
+	return rv ? rv : db_run_by_key(d, S_DEL_TXN, "DELETE FROM txn WHERE txid = ?1", txid, NULL);
+}
+
+/* plog_lock_holder's buffer, filled by plog_holder_row. */
+typedef struct { char *buf; size_t len; } plog_holder;
+
+static int
+plog_holder_row(sqlite3_stmt *st, void *out)
+{
+	db_col_text(st, 0, ((plog_holder *)out)->buf, ((plog_holder *)out)->len, "?");
+	return 0;
 }
 
 int
 plog_lock_holder(db *d, const char *key, char *holder, size_t len)
 {
-	sqlite3_stmt *st = db_stmt(d, S_LOCK_GET, "SELECT txid FROM locks WHERE key = ?1");
-	if (st == NULL)
-		return TWOPC_EIO;
-	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
-	int rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
-		const char *h = (const char *)sqlite3_column_text(st, 0);
-		snprintf(holder, len, "%s", h ? h : "?");
-	}
-	sqlite3_reset(st);
-	if (rc == SQLITE_ROW)
-		return 0;
-	return rc == SQLITE_DONE ? TWOPC_ENOENT : TWOPC_EIO;
+	return db_get_by_key(d, S_LOCK_GET, "SELECT txid FROM locks WHERE key = ?1", key,
+	    plog_holder_row, &(plog_holder){ holder, len });
 }
 
 int
 plog_lock(db *d, const char *txid, const char *key, char *holder, size_t len)
 {
-	sqlite3_stmt *st = db_stmt(d, S_LOCK_GET, "SELECT txid FROM locks WHERE key = ?1");
-	if (st == NULL)
-		return TWOPC_EIO;
-	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
-	int rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
-		const char *h = (const char *)sqlite3_column_text(st, 0);
-		int mine = h != NULL && strcmp(h, txid) == 0;
-		if (!mine)
-			snprintf(holder, len, "%s", h ? h : "?");
-		sqlite3_reset(st);
-		return mine ? 0 : TWOPC_EBUSY;
+	char h[256]; /* a txid, or "?" */
+	int rv = plog_lock_holder(d, key, h, sizeof(h));
+	if (rv == 0) {
+		if (strcmp(h, txid) == 0)
+			return 0;
+		snprintf(holder, len, "%s", h);
+		return TWOPC_EBUSY;
 	}
-	sqlite3_reset(st);
-	if (rc != SQLITE_DONE)
-		return TWOPC_EIO;
-	st = db_stmt(d, S_LOCK_PUT, "INSERT INTO locks(key, txid) VALUES (?1, ?2)");
-	if (st == NULL)
-		return TWOPC_EIO;
-	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, txid, -1, SQLITE_STATIC);
-	return db_step_done(d, st);
+	if (rv != TWOPC_ENOENT)
+		return rv;
+	return db_run_by_key(d, S_LOCK_PUT, "INSERT INTO locks(key, txid) VALUES (?1, ?2)", key, txid);
 }
 
 int
@@ -333,28 +311,14 @@ plog_readonly_put(db *d, const char *txid, uint64_t epoch)
 int
 plog_readonly_get(db *d, const char *txid, uint64_t *epoch)
 {
-	sqlite3_stmt *st = db_stmt(d, S_RO_GET,
-	    "SELECT coordinator_epoch FROM readonly WHERE txid = ?1");
-	if (st == NULL)
-		return TWOPC_EIO;
-	sqlite3_bind_text(st, 1, txid, -1, SQLITE_STATIC);
-	int rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW)
-		*epoch = (uint64_t)sqlite3_column_int64(st, 0);
-	sqlite3_reset(st);
-	if (rc == SQLITE_ROW)
-		return 0;
-	return rc == SQLITE_DONE ? TWOPC_ENOENT : TWOPC_EIO;
+	return db_get_by_key(d, S_RO_GET, "SELECT coordinator_epoch FROM readonly WHERE txid = ?1",
+	    txid, db_row_u64, epoch);
 }
 
 int
 plog_readonly_drop(db *d, const char *txid)
 {
-	sqlite3_stmt *st = db_stmt(d, S_RO_DROP, "DELETE FROM readonly WHERE txid = ?1");
-	if (st == NULL)
-		return TWOPC_EIO;
-	sqlite3_bind_text(st, 1, txid, -1, SQLITE_STATIC);
-	return db_step_done(d, st);
+	return db_run_by_key(d, S_RO_DROP, "DELETE FROM readonly WHERE txid = ?1", txid, NULL);
 }
 
 int

@@ -13,7 +13,7 @@
 
 typedef struct part_list {
 	twopc_participant *p;
-	statlist l;
+	statlist *l;
 	int64_t now;
 } part_list;
 
@@ -26,8 +26,24 @@ part_list_add(void *arg, const char *txid, const plog_txn *t)
 	heur_note(pl->p->db, txid, heur, sizeof(heur));
 	snprintf(detail, sizeof(detail), "peers=%s%s%s%s%s", t->peers, note[0] ? "; " : "", note,
 	    heur[0] ? "; " : "", heur);
-	(void)statlist_add(&pl->l, txid, t->state, t->epoch,
+	(void)statlist_add(pl->l, txid, t->state, t->epoch,
 	    serve_age_ms(pl->now, t->updated_at), detail);
+}
+
+/* serve_status: one txid, or every unfinished (READY) transaction. */
+static void
+part_status_list(void *arg, statlist *l, const char *only, int64_t now)
+{
+	part_list pl = { .p = arg, .l = l, .now = now };
+	plog_txn t;
+	if (only == NULL) {
+		(void)plog_each(pl.p->db, TX_READY, 256, part_list_add, &pl);
+		part_heur_status(pl.p, l, NULL, now);
+	} else if (plog_get(pl.p->db, only, &t) == 0) {
+		part_list_add(&pl, only, &t);
+	} else {
+		part_heur_status(pl.p, l, only, now);
+	}
 }
 
 /* STATUS_REQUEST: one txid, every unfinished (READY) transaction, or the
@@ -35,26 +51,7 @@ part_list_add(void *arg, const char *txid, const plog_txn *t)
 int
 part_on_status(twopc_participant *p, const wire_msg *req, wire_msg *rep)
 {
-	part_list pl = { .p = p, .now = db_now_ms() };
-	if (statlist_init(&pl.l, req->state == 1 ? 256 : 16) != 0)
-		return 0;
-	if (req->state == 2) {
-		serve_counters(&pl.l, p->db, p->srv);
-		return statlist_reply(&pl.l, rep);
-	}
-	db_lock(p->db);
-	if (req->state == 1) {
-		(void)plog_each(p->db, TX_READY, 256, part_list_add, &pl);
-		part_heur_status(p, &pl.l, NULL, pl.now);
-	} else {
-		plog_txn t;
-		if (plog_get(p->db, req->txid, &t) == 0)
-			part_list_add(&pl, req->txid, &t);
-		else
-			part_heur_status(p, &pl.l, req->txid, pl.now);
-	}
-	db_unlock(p->db);
-	return statlist_reply(&pl.l, rep);
+	return serve_status(req, rep, p->db, p->srv, 256, part_status_list, NULL, p);
 }
 
 /* 1 if KEY is held by a READY transaction (its txid in HOLDER): a read
