@@ -137,21 +137,20 @@ cdeliver_record_acks(coord *c, coord_txn *t)
 		db_rollback(c->db);
 	else
 		rv = db_commit(c->db);
-	if (rv == 0 && end) {
-		pthread_mutex_lock(&c->mtx);
-		for (size_t i = 0; i < t->nparts; i++)
-			cforget_queue(c, t->parts[i], t->txid);
-		pthread_mutex_unlock(&c->mtx);
-	}
 	db_unlock(c->db);
 	if (rv != 0)
 		return 0;
 	memcpy(t->was_acked, t->acked, sizeof(t->was_acked));
 	if (end) {
-		/* crash here: END is written (lazily); recovery either finds END
-		 * (queues FORGET again) or, if END was lost, COMMIT with its
-		 * acks and resends GLOBAL_COMMIT, ACKed again (R4). */
+		/* crash here: END is written (lazily), no FORGET queued yet;
+		 * recovery either finds END (queues FORGET) or, if END was
+		 * lost, COMMIT with its acks and resends GLOBAL_COMMIT, ACKed
+		 * again (R4). A pause here holds every FORGET of T back. */
 		db_crash_committed(c->db, "coordinator.after_end_logged");
+		pthread_mutex_lock(&c->mtx);
+		for (size_t i = 0; i < t->nparts; i++)
+			cforget_queue(c, t->parts[i], t->txid);
+		pthread_mutex_unlock(&c->mtx);
 		(void)ctxn_enter(t, TX_END, NULL);
 	}
 	return end;
