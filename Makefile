@@ -280,7 +280,8 @@ test-library-model:
 
 # Test-only variants with a known protocol bug (built with -DTWOPC_BUG_x):
 # the crash harness must report violations for each (make test checks it).
-BUGS = GLOBAL_BEFORE_DECISION NO_LOCKS LAZY_READY NO_LOG_LOCK GROUP_LAZY RESTART_ABORTS BUSY_AS_YES
+BUGS = GLOBAL_BEFORE_DECISION NO_LOCKS LAZY_READY NO_LOG_LOCK GROUP_LAZY RESTART_ABORTS BUSY_AS_YES \
+       RESULT_BEFORE_WAIT
 bugs:
 	@for b in $(BUGS); do \
 	  $(MAKE) --no-print-directory -j2 BUILD=$(BUILD)/bugs/$$b EXTRA_CFLAGS="-DTWOPC_BUG_$$b" \
@@ -298,6 +299,7 @@ bug-check: all tests bugs
 	$(KEEP_GOING)@$(call BUGRUN,GROUP_LAZY) powerloss --cycles 20 --seed 1
 	$(KEEP_GOING)@$(call BUGRUN,RESTART_ABORTS) matrix --point coordinator.after_decision_logged --path commit
 	$(KEEP_GOING)@$(call BUGRUN,BUSY_AS_YES) random --cycles 10 --clients 8 --seed 1
+	$(KEEP_GOING)@$(call BUGRUN,RESULT_BEFORE_WAIT) powerloss --cycles 60 --seed 1
 
 # The long run (not part of make test): 10,000 random kill cycles and 1,000
 # power-loss cycles.

@@ -77,6 +77,10 @@ rpc_deferred *rpc_defer(void);          /* only inside a handler */
  * when out of memory (the request stays the server's). */
 wire_msg *rpc_keep_request(void);
 void rpc_reply_deferred(rpc_deferred *d, wire_msg *reply);
+/* The same past the gate: for a reply whose every record the caller knows
+ * durable already (the gate would wait for other requests' records). Any
+ * thread; does not block. */
+void rpc_reply_durable(rpc_deferred *d, wire_msg *reply);
 
 /*
  * Latency of a request, seen from its sender's side of this server: from

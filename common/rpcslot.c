@@ -147,7 +147,8 @@ rpc_slot_send(rpc_server *s, rpc_slot *sl, const wire_buf *out, const char *poin
 		return -1;
 	sl->crash_after_send = point;
 	sl->crash_hits = point != NULL ? hits : 0;
-	if (s->o.gate == NULL) {
+	if (s->o.gate == NULL || sl->durable) {
+		sl->durable = 0;
 		rpc_slot_reply(sl, 0);
 		return 0;
 	}
@@ -194,6 +195,13 @@ rpc_slot_finish(rpc_server *s, rpc_slot *sl, wire_msg *rep, wire_buf *out)
 	if (rep == NULL || rpc_encode_reply(s, rep, out) != 0 ||
 	    rpc_slot_send(s, sl, out, rep->crash_after_send, 1) != 0)
 		rpc_slot_drop(sl);
+}
+
+void
+rpc_reply_durable(rpc_deferred *d, wire_msg *rep)
+{
+	((rpc_slot *)d)->durable = 1;
+	rpc_reply_deferred(d, rep);
 }
 
 void

@@ -244,6 +244,7 @@ rpc_slot_handle(rpc_server *s, rpc_slot *sl, wire_buf *out)
 	nng_msg *msg = sl->msg;
 	wire_msg req, rep;
 	sl->t0 = histo_now();
+	sl->durable = 0;
 	sl->lat = NULL;
 	sl->lat_n = 0;
 	int drc = wire_decode(nng_msg_body(msg), nng_msg_len(msg), &req);

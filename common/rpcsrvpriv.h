@@ -35,6 +35,7 @@ typedef struct rpc_slot {
 	uint64_t stamp;               /* its stamp, */
 	uint8_t bind[WIRE_MAC_LEN];   /* its MAC: the reply's is bound to it */
 	int64_t t0;                   /* histo_now() when it was taken */
+	int durable;                  /* the reply skips the gate (rpc_reply_durable) */
 	struct histo *lat;            /* rpc_time_reply: observe there, */
 	uint64_t lat_n;               /* this many times */
 	struct rpc_slot *next;        /* work queue */

@@ -99,7 +99,7 @@ cdecide(coord *c, coord_txn *t, tx_state decision, const char *reason)
 	/* crash here: the commit point (WAIT durable, every vote yes), nothing
 	 * recorded or sent since; recovery asks the participants, finds them
 	 * all READY and commits. */
-	if (decision == TX_COMMIT)
+	if (decision == TX_COMMIT && !(t->flags & CTXN_ANSWERED))
 		crash_point("coordinator.after_decision_logged");
 	int rv = cdecide_write(c, t, decision);
 	/* crash here: COMMIT is in the log (not synced), nothing sent;

@@ -35,6 +35,7 @@ cflow_stage_name(int stage)
 }
 
 static cflow_step_fn cflow_step_fn_run;
+static cflow_step_fn cflow_votes_in_fn;
 
 static void
 cflow_queue(coord *c, coord_txn *t)
@@ -53,8 +54,14 @@ cflow_queue(coord *c, coord_txn *t)
 void
 cflow_join(coord_txn *t)
 {
-	if (atomic_fetch_sub(&t->pending, 1) == 1)
-		cflow_queue(t->c, t);
+	if (atomic_fetch_sub(&t->pending, 1) != 1)
+		return;
+	/* The vote round is over: its first part runs here, on the thread
+	 * that ended it (it must not block), so that a COMMIT's RESULT does
+	 * not wait for a step thread. */
+	if (t->stage == CSTAGE_VOTES && cflow_votes_in_fn != NULL)
+		cflow_votes_in_fn(t->c, t);
+	cflow_queue(t->c, t);
 }
 
 /* A batch is done (on an NNG thread): once nothing else is pending, the
@@ -108,9 +115,10 @@ cflow_main(void *arg)
 }
 
 int
-cflow_start(coord *c, cflow_step_fn step)
+cflow_start(coord *c, cflow_step_fn step, cflow_step_fn votes_in)
 {
 	cflow_step_fn_run = step;
+	cflow_votes_in_fn = votes_in;
 	for (int i = 0; i < COORD_STEPPERS; i++) {
 		if (pthread_create(&c->stepper[i], NULL, cflow_main, c) != 0)
 			return TWOPC_ENOMEM;
@@ -224,9 +232,9 @@ cflow_batch_free(coord_txn *t)
 	t->batch = NULL;
 }
 
-void
-cflow_answer_to(coord *c, rpc_deferred *client, const char *txid, tx_state outcome,
-    const char *reason)
+static void
+cflow_answer_send(coord *c, rpc_deferred *client, const char *txid, tx_state outcome,
+    const char *reason, int durable)
 {
 	static _Thread_local char buf[WIRE_TEXT_MAX + 1];
 	wire_msg rep;
@@ -246,7 +254,25 @@ cflow_answer_to(coord *c, rpc_deferred *client, const char *txid, tx_state outco
 		(void)coord_reply_result(&rep, outcome, reason, buf, sizeof(buf));
 	rpc_time_deferred(client, &c->result_time[outcome == TX_COMMIT ? COORD_OUT_COMMITTED :
 	    outcome == TX_ABORT ? COORD_OUT_ABORTED : COORD_OUT_UNKNOWN]);
-	rpc_reply_deferred(client, &rep);
+	if (durable)
+		rpc_reply_durable(client, &rep);
+	else
+		rpc_reply_deferred(client, &rep);
+}
+
+void
+cflow_answer_to(coord *c, rpc_deferred *client, const char *txid, tx_state outcome,
+    const char *reason)
+{
+	cflow_answer_send(c, client, txid, outcome, reason, 0);
+}
+
+void
+cflow_answer_durable(coord *c, coord_txn *t, tx_state outcome, const char *reason)
+{
+	rpc_deferred *client = t->client;
+	t->client = NULL;
+	cflow_answer_send(c, client, t->txid, outcome, reason, 1);
 }
 
 void

@@ -50,8 +50,11 @@ typedef struct cflow_group {
 /* The step for T's finished batch, by t->stage. */
 typedef void (*cflow_step_fn)(struct coord *c, coord_txn *t);
 
-/* Start the step threads, which run STEP. 0 or TWOPC_ENOMEM. */
-int cflow_start(struct coord *c, cflow_step_fn step);
+/* Start the step threads, which run STEP. VOTES_IN (may be NULL) runs
+ * first, on the thread that ends a CSTAGE_VOTES batch (an NNG thread, or
+ * the one that ends WAIT's fsync): it must not block. 0 or
+ * TWOPC_ENOMEM. */
+int cflow_start(struct coord *c, cflow_step_fn step, cflow_step_fn votes_in);
 /* Wait until every flow has ended, then stop the step threads. */
 void cflow_stop(struct coord *c);
 
@@ -93,6 +96,10 @@ void cflow_batch_free(coord_txn *t);
  * UNDECIDED as "outcome unknown". A fenced coordinator promises nothing.
  * No client: nothing. */
 void cflow_answer(struct coord *c, coord_txn *t, tx_state outcome, const char *reason);
+/* cflow_answer past the reply gate, for an answer whose every record is
+ * known durable (a COMMIT at its commit point: WAIT durable, every vote
+ * yes). Does not block. */
+void cflow_answer_durable(struct coord *c, coord_txn *t, tx_state outcome, const char *reason);
 /* The same for CLIENT (a request taken from its flow) about TXID. */
 void cflow_answer_to(struct coord *c, rpc_deferred *client, const char *txid, tx_state outcome,
     const char *reason);

@@ -135,7 +135,7 @@ coord_start(coord *c, cfg_cluster *cfg, uint64_t min_epoch)
 		return rv;
 	/* crash here: the new epoch is forced, nothing else happened. */
 	crash_point("coordinator.after_epoch_logged");
-	if ((rv = cflow_start(c, coord_step)) != 0 || (rv = crecover_run(c)) != 0)
+	if ((rv = cflow_start(c, coord_step, cvote_votes_in)) != 0 || (rv = crecover_run(c)) != 0)
 		return rv;
 #ifdef TWOPC_BUG_NO_LOG_LOCK
 	/* TEST-ONLY BUG VARIANT: the address is bound after recovery ran. */

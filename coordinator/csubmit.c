@@ -198,26 +198,43 @@ csubmit_wait_late(void)
 void
 csubmit_step(coord *c, coord_txn *t)
 {
-	/* R2: WAIT is forced, and its fsync overlaps the vote round: the votes
-	 * leave at once, and the vote step runs when both are done. One-phase:
-	 * the participant's log is the decision; WAIT stays lazy (if it is
-	 * lost, nothing is left to ask, and a retried SUBMIT asks again). */
+	/* R2: WAIT is forced, and its fsync overlaps the vote round: the vote
+	 * step runs when both are done. The votes leave first: WAIT must be
+	 * durable before the decision, not before the requests (a crash
+	 * before it is written leaves READY participants and no record: ABORT
+	 * by presumption, as when a power cut takes an unsynced WAIT), so its
+	 * write is not on the client's path. One-phase: the participant's log
+	 * is the decision; WAIT stays lazy and is written first (the vote
+	 * step may run as soon as the one vote is in). */
 	int two_phase = t->nparts > 1;
 	int late = two_phase && csubmit_wait_late();
 	t->run_epoch = atomic_load(&c->epoch);
 	if (late) {
 		t->flags |= CTXN_WAIT_LATE;
-	} else if (csubmit_write_wait(c, t, !two_phase) != 0) {
+	} else if (!two_phase && csubmit_write_wait(c, t, 1) != 0) {
 		coord_running_done(c, t, TX_NONE, NULL);
 		coord_fail(c, "cannot write the log");
 		cflow_release(c, t);
 		return;
 	}
-	/* WAIT's fsync is one of the things the vote step waits for: until it
-	 * ends, the flow cannot move on, so T stays ours below. */
+	/* WAIT's write and fsync are one of the things the vote step waits
+	 * for: until they end, the flow cannot move on, so T stays ours. */
 	atomic_store(&t->pending, two_phase && !late ? 1 : 0);
 	cvote_start(c, t);
-	if (two_phase && !late)
+	if (!two_phase || late)
+		return;
+#ifdef TWOPC_BUG_RESULT_BEFORE_WAIT
+	/* TEST-ONLY BUG VARIANT (breaks R2): WAIT written lazily and its
+	 * fsync not waited for, so COMMITTED and GLOBAL_COMMIT leave while
+	 * WAIT is only in the page cache. twopc-crashtest's power-loss runs
+	 * must catch it. */
+	csubmit_wait_durable(t, csubmit_write_wait(c, t, 1));
+	return;
+#endif
+	int rv = csubmit_write_wait(c, t, 0);
+	if (rv != 0)
+		csubmit_wait_durable(t, rv); /* the vote step fails the coordinator */
+	else
 		db_durable_async(c->db, csubmit_wait_durable, t);
 }
 

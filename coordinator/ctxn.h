@@ -49,6 +49,8 @@ enum {
 	CTXN_SENT = 1 << 3,        /* a GLOBAL_COMMIT batch of this delivery left */
 	CTXN_WAIT_LATE = 1 << 4,   /* WAIT is written once the votes are in (only
 	                            * with coordinator.before_decision_logged armed) */
+	CTXN_ANSWERED = 1 << 5,    /* RESULT COMMITTED left at the commit point,
+	                            * before the vote step (cvote_votes_in) */
 };
 
 /*
@@ -93,6 +95,11 @@ typedef struct coord_txn {
 	atomic_int pending;          /* what the next step waits for: the batch in
 	                              * flight, and WAIT's fsync (cflow_join) */
 	int wait_rc;                 /* WAIT's fsync: 0 or TWOPC_EIO */
+	int tallied;                 /* the vote batch is read: what it decides */
+	tx_state tally;              /* so far, */
+	int tally_unheard;           /* a vote did not come, */
+	int tally_waiting;           /* a participant is busy, */
+	char tally_reason[512];      /* and why (COORD_REASON) */
 } coord_txn;
 
 /* A new transaction, state NONE, one reference; NULL if out of memory. */

@@ -170,7 +170,6 @@ cvote_tally(coord *c, coord_txn *t, char *reason, size_t rlen, int *unheard, int
 		}
 		wire_msg_free(&rep);
 	}
-	cflow_batch_free(t);
 	for (size_t i = 0; decision == TX_COMMIT && i < t->nparts; i++)
 		*waiting |= t->busy[i];
 	return decision;
@@ -197,15 +196,56 @@ cvote_wait(coord *c, coord_txn *t)
 	return 0;
 }
 
+/* Read T's finished vote batch into t->tally*, once per batch. */
+static void
+cvote_read(coord *c, coord_txn *t)
+{
+	if (t->tallied)
+		return;
+	t->tallied = 1;
+	t->tally_unheard = t->tally_waiting = 0;
+	t->tally = cvote_tally(c, t, t->tally_reason, sizeof(t->tally_reason), &t->tally_unheard,
+	    &t->tally_waiting);
+}
+
+void
+cvote_votes_in(coord *c, coord_txn *t)
+{
+	cvote_read(c, t);
+#ifndef TWOPC_BUG_GLOBAL_BEFORE_DECISION
+	/* R2: the commit point is WAIT durable and every vote yes. Both are
+	 * true here (the flow joined both), so the client hears COMMITTED now,
+	 * past the reply gate (which would wait for other transactions'
+	 * records too); the COMMIT record, lazy, and the GLOBAL_COMMITs
+	 * follow on the step thread. A fenced coordinator answers "outcome
+	 * unknown" instead (cflow_answer_to). */
+	if (t->tally != TX_COMMIT || t->tally_waiting || t->nparts < 2 || t->client == NULL ||
+	    (t->flags & CTXN_WAIT_LATE) || t->wait_rc != 0)
+		return;
+	/* crash here: the commit point, nothing recorded or sent since;
+	 * recovery asks the participants, finds them all READY and commits. */
+	crash_point("coordinator.after_decision_logged");
+	t->flags |= CTXN_ANSWERED;
+	cflow_answer_durable(c, t, TX_COMMIT, "");
+#endif
+}
+
 void
 cvote_step(coord *c, coord_txn *t)
 {
 	char reason[COORD_REASON];
-	int unheard = 0;
-
-	int waiting = 0;
-	tx_state decision = cvote_tally(c, t, reason, sizeof(reason), &unheard, &waiting);
-	if (waiting && mono_ms() < t->vote_until && !coord_stopping(c) && cvote_wait(c, t) == 0)
+	cvote_read(c, t);
+	/* Freed here, not where it was read: that may be an NNG thread in
+	 * the callback of one of the batch's own aios, which nng_aio_free
+	 * would wait for. */
+	cflow_batch_free(t);
+	t->tallied = 0; /* the next batch is read anew */
+	int unheard = t->tally_unheard;
+	int waiting = t->tally_waiting;
+	tx_state decision = t->tally;
+	snprintf(reason, sizeof(reason), "%s", t->tally_reason);
+	if (waiting && t->wait_rc == 0 && mono_ms() < t->vote_until && !coord_stopping(c) &&
+	    cvote_wait(c, t) == 0)
 		return;
 	if (waiting) {
 		/* Out of time: the holder stayed undecided for the whole round. */

@@ -18,6 +18,10 @@ void cvote_start(struct coord *c, coord_txn *t);
  * allows; then decide (cdecide.h) or, with one participant, finish the
  * one-phase commit (conephase.h). */
 void cvote_step(struct coord *c, coord_txn *t);
+/* The first part of it, on the thread that ends the vote round (must not
+ * block; cflow_start): the tally, and at the commit point the client's
+ * COMMITTED. */
+void cvote_votes_in(struct coord *c, coord_txn *t);
 /* The pause of a wait is over (CSTAGE_RETRY): ask the busy ones again. */
 void cvote_step_retry(struct coord *c, coord_txn *t);
 
