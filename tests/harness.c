@@ -692,6 +692,24 @@ hc_kv(hcluster *c, int i, const char *key, char *buf, size_t len)
 	snprintf(buf, len, "%s", "");
 	if (h == NULL)
 		return;
+	/* As a reader does (twopc get): a key held by a READY transaction is
+	 * read once its decision is applied, at most HC_KV_WAIT_MS later.
+	 * COMMITTED reaches the client before GLOBAL_COMMIT reaches the
+	 * participants, so a read right after it would race the apply. */
+	int64_t until = mono_ms() + HC_KV_WAIT_MS;
+	while (mono_ms() < until) {
+		int held = 0;
+		if (sqlite3_prepare_v2(h, "SELECT count(*) FROM locks WHERE key = ?1", -1, &st,
+		    NULL) == SQLITE_OK) {
+			sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+			held = sqlite3_step(st) == SQLITE_ROW && sqlite3_column_int(st, 0) > 0;
+		}
+		sqlite3_finalize(st);
+		st = NULL;
+		if (!held)
+			break;
+		hc_sleep_ms(5);
+	}
 	if (sqlite3_prepare_v2(h, "SELECT value FROM kv WHERE key = ?1", -1, &st, NULL) == SQLITE_OK) {
 		sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
 		if (sqlite3_step(st) == SQLITE_ROW)

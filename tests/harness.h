@@ -115,7 +115,10 @@ long long hc_query_int(hcluster *c, int i, const char *sql);
 int hc_wait_query(hcluster *c, int i, const char *sql, long long want, int timeout_ms);
 /* The same on the SQLite file at PATH (any log, read-only). */
 long long hc_file_int(const char *path, const char *sql);
-/* The committed kv value of KEY at participant I ("" if absent). */
+/* The committed kv value of KEY at participant I ("" if absent), read as
+ * twopc get reads: once no READY transaction holds KEY, or after
+ * HC_KV_WAIT_MS. */
+#define HC_KV_WAIT_MS 3000
 void hc_kv(hcluster *c, int i, const char *key, char *buf, size_t len);
 
 /* Run the driver: build/twopc -c FILE ARGS..., stdout+stderr into OUT.
