@@ -92,9 +92,9 @@ PART_SRC   = participant/ptxn.c participant/part.c participant/pdecide.c partici
 KV_SRC     = participant/kv.c
 COORD_SRC  = coordinator/clog.c coordinator/ctxn.c coordinator/crun.c coordinator/cepoch.c coordinator/cflow.c coordinator/cinquire.c \
              coordinator/cviol.c coordinator/cforget.c coordinator/cdeliver.c coordinator/cdecide.c \
-             coordinator/conephase.c coordinator/cvote.c coordinator/csubmit.c coordinator/crecover.c \
-             coordinator/cresend.c coordinator/cresolve.c coordinator/cserve.c coordinator/coord.c \
-             coordinator/creload.c coordinator/chttp.c
+             coordinator/conephase.c coordinator/cwait.c coordinator/cvote.c coordinator/csubmit.c \
+             coordinator/crecover.c coordinator/cresend.c coordinator/cresolve.c coordinator/cserve.c \
+             coordinator/coord.c coordinator/creload.c coordinator/chttp.c
 CLIENT_SRC = coordinator/client.c
 DRIVER_SRC = coordinator/driver.c coordinator/dcli.c coordinator/dlist.c coordinator/bench.c coordinator/dresolve.c coordinator/djson.c
 TEST_SRC   = $(wildcard tests/test_*.c) tests/main.c tests/harness.c tests/checker.c tests/testutil.c
