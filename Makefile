@@ -72,9 +72,10 @@ INC_TESTS  = -Itests -Iparticipant -Iparticipant/include -Icoordinator -Icoordin
 PKGS      = libnng-dev libmbedtls-dev libsodium-dev libsqlite3-dev libyaml-dev libsystemd-dev
 TEST_PKGS = libcunit1-dev mandoc spin sqlite3 pkg-config openssl chromium
 
-COMMON_SRC = common/err.c common/txstate.c common/wire.c common/tlog.c common/db.c common/dbgroup.c common/dbsync.c \
+COMMON_SRC = common/err.c common/txstate.c common/wire.c common/tlog.c common/db.c common/dbsync.c common/dbgroup.c common/dbtx.c \
              common/wiredec.c common/crash.c common/loglock.c common/rpc.c common/rpcsrv.c common/rpcslot.c \
-             common/rpccall.c common/rpcchan.c common/fdetect.c common/mclock.c common/statlist.c \
+             common/rpcbase.c common/rpcbatch.c common/rpccall.c common/rpcchan.c common/fdetect.c \
+             common/mclock.c common/statlist.c \
              common/heur.c common/daemon.c common/serve.c common/runstate.c config/config.c config/cfgvalue.c \
              config/cfgtree.c config/cfgbuild.c config/cfgtls.c common/rpctls.c config/cfgpath.c \
              common/netprobe.c common/tlimit.c config/cfgreload.c common/rpcauth.c config/cfgrole.c \
@@ -91,9 +92,9 @@ PART_SRC   = participant/ptxn.c participant/part.c participant/pdecide.c partici
 KV_SRC     = participant/kv.c
 COORD_SRC  = coordinator/clog.c coordinator/ctxn.c coordinator/crun.c coordinator/cepoch.c coordinator/cflow.c coordinator/cinquire.c \
              coordinator/cviol.c coordinator/cforget.c coordinator/cdeliver.c coordinator/cdecide.c \
-             coordinator/conephase.c coordinator/cvote.c coordinator/csubmit.c coordinator/crecover.c \
-             coordinator/cresend.c coordinator/cresolve.c coordinator/cserve.c coordinator/coord.c \
-             coordinator/creload.c coordinator/chttp.c
+             coordinator/conephase.c coordinator/cwait.c coordinator/cvote.c coordinator/csubmit.c \
+             coordinator/crecover.c coordinator/cresend.c coordinator/cresolve.c coordinator/cserve.c \
+             coordinator/coord.c coordinator/creload.c coordinator/chttp.c
 CLIENT_SRC = coordinator/client.c
 DRIVER_SRC = coordinator/driver.c coordinator/dcli.c coordinator/dlist.c coordinator/bench.c coordinator/dresolve.c coordinator/djson.c
 TEST_SRC   = $(wildcard tests/test_*.c) tests/main.c tests/harness.c tests/checker.c tests/testutil.c
@@ -245,6 +246,7 @@ KEEP_GOING ?=
 test: all tests
 	@rm -f $(TEST_LOG) $(TEST_LOG).lock
 	-@$(STEP) lint-man -- $(MAKE) --no-print-directory lint-man
+	-@$(STEP) layering -- bash tests/cycles.sh $(BUILD)
 	-@$(MAKE) --no-print-directory -j2 cunit-1 cunit-2 KEEP_GOING=-
 	-@$(STEP) fuzz-replay -- $(TEST_RUNNER) $(BUILD)/twopc-fuzz-wire-replay tests/fuzz/corpus/wire
 	-@$(STEP) fuzz-replay-config -- $(TEST_RUNNER) $(BUILD)/twopc-fuzz-config-replay tests/fuzz/corpus/config
@@ -317,6 +319,12 @@ crashtest: all tests
 systemd-check:
 	@bash tests/systemd-boot.sh $(SYSTEMD_CHECK_ARGS); rc=$$?; \
 	  if [ $$rc = 77 ]; then echo "systemd-check: skipped"; else exit $$rc; fi
+
+# The production sources form layers: no file-level include or call cycle
+# between them (tests/cycles.sh reads the sources and the objects' nm).
+.PHONY: layering
+layering: all
+	@bash tests/cycles.sh $(BUILD)
 
 check-unit: all tests
 	TWOPC_SRCDIR=$(CURDIR) TWOPC_BUILD=$(abspath $(BUILD)) $(BUILD)/twopc-tests $(SUITE)

@@ -1,5 +1,13 @@
 /*
- * db.c - see db.h.
+ * db.c - the bottom of the db module (db.h): the connection (open, the
+ * integrity check, the settings), the db lock, the statement cache, the
+ * row helpers, SQLite's own BEGIN/COMMIT/ROLLBACK (db_tx_*) and the fsync
+ * of the WAL. It calls nothing else of the module: dbsync.c (group
+ * commit of the fsync) and dbgroup.c (the group transaction) build on
+ * it, and dbtx.c holds the public calls that differ inside a group.
+ *
+ * The db lock knows one thing of the group: the thread whose group holds
+ * it (db_set_group) does not take it again, so members lock as usual.
  */
 #include "db.h"
 
@@ -15,8 +23,6 @@
 #include "loglock.h"
 #include "tlog.h"
 #include "twopc/error.h"
-
-
 
 int64_t
 db_now_ms(void)
@@ -253,22 +259,15 @@ db_open(const char *path, int full, const char *schema, db **out)
 	*out = d;
 	return 0;
 fail:
-	db_close(d);
+	db_free(d); /* no syncer yet */
 	return rv;
 }
 
 void
-db_close(db *d)
+db_free(db *d)
 {
 	if (d == NULL)
 		return;
-	if (d->syncer_running) {
-		pthread_mutex_lock(&d->gmtx);
-		d->syncer_stop = 1;
-		pthread_cond_broadcast(&d->gcv);
-		pthread_mutex_unlock(&d->gmtx);
-		pthread_join(d->syncer, NULL);
-	}
 	for (int i = 0; i < DB_MAX_STMTS; i++)
 		sqlite3_finalize(d->stmts[i]);
 	sqlite3_close(d->h);
@@ -280,17 +279,32 @@ db_close(db *d)
 	free(d);
 }
 
+/* The group holding the db lock on this thread (dbgroup.c), if any. */
+static _Thread_local const db *db_group_own;
+
+int
+db_in_group(const db *d)
+{
+	return db_group_own == d;
+}
+
+void
+db_set_group(const db *d)
+{
+	db_group_own = d;
+}
+
 void
 db_lock(db *d)
 {
-	if (!dbg_mine(d))
+	if (!db_in_group(d))
 		pthread_mutex_lock(&d->mtx);
 }
 
 void
 db_unlock(db *d)
 {
-	if (!dbg_mine(d))
+	if (!db_in_group(d))
 		pthread_mutex_unlock(&d->mtx);
 }
 
@@ -341,16 +355,13 @@ db_tx_begin(db *d, int lazy)
 	return rv;
 }
 
-int
-db_begin(db *d)
+void
+db_broken(db *d)
 {
-	return dbg_mine(d) ? dbg_begin(d, 0) : db_tx_begin(d, 0);
-}
-
-int
-db_begin_lazy(db *d)
-{
-	return dbg_mine(d) ? dbg_begin(d, 1) : db_tx_begin(d, 1);
+	pthread_mutex_lock(&d->gmtx);
+	d->sync_failed = 1;
+	pthread_cond_broadcast(&d->gcv);
+	pthread_mutex_unlock(&d->gmtx);
 }
 
 int
@@ -361,10 +372,7 @@ db_tx_commit(db *d)
 	if (rv != 0) {
 		tlog_error("%s: COMMIT failed: the record is NOT durable", d->path);
 		db_tx_rollback(d);
-		pthread_mutex_lock(&d->gmtx);
-		d->sync_failed = 1; /* whatever was promised around it is in doubt */
-		pthread_cond_broadcast(&d->gcv);
-		pthread_mutex_unlock(&d->gmtx);
+		db_broken(d); /* whatever was promised around it is in doubt */
 		return TWOPC_EIO;
 	}
 	d->commits++;
@@ -373,12 +381,6 @@ db_tx_commit(db *d)
 		atomic_store(&d->need, seq);
 	d->lazy = 0;
 	return 0;
-}
-
-int
-db_commit(db *d)
-{
-	return dbg_mine(d) ? dbg_commit(d) : db_tx_commit(d);
 }
 
 void
@@ -392,32 +394,47 @@ db_tx_rollback(db *d)
 	d->lazy = 0;
 }
 
-void
-db_rollback(db *d)
-{
-	if (dbg_mine(d))
-		dbg_rollback(d);
-	else
-		db_tx_rollback(d);
-}
-
-int
-db_vacuum(db *d)
-{
-	int rv = db_begin_lazy(d);
-	if (rv == 0 && (rv = db_exec(d, "PRAGMA incremental_vacuum")) != 0)
-		db_rollback(d);
-	if (rv == 0)
-		rv = db_commit(d);
-	return rv;
-}
-
 uint64_t
 db_commits(db *d)
 {
 	return d->commits;
 }
 
+/*
+ * fsync the WAL through SQLite's own file object (so the VFS in use, the
+ * harness's faultvfs included, sees the sync). *COVER gets the commit count
+ * before the sync: every one of those commits is in the file, so the sync
+ * makes them durable. The db lock is held only to read the count and the
+ * file; the fsync itself runs without it, so writers keep filling the next
+ * group meanwhile.
+ */
+int
+db_sync_wal(db *d, uint64_t *cover)
+{
+	sqlite3_file *f = NULL;
+	db_lock(d);
+	uint64_t upto = atomic_load(&d->seq);
+	int rc = sqlite3_file_control(d->h, "main", SQLITE_FCNTL_JOURNAL_POINTER, &f);
+	db_unlock(d);
+	if (rc != SQLITE_OK || f == NULL || f->pMethods == NULL) {
+		tlog_error("%s: cannot reach the WAL file to sync it", d->path);
+		return TWOPC_EIO;
+	}
+	if ((rc = f->pMethods->xSync(f, SQLITE_SYNC_NORMAL)) != SQLITE_OK) {
+		tlog_error("%s: fsync of the WAL failed (SQLite error %d): records are NOT durable",
+		    d->path, rc);
+		return TWOPC_EIO;
+	}
+	if (cover != NULL)
+		*cover = upto;
+	return 0;
+}
+
+int
+db_sync_now(db *d)
+{
+	return db_sync_wal(d, NULL);
+}
 
 int
 db_each(sqlite3_stmt *st, db_row_fn read, void *row, db_each_fn fn, void *user)

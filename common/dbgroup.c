@@ -22,6 +22,10 @@
  * - The group's COMMIT is forced (db_durable waits for it) if any member
  *   was forced; a failed statement rolls the whole group back and every
  *   member's callback gets TWOPC_EIO: nothing is promised from it.
+ *
+ * Layering: built on db.c (statements, SQLite's BEGIN/COMMIT, the lock's
+ * owner) and dbsync.c (the callbacks after the COMMIT); dbtx.c sends the
+ * public calls here when the calling thread holds a group.
  */
 #include <stdlib.h>
 
@@ -40,14 +44,6 @@ typedef struct db_after {
 
 /* Statement slots of the savepoint (db.c uses 0..2). */
 enum { S_SAVEPOINT = 3, S_RELEASE, S_ROLLBACK_TO };
-
-static _Thread_local const db *dbg_own;
-
-int
-dbg_mine(const db *d)
-{
-	return dbg_own == d;
-}
 
 static int
 dbg_exec(db *d, int slot, const char *sql)
@@ -68,7 +64,7 @@ dbg_open(db *d)
 	if (db_tx_begin(d, 1) != 0)
 		return TWOPC_EIO;
 	d->group = 1;
-	dbg_own = d;
+	db_set_group(d);
 	return 0;
 }
 
@@ -97,10 +93,7 @@ dbg_close(db *d, db_after **after)
 		    d->path);
 		/* Members may have counted on their records: nothing that
 		 * depends on the log is promised any more (db_durable fails). */
-		pthread_mutex_lock(&d->gmtx);
-		d->sync_failed = 1;
-		pthread_cond_broadcast(&d->gcv);
-		pthread_mutex_unlock(&d->gmtx);
+		db_broken(d);
 		rv = TWOPC_EIO;
 	} else {
 		d->lazy = !d->group_forced;
@@ -109,7 +102,7 @@ dbg_close(db *d, db_after **after)
 	*after = d->after;
 	d->after = NULL;
 	d->group = 0;
-	dbg_own = NULL;
+	db_set_group(NULL);
 	return rv;
 }
 
@@ -122,7 +115,7 @@ dbg_run_after(db *d, db_after *a, int rc)
 		if (a->point != NULL && rc == 0)
 			crash_point(a->point);
 		else if (a->fn != NULL && rc == 0)
-			db_durable_async(d, a->fn, a->arg);
+			dbs_async(d, a->fn, a->arg); /* this thread's group is over */
 		else if (a->fn != NULL)
 			a->fn(a->arg, rc);
 		free(a);
@@ -166,7 +159,7 @@ dbg_resume(db *d)
 		 * and its later db_commit must fail rather than run alone. */
 		d->group = 1;
 		d->group_failed = 1;
-		dbg_own = d;
+		db_set_group(d);
 		return TWOPC_EIO;
 	}
 	return 0;
@@ -233,10 +226,7 @@ dbg_durable_async(db *d, db_done_fn fn, void *arg)
 }
 
 void
-db_crash_committed(db *d, const char *point)
+dbg_crash_committed(db *d, const char *point)
 {
-	if (dbg_mine(d))
-		dbg_defer(d, point, NULL, NULL);
-	else
-		crash_point(point);
+	dbg_defer(d, point, NULL, NULL);
 }

@@ -1,7 +1,10 @@
 /*
- * dbpriv.h - the db handle's fields, shared by db.c (open, statements,
- * transactions, group commit of the fsync) and dbgroup.c (the group
- * transaction); not for other modules, which use db.h.
+ * dbpriv.h - the db handle's fields and the calls between the files of
+ * the db module, bottom to top: db.c (the connection, the lock,
+ * statements, SQLite's own transactions, the WAL's fsync), dbsync.c
+ * (group commit of the fsync), dbgroup.c (the group transaction) and
+ * dbtx.c (the public calls that differ inside a group). Each file calls
+ * only those below it. Not for other modules, which use db.h.
  */
 #ifndef TWOPC_DBPRIV_H
 #define TWOPC_DBPRIV_H
@@ -56,23 +59,49 @@ typedef struct db_waiter {
 	struct db_waiter *next;
 } db_waiter;
 
+/* ---- db.c ---- */
+
 /* The thread's open group on D: its db_lock/db_unlock are no-ops and its
- * transactions are savepoints in the group. */
-int dbg_mine(const db *d);
-/* The group's side of db_begin/db_commit/db_rollback/db_durable*. */
+ * transactions are savepoints in the group. db_set_group(D) marks the
+ * calling thread's group as holding D's lock (NULL: none). */
+int db_in_group(const db *d);
+void db_set_group(const db *d);
+/* SQLite's own BEGIN (LAZY: not forced), COMMIT (counted for dbsync.c)
+ * and ROLLBACK; the group's BEGIN and COMMIT are these too. */
+int db_tx_begin(db *d, int lazy);
+int db_tx_commit(db *d);
+void db_tx_rollback(db *d);
+/* A commit failed: nothing is promised any more (every db_durable fails). */
+void db_broken(db *d);
+/* fsync the WAL; *COVER (unless NULL) gets the commit count it covers.
+ * 0 or TWOPC_EIO (logged). Takes the db lock for a moment. */
+int db_sync_wal(db *d, uint64_t *cover);
+/* Free D's connection and handle (no syncer thread may run). */
+void db_free(db *d);
+
+/* ---- dbsync.c ---- */
+
+/* Until every commit up to TARGET is durable (or a sync failed): lead a
+ * sync or wait for the running one. Without the db lock. 0 or TWOPC_EIO. */
+int dbs_wait(db *d, uint64_t target);
+/* db_durable_async outside a group. */
+void dbs_async(db *d, db_done_fn fn, void *arg);
+/* Stop the syncer thread, if one was started, once its waiters fired. */
+void dbs_stop(db *d);
+
+/* ---- dbgroup.c ---- */
+
+/* The group's side of db_begin/db_commit/db_rollback/db_durable_async and
+ * db_crash_committed (what waits for the group's COMMIT). */
 int dbg_begin(db *d, int lazy);
 int dbg_commit(db *d);
 void dbg_rollback(db *d);
 void dbg_durable_async(db *d, db_done_fn fn, void *arg);
+void dbg_crash_committed(db *d, const char *point);
 /* db_durable inside a group: dbg_suspend commits the group so far,
  * releases the db lock and runs what waited for the COMMIT; dbg_resume
  * takes the lock again and opens the next group. */
 int dbg_suspend(db *d);
 int dbg_resume(db *d);
-
-/* db.c's plain transaction, used by the group for its own BEGIN/COMMIT. */
-int db_tx_begin(db *d, int lazy);
-int db_tx_commit(db *d);
-void db_tx_rollback(db *d);
 
 #endif

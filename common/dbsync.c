@@ -1,7 +1,10 @@
 /*
  * dbsync.c - group commit of the fsync (db.h "Durability and group
- * commit"): db_durable, db_durable_async, db_sync_now and the syncer
- * thread that syncs for async waiters nobody else syncs for.
+ * commit"): the leader/follower wait behind db_durable, the queue behind
+ * db_durable_async, and the syncer thread that syncs for async waiters
+ * nobody else syncs for. Built on db.c alone (its db_sync_wal); knows
+ * nothing of the group transaction: dbtx.c suspends a group around a
+ * wait, and dbgroup.c hands its members' callbacks here after its COMMIT.
  *
  * Invariant: synced only grows, and only to a commit count read before a
  * sync that then succeeded; every waiter fires exactly once, with 0 only
@@ -14,42 +17,6 @@
 #include "dbpriv.h"
 #include "tlog.h"
 #include "twopc/error.h"
-
-/*
- * fsync the WAL through SQLite's own file object (so the VFS in use, the
- * harness's faultvfs included, sees the sync). *COVER gets the commit count
- * before the sync: every one of those commits is in the file, so the sync
- * makes them durable. The db lock is held only to read the count and the
- * file; the fsync itself runs without it, so writers keep filling the next
- * group meanwhile.
- */
-static int
-db_sync_wal(db *d, uint64_t *cover)
-{
-	sqlite3_file *f = NULL;
-	db_lock(d);
-	uint64_t upto = atomic_load(&d->seq);
-	int rc = sqlite3_file_control(d->h, "main", SQLITE_FCNTL_JOURNAL_POINTER, &f);
-	db_unlock(d);
-	if (rc != SQLITE_OK || f == NULL || f->pMethods == NULL) {
-		tlog_error("%s: cannot reach the WAL file to sync it", d->path);
-		return TWOPC_EIO;
-	}
-	if ((rc = f->pMethods->xSync(f, SQLITE_SYNC_NORMAL)) != SQLITE_OK) {
-		tlog_error("%s: fsync of the WAL failed (SQLite error %d): records are NOT durable",
-		    d->path, rc);
-		return TWOPC_EIO;
-	}
-	if (cover != NULL)
-		*cover = upto;
-	return 0;
-}
-
-int
-db_sync_now(db *d)
-{
-	return db_sync_wal(d, NULL);
-}
 
 /* The result every waiter gets: nothing is promised after a failure. */
 static int
@@ -132,8 +99,8 @@ db_wait_locked(db *d, uint64_t target)
 	return db_rc(d);
 }
 
-static int
-db_durable_to(db *d, uint64_t target)
+int
+dbs_wait(db *d, uint64_t target)
 {
 	pthread_mutex_lock(&d->gmtx);
 	int rv = db_wait_locked(d, target);
@@ -169,12 +136,8 @@ db_syncer_main(void *arg)
 }
 
 void
-db_durable_async(db *d, db_done_fn fn, void *arg)
+dbs_async(db *d, db_done_fn fn, void *arg)
 {
-	if (dbg_mine(d)) {
-		dbg_durable_async(d, fn, arg); /* after the group's COMMIT */
-		return;
-	}
 	uint64_t target = atomic_load(&d->need);
 	db_waiter *w = NULL;
 	pthread_mutex_lock(&d->gmtx);
@@ -198,32 +161,16 @@ db_durable_async(db *d, db_done_fn fn, void *arg)
 	fn(arg, rc);
 }
 
-/* Until every commit up to what TARGET reads is durable. Inside a group
- * (a member that must wait for its record), the group so far commits and
- * the db lock is released while the sync runs: the leader of a sync takes
- * the lock for a moment, and may be another thread. The members go on in
- * a new group afterwards. */
-static int
-db_durable_at(db *d, const _Atomic uint64_t *target)
+void
+dbs_stop(db *d)
 {
-	if (!dbg_mine(d))
-		return db_durable_to(d, atomic_load(target));
-	int rv = dbg_suspend(d);
-	int srv = db_durable_to(d, atomic_load(target));
-	int orv = dbg_resume(d);
-	return rv != 0 ? rv : srv != 0 ? srv : orv;
-}
-
-int
-db_durable(db *d)
-{
-	return db_durable_at(d, &d->need);
-}
-
-int
-db_durable_all(db *d)
-{
-	return db_durable_at(d, &d->seq);
+	if (!d->syncer_running)
+		return;
+	pthread_mutex_lock(&d->gmtx);
+	d->syncer_stop = 1;
+	pthread_cond_broadcast(&d->gcv);
+	pthread_mutex_unlock(&d->gmtx);
+	pthread_join(d->syncer, NULL);
 }
 
 uint64_t

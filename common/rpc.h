@@ -191,7 +191,7 @@ void rpc_batch_free(rpc_batch *b);
 /*
  * Close SOCK (from rpc_dial, or any socket used with rpc_call*) while other
  * threads may still be calling on it: their calls end with TWOPC_ECLOSED.
- * Use this rather than nng_close for a shared socket (see rpc.c: NNG 1.5
+ * Use this rather than nng_close for a shared socket (see rpcbase.c: NNG 1.5
  * can crash when a close overlaps an nng_ctx_* call). Blocks only for the
  * close itself.
  */

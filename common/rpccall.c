@@ -1,7 +1,8 @@
 /*
- * rpccall.c - the REQ side of rpc.h: the non-blocking batch of calls
- * (rpc_batch_*), whose completion runs on NNG's threads, and rpc_call /
- * rpc_call_many, which wait for one.
+ * rpccall.c - the REQ side of rpc.h: starting the non-blocking batch of
+ * calls (rpc_batch_start; their completion runs on NNG's threads, and
+ * rpcbatch.c reads their outcome), and rpc_call / rpc_call_many, which
+ * wait for one.
  *
  * A protocol request goes through its peer's channel (rpcchan.c), which
  * may share one message with other requests to that peer. A client's
@@ -24,58 +25,6 @@
 #include "rpcpriv.h"
 #include "tlog.h"
 #include "twopc/error.h"
-
-static tlimit rpc_unauth_reply_log = TLIMIT_INIT("unauthenticated replies");
-
-int
-rpc_reply_check(const uint8_t *data, size_t len, const wire_msg *rep, const char *peer,
-    const uint8_t *tag)
-{
-	const char *why = NULL;
-	if (rpc_auth_check(data, len, rep, peer, tag, &why) == 0)
-		return 0;
-	if (rep->type == WIRE_ERROR && rep->text != NULL) {
-		char esc[512];
-		tlog_escape(esc, sizeof(esc), rep->text);
-		tlimit_log(&rpc_unauth_reply_log, TLOG_WARN, "reply of %s ignored: %s; it said: %s",
-		    peer, why, esc);
-	} else {
-		tlimit_log(&rpc_unauth_reply_log, TLOG_WARN, "%s reply of %s ignored: %s",
-		    wire_type_name(rep->type), peer, why);
-	}
-	return TWOPC_EPROTO;
-}
-
-/* ---- batches: rpc_call_many without a waiting thread ---- */
-
-struct rpc_batch {
-	size_t n;
-	atomic_size_t left;      /* calls not finished, plus one while starting */
-	int64_t deadline;
-	rpc_batch_fn fn;
-	void *arg;
-	rpc_bcall c[];
-};
-
-static void
-rpc_bcall_done(rpc_batch *b)
-{
-	if (atomic_fetch_sub(&b->left, 1) == 1)
-		b->fn(b, b->arg);
-}
-
-void
-rpc_bcall_end(rpc_bcall *k, int rc, const uint8_t *reply, size_t len)
-{
-	k->rc = rc;
-	if (rc == 0 && (k->rbuf = malloc(len ? len : 1)) == NULL)
-		k->rc = TWOPC_ENOMEM;
-	else if (rc == 0) {
-		memcpy(k->rbuf, reply, len);
-		k->rlen = len;
-	}
-	rpc_bcall_done(k->b);
-}
 
 /*
  * The calls' aio callback, on an NNG thread. The receive is posted here
@@ -172,59 +121,6 @@ rpc_batch_start(size_t n, const nng_socket *socks, const wire_msg *const *reqs,
 	}
 	rpc_bcall_done(b);
 	return 0;
-}
-
-int
-rpc_batch_result(rpc_batch *b, size_t i, wire_msg *rep)
-{
-	rpc_bcall *k = &b->c[i];
-	int rc;
-	if (k->rc != 0 || (k->reply == NULL && k->rbuf == NULL))
-		return k->rc ? k->rc : TWOPC_EPROTO;
-	if (k->reply != NULL) {
-		rc = wire_decode(nng_msg_body(k->reply), nng_msg_len(k->reply), rep);
-		if (rc == 0 && k->peer != NULL &&
-		    rpc_reply_check(nng_msg_body(k->reply), nng_msg_len(k->reply), rep, k->peer,
-		    k->tag) != 0) {
-			wire_msg_free(rep);
-			nng_msg_free(k->reply);
-			k->reply = NULL;
-			k->rc = TWOPC_EPROTO;
-			return TWOPC_EPROTO;
-		}
-		nng_msg_free(k->reply);
-		k->reply = NULL;
-	} else {
-		rc = wire_decode(k->rbuf, k->rlen, rep);
-		free(k->rbuf);
-		k->rbuf = NULL;
-	}
-	if (rc != 0) {
-		tlimit_log(&rpc_bad_reply_log, TLOG_WARN, "malformed reply: %s", wire_last_error());
-		k->rc = TWOPC_EPROTO;
-		return TWOPC_EPROTO;
-	}
-	k->rc = TWOPC_ESTATE;   /* read once */
-	return 0;
-}
-
-void
-rpc_batch_free(rpc_batch *b)
-{
-	if (b == NULL)
-		return;
-	for (size_t i = 0; i < b->n; i++) {
-		rpc_bcall *k = &b->c[i];
-		if (k->reply != NULL)
-			nng_msg_free(k->reply);
-		free(k->rbuf);
-		wire_buf_free(&k->req);
-		if (k->aio != NULL)
-			nng_aio_free(k->aio);
-		if (k->open)
-			RPC_CTX_CALL(nng_ctx_close(k->ctx));
-	}
-	free(b);
 }
 
 /* rpc_call_many's wait for its batch. */

@@ -19,7 +19,7 @@
  * the next envelope; nothing here blocks there. A channel is created at a
  * socket's first protocol request and freed by rpc_chan_close (rpc_close),
  * which waits for its envelopes: so no NNG call on the channel's contexts
- * can overlap the socket's close (rpc.c explains why that matters).
+ * can overlap the socket's close (rpcbase.c explains why that matters).
  */
 #include <pthread.h>
 #include <stdlib.h>

@@ -1,10 +1,13 @@
 /*
- * rpcpriv.h - what rpc.c (setup, errors, dial, close), rpcsrv.c (the REP
- * server) and rpccall.c (the REQ calls) share; not for other modules,
- * which use rpc.h.
+ * rpcpriv.h - what the files of the rpc module share; not for other
+ * modules, which use rpc.h. Bottom to top: rpcbase.c (the close lock,
+ * errors, socket options, peers, the reply check), rpcbatch.c (a batch's
+ * calls end and are read), rpcchan.c (a peer's channel), rpccall.c
+ * (starting calls) and rpc.c (dial, close); rpcsrv.c and rpcslot.c (the
+ * REP server) on rpcbase.c. Each file calls only those below it.
  *
  * Invariant: every nng_ctx_* call on a socket that rpc_close() may close
- * while the call runs is made inside RPC_CTX_CALL (see rpc.c for why).
+ * while the call runs is made inside RPC_CTX_CALL (see rpcbase.c for why).
  * The exceptions are the server's own contexts (closed only by
  * rpc_server_stop) and calls on NNG's threads (rpccall.c: a batch's
  * sockets are not closed while it runs).
@@ -13,10 +16,12 @@
 #define TWOPC_RPCPRIV_H
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <nng/nng.h>
 #include <nng/supplemental/tls/tls.h>
 
+#include "rpc.h"
 #include "tlimit.h"
 #include "wire.h"
 
@@ -25,7 +30,8 @@
  * (nng_tls_config_free it), or NULL with the reason logged. */
 nng_tls_config *rpc_tls_config(int server, const char *url);
 
-/* Held shared by nng_ctx_* calls, exclusively by rpc_close (rpc.c). */
+/* Held shared by nng_ctx_* calls, exclusively by rpc_close (rpcbase.c says
+ * why). */
 extern pthread_rwlock_t rpc_close_lk;
 
 #define RPC_CTX_CALL(call) do { \
@@ -59,9 +65,21 @@ typedef struct rpc_bcall {
 	struct rpc_bcall *next;      /* channel queue */
 } rpc_bcall;
 
+/* A batch (rpcbatch.c): N calls with one deadline. */
+struct rpc_batch {
+	size_t n;
+	atomic_size_t left;      /* calls not finished, plus one while starting */
+	int64_t deadline;
+	rpc_batch_fn fn;
+	void *arg;
+	rpc_bcall c[];
+};
+
 /* K's call is over: RC 0 with the reply's LEN bytes at REPLY (copied), or
  * a twopc_err. Any thread; K may be freed by the time it returns. */
 void rpc_bcall_end(rpc_bcall *k, int rc, const uint8_t *reply, size_t len);
+/* One call of B is over (its rc and reply set): the last one runs B's FN. */
+void rpc_bcall_done(rpc_batch *b);
 
 /* Send K (K->req encoded, K->deadline set) through SOCK's channel. */
 void rpc_chan_send(nng_socket sock, rpc_bcall *k);
@@ -76,6 +94,9 @@ extern tlimit rpc_bad_reply_log;
  * identity (rpcauth.h): its requests are sealed for it and its replies
  * checked. NULL: neither. The string lives as long as the process. */
 const char *rpc_sock_peer(nng_socket sock);
+/* Record PEER for SOCK (rpc_dial): 0 or TWOPC_ENOMEM; forget it (rpc_close). */
+int rpc_sock_peer_set(nng_socket sock, const char *peer);
+void rpc_sock_peer_drop(nng_socket sock);
 
 /* Check REP, decoded from the LEN bytes at DATA, as PEER's reply to the
  * request whose MAC is TAG (rpc_auth_check). 0, or TWOPC_EPROTO, logged

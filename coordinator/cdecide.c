@@ -29,7 +29,7 @@
 #include "cflow.h"
 #include "coord.h"
 #include "crash.h"
-#include "csubmit.h"
+#include "cwait.h"
 
 /* The decision's row, with the READ-ONLY voters' ACKs (so that no resend
  * ever targets them): an ABORT forced below, a COMMIT lazy. */
@@ -135,7 +135,7 @@ cdecide_step_early(coord *c, coord_txn *t)
 	cflow_batch_free(t);
 	if (acked)
 		crash_point("coordinator.after_first_global");
-	if (csubmit_wait_now(c, t) != 0) {
+	if (cwait_now(c, t) != 0) {
 		coord_running_done(c, t, TX_NONE, NULL);
 		coord_fail(c, "cannot force WAIT to the log");
 		cflow_release(c, t);

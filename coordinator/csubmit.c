@@ -8,10 +8,11 @@
  * makes itself is new by construction and not looked up). Then the
  * transaction becomes a flow (cflow.c): its first step, on a step thread
  * and in one log transaction with the other steps queued meanwhile,
- * forces WAIT, naming every participant and the run's epoch, and starts
- * the vote round (cvote.c) without waiting for the fsync: the vote step
- * runs once both the votes and WAIT's fsync are done (R2: the commit
- * point is WAIT durable and every vote yes). No thread waits for it.
+ * starts the vote round (cvote.c) and forces WAIT, naming every
+ * participant and the run's epoch (cwait.c), without waiting for the
+ * fsync: the vote step runs once both the votes and WAIT's fsync are done
+ * (R2: the commit point is WAIT durable and every vote yes). No thread
+ * waits for it.
  */
 #include "csubmit.h"
 
@@ -22,8 +23,8 @@
 
 #include "cflow.h"
 #include "coord.h"
-#include "crash.h"
 #include "cvote.h"
+#include "cwait.h"
 #include "mclock.h"
 #include "tlimit.h"
 #include "tlog.h"
@@ -144,57 +145,6 @@ csubmit_enter(coord *c, coord_txn *t, int chosen, wire_msg *rep, char *buf, size
 	return -1;
 }
 
-/* T's WAIT row (with its run's epoch), forced (LAZY: not), and T enters
- * WAIT. 0 or TWOPC_EIO. */
-static int
-csubmit_write_wait(coord *c, coord_txn *t, int lazy)
-{
-	char parts[sizeof(((clog_txn *)0)->participants)];
-	int rv;
-
-	ctxn_join_parts(t, c->cfg, parts, sizeof(parts));
-	db_lock(c->db);
-	rv = lazy ? db_begin_lazy(c->db) : db_begin(c->db);
-	if (rv == 0 && (rv = ctxn_write(c->db, t, TX_WAIT, parts)) != 0)
-		db_rollback(c->db);
-	if (rv == 0)
-		rv = db_commit(c->db);
-	db_unlock(c->db);
-	if (rv == 0)
-		rv = ctxn_enter(t, TX_WAIT, parts);
-	return rv;
-}
-
-int
-csubmit_wait_now(coord *c, coord_txn *t)
-{
-	int rv = csubmit_write_wait(c, t, 0);
-	return rv != 0 ? rv : db_durable(c->db);
-}
-
-/* WAIT is durable (RC 0) or could not be: the vote step may run. */
-static void
-csubmit_wait_durable(void *arg, int rc)
-{
-	coord_txn *t = arg;
-	t->wait_rc = rc;
-	cflow_join(t);
-}
-
-/* 1 if WAIT is to be written only once the votes are in: the crash point
- * coordinator.before_decision_logged is armed (it stops the process in
- * exactly that state: every vote in, WAIT not durable, a state a slow
- * fsync passes through in production too), or the bug variant. */
-static int
-csubmit_wait_late(void)
-{
-#ifdef TWOPC_BUG_GLOBAL_BEFORE_DECISION
-	return 1;
-#else
-	return crash_point_armed("coordinator.before_decision_logged");
-#endif
-}
-
 void
 csubmit_step(coord *c, coord_txn *t)
 {
@@ -207,11 +157,11 @@ csubmit_step(coord *c, coord_txn *t)
 	 * is the decision; WAIT stays lazy and is written first (the vote
 	 * step may run as soon as the one vote is in). */
 	int two_phase = t->nparts > 1;
-	int late = two_phase && csubmit_wait_late();
+	int late = two_phase && cwait_late();
 	t->run_epoch = atomic_load(&c->epoch);
 	if (late) {
 		t->flags |= CTXN_WAIT_LATE;
-	} else if (!two_phase && csubmit_write_wait(c, t, 1) != 0) {
+	} else if (!two_phase && cwait_write(c, t, 1) != 0) {
 		coord_running_done(c, t, TX_NONE, NULL);
 		coord_fail(c, "cannot write the log");
 		cflow_release(c, t);
@@ -221,21 +171,8 @@ csubmit_step(coord *c, coord_txn *t)
 	 * for: until they end, the flow cannot move on, so T stays ours. */
 	atomic_store(&t->pending, two_phase && !late ? 1 : 0);
 	cvote_start(c, t);
-	if (!two_phase || late)
-		return;
-#ifdef TWOPC_BUG_RESULT_BEFORE_WAIT
-	/* TEST-ONLY BUG VARIANT (breaks R2): WAIT written lazily and its
-	 * fsync not waited for, so COMMITTED and GLOBAL_COMMIT leave while
-	 * WAIT is only in the page cache. twopc-crashtest's power-loss runs
-	 * must catch it. */
-	csubmit_wait_durable(t, csubmit_write_wait(c, t, 1));
-	return;
-#endif
-	int rv = csubmit_write_wait(c, t, 0);
-	if (rv != 0)
-		csubmit_wait_durable(t, rv); /* the vote step fails the coordinator */
-	else
-		db_durable_async(c->db, csubmit_wait_durable, t);
+	if (two_phase && !late)
+		cwait_async(c, t);
 }
 
 int

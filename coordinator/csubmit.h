@@ -17,8 +17,5 @@ int csubmit_handle(struct coord *c, const wire_msg *req, wire_msg *rep, char *bu
 /* The step of a new transaction T (CSTAGE_SUBMIT): WAIT, then the votes. */
 struct coord_txn;
 void csubmit_step(struct coord *c, struct coord_txn *t);
-/* WAIT for T written and forced now (T was submitted with WAIT held back
- * until its votes, CTXN_WAIT_LATE): 0 or TWOPC_EIO. A step thread. */
-int csubmit_wait_now(struct coord *c, struct coord_txn *t);
 
 #endif

@@ -33,7 +33,7 @@
 #include "conephase.h"
 #include "coord.h"
 #include "crash.h"
-#include "csubmit.h"
+#include "cwait.h"
 #include "mclock.h"
 #include "twopc/error.h"
 
@@ -281,7 +281,7 @@ cvote_step(coord *c, coord_txn *t)
 		 * recovery has no record: presumed ABORT, which the READY
 		 * participants hear when they ask. */
 		crash_point("coordinator.before_decision_logged");
-		t->wait_rc = csubmit_wait_now(c, t);
+		t->wait_rc = cwait_now(c, t);
 	}
 	if (t->wait_rc != 0) {
 		coord_running_done(c, t, TX_NONE, NULL);
