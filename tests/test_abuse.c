@@ -100,38 +100,25 @@ t_counter_wait(hcluster *c, int i, const char *name, long long want, int ms)
 	return v;
 }
 
-/* A REQ socket dialing node I's URL (blocking: connected on return), no
- * resend, a receive cap above any message, replies awaited MS. */
+/* A REQ socket dialing node I's URL (blocking: connected on return), a
+ * receive cap above any message. Cooked (RAW 0): no resend, replies
+ * awaited MS. Raw (RAW 1), for floods: it keeps no request state (a
+ * cooked REQ socket cancels its previous request at each send, and after
+ * thousands of them NNG 1.5.2's nng_close was seen to hang for good), and
+ * its receive queue holds every reply a flood can get. */
 static int
-t_req(hcluster *c, int i, int ms, nng_socket *out)
+t_req_sock(hcluster *c, int i, int raw, int ms, nng_socket *out)
 {
 	nng_socket s;
-	if (nng_req0_open(&s) != 0)
+	if ((raw ? nng_req0_open_raw(&s) : nng_req0_open(&s)) != 0)
 		return -1;
-	nng_socket_set_ms(s, NNG_OPT_REQ_RESENDTIME, NNG_DURATION_INFINITE);
-	nng_socket_set_ms(s, NNG_OPT_RECVTIMEO, ms);
-	nng_socket_set_ms(s, NNG_OPT_SENDTIMEO, 3000);
-	nng_socket_set_size(s, NNG_OPT_RECVMAXSZ, 0);
-	if (nng_dial(s, c->urls[i], NULL, 0) != 0) {
-		nng_close(s);
-		return -1;
+	if (raw) {
+		nng_socket_set_int(s, NNG_OPT_RECVBUF, 8192);
+	} else {
+		nng_socket_set_ms(s, NNG_OPT_REQ_RESENDTIME, NNG_DURATION_INFINITE);
+		nng_socket_set_ms(s, NNG_OPT_RECVTIMEO, ms);
 	}
-	*out = s;
-	return 0;
-}
-
-/* A raw REQ socket dialled to node I, for floods: it keeps no request
- * state (a cooked REQ socket cancels its previous request at each send,
- * and after thousands of them NNG 1.5.2's nng_close was seen to hang for
- * good). Its receive queue holds every reply a flood can get. */
-static int
-t_flood_sock(hcluster *c, int i, nng_socket *out)
-{
-	nng_socket s;
-	if (nng_req0_open_raw(&s) != 0)
-		return -1;
 	nng_socket_set_ms(s, NNG_OPT_SENDTIMEO, 3000);
-	nng_socket_set_int(s, NNG_OPT_RECVBUF, 8192);
 	nng_socket_set_size(s, NNG_OPT_RECVMAXSZ, 0);
 	if (nng_dial(s, c->urls[i], NULL, 0) != 0) {
 		nng_close(s);
@@ -286,7 +273,7 @@ test_flood_counted_and_quiet(void)
 	long long mal0 = t_counter(&c, A, "malformed"), ref0 = t_counter(&c, A, "refused");
 	T_TRUE(mal0 >= 0 && ref0 >= 0);
 	long lines0 = t_lines(&c, A);
-	CU_ASSERT_FATAL(t_flood_sock(&c, A, &s) == 0);
+	CU_ASSERT_FATAL(t_req_sock(&c, A, 1, 0, &s) == 0);
 	srand(13);
 	for (int i = 0; i < GARBAGE; i++) {
 		size_t n = 1 + (size_t)(rand() % (int)sizeof(junk));
@@ -566,7 +553,7 @@ test_size_cap(void)
 	T_EQ(wire_decode(b.data, b.len, &dec), 0);
 	wire_msg_free(&dec);
 	long long mal0 = t_counter(&c, A, "malformed");
-	CU_ASSERT_FATAL(t_req(&c, A, 3000, &s) == 0);
+	CU_ASSERT_FATAL(t_req_sock(&c, A, 0, 3000, &s) == 0);
 	/* Exactly the cap: delivered, decoded, answered. */
 	T_EQ(nng_send(s, b.data, b.len, 0), 0);
 	T_EQ(nng_recv(s, &rep, &sz, NNG_FLAG_ALLOC), 0);
