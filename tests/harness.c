@@ -3,6 +3,7 @@
  */
 #include "harness.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -35,6 +36,77 @@ hc_sleep_ms(int ms)
 	nanosleep(&ts, NULL);
 }
 
+/*
+ * The clusters created and not destroyed, by directory: a test that stops
+ * at a failed fatal assertion never reaches its hc_destroy, and its
+ * daemons would keep their ports (the next tests' clusters then fail to
+ * start). hc_reap, after every test (tu_after_each), kills them. By
+ * directory, not by hcluster: the struct lived on the test's stack.
+ */
+#define HC_LIVE_MAX 16
+static char hc_live[HC_LIVE_MAX][256];
+
+static void
+hc_live_add(const char *dir)
+{
+	for (int i = 0; i < HC_LIVE_MAX; i++)
+		if (hc_live[i][0] == '\0') {
+			snprintf(hc_live[i], sizeof(hc_live[i]), "%s", dir);
+			return;
+		}
+}
+
+static void
+hc_live_drop(const char *dir)
+{
+	for (int i = 0; i < HC_LIVE_MAX; i++)
+		if (dir[0] != '\0' && strcmp(hc_live[i], dir) == 0)
+			hc_live[i][0] = '\0';
+}
+
+/* Kill every process whose command line names DIR; how many. */
+static int
+hc_kill_named(const char *dir)
+{
+	DIR *d = opendir("/proc");
+	struct dirent *e;
+	int n = 0;
+	while (d != NULL && (e = readdir(d)) != NULL) {
+		char path[300], cmd[4096];
+		pid_t pid = (pid_t)atoi(e->d_name);
+		if (pid <= 0 || pid == getpid())
+			continue;
+		snprintf(path, sizeof(path), "/proc/%d/cmdline", (int)pid);
+		FILE *f = fopen(path, "r");
+		if (f == NULL)
+			continue;
+		size_t len = fread(cmd, 1, sizeof(cmd) - 1, f);
+		fclose(f);
+		for (size_t k = 0; k < len; k++)
+			cmd[k] = cmd[k] == '\0' ? ' ' : cmd[k];
+		cmd[len] = '\0';
+		if (strstr(cmd, dir) != NULL && kill(pid, SIGKILL) == 0)
+			n++;
+	}
+	if (d != NULL)
+		closedir(d);
+	return n;
+}
+
+void
+hc_reap(void)
+{
+	for (int i = 0; i < HC_LIVE_MAX; i++) {
+		if (hc_live[i][0] == '\0')
+			continue;
+		int n = hc_kill_named(hc_live[i]);
+		if (n > 0)
+			fprintf(stderr, "\n  harness: killed %d daemon(s) of %s, left by the test\n", n,
+			    hc_live[i]);
+		hc_live[i][0] = '\0';
+	}
+}
+
 int
 hc_create(hcluster *c, int nparts, int vote_timeout_ms, int decision_timeout_ms)
 {
@@ -47,7 +119,9 @@ hc_create(hcluster *c, int nparts, int vote_timeout_ms, int decision_timeout_ms)
 		return -1;
 	snprintf(c->bin, sizeof(c->bin), "%s", b ? b : "build");
 	snprintf(c->dir, sizeof(c->dir), "/tmp/twopc-test-XXXXXX");
-	if (mkdtemp(c->dir) == NULL)
+	if (mkdtemp(c->dir) != NULL)
+		hc_live_add(c->dir);
+	else
 		return -1;
 	snprintf(c->file, sizeof(c->file), "%s/cluster.yaml", c->dir);
 	c->nparts = nparts;
@@ -548,6 +622,7 @@ hc_scan_sanitizers(hcluster *c)
 void
 hc_destroy(hcluster *c)
 {
+	hc_live_drop(c->dir);
 	for (int i = 0; i < c->nnodes; i++)
 		if (c->pids[i] > 0)
 			kill(c->pids[i], SIGTERM);

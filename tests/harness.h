@@ -87,6 +87,9 @@ int hc_kill(hcluster *c, int i);
  * UBSan, LeakSanitizer): each is printed and counted in
  * hc_sanitizer_reports, which the test runners turn into a failure. */
 void hc_destroy(hcluster *c);
+/* Kill the daemons of every cluster created and not destroyed (a test
+ * that stopped at a fatal assertion); run after each test. */
+void hc_reap(void);
 extern int hc_sanitizer_reports;
 /* Scan node logs now; returns the number of reports found (and counts them). */
 int hc_scan_sanitizers(hcluster *c);

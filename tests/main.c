@@ -59,6 +59,7 @@ main(int argc, char **argv)
 {
 	if (CU_initialize_registry() != CUE_SUCCESS)
 		return 1;
+	tu_after_each = hc_reap;
 	for (size_t i = 0; i < T_NITEMS(suites); i++) {
 		int want = argc == 1;
 		for (int a = 1; a < argc; a++)

@@ -41,6 +41,28 @@
 #include "testutil.h"
 #include "twopc/participant.h"
 
+/* A cluster a test left behind (a fatal assertion skips its hc_destroy)
+ * is killed by hc_reap, which runs after every test: its daemons would
+ * otherwise keep their ports for the rest of the run. */
+static void
+test_harness_reaps_leftovers(void)
+{
+	hcluster c, *keep = malloc(sizeof(*keep));
+	CU_ASSERT_FATAL(keep != NULL);
+	T_CLUSTER_UP(&c, 2, 2000, 1000);
+	for (int i = 0; i < c.nnodes; i++)
+		T_TRUE(hc_alive(&c, i));
+	memcpy(keep, &c, sizeof(c));
+	hc_reap();
+	for (int i = 0; i < keep->nnodes; i++) {
+		int st = 0;
+		T_EQ(hc_wait_exit(keep, i, 5000, &st), 0);
+		T_TRUE(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL);
+	}
+	hc_destroy(keep);
+	free(keep);
+}
+
 void test_ops_register(void);
 
 #define COORD 0
@@ -477,6 +499,7 @@ test_ops_register(void)
 		{ "cli_bad_arguments", test_cli_bad_arguments },
 		{ "cli_json_not_utf8", test_cli_json_not_utf8 },
 		{ "cli_commit_coordinator_down", test_cli_commit_coordinator_down },
+		{ "harness_reaps_leftovers", test_harness_reaps_leftovers },
 	};
 	TU_SUITE("ops", tests);
 }

@@ -71,10 +71,19 @@ tu_nap_ms(int ms)
 		;
 }
 
+void (*tu_after_each)(void);
+
+static void
+tu_teardown(void)
+{
+	if (tu_after_each != NULL)
+		tu_after_each();
+}
+
 void
 tu_suite(const char *name, const tu_test *tests, size_t n)
 {
-	CU_pSuite s = CU_add_suite(name, NULL, NULL);
+	CU_pSuite s = CU_add_suite_with_setup_and_teardown(name, NULL, NULL, NULL, tu_teardown);
 	for (size_t i = 0; s != NULL && i < n; i++)
 		CU_add_test(s, tests[i].name, tests[i].fn);
 }

@@ -80,6 +80,9 @@ typedef struct tu_test {
 /* Register suite NAME with the N tests of TESTS, in that order (nothing
  * when CUnit cannot add the suite; the run then reports it). */
 void tu_suite(const char *name, const tu_test *tests, size_t n);
+/* Run after every test of those suites, also one a fatal assertion
+ * stopped (the harness's hc_reap); NULL: nothing. */
+extern void (*tu_after_each)(void);
 #define TU_SUITE(name, tests) tu_suite((name), (tests), T_NITEMS(tests))
 
 /* Remove DIR and all below it, quietly (a test's scratch directory);
