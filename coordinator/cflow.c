@@ -267,20 +267,25 @@ cflow_answer_to(coord *c, rpc_deferred *client, const char *txid, tx_state outco
 	cflow_answer_send(c, client, txid, outcome, reason, 0);
 }
 
-void
-cflow_answer_durable(coord *c, coord_txn *t, tx_state outcome, const char *reason)
+/* T's client, taken (once), answered; DURABLE: past the gate. */
+static void
+cflow_answer_take(coord *c, coord_txn *t, tx_state outcome, const char *reason, int durable)
 {
 	rpc_deferred *client = t->client;
 	t->client = NULL;
-	cflow_answer_send(c, client, t->txid, outcome, reason, 1);
+	cflow_answer_send(c, client, t->txid, outcome, reason, durable);
+}
+
+void
+cflow_answer_durable(coord *c, coord_txn *t, tx_state outcome, const char *reason)
+{
+	cflow_answer_take(c, t, outcome, reason, 1);
 }
 
 void
 cflow_answer(coord *c, coord_txn *t, tx_state outcome, const char *reason)
 {
-	rpc_deferred *client = t->client;
-	t->client = NULL;
-	cflow_answer_to(c, client, t->txid, outcome, reason);
+	cflow_answer_take(c, t, outcome, reason, 0);
 }
 
 void

@@ -212,13 +212,14 @@ void
 cvote_votes_in(coord *c, coord_txn *t)
 {
 	cvote_read(c, t);
-#ifndef TWOPC_BUG_GLOBAL_BEFORE_DECISION
 	/* R2: the commit point is WAIT durable and every vote yes. Both are
 	 * true here (the flow joined both), so the client hears COMMITTED now,
 	 * past the reply gate (which would wait for other transactions'
 	 * records too); the COMMIT record, lazy, and the GLOBAL_COMMITs
 	 * follow on the step thread. A fenced coordinator answers "outcome
-	 * unknown" instead (cflow_answer_to). */
+	 * unknown" instead (cflow_answer_to). With WAIT held back (CTXN_WAIT_LATE:
+	 * the crash point before_decision_logged, the bug variant
+	 * GLOBAL_BEFORE_DECISION) the vote step decides, as before. */
 	if (t->tally != TX_COMMIT || t->tally_waiting || t->nparts < 2 || t->client == NULL ||
 	    (t->flags & CTXN_WAIT_LATE) || t->wait_rc != 0)
 		return;
@@ -227,7 +228,6 @@ cvote_votes_in(coord *c, coord_txn *t)
 	crash_point("coordinator.after_decision_logged");
 	t->flags |= CTXN_ANSWERED;
 	cflow_answer_durable(c, t, TX_COMMIT, "");
-#endif
 }
 
 void

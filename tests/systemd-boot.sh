@@ -124,27 +124,21 @@ skip() {
 	exit 77
 }
 # A check: DESCRIPTION then the command; its output is shown on failure.
+# Status 0 or 1.
 check() {
 	local what=$1 out
 	shift
 	if out=$("$@" 2>&1); then
 		ok "$what"
-	else
-		bad "$what"
-		printf '%s\n' "$out" | sed 's/^/        /' | tail -n 20
+		return 0
 	fi
+	bad "$what"
+	printf '%s\n' "$out" | sed 's/^/        /' | tail -n 30
+	return 1
 }
 # A step that the rest depends on: on failure, FAIL and stop.
 must() {
-	local what=$1 out
-	shift
-	if out=$("$@" 2>&1); then
-		ok "$what"
-	else
-		bad "$what"
-		printf '%s\n' "$out" | sed 's/^/        /' | tail -n 30
-		exit 1
-	fi
+	check "$@" || exit 1
 }
 
 # Runs a command inside the namespaces, once systemd is their PID 1 (before
