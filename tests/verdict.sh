@@ -8,12 +8,20 @@
 # line (crash-harness cases, bug variants caught, library cases, model
 # checks), and a step that printed neither as one test. A step that
 # failed without a failure counted in its output counts one failure.
+# Before that line, when anything failed, it names each failed step and
+# repeats the lines that say what failed (CUnit's numbered assertion
+# lines with the test before them, the model's "FAIL" lines, the crash
+# harness's "VIOLATION" cases), at most 40, so that the tail of a CI log is enough.
 # Prints "make test: N passed, M failed" and exits 1 if M > 0.
 set -u
 log=$1
 [ -f "$log" ] || { echo "make test: 0 passed, 1 failed (no record of the run in $log)"; exit 1; }
 awk '
-function flush_step(rc) {
+function note(line) {
+	if (nwhy < 40) why[nwhy++] = line
+}
+function flush_step(name, rc) {
+	if (rc != 0) note("failed step: " name " (exit " rc ")")
 	if (counted) {
 		passed += sp; failed += sf
 		if (rc != 0 && sf == 0) failed++
@@ -29,8 +37,12 @@ function flush_step(rc) {
 	split(substr($0, RSTART, RLENGTH), w, " ")
 	sp += w[1]; sf += w[3]; counted = 1; next
 }
-/^step: .* exit [0-9]+$/ { flush_step($NF + 0); next }
+/^  Test: / { test = $0; next }
+/^    [0-9]+\. [^ ]+:[0-9]+ +- / { note(test); note($0); next }
+/^FAIL |VIOLATION$/ { note($0); next }
+/^step: .* exit [0-9]+$/ { flush_step($2, $NF + 0); next }
 END {
+	for (i = 0; i < nwhy; i++) print "  " why[i]
 	printf "make test: %d passed, %d failed\n", passed, failed
 	exit failed > 0
 }' "$log"
