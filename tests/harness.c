@@ -472,7 +472,7 @@ hc_start(hcluster *c, int i, const char *env)
 {
 	if (hc_spawn(c, i, env) != 0)
 		return -1;
-	return hc_ping(c, i, 5000);
+	return hc_ping(c, i, HC_START_MS);
 }
 
 int
@@ -482,9 +482,9 @@ hc_start_all(hcluster *c)
 		if (hc_spawn(c, i, NULL) != 0)
 			return -1;
 	for (int i = 0; i < c->nnodes; i++) {
-		if (hc_ping(c, i, 5000) != 0) {
-			fprintf(stderr, "harness: %s did not answer on %s within 5 s (see %s/%s.log)\n",
-			    c->names[i], c->urls[i], c->dir, c->names[i]);
+		if (hc_ping(c, i, HC_START_MS) != 0) {
+			fprintf(stderr, "harness: %s did not answer on %s within %d ms (see %s/%s.log)\n",
+			    c->names[i], c->urls[i], HC_START_MS, c->dir, c->names[i]);
 			return -1;
 		}
 	}

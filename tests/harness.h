@@ -61,7 +61,9 @@ int hc_http_get(hcluster *c, int i, const char *path, int *status, char *body, s
 int hc_set_durability(hcluster *c, const char *durability);
 
 /* Start node I with the extra environment ENV ("VAR=value ...", or NULL) and
- * wait until it answers (IAMALIVE), at most 5 s. 0 or -1. */
+ * wait until it answers (IAMALIVE), at most HC_START_MS (a node that exits
+ * ends the wait at once). 0 or -1. */
+#define HC_START_MS 15000
 int hc_start(hcluster *c, int i, const char *env);
 /* Start without waiting for it to answer. */
 int hc_spawn(hcluster *c, int i, const char *env);
@@ -121,7 +123,7 @@ long long hc_file_int(const char *path, const char *sql);
 /* The committed kv value of KEY at participant I ("" if absent), read as
  * twopc get reads: once no READY transaction holds KEY, or after
  * HC_KV_WAIT_MS. */
-#define HC_KV_WAIT_MS 3000
+#define HC_KV_WAIT_MS 10000
 void hc_kv(hcluster *c, int i, const char *key, char *buf, size_t len);
 
 /* Run the driver: build/twopc -c FILE ARGS..., stdout+stderr into OUT.

@@ -229,7 +229,10 @@ test_tlimit_summary(void)
 	tlimit_log(&t, TLOG_WARN, "event %d", 50);
 	tlog_set_sink(NULL, NULL, TLOG_INFO);
 	T_EQ(t_nsunk, TLIMIT_BURST + 2);
-	T_STREQ(t_sunk[TLIMIT_BURST], "test events (40 more suppressed in the last 1 s)");
+	/* The span is rounded up to whole seconds: 1 s unless the nap ran
+	 * long on a busy machine. */
+	T_HAS(t_sunk[TLIMIT_BURST], "test events (40 more suppressed in the last ");
+	T_HAS(t_sunk[TLIMIT_BURST], " s)");
 	T_STREQ(t_sunk[TLIMIT_BURST + 1], "event 50");
 	T_EQ(tlimit_count(&t), 51);
 }
@@ -296,6 +299,11 @@ test_flood_counted_and_quiet(void)
 	T_EQ(t_counter_wait(&c, A, "malformed", mal0 + GARBAGE, 10000), mal0 + GARBAGE);
 	T_EQ(t_counter_wait(&c, A, "refused", ref0 + STALE, 10000), ref0 + STALE);
 	nng_close(s);
+	/* Each event is counted before its line is written (tlimit.c): the
+	 * last burst lines may trail the counters. */
+	for (int64_t end = mono_ms() + 5000;
+	    t_lines(&c, A) - lines0 < 2 * TLIMIT_BURST - 2 && mono_ms() < end;)
+		tu_nap_ms(20);
 	long grew = t_lines(&c, A) - lines0;
 	T_CHECK(grew >= 2 * TLIMIT_BURST - 2 && grew <= 2 * (TLIMIT_BURST + 1),
 	    "alpha's log grew by %ld lines for %d rejected messages", grew, GARBAGE + STALE);
@@ -333,7 +341,7 @@ test_key_newline_escaped(void)
 	 * coordinator with the ABORT. */
 	snprintf(op, sizeof(op), "alpha:check:x\n%s=1", forged);
 	T_EQ(T_DRV(&c, "commit", op, "beta:put:b=1") != 0, 1);
-	T_EQ(hc_wait_log_line(&c, CO, "x\\x0a2030-01-01T00:00Z coord ERROR FORGED", 3000), 0);
+	T_EQ(hc_wait_log_line(&c, CO, "x\\x0a2030-01-01T00:00Z coord ERROR FORGED", 10000), 0);
 	snprintf(op, sizeof(op), "alpha:put:y\r\n%s=1", forged);
 	T_EQ(T_DRV(&c, "commit", op, "beta:put:b=2"), 0);
 	for (int i = 0; i < c.nnodes; i++)
@@ -447,7 +455,10 @@ test_idle_connections(void)
 	int64_t t0 = mono_ms();
 	T_EQ(T_DRV(&c, "commit", "alpha:put:a=2", "beta:put:b=2"), 0);
 	int64_t took = mono_ms() - t0;
-	T_CHECK(took < 2000, "a commit with %d idle connections open took %lld ms", got,
+	/* Starved of descriptors, the commit would wait for NNG to drop the
+	 * idle handshakes (10 s); the bound is well below that but leaves a
+	 * busy machine room for the driver's start and two fsyncs. */
+	T_CHECK(took < 6000, "a commit with %d idle connections open took %lld ms", got,
 	    (long long)took);
 	T_TRUE(hc_alive(&c, CO));
 	t_close_all(fds, got);
@@ -568,8 +579,9 @@ test_size_cap(void)
 	nng_socket_set_ms(s, NNG_OPT_RECVTIMEO, 500);
 	T_EQ(nng_send(s, over, b.len + 1, 0), 0);
 	T_EQ(nng_recv(s, &rep, &sz, NNG_FLAG_ALLOC), NNG_ETIMEDOUT);
-	T_EQ(t_counter_wait(&c, A, "malformed", mal0 + 1, 3000), mal0 + 1);
-	T_TRUE(hc_log_count(&c, A, "too large") >= 1);
+	T_EQ(t_counter_wait(&c, A, "malformed", mal0 + 1, 10000), mal0 + 1);
+	/* The counter is bumped before the line is written (rpcsrv.c). */
+	T_EQ(hc_wait_log_line(&c, A, "too large", 10000), 0);
 	free(over);
 	wire_buf_free(&b);
 	nng_close(s);

@@ -111,7 +111,11 @@ test_second_coordinator_refused(void)
 	hcluster c, c2;
 	char buf[16384], pid[64], all[256];
 	int st;
-	T_CLUSTER_UP(&c, 3, 3000, 1000);
+	/* The vote timeout outlasts the second coordinator's start and exit
+	 * however slow the machine: the transaction must still be in WAIT
+	 * when the live log is looked at below. Once gamma is resumed its
+	 * vote ends the wait at once. */
+	T_CLUSTER_UP(&c, 3, 60000, 1000);
 	CU_ASSERT_FATAL(hc_signal(&c, G, SIGSTOP) == 0);
 	char outf[320];
 	snprintf(outf, sizeof(outf), "%s/client.tu_out", c.dir);
@@ -218,7 +222,12 @@ test_older_coordinator_fenced(void)
 	char buf[16384];
 	int st;
 	T_CLUSTER_UP(&c, 2, 2000, 1000);
-	CU_ASSERT_EQUAL(T_DRV(&c, "commit", "alpha:put:a=1", "beta:put:b=1", NULL, NULL, NULL), 0);
+	CU_ASSERT_EQUAL(T_DRV(&c, "commit", "--txid", "first-1", "alpha:put:a=1", "beta:put:b=1",
+	    NULL), 0);
+	/* COMMITTED leaves before the GLOBAL_COMMITs: paused before they go,
+	 * the copy below would hold first-1 undecided and alpha and beta
+	 * would hold its keys. Paused once it is END. */
+	CU_ASSERT_EQUAL(hc_wait_state(&c, 0, "first-1", "END", 10000), 0);
 	CU_ASSERT_FATAL(hc_signal(&c, 0, SIGSTOP) == 0);
 
 	/* The copy, and a cluster file naming it and another address. */

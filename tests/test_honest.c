@@ -95,21 +95,25 @@ test_fdetect_age(void)
 	fdetect f;
 	int64_t since = -1;
 	CU_ASSERT_FATAL(fd_init(&f, 2, 100, 400) == 0);
-	fd_report(&f, 0, 0);
 	int64_t t0 = mono_ms();
+	fd_report(&f, 0, 0);
 	while (mono_ms() < t0 + 60)
 		; /* a bounded spin on the clock itself */
 	CU_ASSERT_EQUAL(fd_suspected(&f, 0, &since), 1);
-	CU_ASSERT(since >= 60 && since < 60 + 1000);
+	/* Bounds measured around the calls, not guessed: a busy machine may
+	 * stop this thread anywhere in between. */
+	CU_ASSERT(since >= 60 && since <= mono_ms() - t0);
 	/* The peer sends us a request: up, no timeout change (nothing says
 	 * its answers are slow). */
 	fd_heard(&f, 0);
 	CU_ASSERT_EQUAL(fd_suspected(&f, 0, &since), 0);
 	CU_ASSERT_EQUAL(since, 0);
 	CU_ASSERT_EQUAL(fd_timeout(&f, 0), 100);
+	int64_t t1 = mono_ms();
 	fd_report(&f, 0, 0);
 	CU_ASSERT_EQUAL(fd_suspected(&f, 0, &since), 1);
-	CU_ASSERT(since >= 0 && since < 50);
+	/* This outage's age, not the first one's (at least 60 ms more). */
+	CU_ASSERT(since >= 0 && since <= mono_ms() - t1);
 	/* An answer after a suspicion still raises the timeout by half. */
 	fd_report(&f, 0, 1);
 	CU_ASSERT_EQUAL(fd_timeout(&f, 0), 150);
@@ -157,7 +161,7 @@ block_on(hcluster *c, const char *txid)
 	if (hc_twopc(c, out, sizeof(out), args) != 3 || hc_wait_exit(c, 0, 5000, NULL) != 0)
 		return -1;
 	snprintf(needle, sizeof(needle), "%s: READY without a decision: blocked", txid);
-	return hc_wait_log_line(c, 1, needle, 5000);
+	return hc_wait_log_line(c, 1, needle, 15000);
 }
 
 /* A coordinator outage, the coordinator back (its GLOBAL settles the
@@ -173,9 +177,9 @@ test_unreachable_age_is_this_outage(void)
 	CU_ASSERT_FATAL(block_on(&c, "age-1") == 0);
 	/* Let the backoff grow (0.2, 0.4, 0.8 s ...) so that the restarted
 	 * coordinator's GLOBAL_COMMIT, not an answered question, ends it. */
-	CU_ASSERT_EQUAL(hc_wait_log_line(&c, 1, "asking again in 0.8 s", 5000), 0);
+	CU_ASSERT_EQUAL(hc_wait_log_line(&c, 1, "asking again in 0.8 s", 15000), 0);
 	CU_ASSERT_FATAL(hc_start(&c, 0, NULL) == 0);
-	CU_ASSERT_EQUAL(hc_wait_state(&c, 0, "age-1", "END", 5000), 0);
+	CU_ASSERT_EQUAL(hc_wait_state(&c, 0, "age-1", "END", 15000), 0);
 	CU_ASSERT_EQUAL(hc_wait_log_line(&c, 1, "age-1: READY -> COMMIT", 100), 0);
 	/* The gap is what the case is about, not a wait for something. */
 	struct timespec gap = { HONEST_GAP_S, 0 };
@@ -200,11 +204,14 @@ test_driver_coordinator_down(void)
 	char out[1024];
 	CU_ASSERT_FATAL(hc_create(&c, 1, 2000, 1000) == 0);
 	CU_ASSERT_FATAL(hc_start(&c, 1, NULL) == 0);
+	/* A long timeout for the refused connection, so that "at once" is
+	 * told from "after the timeout" however slowly the driver starts. */
+	const char *refused[] = { "commit", "--timeout", "10000", "alpha:put:x=1", NULL };
 	const char *args[] = { "commit", "--timeout", "700", "alpha:put:x=1", NULL };
 	int64_t t0 = mono_ms();
-	CU_ASSERT_EQUAL(hc_twopc(&c, out, sizeof(out), args), 3);
+	CU_ASSERT_EQUAL(hc_twopc(&c, out, sizeof(out), refused), 3);
 	int64_t took = mono_ms() - t0;
-	T_CHECK(took < 700, "took %lld ms", (long long)took);
+	T_CHECK(took < 10000, "took %lld ms", (long long)took);
 	T_HAS(out, "cannot reach the coordinator coord: Connection refused; the transaction was "
 	    "not submitted");
 	T_TRUE(strstr(out, "did not answer within") == NULL);

@@ -198,6 +198,11 @@ test_metrics(void)
 		const char *args[] = { "commit", "--txid", txid, "alpha:add:a=1", "beta:add:b=1", NULL };
 		T_EQ(hc_twopc(&c, out, sizeof(out), args), 0);
 	}
+	/* RESULT COMMITTED leaves at the commit point, before the step
+	 * thread records COMMIT and takes the run off the running table
+	 * (which counts it by outcome and in in_flight): wait for the last
+	 * one's END, which comes after both. */
+	T_EQ(hc_wait_state(&c, 0, "hm-2", "END", 10000), 0);
 	T_EQ(get(&c, 0, "/metrics", after), 200);
 	T_EQ(check_format(after, __LINE__), 0);
 	T_EQ(metric_value(after, "twopc_coordinator_transactions_total{outcome=\"committed\"}"), 3);
@@ -219,11 +224,8 @@ test_metrics(void)
 	T_TRUE(f > f0 && sum > 0);
 
 	/* A participant's: its decisions, nothing in doubt or locked. The
-	 * COMMIT of the last transaction may still be on its way (RESULT
-	 * leaves with GLOBAL_COMMIT): wait for the coordinator's END (every
-	 * participant ACKed; alpha's COMMIT row itself may be forgotten by
-	 * then, R9). */
-	T_EQ(hc_wait_state(&c, 0, "hm-2", "END", 5000), 0);
+	 * coordinator's END (above) means every participant ACKed its COMMIT
+	 * (alpha's COMMIT row itself may be forgotten by then, R9). */
 	T_EQ(get(&c, 1, "/metrics", part), 200);
 	T_EQ(check_format(part, __LINE__), 0);
 	T_EQ(metric_value(part, "twopc_participant_transitions_total{state=\"COMMIT\"}"), 3);
@@ -312,7 +314,7 @@ doubt_cluster(hcluster *c, const char *txid, const char *alpha_work)
 	if (hc_wait_exit(c, 0, 5000, &st) != 0)
 		return -1;
 	T_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == CRASH_EXIT);
-	T_EQ(hc_wait_state(c, 1, txid, "READY", 2000), 0);
+	T_EQ(hc_wait_state(c, 1, txid, "READY", 10000), 0);
 	return 0;
 }
 
@@ -367,6 +369,9 @@ test_status_page(void)
 	}
 	CU_ASSERT_FATAL(doubt_cluster(&c, "page-doubt-1", "alpha:put:acct<7>=1") == 0);
 
+	/* The page shows the coordinator suspected once alpha has asked it
+	 * in vain (after the 300 ms decision timeout): wait for that. */
+	T_EQ(wait_metric(&c, 1, "twopc_peers_suspected", 1, 10000, body), 1);
 	T_EQ(get(&c, 1, "/metrics", body), 200);
 	T_EQ(metric_value(body, "twopc_participant_in_doubt"), 1);
 	T_EQ(metric_value(body, "twopc_participant_locks"), 1);

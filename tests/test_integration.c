@@ -111,8 +111,8 @@ test_commit(void)
 	txid_of(tu_out, id, sizeof(id));
 	CU_ASSERT(strncmp(id, "coord-1-", 8) == 0);
 	for (int i = A; i <= G; i++)
-		CU_ASSERT_EQUAL(wait_committed(&c, i, id, 3000), 0);
-	CU_ASSERT_EQUAL(hc_wait_state(&c, 0, id, "END", 3000), 0);
+		CU_ASSERT_EQUAL(wait_committed(&c, i, id, 15000), 0);
+	CU_ASSERT_EQUAL(hc_wait_state(&c, 0, id, "END", 15000), 0);
 	hc_kv(&c, A, "alice", v, sizeof(v));
 	CU_ASSERT_STRING_EQUAL(v, "100");
 	hc_kv(&c, G, "carol", v, sizeof(v));
@@ -141,9 +141,9 @@ test_abort_by_vote(void)
 	CU_ASSERT(strstr(tu_out, "ABORTED") == tu_out);
 	CU_ASSERT(strstr(tu_out, "beta: insufficient funds: bob is 0, cannot add -500") != NULL);
 	txid_of(tu_out, id, sizeof(id));
-	CU_ASSERT_EQUAL(hc_wait_state(&c, A, id, "ABORT", 3000), 0);
-	CU_ASSERT_EQUAL(hc_wait_state(&c, B, id, "ABORT", 3000), 0);
-	CU_ASSERT_EQUAL(hc_wait_state(&c, 0, id, "ABORT", 3000), 0);
+	CU_ASSERT_EQUAL(hc_wait_state(&c, A, id, "ABORT", 15000), 0);
+	CU_ASSERT_EQUAL(hc_wait_state(&c, B, id, "ABORT", 15000), 0);
+	CU_ASSERT_EQUAL(hc_wait_state(&c, 0, id, "ABORT", 15000), 0);
 	hc_kv(&c, A, "alice", v, sizeof(v));
 	CU_ASSERT_STRING_EQUAL(v, "100");
 	CU_ASSERT_EQUAL(locks_of(&c, A), 0);
@@ -160,15 +160,18 @@ test_abort_by_timeout(void)
 {
 	hcluster c;
 	char id[80];
-	T_CLUSTER_UP(&c, 2, 500, 1000);
+	/* Long enough for alpha's vote (a forced READY) on a busy machine:
+	 * the reason names the first participant that did not vote, and
+	 * must name beta. */
+	T_CLUSTER_UP(&c, 2, 2000, 1000);
 	CU_ASSERT_EQUAL(hc_kill(&c, B), 0);
 	int64_t t0 = mono_ms();
 	CU_ASSERT_EQUAL(T_DRV(&c, "commit", "alpha:put:k=1", "beta:put:k=2", NULL, NULL), 1);
 	int64_t took = mono_ms() - t0;
-	CU_ASSERT(strstr(tu_out, "no vote from beta within 500 ms") != NULL);
-	CU_ASSERT(took >= 500);
+	T_HAS(tu_out, "no vote from beta within 2000 ms");
+	CU_ASSERT(took >= 2000);
 	txid_of(tu_out, id, sizeof(id));
-	CU_ASSERT_EQUAL(hc_wait_state(&c, A, id, "ABORT", 3000), 0);
+	CU_ASSERT_EQUAL(hc_wait_state(&c, A, id, "ABORT", 10000), 0);
 	CU_ASSERT_EQUAL(locks_of(&c, A), 0);
 	CU_ASSERT_FATAL(hc_start(&c, B, NULL) == 0);
 	/* The restarted beta may receive the resent VOTE_REQUEST (and then
@@ -177,7 +180,7 @@ test_abort_by_timeout(void)
 	/* (The new one is READY there until its GLOBAL_COMMIT, which leaves
 	 * after COMMITTED.) */
 	CU_ASSERT_EQUAL(hc_wait_query(&c, B, "SELECT count(*) FROM txn WHERE state = 'READY'", 0,
-	    3000), 0);
+	    10000), 0);
 	hc_destroy(&c);
 }
 
@@ -243,7 +246,7 @@ test_duplicates_and_garbage(void)
 	}
 	nng_close(raw);
 	CU_ASSERT(hc_alive(&c, A));
-	CU_ASSERT_EQUAL(hc_wait_log_line(&c, A, "dropped malformed message #5", 2000), 0);
+	CU_ASSERT_EQUAL(hc_wait_log_line(&c, A, "dropped malformed message #5", 15000), 0);
 	CU_ASSERT_EQUAL(T_DRV(&c, "commit", "alpha:put:a=2", "beta:put:b=2", NULL, NULL), 0);
 	hc_destroy(&c);
 }
@@ -293,7 +296,10 @@ test_conflicts(void)
 	nng_socket s;
 	wire_msg req, rep;
 
-	T_CLUSTER_UP(&c, 2, 5000, 60000);
+	/* The vote timeout only bounds a wait that goes wrong; every client
+	 * call below has its own (10 s), so a deadlock still fails the test,
+	 * and a slow machine cannot run the first pair into it. */
+	T_CLUSTER_UP(&c, 2, 30000, 60000);
 
 	CU_ASSERT_FATAL(rpc_dial(c.urls[A], 0, &s) == 0);
 	wire_op op = { WIRE_OP_ADD, "hot", "1" };
@@ -302,20 +308,19 @@ test_conflicts(void)
 	char path[320];
 	snprintf(path, sizeof(path), "%s/driver.wait_out", c.dir);
 	const char *dargs[] = { "commit", "alpha:add:hot=1", "beta:add:hot=1", NULL };
-	int64_t t0 = mono_ms();
 	pid_t d = hc_twopc_bg(&c, path, dargs);
 	/* It waits: asked again and again, busy each time. */
-	CU_ASSERT_EQUAL(hc_wait_log_line(&c, A, "busy: a key is held by READY holder", 2000), 0);
+	CU_ASSERT_EQUAL(hc_wait_log_line(&c, A, "busy: a key is held by READY holder", 10000), 0);
 	wire_msg_init(&req, WIRE_GLOBAL_ABORT, 1, "holder", "coord");
-	CU_ASSERT_FATAL(rpc_call(s, &req, &rep, 2000) == 0);
+	CU_ASSERT_FATAL(rpc_call(s, &req, &rep, 5000) == 0);
 	wire_msg_free(&rep);
 	rpc_close(s);
-	CU_ASSERT_EQUAL(hc_twopc_wait(d, 10000), 0);
-	CU_ASSERT(mono_ms() - t0 < 5000);
+	/* Committed (0): it waited for the holder's decision, not for its
+	 * own vote timeout (which would abort it). */
+	CU_ASSERT_EQUAL(hc_twopc_wait(d, 20000), 0);
 	commits = 1;
 
 	CU_ASSERT_FATAL(twopc_client_open(&cl, c.file) == 0);
-	t0 = mono_ms();
 	for (int r = 0; r < 3; r++) {
 		for (int i = 0; i < N; i++) {
 			args[i] = (conflict_arg){ .c = &c, .cl = cl };
@@ -330,11 +335,10 @@ test_conflicts(void)
 				CU_ASSERT(strstr(args[i].reason, "is held by") != NULL);
 		}
 	}
-	CU_ASSERT(mono_ms() - t0 < 3 * 5000);
 	/* COMMITTED leaves before GLOBAL_COMMIT (R2: the decision is made,
 	 * not yet applied everywhere): the last ones land just after. */
 	for (int i = A; i <= B; i++)
-		CU_ASSERT_EQUAL(hc_wait_query(&c, i, "SELECT count(*) FROM locks", 0, 5000), 0);
+		CU_ASSERT_EQUAL(hc_wait_query(&c, i, "SELECT count(*) FROM locks", 0, 10000), 0);
 	snprintf(want, sizeof(want), "%d", commits);
 	hc_kv(&c, A, "hot", v, sizeof(v));
 	CU_ASSERT_STRING_EQUAL(v, want);
@@ -360,19 +364,19 @@ test_coordinator_killed_in_wait(void)
 	const char *args[] = { "commit", "--timeout", "20000", "--txid", "w-1", "alpha:put:k=1",
 		"beta:put:k=2", NULL };
 	pid_t d = hc_twopc_bg(&c, path, args);
-	CU_ASSERT_FATAL(hc_wait_log_line(&c, 0, "PAUSED at coordinator.before_decision_logged", 5000) == 0);
-	CU_ASSERT_EQUAL(hc_wait_state(&c, A, "w-1", "READY", 2000), 0);
-	CU_ASSERT_EQUAL(hc_wait_state(&c, B, "w-1", "READY", 2000), 0);
+	CU_ASSERT_FATAL(hc_wait_log_line(&c, 0, "PAUSED at coordinator.before_decision_logged", 15000) == 0);
+	CU_ASSERT_EQUAL(hc_wait_state(&c, A, "w-1", "READY", 15000), 0);
+	CU_ASSERT_EQUAL(hc_wait_state(&c, B, "w-1", "READY", 15000), 0);
 	CU_ASSERT_EQUAL(hc_kill(&c, 0), 0);
 	CU_ASSERT_EQUAL(hc_twopc_wait(d, 5000), 3);
 	/* Without a coordinator the participants stay READY: never alone. */
-	CU_ASSERT_EQUAL(hc_wait_log_line(&c, A, "w-1: READY without a decision", 3000), 0);
+	CU_ASSERT_EQUAL(hc_wait_log_line(&c, A, "w-1: READY without a decision", 15000), 0);
 	CU_ASSERT_EQUAL(hc_wait_state(&c, A, "w-1", "READY", 10), 0);
 	CU_ASSERT_FATAL(hc_start(&c, 0, NULL) == 0);
 	/* WAIT never became durable (the point stops the process with every
 	 * vote in and WAIT held back): no record, so ABORT by presumption. */
-	CU_ASSERT_EQUAL(hc_wait_state(&c, A, "w-1", "ABORT", 5000), 0);
-	CU_ASSERT_EQUAL(hc_wait_state(&c, B, "w-1", "ABORT", 5000), 0);
+	CU_ASSERT_EQUAL(hc_wait_state(&c, A, "w-1", "ABORT", 15000), 0);
+	CU_ASSERT_EQUAL(hc_wait_state(&c, B, "w-1", "ABORT", 15000), 0);
 	char st[16];
 	hc_state(&c, 0, "w-1", st, sizeof(st));
 	CU_ASSERT_STRING_EQUAL(st, "");
@@ -381,7 +385,7 @@ test_coordinator_killed_in_wait(void)
 	/* No record is proof that no run of w-1 committed (R7): a repeated
 	 * SUBMIT runs it again, as a new run of the new epoch, and commits. */
 	CU_ASSERT_EQUAL(T_DRV(&c, "commit", "--txid", "w-1", "alpha:put:k=1", "beta:put:k=2"), 0);
-	CU_ASSERT_EQUAL(wait_committed(&c, B, "w-1", 5000), 0); /* (FORGET may follow at once) */
+	CU_ASSERT_EQUAL(wait_committed(&c, B, "w-1", 15000), 0); /* (FORGET may follow at once) */
 	hc_destroy(&c);
 }
 
@@ -400,15 +404,15 @@ test_coordinator_killed_after_commit(void)
 	snprintf(path, sizeof(path), "%s/driver.tu_out", c.dir);
 	const char *args[] = { "commit", "--txid", "c-1", "alpha:put:k=1", "beta:put:k=2", NULL };
 	pid_t d = hc_twopc_bg(&c, path, args);
-	CU_ASSERT_FATAL(hc_wait_log_line(&c, 0, "PAUSED at coordinator.after_decision_logged", 5000) == 0);
+	CU_ASSERT_FATAL(hc_wait_log_line(&c, 0, "PAUSED at coordinator.after_decision_logged", 15000) == 0);
 	CU_ASSERT_EQUAL(hc_wait_state(&c, 0, "c-1", "WAIT", 10), 0);
 	CU_ASSERT_EQUAL(hc_wait_state(&c, A, "c-1", "READY", 10), 0);
 	CU_ASSERT_EQUAL(hc_kill(&c, 0), 0);
 	CU_ASSERT_EQUAL(hc_twopc_wait(d, 5000), 3);
 	CU_ASSERT_FATAL(hc_start(&c, 0, NULL) == 0);
-	CU_ASSERT_EQUAL(wait_committed(&c, A, "c-1", 5000), 0);
-	CU_ASSERT_EQUAL(wait_committed(&c, B, "c-1", 5000), 0);
-	CU_ASSERT_EQUAL(hc_wait_state(&c, 0, "c-1", "END", 5000), 0);
+	CU_ASSERT_EQUAL(wait_committed(&c, A, "c-1", 15000), 0);
+	CU_ASSERT_EQUAL(wait_committed(&c, B, "c-1", 15000), 0);
+	CU_ASSERT_EQUAL(hc_wait_state(&c, 0, "c-1", "END", 15000), 0);
 	hc_kv(&c, B, "k", v, sizeof(v));
 	CU_ASSERT_STRING_EQUAL(v, "2");
 	CU_ASSERT_EQUAL(T_DRV(&c, "commit", "--txid", "c-1", "alpha:put:k=1", "beta:put:k=2"), 0);
@@ -427,13 +431,13 @@ test_participant_killed_in_ready(void)
 	CU_ASSERT_FATAL(hc_start(&c, 0, NULL) == 0 && hc_start(&c, A, NULL) == 0);
 	CU_ASSERT_FATAL(hc_start(&c, B, "TWOPC_PAUSE_AT=participant.before_commit_applied") == 0);
 	CU_ASSERT_EQUAL(T_DRV(&c, "commit", "--txid", "p-1", "alpha:put:k=1", "beta:put:k=2"), 0);
-	CU_ASSERT_FATAL(hc_wait_log_line(&c, B, "PAUSED at participant.before_commit_applied", 5000) == 0);
+	CU_ASSERT_FATAL(hc_wait_log_line(&c, B, "PAUSED at participant.before_commit_applied", 15000) == 0);
 	CU_ASSERT_EQUAL(hc_wait_state(&c, B, "p-1", "READY", 10), 0);
 	CU_ASSERT_EQUAL(hc_kill(&c, B), 0);
 	CU_ASSERT_EQUAL(hc_wait_state(&c, 0, "p-1", "COMMIT", 10), 0);
 	CU_ASSERT_FATAL(hc_start(&c, B, NULL) == 0);
-	CU_ASSERT_EQUAL(wait_committed(&c, B, "p-1", 5000), 0);
-	CU_ASSERT_EQUAL(hc_wait_state(&c, 0, "p-1", "END", 5000), 0);
+	CU_ASSERT_EQUAL(wait_committed(&c, B, "p-1", 15000), 0);
+	CU_ASSERT_EQUAL(hc_wait_state(&c, 0, "p-1", "END", 15000), 0);
 	hc_kv(&c, B, "k", v, sizeof(v));
 	CU_ASSERT_STRING_EQUAL(v, "2");
 	CU_ASSERT_EQUAL(locks_of(&c, B), 0);
@@ -476,12 +480,14 @@ test_one_phase(void)
 {
 	hcluster c;
 	char v[32], path[320];
-	T_CLUSTER_UP(&c, 2, 500, 1000);
+	/* A vote timeout a busy machine's one-phase vote (stage, apply,
+	 * force COMMIT) stays well within; op-3 below waits it out twice. */
+	T_CLUSTER_UP(&c, 2, 2000, 1000);
 	CU_ASSERT_EQUAL(T_DRV(&c, "commit", "--txid", "op-1", "alpha:put:a=10", "alpha:put:b=5"), 0);
 	CU_ASSERT_STRING_EQUAL(tu_out, "COMMITTED op-1\n");
-	CU_ASSERT_EQUAL(wait_committed(&c, A, "op-1", 3000), 0);
-	CU_ASSERT_EQUAL(hc_wait_state(&c, 0, "op-1", "END", 3000), 0);
-	CU_ASSERT_EQUAL(hc_wait_log_line(&c, A, "op-1: INIT -> COMMIT (one-phase commit)", 3000), 0);
+	CU_ASSERT_EQUAL(wait_committed(&c, A, "op-1", 15000), 0);
+	CU_ASSERT_EQUAL(hc_wait_state(&c, 0, "op-1", "END", 15000), 0);
+	CU_ASSERT_EQUAL(hc_wait_log_line(&c, A, "op-1: INIT -> COMMIT (one-phase commit)", 15000), 0);
 	CU_ASSERT_EQUAL(hc_query_int(&c, 0, "SELECT count(*) FROM acks WHERE txid = 'op-1'"), 0);
 	hc_kv(&c, A, "b", v, sizeof(v));
 	CU_ASSERT_STRING_EQUAL(v, "5");
@@ -489,7 +495,7 @@ test_one_phase(void)
 	/* An ABORT vote aborts; nothing is applied. */
 	CU_ASSERT_EQUAL(T_DRV(&c, "commit", "--txid", "op-2", "alpha:add:a=-11", "alpha:put:b=6"), 1);
 	CU_ASSERT(strstr(tu_out, "insufficient funds") != NULL);
-	CU_ASSERT_EQUAL(hc_wait_state(&c, 0, "op-2", "ABORT", 3000), 0);
+	CU_ASSERT_EQUAL(hc_wait_state(&c, 0, "op-2", "ABORT", 15000), 0);
 	hc_kv(&c, A, "b", v, sizeof(v));
 	CU_ASSERT_STRING_EQUAL(v, "5");
 	CU_ASSERT_EQUAL(locks_of(&c, A), 0);
@@ -498,21 +504,21 @@ test_one_phase(void)
 	CU_ASSERT_EQUAL(hc_kill(&c, A), 0);
 	CU_ASSERT_FATAL(hc_start(&c, A, "TWOPC_PAUSE_AT=participant.after_ready_logged") == 0);
 	snprintf(path, sizeof(path), "%s/driver.tu_out", c.dir);
-	const char *args[] = { "commit", "--timeout", "10000", "--txid", "op-3", "alpha:add:a=1",
+	const char *args[] = { "commit", "--timeout", "20000", "--txid", "op-3", "alpha:add:a=1",
 		NULL };
 	pid_t d = hc_twopc_bg(&c, path, args);
-	CU_ASSERT_FATAL(hc_wait_log_line(&c, A, "PAUSED at participant.after_ready_logged", 5000) == 0);
+	CU_ASSERT_FATAL(hc_wait_log_line(&c, A, "PAUSED at participant.after_ready_logged", 15000) == 0);
 	/* No vote, and the DECISION_REQUEST gets no answer: outcome unknown,
 	 * and the coordinator keeps WAIT (it must not presume ABORT). */
-	CU_ASSERT_EQUAL(hc_twopc_wait(d, 8000), 3);
+	CU_ASSERT_EQUAL(hc_twopc_wait(d, 25000), 3);
 	CU_ASSERT_EQUAL(hc_wait_log_line(&c, 0, "op-3: outcome unknown: one-phase participant alpha",
-	    3000), 0);
+	    10000), 0);
 	CU_ASSERT_EQUAL(hc_wait_state(&c, 0, "op-3", "WAIT", 10), 0);
 	CU_ASSERT_EQUAL(T_DRV(&c, "commit", "--txid", "op-3", "alpha:add:a=1", NULL), 3);
 	CU_ASSERT_EQUAL(hc_kill(&c, A), 0);
 	CU_ASSERT_FATAL(hc_start(&c, A, NULL) == 0);
-	CU_ASSERT_EQUAL(hc_wait_state(&c, 0, "op-3", "END", 5000), 0);
-	CU_ASSERT_EQUAL(wait_committed(&c, A, "op-3", 3000), 0);
+	CU_ASSERT_EQUAL(hc_wait_state(&c, 0, "op-3", "END", 15000), 0);
+	CU_ASSERT_EQUAL(wait_committed(&c, A, "op-3", 15000), 0);
 	CU_ASSERT_EQUAL(T_DRV(&c, "commit", "--txid", "op-3", "alpha:add:a=1", NULL), 0);
 	hc_kv(&c, A, "a", v, sizeof(v));
 	CU_ASSERT_STRING_EQUAL(v, "11");
@@ -544,7 +550,7 @@ test_driver_errors_and_status(void)
 
 	CU_ASSERT_FATAL(hc_start_all(&c) == 0);
 	CU_ASSERT_EQUAL(T_DRV(&c, "commit", "--txid", "s-1", "alpha:put:x=1", "beta:put:y=1"), 0);
-	CU_ASSERT_EQUAL(hc_wait_state(&c, 0, "s-1", "END", 3000), 0);
+	CU_ASSERT_EQUAL(hc_wait_state(&c, 0, "s-1", "END", 15000), 0);
 	CU_ASSERT_EQUAL(T_DRV(&c, "status", "s-1", NULL, NULL, NULL), 0);
 	CU_ASSERT(strstr(tu_out, "coord") != NULL && strstr(tu_out, "END") != NULL);
 	CU_ASSERT_EQUAL(T_DRV(&c, "status", "--json", "nope-1", NULL, NULL), 0);
@@ -644,8 +650,10 @@ test_hot_accounts(void)
 	CU_ASSERT_FATAL(e != NULL && k != NULL && r != NULL);
 	CU_ASSERT_EQUAL(atoi(e + 9), 0);
 	CU_ASSERT(atoi(k + 12) > 0);
-	/* Bounded: the run, then at most one vote timeout per client. */
-	CU_ASSERT(took < 3000 + 2000 + 5000);
+	/* Bounded: the run, then each client's last commit, which gives up
+	 * after 10 s (bench.c) and would count as an error. The bound leaves
+	 * a busy machine room; a client stuck for good fails it. */
+	CU_ASSERT(took < 3000 + 10000 + 15000);
 	printf("\n    64 clients, 10 hot accounts: %.200s ", out);
 	hc_destroy(&c);
 }
@@ -665,13 +673,13 @@ test_read_only(void)
 	wire_msg req, rep;
 	T_CLUSTER_UP(&c, 2, 2000, 60000);
 	CU_ASSERT_EQUAL(T_DRV(&c, "commit", "--txid", "ro-0", "alpha:put:a=1", "beta:put:b=2"), 0);
-	CU_ASSERT_EQUAL(hc_wait_state(&c, 0, "ro-0", "END", 3000), 0);
+	CU_ASSERT_EQUAL(hc_wait_state(&c, 0, "ro-0", "END", 15000), 0);
 	/* Restarted to be held at ro-1's END, before any FORGET for it. */
 	CU_ASSERT_EQUAL(hc_signal(&c, 0, SIGTERM), 0);
 	CU_ASSERT_EQUAL(hc_wait_exit(&c, 0, 5000, NULL), 0);
 	CU_ASSERT_FATAL(hc_start(&c, 0, "TWOPC_PAUSE_AT=coordinator.after_end_logged") == 0);
 	CU_ASSERT_EQUAL(T_DRV(&c, "commit", "--txid", "ro-1", "alpha:add:a=5", "beta:check:b=2"), 0);
-	CU_ASSERT_FATAL(hc_wait_log_line(&c, 0, "PAUSED at coordinator.after_end_logged", 5000) == 0);
+	CU_ASSERT_FATAL(hc_wait_log_line(&c, 0, "PAUSED at coordinator.after_end_logged", 15000) == 0);
 	hc_kv(&c, A, "a", v, sizeof(v));
 	CU_ASSERT_STRING_EQUAL(v, "6");
 	CU_ASSERT_EQUAL(hc_query_int(&c, B, "SELECT count(*) FROM txn WHERE txid = 'ro-1'"), 0);
@@ -703,7 +711,7 @@ test_read_only(void)
 	CU_ASSERT_EQUAL(hc_query_int(&c, B, "SELECT count(*) FROM readonly WHERE txid = 'ro-1'"), 0);
 	/* All read-only: committed, nobody had anything to apply. */
 	CU_ASSERT_EQUAL(T_DRV(&c, "commit", "--txid", "ro-2", "alpha:check:a=6", "beta:check:b=2"), 0);
-	CU_ASSERT_EQUAL(hc_wait_state(&c, 0, "ro-2", "END", 3000), 0);
+	CU_ASSERT_EQUAL(hc_wait_state(&c, 0, "ro-2", "END", 15000), 0);
 	/* A failing check still aborts. */
 	CU_ASSERT_EQUAL(T_DRV(&c, "commit", "alpha:check:a=7", "beta:check:b=2", NULL, NULL), 1);
 	hc_destroy(&c);

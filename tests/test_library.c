@@ -186,7 +186,9 @@ lib_write(const char *path, const char *text)
 	return fclose(f) == 0 ? 0 : -1;
 }
 
-/* A temporary directory and a cluster file with ipc:// URLs in it. */
+/* A temporary directory and a cluster file with ipc:// URLs in it. No
+ * case waits a vote timeout out: it is long, so that a busy machine's
+ * votes (a forced READY, the resource's callbacks) never run into it. */
 static int
 lc_create(lcluster *c)
 {
@@ -203,7 +205,7 @@ lc_create(lcluster *c)
 		snprintf(c->log[i], sizeof(c->log[i]), "%s/%s.db", dir, lc_names[i]);
 	}
 	snprintf(text, sizeof(text),
-	    "coordinator:\n  name: coord\n  listen: %s\n  log: coord.db\n  vote_timeout_ms: 1000\n"
+	    "coordinator:\n  name: coord\n  listen: %s\n  log: coord.db\n  vote_timeout_ms: 10000\n"
 	    "participants:\n"
 	    "  - name: alpha\n    listen: %s\n    log: alpha.db\n"
 	    "  - name: beta\n    listen: %s\n    log: beta.db\n"
@@ -310,7 +312,7 @@ static int
 lc_get(lcluster *c, const char *p, const char *key, char *buf, size_t len)
 {
 	int found = 0;
-	int rv = twopc_client_get(c->cl, p, key, buf, len, &found, 2000);
+	int rv = twopc_client_get(c->cl, p, key, buf, len, &found, 10000);
 	return rv != 0 ? rv : found;
 }
 

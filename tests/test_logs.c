@@ -1246,7 +1246,10 @@ T_ENV_CASE(sm_lock_conflict, t_env_alpha(e, 60000))
 	T_EQ(r.flags & WIRE_FLAG_BUSY, WIRE_FLAG_BUSY);
 	T_STREQ(r.text, "t1");
 	wire_msg_free(&r);
-	t_check(took < 2000, __LINE__, "R5: a participant never waits itself (took %lld ms)",
+	/* A participant that waited would wait for t1's decision, which
+	 * never comes here (the call would time out after T_RPC_MS): the
+	 * bound is below that, not a speed claim a busy machine can break. */
+	t_check(took < T_RPC_MS - 1000, __LINE__, "R5: a participant never waits itself (took %lld ms)",
 	    (long long)took);
 	T_STATE(e->logp[0], "t2", "");
 	T_EQ(t_file_int(e->logp[0], SQL_NLOCKS, "t2"), 0); /* "other" not left locked */
@@ -1746,7 +1749,9 @@ test_sm_close_while_asking(void)
 	int64_t t0 = mono_ms();
 	t_part_down(&e, 0);
 	int64_t took = mono_ms() - t0;
-	t_check(took < 3000, __LINE__, "close took %lld ms while a question was pending",
+	/* Promptly: well under the question's 60 s timeout, with room for a
+	 * busy machine. */
+	t_check(took < 20000, __LINE__, "close took %lld ms while a question was pending",
 	    (long long)took);
 	/* Never decided alone. */
 	T_STATE(e.logp[0], "t1", "READY");
@@ -1851,10 +1856,13 @@ T_ENV_CASE(co_commit, t_env_cluster(e, 60000))
 	T_TRUE(t_own_txid(id, "coord-1-1"));
 	char first[80];
 	snprintf(first, sizeof(first), "%s", id);
-	/* R2: by the time the client hears COMMIT, the decision is forced. */
+	/* R2: by the time the client hears COMMIT, the commit point is
+	 * durable: WAIT with every vote in (RESULT leaves then), or already
+	 * the COMMIT record the step thread writes lazily after it, or END. */
 	char sb[32];
 	t_state(e->clogp, id, sb, sizeof(sb));
-	T_TRUE(strcmp(sb, "COMMIT") == 0 || strcmp(sb, "END") == 0);
+	t_check(strcmp(sb, "WAIT") == 0 || strcmp(sb, "COMMIT") == 0 || strcmp(sb, "END") == 0,
+	    __LINE__, "%s at the coordinator is \"%s\" once COMMITTED was heard", id, sb);
 	T_TRUE(t_poll(e->clogp, SQL_STATE, id, "END"));
 	/* END only after every participant forced COMMIT and ACKed (R3);
 	 * the acks are dropped with END, nothing needs them any more. */
@@ -2145,8 +2153,9 @@ test_co_stop_vote_in_flight(void)
 	 * out (rv TWOPC_ENET); if it does, it is ABORTED, never COMMITTED. */
 	t_check(s.rv != 0 || s.outcome == TWOPC_ABORTED, __LINE__, "rv %d, outcome %d (%s)", s.rv,
 	    s.outcome, s.reason);
-	/* Bounded by the vote timeout (3 s) and the GLOBAL_ABORT to alpha. */
-	t_check(took < 8000, __LINE__, "coord_stop took %lld ms", (long long)took);
+	/* Bounded by the vote timeout (3 s) and the GLOBAL_ABORT to alpha;
+	 * the bound leaves a busy machine room, a stop that hangs fails it. */
+	t_check(took < 20000, __LINE__, "coord_stop took %lld ms", (long long)took);
 	T_STATE(e.clogp, "stop-1", "ABORT");
 	t_env_fini(&e);
 }

@@ -125,14 +125,15 @@ ops_notify_wait(int fd, const char *needle, int timeout_ms)
 	return -1;
 }
 
-/* Datagrams holding NEEDLE received within MS milliseconds. */
+/* Datagrams holding NEEDLE received within MS milliseconds, or until
+ * WANT of them came. */
 static int
-ops_notify_count(int fd, const char *needle, int ms)
+ops_notify_count(int fd, const char *needle, int want, int ms)
 {
 	char buf[1024];
 	int n = 0;
 	int64_t end = mono_ms() + ms;
-	while (mono_ms() < end)
+	while (n < want && mono_ms() < end)
 		if (ops_notify_recv(fd, buf, sizeof(buf), (int)(end - mono_ms())) >= 0 &&
 		    strstr(buf, needle) != NULL)
 			n++;
@@ -182,13 +183,14 @@ test_notify_coordinator(void)
 	snprintf(env, sizeof(env), "NOTIFY_SOCKET=%s WATCHDOG_USEC=400000", sock);
 	CU_ASSERT_FATAL(hc_spawn(&c, COORD, env) == 0);
 	CU_ASSERT_FATAL(ops_notify_wait(fd, "READY=1", 5000) == 0);
-	/* Served at once: no retry, a short timeout. */
-	T_EQ(T_DRV(&c, "commit", "--timeout", "3000", "alpha:put:k=v"), 0);
-	/* Every 100 ms a look, a pass every ack_retry_ms (200 ms). */
-	int pings = ops_notify_count(fd, "WATCHDOG=1", 1500);
-	T_CHECK(pings >= 3, "%d WATCHDOG=1 in 1.5 s, want at least 3", pings);
+	/* Served at once: no retry (a refused connection would be exit 3). */
+	T_EQ(T_DRV(&c, "commit", "--timeout", "10000", "alpha:put:k=v"), 0);
+	/* Every 100 ms a look, a pass every ack_retry_ms (200 ms): about 7
+	 * in 1.5 s; at least 3 within 3 s even on a busy machine. */
+	int pings = ops_notify_count(fd, "WATCHDOG=1", 3, 3000);
+	T_CHECK(pings >= 3, "%d WATCHDOG=1 in 3 s, want at least 3", pings);
 	CU_ASSERT_EQUAL(hc_signal(&c, COORD, SIGTERM), 0);
-	T_EQ(ops_notify_wait(fd, "STOPPING=1", 3000), 0);
+	T_EQ(ops_notify_wait(fd, "STOPPING=1", 10000), 0);
 	int st = -1;
 	CU_ASSERT_EQUAL(hc_wait_exit(&c, COORD, 5000, &st), 0);
 	T_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 0);
@@ -211,11 +213,11 @@ test_notify_participant(void)
 	CU_ASSERT_FATAL(hc_spawn(&c, ALPHA, env) == 0);
 	CU_ASSERT_FATAL(ops_notify_wait(fd, "READY=1", 5000) == 0);
 	/* 1: no such key, and it said so: it answered. */
-	T_EQ(T_DRV(&c, "get", "--timeout", "1000", "alpha", "nokey"), 1);
-	int pings = ops_notify_count(fd, "WATCHDOG=1", 1000);
-	T_CHECK(pings >= 3, "%d WATCHDOG=1 in 1 s, want at least 3", pings);
+	T_EQ(T_DRV(&c, "get", "--timeout", "10000", "alpha", "nokey"), 1);
+	int pings = ops_notify_count(fd, "WATCHDOG=1", 3, 3000);
+	T_CHECK(pings >= 3, "%d WATCHDOG=1 in 3 s, want at least 3", pings);
 	CU_ASSERT_EQUAL(hc_signal(&c, ALPHA, SIGTERM), 0);
-	T_EQ(ops_notify_wait(fd, "STOPPING=1", 3000), 0);
+	T_EQ(ops_notify_wait(fd, "STOPPING=1", 10000), 0);
 	int st = -1;
 	CU_ASSERT_EQUAL(hc_wait_exit(&c, ALPHA, 5000, &st), 0);
 	T_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 0);
@@ -468,8 +470,8 @@ test_cli_json_not_utf8(void)
 	hc_destroy(&c);
 }
 
-/* The coordinator down: commit says so within about a second, exit 3,
- * not after its 30 s timeout. */
+/* The coordinator down: commit says so at once, exit 3, not after its
+ * 30 s timeout (the bound leaves a busy machine room to start it). */
 static void
 test_cli_commit_coordinator_down(void)
 {
@@ -478,7 +480,7 @@ test_cli_commit_coordinator_down(void)
 	int64_t t0 = mono_ms();
 	T_EQ(T_DRV(&c, "commit", "alpha:put:k=v"), 3);
 	int64_t took = mono_ms() - t0;
-	T_CHECK(took < 1500, "commit took %lld ms with the coordinator down",
+	T_CHECK(took < 10000, "commit took %lld ms with the coordinator down",
 	    (long long)took);
 	T_HAS(tu_out, "cannot reach the coordinator coord: Connection refused");
 	T_EQ(T_DRV(&c, "commit", "--json", "--txid", "t-down", "alpha:put:k=v"), 3);

@@ -191,7 +191,7 @@ test_insecure_warns(void)
 	hcluster c;
 	T_CLUSTER_UP(&c, 2, 2000, 1000);
 	for (int i = 0; i < c.nnodes; i++)
-		T_EQ(hc_wait_log_line(&c, i, "WARN", 2000) == 0 &&
+		T_EQ(hc_wait_log_line(&c, i, "WARN", 10000) == 0 &&
 		    hc_log_count(&c, i, "insecure: true: the cluster is unauthenticated") == 1, 1);
 	T_EQ(T_DRV(&c, "commit", "alpha:put:a=1", "beta:put:b=1"), 0);
 	hc_destroy(&c);
@@ -272,7 +272,7 @@ test_epoch_poisoned_log(void)
 	    c.logs[A]);
 	CU_ASSERT_FATAL(system(sql) == 0);
 	CU_ASSERT_FATAL(hc_start(&c, A, NULL) == 0);
-	T_EQ(hc_wait_log_line(&c, A, "epoch -1 is invalid", 2000), 0);
+	T_EQ(hc_wait_log_line(&c, A, "epoch -1 is invalid", 10000), 0);
 	T_EQ(T_DRV(&c, "commit", "alpha:put:a=2", "beta:put:b=2"), 0);
 	T_TRUE(hc_query_int(&c, A, "SELECT value FROM meta WHERE key = 'epoch'") >= 1);
 	hc_destroy(&c);
@@ -314,7 +314,7 @@ test_identity_mac(void)
 	/* The answer is an unsealed ERROR: not trusted, only logged here. */
 	T_EQ(rpc_call(s, &m, &rep, 3000), TWOPC_EPROTO);
 	rpc_close(s);
-	T_EQ(hc_wait_log_line(&c, A, "refused VOTE_REQUEST claiming to be from coord", 2000), 0);
+	T_EQ(hc_wait_log_line(&c, A, "refused VOTE_REQUEST claiming to be from coord", 10000), 0);
 	T_EQ(hc_log_count(&c, A, "bad MAC"), 1);
 	hc_kv(&c, A, "mac", v, sizeof(v));
 	T_STREQ(v, "");
