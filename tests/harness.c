@@ -538,6 +538,41 @@ hc_wait_exit(hcluster *c, int i, int timeout_ms, int *status)
 	}
 }
 
+/* Where node I's threads are, for a process that does not exit when it
+ * should: the whole dump into DIR/stacks-NAME.txt (gdb), and one line on
+ * stderr with each thread's innermost frames outside the C library's
+ * internals, which is what a CI log keeps. */
+void
+hc_stacks(hcluster *c, int i)
+{
+	char cmd[1400];
+	if (c->pids[i] <= 0)
+		return;
+	snprintf(cmd, sizeof(cmd),
+	    "command -v gdb >/dev/null || { echo '  (no gdb for the stacks)'; exit 0; }; "
+	    "gdb -batch -p %d -ex 'thread apply all bt' >'%s/stacks-%s.txt' 2>&1; "
+	    "awk 'BEGIN {printf \"  stacks of %s (pid %d): \"} "
+	    "/^Thread /{if (t != \"\") printf \"%%s | \", t; t = \"\"; n = 0; next} "
+	    "/^#[0-9]+ / && n < 4 {f = ($2 ~ /^0x/) ? $4 : $2; "
+	    "if (f !~ /^(_|[?][?])/) {t = t (n ? \"<\" : \"\") f; n++}} "
+	    "END {print t}' '%s/stacks-%s.txt' >&2",
+	    (int)c->pids[i], c->dir, c->names[i], c->names[i], (int)c->pids[i], c->dir, c->names[i]);
+	if (system(cmd) != 0)
+		fprintf(stderr, "  (could not take the stacks of %s)\n", c->names[i]);
+}
+
+int
+hc_stop(hcluster *c, int i, int timeout_ms)
+{
+	(void)hc_signal(c, i, SIGTERM); /* nothing to signal once reaped */
+	if (hc_wait_exit(c, i, timeout_ms, NULL) == 0 || c->pids[i] == 0)
+		return 0;
+	fprintf(stderr, "  %s (pid %d) has not exited %d ms after SIGTERM\n", c->names[i],
+	    (int)c->pids[i], timeout_ms);
+	hc_stacks(c, i);
+	return -1;
+}
+
 int
 hc_kill(hcluster *c, int i)
 {

@@ -82,6 +82,12 @@ int hc_adopt(hcluster *c, int i, pid_t pid);
 int hc_signal(hcluster *c, int i, int sig);
 /* Wait for node I to exit; its wait status in *status. 0 or -1 on timeout. */
 int hc_wait_exit(hcluster *c, int i, int timeout_ms, int *status);
+/* SIGTERM node I and reap it within TIMEOUT_MS: 0; -1 if it did not
+ * exit, after printing where its threads are (hc_stacks). A node already
+ * reaped counts as stopped. */
+int hc_stop(hcluster *c, int i, int timeout_ms);
+/* Print where node I's threads are (gdb), on one line of stderr. */
+void hc_stacks(hcluster *c, int i);
 /* SIGKILL node I and reap it. */
 int hc_kill(hcluster *c, int i);
 /* SIGTERM every running node, reap, and remove the directory. Before
