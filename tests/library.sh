@@ -56,7 +56,10 @@ check() {
 	local name=$1 out
 	shift
 	out="$T/case-$(printf '%s' "$name" | tr -c 'A-Za-z0-9' '_').out"
-	if "$@" >"$out" 2>&1; then ok "$name"; else bad "$name" "see $out: $(tail -n 3 "$out" | tr '\n' ' ')"; fi
+	# On failure: the lines that say what went wrong, then the last ones.
+	if "$@" >"$out" 2>&1; then ok "$name"; else bad "$name" "see $out: $({
+		grep -E -m 3 "cannot|VIOLATION|still running|timed out|stacks of|not exited" "$out"
+		tail -n 3 "$out"; } | tr '\n' ' ')"; fi
 }
 
 # wait_for FILE TEXT [SECONDS]: until TEXT appears in FILE (bounded).

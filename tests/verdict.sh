@@ -11,7 +11,8 @@
 # Before that line, when anything failed, it names each failed step and
 # repeats the lines that say what failed (CUnit's numbered assertion
 # lines with the test before them, the model's "FAIL" lines, the crash
-# harness's "VIOLATION" cases), at most 40, so that the tail of a CI log is enough.
+# harness's "VIOLATION" cases, the library cases' "FAILED" lines), at
+# most 40, so that the tail of a CI log is enough.
 # Prints "make test: N passed, M failed" and exits 1 if M > 0.
 set -u
 log=$1
@@ -32,7 +33,7 @@ function flush_step(name, rc) {
 /^[[:space:]]*tests[[:space:]]+[0-9]+[[:space:]]+[0-9]+[[:space:]]+[0-9]+[[:space:]]+[0-9]+/ {
 	sp += $4; sf += $5; counted = 1; next
 }
-/[a-z-]+: [0-9]+ passed, [0-9]+ failed/ {
+/^( *\[expected\] )?[a-z-]+: [0-9]+ passed, [0-9]+ failed/ {
 	match($0, /[0-9]+ passed, [0-9]+ failed/)
 	split(substr($0, RSTART, RLENGTH), w, " ")
 	sp += w[1]; sf += w[3]; counted = 1; next
@@ -40,6 +41,7 @@ function flush_step(name, rc) {
 /^  Test: / { test = $0; next }
 /^    [0-9]+\. [^ ]+:[0-9]+ +- / { note(test); note($0); next }
 /^FAIL |VIOLATION$/ { note($0); next }
+/^FAILED [^ ]|^       see / { note(substr($0, 1, 400)); next }
 /^step: .* exit [0-9]+$/ { flush_step($2, $NF + 0); next }
 END {
 	for (i = 0; i < nwhy; i++) print "  " why[i]
