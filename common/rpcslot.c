@@ -96,24 +96,30 @@ rpc_slot_reply(void *arg, int rc)
 	} else {
 		/* Stopping: the slots' aios are stopped, and a send begun on a
 		 * stopped aio fails without its callback, so the reply would
-		 * never be freed. Drop it; the peer resends. */
-		pthread_mutex_lock(&s->mtx);
-		int stopping = s->stopping;
-		pthread_mutex_unlock(&s->mtx);
-		if (stopping) {
-			nng_msg_free(sl->msg);
-			sl->msg = NULL;
-			return;
-		}
+		 * never be freed. Drop it; the peer resends. The send starts
+		 * under the lock that rpc_server_stop sets the flag under, so
+		 * a stop cannot come between the check and the send: a send
+		 * begun first is cancelled by the stop, and its callback frees
+		 * the message. (NNG completes a send on its own threads, never
+		 * inside nng_ctx_send, so holding the lock here cannot wait on
+		 * the callback that takes it.) */
 		if (sl->lat != NULL) {
 			histo_observe_n(sl->lat, histo_now() - sl->t0, sl->lat_n);
 			sl->lat = NULL;
+		}
+		pthread_mutex_lock(&s->mtx);
+		if (s->stopping) {
+			pthread_mutex_unlock(&s->mtx);
+			nng_msg_free(sl->msg);
+			sl->msg = NULL;
+			return;
 		}
 		sl->sending = 1;
 		nng_aio_set_msg(sl->aio, sl->msg);
 		sl->msg = NULL;
 		rpc_count_send();
 		nng_ctx_send(sl->ctx, sl->aio);
+		pthread_mutex_unlock(&s->mtx);
 	}
 }
 
