@@ -541,7 +541,8 @@ hc_wait_exit(hcluster *c, int i, int timeout_ms, int *status)
 /* Where node I's threads are, for a process that does not exit when it
  * should: the whole dump into DIR/stacks-NAME.txt (gdb), and one line on
  * stderr with each thread's innermost frames outside the C library's
- * internals, which is what a CI log keeps. */
+ * internals (threads with none, NNG's own, are left out), which is what
+ * a CI log keeps. */
 void
 hc_stacks(hcluster *c, int i)
 {
@@ -552,7 +553,7 @@ hc_stacks(hcluster *c, int i)
 	    "command -v gdb >/dev/null || { echo '  (no gdb for the stacks)'; exit 0; }; "
 	    "gdb -batch -p %d -ex 'thread apply all bt' >'%s/stacks-%s.txt' 2>&1; "
 	    "awk 'BEGIN {printf \"  stacks of %s (pid %d): \"} "
-	    "/^Thread /{if (t != \"\") printf \"%%s | \", t; t = \"\"; n = 0; next} "
+	    "/^Thread /{if (t != \"\" && t != \"start_thread<clone3\") printf \"%%s | \", t; t = \"\"; n = 0; next} "
 	    "/^#[0-9]+ / && n < 4 {f = ($2 ~ /^0x/) ? $4 : $2; "
 	    "if (f !~ /^(_|[?][?])/) {t = t (n ? \"<\" : \"\") f; n++}} "
 	    "END {print t}' '%s/stacks-%s.txt' >&2",

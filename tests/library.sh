@@ -74,11 +74,12 @@ wait_for() {
 }
 # stacks PID: where a process that should have exited is, as one line
 # (the last lines of a failed case are all a CI log shows): per thread,
-# its innermost frames outside the C library's internals. The full dump goes to $T/stacks-PID.txt.
+# its innermost frames outside the C library's internals (threads with
+# none, NNG's own, are left out). The full dump goes to $T/stacks-PID.txt.
 stacks() {
 	command -v gdb >/dev/null || { echo "(no gdb for the stacks)"; return 0; }
 	gdb -batch -p "$1" -ex "thread apply all bt" >"$T/stacks-$1.txt" 2>&1 || true
-	awk '/^Thread /{if (t != "") printf "%s | ", t; t = ""; n = 0; next}
+	awk '/^Thread /{if (t != "" && t != "start_thread<clone3") printf "%s | ", t; t = ""; n = 0; next}
 		/^#[0-9]+ / && n < 4 {f = ($2 ~ /^0x/) ? $4 : $2
 			if (f !~ /^(_|\?\?)/) {t = t (n ? "<" : "") f; n++}}
 		END {print t}' "$T/stacks-$1.txt"

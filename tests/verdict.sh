@@ -41,7 +41,7 @@ function flush_step(name, rc) {
 /^  Test: / { test = $0; next }
 /^    [0-9]+\. [^ ]+:[0-9]+ +- / { note(test); note($0); next }
 /^FAIL |VIOLATION$/ { note($0); next }
-/^FAILED [^ ]|^       see / { note(substr($0, 1, 400)); next }
+/^FAILED [^ ]|^       see / { note(substr($0, 1, 2000)); next }
 /^step: .* exit [0-9]+$/ { flush_step($2, $NF + 0); next }
 END {
 	for (i = 0; i < nwhy; i++) print "  " why[i]
