@@ -539,25 +539,18 @@ hc_wait_exit(hcluster *c, int i, int timeout_ms, int *status)
 }
 
 /* Where node I's threads are, for a process that does not exit when it
- * should: the whole dump into DIR/stacks-NAME.txt (gdb), and one line on
- * stderr with each thread's innermost frames outside the C library's
- * internals (threads with none, NNG's own, are left out), which is what
- * a CI log keeps. */
+ * should: tests/stacks.sh (found from TWOPC_SRCDIR, else the current
+ * directory, where make runs) writes gdb's dump to DIR/stacks-NAME.txt
+ * and prints one line on stderr. */
 void
 hc_stacks(hcluster *c, int i)
 {
-	char cmd[1400];
+	char cmd[1200];
+	const char *src = getenv("TWOPC_SRCDIR");
 	if (c->pids[i] <= 0)
 		return;
-	snprintf(cmd, sizeof(cmd),
-	    "command -v gdb >/dev/null || { echo '  (no gdb for the stacks)'; exit 0; }; "
-	    "gdb -batch -p %d -ex 'thread apply all bt' >'%s/stacks-%s.txt' 2>&1; "
-	    "awk 'BEGIN {printf \"  stacks of %s (pid %d): \"} "
-	    "/^Thread /{if (t != \"\" && t != \"start_thread<clone3\") printf \"%%s | \", t; t = \"\"; n = 0; next} "
-	    "/^#[0-9]+ / && n < 4 {f = ($2 ~ /^0x/) ? $4 : $2; "
-	    "if (f !~ /^(_|[?][?])/) {t = t (n ? \"<\" : \"\") f; n++}} "
-	    "END {print t}' '%s/stacks-%s.txt' >&2",
-	    (int)c->pids[i], c->dir, c->names[i], c->names[i], (int)c->pids[i], c->dir, c->names[i]);
+	snprintf(cmd, sizeof(cmd), "bash '%s/tests/stacks.sh' %d '%s/stacks-%s.txt' >&2",
+	    src != NULL ? src : ".", (int)c->pids[i], c->dir, c->names[i]);
 	if (system(cmd) != 0)
 		fprintf(stderr, "  (could not take the stacks of %s)\n", c->names[i]);
 }

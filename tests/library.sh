@@ -72,18 +72,8 @@ wait_for() {
 	echo "timed out waiting for '$2' in $1" >&2
 	return 1
 }
-# stacks PID: where a process that should have exited is, as one line
-# (the last lines of a failed case are all a CI log shows): per thread,
-# its innermost frames outside the C library's internals (threads with
-# none, NNG's own, are left out). The full dump goes to $T/stacks-PID.txt.
-stacks() {
-	command -v gdb >/dev/null || { echo "(no gdb for the stacks)"; return 0; }
-	gdb -batch -p "$1" -ex "thread apply all bt" >"$T/stacks-$1.txt" 2>&1 || true
-	awk '/^Thread /{if (t != "" && t != "start_thread<clone3") printf "%s | ", t; t = ""; n = 0; next}
-		/^#[0-9]+ / && n < 4 {f = ($2 ~ /^0x/) ? $4 : $2
-			if (f !~ /^(_|\?\?)/) {t = t (n ? "<" : "") f; n++}}
-		END {print t}' "$T/stacks-$1.txt"
-}
+# stacks PID: where a process that should have exited is (tests/stacks.sh).
+stacks() { bash "$SRC/tests/stacks.sh" "$1" "$T/stacks-$1.txt"; }
 # wait_exit PID [SECONDS]: until PID has exited (bounded); its status in $?.
 wait_exit() {
 	local i n=$((${2:-10} * 20))
