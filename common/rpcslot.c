@@ -103,16 +103,16 @@ rpc_slot_reply(void *arg, int rc)
 		 * the message. (NNG completes a send on its own threads, never
 		 * inside nng_ctx_send, so holding the lock here cannot wait on
 		 * the callback that takes it.) */
-		if (sl->lat != NULL) {
-			histo_observe_n(sl->lat, histo_now() - sl->t0, sl->lat_n);
-			sl->lat = NULL;
-		}
 		pthread_mutex_lock(&s->mtx);
 		if (s->stopping) {
 			pthread_mutex_unlock(&s->mtx);
 			nng_msg_free(sl->msg);
 			sl->msg = NULL;
 			return;
+		}
+		if (sl->lat != NULL) { /* a reply sent, not one dropped */
+			histo_observe_n(sl->lat, histo_now() - sl->t0, sl->lat_n);
+			sl->lat = NULL;
 		}
 		sl->sending = 1;
 		nng_aio_set_msg(sl->aio, sl->msg);
