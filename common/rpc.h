@@ -29,6 +29,14 @@
  * request (wire_from_client) always travels alone. The server handles a
  * BATCH's messages one by one, as if each came alone, in one group
  * transaction, and answers them with one BATCH.
+ *
+ * The linger (rpc_set_linger): a lazy request (wire_may_linger: a GLOBAL,
+ * whose answer no client waits for) that finds nothing in flight to its
+ * peer does not leave at once; it waits up to the linger for the next
+ * request to that peer and leaves with it, or leaves alone when the
+ * linger is over. Under a light load one message then carries a GLOBAL
+ * with the next VOTE_REQUEST, and one group transaction and one fsync at
+ * the participant cover both. A request that is not lazy never waits.
  */
 #ifndef TWOPC_RPC_H
 #define TWOPC_RPC_H
@@ -196,6 +204,12 @@ void rpc_batch_free(rpc_batch *b);
  * close itself.
  */
 void rpc_close(nng_socket sock);
+
+/* How long a lazy request may wait for company (the linger, above): *MS
+ * milliseconds, read at each lazy request, so a reload takes effect; 0
+ * or MS NULL (the default): it does not wait. MS must outlive every
+ * channel (a daemon's configuration does). */
+void rpc_set_linger(const _Atomic uint32_t *ms);
 
 /*
  * TLS (rpctls.c). A tls+tcp:// socket, listening or dialing, uses this

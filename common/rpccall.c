@@ -111,6 +111,7 @@ rpc_batch_start(size_t n, const nng_socket *socks, const wire_msg *const *reqs,
 		k->b = b;
 		k->deadline = b->deadline;
 		k->epoch = reqs[i]->epoch;
+		k->lazy = wire_may_linger(reqs[i]->type);
 		snprintf(k->sender, sizeof(k->sender), "%s", reqs[i]->sender);
 		if ((k->rc = wire_encode(reqs[i], &k->req)) != 0)
 			rpc_bcall_done(b);

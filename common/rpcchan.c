@@ -16,12 +16,13 @@
  * behind an envelope ends when that envelope does at the earliest.
  *
  * Threads: sends and receives complete on NNG's threads, which also send
- * the next envelope; nothing here blocks there. A channel is created at a
+ * the next envelope and run the linger's timer; nothing here blocks there. A channel is created at a
  * socket's first protocol request and freed by rpc_chan_close (rpc_close),
  * which waits for its envelopes: so no NNG call on the channel's contexts
  * can overlap the socket's close (rpcbase.c explains why that matters).
  */
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -57,6 +58,8 @@ typedef struct rpc_chan {
 	int users;             /* senders between rpc_chan_get and _put (registry lock) */
 	int nenv;              /* envelopes opened */
 	rpc_env env[RPC_CHAN_DEPTH];
+	nng_aio *linger;       /* the linger's timer (NULL: none) */
+	int lingering;         /* its sleep is armed */
 	struct rpc_chan *next;
 } rpc_chan;
 
@@ -65,6 +68,23 @@ static pthread_cond_t rpc_chans_cv = PTHREAD_COND_INITIALIZER;
 static rpc_chan *rpc_chans;
 
 static void rpc_env_cb(void *arg);
+static void rpc_chan_linger_cb(void *arg);
+
+static const _Atomic uint32_t *rpc_linger;
+
+void
+rpc_set_linger(const _Atomic uint32_t *ms)
+{
+	rpc_linger = ms;
+}
+
+/* The linger now, in ms (0: none). */
+static uint32_t
+rpc_linger_ms(void)
+{
+	const _Atomic uint32_t *ms = rpc_linger;
+	return ms != NULL ? atomic_load(ms) : 0;
+}
 
 /* Open SOCK's channel. NULL when out of memory or contexts. */
 static rpc_chan *
@@ -370,6 +390,25 @@ rpc_env_cb(void *arg)
 	nng_msg_free(m);
 }
 
+/* The linger is over: what is still queued leaves, if an envelope is
+ * free (a busy one takes it when its reply comes). On an NNG thread. */
+static void
+rpc_chan_linger_cb(void *arg)
+{
+	rpc_chan *ch = arg;
+	rpc_bcall *expired = NULL;
+	rpc_env *e = NULL;
+	pthread_mutex_lock(&ch->mtx);
+	ch->lingering = 0;
+	for (int i = 0; i < ch->nenv && e == NULL && !ch->closed; i++)
+		if (!ch->env[i].busy && rpc_env_fill(ch, &ch->env[i], &expired) > 0)
+			e = &ch->env[i];
+	pthread_mutex_unlock(&ch->mtx);
+	rpc_calls_end(expired, TWOPC_ETIMEDOUT);
+	if (e != NULL)
+		rpc_env_send(e, 1);
+}
+
 void
 rpc_chan_send(nng_socket sock, rpc_bcall *k)
 {
@@ -393,11 +432,27 @@ rpc_chan_send(nng_socket sock, rpc_bcall *k)
 	else
 		ch->head = k;
 	ch->tail = k;
-	for (int i = 0; i < ch->nenv && e == NULL; i++)
-		if (!ch->env[i].busy && rpc_env_fill(ch, &ch->env[i], &expired) > 0)
-			e = &ch->env[i];
+	uint32_t linger = k->lazy ? rpc_linger_ms() : 0;
+	int arm = 0, idle = 1;
+	for (int i = 0; i < ch->nenv; i++)
+		idle &= !ch->env[i].busy;
+	if (linger > 0 && idle && ch->linger == NULL &&
+	    nng_aio_alloc(&ch->linger, rpc_chan_linger_cb, ch) != 0)
+		ch->linger = NULL; /* no timer: it leaves at once */
+	if (linger > 0 && idle && ch->linger != NULL) {
+		/* Wait for company: the next request to this peer, or the
+		 * timer, takes it. */
+		arm = !ch->lingering;
+		ch->lingering = 1;
+	} else {
+		for (int i = 0; i < ch->nenv && e == NULL; i++)
+			if (!ch->env[i].busy && rpc_env_fill(ch, &ch->env[i], &expired) > 0)
+				e = &ch->env[i];
+	}
 	pthread_mutex_unlock(&ch->mtx);
 	rpc_calls_end(expired, TWOPC_ETIMEDOUT);
+	if (arm)
+		nng_sleep_aio((nng_duration)linger, ch->linger);
 	if (e != NULL)
 		rpc_env_send(e, 0);
 	rpc_chan_put(ch);
@@ -424,6 +479,8 @@ rpc_chan_close(nng_socket sock)
 	ch->head = ch->tail = NULL;
 	pthread_mutex_unlock(&ch->mtx);
 	rpc_calls_end(queued, TWOPC_ECLOSED);
+	if (ch->linger != NULL)
+		nng_aio_stop(ch->linger); /* its callback sees closed */
 	/* Cancel what is in flight and wait for its callback to see closed. */
 	for (;;) {
 		int busy = 0;
@@ -439,6 +496,8 @@ rpc_chan_close(nng_socket sock)
 		(void)mclock_cond_wait_ms(&ch->cv, &ch->mtx, 20);
 		pthread_mutex_unlock(&ch->mtx);
 	}
+	if (ch->linger != NULL)
+		nng_aio_free(ch->linger);
 	for (int i = 0; i < ch->nenv; i++) {
 		nng_aio_free(ch->env[i].aio);
 		RPC_CTX_CALL(nng_ctx_close(ch->env[i].ctx));

@@ -61,6 +61,7 @@ typedef struct rpc_bcall {
 	const char *peer;            /* alone, sealed: the node asked ... */
 	uint8_t tag[WIRE_MAC_LEN];   /* ... and the request's MAC */
 	uint64_t epoch;
+	int lazy;                    /* may wait for company (rpcchan.c) */
 	int64_t deadline;            /* mono_ms */
 	struct rpc_bcall *next;      /* channel queue */
 } rpc_bcall;

@@ -37,6 +37,12 @@ wire_type_name(int type)
 }
 
 int
+wire_may_linger(int type)
+{
+	return type == WIRE_GLOBAL_COMMIT || type == WIRE_GLOBAL_ABORT;
+}
+
+int
 wire_from_client(int type)
 {
 	return type == WIRE_SUBMIT || type == WIRE_STATUS_REQUEST || type == WIRE_GET ||

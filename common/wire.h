@@ -229,6 +229,9 @@ const char *wire_type_name(int type);
 /* 1 for the types a client sends (SUBMIT, STATUS_REQUEST, GET, RESOLVE),
  * 0 for the protocol's own messages between nodes. */
 int wire_from_client(int type);
+/* Whether a request of TYPE may wait for another to the same peer
+ * (rpcchan.c, the linger). */
+int wire_may_linger(int type);
 /* "put", "del", "check", "add"; NULL when unknown. */
 const char *wire_op_name(int op);
 /* Parse "put" etc.; 0 when unknown. */

@@ -94,6 +94,7 @@ cfg_build(const char *const *names, const char *const *urls, const char *const *
 	c->vote_timeout_ms = 2000;
 	c->decision_timeout_ms = decision_timeout_ms ? decision_timeout_ms : 1000;
 	c->ack_retry_ms = 500;
+	c->linger_ms = CFG_LINGER_MS;
 	c->retention_s = retention_s ? retention_s : 86400;
 	c->log_level = -1;
 	c->durability = durability_normal ? CFG_DURABILITY_NORMAL : CFG_DURABILITY_FULL;

@@ -91,6 +91,9 @@ void cfg_check_url(cfg_ctx *x, const cfg_yn *n, char **dst);
 void cfg_check_http(cfg_ctx *x, const cfg_yn *n, char **dst);
 /* A positive decimal integer up to UINT32_MAX for KEY, stored in *DST. */
 void cfg_check_uint(cfg_ctx *x, const cfg_yn *n, const char *key, _Atomic uint32_t *dst);
+/* An integer from LO to HI for KEY into *DST, or an error at N. */
+void cfg_check_range(cfg_ctx *x, const cfg_yn *n, const char *key, uint32_t lo, uint32_t hi,
+    _Atomic uint32_t *dst);
 
 /* The top-level insecure and tls values, and the transport rules over the
  * listen URLs once every node is read (cfgtls.c). */

@@ -143,6 +143,7 @@ void cfg_reload_values(cfg_cluster *cur, const cfg_cluster *next, char *buf, siz
 		{"decision_timeout_ms", &cur->decision_timeout_ms, next->decision_timeout_ms},
 		{"ack_retry_ms", &cur->ack_retry_ms, next->ack_retry_ms},
 		{"retention_s", &cur->retention_s, next->retention_s},
+		{"linger_ms", &cur->linger_ms, next->linger_ms},
 	};
 	size_t used = 0;
 

@@ -223,6 +223,12 @@ void cfg_check_path(cfg_ctx *x, const cfg_yn *n, const char *key, char **dst)
 
 void cfg_check_uint(cfg_ctx *x, const cfg_yn *n, const char *key, _Atomic uint32_t *dst)
 {
+	cfg_check_range(x, n, key, 1, UINT32_MAX, dst);
+}
+
+void cfg_check_range(cfg_ctx *x, const cfg_yn *n, const char *key, uint32_t lo, uint32_t hi,
+    _Atomic uint32_t *dst)
+{
 	const char *s = n->text, *p;
 	uint64_t v = 0;
 
@@ -239,12 +245,12 @@ void cfg_check_uint(cfg_ctx *x, const cfg_yn *n, const char *key, _Atomic uint32
 	}
 	for (; *p && v <= UINT32_MAX; p++)
 		v = v * 10 + (uint64_t)(*p - '0');
-	if (*s == '-' || v == 0)
+	if ((*s == '-' || v == 0) && lo == 1)
 		cfg_err(x, CFG_AT(n), "expected a positive integer for '%s', got " CFG_Q, key,
 		    CFG_QA(s));
-	else if (v > UINT32_MAX)
-		cfg_err(x, CFG_AT(n), "integer " CFG_Q " for '%s' is out of range (1 to %u)",
-		    CFG_QA(s), key, (unsigned)UINT32_MAX);
+	else if (*s == '-' || v < lo || v > hi)
+		cfg_err(x, CFG_AT(n), "integer " CFG_Q " for '%s' is out of range (%u to %u)",
+		    CFG_QA(s), key, (unsigned)lo, (unsigned)hi);
 	else
 		*dst = (uint32_t)v;
 }

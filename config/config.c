@@ -13,7 +13,7 @@
  *
  *   coordinator:   {name, listen, log, vote_timeout_ms?, http?}  required
  *   participants:  [{name, listen, log, http?}, ...] 1 to 64      required
- *   timeouts:      {decision_timeout_ms?, ack_retry_ms?, retention_s?}
+ *   timeouts:      {decision_timeout_ms?, ack_retry_ms?, retention_s?, linger_ms?}
  *   durability:    full | normal
  *   log_level:     error | warn | info | debug (default: info, or -v / -q)
  *   insecure:      true | false (default false)
@@ -163,18 +163,22 @@ static void cfg_check_participants(cfg_ctx *x, const cfg_yn *seq)
 static void cfg_check_timeouts(cfg_ctx *x, const cfg_yn *map)
 {
 	static const char *const keys[] = {"decision_timeout_ms", "ack_retry_ms",
-	    "retention_s", NULL};
-	const cfg_yn *vals[3] = {NULL};
+	    "retention_s", "linger_ms", NULL};
+	const cfg_yn *vals[4] = {NULL};
 	_Atomic uint32_t *dst[] = {&x->c->decision_timeout_ms, &x->c->ack_retry_ms,
 	    &x->c->retention_s};
 
 	if (!cfg_want(x, map, CFG_MAP, "'timeouts'"))
 		return;
 	cfg_fields(x, map, "in timeouts", keys,
-	    "decision_timeout_ms, ack_retry_ms, retention_s", vals);
+	    "decision_timeout_ms, ack_retry_ms, retention_s, linger_ms", vals);
 	for (size_t i = 0; i < 3; i++)
 		if (vals[i] != NULL)
 			cfg_check_uint(x, vals[i], keys[i], dst[i]);
+	/* 0 turns the linger off; more than CFG_LINGER_MAX_MS would hold a
+	 * participant's locks for longer than a vote should take. */
+	if (vals[3] != NULL)
+		cfg_check_range(x, vals[3], keys[3], 0, CFG_LINGER_MAX_MS, &x->c->linger_ms);
 }
 
 static void cfg_check_durability(cfg_ctx *x, const cfg_yn *n)
@@ -330,6 +334,7 @@ int cfg_load(const char *file, cfg_cluster **out, char *errbuf, size_t errlen)
 		x.c->vote_timeout_ms = 2000;
 		x.c->decision_timeout_ms = 1000;
 		x.c->ack_retry_ms = 500;
+		x.c->linger_ms = CFG_LINGER_MS;
 		x.c->retention_s = 86400;
 		x.c->durability = CFG_DURABILITY_FULL;
 		x.c->log_level = -1;

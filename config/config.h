@@ -27,6 +27,9 @@
 
 #define CFG_NAME_MAX 32
 #define CFG_MAX_PARTICIPANTS 64
+/* timeouts.linger_ms: its default and its most (rpc.h, "the linger"). */
+#define CFG_LINGER_MS 2
+#define CFG_LINGER_MAX_MS 100
 
 typedef enum cfg_durability {
 	CFG_DURABILITY_FULL = 0,   /* fsync every forced write (default) */
@@ -59,6 +62,7 @@ typedef struct cfg_cluster {
 	_Atomic uint32_t decision_timeout_ms; /* timeouts.decision_timeout_ms, default 1000 */
 	_Atomic uint32_t ack_retry_ms;    /* timeouts.ack_retry_ms, default 500: GLOBAL resend period */
 	_Atomic uint32_t retention_s;     /* timeouts.retention_s, default 86400 (R7, R9) */
+	_Atomic uint32_t linger_ms;       /* timeouts.linger_ms, default CFG_LINGER_MS: rpc.h */
 	_Atomic int log_level;            /* log_level as TLOG_ERROR..TLOG_DEBUG; -1: not given */
 	cfg_durability durability;    /* default full */
 	int insecure;                 /* insecure: true (plain tcp:// allowed), default 0 */

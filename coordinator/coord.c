@@ -99,6 +99,7 @@ coord_dial(coord *c)
 	c->forget = calloc(CFG_MAX_PARTICIPANTS, sizeof(*c->forget));
 	if (c->socks == NULL || c->forget == NULL)
 		return TWOPC_ENOMEM;
+	rpc_set_linger(&c->cfg->linger_ms); /* GLOBALs wait for company */
 	for (size_t i = 0; i < c->nsocks; i++) {
 		int rv = rpc_dial(c->cfg->participants[i].listen, 1, &c->socks[i]);
 		if (rv != 0)
@@ -186,6 +187,7 @@ coord_stop(coord *c)
 	cflow_stop(c);
 	for (size_t i = 0; c->socks != NULL && i < c->nsocks; i++)
 		rpc_close(c->socks[i]);
+	rpc_set_linger(NULL); /* the configuration may go after this */
 	cforget_free(c);
 	free(c->socks);
 	db_close(c->db);

@@ -10,6 +10,7 @@
  */
 #include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <time.h>
 #include <stdlib.h>
@@ -558,6 +559,115 @@ test_channel(void)
 	hc_destroy(&c);
 }
 
+/* Start REQ to SOCK alone, its end reported to D. */
+static void
+t_start(nng_socket sock, const wire_msg *req, t_done *d)
+{
+	const wire_msg *preq = req;
+	T_EQ(rpc_batch_start(1, &sock, &preq, 30000, t_done_cb, d), 0);
+}
+
+/* Wait for D's batch: the type of its one reply (0: none), freed. */
+static int
+t_wait_type(t_done *d)
+{
+	wire_msg rep;
+	int type = 0;
+	pthread_mutex_lock(&d->mtx);
+	while (d->b == NULL)
+		pthread_cond_wait(&d->cv, &d->mtx);
+	pthread_mutex_unlock(&d->mtx);
+	if (rpc_batch_result(d->b, 0, &rep) == 0) {
+		type = rep.type;
+		wire_msg_free(&rep);
+	}
+	rpc_batch_free(d->b);
+	d->b = NULL;
+	return type;
+}
+
+static void
+t_req(wire_msg *m, int type, const char *txid, wire_op *op, char **peers)
+{
+	wire_msg_init(m, type, 1, txid, "coord");
+	if (type == WIRE_VOTE_REQUEST) {
+		m->npeers = 1;
+		m->peers = peers;
+		m->nops = 1;
+		m->ops = op;
+	}
+}
+
+/*
+ * The linger (rpc.h): a GLOBAL that finds nothing in flight waits for the
+ * next request to its peer and travels with it; alone, it leaves when the
+ * linger is over and not before; with no linger it leaves at once. Each
+ * case on its own socket, so that each has a channel of its own. Beta's
+ * own count of the messages it sent says what travelled.
+ */
+static void
+test_linger(void)
+{
+	static _Atomic uint32_t ms;
+	hcluster c;
+	nng_socket s;
+	wire_msg g, v;
+	wire_op op = { WIRE_OP_PUT, "lk", "1" };
+	char *peers[] = { "beta" };
+	t_done d1 = { PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, NULL };
+	t_done d2 = { PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, NULL };
+	long long served0, sent0, served, sent;
+
+	CU_ASSERT_FATAL(hc_create(&c, 2, 2000, 60000) == 0);
+	CU_ASSERT_FATAL(hc_start(&c, B, NULL) == 0);
+	rpc_set_linger(&ms);
+
+	/* Long enough that only the VOTE_REQUEST can take the GLOBAL along. */
+	atomic_store(&ms, 30000);
+	CU_ASSERT_FATAL(rpc_dial(c.urls[B], 1, &s) == 0);
+	T_EQ(t_counters(c.urls[B], &served0, &sent0), 0);
+	t_req(&g, WIRE_GLOBAL_ABORT, "lg-1", NULL, NULL);
+	t_req(&v, WIRE_VOTE_REQUEST, "lg-2", &op, peers);
+	t_start(s, &g, &d1);
+	t_start(s, &v, &d2);
+	T_EQ(t_wait_type(&d1), WIRE_ACK);
+	T_EQ(t_wait_type(&d2), WIRE_VOTE_COMMIT);
+	T_EQ(t_counters(c.urls[B], &served, &sent), 0);
+	T_CHECK(served - served0 == 2 + 1, "requests served: %lld", served - served0);
+	T_CHECK(sent - sent0 == 1 + 1, "messages sent by beta: %lld, want one BATCH reply and "
+	    "the counter read's", sent - sent0);
+	rpc_close(s);
+
+	/* Alone: it waits out the linger, then leaves. */
+	atomic_store(&ms, 300);
+	CU_ASSERT_FATAL(rpc_dial(c.urls[B], 1, &s) == 0);
+	t_req(&g, WIRE_GLOBAL_COMMIT, "lg-2", NULL, NULL);
+	int64_t t0 = mono_ms();
+	t_start(s, &g, &d1);
+	T_EQ(t_wait_type(&d1), WIRE_ACK);
+	int64_t took = mono_ms() - t0;
+	T_CHECK(took >= 295, "a lone GLOBAL came back after %lld ms, before the 300 ms linger",
+	    (long long)took);
+	rpc_close(s);
+
+	/* No linger: the GLOBAL leaves at once, the VOTE_REQUEST on its own. */
+	atomic_store(&ms, 0);
+	CU_ASSERT_FATAL(rpc_dial(c.urls[B], 1, &s) == 0);
+	T_EQ(t_counters(c.urls[B], &served0, &sent0), 0);
+	t_req(&g, WIRE_GLOBAL_ABORT, "lg-3", NULL, NULL);
+	t_req(&v, WIRE_VOTE_REQUEST, "lg-4", &op, peers);
+	t_start(s, &g, &d1);
+	t_start(s, &v, &d2);
+	T_EQ(t_wait_type(&d1), WIRE_ACK);
+	T_EQ(t_wait_type(&d2), WIRE_VOTE_COMMIT);
+	T_EQ(t_counters(c.urls[B], &served, &sent), 0);
+	T_CHECK(sent - sent0 == 2 + 1, "messages sent by beta: %lld, want two replies and the "
+	    "counter read's", sent - sent0);
+	rpc_close(s);
+	rpc_set_linger(NULL);
+	hc_destroy(&c);
+}
+
 void
 test_batch_register(void)
 {
@@ -568,6 +678,7 @@ test_batch_register(void)
 		{ "group transaction: savepoints, one COMMIT, deferred replies", test_group },
 		{ "participant: a BATCH answered as each alone", test_participant_batch },
 		{ "channel: concurrent requests to one peer share a message", test_channel },
+		{ "channel: a GLOBAL lingers for the next request, or leaves alone", test_linger },
 	};
 	TU_SUITE("batch", tests);
 }

@@ -180,6 +180,7 @@ static void test_defaults(void)
 		CU_ASSERT_EQUAL(c->decision_timeout_ms, 1000);
 		CU_ASSERT_EQUAL(c->ack_retry_ms, 500);
 		CU_ASSERT_EQUAL(c->retention_s, 86400);
+		CU_ASSERT_EQUAL(c->linger_ms, CFG_LINGER_MS);
 		CU_ASSERT_EQUAL(c->durability, CFG_DURABILITY_FULL);
 		CU_ASSERT_EQUAL(c->log_level, -1); /* none: the daemon's default */
 	}
@@ -192,7 +193,8 @@ static void test_explicit_values(void)
 {
 	static const char text[] =
 	    "durability: normal\n"
-	    "timeouts: {decision_timeout_ms: 1, ack_retry_ms: \"250\", retention_s: 4294967295}\n"
+	    "timeouts: {decision_timeout_ms: 1, ack_retry_ms: \"250\", retention_s: 4294967295,\n"
+	    "  linger_ms: 0}\n"
 	    "coordinator:\n"
 	    "  name: Coord_1.x-y\n"
 	    "  listen: 'tcp://[::1]:65535'\n"
@@ -216,6 +218,7 @@ static void test_explicit_values(void)
 		CU_ASSERT_EQUAL(c->decision_timeout_ms, 1);
 		CU_ASSERT_EQUAL(c->ack_retry_ms, 250);
 		CU_ASSERT_EQUAL(c->retention_s, 4294967295u);
+		CU_ASSERT_EQUAL(c->linger_ms, 0); /* 0 is allowed here: no linger */
 		CU_ASSERT_EQUAL(c->vote_timeout_ms, 7);
 		CU_ASSERT_STRING_EQUAL(c->coordinator.name, "Coord_1.x-y");
 		CU_ASSERT_STRING_EQUAL(c->coordinator.listen, "tcp://[::1]:65535");
@@ -457,7 +460,7 @@ static const t_bad t_bad_files[] = {
 	    "9:5: unknown key 'lisen' in participant (expected name, listen, log, http)", 1, NULL},
 	{"unknown_timeouts_key", T_COORD T_PARTS "timeouts:\n  decision_timeout: 100\n",
 	    "10:3: unknown key 'decision_timeout' in timeouts (expected decision_timeout_ms, "
-	    "ack_retry_ms, retention_s)", 1, NULL},
+	    "ack_retry_ms, retention_s, linger_ms)", 1, NULL},
 	{"non_scalar_key", T_COORD T_PARTS "? [a]\n: b\n",
 	    "9:3: expected a scalar key at top level, got a sequence", 1, NULL},
 	{"duplicate_key", T_COORD T_PARTS "    log: other.db\n",
@@ -558,6 +561,10 @@ static const t_bad t_bad_files[] = {
 	    "10:16: expected an integer for 'retention_s', got '1.5'", 1, NULL},
 	{"int_overflow", T_COORD T_PARTS "timeouts:\n  retention_s: 4294967296\n",
 	    "10:16: integer '4294967296' for 'retention_s' is out of range (1 to 4294967295)", 1, NULL},
+	{"linger_too_long", T_COORD T_PARTS "timeouts:\n  linger_ms: 101\n",
+	    "10:14: integer '101' for 'linger_ms' is out of range (0 to 100)", 1, NULL},
+	{"linger_negative", T_COORD T_PARTS "timeouts:\n  linger_ms: -1\n",
+	    "10:14: integer '-1' for 'linger_ms' is out of range (0 to 100)", 1, NULL},
 	{"durability_bad", T_COORD T_PARTS "durability: fast\n",
 	    "9:13: bad durability value 'fast' (expected full or normal)", 1, NULL},
 	/* several errors in one file: all reported, sorted by position */
