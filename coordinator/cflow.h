@@ -83,8 +83,9 @@ void cflow_join(coord_txn *t);
 void cflow_start_idle(struct coord *c, coord_txn **v, size_t n, cflow_group *group,
     cflow_step_fn start);
 /* Run STAGE's step for T without a batch: here and now when no step is
- * queued (no hand-off under light load), else on a step thread, where
- * its records join the group transaction of the steps queued with it. */
+ * queued or running on another caller's thread (no hand-off under light
+ * load), else on a step thread, where its records join the group
+ * transaction of the steps queued with it. */
 void cflow_step(struct coord *c, coord_txn *t, int stage);
 /* Call K of T's finished batch: as rpc_batch_result (REP valid where 0),
  * TWOPC_ENOMEM if the batch never started; a reply with a newer epoch

@@ -81,6 +81,7 @@ typedef struct coord {
 	/* Flows (cflow.c): steps queued for the step threads, and how many
 	 * transactions have a batch in flight or a step queued or running. */
 	coord_txn *steps, *steps_tail;
+	int steps_inline;          /* steps running on their caller's thread (cflow_step) */
 	pthread_cond_t steps_cv;
 	pthread_cond_t group_cv;     /* a group's last flow ended (cflow_wait) */
 	size_t nflows;
