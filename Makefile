@@ -465,7 +465,8 @@ test-library: library-check
 # ---- bench ----
 # make bench: a local cluster over the matrix durability full|normal x
 # participants 2,3,5 x concurrency 1,16,64,256, next to the machine's own
-# limits (twopc-limits: fdatasync rate, SQLite WAL commits, NNG round trip)
+# limits (twopc-limits: fdatasync rate, SQLite WAL commits, NNG round trip, a
+# transaction's round of NNG alone: the floor of any implementation)
 # and, for durability full, next to the peer baseline: the same work as
 # two-phase commit by hand with PostgreSQL (twopc-pgpeer, tests/pgpeer.c,
 # on a private PostgreSQL server started by tests/bench.sh), plus a

@@ -175,7 +175,7 @@ ctxsw() { # ctxsw PID...: context switches of every thread, voluntary and not
 }
 
 # ---- the machine's limits ----
-echo "[limits] fdatasync, SQLite WAL commits, NNG round trip in $WORK (about 8 s)" >&2
+echo "[limits] fdatasync, SQLite WAL commits, NNG round trip, a round of NNG alone in $WORK (about 10 s)" >&2
 if ! "$BIN/twopc-limits" "$WORK" >"$OUT/limits.json"; then
 	echo "bench: twopc-limits failed" >&2
 	exit 1
@@ -183,6 +183,7 @@ fi
 FSYNC_PER_S=$(jget fsync_per_s "$OUT/limits.json")
 SQLITE_PER_S=$(jget sqlite_commits_per_s "$OUT/limits.json")
 RTT_US=$(jget nng_rtt_us "$OUT/limits.json")
+ROUND_US=$(jget nng_round_us "$OUT/limits.json")
 echo "[limits] $(cat "$OUT/limits.json")" >&2
 
 # ---- the peer ----
@@ -377,21 +378,21 @@ echo
 echo "twopc bench: ${DUR} s per run, $(nproc 2>/dev/null || echo '?') CPUs, load average $(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null)"
 echo "limits: $(cat "$OUT/limits.json")"
 echo
-awk -F, -v fs="$FSYNC_PER_S" -v sq="$SQLITE_PER_S" -v rtt="$RTT_US" '
+awk -F, -v fs="$FSYNC_PER_S" -v sq="$SQLITE_PER_S" -v rtt="$RTT_US" -v rnd="$ROUND_US" '
 NR == 1 {
-	printf "%-6s %2s %4s %10s %9s %8s %9s %7s %7s %9s %9s %8s %8s %8s %7s\n",
+	printf "%-6s %2s %4s %10s %9s %8s %9s %7s %7s %9s %9s %8s %8s %8s %9s %7s\n",
 	    "dur", "k", "c", "commit/s", "abort/s", "p50 ms", "p99 ms", "fs/txn", "msg/txn",
-	    "coordKB", "partKB", "fsync%", "sqlite%", "p50/rtt", "csw/txn"
+	    "coordKB", "partKB", "fsync%", "sqlite%", "p50/rtt", "p50/round", "csw/txn"
 	next
 }
 $12 == 0 {
 	fb = ($8 > 0) ? fs / $8 : 0       # the fsync bound in transactions/s
 	sb = ($8 > 0) ? sq / $8 : 0       # the SQLite WAL commit bound
-	printf "%-6s %2d %4d %10.1f %9.1f %8.3f %9.3f %7.2f %7.2f %9d %9d %8s %8s %7.1fx %7.1f\n",
+	printf "%-6s %2d %4d %10.1f %9.1f %8.3f %9.3f %7.2f %7.2f %9d %9d %8s %8s %7.1fx %8.2fx %7.1f\n",
 	    $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11,
 	    (fb > 0 ? sprintf("%.0f%%", 100 * $4 / fb) : "-"),
 	    (sb > 0 ? sprintf("%.0f%%", 100 * $4 / sb) : "-"),
-	    (rtt > 0 ? 1000 * $6 / rtt : 0), $14
+	    (rtt > 0 ? 1000 * $6 / rtt : 0), (rnd > 0 ? 1000 * $6 / rnd : 0), $14
 }' "$CSV"
 cat <<'EOF'
 
@@ -401,8 +402,14 @@ fsync%  = committed/s / (fsync_per_s / fsyncs_per_txn): share of the bound one
           writes are not fsynced (fs/txn 0), so there is no bound: "-").
 sqlite% = the same against SQLite WAL synchronous=FULL single-row commits/s.
 p50/rtt = median transaction latency in NNG loopback round trips (one
-          outstanding); a 2PC commit needs at least 3 sequential round trips
-          (client, PREPARE, GLOBAL_COMMIT) plus the forced writes.
+          outstanding); a commit needs at least 2 sequential round trips
+          (client, VOTE_REQUEST) plus one forced write (WAIT and READY are
+          forced in parallel).
+p50/round = the same against nng_round_us: one transaction's messages and
+          forced writes with no log and no logic, a process per node
+          (client -> coordinator -> 3 participants, each forcing a 4 KiB
+          record, the coordinator one meanwhile -> client), the floor of
+          any implementation over NNG on this machine (3 participants).
 csw/txn = context switches (voluntary and involuntary, every thread) of the
           coordinator and the participants per transaction.
 EOF

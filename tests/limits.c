@@ -12,6 +12,11 @@
  *                           request outstanding (median)
  *   nng_rt_per_s_64         round trips per second with 64 requests
  *                           outstanding (64 REQ contexts, one connection)
+ *   nng_round_us            one transaction's messages and forced writes
+ *                           with nothing else (section (e)): client ->
+ *                           coordinator -> 3 participants, each forcing a
+ *                           record, the coordinator one meanwhile -> client,
+ *                           one process per node (median)
  *
  * The REP side is an echo server in the same process with several
  * contexts, driven by nng_aio callbacks. Prints one flat JSON object.
@@ -21,10 +26,13 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -58,22 +66,32 @@ lim_die(const char *what, const char *detail)
 
 /* ---- (a) fdatasync ---- */
 
+/* PATH created and LIM_REGION written and synced: writes into it then
+ * overwrite blocks, no size change. Its descriptor. */
+static int
+lim_prealloc(const char *path)
+{
+	static char buf[LIM_BLOCK];
+	int fd = open(path, O_CREAT | O_TRUNC | O_WRONLY | O_CLOEXEC, 0600);
+	if (fd < 0)
+		lim_die(path, strerror(errno));
+	memset(buf, 0xa5, sizeof(buf));
+	for (off_t o = 0; o < LIM_REGION; o += LIM_BLOCK)
+		if (pwrite(fd, buf, sizeof(buf), o) != (ssize_t)sizeof(buf))
+			lim_die(path, strerror(errno));
+	if (fsync(fd) != 0)
+		lim_die(path, strerror(errno));
+	return fd;
+}
+
 static void
 lim_fsync(const char *dir, double *per_s, double *mean_us)
 {
 	char path[4096];
 	static char buf[LIM_BLOCK];
 	snprintf(path, sizeof(path), "%s/limits-fsync.tmp", dir);
-	int fd = open(path, O_CREAT | O_TRUNC | O_WRONLY | O_CLOEXEC, 0600);
-	if (fd < 0)
-		lim_die(path, strerror(errno));
+	int fd = lim_prealloc(path);
 	memset(buf, 0xa5, sizeof(buf));
-	/* Preallocate: the loop then overwrites blocks, no size change. */
-	for (off_t o = 0; o < LIM_REGION; o += LIM_BLOCK)
-		if (pwrite(fd, buf, sizeof(buf), o) != (ssize_t)sizeof(buf))
-			lim_die(path, strerror(errno));
-	if (fsync(fd) != 0)
-		lim_die(path, strerror(errno));
 	int64_t t0 = lim_now_us(), end = t0 + (int64_t)(lim_secs * 1e6), t1;
 	uint64_t n = 0;
 	do {
@@ -260,6 +278,48 @@ lim_nng_check(int rv, const char *what)
 		lim_die(what, nng_strerror(rv));
 }
 
+/* The median time of one request on REQ (one outstanding: synchronous
+ * send and receive) over lim_secs, after 100 unmeasured ones (the
+ * connection is established asynchronously). In microseconds. */
+static double
+lim_median_trip(nng_socket req)
+{
+	size_t cap = 1 << 16, n = 0;
+	uint32_t *lat = malloc(cap * sizeof(*lat));
+	if (lat == NULL)
+		lim_die("malloc", strerror(ENOMEM));
+	char payload[LIM_PAYLOAD];
+	memset(payload, 'r', sizeof(payload));
+	int64_t end = 0, t1;
+	for (int i = 0;; i++) {
+		char *r = NULL;
+		size_t rl = 0;
+		if (i == 100)
+			end = lim_now_us() + (int64_t)(lim_secs * 1e6);
+		int64_t t0 = lim_now_us();
+		lim_nng_check(nng_send(req, payload, sizeof(payload), 0), "nng_send");
+		lim_nng_check(nng_recv(req, &r, &rl, NNG_FLAG_ALLOC), "nng_recv");
+		t1 = lim_now_us();
+		nng_free(r, rl);
+		if (i < 100)
+			continue;
+		if (n == cap) {
+			uint32_t *nl = realloc(lat, cap * 2 * sizeof(*lat));
+			if (nl == NULL)
+				lim_die("realloc", strerror(ENOMEM));
+			lat = nl;
+			cap *= 2;
+		}
+		lat[n++] = (uint32_t)(t1 - t0);
+		if (t1 >= end)
+			break;
+	}
+	qsort(lat, n, sizeof(*lat), lim_cmp);
+	double median = lat[n / 2];
+	free(lat);
+	return median;
+}
+
 static void
 lim_nng(double *rtt_us, double *rt_per_s_64)
 {
@@ -284,42 +344,7 @@ lim_nng(double *rtt_us, double *rt_per_s_64)
 	lim_nng_check(nng_req0_open(&req), "nng_req0_open");
 	lim_nng_check(nng_dial(req, url, NULL, 0), "nng_dial");
 
-	/* One outstanding request: synchronous send/receive, per-trip times. */
-	size_t cap = 1 << 16, n = 0;
-	uint32_t *lat = malloc(cap * sizeof(*lat));
-	if (lat == NULL)
-		lim_die("malloc", strerror(ENOMEM));
-	char payload[LIM_PAYLOAD];
-	memset(payload, 'r', sizeof(payload));
-	/* Warm-up: the connection is established asynchronously. */
-	for (int i = 0; i < 100; i++) {
-		char *r = NULL;
-		size_t rl = 0;
-		lim_nng_check(nng_send(req, payload, sizeof(payload), 0), "nng_send");
-		lim_nng_check(nng_recv(req, &r, &rl, NNG_FLAG_ALLOC), "nng_recv");
-		nng_free(r, rl);
-	}
-	int64_t end = lim_now_us() + (int64_t)(lim_secs * 1e6), t1;
-	do {
-		char *r = NULL;
-		size_t rl = 0;
-		int64_t t0 = lim_now_us();
-		lim_nng_check(nng_send(req, payload, sizeof(payload), 0), "nng_send");
-		lim_nng_check(nng_recv(req, &r, &rl, NNG_FLAG_ALLOC), "nng_recv");
-		t1 = lim_now_us();
-		nng_free(r, rl);
-		if (n == cap) {
-			uint32_t *nl = realloc(lat, cap * 2 * sizeof(*lat));
-			if (nl == NULL)
-				lim_die("realloc", strerror(ENOMEM));
-			lat = nl;
-			cap *= 2;
-		}
-		lat[n++] = (uint32_t)(t1 - t0);
-	} while (t1 < end);
-	qsort(lat, n, sizeof(*lat), lim_cmp);
-	*rtt_us = lat[n / 2];
-	free(lat);
+	*rtt_us = lim_median_trip(req);
 
 	/* 64 outstanding: 64 REQ contexts on the same connection. */
 	static lim_cli cli[LIM_CLIENT_CTXS];
@@ -343,7 +368,7 @@ lim_nng(double *rtt_us, double *rt_per_s_64)
 	while (pool.active > 0)
 		pthread_cond_wait(&pool.cv, &pool.mu);
 	pthread_mutex_unlock(&pool.mu);
-	t1 = lim_now_us();
+	int64_t t1 = lim_now_us();
 	uint64_t total = 0;
 	int failed = 0;
 	for (int i = 0; i < LIM_CLIENT_CTXS; i++) {
@@ -369,6 +394,119 @@ lim_nng(double *rtt_us, double *rt_per_s_64)
 	pthread_mutex_destroy(&pool.mu);
 }
 
+/* ---- (e) a round of NNG alone ---- */
+
+/*
+ * The shape of one twopc transaction with the protocol's work taken out,
+ * each node its own process as in a cluster: the client asks a
+ * coordinator, which asks LIM_ROUND_PARTS participants at once, forces a
+ * record of its own meanwhile, waits for every answer, and answers; each
+ * participant forces a record before it answers. A record is one 4 KiB
+ * pwrite + fdatasync, as in (a). No log and no logic, the simplest NNG
+ * calls (blocking, no contexts): what no implementation of the protocol
+ * over NNG can beat on this machine.
+ */
+#define LIM_ROUND_PARTS 3
+
+static void
+lim_record(int fd, off_t *at)
+{
+	static char buf[LIM_BLOCK];
+	if (pwrite(fd, buf, sizeof(buf), *at) != (ssize_t)sizeof(buf) || fdatasync(fd) != 0)
+		lim_die("round: record", strerror(errno));
+	*at = (*at + LIM_BLOCK) % LIM_REGION;
+}
+
+/* A node's process, forked before the parent uses NNG: listens, writes
+ * its port to WFD, then serves until it is killed. PARTS: the URLs of
+ * the participants it asks (the coordinator), or none. */
+static void
+lim_node_serve(const char *path, char (*parts)[64], int nparts, int wfd)
+{
+	nng_socket rep, req[LIM_ROUND_PARTS];
+	nng_listener l;
+	nng_sockaddr sa;
+	off_t at = 0;
+	int fd = lim_prealloc(path);
+	lim_nng_check(nng_rep0_open(&rep), "nng_rep0_open");
+	lim_nng_check(nng_listen(rep, "tcp://127.0.0.1:0", &l, 0), "nng_listen");
+	lim_nng_check(nng_listener_get_addr(l, NNG_OPT_LOCADDR, &sa), "NNG_OPT_LOCADDR");
+	uint16_t port = ntohs(sa.s_in.sa_port);
+	for (int i = 0; i < nparts; i++) {
+		lim_nng_check(nng_req0_open(&req[i]), "nng_req0_open");
+		lim_nng_check(nng_dial(req[i], parts[i], NULL, 0), "nng_dial");
+	}
+	if (write(wfd, &port, sizeof(port)) != (ssize_t)sizeof(port))
+		lim_die("round: pipe", strerror(errno));
+	close(wfd);
+	for (;;) {
+		nng_msg *m, *r;
+		lim_nng_check(nng_recvmsg(rep, &m, 0), "nng_recvmsg");
+		for (int i = 0; i < nparts; i++) {
+			lim_nng_check(nng_msg_dup(&r, m), "nng_msg_dup");
+			lim_nng_check(nng_sendmsg(req[i], r, 0), "nng_sendmsg");
+		}
+		lim_record(fd, &at);
+		for (int i = 0; i < nparts; i++) {
+			lim_nng_check(nng_recvmsg(req[i], &r, 0), "nng_recvmsg");
+			nng_msg_free(r);
+		}
+		lim_nng_check(nng_sendmsg(rep, m, 0), "nng_sendmsg");
+	}
+}
+
+/* Fork a node of the round (its record file PATH); its URL into URL. */
+static pid_t
+lim_node(const char *path, char (*parts)[64], int nparts, char *url)
+{
+	int p[2];
+	uint16_t port = 0;
+	if (pipe(p) != 0)
+		lim_die("pipe", strerror(errno));
+	pid_t pid = fork();
+	if (pid < 0)
+		lim_die("fork", strerror(errno));
+	if (pid == 0) {
+		close(p[0]);
+		(void)prctl(PR_SET_PDEATHSIG, SIGKILL);  /* no orphan if we die */
+		lim_node_serve(path, parts, nparts, p[1]);
+		_exit(1);
+	}
+	close(p[1]);
+	if (read(p[0], &port, sizeof(port)) != (ssize_t)sizeof(port))
+		lim_die("round: a node did not start", path);
+	close(p[0]);
+	snprintf(url, 64, "tcp://127.0.0.1:%u", (unsigned)port);
+	return pid;
+}
+
+/* The median time of a round, in microseconds. */
+static double
+lim_round(const char *dir)
+{
+	char urls[LIM_ROUND_PARTS + 1][64], path[LIM_ROUND_PARTS + 1][4096];
+	pid_t pid[LIM_ROUND_PARTS + 1];
+	nng_socket req;
+	for (int i = 0; i <= LIM_ROUND_PARTS; i++)
+		snprintf(path[i], sizeof(path[i]), "%s/limits-round-%d.tmp", dir, i);
+	for (int i = 0; i < LIM_ROUND_PARTS; i++)
+		pid[i] = lim_node(path[i], NULL, 0, urls[i]);
+	pid[LIM_ROUND_PARTS] = lim_node(path[LIM_ROUND_PARTS], urls, LIM_ROUND_PARTS,
+	    urls[LIM_ROUND_PARTS]);
+	lim_nng_check(nng_req0_open(&req), "nng_req0_open");
+	lim_nng_check(nng_dial(req, urls[LIM_ROUND_PARTS], NULL, 0), "nng_dial");
+	/* A node that died would leave the round unanswered: fail instead. */
+	lim_nng_check(nng_socket_set_ms(req, NNG_OPT_RECVTIMEO, 10000), "NNG_OPT_RECVTIMEO");
+	double median = lim_median_trip(req);
+	nng_close(req);
+	for (int i = 0; i <= LIM_ROUND_PARTS; i++) {
+		kill(pid[i], SIGKILL);
+		(void)waitpid(pid[i], NULL, 0);
+		unlink(path[i]);
+	}
+	return median;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -383,12 +521,13 @@ main(int argc, char **argv)
 			return 2;
 		}
 	}
-	double fsync_per_s, fsync_us, sqlite_per_s, rtt_us, rt_per_s;
+	double fsync_per_s, fsync_us, sqlite_per_s, rtt_us, rt_per_s, round_us;
 	lim_fsync(argv[1], &fsync_per_s, &fsync_us);
 	sqlite_per_s = lim_sqlite(argv[1]);
+	round_us = lim_round(argv[1]); /* forks: before this process uses NNG */
 	lim_nng(&rtt_us, &rt_per_s);
 	printf("{\"fsync_per_s\":%.1f,\"fsync_us\":%.1f,\"sqlite_commits_per_s\":%.1f,"
-	    "\"nng_rtt_us\":%.1f,\"nng_rt_per_s_64\":%.1f}\n",
-	    fsync_per_s, fsync_us, sqlite_per_s, rtt_us, rt_per_s);
+	    "\"nng_rtt_us\":%.1f,\"nng_rt_per_s_64\":%.1f,\"nng_round_us\":%.1f}\n",
+	    fsync_per_s, fsync_us, sqlite_per_s, rtt_us, rt_per_s, round_us);
 	return 0;
 }
