@@ -16,10 +16,11 @@
  * behind an envelope ends when that envelope does at the earliest.
  *
  * Threads: sends and receives complete on NNG's threads, which also send
- * the next envelope and run the linger's timer; nothing here blocks there. A channel is created at a
- * socket's first protocol request and freed by rpc_chan_close (rpc_close),
- * which waits for its envelopes: so no NNG call on the channel's contexts
- * can overlap the socket's close (rpcbase.c explains why that matters).
+ * the next envelope and run the linger's timer; nothing here blocks
+ * there. A channel is created at a socket's first protocol request and
+ * freed by rpc_chan_close (rpc_close), which waits for its envelopes and
+ * stops its timer: so no NNG call on the channel's contexts can overlap
+ * the socket's close (rpcbase.c explains why that matters).
  */
 #include <pthread.h>
 #include <stdatomic.h>
