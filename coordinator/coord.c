@@ -87,6 +87,7 @@ coord_init(coord *c, cfg_cluster *cfg)
 	c->wake = &c->wake_cv;
 	pthread_cond_init(&c->steps_cv, NULL);
 	pthread_cond_init(&c->group_cv, NULL);
+	pthread_cond_init(&c->done_cv, NULL);
 }
 
 /* The participant sockets and the FORGET queues, with room for as many
@@ -192,6 +193,7 @@ coord_stop(coord *c)
 	free(c->socks);
 	db_close(c->db);
 	pthread_cond_destroy(&c->group_cv);
+	pthread_cond_destroy(&c->done_cv);
 	pthread_cond_destroy(&c->steps_cv);
 	pthread_cond_destroy(&c->wake_cv);
 	pthread_cond_destroy(&c->cv);

@@ -84,6 +84,12 @@ typedef struct coord {
 	int steps_inline;          /* steps running on their caller's thread (cflow_step) */
 	pthread_cond_t steps_cv;
 	pthread_cond_t group_cv;     /* a group's last flow ended (cflow_wait) */
+	/* A run left the running table, or the coordinator failed: for a
+	 * repeated SUBMIT waiting on its first run (csubmit.c), broadcast
+	 * only while one waits, so that a run's end wakes nobody else (the
+	 * run state's cv is the main thread's: runstate.h). */
+	pthread_cond_t done_cv;
+	int done_waiters;
 	size_t nflows;
 	int steps_stop;
 	pthread_t stepper[COORD_STEPPERS];

@@ -13,6 +13,9 @@ void
 coord_fail(coord *c, const char *why)
 {
 	runstate_fail(&c->run, why);
+	pthread_mutex_lock(&c->mtx);
+	pthread_cond_broadcast(&c->done_cv); /* a repeated SUBMIT's wait ends */
+	pthread_mutex_unlock(&c->mtx);
 }
 
 coord_txn *
@@ -50,7 +53,8 @@ coord_running_done(coord *c, coord_txn *t, tx_state outcome, const char *reason)
 			break;
 		}
 	}
-	pthread_cond_broadcast(&c->cv);
+	if (c->done_waiters > 0)
+		pthread_cond_broadcast(&c->done_cv);
 	pthread_mutex_unlock(&c->mtx);
 }
 

@@ -61,8 +61,11 @@ csubmit_repeat(coord *c, coord_txn *dup, wire_msg *rep, char *buf, size_t len)
 {
 	char reason[512];
 	ctxn_ref(dup);
+	tlog_debug("%s: SUBMIT again while it runs: waiting for its outcome", dup->txid);
+	c->done_waiters++;
 	while (dup->outcome == TX_NONE && !c->failed)
-		pthread_cond_wait(&c->cv, &c->mtx);
+		pthread_cond_wait(&c->done_cv, &c->mtx);
+	c->done_waiters--;
 	tx_state out = dup->outcome;
 	snprintf(reason, sizeof(reason), "%.500s", dup->reason);
 	pthread_mutex_unlock(&c->mtx);

@@ -468,6 +468,44 @@ test_resubmit_once(void)
 	hc_destroy(&c);
 }
 
+/* A repeated SUBMIT of a txid whose first run is still going waits for
+ * that run's outcome (R7): beta is paused, so the run waits for its vote;
+ * the repeat, with other work, waits with it; once beta goes on, both
+ * clients hear COMMITTED and only the first run's work is applied. */
+static void
+test_resubmit_running(void)
+{
+	hcluster c;
+	char p1[320], p2[320], v[32];
+	T_CLUSTER_UP(&c, 2, 20000, 1000);
+	snprintf(p1, sizeof(p1), "%s/driver1.out", c.dir);
+	snprintf(p2, sizeof(p2), "%s/driver2.out", c.dir);
+	const char *a1[] = { "commit", "--timeout", "30000", "--txid", "rr-1", "alpha:add:n=10",
+		"beta:add:n=10", NULL };
+	const char *a2[] = { "commit", "--timeout", "30000", "--txid", "rr-1", "alpha:add:n=99",
+		"beta:add:n=99", NULL };
+	T_EQ(hc_signal(&c, B, SIGSTOP), 0);
+	pid_t d1 = hc_twopc_bg(&c, p1, a1);
+	T_EQ(hc_wait_state(&c, A, "rr-1", "READY", 15000), 0);
+	pid_t d2 = hc_twopc_bg(&c, p2, a2);
+	T_EQ(hc_wait_log_line(&c, 0, "rr-1: SUBMIT again while it runs: waiting for its outcome",
+	    15000), 0);
+	T_EQ(hc_signal(&c, B, SIGCONT), 0);
+	T_EQ(hc_twopc_wait(d1, 20000), 0);
+	T_EQ(hc_twopc_wait(d2, 20000), 0);
+	for (int k = 0; k < 2; k++) {
+		char *out = tu_slurp(k == 0 ? p1 : p2);
+		T_CHECK(out != NULL && strcmp(out, "COMMITTED rr-1\n") == 0, "client %d said: %s", k + 1,
+		    out != NULL ? out : "(nothing)");
+		free(out);
+	}
+	hc_kv(&c, A, "n", v, sizeof(v));
+	CU_ASSERT_STRING_EQUAL(v, "10");
+	hc_kv(&c, B, "n", v, sizeof(v));
+	CU_ASSERT_STRING_EQUAL(v, "10");
+	hc_destroy(&c);
+}
+
 /* One-phase commit (a single participant): the participant stages,
  * applies and forces COMMIT in one step (never READY) and the coordinator
  * records END without forcing anything; a single participant's ABORT vote
@@ -731,6 +769,7 @@ test_integration_register(void)
 		{ "coordinator SIGKILL after COMMIT, restart", test_coordinator_killed_after_commit },
 		{ "participant SIGKILL in READY, restart", test_participant_killed_in_ready },
 		{ "resubmitted txid applied once", test_resubmit_once },
+		{ "a txid submitted again while it runs waits for its outcome", test_resubmit_running },
 		{ "driver errors, status and list", test_driver_errors_and_status },
 		{ "daemon lifecycle and bad config", test_daemon_lifecycle },
 		{ "READ-ONLY vote", test_read_only },
