@@ -594,12 +594,25 @@ hc_our_frame(const char *line)
 	return 0;
 }
 
+/* Whether our first frame of a leak's stack (LINE) is where a peer
+ * channel's request is built: rpc_env_msg or rpc_env_put. */
+static int
+hc_request_frame(const char *line)
+{
+	return strstr(line, " in rpc_env_msg ") != NULL || strstr(line, " in rpc_env_put ") != NULL;
+}
+
 /*
- * Every sanitizer report in the nodes' stderr counts, except a leak
- * report none of whose stacks has a frame of ours: NNG 1.5.2 (Debian's
- * libnng) can lose one of its own objects on its own threads when a
- * socket closes right after dialing; such a report is printed, not
- * counted. A leak through twopc code always has a frame of ours.
+ * Every sanitizer report in the nodes' stderr counts, except two kinds
+ * of leak report, printed and not counted:
+ * - none of whose stacks has a frame of ours: NNG 1.5.2 (Debian's
+ *   libnng) can lose one of its own objects on its own threads when a
+ *   socket closes right after dialing;
+ * - each of whose stacks with a frame of ours first reaches our code
+ *   where a peer channel's request is built: NNG lost the request after
+ *   nng_ctx_send took it, when a REQ pipe closed as it went out
+ *   (nng_lost_request in tests/lsan-run.sh says how; keep the two in step).
+ * Any other leak through twopc code has a frame of ours and counts.
  */
 int
 hc_scan_sanitizers(hcluster *c)
@@ -611,26 +624,32 @@ hc_scan_sanitizers(hcluster *c)
 		FILE *f = fopen(path, "r");
 		if (f == NULL)
 			continue;
-		int in_leak = 0, leak_ours = 0, counted = 0;
+		int in_leak = 0, leak_ours = 0, leak_other = 0, seen = 0, counted = 0;
 		while (!counted && fgets(line, sizeof(line), f) != NULL) {
 			if (in_leak) {
-				leak_ours |= hc_our_frame(line);
+				if (strstr(line, " leak of ") != NULL)
+					seen = 0; /* a stack begins */
+				if (hc_our_frame(line)) {
+					leak_other |= !seen && !hc_request_frame(line);
+					leak_ours = seen = 1;
+				}
 				if (strncmp(line, "SUMMARY:", 8) != 0)
 					continue;
 				in_leak = 0;
-				if (leak_ours) {
+				if (leak_other) {
 					fprintf(stderr, "harness: sanitizer report in %s: %s", path, first);
 					counted = 1;
 				} else {
-					fprintf(stderr, "harness: %s: a leak inside libnng only, not counted: %s",
-					    path, line);
+					fprintf(stderr, "harness: %s: %s, not counted: %s", path, leak_ours ?
+					    "a channel's request lost by NNG at a pipe's close" :
+					    "a leak inside libnng only", line);
 				}
 				continue;
 			}
 			if (strstr(line, "ERROR: LeakSanitizer")) {
 				snprintf(first, sizeof(first), "%s", line);
 				in_leak = 1;
-				leak_ours = 0;
+				leak_ours = leak_other = seen = 0;
 			} else if (strstr(line, "ERROR: AddressSanitizer") || strstr(line, "runtime error:")) {
 				fprintf(stderr, "harness: sanitizer report in %s: %s", path, line);
 				counted = 1;

@@ -26,6 +26,29 @@ nng_cycle() {
 	     END { exit bad }' "$1"
 }
 
+# nng_lost_request REPORT: true when REPORT is a LeakSanitizer report whose
+# every leak with a frame of ours first reaches our code in rpc_env_msg or
+# rpc_env_put (common/rpcchan.c): a peer channel's request, and its body,
+# lost by NNG after nng_ctx_send took it. NNG 1.5.2 loses a request when
+# a REQ pipe closes as the request goes out on it: req0_pipe_close closes
+# the pipe's send aio before it takes the socket lock, req0_run_send_queue
+# may meanwhile put a clone of the request on that aio, and the
+# transport's send on a closed aio returns without completing it, so the
+# clone is never freed. The channel frees the request on every failure
+# its callback sees, so a loss after the hand-over is NNG's. Seen when a
+# participant dies right after its vote while the GLOBAL waits out the
+# linger (rpc.h). Keep in step with hc_scan_sanitizers (tests/harness.c).
+nng_lost_request() {
+	grep -q 'ERROR: LeakSanitizer' "$1" || return 1
+	awk '/^(Direct|Indirect) leak/ { inleak = 1; seen = 0; next }
+	     inleak && / in [^ ]+ [^ ]*(common|config|coordinator|participant|tests)\/[^ ]+\.c:[0-9]+/ {
+		if (!seen && $0 !~ / in rpc_env_(msg|put) /) bad = 1
+		seen = 1
+	     }
+	     /^$/ { inleak = 0 }
+	     END { exit bad }' "$1"
+}
+
 dir=$(mktemp -d /tmp/twopc-lsan-XXXXXX) || exit 1
 ASAN_OPTIONS="log_path=$dir/report${ASAN_OPTIONS:+:$ASAN_OPTIONS}" \
 LSAN_OPTIONS="exitcode=0${LSAN_OPTIONS:+:$LSAN_OPTIONS}" "$@"
@@ -38,6 +61,8 @@ for f in "$dir"/report.*; do
 		echo "lsan-run: a report with no frame of ours (NNG's own): printed, not counted" >&2
 	elif nng_cycle "$f"; then
 		echo "lsan-run: only indirect leaks of objects NNG allocated (a cycle of its own left at close): printed, not counted" >&2
+	elif nng_lost_request "$f"; then
+		echo "lsan-run: a channel's request lost by NNG at a pipe's close (see nng_lost_request): printed, not counted" >&2
 	else
 		ours=$((ours + 1))
 	fi
