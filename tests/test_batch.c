@@ -567,16 +567,23 @@ t_start(nng_socket sock, const wire_msg *req, t_done *d)
 	T_EQ(rpc_batch_start(1, &sock, &preq, 30000, t_done_cb, d), 0);
 }
 
-/* Wait for D's batch: the type of its one reply (0: none), freed. */
+/* Wait for D's batch, 20 s at most (a request that never leaves would
+ * hang the suite): the type of its one reply (0: none, -1: no end), freed. */
 static int
 t_wait_type(t_done *d)
 {
 	wire_msg rep;
 	int type = 0;
+	struct timespec until;
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += 20;
 	pthread_mutex_lock(&d->mtx);
 	while (d->b == NULL)
-		pthread_cond_wait(&d->cv, &d->mtx);
+		if (pthread_cond_timedwait(&d->cv, &d->mtx, &until) != 0)
+			break;
 	pthread_mutex_unlock(&d->mtx);
+	if (d->b == NULL)
+		return -1;
 	if (rpc_batch_result(d->b, 0, &rep) == 0) {
 		type = rep.type;
 		wire_msg_free(&rep);
