@@ -84,23 +84,29 @@ lim_prealloc(const char *path)
 	return fd;
 }
 
+/* One forced record: LIM_BLOCK bytes at *AT in FD (preallocated, so no
+ * size change), then fdatasync; *AT moves on, round the region. */
+static void
+lim_record(int fd, off_t *at)
+{
+	static char buf[LIM_BLOCK];
+	buf[0]++;
+	if (pwrite(fd, buf, sizeof(buf), *at) != (ssize_t)sizeof(buf) || fdatasync(fd) != 0)
+		lim_die("record", strerror(errno));
+	*at = (*at + LIM_BLOCK) % LIM_REGION;
+}
+
 static void
 lim_fsync(const char *dir, double *per_s, double *mean_us)
 {
 	char path[4096];
-	static char buf[LIM_BLOCK];
+	off_t at = 0;
 	snprintf(path, sizeof(path), "%s/limits-fsync.tmp", dir);
 	int fd = lim_prealloc(path);
-	memset(buf, 0xa5, sizeof(buf));
 	int64_t t0 = lim_now_us(), end = t0 + (int64_t)(lim_secs * 1e6), t1;
 	uint64_t n = 0;
 	do {
-		buf[0] = (char)n;
-		off_t o = (off_t)((n * LIM_BLOCK) % LIM_REGION);
-		if (pwrite(fd, buf, sizeof(buf), o) != (ssize_t)sizeof(buf))
-			lim_die(path, strerror(errno));
-		if (fdatasync(fd) != 0)
-			lim_die(path, strerror(errno));
+		lim_record(fd, &at);
 		n++;
 		t1 = lim_now_us();
 	} while (t1 < end);
@@ -407,15 +413,6 @@ lim_nng(double *rtt_us, double *rt_per_s_64)
  * over NNG can beat on this machine.
  */
 #define LIM_ROUND_PARTS 3
-
-static void
-lim_record(int fd, off_t *at)
-{
-	static char buf[LIM_BLOCK];
-	if (pwrite(fd, buf, sizeof(buf), *at) != (ssize_t)sizeof(buf) || fdatasync(fd) != 0)
-		lim_die("round: record", strerror(errno));
-	*at = (*at + LIM_BLOCK) % LIM_REGION;
-}
 
 /* A node's process, forked before the parent uses NNG: listens, writes
  * its port to WFD, then serves until it is killed. PARTS: the URLs of
