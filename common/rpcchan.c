@@ -196,6 +196,17 @@ rpc_env_fill(rpc_chan *ch, rpc_env *e, rpc_bcall **expired)
 	return e->n;
 }
 
+/* A free envelope filled from the queue, or NULL (none free, nothing
+ * queued, or the channel closed). ch->mtx held. */
+static rpc_env *
+rpc_chan_take(rpc_chan *ch, rpc_bcall **expired)
+{
+	for (int i = 0; i < ch->nenv && !ch->closed; i++)
+		if (!ch->env[i].busy && rpc_env_fill(ch, &ch->env[i], expired) > 0)
+			return &ch->env[i];
+	return NULL;
+}
+
 /* The message for E: its one request, or a BATCH of them. NULL when out
  * of memory (the caller ends the calls). */
 static int
@@ -398,16 +409,37 @@ rpc_chan_linger_cb(void *arg)
 {
 	rpc_chan *ch = arg;
 	rpc_bcall *expired = NULL;
-	rpc_env *e = NULL;
 	pthread_mutex_lock(&ch->mtx);
 	ch->lingering = 0;
-	for (int i = 0; i < ch->nenv && e == NULL && !ch->closed; i++)
-		if (!ch->env[i].busy && rpc_env_fill(ch, &ch->env[i], &expired) > 0)
-			e = &ch->env[i];
+	rpc_env *e = rpc_chan_take(ch, &expired);
 	pthread_mutex_unlock(&ch->mtx);
 	rpc_calls_end(expired, TWOPC_ETIMEDOUT);
 	if (e != NULL)
 		rpc_env_send(e, 1);
+}
+
+/*
+ * Whether a lazy request just queued waits for company (LINGER ms, 0:
+ * not lazy or no linger): only while every envelope is free (a busy one
+ * takes it along when its reply comes) and with a timer to end the wait
+ * (none: it leaves at once). *ARM: the timer must be started, which the
+ * caller does once ch->mtx is let go. ch->mtx held.
+ */
+static int
+rpc_chan_lingers(rpc_chan *ch, uint32_t linger, int *arm)
+{
+	if (linger == 0)
+		return 0;
+	for (int i = 0; i < ch->nenv; i++)
+		if (ch->env[i].busy)
+			return 0;
+	if (ch->linger == NULL && nng_aio_alloc(&ch->linger, rpc_chan_linger_cb, ch) != 0) {
+		ch->linger = NULL;
+		return 0;
+	}
+	*arm = !ch->lingering;
+	ch->lingering = 1;
+	return 1;
 }
 
 void
@@ -434,22 +466,9 @@ rpc_chan_send(nng_socket sock, rpc_bcall *k)
 		ch->head = k;
 	ch->tail = k;
 	uint32_t linger = k->lazy ? rpc_linger_ms() : 0;
-	int arm = 0, idle = 1;
-	for (int i = 0; i < ch->nenv; i++)
-		idle &= !ch->env[i].busy;
-	if (linger > 0 && idle && ch->linger == NULL &&
-	    nng_aio_alloc(&ch->linger, rpc_chan_linger_cb, ch) != 0)
-		ch->linger = NULL; /* no timer: it leaves at once */
-	if (linger > 0 && idle && ch->linger != NULL) {
-		/* Wait for company: the next request to this peer, or the
-		 * timer, takes it. */
-		arm = !ch->lingering;
-		ch->lingering = 1;
-	} else {
-		for (int i = 0; i < ch->nenv && e == NULL; i++)
-			if (!ch->env[i].busy && rpc_env_fill(ch, &ch->env[i], &expired) > 0)
-				e = &ch->env[i];
-	}
+	int arm = 0;
+	if (!rpc_chan_lingers(ch, linger, &arm))
+		e = rpc_chan_take(ch, &expired);
 	pthread_mutex_unlock(&ch->mtx);
 	rpc_calls_end(expired, TWOPC_ETIMEDOUT);
 	if (arm)
