@@ -497,6 +497,23 @@ t_done_cb(rpc_batch *b, void *arg)
 	pthread_mutex_unlock(&d->mtx);
 }
 
+/* D's batch once it has ended, taken from D; NULL after 20 s (a request
+ * that never leaves fails its case instead of hanging the suite). */
+static rpc_batch *
+t_wait(t_done *d)
+{
+	struct timespec until;
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += 20;
+	pthread_mutex_lock(&d->mtx);
+	while (d->b == NULL && pthread_cond_timedwait(&d->cv, &d->mtx, &until) == 0)
+		;
+	rpc_batch *b = d->b;
+	d->b = NULL;
+	pthread_mutex_unlock(&d->mtx);
+	return b;
+}
+
 #define T_NREQ 20
 
 static void
@@ -534,20 +551,18 @@ test_channel(void)
 	}
 	T_EQ(rpc_batch_start(T_NREQ, socks, preqs, 10000, t_done_cb, &done), 0);
 	T_EQ(hc_signal(&c, B, SIGCONT), 0);
-	pthread_mutex_lock(&done.mtx);
-	while (done.b == NULL)
-		pthread_cond_wait(&done.cv, &done.mtx);
-	pthread_mutex_unlock(&done.mtx);
+	rpc_batch *b = t_wait(&done);
+	CU_ASSERT_FATAL(b != NULL);
 	for (int i = 0; i < T_NREQ; i++) {
 		wire_msg rep;
-		int rv = rpc_batch_result(done.b, (size_t)i, &rep);
+		int rv = rpc_batch_result(b, (size_t)i, &rep);
 		T_CHECK(rv == 0 && rep.type == WIRE_VOTE_COMMIT && strcmp(rep.txid, txids[i]) == 0,
 		    "request %d: rv %d, %s for %s", i, rv, rv ? "-" : wire_type_name(rep.type),
 		    rv ? "-" : rep.txid);
 		if (rv == 0)
 			wire_msg_free(&rep);
 	}
-	rpc_batch_free(done.b);
+	rpc_batch_free(b);
 	/* 20 requests served (and the counter read after them) with two
 	 * replies: the first alone, then one BATCH; plus the reply to the
 	 * counter read before them. */
@@ -567,42 +582,53 @@ t_start(nng_socket sock, const wire_msg *req, t_done *d)
 	T_EQ(rpc_batch_start(1, &sock, &preq, 30000, t_done_cb, d), 0);
 }
 
-/* Wait for D's batch, 20 s at most (a request that never leaves would
- * hang the suite): the type of its one reply (0: none, -1: no end), freed. */
+/* The type of the one reply of D's batch (0: none, -1: no end in 20 s). */
 static int
 t_wait_type(t_done *d)
 {
 	wire_msg rep;
 	int type = 0;
-	struct timespec until;
-	clock_gettime(CLOCK_REALTIME, &until);
-	until.tv_sec += 20;
-	pthread_mutex_lock(&d->mtx);
-	while (d->b == NULL)
-		if (pthread_cond_timedwait(&d->cv, &d->mtx, &until) != 0)
-			break;
-	pthread_mutex_unlock(&d->mtx);
-	if (d->b == NULL)
+	rpc_batch *b = t_wait(d);
+	if (b == NULL)
 		return -1;
-	if (rpc_batch_result(d->b, 0, &rep) == 0) {
+	if (rpc_batch_result(b, 0, &rep) == 0) {
 		type = rep.type;
 		wire_msg_free(&rep);
 	}
-	rpc_batch_free(d->b);
-	d->b = NULL;
+	rpc_batch_free(b);
 	return type;
 }
 
-static void
-t_req(wire_msg *m, int type, const char *txid, wire_op *op, char **peers)
+/* GLOBAL_ABORT GTX, then VOTE_REQUEST VTX (a put of "lk"), to beta on
+ * S, started one right after the other; each must be answered. How
+ * many messages beta sent for them (its counter, read before and after:
+ * one more for the read after), or -1. */
+static long long
+t_pair(hcluster *c, nng_socket s, const char *gtx, const char *vtx)
 {
-	wire_msg_init(m, type, 1, txid, "coord");
-	if (type == WIRE_VOTE_REQUEST) {
-		m->npeers = 1;
-		m->peers = peers;
-		m->nops = 1;
-		m->ops = op;
-	}
+	static char *peers[] = { "beta" };
+	wire_op op = { WIRE_OP_PUT, "lk", "1" };
+	wire_msg g, v;
+	/* Static: a call that never ended still reports here later. */
+	static t_done d1 = { PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, NULL };
+	static t_done d2 = { PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, NULL };
+	long long served0, sent0, served, sent;
+	if (t_counters(c->urls[B], &served0, &sent0) != 0)
+		return -1;
+	wire_msg_init(&g, WIRE_GLOBAL_ABORT, 1, gtx, "coord");
+	wire_msg_init(&v, WIRE_VOTE_REQUEST, 1, vtx, "coord");
+	v.npeers = 1;
+	v.peers = peers;
+	v.nops = 1;
+	v.ops = &op;
+	t_start(s, &g, &d1);
+	t_start(s, &v, &d2);
+	T_EQ(t_wait_type(&d1), WIRE_ACK);
+	T_EQ(t_wait_type(&d2), WIRE_VOTE_COMMIT);
+	if (t_counters(c->urls[B], &served, &sent) != 0)
+		return -1;
+	T_CHECK(served - served0 == 2 + 1, "requests served: %lld", served - served0);
+	return sent - sent0;
 }
 
 /*
@@ -618,12 +644,9 @@ test_linger(void)
 	static _Atomic uint32_t ms;
 	hcluster c;
 	nng_socket s;
-	wire_msg g, v;
-	wire_op op = { WIRE_OP_PUT, "lk", "1" };
-	char *peers[] = { "beta" };
-	t_done d1 = { PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, NULL };
-	t_done d2 = { PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, NULL };
-	long long served0, sent0, served, sent;
+	wire_msg g;
+	static t_done d = { PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, NULL };
+	long long sent;
 
 	CU_ASSERT_FATAL(hc_create(&c, 2, 2000, 60000) == 0);
 	CU_ASSERT_FATAL(hc_start(&c, B, NULL) == 0);
@@ -632,26 +655,18 @@ test_linger(void)
 	/* Long enough that only the VOTE_REQUEST can take the GLOBAL along. */
 	atomic_store(&ms, 30000);
 	CU_ASSERT_FATAL(rpc_dial(c.urls[B], 1, &s) == 0);
-	T_EQ(t_counters(c.urls[B], &served0, &sent0), 0);
-	t_req(&g, WIRE_GLOBAL_ABORT, "lg-1", NULL, NULL);
-	t_req(&v, WIRE_VOTE_REQUEST, "lg-2", &op, peers);
-	t_start(s, &g, &d1);
-	t_start(s, &v, &d2);
-	T_EQ(t_wait_type(&d1), WIRE_ACK);
-	T_EQ(t_wait_type(&d2), WIRE_VOTE_COMMIT);
-	T_EQ(t_counters(c.urls[B], &served, &sent), 0);
-	T_CHECK(served - served0 == 2 + 1, "requests served: %lld", served - served0);
-	T_CHECK(sent - sent0 == 1 + 1, "messages sent by beta: %lld, want one BATCH reply and "
-	    "the counter read's", sent - sent0);
+	sent = t_pair(&c, s, "lg-1", "lg-2");
+	T_CHECK(sent == 1 + 1, "messages sent by beta: %lld, want one BATCH reply and the "
+	    "counter read's", sent);
 	rpc_close(s);
 
 	/* Alone: it waits out the linger, then leaves. */
 	atomic_store(&ms, 300);
 	CU_ASSERT_FATAL(rpc_dial(c.urls[B], 1, &s) == 0);
-	t_req(&g, WIRE_GLOBAL_COMMIT, "lg-2", NULL, NULL);
+	wire_msg_init(&g, WIRE_GLOBAL_COMMIT, 1, "lg-2", "coord");
 	int64_t t0 = mono_ms();
-	t_start(s, &g, &d1);
-	T_EQ(t_wait_type(&d1), WIRE_ACK);
+	t_start(s, &g, &d);
+	T_EQ(t_wait_type(&d), WIRE_ACK);
 	int64_t took = mono_ms() - t0;
 	T_CHECK(took >= 295, "a lone GLOBAL came back after %lld ms, before the 300 ms linger",
 	    (long long)took);
@@ -660,16 +675,9 @@ test_linger(void)
 	/* No linger: the GLOBAL leaves at once, the VOTE_REQUEST on its own. */
 	atomic_store(&ms, 0);
 	CU_ASSERT_FATAL(rpc_dial(c.urls[B], 1, &s) == 0);
-	T_EQ(t_counters(c.urls[B], &served0, &sent0), 0);
-	t_req(&g, WIRE_GLOBAL_ABORT, "lg-3", NULL, NULL);
-	t_req(&v, WIRE_VOTE_REQUEST, "lg-4", &op, peers);
-	t_start(s, &g, &d1);
-	t_start(s, &v, &d2);
-	T_EQ(t_wait_type(&d1), WIRE_ACK);
-	T_EQ(t_wait_type(&d2), WIRE_VOTE_COMMIT);
-	T_EQ(t_counters(c.urls[B], &served, &sent), 0);
-	T_CHECK(sent - sent0 == 2 + 1, "messages sent by beta: %lld, want two replies and the "
-	    "counter read's", sent - sent0);
+	sent = t_pair(&c, s, "lg-3", "lg-4");
+	T_CHECK(sent == 2 + 1, "messages sent by beta: %lld, want two replies and the counter "
+	    "read's", sent);
 	rpc_close(s);
 	rpc_set_linger(NULL);
 	hc_destroy(&c);
