@@ -247,6 +247,7 @@ test: all tests
 	@rm -f $(TEST_LOG) $(TEST_LOG).lock
 	-@$(STEP) lint-man -- $(MAKE) --no-print-directory lint-man
 	-@$(STEP) layering -- bash tests/cycles.sh $(BUILD)
+	-@$(STEP) sanitizer-verdict -- sh tests/sanitizer-check.sh
 	-@$(MAKE) --no-print-directory -j2 cunit-1 cunit-2 KEEP_GOING=-
 	-@$(STEP) fuzz-replay -- $(TEST_RUNNER) $(BUILD)/twopc-fuzz-wire-replay tests/fuzz/corpus/wire
 	-@$(STEP) fuzz-replay-config -- $(TEST_RUNNER) $(BUILD)/twopc-fuzz-config-replay tests/fuzz/corpus/config

@@ -580,88 +580,48 @@ hc_kill(hcluster *c, int i)
 
 int hc_sanitizer_reports;
 
-/* A stack frame line of ours (a twopc source file or binary). */
+/* Whether the file at PATH holds a sanitizer report at all (most node
+ * logs do not, and the verdict script need not run for them). */
 static int
-hc_our_frame(const char *line)
+hc_has_report(const char *path)
 {
-	static const char *const ours[] = { "common/", "coordinator/", "participant/", "config/",
-		"tests/", "twopc", NULL };
-	if (strstr(line, "    #") == NULL)
+	char line[1024];
+	int found = 0;
+	FILE *f = fopen(path, "r");
+	if (f == NULL)
 		return 0;
-	for (int i = 0; ours[i] != NULL; i++)
-		if (strstr(line, ours[i]) != NULL)
-			return 1;
-	return 0;
-}
-
-/* Whether our first frame of a leak's stack (LINE) is where a peer
- * channel's request is built: rpc_env_msg or rpc_env_put. */
-static int
-hc_request_frame(const char *line)
-{
-	return strstr(line, " in rpc_env_msg ") != NULL || strstr(line, " in rpc_env_put ") != NULL;
+	while (!found && fgets(line, sizeof(line), f) != NULL)
+		found = strstr(line, "ERROR: LeakSanitizer") != NULL ||
+		    strstr(line, "ERROR: AddressSanitizer") != NULL ||
+		    strstr(line, "runtime error:") != NULL;
+	fclose(f);
+	return found;
 }
 
 /*
- * Every sanitizer report in the nodes' stderr counts, except two kinds
- * of leak report, printed and not counted:
- * - none of whose stacks has a frame of ours: NNG 1.5.2 (Debian's
- *   libnng) can lose one of its own objects on its own threads when a
- *   socket closes right after dialing;
- * - each of whose stacks with a frame of ours first reaches our code
- *   where a peer channel's request is built: NNG lost the request after
- *   nng_ctx_send took it, when a REQ pipe closed as it went out
- *   (nng_lost_request in tests/lsan-run.sh says how; keep the two in step).
- * Any other leak through twopc code has a frame of ours and counts.
+ * The sanitizer reports in the nodes' stderr: tests/sanitizer-verdict.sh
+ * (found from TWOPC_SRCDIR, else the current directory, where make runs)
+ * prints one line on each and says which count, by the rules it states
+ * (the same ones tests/lsan-run.sh applies to the test programs). A node
+ * counts once however many of its reports count.
  */
 int
 hc_scan_sanitizers(hcluster *c)
 {
+	const char *src = getenv("TWOPC_SRCDIR");
 	int found = 0;
 	for (int i = 0; i < c->nnodes; i++) {
-		char path[320], line[1024], first[1024];
+		char path[320], cmd[1024];
 		snprintf(path, sizeof(path), "%s/%s.log", c->dir, c->names[i]);
-		FILE *f = fopen(path, "r");
-		if (f == NULL)
+		if (!hc_has_report(path))
 			continue;
-		int in_leak = 0, leak_ours = 0, leak_other = 0, seen = 0, counted = 0;
-		while (!counted && fgets(line, sizeof(line), f) != NULL) {
-			if (in_leak) {
-				if (strstr(line, " leak of ") != NULL)
-					seen = 0; /* a stack begins */
-				if (hc_our_frame(line)) {
-					leak_other |= !seen && !hc_request_frame(line);
-					leak_ours = seen = 1;
-				}
-				if (strncmp(line, "SUMMARY:", 8) != 0)
-					continue;
-				in_leak = 0;
-				if (leak_other) {
-					fprintf(stderr, "harness: sanitizer report in %s: %s", path, first);
-					counted = 1;
-				} else {
-					fprintf(stderr, "harness: %s: %s, not counted: %s", path, leak_ours ?
-					    "a channel's request lost by NNG at a pipe's close" :
-					    "a leak inside libnng only", line);
-				}
-				continue;
-			}
-			if (strstr(line, "ERROR: LeakSanitizer")) {
-				snprintf(first, sizeof(first), "%s", line);
-				in_leak = 1;
-				leak_ours = leak_other = seen = 0;
-			} else if (strstr(line, "ERROR: AddressSanitizer") || strstr(line, "runtime error:")) {
-				fprintf(stderr, "harness: sanitizer report in %s: %s", path, line);
-				counted = 1;
-			}
-		}
-		if (in_leak && !counted) {
-			/* A report cut short: count it. */
-			fprintf(stderr, "harness: sanitizer report in %s: %s", path, first);
-			counted = 1;
-		}
-		found += counted;
-		fclose(f);
+		snprintf(cmd, sizeof(cmd), "out=$(sh '%s/tests/sanitizer-verdict.sh' '%s'); st=$?; "
+		    "printf '%%s\\n' \"$out\" | sed 's|^|harness: %s: |' >&2; exit $st",
+		    src != NULL ? src : ".", path, path);
+		int rc = system(cmd);
+		/* 0: nothing counts; anything else (a report counts, or the
+		 * script could not run) counts the node. */
+		found += !(rc != -1 && WIFEXITED(rc) && WEXITSTATUS(rc) == 0);
 	}
 	hc_sanitizer_reports += found;
 	return found;
