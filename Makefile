@@ -70,7 +70,7 @@ INC_DRIVER = -Icoordinator/include $(INC_COMMON)
 INC_TESTS  = -Itests -Iparticipant -Iparticipant/include -Icoordinator -Icoordinator/include $(INC_CONFIG)
 
 PKGS      = libnng-dev libmbedtls-dev libsodium-dev libsqlite3-dev libyaml-dev libsystemd-dev
-TEST_PKGS = libcunit1-dev mandoc spin sqlite3 pkg-config openssl chromium
+TEST_PKGS = libcunit1-dev mandoc spin sqlite3 pkg-config openssl chromium gdb
 
 COMMON_SRC = common/err.c common/txstate.c common/wire.c common/tlog.c common/db.c common/dbsync.c common/dbgroup.c common/dbtx.c \
              common/wiredec.c common/crash.c common/loglock.c common/rpc.c common/rpcsrv.c common/rpcslot.c \
@@ -98,7 +98,7 @@ COORD_SRC  = coordinator/clog.c coordinator/ctxn.c coordinator/crun.c coordinato
 CLIENT_SRC = coordinator/client.c
 DRIVER_SRC = coordinator/driver.c coordinator/dcli.c coordinator/dlist.c coordinator/bench.c coordinator/dresolve.c coordinator/djson.c
 TEST_SRC   = $(wildcard tests/test_*.c) tests/main.c tests/harness.c tests/checker.c tests/testutil.c
-CRASH_SRC  = tests/crashtest.c tests/harness.c tests/checker.c
+CRASH_SRC  = tests/crashtest.c tests/harness.c tests/checker.c tests/stall.c
 
 obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
 
@@ -248,6 +248,7 @@ test: all tests
 	-@$(STEP) lint-man -- $(MAKE) --no-print-directory lint-man
 	-@$(STEP) layering -- bash tests/cycles.sh $(BUILD)
 	-@$(STEP) sanitizer-verdict -- sh tests/sanitizer-check.sh
+	-@$(STEP) verdict-check -- sh tests/verdict-check.sh
 	-@$(MAKE) --no-print-directory -j2 cunit-1 cunit-2 KEEP_GOING=-
 	-@$(STEP) fuzz-replay -- $(TEST_RUNNER) $(BUILD)/twopc-fuzz-wire-replay tests/fuzz/corpus/wire
 	-@$(STEP) fuzz-replay-config -- $(TEST_RUNNER) $(BUILD)/twopc-fuzz-config-replay tests/fuzz/corpus/config

@@ -33,7 +33,8 @@
  * range, an unknown point, path or durability, an option the mode does
  * not use, and a run of zero cases are usage errors naming the value.
  *
- * Exit status: 0 no violation, 1 violations, 2 usage or setup failure.
+ * Exit status: 0 no violation, 1 violations, 2 usage or setup failure,
+ * 3 no progress for five minutes (stall.h: where it was, and the stacks).
  */
 #include <errno.h>
 #include <getopt.h>
@@ -54,6 +55,7 @@
 #include "crash.h"
 #include "db.h"
 #include "harness.h"
+#include "stall.h"
 #include "twopc/client.h"
 #include "version.h"
 
@@ -116,6 +118,12 @@ static void
 ct_progress(const ct_opts *o, const char *fmt, ...)
 {
 	va_list ap;
+	char where[256];
+	va_start(ap, fmt);
+	vsnprintf(where, sizeof(where), fmt, ap);
+	va_end(ap);
+	if (where[0] != '\0')
+		stall_mark("%s", where);
 	if (o->json || !isatty(2))
 		return;
 	va_start(ap, fmt);
@@ -480,6 +488,7 @@ ct_workload_start(ct_random *r, int nclients)
 static void
 ct_workload_stop(ct_random *r)
 {
+	stall_mark("stopping the %d client threads", r->nclients);
 	pthread_mutex_lock(&r->mtx);
 	r->stop = 1;
 	pthread_mutex_unlock(&r->mtx);
@@ -517,6 +526,7 @@ ct_run_open(const ct_opts *o, hcluster *c, ct_random *r, unsigned seed, size_t c
 static void
 ct_run_close(hcluster *c, ct_random *r)
 {
+	stall_mark("closing the client and the cluster in %s", c->dir);
 	twopc_client_close(r->cl);
 	hc_destroy(c);
 	free(r->told);
@@ -532,6 +542,7 @@ ct_run_close(hcluster *c, ct_random *r)
 static int
 ct_run_check(hcluster *c, ct_random *r, int quiet_ms, char *report, size_t len, size_t told[3])
 {
+	stall_mark("waiting up to %d s for quiescence", quiet_ms / 1000);
 	if (chk_wait_quiescent(c, quiet_ms) != 0)
 		snprintf(report, len, "  (not quiescent after %d s)\n", quiet_ms / 1000);
 	size_t at = strlen(report);
@@ -1116,6 +1127,10 @@ ct_word(const char *opt, const char *what, const char *arg, const char *const *l
 /* Runs of a seeded mode a bug variant gets to show its violations. */
 #define CT_BUG_TRIES 3
 
+/* No step of a mode waits more than about a minute when all is well
+ * (quiescence: 30 s); five without progress is a hang. */
+#define CT_STALL_MS 300000
+
 /* The options each mode runs with (bits of the option letters below);
  * any other mode-specific option is refused, not ignored. */
 enum { CT_O_REPEAT = 1, CT_O_POINT = 2, CT_O_PATH = 4, CT_O_CYCLES = 8, CT_O_SEED = 16,
@@ -1191,7 +1206,8 @@ main(int argc, char **argv)
 			printf("\nStarts real clusters from --build DIR (default $TWOPC_BUILD or build),\n"
 			    "crashes them at the protocol's crash points, restarts them and checks\n"
 			    "atomicity, validity, durability, conservation and liveness in the logs.\n"
-			    "Exit status: 0 no violation, 1 violations, 2 usage or setup failure.\n"
+			    "Exit status: 0 no violation, 1 violations, 2 usage or setup failure,\n"
+			    "3 no progress for five minutes (a hang: its stacks are printed).\n"
 			    "See twopc-crashtest(1).\n");
 			return 0;
 		case 'V':
@@ -1241,6 +1257,7 @@ main(int argc, char **argv)
 		if ((given & (1 << bit)) && !(m->opts & (1 << bit)))
 			ct_bad("%s does not apply to %s: it would not be used", ct_opt_names[bit], mode);
 	setenv("TWOPC_BUILD", o.build, 1);
+	stall_start(CT_STALL_MS, 3);
 	if (o.json)
 		printf("{\"cases\":[");
 	/* A bug variant is caught by chance in the seeded modes: the window a

@@ -332,6 +332,71 @@ test_crashtest_refuses(void)
 	CU_ASSERT(strstr(out, "coordinator.after_first_global\n") != NULL);
 }
 
+/* Whether process PID is gone (or a zombie) within 5 s. */
+static int
+t_gone(int pid)
+{
+	int64_t end = mono_ms() + 5000;
+	do {
+		char path[64], st[256];
+		snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+		FILE *f = fopen(path, "r");
+		if (f == NULL)
+			return 1;
+		size_t n = fread(st, 1, sizeof(st) - 1, f);
+		fclose(f);
+		st[n] = '\0';
+		const char *p = strrchr(st, ')');
+		if (p != NULL && p[1] == ' ' && p[2] == 'Z')
+			return 1;
+		struct timespec ts = { 0, 20 * 1000000L };
+		nanosleep(&ts, NULL);
+	} while (mono_ms() < end);
+	return 0;
+}
+
+/* A hang of the harness ends with where it was, and nothing left
+ * running: made certain by a limit of 1 ms, which the watchdog's first
+ * look (after a second) finds passed in a run of a thousand cycles. */
+static void
+test_crashtest_stall(void)
+{
+	enum { LEN = 65536 };
+	char *out = calloc(1, LEN), tmp[] = "/tmp/twopc-stall-XXXXXX";
+	const char *args[] = { "random", "--cycles", "1000", NULL };
+	CU_ASSERT_FATAL(out != NULL && mkdtemp(tmp) != NULL);
+	const char *was = getenv("TMPDIR");
+	char *saved = was != NULL ? strdup(was) : NULL;
+	setenv("TWOPC_STALL_MS", "1", 1);
+	setenv("TMPDIR", tmp, 1);
+	int rc = crashtest(out, LEN, args);
+	unsetenv("TWOPC_STALL_MS");
+	if (saved != NULL)
+		setenv("TMPDIR", saved, 1);
+	else
+		unsetenv("TMPDIR");
+	free(saved);
+	T_EQ(rc, 3);
+	CU_ASSERT(strstr(out, "stall: no progress for") != NULL);
+	CU_ASSERT(strstr(out, "; last: random cycle ") != NULL);
+	CU_ASSERT(strstr(out, "stall: exiting with status 3") != NULL);
+	/* Its own stacks, or why not. */
+	CU_ASSERT(strstr(out, "stacks of pid") != NULL || strstr(out, "(no gdb for the stacks") != NULL);
+	int children = 0;
+	for (const char *p = out; (p = strstr(p, "stall: child pid ")) != NULL; p++) {
+		int pid = atoi(p + strlen("stall: child pid "));
+		children++;
+		CU_ASSERT(pid > 0 && t_gone(pid));
+	}
+	CU_ASSERT(children >= 1);
+	if (rc != 3 || children == 0)
+		fprintf(stderr, "\n  twopc-crashtest with a 1 ms stall limit: exit %d: %.2000s\n", rc, out);
+	char cmd[128];
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmp);
+	T_EQ(system(cmd), 0);
+	free(out);
+}
+
 /* Write fixture tests/sanitizer/NAME.txt (NULL: nothing) as node I's log. */
 static int
 t_node_log(hcluster *c, int i, const char *name)
@@ -387,6 +452,7 @@ test_honest_register(void)
 		{ "driver, coordinator not running: the real wait", test_driver_coordinator_down },
 		{ "driver, coordinator dies: closed after the real time", test_driver_coordinator_dies },
 		{ "twopc-crashtest: bad options are exit 2, named", test_crashtest_refuses },
+		{ "twopc-crashtest: a hang is exit 3, with where it was", test_crashtest_stall },
 		{ "harness: sanitizer reports judged as the test programs' are", test_sanitizer_scan },
 	};
 	TU_SUITE("honest", cases);
