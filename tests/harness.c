@@ -6,6 +6,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -443,6 +444,90 @@ hc_adopt(hcluster *c, int i, pid_t pid)
 	return 0;
 }
 
+/* hc_bounded's call, shared by the caller and the thread that makes it:
+ * the last of the two to let go frees it. */
+typedef struct hc_call {
+	void (*fn)(void *);
+	void *arg;
+	pthread_mutex_t mtx;
+	pthread_cond_t cv;
+	int done, refs;
+} hc_call;
+
+static void
+hc_call_drop(hc_call *k)
+{
+	pthread_mutex_lock(&k->mtx);
+	int last = --k->refs == 0;
+	pthread_mutex_unlock(&k->mtx);
+	if (last) {
+		pthread_cond_destroy(&k->cv);
+		pthread_mutex_destroy(&k->mtx);
+		free(k);
+	}
+}
+
+static void *
+hc_call_main(void *arg)
+{
+	hc_call *k = arg;
+	k->fn(k->arg);
+	pthread_mutex_lock(&k->mtx);
+	k->done = 1;
+	pthread_cond_signal(&k->cv);
+	pthread_mutex_unlock(&k->mtx);
+	hc_call_drop(k);
+	return NULL;
+}
+
+int
+hc_bounded(void (*fn)(void *), void *arg, int timeout_ms, const char *what)
+{
+	hc_call *k = calloc(1, sizeof(*k));
+	pthread_t t;
+	if (k == NULL) {
+		fn(arg);
+		return 0;
+	}
+	k->fn = fn;
+	k->arg = arg;
+	k->refs = 2;
+	pthread_mutex_init(&k->mtx, NULL);
+	pthread_cond_init(&k->cv, NULL);
+	if (pthread_create(&t, NULL, hc_call_main, k) != 0) {
+		k->refs = 1;
+		hc_call_drop(k);
+		fn(arg);
+		return 0;
+	}
+	pthread_detach(t);
+	struct timespec end;
+	clock_gettime(CLOCK_REALTIME, &end);
+	end.tv_sec += timeout_ms / 1000;
+	end.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
+	if (end.tv_nsec >= 1000000000L) {
+		end.tv_sec++;
+		end.tv_nsec -= 1000000000L;
+	}
+	pthread_mutex_lock(&k->mtx);
+	while (!k->done && pthread_cond_timedwait(&k->cv, &k->mtx, &end) == 0)
+		;
+	int done = k->done;
+	pthread_mutex_unlock(&k->mtx);
+	hc_call_drop(k);
+	if (!done)
+		fprintf(stderr, "\n  harness: %s has not returned after %d ms; going on without it "
+		    "(NNG 1.5.2's close can hang: nanomsg/nng#1543, #1813)\n", what, timeout_ms);
+	return done ? 0 : -1;
+}
+
+static void
+hc_close_sock(void *arg)
+{
+	rpc_close(*(nng_socket *)arg);
+	free(arg);
+}
+
 /* Ask node I for IAMALIVE until it answers. */
 static int
 hc_ping(hcluster *c, int i, int timeout_ms)
@@ -463,7 +548,13 @@ hc_ping(hcluster *c, int i, int timeout_ms)
 		if (!hc_alive(c, i))
 			break;
 	}
-	rpc_close(s);
+	nng_socket *sp = malloc(sizeof(*sp));
+	if (sp == NULL)
+		rpc_close(s);
+	else {
+		*sp = s;
+		(void)hc_bounded(hc_close_sock, sp, HC_CLOSE_MS, "closing the start probe's socket");
+	}
 	return ok;
 }
 

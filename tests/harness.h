@@ -95,6 +95,14 @@ int hc_kill(hcluster *c, int i);
  * UBSan, LeakSanitizer): each is printed and counted in
  * hc_sanitizer_reports, which the test runners turn into a failure. */
 void hc_destroy(hcluster *c);
+/* FN(ARG) on a thread of its own, waited for at most TIMEOUT_MS: 0 when
+ * it returned, -1 (with a line on stderr naming WHAT) when the harness
+ * goes on without it. For the harness's own closes of NNG sockets and
+ * clients: NNG 1.5.2's nng_close can hang (nanomsg/nng#1543), and the
+ * harness must not hang with it. FN must own ARG (free it itself). */
+int hc_bounded(void (*fn)(void *), void *arg, int timeout_ms, const char *what);
+#define HC_CLOSE_MS 20000
+
 /* Kill the daemons of every cluster created and not destroyed (a test
  * that stopped at a fatal assertion); run after each test. */
 void hc_reap(void);

@@ -332,6 +332,45 @@ test_crashtest_refuses(void)
 	CU_ASSERT(strstr(out, "coordinator.after_first_global\n") != NULL);
 }
 
+/* hc_bounded's stand-in for a close that hangs: it reads its pipe until
+ * the test writes to it, then frees what it was given. */
+static void
+t_blocked_read(void *arg)
+{
+	int *fd = arg;
+	char b;
+	(void)!read(fd[0], &b, 1);
+	close(fd[0]);
+	free(fd);
+}
+
+/* The harness's closes are bounded: one that returns is waited for, one
+ * that hangs is left behind after the bound, and still ends later. */
+static void
+test_bounded_close(void)
+{
+	int p[2];
+	CU_ASSERT_FATAL(pipe(p) == 0);
+	int *fd = malloc(sizeof(int));
+	CU_ASSERT_FATAL(fd != NULL);
+	*fd = p[0];
+	int64_t t0 = mono_ms();
+	T_EQ(hc_bounded(t_blocked_read, fd, 300, "a read that waits"), -1);
+	int64_t took = mono_ms() - t0;
+	CU_ASSERT(took >= 300 && took < 5000);
+	/* Now it can end: the same call with data waiting returns at once. */
+	T_EQ(write(p[1], "xx", 2), 2);
+	int p2[2];
+	CU_ASSERT_FATAL(pipe(p2) == 0);
+	int *fd2 = malloc(sizeof(int));
+	CU_ASSERT_FATAL(fd2 != NULL);
+	*fd2 = p2[0];
+	T_EQ(write(p2[1], "y", 1), 1);
+	T_EQ(hc_bounded(t_blocked_read, fd2, 5000, "a read that has its byte"), 0);
+	close(p2[1]);
+	close(p[1]);
+}
+
 /* Whether process PID is gone (or a zombie) within 5 s. */
 static int
 t_gone(int pid)
@@ -453,6 +492,7 @@ test_honest_register(void)
 		{ "driver, coordinator dies: closed after the real time", test_driver_coordinator_dies },
 		{ "twopc-crashtest: bad options are exit 2, named", test_crashtest_refuses },
 		{ "twopc-crashtest: a hang is exit 3, with where it was", test_crashtest_stall },
+		{ "harness: a close that hangs is left behind after its bound", test_bounded_close },
 		{ "harness: sanitizer reports judged as the test programs' are", test_sanitizer_scan },
 	};
 	TU_SUITE("honest", cases);
