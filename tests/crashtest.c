@@ -523,6 +523,7 @@ ct_sleep_ms(int ms)
 static int
 ct_run_open(const ct_opts *o, hcluster *c, ct_random *r, unsigned seed, size_t cap, int decision_ms)
 {
+	stall_mark("setting up a cluster and its accounts");
 	memset(r, 0, sizeof(*r));
 	r->c = c;
 	r->seed = seed;
@@ -758,6 +759,7 @@ ct_powerloss_run(const ct_opts *o, const char *durability)
 	int cuts = 0, machine_cuts = 0;
 
 	/* Not ct_run_open: the nodes need the fault VFS from their first start. */
+	stall_mark("setting up a cluster and its accounts");
 	pthread_mutex_init(&r.mtx, NULL);
 	r.told = calloc(r.cap, sizeof(*r.told));
 	if (report == NULL || r.told == NULL || hc_create(&c, 3, 1000, 300) != 0) {

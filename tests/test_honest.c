@@ -396,7 +396,8 @@ t_gone(int pid)
 
 /* A hang of the harness ends with where it was, and nothing left
  * running: made certain by a limit of 1 ms, which the watchdog's first
- * look (after a second) finds passed in a run of a thousand cycles. */
+ * look (after a second) finds passed in a run of a thousand cycles,
+ * during the cluster's set-up on a busy machine or at a cycle. */
 static void
 test_crashtest_stall(void)
 {
@@ -417,7 +418,9 @@ test_crashtest_stall(void)
 	free(saved);
 	T_EQ(rc, 3);
 	CU_ASSERT(strstr(out, "stall: no progress for") != NULL);
-	CU_ASSERT(strstr(out, "; last: random cycle ") != NULL);
+	/* Where it was: the cluster's set-up or a cycle, by the first tick. */
+	CU_ASSERT(strstr(out, "; last: random cycle ") != NULL ||
+	    strstr(out, "; last: setting up a cluster") != NULL);
 	CU_ASSERT(strstr(out, "stall: exiting with status 3") != NULL);
 	/* Its own stacks, or why not. */
 	CU_ASSERT(strstr(out, "stacks of pid") != NULL || strstr(out, "(no gdb for the stacks") != NULL);
