@@ -41,6 +41,8 @@
 #include <stdint.h>
 #include <sqlite3.h>
 
+#include "mclock.h"
+
 #define DB_MAX_STMTS 64
 
 typedef struct db db;
@@ -190,8 +192,7 @@ uint64_t db_forced(db *d);
 struct histo;
 const struct histo *db_sync_histo(const db *d);
 
-/* Wall clock in ms and a monotonic clock in ms. */
+/* Wall clock in ms (the monotonic one, mono_ms, is mclock.h's). */
 int64_t db_now_ms(void);
-int64_t mono_ms(void);
 
 #endif

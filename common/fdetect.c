@@ -6,7 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "db.h"
+#include "mclock.h"
 #include "tlog.h"
 #include "twopc/error.h"
 

@@ -30,3 +30,11 @@ mclock_cond_wait_ms(pthread_cond_t *cv, pthread_mutex_t *mtx, long ms)
 	ts.tv_nsec %= 1000000000L;
 	return pthread_cond_timedwait(cv, mtx, &ts);
 }
+
+int64_t
+mono_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}

@@ -13,7 +13,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#include "db.h"
+#include "mclock.h"
 #include "twopc/error.h"
 
 /* Connect FD to SA within TIMEOUT_MS: 0, or an errno value (ETIMEDOUT). */

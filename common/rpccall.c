@@ -20,7 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "db.h"
+#include "mclock.h"
 #include "rpcauth.h"
 #include "rpcpriv.h"
 #include "tlog.h"

@@ -27,7 +27,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "db.h"
+#include "mclock.h"
 #include "mclock.h"
 #include "rpc.h"
 #include "rpcauth.h"
