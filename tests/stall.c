@@ -23,8 +23,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "db.h"
 #include "harness.h"
+#include "mclock.h"
 
 static pthread_mutex_t stall_mtx = PTHREAD_MUTEX_INITIALIZER;
 static char stall_where[256] = "starting";
