@@ -252,9 +252,9 @@ test: all tests
 	-@$(MAKE) --no-print-directory -j2 cunit-1 cunit-2 KEEP_GOING=-
 	-@$(STEP) fuzz-replay -- $(TEST_RUNNER) $(BUILD)/twopc-fuzz-wire-replay tests/fuzz/corpus/wire
 	-@$(STEP) fuzz-replay-config -- $(TEST_RUNNER) $(BUILD)/twopc-fuzz-config-replay tests/fuzz/corpus/config
-	-@$(MAKE) --no-print-directory -j2 crash-1 crash-2 KEEP_GOING=-
-	-@$(MAKE) --no-print-directory -j4 bug-check-1 bug-check-2 library-step model-step KEEP_GOING=- || \
-	  echo 'step: bug-check/library/model build exit 1' >>$(TEST_LOG)
+	-@$(MAKE) --no-print-directory -j3 crash-1 crash-2 model-step KEEP_GOING=-
+	-@$(MAKE) --no-print-directory -j3 bug-check-1 bug-check-2 library-step KEEP_GOING=- || \
+	  echo 'step: bug-check/library build exit 1' >>$(TEST_LOG)
 	@bash tests/verdict.sh $(TEST_LOG)
 
 # The CUnit suites in two processes side by side (their daemons mostly
@@ -269,7 +269,8 @@ cunit-2:
 	$(KEEP_GOING)@$(STEP) cunit-2 -- $(CUNIT) $(CUNIT_2)
 
 # The crash harness's runs in two lists side by side, each about half of
-# the time (about 2 minutes on two cores): each cluster's daemons wait
+# the time (about 2 minutes on two cores), beside the model check (one
+# CPU-bound SPIN process, about as long): each cluster's daemons wait
 # mostly on timeouts and the disk, and its ports come from its pid.
 .PHONY: crash-1 crash-2
 crash-1:
@@ -282,10 +283,8 @@ crash-2:
 	$(KEEP_GOING)@$(STEP) powerloss-normal --expected -- $(CRASHTEST) --expect-violations powerloss --durability normal --cycles 20 --seed 1
 	$(KEEP_GOING)@$(STEP) random -- $(CRASHTEST) random --cycles 120 --seed 1
 
-# The last four groups run side by side: the bug variants' crash runs
-# (two lists) and the library's cases wait mostly on the disk and on
-# timeouts, the model check is one CPU-bound SPIN process (the longest,
-# about 2 minutes).
+# Then the bug variants' crash runs (two lists) beside the library's
+# cases, all of which wait mostly on the disk and on timeouts.
 .PHONY: library-step model-step
 library-step:
 	$(KEEP_GOING)@$(STEP) library -- $(MAKE) --no-print-directory test-library
