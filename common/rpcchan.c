@@ -28,7 +28,6 @@
 #include <string.h>
 
 #include "mclock.h"
-#include "mclock.h"
 #include "rpc.h"
 #include "rpcauth.h"
 #include "rpcpriv.h"

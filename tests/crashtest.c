@@ -101,20 +101,6 @@ ct_sum(const char *name)
 	return &sums[nsums++];
 }
 
-static void
-ct_client_close_fn(void *cl)
-{
-	twopc_client_close(cl);
-}
-
-/* twopc_client_close, which closes NNG sockets: bounded (hc_bounded). */
-static void
-ct_client_close(twopc_client *cl)
-{
-	if (cl != NULL)
-		(void)hc_bounded(ct_client_close_fn, cl, HC_CLOSE_MS, "closing a client");
-}
-
 /* Count one case (or run) under NAME in the summary. */
 static void
 ct_record(const char *name, int reached, int violations)
@@ -138,12 +124,8 @@ ct_progress(const ct_opts *o, const char *fmt, ...)
 	va_end(ap);
 	if (where[0] != '\0')
 		stall_mark("%s", where);
-	if (o->json || !isatty(2))
-		return;
-	va_start(ap, fmt);
-	fprintf(stderr, "\r\033[K");
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
+	if (!o->json && isatty(2))
+		fprintf(stderr, "\r\033[K%s", where);
 }
 
 static void
@@ -217,7 +199,7 @@ ct_seeded(hcluster *c, const ct_opts *o, twopc_client **cl)
 	    ct_seed(c, *cl) == 0)
 		return 0;
 	fprintf(stderr, "twopc-crashtest: cannot set up a cluster (is %s built?)\n", o->build);
-	ct_client_close(*cl);
+	hc_client_close(*cl);
 	*cl = NULL;
 	hc_destroy(c);
 	return -1;
@@ -283,7 +265,7 @@ ct_matrix_case(const ct_opts *o, const char *point, const char *path, int rep)
 	if (hc_stop(&c, target, CT_STOP_MS) != 0 || hc_spawn(&c, target, env) != 0) {
 		fprintf(stderr, "twopc-crashtest: cannot restart %s with %s (see %s)\n", c.names[target],
 		    env, c.dir);
-		ct_client_close(cl);
+		hc_client_close(cl);
 		hc_destroy(&c);
 		return -1;
 	}
@@ -296,7 +278,7 @@ ct_matrix_case(const ct_opts *o, const char *point, const char *path, int rep)
 		} else {
 			fprintf(stderr, "twopc-crashtest: %s did not start with %s (see %s)\n",
 			    c.names[target], env, c.dir);
-			ct_client_close(cl);
+			hc_client_close(cl);
 			hc_destroy(&c);
 			return -1;
 		}
@@ -369,7 +351,7 @@ ct_matrix_case(const ct_opts *o, const char *point, const char *path, int rep)
 	}
 	ct_case_line(o, "matrix", point, path, what, ct_told_name(told.told), violations, report);
 	ct_record(point, strcmp(what, "not reached") != 0, violations);
-	ct_client_close(cl);
+	hc_client_close(cl);
 	hc_destroy(&c);
 	return 0;
 }
@@ -542,7 +524,7 @@ static void
 ct_run_close(hcluster *c, ct_random *r)
 {
 	stall_mark("closing the client and the cluster in %s", c->dir);
-	ct_client_close(r->cl);
+	hc_client_close(r->cl);
 	hc_destroy(c);
 	free(r->told);
 	pthread_mutex_destroy(&r->mtx);
@@ -1063,7 +1045,7 @@ ct_ioerror_case(const ct_opts *o, int target, const char *kind, int k)
 	ct_case_line(o, "ioerror", name, "-", what, "-", violations, report);
 	ct_record(target == 0 ? "ioerror (coordinator)" : "ioerror (participant)",
 	    strcmp(what, "not reached") != 0, violations);
-	ct_client_close(cl);
+	hc_client_close(cl);
 	hc_destroy(&c);
 	return 0;
 }

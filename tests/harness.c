@@ -24,7 +24,9 @@
 
 #include "config.h"
 #include "db.h"
+#include "mclock.h"
 #include "rpc.h"
+#include "twopc/client.h"
 #include "wire.h"
 
 static const char *const hc_pnames[] = { "alpha", "beta", "gamma", "delta", "epsilon",
@@ -493,7 +495,7 @@ hc_bounded(void (*fn)(void *), void *arg, int timeout_ms, const char *what)
 	k->arg = arg;
 	k->refs = 2;
 	pthread_mutex_init(&k->mtx, NULL);
-	pthread_cond_init(&k->cv, NULL);
+	mclock_cond_init(&k->cv);
 	if (pthread_create(&t, NULL, hc_call_main, k) != 0) {
 		k->refs = 1;
 		hc_call_drop(k);
@@ -501,17 +503,10 @@ hc_bounded(void (*fn)(void *), void *arg, int timeout_ms, const char *what)
 		return 0;
 	}
 	pthread_detach(t);
-	struct timespec end;
-	clock_gettime(CLOCK_REALTIME, &end);
-	end.tv_sec += timeout_ms / 1000;
-	end.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
-	if (end.tv_nsec >= 1000000000L) {
-		end.tv_sec++;
-		end.tv_nsec -= 1000000000L;
-	}
+	int64_t end = mono_ms() + timeout_ms;
 	pthread_mutex_lock(&k->mtx);
-	while (!k->done && pthread_cond_timedwait(&k->cv, &k->mtx, &end) == 0)
-		;
+	for (int64_t left; !k->done && (left = end - mono_ms()) > 0;)
+		mclock_cond_wait_ms(&k->cv, &k->mtx, (long)left);
 	int done = k->done;
 	pthread_mutex_unlock(&k->mtx);
 	hc_call_drop(k);
@@ -519,6 +514,19 @@ hc_bounded(void (*fn)(void *), void *arg, int timeout_ms, const char *what)
 		fprintf(stderr, "\n  harness: %s has not returned after %d ms; going on without it "
 		    "(NNG 1.5.2's close can hang: nanomsg/nng#1543, #1813)\n", what, timeout_ms);
 	return done ? 0 : -1;
+}
+
+static void
+hc_client_close_fn(void *cl)
+{
+	twopc_client_close(cl);
+}
+
+void
+hc_client_close(struct twopc_client *cl)
+{
+	if (cl != NULL)
+		(void)hc_bounded(hc_client_close_fn, cl, HC_CLOSE_MS, "closing a client");
 }
 
 static void
@@ -634,16 +642,24 @@ hc_wait_exit(hcluster *c, int i, int timeout_ms, int *status)
  * directory, where make runs) writes gdb's dump to DIR/stacks-NAME.txt
  * and prints one line on stderr. */
 void
-hc_stacks(hcluster *c, int i)
+hc_stacks_pid(int pid, const char *file, const char *name)
 {
 	char cmd[1200];
 	const char *src = getenv("TWOPC_SRCDIR");
+	snprintf(cmd, sizeof(cmd), "bash '%s/tests/stacks.sh' %d '%s' >&2",
+	    src != NULL ? src : ".", pid, file);
+	if (system(cmd) != 0)
+		fprintf(stderr, "  (could not take the stacks of %s)\n", name);
+}
+
+void
+hc_stacks(hcluster *c, int i)
+{
+	char file[320];
 	if (c->pids[i] <= 0)
 		return;
-	snprintf(cmd, sizeof(cmd), "bash '%s/tests/stacks.sh' %d '%s/stacks-%s.txt' >&2",
-	    src != NULL ? src : ".", (int)c->pids[i], c->dir, c->names[i]);
-	if (system(cmd) != 0)
-		fprintf(stderr, "  (could not take the stacks of %s)\n", c->names[i]);
+	snprintf(file, sizeof(file), "%s/stacks-%s.txt", c->dir, c->names[i]);
+	hc_stacks_pid((int)c->pids[i], file, c->names[i]);
 }
 
 int

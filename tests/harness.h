@@ -88,6 +88,10 @@ int hc_wait_exit(hcluster *c, int i, int timeout_ms, int *status);
 int hc_stop(hcluster *c, int i, int timeout_ms);
 /* Print where node I's threads are (gdb), on one line of stderr. */
 void hc_stacks(hcluster *c, int i);
+/* The same for any process PID, the whole dump written to FILE
+ * (tests/stacks.sh, found from TWOPC_SRCDIR, else the current
+ * directory); NAME says whose stacks could not be taken. */
+void hc_stacks_pid(int pid, const char *file, const char *name);
 /* SIGKILL node I and reap it. */
 int hc_kill(hcluster *c, int i);
 /* SIGTERM every running node, reap, and remove the directory. Before
@@ -102,6 +106,9 @@ void hc_destroy(hcluster *c);
  * harness must not hang with it. FN must own ARG (free it itself). */
 int hc_bounded(void (*fn)(void *), void *arg, int timeout_ms, const char *what);
 #define HC_CLOSE_MS 20000
+/* twopc_client_close(CL) (NULL: nothing), bounded by hc_bounded. */
+struct twopc_client;
+void hc_client_close(struct twopc_client *cl);
 
 /* Kill the daemons of every cluster created and not destroyed (a test
  * that stopped at a fatal assertion); run after each test. */

@@ -45,16 +45,15 @@ stall_mark(const char *fmt, ...)
 	pthread_mutex_unlock(&stall_mtx);
 }
 
-/* tests/stacks.sh on PID, into a file named after it. */
+/* hc_stacks_pid on PID, into a file named after it. */
 static void
 stall_stacks(int pid)
 {
-	char cmd[1200];
-	const char *src = getenv("TWOPC_SRCDIR");
-	snprintf(cmd, sizeof(cmd), "bash '%s/tests/stacks.sh' %d '%s/twopc-stall-stacks-%d.txt' >&2",
-	    src != NULL ? src : ".", pid, getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp", pid);
-	if (system(cmd) != 0)
-		fprintf(stderr, "  (could not take the stacks of %d)\n", pid);
+	char file[600], name[32];
+	snprintf(file, sizeof(file), "%s/twopc-stall-stacks-%d.txt",
+	    getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp", pid);
+	snprintf(name, sizeof(name), "pid %d", pid);
+	hc_stacks_pid(pid, file, name);
 }
 
 /* Every process whose parent is this one. */
