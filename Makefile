@@ -73,7 +73,7 @@ PKGS      = libnng-dev libmbedtls-dev libsodium-dev libsqlite3-dev libyaml-dev l
 TEST_PKGS = libcunit1-dev mandoc spin sqlite3 pkg-config openssl chromium gdb
 
 COMMON_SRC = common/err.c common/txstate.c common/wire.c common/tlog.c common/db.c common/dbsync.c common/dbgroup.c common/dbtx.c \
-             common/wiredec.c common/crash.c common/loglock.c common/rpc.c common/rpcsrv.c common/rpcslot.c \
+             common/wiredec.c common/crash.c common/loglock.c common/rpc.c common/rpcsrv.c common/rpchandle.c common/rpcslot.c \
              common/rpcbase.c common/rpcbatch.c common/rpccall.c common/rpcchan.c common/fdetect.c \
              common/mclock.c common/statlist.c \
              common/heur.c common/daemon.c common/serve.c common/runstate.c config/config.c config/cfgvalue.c \

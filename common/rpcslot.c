@@ -1,8 +1,7 @@
 /*
  * rpcslot.c - a slot of the REP server (rpcsrv.c) on its way through NNG
  * and back: the receive, the hand-over to the work queue, and the reply
- * path (encode, seal, the gate, send or drop, re-arm), deferred replies
- * included.
+ * path (encode, seal, the gate, send or drop, re-arm).
  *
  * Contract (rpcsrvpriv.h): the aio callback never blocks; a slot's reply
  * is sent, or dropped and the slot re-armed, exactly once per request,
@@ -20,8 +19,20 @@
 #include "histo.h"
 #include "rpcauth.h"
 #include "rpcsrvpriv.h"
+#include "tlimit.h"
 #include "tlog.h"
 #include "twopc/error.h"
+
+/* Garbage must not flood the log (tlimit.h); every one is counted. */
+static tlimit rpc_malformed_log = TLIMIT_INIT("dropped malformed messages");
+
+void
+rpc_note_malformed(rpc_server *s, const char *why, size_t len)
+{
+	uint64_t n = atomic_fetch_add(&s->malformed, 1) + 1;
+	tlimit_log(&rpc_malformed_log, TLOG_WARN, "dropped malformed message #%llu on %s (%zu bytes): %s",
+	    (unsigned long long)n, s->url, len, why);
+}
 
 /*
  * The slots' aio callback, on an NNG thread: never blocks. A received
@@ -201,27 +212,4 @@ rpc_slot_finish(rpc_server *s, rpc_slot *sl, wire_msg *rep, wire_buf *out)
 	if (rep == NULL || rpc_encode_reply(s, rep, out) != 0 ||
 	    rpc_slot_send(s, sl, out, rep->crash_after_send, 1) != 0)
 		rpc_slot_drop(sl);
-}
-
-void
-rpc_reply_durable(rpc_deferred *d, wire_msg *rep)
-{
-	((rpc_slot *)d)->durable = 1;
-	rpc_reply_deferred(d, rep);
-}
-
-void
-rpc_reply_deferred(rpc_deferred *d, wire_msg *rep)
-{
-	rpc_slot *sl = (rpc_slot *)d;
-	rpc_server *s = sl->s;
-	wire_buf out = { 0 };
-	if (rep != NULL)
-		snprintf(rep->sender, sizeof(rep->sender), "%s", s->sender);
-	rpc_slot_finish(s, sl, rep, &out);
-	wire_buf_free(&out);
-	pthread_mutex_lock(&s->mtx);
-	if (--s->deferred == 0 && s->stopping)
-		pthread_cond_broadcast(&s->gated_cv);
-	pthread_mutex_unlock(&s->mtx);
 }

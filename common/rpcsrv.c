@@ -1,11 +1,11 @@
 /*
  * rpcsrv.c - the REP server of rpc.h: RPC_SLOTS slots (a context, its aio,
  * one request in flight each), a work queue drained by a fixed pool of
- * worker threads, and what a worker does with a request: decode,
- * authenticate, unpack a BATCH, run the handler (or let it defer its
- * reply). A slot's trip through NNG and the reply path (the gate, send,
- * drop, deferred replies) are rpcslot.c's, below this file; the places a
- * slot may be are listed in rpcsrvpriv.h.
+ * worker threads, and what a worker does with a request: decode and
+ * authenticate it. Running its handler, or a BATCH's handlers, and
+ * giving the reply now or later are rpchandle.c's; a slot's trip through
+ * NNG and the reply path (the gate, send, drop) are rpcslot.c's, both
+ * below this file. The places a slot may be are listed in rpcsrvpriv.h.
  *
  * rpc_server_stop returns only when no slot is gated or deferred.
  */
@@ -31,17 +31,6 @@
 #include "tlimit.h"
 #include "tlog.h"
 #include "twopc/error.h"
-
-/* Garbage must not flood the log (tlimit.h); every one is counted. */
-static tlimit rpc_malformed_log = TLIMIT_INIT("dropped malformed messages");
-
-static void
-rpc_note_malformed(rpc_server *s, const char *why, size_t len)
-{
-	uint64_t n = atomic_fetch_add(&s->malformed, 1) + 1;
-	tlimit_log(&rpc_malformed_log, TLOG_WARN, "dropped malformed message #%llu on %s (%zu bytes): %s",
-	    (unsigned long long)n, s->url, len, why);
-}
 
 static tlimit rpc_unauth_log = TLIMIT_INIT("refused unauthenticated messages");
 
@@ -93,107 +82,6 @@ rpc_pipe_limit(void)
 	return rl.rlim_cur / 2 > 16 ? (int)(rl.rlim_cur / 2) : 16;
 }
 
-static _Thread_local rpc_slot *rpc_current;
-static _Thread_local wire_msg *rpc_current_req;  /* NULL once kept */
-static _Thread_local rpc_slot *rpc_timing;     /* a BATCH's too */
-
-void
-rpc_time_reply(struct histo *h)
-{
-	if (rpc_timing != NULL)
-		rpc_time_deferred((rpc_deferred *)rpc_timing, h);
-}
-
-void
-rpc_time_deferred(rpc_deferred *d, struct histo *h)
-{
-	rpc_slot *sl = (rpc_slot *)d;
-	sl->lat = h;
-	sl->lat_n++;
-}
-
-wire_msg *
-rpc_keep_request(void)
-{
-	wire_msg *m = rpc_current_req != NULL ? malloc(sizeof(*m)) : NULL;
-	if (m != NULL) {
-		*m = *rpc_current_req;  /* the arena moves with it */
-		rpc_current_req = NULL;
-	}
-	return m;
-}
-
-rpc_deferred *
-rpc_defer(void)
-{
-	return (rpc_deferred *)rpc_current;
-}
-
-/* The replies to a BATCH, encoded one by one as the handler gives them. */
-typedef struct rpc_breplies {
-	wire_buf enc[WIRE_BATCH_ITEMS];
-	wire_item items[WIRE_BATCH_ITEMS];
-	const char *point;   /* the crash point a reply carried ... */
-	int hits;            /* ... and how many did */
-} rpc_breplies;
-
-/* Handle BATCH's messages one by one into R. 1 when every one has a
- * reply, 0 when one has none (then the batch gets none). */
-static int
-rpc_batch_handle(rpc_server *s, const wire_msg *batch, rpc_breplies *r)
-{
-	for (size_t i = 0; i < batch->nitems; i++) {
-		wire_msg in, rep;
-		if (wire_batch_item(batch, i, &in) != 0) {
-			rpc_note_malformed(s, wire_last_error(), batch->items[i].len);
-			return 0;
-		}
-		atomic_fetch_add(&s->requests, 1);
-		wire_msg_init(&rep, 0, 0, in.txid, s->sender);
-		int send = s->o.handler(s->o.user, &in, &rep); /* never deferred: no client's */
-		wire_msg_free(&in);
-		if (send != 1) {
-			free(rep.owned[0]);
-			free(rep.owned[1]);
-			return 0;
-		}
-		if (rpc_encode_reply(s, &rep, &r->enc[i]) != 0)
-			return 0;
-		r->items[i] = (wire_item){ r->enc[i].data, r->enc[i].len };
-		if (rep.crash_after_send != NULL) {
-			r->point = rep.crash_after_send;
-			r->hits++;
-		}
-	}
-	return 1;
-}
-
-/*
- * A BATCH: each message handled as if it came alone, all in one group
- * transaction that is committed before any reply goes to the gate; the
- * replies leave as one BATCH, or none does.
- */
-static void
-rpc_slot_batch(rpc_server *s, rpc_slot *sl, const wire_msg *batch, wire_buf *out)
-{
-	rpc_breplies *r = calloc(1, sizeof(*r));
-	int grouped = r != NULL && s->o.group_begin != NULL && s->o.group_begin(s->o.user) == 0;
-	int all = r != NULL && rpc_batch_handle(s, batch, r);
-	if (grouped)
-		s->o.group_end(s->o.user);
-	wire_msg env;
-	wire_msg_init(&env, WIRE_BATCH, s->o.epoch ? atomic_load(s->o.epoch) : 0, "", s->sender);
-	env.nitems = batch->nitems;
-	env.items = r != NULL ? r->items : NULL;
-	out->limit = WIRE_MAX_BATCH;
-	if (!all || wire_encode(&env, out) != 0 || rpc_slot_send(s, sl, out, r->point, r->hits) != 0)
-		rpc_slot_drop(sl);
-	out->limit = 0;
-	for (size_t i = 0; r != NULL && i < WIRE_BATCH_ITEMS; i++)
-		wire_buf_free(&r->enc[i]);
-	free(r);
-}
-
 /*
  * Authenticate REQ, decoded from SL's message (rpcauth.h). 1: go on, its
  * reply will be sealed for its sender. 0: done with it: a copy of a
@@ -242,7 +130,7 @@ static void
 rpc_slot_handle(rpc_server *s, rpc_slot *sl, wire_buf *out)
 {
 	nng_msg *msg = sl->msg;
-	wire_msg req, rep;
+	wire_msg req;
 	sl->t0 = histo_now();
 	sl->durable = 0;
 	sl->lat = NULL;
@@ -258,38 +146,12 @@ rpc_slot_handle(rpc_server *s, rpc_slot *sl, wire_buf *out)
 		wire_msg_free(&req);
 		return;
 	}
-	rpc_timing = sl;
 	if (req.type == WIRE_BATCH) {
-		rpc_slot_batch(s, sl, &req, out);
-		rpc_timing = NULL;
+		rpc_slot_batch(s, sl, &req);
 		wire_msg_free(&req);
 		return;
 	}
-	atomic_fetch_add(&s->requests, 1);
-	wire_msg_init(&rep, 0, 0, req.txid, s->sender);
-	pthread_mutex_lock(&s->mtx);
-	s->deferred++; /* until the handler returns: it may answer at once */
-	pthread_mutex_unlock(&s->mtx);
-	rpc_current = sl;
-	rpc_current_req = &req;
-	int send = s->o.handler(s->o.user, &req, &rep);
-	rpc_current = NULL;
-	rpc_timing = NULL;
-	if (rpc_current_req != NULL)
-		wire_msg_free(&req);
-	rpc_current_req = NULL;
-	if (send == RPC_DEFERRED)
-		return; /* the handler owns the slot: rpc_reply_deferred() */
-	pthread_mutex_lock(&s->mtx);
-	s->deferred--;
-	pthread_mutex_unlock(&s->mtx);
-	if (!send) {
-		free(rep.owned[0]);
-		free(rep.owned[1]);
-		rpc_slot_finish(s, sl, NULL, out);
-		return;
-	}
-	rpc_slot_finish(s, sl, &rep, out);
+	rpc_slot_run(s, sl, &req, out);
 }
 
 static void *

@@ -7,7 +7,9 @@
  * or for its reply to leave (the aio owns it); on the work queue; with a
  * worker running the handler, or deferred (both counted in deferred; a
  * deferred slot belongs to the handler's owner until rpc_reply_deferred);
- * or held at the gate (counted in gated).
+ * or held at the gate (counted in gated). A BATCH whose handlers answer
+ * some of its messages later is one deferred slot until the last answer
+ * (rpc_bpend, rpcsrv.c).
  */
 #ifndef TWOPC_RPCSRVPRIV_H
 #define TWOPC_RPCSRVPRIV_H
@@ -21,8 +23,15 @@
 #include "rpcpriv.h"
 #include "wire.h"
 
+/* What an rpc_deferred points at: a slot (a request that came alone) or
+ * one message of a BATCH. The first member of both. */
+typedef struct rpc_dhead {
+	int item;                     /* 1: an rpc_bitem (rpcsrv.c) */
+} rpc_dhead;
+
 /* One request in flight: a context of the REP socket and its aio. */
 typedef struct rpc_slot {
+	rpc_dhead d;
 	struct rpc_server *s;
 	nng_ctx ctx;
 	nng_aio *aio;
@@ -79,6 +88,15 @@ int rpc_slot_send(rpc_server *s, rpc_slot *sl, const wire_buf *out, const char *
 /* Stamp and encode REP into OUT, freeing what the handler gave it to own.
  * 0 or a twopc_err (logged). */
 int rpc_encode_reply(rpc_server *s, wire_msg *rep, wire_buf *out);
+/* Count and log (rate-limited) a message dropped because it did not
+ * decode (WHY), LEN bytes long. */
+void rpc_note_malformed(rpc_server *s, const char *why, size_t len);
+/* Run the handler on REQ, which came alone on SL (freed unless the
+ * handler keeps it), and give its reply now or later (rpchandle.c). */
+void rpc_slot_run(rpc_server *s, rpc_slot *sl, wire_msg *req, wire_buf *out);
+/* Handle each message of BATCH, which came on SL, and give their replies
+ * as one BATCH once every one has its reply (rpchandle.c). */
+void rpc_slot_batch(rpc_server *s, rpc_slot *sl, const wire_msg *batch);
 /* Send nothing; the slot waits for its next request. */
 void rpc_slot_drop(rpc_slot *sl);
 /* Encode REP and send it through the gate; or, with REP NULL (or not

@@ -683,6 +683,188 @@ test_linger(void)
 	hc_destroy(&c);
 }
 
+/* ---- the server: messages of a BATCH answered later ---- */
+
+/* A server whose handler answers "now-*" at once and defers "later-*",
+ * keeping the handles for the case to answer; its gate counts its uses. */
+typedef struct t_dsrv {
+	pthread_mutex_t mtx;
+	pthread_cond_t cv;
+	rpc_deferred *held[8];
+	char txids[8][WIRE_TXID_MAX + 1];
+	int nheld;
+	atomic_int gated;
+} t_dsrv;
+
+static int
+t_dsrv_handler(void *user, const wire_msg *req, wire_msg *rep)
+{
+	t_dsrv *d = user;
+	if (strncmp(req->txid, "later-", 6) != 0) {
+		rep->type = WIRE_VOTE_COMMIT;
+		return 1;
+	}
+	pthread_mutex_lock(&d->mtx);
+	if (d->nheld < 8) {
+		snprintf(d->txids[d->nheld], sizeof(d->txids[0]), "%s", req->txid);
+		d->held[d->nheld++] = rpc_defer();
+	}
+	pthread_cond_broadcast(&d->cv);
+	pthread_mutex_unlock(&d->mtx);
+	return RPC_DEFERRED;
+}
+
+static void
+t_dsrv_gate(void *arg, rpc_done_fn done, void *darg)
+{
+	t_dsrv *d = arg;
+	atomic_fetch_add(&d->gated, 1);
+	done(darg, 0);
+}
+
+/* What a case's answering thread does: wait (20 s at most) until N
+ * requests are held, then answer them last to first; the first one held
+ * gets NULL (no reply) with NONE, and the last one is durable with
+ * DURABLE (every one, with DURABLE 2). */
+typedef struct t_answer {
+	t_dsrv *d;
+	int n, none, durable;
+	int answered;
+} t_answer;
+
+static void *
+t_answer_run(void *arg)
+{
+	t_answer *a = arg;
+	t_dsrv *d = a->d;
+	int64_t until = mono_ms() + 20000;
+	pthread_mutex_lock(&d->mtx);
+	while (d->nheld < a->n && mono_ms() < until) {
+		pthread_mutex_unlock(&d->mtx);
+		usleep(2000);
+		pthread_mutex_lock(&d->mtx);
+	}
+	int n = d->nheld;
+	pthread_mutex_unlock(&d->mtx);
+	for (int i = n - 1; i >= 0 && n == a->n; i--) {
+		wire_msg rep;
+		wire_msg_init(&rep, WIRE_VOTE_COMMIT, 0, d->txids[i], "x");
+		if (i == 0 && a->none)
+			rpc_reply_deferred(d->held[i], NULL);
+		else if (a->durable == 2 || (a->durable && i == n - 1))
+			rpc_reply_durable(d->held[i], &rep);
+		else
+			rpc_reply_deferred(d->held[i], &rep);
+		a->answered++;
+	}
+	pthread_mutex_lock(&d->mtx);
+	d->nheld = 0;
+	pthread_mutex_unlock(&d->mtx);
+	return NULL;
+}
+
+static struct {
+	rpc_server *srv;
+	atomic_int stopped;
+} t_stop;
+
+static void
+t_dsrv_stop(void *arg)
+{
+	(void)arg;
+	rpc_server_stop(t_stop.srv);
+	atomic_store(&t_stop.stopped, 1);
+}
+
+/*
+ * A handler may answer a message of a BATCH later, from another thread,
+ * and in any order: the BATCH reply leaves once the last one is given,
+ * with each reply at its message's index; through the gate unless every
+ * reply was durable; and not at all when one message gets no reply. The
+ * server stops only once every held message is answered.
+ */
+static void
+test_deferred_items(void)
+{
+	char url[128];
+	t_dsrv d = { .mtx = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER };
+	rpc_server_opts o = { .nworkers = 2, .handler = t_dsrv_handler, .user = &d, .sender = "alpha",
+	    .gate = t_dsrv_gate, .gate_arg = &d };
+	rpc_server *srv;
+	wire_item it[3];
+	wire_msg rep;
+	pthread_t th;
+
+	snprintf(url, sizeof(url), "ipc:///tmp/twopc-test-defer-%d.sock", (int)getpid());
+	CU_ASSERT_FATAL(rpc_server_start(url, &o, &srv) == 0);
+
+	/* later-a, now-b, later-c: answered c, then a; one BATCH, in order. */
+	it[0].data = t_vote("later-a", "k1", "1", &it[0].len);
+	it[1].data = t_vote("now-b", "k2", "2", &it[1].len);
+	it[2].data = t_vote("later-c", "k3", "3", &it[2].len);
+	t_answer a = { &d, 2, 0, 1, 0 };
+	CU_ASSERT_FATAL(pthread_create(&th, NULL, t_answer_run, &a) == 0);
+	int rv = t_raw(url, it, 3, NULL, &rep, 20000);
+	pthread_join(th, NULL);
+	T_EQ(a.answered, 2);
+	T_EQ(rv, 0);
+	if (rv == 0) {
+		static const int types[] = { WIRE_VOTE_COMMIT, WIRE_VOTE_COMMIT, WIRE_VOTE_COMMIT };
+		static const char *const txids[] = { "later-a", "now-b", "later-c" };
+		t_expect(&rep, 3, types, txids);
+		T_STREQ(rep.sender, "alpha");
+		wire_msg_free(&rep);
+	}
+	T_CHECK(atomic_load(&d.gated) == 1, "gate passed %d times, want 1: a reply given at once "
+	    "is not known durable", atomic_load(&d.gated));
+
+	/* Every reply durable: the BATCH skips the gate. */
+	atomic_store(&d.gated, 0);
+	for (int i = 0; i < 3; i++)
+		free((void *)it[i].data);
+	it[0].data = t_vote("later-d", "k1", "1", &it[0].len);
+	it[1].data = t_vote("later-e", "k2", "2", &it[1].len);
+	t_answer all = { &d, 2, 0, 2, 0 };
+	CU_ASSERT_FATAL(pthread_create(&th, NULL, t_answer_run, &all) == 0);
+	rv = t_raw(url, it, 2, NULL, &rep, 20000);
+	pthread_join(th, NULL);
+	T_EQ(rv, 0);
+	if (rv == 0) {
+		static const int types[] = { WIRE_VOTE_COMMIT, WIRE_VOTE_COMMIT };
+		static const char *const txids[] = { "later-d", "later-e" };
+		t_expect(&rep, 2, types, txids);
+		wire_msg_free(&rep);
+	}
+	T_EQ(atomic_load(&d.gated), 0);
+
+	/* One held message answered with nothing: no reply at all. */
+	t_answer none = { &d, 2, 1, 0, 0 };
+	CU_ASSERT_FATAL(pthread_create(&th, NULL, t_answer_run, &none) == 0);
+	T_CHECK(t_raw(url, it, 2, NULL, &rep, 1000) != 0, "a BATCH with a message answered "
+	    "with nothing was answered");
+	pthread_join(th, NULL);
+	T_EQ(none.answered, 2);
+
+	/* Stop waits for a held message: it returns only once answered. */
+	for (int i = 0; i < 2; i++)
+		free((void *)it[i].data);
+	it[0].data = t_vote("later-f", "k1", "1", &it[0].len);
+	t_answer last = { &d, 1, 0, 0, 0 };
+	CU_ASSERT(t_raw(url, it, 1, "coord", &rep, 300) != 0); /* held: no reply yet */
+	t_stop.srv = srv;
+	atomic_store(&t_stop.stopped, 0);
+	T_CHECK(hc_bounded(t_dsrv_stop, NULL, 500, "rpc_server_stop") != 0,
+	    "the server stopped with a message of a BATCH still held");
+	CU_ASSERT_FATAL(pthread_create(&th, NULL, t_answer_run, &last) == 0);
+	pthread_join(th, NULL);
+	T_EQ(last.answered, 1);
+	/* The stop left behind above ends now (20 s at most). */
+	for (int64_t until = mono_ms() + 20000; !atomic_load(&t_stop.stopped) && mono_ms() < until;)
+		usleep(2000);
+	T_EQ(atomic_load(&t_stop.stopped), 1);
+	free((void *)it[0].data);
+}
+
 void
 test_batch_register(void)
 {
@@ -694,6 +876,7 @@ test_batch_register(void)
 		{ "participant: a BATCH answered as each alone", test_participant_batch },
 		{ "channel: concurrent requests to one peer share a message", test_channel },
 		{ "channel: a GLOBAL lingers for the next request, or leaves alone", test_linger },
+		{ "server: messages of a BATCH answered later, in any order", test_deferred_items },
 	};
 	TU_SUITE("batch", tests);
 }
