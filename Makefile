@@ -275,13 +275,13 @@ cunit-2:
 .PHONY: crash-1 crash-2
 crash-1:
 	$(KEEP_GOING)@$(STEP) matrix -- $(CRASHTEST) matrix
-	$(KEEP_GOING)@$(STEP) powerloss -- $(CRASHTEST) powerloss --cycles 70 --seed 1
+	$(KEEP_GOING)@$(STEP) powerloss -- $(CRASHTEST) powerloss --cycles 70 --clients 12 --seed 1
 	$(KEEP_GOING)@$(STEP) coordinator-lost -- $(CRASHTEST) coordinator-lost --repeat 4
 	$(KEEP_GOING)@$(STEP) doublestart -- $(CRASHTEST) doublestart --cycles 20 --seed 1
 crash-2:
 	$(KEEP_GOING)@$(STEP) ioerror -- $(CRASHTEST) ioerror
 	$(KEEP_GOING)@$(STEP) powerloss-normal --expected -- $(CRASHTEST) --expect-violations powerloss --durability normal --cycles 20 --seed 1
-	$(KEEP_GOING)@$(STEP) random -- $(CRASHTEST) random --cycles 120 --seed 1
+	$(KEEP_GOING)@$(STEP) random -- $(CRASHTEST) random --cycles 120 --clients 16 --seed 1
 
 # Then the bug variants' crash runs (two lists) beside the library's
 # cases, all of which wait mostly on the disk and on timeouts.
@@ -294,7 +294,7 @@ model-step:
 # Test-only variants with a known protocol bug (built with -DTWOPC_BUG_x):
 # the crash harness must report violations for each (make test checks it).
 BUGS = GLOBAL_BEFORE_DECISION NO_LOCKS LAZY_READY NO_LOG_LOCK GROUP_LAZY RESTART_ABORTS BUSY_AS_YES \
-       RESULT_BEFORE_WAIT
+       RESULT_BEFORE_WAIT BATCH_ORDER
 bugs:
 	@for b in $(BUGS); do \
 	  $(MAKE) --no-print-directory -j2 BUILD=$(BUILD)/bugs/$$b EXTRA_CFLAGS="-DTWOPC_BUG_$$b" \
@@ -318,6 +318,7 @@ bug-check-2: all tests bugs
 	$(KEEP_GOING)@$(call BUGRUN,NO_LOG_LOCK) doublestart --cycles 5 --seed 1
 	$(KEEP_GOING)@$(call BUGRUN,RESTART_ABORTS) matrix --point coordinator.after_decision_logged --path commit
 	$(KEEP_GOING)@$(call BUGRUN,RESULT_BEFORE_WAIT) powerloss --cycles 60 --seed 1
+	$(KEEP_GOING)@$(call BUGRUN,BATCH_ORDER) random --cycles 10 --clients 16 --seed 1
 
 # The long run (not part of make test): 10,000 random kill cycles and 1,000
 # power-loss cycles.

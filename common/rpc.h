@@ -26,9 +26,12 @@
  * NNG message when they meet: with nothing in flight to the peer a
  * request leaves at once, alone; while a message is in flight, requests
  * wait and leave together as one BATCH when it is answered. A client's
- * request (wire_from_client) always travels alone. The server handles a
- * BATCH's messages one by one, as if each came alone, in one group
- * transaction, and answers them with one BATCH.
+ * SUBMITs share messages the same way, with up to 8 in flight at once
+ * (each SUBMIT's reply waits for its transaction) and never sent twice;
+ * its other requests (wire_from_client) always travel alone. The server
+ * handles a BATCH's messages one by one, as if each came alone, in one
+ * group transaction, and answers them with one BATCH once each has its
+ * reply (a handler may give one later: rpc_defer).
  *
  * The linger (rpc_set_linger): a lazy request (wire_may_linger: a GLOBAL,
  * whose answer no client waits for) that finds nothing in flight to its
@@ -70,7 +73,8 @@ typedef int (*rpc_handler)(void *user, const wire_msg *req, wire_msg *reply);
 
 /*
  * A handler that answers later (it waits for other messages, not for a
- * lock) takes the request with rpc_defer() and returns RPC_DEFERRED; it
+ * lock) takes the request with rpc_defer() and returns RPC_DEFERRED (also
+ * for a message of a BATCH, whose reply then waits for it); it
  * then owns it and must call rpc_reply_deferred() exactly once, from any
  * thread: with a reply (stamped and sent through the gate, like a
  * handler's) or NULL (no reply). No worker is held meanwhile: this is how

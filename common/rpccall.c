@@ -4,10 +4,12 @@
  * rpcbatch.c reads their outcome), and rpc_call / rpc_call_many, which
  * wait for one.
  *
- * A protocol request goes through its peer's channel (rpcchan.c), which
- * may share one message with other requests to that peer. A client's
- * request goes alone on its own context of the shared socket, opened
- * under RPC_CTX_CALL (rpcpriv.h) and closed when the batch is freed. A
+ * A protocol request, or a client's SUBMIT, goes through its peer's
+ * channel (rpcchan.c), which may share one message with other requests
+ * to that peer; a SUBMIT is never sent twice (a SUBMIT without a txid
+ * must not run twice). Any other client's request goes alone on its own
+ * context of the shared socket, opened under RPC_CTX_CALL (rpcpriv.h)
+ * and closed when the batch is freed. A
  * batch has one deadline: time spent sending leaves less for the reply.
  * Its FN runs exactly once, when its count of unfinished calls (plus one
  * held by rpc_batch_start while it starts them) reaches zero.
@@ -57,8 +59,8 @@ rpc_bcall_cb(void *arg)
 	rpc_bcall_done(k->b);
 }
 
-/* Call K alone on its own context of SOCK (a client's request, which
- * must never join a batch: a SUBMIT may not be resent). */
+/* Call K alone on its own context of SOCK (a client's request other than
+ * a SUBMIT: each is answered on its own). */
 static void
 rpc_bcall_alone(rpc_bcall *k, nng_socket sock, int timeout_ms)
 {
@@ -112,10 +114,11 @@ rpc_batch_start(size_t n, const nng_socket *socks, const wire_msg *const *reqs,
 		k->deadline = b->deadline;
 		k->epoch = reqs[i]->epoch;
 		k->lazy = wire_may_linger(reqs[i]->type);
+		k->once = reqs[i]->type == WIRE_SUBMIT;
 		snprintf(k->sender, sizeof(k->sender), "%s", reqs[i]->sender);
 		if ((k->rc = wire_encode(reqs[i], &k->req)) != 0)
 			rpc_bcall_done(b);
-		else if (wire_from_client(reqs[i]->type))
+		else if (wire_from_client(reqs[i]->type) && !k->once)
 			rpc_bcall_alone(k, socks[i], timeout_ms);
 		else
 			rpc_chan_send(socks[i], k);

@@ -15,6 +15,14 @@
  * the rest go out again (every handler is idempotent). A request queued
  * behind an envelope ends when that envelope does at the earliest.
  *
+ * A client's SUBMITs (rpc_bcall.once) have a channel of their own kind:
+ * RPC_CHAN_DEPTH_ONCE envelopes, as a client has many transactions in
+ * flight and each SUBMIT's reply waits for its transaction to end; and
+ * an envelope of SUBMITs is never sent again: when the earliest deadline
+ * among them passes, all of them end with TWOPC_ETIMEDOUT (a SUBMIT
+ * without a txid must not run twice; the coordinator may have run it).
+ * SUBMITs and other requests never share an envelope.
+ *
  * Threads: sends and receives complete on NNG's threads, which also send
  * the next envelope and run the linger's timer; nothing here blocks
  * there. A channel is created at a socket's first protocol request and
@@ -34,7 +42,8 @@
 #include "tlog.h"
 #include "twopc/error.h"
 
-#define RPC_CHAN_DEPTH 1   /* envelopes in flight per peer */
+#define RPC_CHAN_DEPTH 1      /* envelopes in flight per peer */
+#define RPC_CHAN_DEPTH_ONCE 8 /* ... for a client's SUBMITs */
 
 typedef struct rpc_env {
 	struct rpc_chan *ch;
@@ -57,7 +66,7 @@ typedef struct rpc_chan {
 	int closed;
 	int users;             /* senders between rpc_chan_get and _put (registry lock) */
 	int nenv;              /* envelopes opened */
-	rpc_env env[RPC_CHAN_DEPTH];
+	rpc_env env[RPC_CHAN_DEPTH_ONCE];
 	nng_aio *linger;       /* the linger's timer (NULL: none) */
 	int lingering;         /* its sleep is armed */
 	struct rpc_chan *next;
@@ -86,9 +95,10 @@ rpc_linger_ms(void)
 	return ms != NULL ? atomic_load(ms) : 0;
 }
 
-/* Open SOCK's channel. NULL when out of memory or contexts. */
+/* Open SOCK's channel, for calls like K. NULL when out of memory or
+ * contexts. */
 static rpc_chan *
-rpc_chan_new(nng_socket sock)
+rpc_chan_new(nng_socket sock, const rpc_bcall *k)
 {
 	rpc_chan *ch = calloc(1, sizeof(*ch));
 	if (ch == NULL)
@@ -101,7 +111,7 @@ rpc_chan_new(nng_socket sock)
 		free(ch);
 		return NULL;
 	}
-	for (int i = 0; i < RPC_CHAN_DEPTH; i++) {
+	for (int i = 0; i < (k->once ? RPC_CHAN_DEPTH_ONCE : RPC_CHAN_DEPTH); i++) {
 		rpc_env *e = &ch->env[i];
 		int rv;
 		e->ch = ch;
@@ -123,16 +133,17 @@ rpc_chan_new(nng_socket sock)
 	return ch;
 }
 
-/* SOCK's channel, created on first use, held until rpc_chan_put. */
+/* SOCK's channel, created on first use (by a call like K), held until
+ * rpc_chan_put. */
 static rpc_chan *
-rpc_chan_get(nng_socket sock)
+rpc_chan_get(nng_socket sock, const rpc_bcall *k)
 {
 	uint32_t id = (uint32_t)nng_socket_id(sock);
 	pthread_mutex_lock(&rpc_chans_mtx);
 	rpc_chan *ch = rpc_chans;
 	while (ch != NULL && ch->id != id)
 		ch = ch->next;
-	if (ch == NULL && (ch = rpc_chan_new(sock)) != NULL) {
+	if (ch == NULL && (ch = rpc_chan_new(sock, k)) != NULL) {
 		ch->next = rpc_chans;
 		rpc_chans = ch;
 	}
@@ -164,7 +175,8 @@ rpc_calls_end(rpc_bcall *k, int rc)
 
 /*
  * Fill free envelope E from the queue: what fits in one message, from one
- * sender. Calls already past their deadline go to *EXPIRED instead.
+ * sender, SUBMITs only or none. Calls already past their deadline go to
+ * *EXPIRED instead.
  * ch->mtx held. Returns the number of calls in E (0: nothing to send).
  */
 static size_t
@@ -181,7 +193,7 @@ rpc_env_fill(rpc_chan *ch, rpc_env *e, rpc_bcall **expired)
 			*expired = k;
 			continue;
 		}
-		if (e->n > 0 && (bytes + 4 + k->req.len > WIRE_MAX_MSG ||
+		if (e->n > 0 && (bytes + 4 + k->req.len > WIRE_MAX_MSG || k->once != e->calls[0]->once ||
 		    strcmp(k->sender, e->calls[0]->sender) != 0))
 			break;
 		ch->head = k->next;
@@ -325,8 +337,9 @@ rpc_env_replies(rpc_env *e, nng_msg *reply)
 
 /*
  * E's message is over: REPLY, or RC (a twopc_err) for all its calls. On a
- * timeout only the calls past their deadline end; the others go back to
- * the head of the queue. Then E takes the next calls, or rests.
+ * timeout only the calls past their deadline end (and every SUBMIT: it is
+ * never sent twice); the others go back to the head of the queue. Then E
+ * takes the next calls, or rests.
  */
 static void
 rpc_env_done(rpc_env *e, int rc, nng_msg *reply)
@@ -340,7 +353,7 @@ rpc_env_done(rpc_env *e, int rc, nng_msg *reply)
 	for (size_t i = 0; i < e->n; i++) {
 		rpc_bcall *k = e->calls[i];
 		k->next = NULL;
-		if (rc == TWOPC_ETIMEDOUT && k->deadline > now) {
+		if (rc == TWOPC_ETIMEDOUT && k->deadline > now && !k->once) {
 			if (again_last != NULL)
 				again_last->next = k;
 			else
@@ -444,7 +457,7 @@ rpc_chan_lingers(rpc_chan *ch, uint32_t linger, int *arm)
 void
 rpc_chan_send(nng_socket sock, rpc_bcall *k)
 {
-	rpc_chan *ch = rpc_chan_get(sock);
+	rpc_chan *ch = rpc_chan_get(sock, k);
 	rpc_bcall *expired = NULL;
 	rpc_env *e = NULL;
 	if (ch == NULL) {

@@ -89,6 +89,17 @@ rpc_run(rpc_server *s, rpc_dhead *d, wire_msg *req, wire_msg *rep)
 	return send;
 }
 
+/* One deferred request (or BATCH) of S is answered: a stop waiting for
+ * the last one goes on. */
+static void
+rpc_deferred_over(rpc_server *s)
+{
+	pthread_mutex_lock(&s->mtx);
+	if (--s->deferred == 0 && s->stopping)
+		pthread_cond_broadcast(&s->gated_cv);
+	pthread_mutex_unlock(&s->mtx);
+}
+
 /* One message of a BATCH, as an rpc_deferred. */
 typedef struct rpc_bitem {
 	rpc_dhead d;
@@ -104,6 +115,7 @@ typedef struct rpc_bpend {
 	size_t n;                 /* messages in the BATCH */
 	size_t left;              /* answers still to come, plus the worker's hold */
 	int drop;                 /* a message will have no reply: none leaves */
+	size_t given;             /* replies recorded (the bug variant BATCH_ORDER) */
 	int gate;                 /* a reply not known durable: pass the gate */
 	const char *point;        /* the crash point a reply carried ... */
 	int hits;                 /* ... and how many did */
@@ -137,10 +149,7 @@ rpc_bpend_finish(rpc_bpend *p)
 		wire_buf_free(&p->enc[i]);
 	pthread_mutex_destroy(&p->mtx);
 	free(p);
-	pthread_mutex_lock(&s->mtx);
-	if (--s->deferred == 0 && s->stopping)
-		pthread_cond_broadcast(&s->gated_cv);
-	pthread_mutex_unlock(&s->mtx);
+	rpc_deferred_over(s);
 }
 
 /* Drop N of P's count; the last one sends the reply. */
@@ -164,6 +173,11 @@ rpc_bpend_record(rpc_bpend *p, size_t i, wire_msg *rep, int durable)
 	wire_buf enc = { 0 };
 	int ok = rep != NULL && rpc_encode_reply(p->s, rep, &enc) == 0;
 	pthread_mutex_lock(&p->mtx);
+#ifdef TWOPC_BUG_BATCH_ORDER
+	/* Test-only bug: the replies in the order they are given, not each at
+	 * its message's place. */
+	i = p->given++;
+#endif
 	if (ok) {
 		p->enc[i] = enc;
 		p->items[i] = (wire_item){ enc.data, enc.len };
@@ -264,30 +278,30 @@ rpc_slot_reply_later(rpc_slot *sl, wire_msg *rep, int durable)
 	sl->durable = durable;
 	rpc_slot_finish(s, sl, rep, &out);
 	wire_buf_free(&out);
-	pthread_mutex_lock(&s->mtx);
-	if (--s->deferred == 0 && s->stopping)
-		pthread_cond_broadcast(&s->gated_cv);
-	pthread_mutex_unlock(&s->mtx);
+	rpc_deferred_over(s);
+}
+
+/* The reply REP to D, given later; DURABLE: it needs no gate. */
+static void
+rpc_reply_later(rpc_deferred *d, wire_msg *rep, int durable)
+{
+	rpc_dhead *h = (rpc_dhead *)d;
+	if (h->item)
+		rpc_bitem_reply((rpc_bitem *)h, rep, durable);
+	else
+		rpc_slot_reply_later((rpc_slot *)h, rep, durable);
 }
 
 void
 rpc_reply_deferred(rpc_deferred *d, wire_msg *rep)
 {
-	rpc_dhead *h = (rpc_dhead *)d;
-	if (h->item)
-		rpc_bitem_reply((rpc_bitem *)h, rep, 0);
-	else
-		rpc_slot_reply_later((rpc_slot *)h, rep, 0);
+	rpc_reply_later(d, rep, 0);
 }
 
 void
 rpc_reply_durable(rpc_deferred *d, wire_msg *rep)
 {
-	rpc_dhead *h = (rpc_dhead *)d;
-	if (h->item)
-		rpc_bitem_reply((rpc_bitem *)h, rep, 1);
-	else
-		rpc_slot_reply_later((rpc_slot *)h, rep, 1);
+	rpc_reply_later(d, rep, 1);
 }
 
 void

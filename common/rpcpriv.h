@@ -62,6 +62,7 @@ typedef struct rpc_bcall {
 	uint8_t tag[WIRE_MAC_LEN];   /* ... and the request's MAC */
 	uint64_t epoch;
 	int lazy;                    /* may wait for company (rpcchan.c) */
+	int once;                    /* never sent again (a client's SUBMIT) */
 	int64_t deadline;            /* mono_ms */
 	struct rpc_bcall *next;      /* channel queue */
 } rpc_bcall;

@@ -53,7 +53,9 @@
  *                  in one NNG message (a batch envelope; its txid is empty).
  *                  Every inner message is a whole message of its own (its
  *                  own header, txid and epoch) with the envelope's sender;
- *                  none is a BATCH or a client's request (wire_from_client).
+ *                  none is a BATCH or a client's request (wire_from_client)
+ *                  other than SUBMIT, and a client's SUBMITs travel only
+ *                  with other SUBMITs (the client's channel, rpc.h).
  *                  The reply to a BATCH is a BATCH of the replies, in the
  *                  same order, one each; a node that would not answer one
  *                  of them answers none (the sender's REQ resends the whole
@@ -79,10 +81,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* 2: the BATCH envelope; 3: the authentication trailer (WIRE_FLAG_AUTH).
- * A node refuses a message of another version and logs the version the
- * peer speaks (wire_last_error). */
-#define WIRE_VERSION 3
+/* 2: the BATCH envelope; 3: the authentication trailer (WIRE_FLAG_AUTH);
+ * 4: a client's SUBMITs in a BATCH. A node refuses a message of another
+ * version and logs the version the peer speaks (wire_last_error). */
+#define WIRE_VERSION 4
 
 /*
  * VOTE_REQUEST flag: one-phase commit. The transaction has this single
@@ -279,7 +281,8 @@ void wire_msg_free(wire_msg *m);
 /*
  * The messages of a decoded BATCH, one at a time: decodes item I of BATCH
  * into *OUT as wire_decode does, and also refuses an item whose sender is
- * not the envelope's, a BATCH, a client's request, or one with a trailer. 0 or TWOPC_EPROTO /
+ * not the envelope's, a BATCH, a client's request other than SUBMIT, or one
+ * with a trailer. 0 or TWOPC_EPROTO /
  * TWOPC_ENOMEM (wire_last_error says why).
  */
 int wire_batch_item(const wire_msg *batch, size_t i, wire_msg *out);

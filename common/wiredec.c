@@ -171,11 +171,16 @@ wc_batch(wire_cur *c, wire_msg *m)
 	if (!c->bad && (n < 1 || n > WIRE_BATCH_ITEMS))
 		WIRE_FAIL(c, n ? "too many messages in a BATCH" : "empty BATCH");
 	wire_item *items = c->bad ? NULL : wc_alloc(c, n * sizeof(*items));
+	int submits = -1; /* whether the items are a client's SUBMITs */
 	for (size_t i = 0; i < n && !c->bad; i++) {
 		size_t len = wc_u32(c, "truncated BATCH item length");
 		const uint8_t *p = wc_take(c, len, "truncated BATCH item");
 		if (!c->bad && (len < 8 || p[4] == WIRE_BATCH))
 			WIRE_FAIL(c, len < 8 ? "BATCH item shorter than a header" : "BATCH inside a BATCH");
+		if (!c->bad && submits >= 0 && submits != (p[4] == WIRE_SUBMIT))
+			WIRE_FAIL(c, "a BATCH mixing SUBMITs with other messages");
+		if (!c->bad)
+			submits = p[4] == WIRE_SUBMIT;
 		uint8_t *copy = wc_alloc(c, len);
 		if (copy != NULL) {
 			memcpy(copy, p, len);
@@ -428,8 +433,8 @@ wire_batch_item(const wire_msg *batch, size_t i, wire_msg *out)
 		return rv;
 	if (strcmp(m.sender, batch->sender) != 0)
 		wire_err = "BATCH item from another sender than its envelope";
-	else if (m.type == WIRE_BATCH || wire_from_client(m.type))
-		wire_err = "a client's request inside a BATCH";
+	else if (m.type == WIRE_BATCH || (wire_from_client(m.type) && m.type != WIRE_SUBMIT))
+		wire_err = "a client's request other than SUBMIT inside a BATCH";
 	else if (m.flags & WIRE_FLAG_AUTH)
 		wire_err = "an authentication trailer inside a BATCH";
 	else {

@@ -4,7 +4,9 @@
  * One REQ socket per node, dialed lazily and kept. The socket to the
  * coordinator never resends (NNG would otherwise resend a SUBMIT whose
  * reply is slow, and a SUBMIT without a txid must not run twice); the
- * others may, their requests being idempotent.
+ * others may, their requests being idempotent. The threads' concurrent
+ * SUBMITs share messages on that socket's channel (rpc.h), which never
+ * sends one twice either.
  */
 #include "twopc/client.h"
 

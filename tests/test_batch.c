@@ -158,13 +158,36 @@ test_envelope_refused(void)
 	sub.work = &w;
 	it[1].data = t_enc(&sub, &it[1].len);
 	CU_ASSERT_FATAL(it[1].data != NULL);
+	/* SUBMITs travel only among themselves ... */
 	p = t_env("coord", it, 2, &len);
 	CU_ASSERT_FATAL(p != NULL);
+	T_EQ(wire_decode(p, len, &d), TWOPC_EPROTO);
+	T_HAS(wire_last_error(), "mixing SUBMITs with other messages");
+	free(p);
+	/* ... where each decodes as if it came alone ... */
+	free((void *)it[0].data);
+	it[0].data = t_enc(&sub, &it[0].len);
+	p = t_env("coord", it, 2, &len);
 	T_EQ(wire_decode(p, len, &d), 0);
-	T_EQ(wire_batch_item(&d, 0, &in), 0);
-	wire_msg_free(&in);
+	for (size_t i = 0; i < 2; i++) {
+		T_EQ(wire_batch_item(&d, i, &in), 0);
+		T_EQ(in.type, WIRE_SUBMIT);
+		T_EQ(in.nwork, 1);
+		wire_msg_free(&in);
+	}
+	wire_msg_free(&d);
+	free(p);
+	/* ... and no other client's request travels in a BATCH. */
+	wire_msg st;
+	wire_msg_init(&st, WIRE_STATUS_REQUEST, 1, "tx-1", "coord");
+	free((void *)it[1].data);
+	it[1].data = t_enc(&st, &it[1].len);
+	free((void *)it[0].data);
+	it[0].data = t_enc(&ack, &it[0].len);
+	p = t_env("coord", it, 2, &len);
+	T_EQ(wire_decode(p, len, &d), 0);
 	T_EQ(wire_batch_item(&d, 1, &in), TWOPC_EPROTO);
-	T_HAS(wire_last_error(), "client's request");
+	T_HAS(wire_last_error(), "client's request other than SUBMIT");
 	wire_msg_free(&d);
 	free(p);
 	free((void *)it[0].data);
@@ -448,7 +471,7 @@ test_participant_batch(void)
 	/* A peer speaking wire version 1: refused, with the versions named. */
 	((uint8_t *)it[1].data)[3] = 1;
 	CU_ASSERT(t_raw(c.urls[A], &it[1], 1, NULL, &rep, 500) != 0);
-	T_EQ(hc_wait_log_line(&c, A, "the peer speaks wire version 1; this node speaks 3", 5000), 0);
+	T_EQ(hc_wait_log_line(&c, A, "the peer speaks wire version 1; this node speaks 4", 5000), 0);
 	for (int i = 0; i < 3; i++)
 		free((void *)it[i].data);
 	hc_destroy(&c);
@@ -683,6 +706,151 @@ test_linger(void)
 	hc_destroy(&c);
 }
 
+/* ---- a client's SUBMITs: one channel, never sent twice ---- */
+
+#define T_NSUB 20
+
+/* The SUBMITs of cases below: put KEYS[i]=1 at alpha and beta. */
+typedef struct t_subs {
+	wire_msg m[T_NSUB];
+	const wire_msg *p[T_NSUB];
+	nng_socket socks[T_NSUB];
+	char keys[T_NSUB][24];
+	wire_op ops[T_NSUB];
+	wire_work work[T_NSUB][2];
+} t_subs;
+
+static void
+t_subs_init(t_subs *s, nng_socket sock, const char *prefix)
+{
+	for (int i = 0; i < T_NSUB; i++) {
+		snprintf(s->keys[i], sizeof(s->keys[i]), "%s-%d", prefix, i);
+		s->ops[i] = (wire_op){ WIRE_OP_PUT, s->keys[i], "1" };
+		s->work[i][0] = (wire_work){ "alpha", 1, &s->ops[i] };
+		s->work[i][1] = (wire_work){ "beta", 1, &s->ops[i] };
+		wire_msg_init(&s->m[i], WIRE_SUBMIT, 0, NULL, "client");
+		s->m[i].nwork = 2;
+		s->m[i].work = s->work[i];
+		s->m[i].timeout_ms = 30000;
+		s->p[i] = &s->m[i];
+		s->socks[i] = sock;
+	}
+}
+
+/* The outcome of call I of B: its RESULT's state, or -rv. */
+static int
+t_sub_state(rpc_batch *b, size_t i)
+{
+	wire_msg rep;
+	int rv = rpc_batch_result(b, i, &rep);
+	if (rv != 0)
+		return -rv;
+	int state = rep.type == WIRE_RESULT ? (int)rep.state : -1000 - (int)rep.type;
+	wire_msg_free(&rep);
+	return state;
+}
+
+/*
+ * A client's concurrent SUBMITs to the coordinator: the first 8 leave
+ * alone, and with the coordinator paused the other 12 wait and leave as
+ * one BATCH, which the coordinator runs as 12 transactions and answers
+ * once all have their outcome.
+ */
+static void
+test_client_submits(void)
+{
+	hcluster c;
+	nng_socket s;
+	t_subs subs;
+	t_done done = { PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, NULL };
+	long long served0, sent0, served, sent;
+
+	CU_ASSERT_FATAL(hc_create(&c, 2, 5000, 60000) == 0);
+	CU_ASSERT_FATAL(hc_start_all(&c) == 0);
+	CU_ASSERT_FATAL(rpc_dial(c.urls[0], 0, &s) == 0);
+	T_EQ(t_counters(c.urls[0], &served0, &sent0), 0);
+	t_subs_init(&subs, s, "cs");
+	T_EQ(hc_signal(&c, 0, SIGSTOP), 0);
+	uint64_t msgs0 = rpc_messages_sent();
+	T_EQ(rpc_batch_start(T_NSUB, subs.socks, subs.p, 30000, t_done_cb, &done), 0);
+	T_EQ(hc_signal(&c, 0, SIGCONT), 0);
+	rpc_batch *b = t_wait(&done);
+	uint64_t msgs = rpc_messages_sent() - msgs0;
+	CU_ASSERT_FATAL(b != NULL);
+	for (size_t i = 0; i < T_NSUB; i++) {
+		int st = t_sub_state(b, i);
+		T_CHECK(st == TX_COMMIT, "SUBMIT %zu: %d, want COMMIT", i, st);
+	}
+	rpc_batch_free(b);
+	T_CHECK(msgs == 8 + 1, "the client sent %llu messages for %d SUBMITs, want 8 alone and one "
+	    "BATCH", (unsigned long long)msgs, T_NSUB);
+	T_EQ(t_counters(c.urls[0], &served, &sent), 0);
+	T_CHECK(served - served0 == T_NSUB + 1, "the coordinator served %lld requests, want %d "
+	    "SUBMITs and the counter read", served - served0, T_NSUB);
+	/* Each ran as if it came alone: committed at both participants. */
+	for (int n = 1; n <= 2; n++) {
+		long long keys = -1;
+		for (int64_t until = mono_ms() + 20000; keys != T_NSUB && mono_ms() < until; usleep(20000))
+			keys = hc_query_int(&c, n, "SELECT count(*) FROM kv WHERE key LIKE 'cs-%'");
+		T_CHECK(keys == T_NSUB, "%s holds %lld of the %d keys", c.names[n], keys, T_NSUB);
+	}
+	rpc_close(s);
+	hc_destroy(&c);
+}
+
+/*
+ * A SUBMIT is never sent twice. Beta is paused, so 8 SUBMITs hold the 8
+ * messages until their votes time out (3 s); two more wait and then
+ * leave together: one with a 4.5 s timeout, one with 60 s. When the
+ * first's deadline passes, both end timed out, the second too: sending it
+ * again would run a SUBMIT without a txid twice (the coordinator has it
+ * already). The coordinator serves each of the ten once.
+ */
+static void
+test_submit_once(void)
+{
+	hcluster c;
+	nng_socket s;
+	t_subs subs;
+	t_done da = { PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, NULL };
+	t_done db = { PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, NULL };
+	t_done dc = { PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, NULL };
+	long long served0, sent0, served, sent;
+
+	CU_ASSERT_FATAL(hc_create(&c, 2, 3000, 60000) == 0);
+	CU_ASSERT_FATAL(hc_start_all(&c) == 0);
+	CU_ASSERT_FATAL(rpc_dial(c.urls[0], 0, &s) == 0);
+	T_EQ(t_counters(c.urls[0], &served0, &sent0), 0);
+	t_subs_init(&subs, s, "once");
+	T_EQ(hc_signal(&c, 2, SIGSTOP), 0);
+	uint64_t msgs0 = rpc_messages_sent();
+	int64_t t0 = mono_ms();
+	T_EQ(rpc_batch_start(8, subs.socks, subs.p, 60000, t_done_cb, &da), 0);
+	T_EQ(rpc_batch_start(1, subs.socks + 8, subs.p + 8, 4500, t_done_cb, &db), 0);
+	T_EQ(rpc_batch_start(1, subs.socks + 9, subs.p + 9, 60000, t_done_cb, &dc), 0);
+	rpc_batch *a = t_wait(&da), *bb = t_wait(&db), *cc = t_wait(&dc);
+	int64_t took = mono_ms() - t0;
+	uint64_t msgs = rpc_messages_sent() - msgs0;
+	CU_ASSERT_FATAL(a != NULL && bb != NULL && cc != NULL);
+	for (size_t i = 0; i < 8; i++)
+		T_EQ(t_sub_state(a, i), TX_ABORT); /* beta's vote timed out */
+	T_EQ(t_sub_state(bb, 0), -TWOPC_ETIMEDOUT);
+	T_EQ(t_sub_state(cc, 0), -TWOPC_ETIMEDOUT);
+	T_CHECK(took < 20000, "the 60 s SUBMIT ended after %lld ms, not with its batch's 4.5 s",
+	    (long long)took);
+	rpc_batch_free(a);
+	rpc_batch_free(bb);
+	rpc_batch_free(cc);
+	T_CHECK(msgs == 8 + 1, "the client sent %llu messages, want 8 and one BATCH of two, none "
+	    "again", (unsigned long long)msgs);
+	T_EQ(hc_signal(&c, 2, SIGCONT), 0);
+	T_EQ(t_counters(c.urls[0], &served, &sent), 0);
+	T_CHECK(served - served0 == 10 + 1, "the coordinator served %lld requests, want 10 "
+	    "SUBMITs and the counter read", served - served0);
+	rpc_close(s);
+	hc_destroy(&c);
+}
+
 /* ---- the server: messages of a BATCH answered later ---- */
 
 /* A server whose handler answers "now-*" at once and defers "later-*",
@@ -877,6 +1045,8 @@ test_batch_register(void)
 		{ "channel: concurrent requests to one peer share a message", test_channel },
 		{ "channel: a GLOBAL lingers for the next request, or leaves alone", test_linger },
 		{ "server: messages of a BATCH answered later, in any order", test_deferred_items },
+		{ "client: concurrent SUBMITs share a message", test_client_submits },
+		{ "client: a SUBMIT is never sent twice", test_submit_once },
 	};
 	TU_SUITE("batch", tests);
 }

@@ -511,15 +511,15 @@ static void
 test_golden(void)
 {
 	static const t_golden cases[] = {
-		{ "ACK", "32504303 08 00 0000 0102030405060708 04 74782d31 05 616c706861 "
+		{ "ACK", "32504304 08 00 0000 0102030405060708 04 74782d31 05 616c706861 "
 		    "00000001 03" },
-		{ "VOTE_REQUEST", "32504303 03 00 0000 0000000000000001 01 74 01 63 0000000d "
+		{ "VOTE_REQUEST", "32504304 03 00 0000 0000000000000001 01 74 01 63 0000000d "
 		    "0001 0161 0001 01 00016b 000176" },
-		{ "STATUS_REPLY", "32504303 0c 00 0000 0000000000000000 00 01 63 00000018 "
+		{ "STATUS_REPLY", "32504304 0c 00 0000 0000000000000000 00 01 63 00000018 "
 		    "0001 0174 02 0000000000000002 0000000000000003 000164" },
-		{ "SUBMIT", "32504303 01 00 0000 ffffffffffffffff 00 01 63 00000011 "
+		{ "SUBMIT", "32504304 01 00 0000 ffffffffffffffff 00 01 63 00000011 "
 		    "01020304 0001 0170 0001 04 00016e 000131" },
-		{ "ACK with the trailer", "32504303 08 80 0000 0000000000000009 01 74 01 63 "
+		{ "ACK with the trailer", "32504304 08 80 0000 0000000000000009 01 74 01 63 "
 		    "00000001 04 0102030405060708 "
 		    "a0a1a2a3a4a5a6a7a8a9aaabacadaeafb0b1b2b3b4b5b6b7b8b9babbbcbdbebf" },
 	};
@@ -624,10 +624,12 @@ static const t_bad t_bads[] = {
 	{ "version 0", WIRE_ACK, .edit = ED_SET, .at = 3, .val = 0, .want = P,
 	  .why = "unsupported protocol version" },
 	{ "version 1 (before BATCH)", WIRE_ACK, .edit = ED_SET, .at = 3, .val = 1, .want = P,
-	  .why = "the peer speaks wire version 1; this node speaks 3" },
+	  .why = "the peer speaks wire version 1; this node speaks 4" },
 	{ "version 2 (before the trailer)", WIRE_ACK, .edit = ED_SET, .at = 3, .val = 2, .want = P,
-	  .why = "the peer speaks wire version 2; this node speaks 3" },
-	{ "version 4", WIRE_ACK, .edit = ED_SET, .at = 3, .val = 4, .want = P,
+	  .why = "the peer speaks wire version 2; this node speaks 4" },
+	{ "version 3 (before a client's BATCH)", WIRE_ACK, .edit = ED_SET, .at = 3, .val = 3,
+	  .want = P, .why = "the peer speaks wire version 3; this node speaks 4" },
+	{ "version 5", WIRE_ACK, .edit = ED_SET, .at = 3, .val = 5, .want = P,
 	  .why = "unsupported protocol version" },
 	{ "type 0", WIRE_ACK, .edit = ED_SET, .at = 4, .val = 0, .want = P,
 	  .why = "unknown message type" },

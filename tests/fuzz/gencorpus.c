@@ -1,6 +1,7 @@
 /*
  * gencorpus.c - writes the wire seed corpus: one valid message of every
- * type (two or three shapes of some), and a BATCH of them, each a file
+ * type (two or three shapes of some), a BATCH of them, and a client's
+ * BATCH of SUBMITs, each a file
  * DIR/NN-TYPE. Run by make fuzz-corpus; its output is kept in the tree
  * (tests/fuzz/corpus/wire) beside the config seeds (tests/fuzz/corpus/config).
  */
@@ -146,6 +147,18 @@ main(int argc, char **argv)
 	for (int i = 0; i < WIRE_MAC_LEN; i++)
 		m.auth_tag[i] = (uint8_t)(255 - i);
 	bad |= put(&m);
+	/* A client's BATCH of two SUBMITs (the client's channel, rpc.h). */
+	for (int i = 0; i < 2; i++) {
+		wire_msg_init(&m, WIRE_SUBMIT, 0, i ? "my-tx-2" : "", "client");
+		m.timeout_ms = 5000, m.nwork = 2 - i, m.work = work;
+		bad |= wire_encode(&m, &in[i]) != 0;
+		items[i] = (wire_item){ in[i].data, in[i].len };
+	}
+	wire_msg_init(&m, WIRE_BATCH, 0, "", "client");
+	m.nitems = 2, m.items = items;
+	bad |= put(&m);
+	for (int i = 0; i < 2; i++)
+		wire_buf_free(&in[i]);
 	printf("gencorpus: %d messages in %s\n", nfile, dir);
 	return bad ? 1 : 0;
 }
