@@ -21,6 +21,7 @@
 
 #include "dbpriv.h"
 #include "loglock.h"
+#include "tlimit.h"
 #include "tlog.h"
 #include "twopc/error.h"
 
@@ -262,6 +263,10 @@ db_free(db *d)
 		return;
 	for (int i = 0; i < DB_MAX_STMTS; i++)
 		sqlite3_finalize(d->stmts[i]);
+	for (int i = 0; i < DB_MAX_SQL_STMTS; i++) {
+		sqlite3_finalize(d->sql_stmts[i].st);
+		free(d->sql_stmts[i].sql);
+	}
 	sqlite3_close(d->h);
 	loglock_release(&d->lock);
 	pthread_mutex_destroy(&d->mtx);
@@ -322,6 +327,40 @@ db_stmt(db *d, int slot, const char *sql)
 	}
 	sqlite3_reset(st);
 	sqlite3_clear_bindings(st);
+	return st;
+}
+
+sqlite3_stmt *
+db_stmt_sql(db *d, const char *sql)
+{
+	int i = 0;
+	for (; i < DB_MAX_SQL_STMTS && d->sql_stmts[i].sql != NULL; i++)
+		if (strcmp(d->sql_stmts[i].sql, sql) == 0) {
+			sqlite3_stmt *st = d->sql_stmts[i].st;
+			sqlite3_reset(st);
+			sqlite3_clear_bindings(st);
+			return st;
+		}
+	if (i == DB_MAX_SQL_STMTS) {
+		static tlimit full = TLIMIT_INIT("statements over the limit");
+		tlimit_log(&full, TLOG_ERROR, "%s: more than %d statements to keep (in: %.80s)", d->path,
+		    DB_MAX_SQL_STMTS, sql);
+		return NULL;
+	}
+	sqlite3_stmt *st;
+	char *copy = strdup(sql);
+	if (copy == NULL)
+		return NULL;
+	if (sqlite3_prepare_v3(d->h, sql, -1, SQLITE_PREPARE_PERSISTENT, &st, NULL) != SQLITE_OK) {
+		/* An embedder's SQL, maybe once per transaction: rate-limited. */
+		static tlimit warned = TLIMIT_INIT("statements that did not prepare");
+		tlimit_log(&warned, TLOG_ERROR, "%s: prepare failed: %s (in: %.80s)", d->path,
+		    sqlite3_errmsg(d->h), sql);
+		free(copy);
+		return NULL;
+	}
+	d->sql_stmts[i].sql = copy;
+	d->sql_stmts[i].st = st;
 	return st;
 }
 

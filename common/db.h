@@ -74,6 +74,15 @@ sqlite3 *db_sqlite(db *d);
  */
 sqlite3_stmt *db_stmt(db *d, int slot, const char *sql);
 
+/*
+ * The same, for SQL not known in advance (an embedding resource's own
+ * statements, twopc_txn_stmt): kept by its text, DB_MAX_SQL_STMTS at most;
+ * NULL on a prepare error (logged) or once that many are kept. The caller
+ * holds the db lock.
+ */
+#define DB_MAX_SQL_STMTS 32
+sqlite3_stmt *db_stmt_sql(db *d, const char *sql);
+
 /* Reads the columns of one result row into USER. Returns 0, or TWOPC_EIO
  * when a column holds what twopc never writes (the file is not ours). */
 typedef int (*db_row_fn)(sqlite3_stmt *st, void *user);

@@ -23,6 +23,10 @@ struct db {
 	loglock lock;  /* held from before the first read until after the close */
 	pthread_mutex_t mtx;
 	sqlite3_stmt *stmts[DB_MAX_STMTS];
+	struct {
+		char *sql;
+		sqlite3_stmt *st;
+	} sql_stmts[DB_MAX_SQL_STMTS];  /* db_stmt_sql, in the order first used */
 	uint64_t commits;
 	int full;      /* durability full: db_durable() syncs the WAL */
 	int lazy;      /* the open transaction was begun with db_begin_lazy */

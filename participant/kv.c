@@ -11,14 +11,18 @@
 
 #include <sqlite3.h>
 
-/* Committed value of KEY, malloc'ed, or NULL (absent or error: *err). */
+#define KV_SQL_GET "SELECT value FROM kv WHERE key = ?1"
+#define KV_SQL_PUT "INSERT OR REPLACE INTO kv(key, value) VALUES (?1, ?2)"
+#define KV_SQL_DEL "DELETE FROM kv WHERE key = ?1"
+
+/* Committed value of KEY by ST (KV_SQL_GET, left reset), malloc'ed, or
+ * NULL (absent or error: *err). */
 static char *
-kv_get(sqlite3 *h, const char *key, int *err)
+kv_get(sqlite3_stmt *st, const char *key, int *err)
 {
-	sqlite3_stmt *st = NULL;
 	char *v = NULL;
 	*err = 0;
-	if (sqlite3_prepare_v2(h, "SELECT value FROM kv WHERE key = ?1", -1, &st, NULL) != SQLITE_OK) {
+	if (st == NULL) {
 		*err = TWOPC_EIO;
 		return NULL;
 	}
@@ -32,7 +36,7 @@ kv_get(sqlite3 *h, const char *key, int *err)
 	} else if (rc != SQLITE_DONE) {
 		*err = TWOPC_EIO;
 	}
-	sqlite3_finalize(st);
+	sqlite3_reset(st);
 	return v;
 }
 
@@ -58,13 +62,13 @@ typedef struct kv_view {
 } kv_view;
 
 static kv_view *
-kv_view_of(kv_view *v, size_t *n, sqlite3 *h, const char *key, int *err)
+kv_view_of(kv_view *v, size_t *n, twopc_txn *txn, const char *key, int *err)
 {
 	for (size_t i = 0; i < *n; i++)
 		if (strcmp(v[i].key, key) == 0)
 			return &v[i];
 	v[*n].key = key;
-	v[*n].value = kv_get(h, key, err);
+	v[*n].value = kv_get(twopc_txn_stmt(txn, KV_SQL_GET), key, err);
 	return *err ? NULL : &v[(*n)++];
 }
 
@@ -129,7 +133,6 @@ kv_apply(kv_view *kv, const twopc_op *op, char *reason, size_t len)
 static int
 kv_prepare(void *user, twopc_txn *txn, const twopc_op *ops, size_t nops)
 {
-	sqlite3 *h = twopc_txn_sqlite(txn);
 	kv_view *view = calloc(nops ? nops : 1, sizeof(*view));
 	size_t nview = 0;
 	char reason[200];
@@ -140,7 +143,7 @@ kv_prepare(void *user, twopc_txn *txn, const twopc_op *ops, size_t nops)
 		return TWOPC_ENOMEM;
 	reason[0] = '\0';
 	for (size_t i = 0; i < nops && vote == TWOPC_VOTE_COMMIT; i++) {
-		kv_view *kv = kv_view_of(view, &nview, h, ops[i].key, &err);
+		kv_view *kv = kv_view_of(view, &nview, txn, ops[i].key, &err);
 		if (kv == NULL) {
 			vote = err;
 			break;
@@ -171,31 +174,28 @@ kv_prepare(void *user, twopc_txn *txn, const twopc_op *ops, size_t nops)
 static int
 kv_commit(void *user, twopc_txn *txn)
 {
-	sqlite3 *h = twopc_txn_sqlite(txn);
-	sqlite3_stmt *put = NULL, *del = NULL;
 	int rv = 0;
 
 	(void)user;
-	if (sqlite3_prepare_v2(h, "INSERT OR REPLACE INTO kv(key, value) VALUES (?1, ?2)", -1,
-	    &put, NULL) != SQLITE_OK ||
-	    sqlite3_prepare_v2(h, "DELETE FROM kv WHERE key = ?1", -1, &del, NULL) != SQLITE_OK)
-		rv = TWOPC_EIO;
 	for (size_t i = 0; rv == 0 && i < twopc_txn_nstaged(txn); i++) {
 		twopc_op op;
 		if (twopc_txn_staged(txn, i, &op) != 0) {
 			rv = TWOPC_EINVAL;
 			break;
 		}
-		sqlite3_stmt *st = strcmp(op.op, "del") == 0 ? del : put;
-		sqlite3_reset(st);
+		int del = strcmp(op.op, "del") == 0;
+		sqlite3_stmt *st = twopc_txn_stmt(txn, del ? KV_SQL_DEL : KV_SQL_PUT);
+		if (st == NULL) {
+			rv = TWOPC_EIO;
+			break;
+		}
 		sqlite3_bind_text(st, 1, op.key, -1, SQLITE_STATIC);
-		if (st == put)
+		if (!del)
 			sqlite3_bind_text(st, 2, op.value, -1, SQLITE_STATIC);
 		if (sqlite3_step(st) != SQLITE_DONE)
 			rv = TWOPC_EIO;
+		sqlite3_reset(st);
 	}
-	sqlite3_finalize(put);
-	sqlite3_finalize(del);
 	return rv;
 }
 
@@ -203,8 +203,13 @@ static int
 kv_read(void *user, void *sqlite_db, const char *key, char *buf, size_t len)
 {
 	int err;
+	sqlite3_stmt *st = NULL;
 	(void)user;
-	char *v = kv_get(sqlite_db, key, &err);
+	/* A read outside any transaction: prepared for this one call. */
+	if (sqlite3_prepare_v2(sqlite_db, KV_SQL_GET, -1, &st, NULL) != SQLITE_OK)
+		st = NULL;
+	char *v = kv_get(st, key, &err);
+	sqlite3_finalize(st);
 	if (err)
 		return err;
 	if (v == NULL)

@@ -78,6 +78,12 @@ twopc_txn_sqlite(const twopc_txn *txn)
 	return txn ? db_sqlite(txn->p->db) : NULL;
 }
 
+void *
+twopc_txn_stmt(twopc_txn *txn, const char *sql)
+{
+	return txn && sql ? db_stmt_sql(txn->p->db, sql) : NULL;
+}
+
 /* Make the highest epoch seen durable with the write under way, but only
  * when it rose: it changes once per coordinator start, so most forced
  * writes need no meta row. Caller holds the db lock (guards epoch_stored);

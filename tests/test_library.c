@@ -101,9 +101,29 @@ lres_commit(void *user, twopc_txn *txn)
 	if (sqlite3_exec(h, "CREATE TABLE IF NOT EXISTS lib_kv(k TEXT PRIMARY KEY, v TEXT)", NULL,
 	    NULL, NULL) != SQLITE_OK)
 		return TWOPC_EIO;
+	/* Deletes through SQL of their own; puts through the statement the
+	 * library keeps (twopc_txn_stmt), the same one on every call, and
+	 * none for SQL that does not prepare. */
+	static const char put_sql[] = "REPLACE INTO lib_kv VALUES (?1, ?2)";
+	char put_copy[sizeof(put_sql)];
+	memcpy(put_copy, put_sql, sizeof(put_sql));
+	sqlite3_stmt *put = twopc_txn_stmt(txn, put_sql);
+	if (put == NULL || twopc_txn_stmt(txn, put_copy) != put ||
+	    twopc_txn_stmt(txn, "REPLACE INTO no_such_table VALUES (1)") != NULL ||
+	    twopc_txn_stmt(NULL, put_sql) != NULL)
+		atomic_fetch_add(&r->bad_view, 1);
 	for (size_t i = 0; i < twopc_txn_nstaged(txn); i++) {
 		if (twopc_txn_staged(txn, i, &op) != 0)
 			return TWOPC_EIO;
+		if (strcmp(op.op, "del") != 0 && put != NULL) {
+			sqlite3_bind_text(put, 1, op.key, -1, SQLITE_STATIC);
+			sqlite3_bind_text(put, 2, op.value, -1, SQLITE_STATIC);
+			int rc = sqlite3_step(put);
+			sqlite3_reset(put);
+			if (rc != SQLITE_DONE)
+				return TWOPC_EIO;
+			continue;
+		}
 		char *sql = strcmp(op.op, "del") == 0 ?
 		    sqlite3_mprintf("DELETE FROM lib_kv WHERE k = %Q", op.key) :
 		    sqlite3_mprintf("REPLACE INTO lib_kv VALUES (%Q, %Q)", op.key, op.value);

@@ -240,6 +240,18 @@ TWOPC_API void twopc_txn_set_reason(twopc_txn *txn, const char *reason);
 /* The log's sqlite3 handle (as void *), inside its open transaction. */
 TWOPC_API void *twopc_txn_sqlite(const twopc_txn *txn);
 
+/*
+ * A prepared statement (sqlite3_stmt *, as void *) of that handle for SQL,
+ * prepared on the first call with this text and kept until the participant
+ * closes: each call returns it reset, its bindings cleared. Reset it before
+ * the callback returns if a step left it inside a result; never finalize
+ * it. NULL when SQL does not prepare (logged) or when the library already
+ * keeps 32 statements of its resource. Preparing is much of a small
+ * transaction's cost at a participant: this is for statements run on
+ * every transaction.
+ */
+TWOPC_API void *twopc_txn_stmt(twopc_txn *txn, const char *sql);
+
 /* Where the library's log lines go: FN(user, level 0=error..3=debug, line).
  * NULL silences (the default). Process-wide. */
 TWOPC_API void twopc_set_log(void (*fn)(void *user, int level, const char *line), void *user,
