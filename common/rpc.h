@@ -88,6 +88,9 @@ rpc_deferred *rpc_defer(void);          /* only inside a handler */
  * decoded message; the caller frees it with wire_msg_free and free). NULL
  * when out of memory (the request stays the server's). */
 wire_msg *rpc_keep_request(void);
+/* Inside a handler: 1 when its request is one message of a BATCH (the
+ * others are handled right after it, on this thread), else 0. */
+int rpc_batching(void);
 void rpc_reply_deferred(rpc_deferred *d, wire_msg *reply);
 /* The same past the gate: for a reply whose every record the caller knows
  * durable already (the gate would wait for other requests' records). Any

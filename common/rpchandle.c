@@ -41,6 +41,13 @@
 static _Thread_local rpc_dhead *rpc_current;   /* the request rpc_defer takes */
 static _Thread_local wire_msg *rpc_current_req; /* NULL once kept */
 static _Thread_local rpc_slot *rpc_timing;      /* a BATCH's too */
+static _Thread_local int rpc_in_batch;          /* rpc_batching() */
+
+int
+rpc_batching(void)
+{
+	return rpc_in_batch;
+}
 
 void
 rpc_time_reply(struct histo *h)
@@ -223,6 +230,7 @@ rpc_slot_batch(rpc_server *s, rpc_slot *sl, const wire_msg *batch)
 	pthread_mutex_unlock(&s->mtx);
 
 	rpc_timing = sl;
+	rpc_in_batch = 1;
 	int grouped = s->o.group_begin != NULL && s->o.group_begin(s->o.user) == 0;
 	size_t handled = 0;
 	for (; handled < batch->nitems; handled++) {
@@ -244,6 +252,7 @@ rpc_slot_batch(rpc_server *s, rpc_slot *sl, const wire_msg *batch)
 	}
 	if (grouped)
 		s->o.group_end(s->o.user);
+	rpc_in_batch = 0;
 	rpc_timing = NULL;
 	/* The messages never handled, and the worker's hold. */
 	rpc_bpend_put(p, batch->nitems - handled + 1);

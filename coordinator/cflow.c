@@ -214,9 +214,13 @@ cflow_step(coord *c, coord_txn *t, int stage)
 	 * comes meanwhile in one group transaction: under load, concurrent
 	 * SUBMITs each writing WAIT in a transaction of its own would queue
 	 * one by one for the log's lock (measured at 64 clients: a fifth
-	 * more transactions per second queued than run in place). */
+	 * more transactions per second queued than run in place). The
+	 * SUBMITs of one BATCH are queued too: run here one after the other,
+	 * each would write WAIT in a transaction of its own, and lead a
+	 * sync of its own on this thread. */
+	int batching = rpc_batching();
 	pthread_mutex_lock(&c->mtx);
-	int idle = c->steps == NULL && c->steps_inline == 0;
+	int idle = !batching && c->steps == NULL && c->steps_inline == 0;
 	c->steps_inline += idle;
 	pthread_mutex_unlock(&c->mtx);
 	if (idle) {
