@@ -613,6 +613,7 @@ ct_random_run(const ct_opts *o)
 		kills[victim]++;
 		if (hc_start(&c, victim, NULL) != 0) {
 			fprintf(stderr, "twopc-crashtest: %s did not come back\n", c.names[victim]);
+			hc_why_silent(&c, victim);
 			break;
 		}
 	}
@@ -780,8 +781,10 @@ ct_powerloss_run(const ct_opts *o, const char *durability)
 		}
 		machine_cuts += all;
 		for (int i = 0; i < c.nnodes; i++)
-			if ((all || i == victim) && hc_start(&c, i, env) != 0)
+			if ((all || i == victim) && hc_start(&c, i, env) != 0) {
 				fprintf(stderr, "twopc-crashtest: %s did not come back\n", c.names[i]);
+				hc_why_silent(&c, i);
+			}
 	}
 	ct_workload_stop(&r);
 	size_t told[3];

@@ -566,6 +566,32 @@ hc_ping(hcluster *c, int i, int timeout_ms)
 	return ok;
 }
 
+void
+hc_why_silent(hcluster *c, int i)
+{
+	char line[512], keep[8][512], path[600];
+	size_t n = 0;
+	int alive = hc_alive(c, i), st = -c->pids[i] - 1;
+	if (alive)
+		fprintf(stderr, "harness: %s (pid %d) is running but did not answer\n", c->names[i],
+		    (int)c->pids[i]);
+	else if (c->pids[i] < 0 && WIFSIGNALED(st))
+		fprintf(stderr, "harness: %s died of signal %d\n", c->names[i], WTERMSIG(st));
+	else if (c->pids[i] < 0)
+		fprintf(stderr, "harness: %s exited %d\n", c->names[i], WEXITSTATUS(st));
+	snprintf(path, sizeof(path), "%s/%s.log", c->dir, c->names[i]);
+	FILE *f = fopen(path, "r");
+	while (f != NULL && fgets(line, sizeof(line), f) != NULL)
+		snprintf(keep[n++ % 8], sizeof(keep[0]), "%s", line);
+	if (f != NULL)
+		fclose(f);
+	for (size_t k = n > 8 ? n - 8 : 0; k < n; k++)
+		fprintf(stderr, "harness: %s.log: %s%s", c->names[i], keep[k % 8],
+		    strchr(keep[k % 8], '\n') ? "" : "\n");
+	if (alive)
+		hc_stacks(c, i);
+}
+
 int
 hc_start(hcluster *c, int i, const char *env)
 {
@@ -584,6 +610,7 @@ hc_start_all(hcluster *c)
 		if (hc_ping(c, i, HC_START_MS) != 0) {
 			fprintf(stderr, "harness: %s did not answer on %s within %d ms (see %s/%s.log)\n",
 			    c->names[i], c->urls[i], HC_START_MS, c->dir, c->names[i]);
+			hc_why_silent(c, i);
 			return -1;
 		}
 	}

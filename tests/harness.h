@@ -65,6 +65,10 @@ int hc_set_durability(hcluster *c, const char *durability);
  * ends the wait at once). 0 or -1. */
 #define HC_START_MS 15000
 int hc_start(hcluster *c, int i, const char *env);
+/* After a start that failed: on stderr, whether node I exited (how) or
+ * runs silent (then its stacks, hc_stacks), and the last 8 lines of its
+ * log, which goes with the directory. */
+void hc_why_silent(hcluster *c, int i);
 /* Start without waiting for it to answer. */
 int hc_spawn(hcluster *c, int i, const char *env);
 int hc_start_all(hcluster *c);

@@ -484,6 +484,38 @@ test_sanitizer_scan(void)
 	hc_destroy(&c);
 }
 
+/*
+ * A node that does not come back is explained before its directory goes:
+ * a coordinator that stops itself at a crash point during start-up is
+ * reported as exited, with the log line that says where.
+ */
+static void
+test_why_silent(void)
+{
+	hcluster c;
+	char path[] = "/tmp/twopc-test-silent-XXXXXX";
+	char out[8192] = "";
+	CU_ASSERT_FATAL(hc_create(&c, 2, 2000, 60000) == 0);
+	CU_ASSERT_FATAL(hc_start(&c, 1, NULL) == 0 && hc_start(&c, 2, NULL) == 0);
+	T_CHECK(hc_start(&c, 0, "TWOPC_CRASH_AT=coordinator.after_epoch_logged") != 0,
+	    "a coordinator that crashes at start-up answered");
+	int fd = mkstemp(path), saved = dup(2);
+	CU_ASSERT_FATAL(fd >= 0 && saved >= 0);
+	fflush(stderr);
+	dup2(fd, 2);
+	hc_why_silent(&c, 0);
+	fflush(stderr);
+	dup2(saved, 2);
+	close(saved);
+	ssize_t n = pread(fd, out, sizeof(out) - 1, 0);
+	out[n > 0 ? n : 0] = '\0';
+	close(fd);
+	unlink(path);
+	T_HAS(out, "harness: coord exited");
+	T_HAS(out, "coord.log: CRASH at coordinator.after_epoch_logged");
+	hc_destroy(&c);
+}
+
 void
 test_honest_register(void)
 {
@@ -497,6 +529,7 @@ test_honest_register(void)
 		{ "twopc-crashtest: a hang is exit 3, with where it was", test_crashtest_stall },
 		{ "harness: a close that hangs is left behind after its bound", test_bounded_close },
 		{ "harness: sanitizer reports judged as the test programs' are", test_sanitizer_scan },
+		{ "harness: a node that does not come back is explained", test_why_silent },
 	};
 	TU_SUITE("honest", cases);
 }
