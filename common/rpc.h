@@ -100,12 +100,12 @@ void rpc_reply_durable(rpc_deferred *d, wire_msg *reply);
 /*
  * Latency of a request, seen from its sender's side of this server: from
  * when the request was taken from the socket until its reply is handed
- * to NNG, past the gate. rpc_time_reply, inside a handler (a BATCH's
- * items too), asks for it in H; each call in a BATCH counts once, with
- * the batch's time. rpc_time_deferred asks the same for a deferred
- * request, before its rpc_reply_deferred. One H per request (the last
- * call's); nothing is observed if no reply is sent. H must outlive the
- * server. Costs a clock read and two atomic adds when the reply leaves.
+ * to NNG, past the gate. rpc_time_reply, inside a handler, asks for it in
+ * H; rpc_time_deferred asks the same for a deferred request, before its
+ * rpc_reply_deferred. Each message of a BATCH counts once in its own H,
+ * with the batch's time. One H per request or message (the last call's);
+ * nothing is observed if no reply is sent. H must outlive the server.
+ * Costs a clock read and two atomic adds per H when the reply leaves.
  */
 struct histo;
 void rpc_time_reply(struct histo *h);

@@ -42,6 +42,7 @@ static _Thread_local rpc_dhead *rpc_current;   /* the request rpc_defer takes */
 static _Thread_local wire_msg *rpc_current_req; /* NULL once kept */
 static _Thread_local rpc_slot *rpc_timing;      /* a BATCH's too */
 static _Thread_local int rpc_in_batch;          /* rpc_batching() */
+static _Thread_local struct rpc_bitem *rpc_cur_item; /* the BATCH message handled */
 
 int
 rpc_batching(void)
@@ -49,12 +50,16 @@ rpc_batching(void)
 	return rpc_in_batch;
 }
 
+static void rpc_bitem_time(struct rpc_bitem *it, struct histo *h);
+
 void
 rpc_time_reply(struct histo *h)
 {
-	if (rpc_timing != NULL) {
+	if (rpc_cur_item != NULL) {
+		rpc_bitem_time(rpc_cur_item, h);
+	} else if (rpc_timing != NULL) {
 		rpc_timing->lat = h;
-		rpc_timing->lat_n++;
+		rpc_timing->lat_n = 1;
 	}
 }
 
@@ -123,6 +128,7 @@ typedef struct rpc_bpend {
 	size_t left;              /* answers still to come, plus the worker's hold */
 	int drop;                 /* a message will have no reply: none leaves */
 	size_t given;             /* replies recorded (the bug variant BATCH_ORDER) */
+	struct histo *lat[WIRE_BATCH_ITEMS]; /* each message's (rpc_time_*) */
 	int gate;                 /* a reply not known durable: pass the gate */
 	const char *point;        /* the crash point a reply carried ... */
 	int hits;                 /* ... and how many did */
@@ -130,6 +136,16 @@ typedef struct rpc_bpend {
 	wire_item items[WIRE_BATCH_ITEMS];
 	rpc_bitem it[WIRE_BATCH_ITEMS];
 } rpc_bpend;
+
+/* Message IT's latency goes to H (the last one named wins). */
+static void
+rpc_bitem_time(rpc_bitem *it, struct histo *h)
+{
+	rpc_bpend *p = it->p;
+	pthread_mutex_lock(&p->mtx);
+	p->lat[it->i] = h;
+	pthread_mutex_unlock(&p->mtx);
+}
 
 /* The BATCH reply of P, once every message has its answer: encoded and
  * sent, or dropped. Frees P. */
@@ -146,6 +162,12 @@ rpc_bpend_finish(rpc_bpend *p)
 	env.items = p->items;
 	out.limit = WIRE_MAX_BATCH;
 	sl->durable = !p->gate;
+	/* Each message's latency histogram, observed when the reply leaves. */
+	sl->lats = malloc(p->n * sizeof(*sl->lats));
+	if (sl->lats != NULL) {
+		memcpy(sl->lats, p->lat, p->n * sizeof(*sl->lats));
+		sl->nlats = p->n;
+	}
 	if (p->drop || wire_encode(&env, &out) != 0 || rpc_slot_send(s, sl, &out, p->point, p->hits) != 0) {
 		sl->durable = 0;
 		rpc_slot_drop(sl);
@@ -244,7 +266,9 @@ rpc_slot_batch(rpc_server *s, rpc_slot *sl, const wire_msg *batch)
 			break;
 		}
 		p->it[i] = (rpc_bitem){ .d = { 1 }, .p = p, .i = i };
+		rpc_cur_item = &p->it[i];
 		int send = rpc_run(s, &p->it[i].d, &in, &rep);
+		rpc_cur_item = NULL;
 		if (send == RPC_DEFERRED)
 			continue; /* its handler answers it: rpc_reply_deferred */
 		rpc_bpend_record(p, i, send == 1 ? &rep : NULL, 0);
@@ -318,13 +342,9 @@ rpc_time_deferred(rpc_deferred *d, struct histo *h)
 {
 	rpc_dhead *dh = (rpc_dhead *)d;
 	if (dh->item) {
-		rpc_bpend *p = ((rpc_bitem *)dh)->p;
-		pthread_mutex_lock(&p->mtx);
-		p->sl->lat = h;
-		p->sl->lat_n++;
-		pthread_mutex_unlock(&p->mtx);
+		rpc_bitem_time((rpc_bitem *)dh, h);
 	} else {
 		((rpc_slot *)dh)->lat = h;
-		((rpc_slot *)dh)->lat_n++;
+		((rpc_slot *)dh)->lat_n = 1;
 	}
 }

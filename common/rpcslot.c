@@ -100,6 +100,7 @@ rpc_slot_reply(void *arg, int rc)
 	rpc_server *s = sl->s;
 	if (rc != 0) {
 		tlog_error("reply dropped on %s: %s", s->url, twopc_strerror(rc));
+		rpc_slot_lats(sl, 0);
 		nng_msg_free(sl->msg);
 		if (s->o.fail != NULL)
 			s->o.fail(s->o.user);
@@ -117,14 +118,12 @@ rpc_slot_reply(void *arg, int rc)
 		pthread_mutex_lock(&s->mtx);
 		if (s->stopping) {
 			pthread_mutex_unlock(&s->mtx);
+			rpc_slot_lats(sl, 0);
 			nng_msg_free(sl->msg);
 			sl->msg = NULL;
 			return;
 		}
-		if (sl->lat != NULL) { /* a reply sent, not one dropped */
-			histo_observe_n(sl->lat, histo_now() - sl->t0, sl->lat_n);
-			sl->lat = NULL;
-		}
+		rpc_slot_lats(sl, 1); /* a reply sent, not one dropped */
 		sl->sending = 1;
 		nng_aio_set_msg(sl->aio, sl->msg);
 		sl->msg = NULL;
@@ -194,8 +193,24 @@ rpc_encode_reply(rpc_server *s, wire_msg *rep, wire_buf *out)
 /* Send nothing; the slot waits for its next request. A request admitted
  * is released: NNG's resend of it is handled (rpcauth.h). */
 void
+rpc_slot_lats(rpc_slot *sl, int sent)
+{
+	int64_t ns = sent ? histo_now() - sl->t0 : 0;
+	if (sent && sl->lat != NULL)
+		histo_observe_n(sl->lat, ns, sl->lat_n);
+	for (size_t k = 0; sent && k < sl->nlats; k++)
+		if (sl->lats[k] != NULL)
+			histo_observe_n(sl->lats[k], ns, 1);
+	free(sl->lats);
+	sl->lats = NULL;
+	sl->nlats = 0;
+	sl->lat = NULL;
+}
+
+void
 rpc_slot_drop(rpc_slot *sl)
 {
+	rpc_slot_lats(sl, 0);
 	if (sl->admitted)
 		rpc_auth_release(sl->peer, sl->stamp);
 	sl->admitted = 0;

@@ -47,6 +47,8 @@ typedef struct rpc_slot {
 	int durable;                  /* the reply skips the gate (rpc_reply_durable) */
 	struct histo *lat;            /* rpc_time_reply: observe there, */
 	uint64_t lat_n;               /* this many times */
+	struct histo **lats;          /* a BATCH's, one per message (NULL: none), */
+	size_t nlats;                 /* this many (malloc'ed: rpc_slot_lats) */
 	struct rpc_slot *next;        /* work queue */
 } rpc_slot;
 
@@ -97,6 +99,10 @@ void rpc_slot_run(rpc_server *s, rpc_slot *sl, wire_msg *req, wire_buf *out);
 /* Handle each message of BATCH, which came on SL, and give their replies
  * as one BATCH once every one has its reply (rpchandle.c). */
 void rpc_slot_batch(rpc_server *s, rpc_slot *sl, const wire_msg *batch);
+/* Observe SL's latency histograms (rpc_time_reply), each once per
+ * message it was named for, with the time since the request was taken
+ * (SENT: the reply leaves), and forget them. */
+void rpc_slot_lats(rpc_slot *sl, int sent);
 /* Send nothing; the slot waits for its next request. */
 void rpc_slot_drop(rpc_slot *sl);
 /* Encode REP and send it through the gate; or, with REP NULL (or not

@@ -23,6 +23,7 @@
 
 #include "db.h"
 #include "harness.h"
+#include "histo.h"
 #include "rpc.h"
 #include "testutil.h"
 #include "twopc/error.h"
@@ -864,11 +865,15 @@ typedef struct t_dsrv {
 	atomic_int gated;
 } t_dsrv;
 
+/* Latency histograms the first case names: later-a's, now-b's, later-c's. */
+static histo t_lat[3];
+
 static int
 t_dsrv_handler(void *user, const wire_msg *req, wire_msg *rep)
 {
 	t_dsrv *d = user;
 	if (strncmp(req->txid, "later-", 6) != 0) {
+		rpc_time_reply(&t_lat[1]);
 		rep->type = WIRE_VOTE_COMMIT;
 		return 1;
 	}
@@ -898,6 +903,7 @@ typedef struct t_answer {
 	t_dsrv *d;
 	int n, none, durable;
 	int answered;
+	int timed;   /* name t_lat[0] for the first held, t_lat[2] for the others */
 } t_answer;
 
 static void *
@@ -917,6 +923,8 @@ t_answer_run(void *arg)
 	for (int i = n - 1; i >= 0 && n == a->n; i--) {
 		wire_msg rep;
 		wire_msg_init(&rep, WIRE_VOTE_COMMIT, 0, d->txids[i], "x");
+		if (a->timed)
+			rpc_time_deferred(d->held[i], &t_lat[i == 0 ? 0 : 2]);
 		if (i == 0 && a->none)
 			rpc_reply_deferred(d->held[i], NULL);
 		else if (a->durable == 2 || (a->durable && i == n - 1))
@@ -970,7 +978,7 @@ test_deferred_items(void)
 	it[0].data = t_vote("later-a", "k1", "1", &it[0].len);
 	it[1].data = t_vote("now-b", "k2", "2", &it[1].len);
 	it[2].data = t_vote("later-c", "k3", "3", &it[2].len);
-	t_answer a = { &d, 2, 0, 1, 0 };
+	t_answer a = { &d, 2, 0, 1, 0, 1 };
 	CU_ASSERT_FATAL(pthread_create(&th, NULL, t_answer_run, &a) == 0);
 	int rv = t_raw(url, it, 3, NULL, &rep, 20000);
 	pthread_join(th, NULL);
@@ -985,6 +993,13 @@ test_deferred_items(void)
 	}
 	T_CHECK(atomic_load(&d.gated) == 1, "gate passed %d times, want 1: a reply given at once "
 	    "is not known durable", atomic_load(&d.gated));
+	/* Each message's latency in the histogram its handler named, once. */
+	for (int k = 0; k < 3; k++) {
+		histo_snap snap;
+		histo_read(&t_lat[k], &snap);
+		T_CHECK(snap.cum[HISTO_BOUNDS] == 1, "histogram %d counted %llu, want 1", k,
+		    (unsigned long long)snap.cum[HISTO_BOUNDS]);
+	}
 
 	/* Every reply durable: the BATCH skips the gate. */
 	atomic_store(&d.gated, 0);
@@ -992,7 +1007,7 @@ test_deferred_items(void)
 		free((void *)it[i].data);
 	it[0].data = t_vote("later-d", "k1", "1", &it[0].len);
 	it[1].data = t_vote("later-e", "k2", "2", &it[1].len);
-	t_answer all = { &d, 2, 0, 2, 0 };
+	t_answer all = { &d, 2, 0, 2, 0, 0 };
 	CU_ASSERT_FATAL(pthread_create(&th, NULL, t_answer_run, &all) == 0);
 	rv = t_raw(url, it, 2, NULL, &rep, 20000);
 	pthread_join(th, NULL);
@@ -1006,7 +1021,7 @@ test_deferred_items(void)
 	T_EQ(atomic_load(&d.gated), 0);
 
 	/* One held message answered with nothing: no reply at all. */
-	t_answer none = { &d, 2, 1, 0, 0 };
+	t_answer none = { &d, 2, 1, 0, 0, 0 };
 	CU_ASSERT_FATAL(pthread_create(&th, NULL, t_answer_run, &none) == 0);
 	T_CHECK(t_raw(url, it, 2, NULL, &rep, 1000) != 0, "a BATCH with a message answered "
 	    "with nothing was answered");
@@ -1017,7 +1032,7 @@ test_deferred_items(void)
 	for (int i = 0; i < 2; i++)
 		free((void *)it[i].data);
 	it[0].data = t_vote("later-f", "k1", "1", &it[0].len);
-	t_answer last = { &d, 1, 0, 0, 0 };
+	t_answer last = { &d, 1, 0, 0, 0, 0 };
 	CU_ASSERT(t_raw(url, it, 1, "coord", &rep, 300) != 0); /* held: no reply yet */
 	t_stop.srv = srv;
 	atomic_store(&t_stop.stopped, 0);
