@@ -38,29 +38,22 @@
 #include "rpcsrvpriv.h"
 #include "tlog.h"
 
-static _Thread_local rpc_dhead *rpc_current;   /* the request rpc_defer takes */
-static _Thread_local wire_msg *rpc_current_req; /* NULL once kept */
-static _Thread_local rpc_slot *rpc_timing;      /* a BATCH's too */
-static _Thread_local int rpc_in_batch;          /* rpc_batching() */
-static _Thread_local struct rpc_bitem *rpc_cur_item; /* the BATCH message handled */
+/* The request whose handler runs on this thread (rpc_defer takes it; a
+ * slot, or a message of a BATCH), and its decoded form (NULL once kept). */
+static _Thread_local rpc_dhead *rpc_current;
+static _Thread_local wire_msg *rpc_current_req;
 
 int
 rpc_batching(void)
 {
-	return rpc_in_batch;
+	return rpc_current != NULL && rpc_current->item;
 }
-
-static void rpc_bitem_time(struct rpc_bitem *it, struct histo *h);
 
 void
 rpc_time_reply(struct histo *h)
 {
-	if (rpc_cur_item != NULL) {
-		rpc_bitem_time(rpc_cur_item, h);
-	} else if (rpc_timing != NULL) {
-		rpc_timing->lat = h;
-		rpc_timing->lat_n = 1;
-	}
+	if (rpc_current != NULL)
+		rpc_time_deferred((rpc_deferred *)rpc_current, h);
 }
 
 wire_msg *
@@ -251,8 +244,6 @@ rpc_slot_batch(rpc_server *s, rpc_slot *sl, const wire_msg *batch)
 	s->deferred++; /* until the reply leaves: rpc_bpend_finish */
 	pthread_mutex_unlock(&s->mtx);
 
-	rpc_timing = sl;
-	rpc_in_batch = 1;
 	int grouped = s->o.group_begin != NULL && s->o.group_begin(s->o.user) == 0;
 	size_t handled = 0;
 	for (; handled < batch->nitems; handled++) {
@@ -266,9 +257,7 @@ rpc_slot_batch(rpc_server *s, rpc_slot *sl, const wire_msg *batch)
 			break;
 		}
 		p->it[i] = (rpc_bitem){ .d = { 1 }, .p = p, .i = i };
-		rpc_cur_item = &p->it[i];
 		int send = rpc_run(s, &p->it[i].d, &in, &rep);
-		rpc_cur_item = NULL;
 		if (send == RPC_DEFERRED)
 			continue; /* its handler answers it: rpc_reply_deferred */
 		rpc_bpend_record(p, i, send == 1 ? &rep : NULL, 0);
@@ -276,8 +265,6 @@ rpc_slot_batch(rpc_server *s, rpc_slot *sl, const wire_msg *batch)
 	}
 	if (grouped)
 		s->o.group_end(s->o.user);
-	rpc_in_batch = 0;
-	rpc_timing = NULL;
 	/* The messages never handled, and the worker's hold. */
 	rpc_bpend_put(p, batch->nitems - handled + 1);
 }
@@ -289,9 +276,7 @@ rpc_slot_run(rpc_server *s, rpc_slot *sl, wire_msg *req, wire_buf *out)
 	pthread_mutex_lock(&s->mtx);
 	s->deferred++; /* until the handler returns: it may answer at once */
 	pthread_mutex_unlock(&s->mtx);
-	rpc_timing = sl;
 	int send = rpc_run(s, &sl->d, req, &rep);
-	rpc_timing = NULL;
 	if (send == RPC_DEFERRED)
 		return; /* the handler owns the slot: rpc_reply_deferred() */
 	pthread_mutex_lock(&s->mtx);

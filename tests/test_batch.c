@@ -751,6 +751,34 @@ t_sub_state(rpc_batch *b, size_t i)
 	return state;
 }
 
+/* A cluster of two participants (VOTE_MS vote timeout) started, a socket
+ * *S to its coordinator, SUBS of keys PREFIX-i on it, and the
+ * coordinator's count of requests served so far in *SERVED0. 0 or -1. */
+static int
+t_subs_cluster(hcluster *c, int vote_ms, nng_socket *s, t_subs *subs, const char *prefix,
+    long long *served0)
+{
+	long long sent0;
+	if (hc_create(c, 2, vote_ms, 60000) != 0)
+		return -1;
+	if (hc_start_all(c) != 0 || rpc_dial(c->urls[0], 0, s) != 0) {
+		hc_destroy(c);
+		return -1;
+	}
+	t_subs_init(subs, *s, prefix);
+	return t_counters(c->urls[0], served0, &sent0);
+}
+
+/* The coordinator served WANT requests since SERVED0 (plus the read). */
+static void
+t_served(hcluster *c, long long served0, long long want)
+{
+	long long served, sent;
+	T_EQ(t_counters(c->urls[0], &served, &sent), 0);
+	T_CHECK(served - served0 == want + 1, "the coordinator served %lld requests, want %lld "
+	    "SUBMITs and the counter read", served - served0, want);
+}
+
 /*
  * A client's concurrent SUBMITs to the coordinator: the first 8 leave
  * alone, and with the coordinator paused the other 12 wait and leave as
@@ -764,13 +792,9 @@ test_client_submits(void)
 	nng_socket s;
 	t_subs subs;
 	t_done done = { PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, NULL };
-	long long served0, sent0, served, sent;
+	long long served0;
 
-	CU_ASSERT_FATAL(hc_create(&c, 2, 5000, 60000) == 0);
-	CU_ASSERT_FATAL(hc_start_all(&c) == 0);
-	CU_ASSERT_FATAL(rpc_dial(c.urls[0], 0, &s) == 0);
-	T_EQ(t_counters(c.urls[0], &served0, &sent0), 0);
-	t_subs_init(&subs, s, "cs");
+	CU_ASSERT_FATAL(t_subs_cluster(&c, 5000, &s, &subs, "cs", &served0) == 0);
 	T_EQ(hc_signal(&c, 0, SIGSTOP), 0);
 	uint64_t msgs0 = rpc_messages_sent();
 	T_EQ(rpc_batch_start(T_NSUB, subs.socks, subs.p, 30000, t_done_cb, &done), 0);
@@ -785,9 +809,7 @@ test_client_submits(void)
 	rpc_batch_free(b);
 	T_CHECK(msgs == 8 + 1, "the client sent %llu messages for %d SUBMITs, want 8 alone and one "
 	    "BATCH", (unsigned long long)msgs, T_NSUB);
-	T_EQ(t_counters(c.urls[0], &served, &sent), 0);
-	T_CHECK(served - served0 == T_NSUB + 1, "the coordinator served %lld requests, want %d "
-	    "SUBMITs and the counter read", served - served0, T_NSUB);
+	t_served(&c, served0, T_NSUB);
 	/* Each ran as if it came alone: committed at both participants. */
 	for (int n = 1; n <= 2; n++) {
 		long long keys = -1;
@@ -816,13 +838,9 @@ test_submit_once(void)
 	t_done da = { PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, NULL };
 	t_done db = { PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, NULL };
 	t_done dc = { PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, NULL };
-	long long served0, sent0, served, sent;
+	long long served0;
 
-	CU_ASSERT_FATAL(hc_create(&c, 2, 3000, 60000) == 0);
-	CU_ASSERT_FATAL(hc_start_all(&c) == 0);
-	CU_ASSERT_FATAL(rpc_dial(c.urls[0], 0, &s) == 0);
-	T_EQ(t_counters(c.urls[0], &served0, &sent0), 0);
-	t_subs_init(&subs, s, "once");
+	CU_ASSERT_FATAL(t_subs_cluster(&c, 3000, &s, &subs, "once", &served0) == 0);
 	T_EQ(hc_signal(&c, 2, SIGSTOP), 0);
 	uint64_t msgs0 = rpc_messages_sent();
 	int64_t t0 = mono_ms();
@@ -845,9 +863,7 @@ test_submit_once(void)
 	T_CHECK(msgs == 8 + 1, "the client sent %llu messages, want 8 and one BATCH of two, none "
 	    "again", (unsigned long long)msgs);
 	T_EQ(hc_signal(&c, 2, SIGCONT), 0);
-	T_EQ(t_counters(c.urls[0], &served, &sent), 0);
-	T_CHECK(served - served0 == 10 + 1, "the coordinator served %lld requests, want 10 "
-	    "SUBMITs and the counter read", served - served0);
+	t_served(&c, served0, 10);
 	rpc_close(s);
 	hc_destroy(&c);
 }
@@ -1027,6 +1043,23 @@ test_deferred_items(void)
 	    "with nothing was answered");
 	pthread_join(th, NULL);
 	T_EQ(none.answered, 2);
+
+	/* A message that does not decode, after a held one: no reply, the
+	 * malformed one counted, and the held one's answer still ends the
+	 * batch (the stop below would wait for it forever otherwise). */
+	for (int i = 0; i < 2; i++)
+		free((void *)it[i].data);
+	it[0].data = t_vote("later-g", "k1", "1", &it[0].len);
+	it[1].data = t_vote("later-h", "k2", "2", &it[1].len);
+	it[1].len -= 1; /* cut: the envelope decodes, the message does not */
+	uint64_t bad0 = rpc_server_malformed(srv);
+	t_answer cut = { &d, 1, 0, 0, 0, 0 };
+	CU_ASSERT_FATAL(pthread_create(&th, NULL, t_answer_run, &cut) == 0);
+	T_CHECK(t_raw(url, it, 2, NULL, &rep, 1000) != 0, "a BATCH with a malformed message was "
+	    "answered");
+	pthread_join(th, NULL);
+	T_EQ(cut.answered, 1);
+	T_EQ(rpc_server_malformed(srv) - bad0, 1);
 
 	/* Stop waits for a held message: it returns only once answered. */
 	for (int i = 0; i < 2; i++)
