@@ -24,8 +24,8 @@
  * SUBMITs and other requests never share an envelope.
  *
  * Threads: sends and receives complete on NNG's threads, which also send
- * the next envelope and run the linger's timer; nothing here blocks
- * there. A channel is created at a socket's first protocol request and
+ * the next envelope; the linger's timer runs on tmr.c's thread; nothing
+ * here blocks on either. A channel is created at a socket's first protocol request and
  * freed by rpc_chan_close (rpc_close), which waits for its envelopes and
  * stops its timer: so no NNG call on the channel's contexts can overlap
  * the socket's close (rpcbase.c explains why that matters).
@@ -40,6 +40,7 @@
 #include "rpcauth.h"
 #include "rpcpriv.h"
 #include "tlog.h"
+#include "tmr.h"
 #include "twopc/error.h"
 
 #define RPC_CHAN_DEPTH 1      /* envelopes in flight per peer */
@@ -67,8 +68,8 @@ typedef struct rpc_chan {
 	int users;             /* senders between rpc_chan_get and _put (registry lock) */
 	int nenv;              /* envelopes opened */
 	rpc_env env[RPC_CHAN_DEPTH_ONCE];
-	nng_aio *linger;       /* the linger's timer (NULL: none) */
-	int lingering;         /* its sleep is armed */
+	tmr linger;            /* the linger's timer (tmr.h: NNG's would spin) */
+	int lingering;         /* it is armed */
 	struct rpc_chan *next;
 } rpc_chan;
 
@@ -105,6 +106,7 @@ rpc_chan_new(nng_socket sock, const rpc_bcall *k)
 		return NULL;
 	ch->id = (uint32_t)nng_socket_id(sock);
 	ch->sock = sock;
+	tmr_init(&ch->linger, rpc_chan_linger_cb, ch);
 	pthread_mutex_init(&ch->mtx, NULL);
 	if (mclock_cond_init(&ch->cv) != 0) {
 		pthread_mutex_destroy(&ch->mtx);
@@ -415,11 +417,12 @@ rpc_env_cb(void *arg)
 }
 
 /* The linger is over: what is still queued leaves, if an envelope is
- * free (a busy one takes it when its reply comes). On an NNG thread. */
+ * free (a busy one takes it when its reply comes). ON_NNG as for
+ * rpc_env_send: 1 on the timer's thread, which rpc_chan_close waits for
+ * (tmr_stop) before it closes anything. */
 static void
-rpc_chan_linger_cb(void *arg)
+rpc_chan_flush(rpc_chan *ch, int on_nng)
 {
-	rpc_chan *ch = arg;
 	rpc_bcall *expired = NULL;
 	pthread_mutex_lock(&ch->mtx);
 	ch->lingering = 0;
@@ -427,15 +430,21 @@ rpc_chan_linger_cb(void *arg)
 	pthread_mutex_unlock(&ch->mtx);
 	rpc_calls_end(expired, TWOPC_ETIMEDOUT);
 	if (e != NULL)
-		rpc_env_send(e, 1);
+		rpc_env_send(e, on_nng);
+}
+
+static void
+rpc_chan_linger_cb(void *arg)
+{
+	rpc_chan_flush(arg, 1);
 }
 
 /*
  * Whether a lazy request just queued waits for company (LINGER ms, 0:
  * not lazy or no linger): only while every envelope is free (a busy one
- * takes it along when its reply comes) and with a timer to end the wait
- * (none: it leaves at once). *ARM: the timer must be started, which the
- * caller does once ch->mtx is let go. ch->mtx held.
+ * takes it along when its reply comes). *ARM: the timer must be started,
+ * which the caller does once ch->mtx is let go (if it cannot, the caller
+ * flushes at once). ch->mtx held.
  */
 static int
 rpc_chan_lingers(rpc_chan *ch, uint32_t linger, int *arm)
@@ -445,10 +454,6 @@ rpc_chan_lingers(rpc_chan *ch, uint32_t linger, int *arm)
 	for (int i = 0; i < ch->nenv; i++)
 		if (ch->env[i].busy)
 			return 0;
-	if (ch->linger == NULL && nng_aio_alloc(&ch->linger, rpc_chan_linger_cb, ch) != 0) {
-		ch->linger = NULL;
-		return 0;
-	}
 	*arm = !ch->lingering;
 	ch->lingering = 1;
 	return 1;
@@ -483,8 +488,8 @@ rpc_chan_send(nng_socket sock, rpc_bcall *k)
 		e = rpc_chan_take(ch, &expired);
 	pthread_mutex_unlock(&ch->mtx);
 	rpc_calls_end(expired, TWOPC_ETIMEDOUT);
-	if (arm)
-		nng_sleep_aio((nng_duration)linger, ch->linger);
+	if (arm && tmr_arm(&ch->linger, linger) != 0)
+		rpc_chan_flush(ch, 0); /* no timer thread: no wait */
 	if (e != NULL)
 		rpc_env_send(e, 0);
 	rpc_chan_put(ch);
@@ -511,8 +516,7 @@ rpc_chan_close(nng_socket sock)
 	ch->head = ch->tail = NULL;
 	pthread_mutex_unlock(&ch->mtx);
 	rpc_calls_end(queued, TWOPC_ECLOSED);
-	if (ch->linger != NULL)
-		nng_aio_stop(ch->linger); /* its callback sees closed */
+	tmr_stop(&ch->linger); /* a flush after this sees closed */
 	/* Cancel what is in flight and wait for its callback to see closed. */
 	for (;;) {
 		int busy = 0;
@@ -528,8 +532,6 @@ rpc_chan_close(nng_socket sock)
 		(void)mclock_cond_wait_ms(&ch->cv, &ch->mtx, 20);
 		pthread_mutex_unlock(&ch->mtx);
 	}
-	if (ch->linger != NULL)
-		nng_aio_free(ch->linger);
 	for (int i = 0; i < ch->nenv; i++) {
 		nng_aio_free(ch->env[i].aio);
 		RPC_CTX_CALL(nng_ctx_close(ch->env[i].ctx));

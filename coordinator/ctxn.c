@@ -47,8 +47,8 @@ void
 ctxn_unref(coord_txn *t)
 {
 	if (t != NULL && atomic_fetch_sub(&t->refs, 1) == 1) {
-		if (t->wait_aio != NULL)
-			nng_aio_free(t->wait_aio);
+		if (t->wait_tmr.fn != NULL)
+			tmr_stop(&t->wait_tmr);
 		wire_msg_free(t->sub);
 		free(t->sub);
 		free(t);

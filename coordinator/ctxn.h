@@ -32,6 +32,7 @@
 #include "config.h"
 #include "db.h"
 #include "rpc.h"
+#include "tmr.h"
 #include "txstate.h"
 #include "wire.h"
 #include <nng/nng.h>
@@ -91,7 +92,7 @@ typedef struct coord_txn {
 	                              * no vote yet, the request goes again */
 	int64_t vote_until;          /* monotonic ms: the vote round's deadline */
 	int wait_ms;                 /* the next wait before asking a busy one again */
-	nng_aio *wait_aio;           /* its timer (cvote.c), allocated when needed */
+	tmr wait_tmr;                /* its timer (cvote.c; fn NULL until first used) */
 	atomic_int pending;          /* what the next step waits for: the batch in
 	                              * flight, and WAIT's fsync (cflow_join) */
 	int wait_rc;                 /* WAIT's fsync: 0 or TWOPC_EIO */

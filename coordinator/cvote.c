@@ -74,8 +74,8 @@ cvote_start(coord *c, coord_txn *t)
 	cvote_send(c, t, 0);
 }
 
-/* The wait is over (an NNG thread, which must not block: starting a
- * batch may): a step thread asks the busy participants again. */
+/* The wait is over (the timer's thread, which must not block: starting
+ * a batch may): a step thread asks the busy participants again. */
 static void
 cvote_wake(void *arg)
 {
@@ -188,12 +188,9 @@ cvote_wait(coord *c, coord_txn *t)
 		cvote_send(c, t, 1);
 		return 0;
 	}
-	if (t->wait_aio == NULL && nng_aio_alloc(&t->wait_aio, cvote_wake, t) != 0) {
-		t->wait_aio = NULL;
-		return -1;
-	}
-	nng_sleep_aio((nng_duration)ms, t->wait_aio);
-	return 0;
+	if (t->wait_tmr.fn == NULL)
+		tmr_init(&t->wait_tmr, cvote_wake, t);
+	return tmr_arm(&t->wait_tmr, (uint32_t)ms);
 }
 
 /* Read T's finished vote batch into t->tally*, once per batch. */

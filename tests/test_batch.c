@@ -24,8 +24,10 @@
 #include "db.h"
 #include "harness.h"
 #include "histo.h"
+#include "mclock.h"
 #include "rpc.h"
 #include "testutil.h"
+#include "tmr.h"
 #include "twopc/error.h"
 #include "txstate.h"
 #include "wire.h"
@@ -1081,6 +1083,144 @@ test_deferred_items(void)
 	free((void *)it[0].data);
 }
 
+/* ---- tmr.c: the timer thread ---- */
+
+typedef struct t_tick {
+	tmr t;
+	int64_t armed_at, ms;   /* mono_ms at tmr_arm, and the delay */
+	int fired, order, early;
+	int self_stop;          /* the function stops its own timer */
+	int hold_ms;            /* the function sleeps this long */
+	atomic_int entered, left;
+	int rearm;              /* arm again this many times, 5 ms each */
+} t_tick;
+
+static pthread_mutex_t t_tick_mtx = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t t_tick_cv;
+static int t_tick_seq;
+
+static void
+t_tick_fn(void *arg)
+{
+	t_tick *k = arg;
+	atomic_store(&k->entered, 1);
+	if (k->self_stop)
+		tmr_stop(&k->t);
+	if (k->hold_ms > 0)
+		usleep((useconds_t)k->hold_ms * 1000);
+	pthread_mutex_lock(&t_tick_mtx);
+	k->fired++;
+	k->order = ++t_tick_seq;
+	if (mono_ms() - k->armed_at < k->ms)
+		k->early++;
+	pthread_cond_broadcast(&t_tick_cv);
+	pthread_mutex_unlock(&t_tick_mtx);
+	if (k->rearm > 0) {
+		k->rearm--;
+		k->armed_at = mono_ms();
+		k->ms = 5;
+		(void)tmr_arm(&k->t, 5);
+	}
+	atomic_store(&k->left, 1);
+}
+
+static void
+t_tick_arm(t_tick *k, int64_t ms)
+{
+	k->armed_at = mono_ms();
+	k->ms = ms;
+	T_EQ(tmr_arm(&k->t, (uint32_t)ms), 0);
+}
+
+/* Wait (5 s at most) until K has fired N times in all. */
+static int
+t_tick_wait(t_tick *k, int n)
+{
+	int64_t until = mono_ms() + 5000;
+	pthread_mutex_lock(&t_tick_mtx);
+	while (k->fired < n && mono_ms() < until)
+		(void)mclock_cond_wait_ms(&t_tick_cv, &t_tick_mtx, 50);
+	int ok = k->fired >= n;
+	pthread_mutex_unlock(&t_tick_mtx);
+	return ok;
+}
+
+static void *
+t_tick_stopper(void *arg)
+{
+	tmr_stop(&((t_tick *)arg)->t);
+	return NULL;
+}
+
+/*
+ * The timer thread (tmr.h): functions run once each, in deadline order
+ * and never before their deadline; re-arming moves a timer; a stopped
+ * one never runs (a later timer is the fence: the thread runs them in
+ * order); tmr_stop waits for a function that runs, except from that
+ * function itself; a function may arm its own timer again.
+ */
+static void
+test_timer(void)
+{
+	t_tick k[3] = { 0 };
+	mclock_cond_init(&t_tick_cv);
+	for (int i = 0; i < 3; i++)
+		tmr_init(&k[i].t, t_tick_fn, &k[i]);
+	t_tick_arm(&k[0], 60);
+	t_tick_arm(&k[1], 20);
+	t_tick_arm(&k[2], 40);
+	T_TRUE(t_tick_wait(&k[0], 1));
+	T_TRUE(t_tick_wait(&k[1], 1) && t_tick_wait(&k[2], 1));
+	T_CHECK(k[1].order < k[2].order && k[2].order < k[0].order,
+	    "ran in the order %d %d %d for deadlines 60 20 40 ms", k[0].order, k[1].order,
+	    k[2].order);
+	for (int i = 0; i < 3; i++) {
+		T_EQ(k[i].fired, 1);
+		T_EQ(k[i].early, 0);
+	}
+
+	/* Re-armed: once, at the later deadline. Stopped: never. */
+	t_tick m = { 0 }, s = { 0 }, fence = { 0 };
+	tmr_init(&m.t, t_tick_fn, &m);
+	tmr_init(&s.t, t_tick_fn, &s);
+	tmr_init(&fence.t, t_tick_fn, &fence);
+	t_tick_arm(&m, 10);
+	t_tick_arm(&s, 20);
+	t_tick_arm(&m, 80);
+	tmr_stop(&s.t);
+	t_tick_arm(&fence, 120);
+	T_TRUE(t_tick_wait(&fence, 1));
+	T_EQ(m.fired, 1);
+	T_EQ(m.early, 0);
+	T_CHECK(m.order < fence.order, "the moved timer ran after the fence");
+	T_EQ(s.fired, 0);
+
+	/* tmr_stop waits for a running function. */
+	t_tick h = { .hold_ms = 150 };
+	tmr_init(&h.t, t_tick_fn, &h);
+	t_tick_arm(&h, 1);
+	for (int64_t until = mono_ms() + 5000; !atomic_load(&h.entered) && mono_ms() < until;)
+		usleep(1000);
+	T_TRUE(atomic_load(&h.entered));
+	pthread_t th;
+	T_EQ(pthread_create(&th, NULL, t_tick_stopper, &h), 0);
+	pthread_join(th, NULL);
+	T_CHECK(atomic_load(&h.left), "tmr_stop returned while the function still ran");
+
+	/* From its own function it does not wait for itself; a function
+	 * arms its own timer again. */
+	t_tick self = { .self_stop = 1 }, again = { .rearm = 3 };
+	tmr_init(&self.t, t_tick_fn, &self);
+	tmr_init(&again.t, t_tick_fn, &again);
+	t_tick_arm(&self, 1);
+	t_tick_arm(&again, 1);
+	T_TRUE(t_tick_wait(&self, 1));
+	T_TRUE(t_tick_wait(&again, 4));
+	tmr_stop(&again.t);
+	T_EQ(again.fired, 4);
+	T_EQ(again.early, 0);
+}
+
 void
 test_batch_register(void)
 {
@@ -1092,6 +1232,7 @@ test_batch_register(void)
 		{ "participant: a BATCH answered as each alone", test_participant_batch },
 		{ "channel: concurrent requests to one peer share a message", test_channel },
 		{ "channel: a GLOBAL lingers for the next request, or leaves alone", test_linger },
+		{ "timer: in deadline order, moved, stopped, waited for", test_timer },
 		{ "server: messages of a BATCH answered later, in any order", test_deferred_items },
 		{ "client: concurrent SUBMITs share a message", test_client_submits },
 		{ "client: a SUBMIT is never sent twice", test_submit_once },
