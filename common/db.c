@@ -201,6 +201,16 @@ db_configure(db *d)
 	return 0;
 }
 
+void
+db_process_init(void)
+{
+	/* SQLite's memory statistics take a process-wide mutex on every
+	 * allocation, which each thread of a daemon then contends for; no
+	 * daemon reads them (sqlite3_memory_used). Only possible before
+	 * SQLite initializes: a later call fails harmlessly. */
+	(void)sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+}
+
 int
 db_open(const char *path, int full, const char *schema, db **out)
 {

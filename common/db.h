@@ -57,6 +57,11 @@ typedef struct db db;
  * failure is logged with a message naming the file. The lock is held
  * until db_close().
  */
+/* A daemon's settings of SQLite for the whole process, made first thing
+ * in main() (before anything initializes SQLite; the libraries never
+ * call it: the process may be an application's). */
+void db_process_init(void);
+
 int db_open(const char *path, int full, const char *schema, db **out);
 /* Finalize every statement and close; NULL is a no-op. */
 void db_close(db *d);

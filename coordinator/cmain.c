@@ -21,6 +21,7 @@
 #include "config.h"
 #include "coord.h"
 #include "daemon.h"
+#include "db.h"
 #include "notify.h"
 #include "testhook.h"
 #include "tlog.h"
@@ -146,6 +147,7 @@ main(int argc, char **argv)
 	uint64_t min_epoch = 0;
 	/* A hangup before the signal thread runs must not end the start. */
 	signal(SIGHUP, SIG_IGN);
+	db_process_init();
 	testhook_arm_from_env();
 	int rv = daemon_parse_args(argc, argv, longopts, cmain_opt, &min_epoch, &a);
 	if (rv != 0) {

@@ -23,6 +23,7 @@
 #include <stdlib.h>
 
 #include "daemon.h"
+#include "db.h"
 #include "kv.h"
 #include "notify.h"
 #include "testhook.h"
@@ -141,6 +142,7 @@ main(int argc, char **argv)
 	daemon_args a;
 	/* The test hooks (crash points, the fault VFS) are armed by the
 	 * daemon from its environment, never by the library. */
+	db_process_init();
 	testhook_arm_from_env();
 	/* A hangup before the signal thread runs must not end the start. */
 	signal(SIGHUP, SIG_IGN);
