@@ -61,14 +61,18 @@ typedef struct kv_view {
 	char *value; /* NULL = deleted / absent */
 } kv_view;
 
+/* KEY's view, made on first use: with the committed value when OP reads
+ * it, empty when OP replaces it whole (put, del: one statement fewer). */
 static kv_view *
-kv_view_of(kv_view *v, size_t *n, twopc_txn *txn, const char *key, int *err)
+kv_view_of(kv_view *v, size_t *n, twopc_txn *txn, const twopc_op *op, int *err)
 {
 	for (size_t i = 0; i < *n; i++)
-		if (strcmp(v[i].key, key) == 0)
+		if (strcmp(v[i].key, op->key) == 0)
 			return &v[i];
-	v[*n].key = key;
-	v[*n].value = kv_get(twopc_txn_stmt(txn, KV_SQL_GET), key, err);
+	v[*n].key = op->key;
+	*err = 0;
+	v[*n].value = strcmp(op->op, "put") == 0 || strcmp(op->op, "del") == 0 ? NULL :
+	    kv_get(twopc_txn_stmt(txn, KV_SQL_GET), op->key, err);
 	return *err ? NULL : &v[(*n)++];
 }
 
@@ -143,7 +147,7 @@ kv_prepare(void *user, twopc_txn *txn, const twopc_op *ops, size_t nops)
 		return TWOPC_ENOMEM;
 	reason[0] = '\0';
 	for (size_t i = 0; i < nops && vote == TWOPC_VOTE_COMMIT; i++) {
-		kv_view *kv = kv_view_of(view, &nview, txn, ops[i].key, &err);
+		kv_view *kv = kv_view_of(view, &nview, txn, &ops[i], &err);
 		if (kv == NULL) {
 			vote = err;
 			break;

@@ -66,6 +66,9 @@ struct twopc_participant {
 	_Atomic uint64_t max_epoch;
 	_Atomic int ready;           /* recovery done: requests are served */
 	uint64_t epoch_stored;       /* the epoch in the log's meta (db lock) */
+	int ro_notes;                /* the readonly table may hold a note (db lock):
+	                              * 0 spares a new txid's VOTE_REQUEST the
+	                              * lookup (pvote.c); never cleared */
 
 	RUNSTATE_EMBED(run);         /* p->mtx, p->cv, p->stopping, p->failed (runstate.h) */
 	int started, running;

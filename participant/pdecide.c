@@ -218,10 +218,11 @@ part_on_forget(twopc_participant *p, const wire_msg *req, wire_msg *rep, char *b
 		return 0;
 	}
 	for (size_t i = 0; i < req->ntxids; i++) {
+		/* Usually a COMMIT record: one statement. Else a note, if
+		 * there is no record at all. */
 		plog_txn t;
-		if (plog_get(p->db, req->txids[i], &t) == 0)
-			(void)ptxn_forget(p->db, req->txids[i], &t);
-		else
+		if (ptxn_forget(p->db, req->txids[i]) == 0 &&
+		    plog_get(p->db, req->txids[i], &t) == TWOPC_ENOENT)
 			(void)plog_readonly_drop(p->db, req->txids[i]);
 	}
 	if (db_commit(p->db) != 0) {

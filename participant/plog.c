@@ -84,10 +84,11 @@ plog_release(db *d, const char *txid)
 }
 
 int
-plog_delete(db *d, const char *txid)
+plog_forget(db *d, const char *txid)
 {
-	int rv = plog_release(d, txid);
-	return rv ? rv : db_run_by_key(d, S_DEL_TXN, "DELETE FROM txn WHERE txid = ?1", txid, NULL);
+	int rv = db_run_by_key(d, S_DEL_TXN, "DELETE FROM txn WHERE txid = ?1 AND state = 'COMMIT'",
+	    txid, NULL);
+	return rv ? rv : sqlite3_changes(db_sqlite(d)) > 0;
 }
 
 /* plog_lock_holder's buffer, filled by plog_holder_row. */
@@ -313,6 +314,18 @@ plog_readonly_get(db *d, const char *txid, uint64_t *epoch)
 {
 	return db_get_by_key(d, S_RO_GET, "SELECT coordinator_epoch FROM readonly WHERE txid = ?1",
 	    txid, db_row_u64, epoch);
+}
+
+int
+plog_readonly_any(db *d)
+{
+	sqlite3_stmt *st = NULL;
+	int any = 1;
+	if (sqlite3_prepare_v2(db_sqlite(d), "SELECT 1 FROM readonly LIMIT 1", -1, &st, NULL) ==
+	    SQLITE_OK)
+		any = sqlite3_step(st) != SQLITE_DONE;
+	sqlite3_finalize(st);
+	return any;
 }
 
 int

@@ -43,8 +43,10 @@ typedef struct plog_txn {
 int plog_get(db *d, const char *txid, plog_txn *out);
 /* Insert or replace the txn row. */
 int plog_put(db *d, const char *txid, tx_state st, uint64_t epoch, const char *peers);
-/* Delete the txn row and any workspace and lock rows. */
-int plog_delete(db *d, const char *txid);
+/* Delete TXID's txn row if it is COMMIT (whose workspace and locks went
+ * with the COMMIT: part_apply_commit). 1 if deleted, 0 if there is no
+ * such row, TWOPC_EIO. */
+int plog_forget(db *d, const char *txid);
 
 /* Lock KEY for TXID, no wait (R5): 0 if now held by TXID (also if it
  * already was), TWOPC_EBUSY with the holder copied to HOLDER, TWOPC_EIO. */
@@ -87,6 +89,8 @@ int plog_locks_each(db *d, size_t limit, plog_lock_fn fn, void *arg);
  */
 int plog_readonly_put(db *d, const char *txid, uint64_t epoch);
 int plog_readonly_get(db *d, const char *txid, uint64_t *epoch);
+/* 1 if the readonly table holds a note (or cannot be read), else 0. */
+int plog_readonly_any(db *d);
 /* Drop TXID's READ-ONLY note (FORGET: the coordinator recorded END). */
 int plog_readonly_drop(db *d, const char *txid);
 

@@ -192,6 +192,7 @@ part_open(twopc_participant **out, cfg_cluster *cfg, const char *name, const two
 	if ((rv = plog_epoch_get(p->db, &e)) != 0)
 		goto fail;
 	e = part_epoch_from_log(e);
+	p->ro_notes = plog_readonly_any(p->db);
 	atomic_store(&p->max_epoch, e);
 	p->epoch_stored = e;
 	/* Room for every participant a cluster may have: a reload appends

@@ -101,9 +101,9 @@ ptxn_readonly(db *d, const char *txid, const plog_txn *t, uint64_t epoch)
 }
 
 int
-ptxn_forget(db *d, const char *txid, const plog_txn *t)
+ptxn_forget(db *d, const char *txid)
 {
-	return t->state == TX_COMMIT ? plog_delete(d, txid) : 0;
+	return plog_forget(d, txid);
 }
 
 int

@@ -60,9 +60,10 @@ uint64_t ptxn_count(tx_state to);
  * 0, TWOPC_ESTATE (T is not INIT) or TWOPC_EIO. */
 int ptxn_readonly(db *d, const char *txid, const plog_txn *t, uint64_t epoch);
 
-/* FORGET (R9): drop TXID's record if *T is COMMIT; any other state is
- * kept (no record would answer differently). 0 or TWOPC_EIO. */
-int ptxn_forget(db *d, const char *txid, const plog_txn *t);
+/* FORGET (R9): drop TXID's record if it is COMMIT; any other state is
+ * kept (no record would answer differently). 1 (dropped), 0 (no COMMIT
+ * record) or TWOPC_EIO. */
+int ptxn_forget(db *d, const char *txid);
 
 /* Retention (R9): drop ABORT records and READ-ONLY notes not updated since
  * BEFORE_MS. The count dropped, or TWOPC_EIO. */

@@ -96,6 +96,7 @@ static int
 part_vote_readonly(twopc_participant *p, const wire_msg *req, const plog_txn *t, wire_msg *rep)
 {
 	db_rollback(p->db);
+	p->ro_notes = 1; /* before the note can exist; a rollback leaves it harmless */
 	if (db_begin(p->db) != 0 ||
 	    ptxn_readonly(p->db, req->txid, t, req->epoch) != 0 ||
 	    part_store_epoch(p) != 0 ||
@@ -252,7 +253,7 @@ part_vote_known(twopc_participant *p, const wire_msg *req, int rv, const plog_tx
 {
 	uint64_t ro_epoch;
 	const char *me = p->self->name;
-	if (rv == TWOPC_ENOENT && plog_readonly_get(p->db, req->txid, &ro_epoch) == 0 &&
+	if (rv == TWOPC_ENOENT && p->ro_notes && plog_readonly_get(p->db, req->txid, &ro_epoch) == 0 &&
 	    ro_epoch == req->epoch)
 		/* A resent VOTE_REQUEST after a READ-ONLY vote: the same vote. */
 		return part_vote_reply(rep, WIRE_VOTE_READONLY, buf, len, NULL);

@@ -123,6 +123,14 @@ test_commit(void)
 	CU_ASSERT_EQUAL(T_DRV(&c, "commit", "--json", "alpha:del:alice", "beta:check:bob=50", NULL), 0);
 	CU_ASSERT(strstr(tu_out, "\"outcome\":\"committed\"") != NULL);
 	CU_ASSERT_EQUAL(T_DRV(&c, "get", "alpha", "alice", NULL, NULL), 1);
+	/* A put or del replaces the value without reading it; an add after
+	 * it in the same transaction sees it, not the committed value. */
+	CU_ASSERT_EQUAL(T_DRV(&c, "commit", "beta:put:bob=9", "beta:add:bob=1", "gamma:del:carol",
+	    "gamma:add:carol=3"), 0);
+	hc_kv(&c, B, "bob", v, sizeof(v));
+	CU_ASSERT_STRING_EQUAL(v, "10");
+	hc_kv(&c, G, "carol", v, sizeof(v));
+	CU_ASSERT_STRING_EQUAL(v, "3");
 	for (int i = A; i <= G; i++)
 		CU_ASSERT_EQUAL(locks_of(&c, i), 0);
 	hc_destroy(&c);

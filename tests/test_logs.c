@@ -330,14 +330,21 @@ T_LOGDB_CASE(plog_put_get, plog_schema)
 	    NULL, NULL, NULL), SQLITE_OK);
 	T_EQ(plog_get(l->d, "bad", &t), TWOPC_EIO);
 
-	/* plog_delete removes the row with its workspace and locks. */
+	/* plog_forget removes a COMMIT row only; plog_release the workspace
+	 * and locks (which the COMMIT's transaction does). */
 	char holder[WIRE_TXID_MAX + 1];
+	T_EQ(plog_put(l->d, "t1", TX_READY, 1, ""), 0);
 	T_EQ(plog_stage(l->d, "t1", 0, "put", "k", "v"), 0);
 	T_EQ(plog_lock(l->d, "t1", "k", holder, sizeof(holder)), 0);
-	T_EQ(plog_delete(l->d, "t1"), 0);
-	T_EQ(plog_get(l->d, "t1", &t), TWOPC_ENOENT);
+	T_EQ(plog_forget(l->d, "t1"), 0);
+	T_EQ(plog_get(l->d, "t1", &t), 0);
+	T_EQ(plog_release(l->d, "t1"), 0);
 	T_EQ(t_h_int(db_sqlite(l->d), SQL_NWS, "t1"), 0);
 	T_EQ(t_h_int(db_sqlite(l->d), SQL_NLOCKS, "t1"), 0);
+	T_EQ(plog_put(l->d, "t1", TX_COMMIT, 1, ""), 0);
+	T_EQ(plog_forget(l->d, "t1"), 1);
+	T_EQ(plog_get(l->d, "t1", &t), TWOPC_ENOENT);
+	T_EQ(plog_forget(l->d, "t1"), 0);
 }
 
 T_LOGDB_CASE(plog_lock, plog_schema)
@@ -608,10 +615,8 @@ T_LOGDB_CASE(ptxn_table, plog_schema)
 	T_EQ(ro, 5);
 	T_EQ(plog_put(l->d, "fc", TX_COMMIT, 5, ""), 0);
 	T_EQ(plog_put(l->d, "fa", TX_ABORT, 5, ""), 0);
-	T_EQ(plog_get(l->d, "fc", &t), 0);
-	T_EQ(ptxn_forget(l->d, "fc", &t), 0);
-	T_EQ(plog_get(l->d, "fa", &t), 0);
-	T_EQ(ptxn_forget(l->d, "fa", &t), 0);
+	T_EQ(ptxn_forget(l->d, "fc"), 1);
+	T_EQ(ptxn_forget(l->d, "fa"), 0);
 	T_EQ(plog_get(l->d, "fc", &t), TWOPC_ENOENT);
 	T_EQ(plog_get(l->d, "fa", &t), 0);
 }
