@@ -130,9 +130,15 @@ cdeliver_record_acks(coord *c, coord_txn *t)
 		if (t->acked[i] && !t->was_acked[i])
 			rv |= clog_ack(c->db, t->txid, c->cfg->participants[t->parts[i]].name);
 	/* END needs no acks any more (recovery reads them only for COMMIT):
-	 * drop them with it, rather than keep them until expiry. */
+	 * drop them with it, rather than keep them until expiry. Rows exist
+	 * only for the participants marked was_acked (written with the
+	 * decision for READ-ONLY voters, by an earlier round here, or read
+	 * back by the resender): usually none, and no statement. */
+	int logged = 0;
+	for (size_t i = 0; i < t->nparts; i++)
+		logged |= t->was_acked[i];
 	if (end)
-		rv |= ctxn_write(c->db, t, TX_END, NULL) | clog_acks_drop(c->db, t->txid);
+		rv |= ctxn_write(c->db, t, TX_END, NULL) | (logged ? clog_acks_drop(c->db, t->txid) : 0);
 	if (rv != 0)
 		db_rollback(c->db);
 	else

@@ -726,6 +726,9 @@ test_read_only(void)
 	CU_ASSERT_FATAL(hc_start(&c, 0, "TWOPC_PAUSE_AT=coordinator.after_end_logged") == 0);
 	CU_ASSERT_EQUAL(T_DRV(&c, "commit", "--txid", "ro-1", "alpha:add:a=5", "beta:check:b=2"), 0);
 	CU_ASSERT_FATAL(hc_wait_log_line(&c, 0, "PAUSED at coordinator.after_end_logged", 15000) == 0);
+	/* beta's READ-ONLY vote was recorded as its ACK with the decision;
+	 * END drops it (with every other ACK) in its own write. */
+	CU_ASSERT_EQUAL(hc_query_int(&c, 0, "SELECT count(*) FROM acks WHERE txid = 'ro-1'"), 0);
 	hc_kv(&c, A, "a", v, sizeof(v));
 	CU_ASSERT_STRING_EQUAL(v, "6");
 	CU_ASSERT_EQUAL(hc_query_int(&c, B, "SELECT count(*) FROM txn WHERE txid = 'ro-1'"), 0);
