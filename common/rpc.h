@@ -189,7 +189,9 @@ int rpc_call_many(size_t n, const nng_socket *socks, const wire_msg *const *reqs
  * TIMEOUT_MS. FN(b, ARG) runs once, when every call has its reply or its
  * error: on an NNG thread, or on the caller's when nothing could be sent.
  * FN must not block and must not free B (hand it to a thread that then
- * reads each rpc_batch_result() and calls rpc_batch_free()). The sockets
+ * reads each rpc_batch_result() and calls rpc_batch_free()), except when
+ * every request of B is a protocol request or a SUBMIT: those travel
+ * through their peer's channel, and B holds no aio of its own. The sockets
  * must not be closed while a batch is running on them (the owner stops
  * starting batches and waits for them before rpc_close).
  * Returns 0, or TWOPC_ENOMEM (FN not called).

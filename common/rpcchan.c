@@ -517,7 +517,9 @@ rpc_chan_close(nng_socket sock)
 	pthread_mutex_unlock(&ch->mtx);
 	rpc_calls_end(queued, TWOPC_ECLOSED);
 	tmr_stop(&ch->linger); /* a flush after this sees closed */
-	/* Cancel what is in flight and wait for its callback to see closed. */
+	/* Cancel what is in flight and wait for its callback to see closed.
+	 * The calls it ends are called back from that callback, which
+	 * nng_aio_free below waits for: none is called back after this. */
 	for (;;) {
 		int busy = 0;
 		pthread_mutex_lock(&ch->mtx);

@@ -1,8 +1,13 @@
 /*
  * bench.c - `twopc bench [--concurrency N] [--duration S] [--participants K]
- * [--hot N] [--json]`.
+ * [--hot N] [--sync] [--json]`.
  *
- * N client threads each submit transactions back to back for S seconds.
+ * N transactions are in flight at all times for S seconds: N slots each
+ * submit their next one (twopc_tx_commit_async) from the callback that
+ * gives the outcome of the last, as an application driving many
+ * transactions from few threads does. With --sync, N client threads each
+ * call twopc_tx_commit back to back instead (a thread per transaction in
+ * flight: each outcome wakes a thread).
  * Without --hot each transaction puts one key at each of the first K
  * participants; keys are private to a thread (no lock conflicts: this
  * measures the commit path, not contention). With --hot N each transaction
@@ -12,6 +17,10 @@
  * then collide on the accounts' locks, and a participant votes ABORT at
  * once on a locked key (R5) or a balance that would go negative: this
  * measures aborts under contention.
+ *
+ * A slot whose commit fails (no outcome) is started again by the main
+ * thread, never from inside the failed call, so an error that repeats
+ * does not nest.
  *
  * Latency is from submit to outcome, per transaction. fsyncs and messages
  * per transaction come from the nodes' own counters (STATUS_REQUEST
@@ -34,10 +43,13 @@
 #define BENCH_BALANCE "1000"
 
 typedef struct bench_opts {
-	int conc, dur, k, hot, json;
+	int conc, dur, k, hot, json, sync;
 	size_t nparts;
 } bench_opts;
 
+struct bench_async;
+
+/* A client thread (--sync), or a slot of one transaction in flight. */
 typedef struct bench_thread {
 	twopc_client *cl;
 	const bench_opts *o;
@@ -47,7 +59,19 @@ typedef struct bench_thread {
 	uint32_t *lat_us;     /* per transaction */
 	size_t n, cap;
 	size_t committed, aborted, errors, funds;
+	struct bench_async *as; /* a slot's: the run it belongs to */
+	uint64_t i;             /* ... the number of its next transaction */
+	int64_t t0;             /* ... when its transaction in flight left */
 } bench_thread;
+
+/* The slots of an asynchronous run. */
+typedef struct bench_async {
+	pthread_mutex_t mtx;
+	pthread_cond_t cv;
+	int live;               /* slots not finished */
+	bench_thread **parked;  /* slots whose commit failed: the main thread starts them */
+	int nparked;
+} bench_async;
 
 /* What a run measured, summed over the threads. */
 typedef struct bench_result {
@@ -103,6 +127,25 @@ bench_record(bench_thread *b, uint32_t us)
 	b->lat_us[b->n++] = us;
 }
 
+/* Count TX's outcome (RV, OUTCOME, T0 to now) in B and free TX. */
+static void
+bench_count(bench_thread *b, twopc_tx *tx, int rv, int outcome, int64_t t0)
+{
+	int64_t t1 = bench_now_us();
+	if (rv == 0 && outcome != TWOPC_COMMITTED && strstr(twopc_tx_reason(tx), "insufficient funds"))
+		b->funds++;
+	twopc_tx_free(tx);
+	if (rv != 0) {
+		b->errors++;
+		return;
+	}
+	if (outcome == TWOPC_COMMITTED)
+		b->committed++;
+	else
+		b->aborted++;
+	bench_record(b, (uint32_t)(t1 - t0));
+}
+
 static void *
 bench_run(void *arg)
 {
@@ -115,21 +158,86 @@ bench_run(void *arg)
 		bench_ops(b, i, tx);
 		int64_t t0 = bench_now_us();
 		int rv = twopc_tx_commit(tx, 10000, &outcome);
-		int64_t t1 = bench_now_us();
-		if (rv == 0 && outcome != TWOPC_COMMITTED && strstr(twopc_tx_reason(tx), "insufficient funds"))
-			b->funds++;
-		twopc_tx_free(tx);
-		if (rv != 0) {
-			b->errors++;
-			continue;
-		}
-		if (outcome == TWOPC_COMMITTED)
-			b->committed++;
-		else
-			b->aborted++;
-		bench_record(b, (uint32_t)(t1 - t0));
+		bench_count(b, tx, rv, outcome, t0);
 	}
 	return NULL;
+}
+
+static void bench_slot_start(bench_thread *b);
+
+/* Slot B is finished (PARK 0) or waits for the main thread (PARK 1). */
+static void
+bench_slot_stop(bench_thread *b, int park)
+{
+	bench_async *as = b->as;
+	pthread_mutex_lock(&as->mtx);
+	if (park)
+		as->parked[as->nparked++] = b;
+	else
+		as->live--;
+	pthread_cond_signal(&as->cv);
+	pthread_mutex_unlock(&as->mtx);
+}
+
+/* A slot's transaction is over (a library thread): count it, then start
+ * the next from here, unless it failed. */
+static void
+bench_slot_done(twopc_tx *tx, int rv, int outcome, void *arg)
+{
+	bench_thread *b = arg;
+	bench_count(b, tx, rv, outcome, b->t0);
+	if (rv != 0)
+		bench_slot_stop(b, 1);
+	else
+		bench_slot_start(b);
+}
+
+static void
+bench_slot_start(bench_thread *b)
+{
+	twopc_tx *tx;
+	if (bench_now_us() >= b->end_us || twopc_tx_begin(b->cl, NULL, &tx) != 0) {
+		bench_slot_stop(b, 0);
+		return;
+	}
+	bench_ops(b, b->i++, tx);
+	b->t0 = bench_now_us();
+	if (twopc_tx_commit_async(tx, 10000, bench_slot_done, b) != 0) {
+		twopc_tx_free(tx);
+		b->errors++;
+		bench_slot_stop(b, 1);
+	}
+}
+
+/* Start the slots TH and wait until every one is finished. */
+static void
+bench_async_run(bench_thread *th, int conc)
+{
+	bench_async as = { .live = conc };
+	as.parked = calloc((size_t)conc, sizeof(*as.parked));
+	pthread_mutex_init(&as.mtx, NULL);
+	pthread_cond_init(&as.cv, NULL);
+	if (as.parked == NULL)
+		as.live = 0;
+	for (int i = 0; i < conc && as.parked != NULL; i++) {
+		th[i].as = &as;
+		bench_slot_start(&th[i]);
+	}
+	pthread_mutex_lock(&as.mtx);
+	while (as.live > 0) {
+		if (as.nparked == 0) {
+			pthread_cond_wait(&as.cv, &as.mtx);
+			continue;
+		}
+		bench_thread *b = as.parked[--as.nparked];
+		pthread_mutex_unlock(&as.mtx);
+		bench_slot_start(b);
+		pthread_mutex_lock(&as.mtx);
+	}
+	pthread_mutex_unlock(&as.mtx);
+	pthread_cond_destroy(&as.cv);
+	pthread_mutex_destroy(&as.mtx);
+	free(as.parked);
 }
 
 static int
@@ -218,11 +326,15 @@ bench_threads(twopc_client *cl, const bench_opts *o, bench_result *r)
 	for (int i = 0; i < o->conc; i++) {
 		th[i] = (bench_thread){ .cl = cl, .o = o, .id = i, .seed = (unsigned)(i * 7919 + t0),
 			.end_us = t0 + (int64_t)o->dur * 1000000 };
-		pthread_create(&tids[i], NULL, bench_run, &th[i]);
+		if (o->sync)
+			pthread_create(&tids[i], NULL, bench_run, &th[i]);
 	}
+	if (!o->sync)
+		bench_async_run(th, o->conc);
 	size_t n = 0;
 	for (int i = 0; i < o->conc; i++) {
-		pthread_join(tids[i], NULL);
+		if (o->sync)
+			pthread_join(tids[i], NULL);
 		r->committed += th[i].committed;
 		r->aborted += th[i].aborted;
 		r->errors += th[i].errors;
@@ -271,6 +383,7 @@ bench_parse(twopc_client *cl, int argc, char **argv, bench_opts *o)
 		{ "participants", required_argument, NULL, 'p' },
 		{ "hot", required_argument, NULL, 'h' },
 		{ "json", no_argument, NULL, 'j' },
+		{ "sync", no_argument, NULL, 's' },
 		{ NULL, 0, NULL, 0 },
 	};
 	int ch;
@@ -283,6 +396,7 @@ bench_parse(twopc_client *cl, int argc, char **argv, bench_opts *o)
 		case 'p': o->k = atoi(optarg); break;
 		case 'h': o->hot = atoi(optarg); break;
 		case 'j': o->json = 1; break;
+		case 's': o->sync = 1; break;
 		default: return -1;
 		}
 	}
@@ -304,7 +418,7 @@ bench_main(twopc_client *cl, int argc, char **argv)
 	twopc_counters before, after;
 	if (bench_parse(cl, argc, argv, &o) != 0) {
 		fprintf(stderr, "usage: twopc -c FILE bench [--concurrency N] [--duration SECONDS] "
-		    "[--participants K] [--hot N] [--json]\n");
+		    "[--participants K] [--hot N] [--sync] [--json]\n");
 		return 2;
 	}
 	if (o.hot > 0 && bench_seed(cl, &o) != 0)

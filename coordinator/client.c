@@ -35,6 +35,8 @@ struct twopc_tx {
 	wire_work work[WIRE_MAX_WORK];
 	size_t nwork;
 	size_t bytes;
+	twopc_tx_done_fn done;       /* twopc_tx_commit_async's */
+	void *done_arg;
 };
 
 static _Thread_local char client_cfg_errs[4096];
@@ -278,6 +280,38 @@ twopc_tx_add(twopc_tx *tx, const char *participant, const char *op, const char *
 	return 0;
 }
 
+/* TX's SUBMIT into *REQ (which points into TX). */
+static void
+client_submit_req(const twopc_tx *tx, int timeout_ms, wire_msg *req)
+{
+	wire_msg_init(req, WIRE_SUBMIT, 0, tx->txid[0] ? tx->txid : NULL, "client");
+	req->nwork = tx->nwork;
+	req->work = (wire_work *)tx->work;
+	req->timeout_ms = (uint32_t)timeout_ms;
+}
+
+/* The SUBMIT's reply REP (freed here) into TX and *OUTCOME: what
+ * twopc_tx_commit returns. */
+static int
+client_commit_result(twopc_tx *tx, wire_msg *rep, int *outcome)
+{
+	int rv = 0;
+	snprintf(tx->reason, sizeof(tx->reason), "%s", rep->text ? rep->text : "");
+	if (rep->type == WIRE_RESULT) {
+		snprintf(tx->txid, sizeof(tx->txid), "%s", rep->txid);
+		if (rep->state == TX_COMMIT)
+			*outcome = TWOPC_COMMITTED;
+		else if (rep->state == TX_ABORT)
+			*outcome = TWOPC_ABORTED;
+		else
+			rv = TWOPC_ETIMEDOUT;
+	} else {
+		rv = client_reply_err(rep);
+	}
+	wire_msg_free(rep);
+	return rv;
+}
+
 int
 twopc_tx_commit(twopc_tx *tx, int timeout_ms, int *outcome)
 {
@@ -286,26 +320,43 @@ twopc_tx_commit(twopc_tx *tx, int timeout_ms, int *outcome)
 
 	if (tx == NULL || outcome == NULL || tx->nwork == 0)
 		return TWOPC_EINVAL;
-	wire_msg_init(&req, WIRE_SUBMIT, 0, tx->txid[0] ? tx->txid : NULL, "client");
-	req.nwork = tx->nwork;
-	req.work = tx->work;
-	req.timeout_ms = (uint32_t)timeout_ms;
+	client_submit_req(tx, timeout_ms, &req);
 	if ((rv = client_call(tx->cl, 0, &req, &rep, timeout_ms)) != 0)
 		return rv;
-	snprintf(tx->reason, sizeof(tx->reason), "%s", rep.text ? rep.text : "");
-	if (rep.type == WIRE_RESULT) {
-		snprintf(tx->txid, sizeof(tx->txid), "%s", rep.txid);
-		if (rep.state == TX_COMMIT)
-			*outcome = TWOPC_COMMITTED;
-		else if (rep.state == TX_ABORT)
-			*outcome = TWOPC_ABORTED;
-		else
-			rv = TWOPC_ETIMEDOUT;
-	} else {
-		rv = client_reply_err(&rep);
-	}
-	wire_msg_free(&rep);
-	return rv;
+	return client_commit_result(tx, &rep, outcome);
+}
+
+/* twopc_tx_commit_async's SUBMIT is over. B may be freed here: a SUBMIT
+ * travels through its channel, with no aio of B's own (rpc.h). */
+static void
+client_commit_done(rpc_batch *b, void *arg)
+{
+	twopc_tx *tx = arg;
+	wire_msg rep;
+	int outcome = 0;
+	int rv = rpc_batch_result(b, 0, &rep);
+	rpc_batch_free(b);
+	if (rv == 0)
+		rv = client_commit_result(tx, &rep, &outcome);
+	tx->done(tx, rv, outcome, tx->done_arg);
+}
+
+int
+twopc_tx_commit_async(twopc_tx *tx, int timeout_ms, twopc_tx_done_fn fn, void *arg)
+{
+	wire_msg req;
+	nng_socket s;
+	int rv;
+
+	if (tx == NULL || fn == NULL || tx->nwork == 0 || timeout_ms <= 0)
+		return TWOPC_EINVAL;
+	if ((rv = client_sock(tx->cl, 0, &s)) != 0)
+		return rv;
+	client_submit_req(tx, timeout_ms, &req);
+	tx->done = fn;
+	tx->done_arg = arg;
+	const wire_msg *reqs[1] = { &req };
+	return rpc_batch_start(1, &s, reqs, timeout_ms, client_commit_done, tx);
 }
 
 const char *

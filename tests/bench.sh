@@ -489,7 +489,7 @@ set grid
 set logscale x 2
 set xrange [0.7:370]
 set xtics ("1" 1, "16" 16, "64" 64, "256" 256)
-set xlabel 'concurrency (client threads)'
+set xlabel 'concurrency (transactions in flight)'
 set output '$OUT/throughput.svg'
 set title 'twopc: committed transactions/s (fsync bound $FSYNC_PER_S fdatasync/s)'
 set ylabel 'committed/s'

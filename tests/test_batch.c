@@ -28,6 +28,7 @@
 #include "rpc.h"
 #include "testutil.h"
 #include "tmr.h"
+#include "twopc/client.h"
 #include "twopc/error.h"
 #include "txstate.h"
 #include "wire.h"
@@ -870,6 +871,160 @@ test_submit_once(void)
 	hc_destroy(&c);
 }
 
+/* ---- the client's asynchronous commit (twopc_tx_commit_async) ---- */
+
+typedef struct t_async {
+	pthread_mutex_t mtx;
+	pthread_cond_t cv;
+	twopc_client *cl;
+	int done, committed, aborted, closed, other;
+	int chain;              /* callbacks that still start one more */
+	char reason[256];       /* the aborted one's */
+	char txids[64][WIRE_TXID_MAX + 1];
+} t_async;
+
+static int t_async_start(t_async *a, const char *key, const char *check, int timeout_ms);
+
+static void
+t_async_cb(twopc_tx *tx, int rv, int outcome, void *arg)
+{
+	t_async *a = arg;
+	int chain = 0;
+	if (rv == TWOPC_ECLOSED)
+		usleep(100000); /* a slow callback: the close must still wait for it */
+	pthread_mutex_lock(&a->mtx);
+	if (rv == TWOPC_ECLOSED)
+		a->closed++;
+	else if (rv != 0)
+		a->other++;
+	else if (outcome == TWOPC_COMMITTED && a->committed < 64)
+		snprintf(a->txids[a->committed++], sizeof(a->txids[0]), "%s", twopc_tx_id(tx));
+	else if (outcome == TWOPC_ABORTED) {
+		a->aborted++;
+		snprintf(a->reason, sizeof(a->reason), "%s", twopc_tx_reason(tx));
+	}
+	if (rv == 0 && a->chain > 0)
+		chain = a->chain--;
+	a->done++;
+	pthread_cond_broadcast(&a->cv);
+	pthread_mutex_unlock(&a->mtx);
+	twopc_tx_free(tx);
+	if (chain > 0) {
+		/* From the callback's own thread, as the API allows. */
+		char key[32];
+		snprintf(key, sizeof(key), "async-chain-%d", chain);
+		if (t_async_start(a, key, NULL, 30000) != 0) {
+			pthread_mutex_lock(&a->mtx);
+			a->other++;
+			a->done++;
+			pthread_cond_broadcast(&a->cv);
+			pthread_mutex_unlock(&a->mtx);
+		}
+	}
+}
+
+/* Put KEY at alpha and beta, or with CHECK check KEY=CHECK at alpha. */
+static int
+t_async_start(t_async *a, const char *key, const char *check, int timeout_ms)
+{
+	twopc_tx *tx;
+	if (twopc_tx_begin(a->cl, NULL, &tx) != 0)
+		return -1;
+	twopc_tx_add(tx, "alpha", check ? "check" : "put", key, check ? check : "1");
+	twopc_tx_add(tx, "beta", "put", key, "1");
+	int rv = twopc_tx_commit_async(tx, timeout_ms, t_async_cb, a);
+	if (rv != 0)
+		twopc_tx_free(tx);
+	return rv;
+}
+
+/* Until N callbacks ran (30 s at most): 1, or 0. */
+static int
+t_async_wait(t_async *a, int n)
+{
+	int64_t until = mono_ms() + 30000;
+	pthread_mutex_lock(&a->mtx);
+	while (a->done < n && mono_ms() < until)
+		(void)mclock_cond_wait_ms(&a->cv, &a->mtx, 100);
+	int ok = a->done >= n;
+	pthread_mutex_unlock(&a->mtx);
+	return ok;
+}
+
+/*
+ * twopc_tx_commit_async: refused calls start nothing and call nothing
+ * back; 25 commits in flight at once, 8 of whose callbacks each start one
+ * more from the library's thread, all end with their outcome (one aborts,
+ * with its reason), each commit with its own txid, applied at both
+ * participants; closing the client with commits in flight (the
+ * coordinator paused) calls each back with TWOPC_ECLOSED before the
+ * close returns.
+ */
+static void
+test_client_async(void)
+{
+	hcluster c;
+	t_async a = { .chain = 8 };
+	twopc_tx *tx;
+	pthread_mutex_init(&a.mtx, NULL);
+	mclock_cond_init(&a.cv);
+	CU_ASSERT_FATAL(hc_create(&c, 2, 5000, 60000) == 0);
+	if (hc_start_all(&c) != 0 || twopc_client_open(&a.cl, c.file) != 0) {
+		CU_FAIL("cluster or client");
+		hc_destroy(&c);
+		return;
+	}
+	T_EQ(twopc_tx_begin(a.cl, NULL, &tx), 0);
+	T_EQ(twopc_tx_commit_async(tx, 1000, t_async_cb, &a), TWOPC_EINVAL); /* no work */
+	T_EQ(twopc_tx_add(tx, "alpha", "put", "k", "v"), 0);
+	T_EQ(twopc_tx_commit_async(NULL, 1000, t_async_cb, &a), TWOPC_EINVAL);
+	T_EQ(twopc_tx_commit_async(tx, 1000, NULL, &a), TWOPC_EINVAL);
+	T_EQ(twopc_tx_commit_async(tx, 0, t_async_cb, &a), TWOPC_EINVAL);
+	twopc_tx_free(tx);
+
+	for (int i = 0; i < 24; i++) {
+		char key[32];
+		snprintf(key, sizeof(key), "async-%d", i);
+		T_EQ(t_async_start(&a, key, NULL, 30000), 0);
+	}
+	T_EQ(t_async_start(&a, "async-abort", "no-such-value", 30000), 0);
+	T_TRUE(t_async_wait(&a, 33));
+	pthread_mutex_lock(&a.mtx);
+	T_EQ(a.done, 33);
+	T_EQ(a.committed, 32);
+	T_EQ(a.aborted, 1);
+	T_EQ(a.closed + a.other, 0);
+	T_CHECK(strstr(a.reason, "check failed") != NULL, "the abort's reason: '%s'", a.reason);
+	for (int i = 0; i < a.committed; i++) {
+		T_CHECK(a.txids[i][0] != '\0', "commit %d has no txid", i);
+		for (int j = 0; j < i; j++)
+			T_CHECK(strcmp(a.txids[i], a.txids[j]) != 0, "commits %d and %d share txid %s", j,
+			    i, a.txids[i]);
+	}
+	pthread_mutex_unlock(&a.mtx);
+	for (int n = 1; n <= 2; n++) {
+		long long keys = -1;
+		for (int64_t until = mono_ms() + 20000; keys != 32 && mono_ms() < until; usleep(20000))
+			keys = hc_query_int(&c, n, "SELECT count(*) FROM kv WHERE key LIKE 'async-%'");
+		T_CHECK(keys == 32, "%s holds %lld of the 32 keys", c.names[n], keys);
+	}
+
+	T_EQ(hc_signal(&c, 0, SIGSTOP), 0);
+	for (int i = 0; i < 3; i++) {
+		char key[32];
+		snprintf(key, sizeof(key), "late-%d", i);
+		T_EQ(t_async_start(&a, key, NULL, 60000), 0);
+	}
+	hc_client_close(a.cl);
+	pthread_mutex_lock(&a.mtx);
+	T_CHECK(a.closed == 3, "%d of 3 commits in flight were called back (TWOPC_ECLOSED) "
+	    "before the close returned", a.closed);
+	T_EQ(a.done, 36);
+	pthread_mutex_unlock(&a.mtx);
+	T_EQ(hc_signal(&c, 0, SIGCONT), 0);
+	hc_destroy(&c);
+}
+
 /* ---- the server: messages of a BATCH answered later ---- */
 
 /* A server whose handler answers "now-*" at once and defers "later-*",
@@ -1236,6 +1391,7 @@ test_batch_register(void)
 		{ "server: messages of a BATCH answered later, in any order", test_deferred_items },
 		{ "client: concurrent SUBMITs share a message", test_client_submits },
 		{ "client: a SUBMIT is never sent twice", test_submit_once },
+		{ "client: asynchronous commits, called back once each", test_client_async },
 	};
 	TU_SUITE("batch", tests);
 }

@@ -83,6 +83,22 @@ TWOPC_API int twopc_tx_add(twopc_tx *tx, const char *participant, const char *op
  * refused the request (twopc_tx_reason says why).
  */
 TWOPC_API int twopc_tx_commit(twopc_tx *tx, int timeout_ms, int *outcome);
+/*
+ * Submit without waiting: FN(TX, RV, OUTCOME, ARG) runs once with what
+ * twopc_tx_commit would have returned (RV) and set (OUTCOME), on one of
+ * the library's threads, or on the calling thread before this returns
+ * when the request cannot be sent (then RV is the error). Returns 0 (FN
+ * will run) or TWOPC_EINVAL / TWOPC_ENOMEM / TWOPC_ENET (it will not).
+ * Many commits may be in flight on one client; those in flight together
+ * share messages to the coordinator. FN must not block (other replies
+ * wait for it) and must not close the client; it may read and free TX,
+ * and begin and submit further transactions. Until FN has run, TX must
+ * not be used or freed. twopc_client_close ends the commits still in
+ * flight with TWOPC_ECLOSED (their FN runs before it returns); start no
+ * new ones while it runs.
+ */
+typedef void (*twopc_tx_done_fn)(twopc_tx *tx, int rv, int outcome, void *arg);
+TWOPC_API int twopc_tx_commit_async(twopc_tx *tx, int timeout_ms, twopc_tx_done_fn fn, void *arg);
 /* The txid (after commit returns, also one the coordinator chose; "" before). */
 TWOPC_API const char *twopc_tx_id(const twopc_tx *tx);
 /* Why it aborted or was refused ("" if no reason). */
