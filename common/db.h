@@ -182,6 +182,17 @@ void db_durable_async(db *d, db_done_fn fn, void *arg);
  */
 int db_group_begin(db *d);
 int db_group_end(db *d);
+/*
+ * Whether members are savepoints (ON 1, the default). With 0 a member's
+ * db_begin .. db_commit runs no SQL of its own, and a member that rolls
+ * back after it changed a row fails the whole group (every member's
+ * callback gets TWOPC_EIO, and the db is broken, as when a statement of
+ * the group fails). For a log whose members roll back only after a
+ * failed write (the coordinator's): a savepoint costs two statements and
+ * a copy of every page the member changes into SQLite's sub-journal.
+ * Call before the db is shared between threads.
+ */
+void db_group_savepoints(db *d, int on);
 
 /*
  * A crash point whose meaning is "the record just committed is in the

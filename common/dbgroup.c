@@ -7,7 +7,9 @@
  * and one fsync instead of one each. Each member still runs its own
  * db_begin .. db_commit | db_rollback, unchanged: inside a group these
  * are SAVEPOINT, RELEASE and ROLLBACK TO, so a member that must vote
- * ABORT undoes only its own writes, never a neighbour's READY.
+ * ABORT undoes only its own writes, never a neighbour's READY. A log
+ * whose members roll back only after a failed write may do without them
+ * (db_group_savepoints): then such a rollback fails the group.
  *
  * Invariants:
  * - The group holds the db mutex from db_group_begin to db_group_end; on
@@ -165,12 +167,22 @@ dbg_resume(db *d)
 	return 0;
 }
 
+void
+db_group_savepoints(db *d, int on)
+{
+	d->group_nosp = !on;
+}
+
 int
 dbg_begin(db *d, int lazy)
 {
 	if (d->group_sp)
 		dbg_rollback(d);
-	if (d->group_failed || dbg_exec(d, S_SAVEPOINT, "SAVEPOINT twopc_member") != 0)
+	if (d->group_failed)
+		return TWOPC_EIO;
+	if (d->group_nosp)
+		d->group_changes = sqlite3_total_changes64(d->h);
+	else if (dbg_exec(d, S_SAVEPOINT, "SAVEPOINT twopc_member") != 0)
 		return TWOPC_EIO;
 	d->group_sp = 1;
 	d->group_sp_lazy = lazy;
@@ -183,7 +195,7 @@ dbg_commit(db *d)
 	if (!d->group_sp || d->group_failed)
 		return TWOPC_EIO;
 	d->group_sp = 0;
-	if (dbg_exec(d, S_RELEASE, "RELEASE twopc_member") != 0)
+	if (!d->group_nosp && dbg_exec(d, S_RELEASE, "RELEASE twopc_member") != 0)
 		return TWOPC_EIO;
 #ifndef TWOPC_BUG_GROUP_LAZY
 	if (!d->group_sp_lazy)
@@ -198,6 +210,12 @@ dbg_rollback(db *d)
 	if (!d->group_sp)
 		return;
 	d->group_sp = 0;
+	if (d->group_nosp) {
+		/* Nothing to undo alone: the group goes if the member wrote. */
+		if (sqlite3_total_changes64(d->h) != d->group_changes)
+			d->group_failed = 1;
+		return;
+	}
 	if (dbg_exec(d, S_ROLLBACK_TO, "ROLLBACK TO twopc_member") == 0)
 		(void)dbg_exec(d, S_RELEASE, "RELEASE twopc_member");
 }

@@ -52,6 +52,8 @@ struct db {
 	int group_sp_lazy;       /* ... begun with db_begin_lazy */
 	int group_forced;        /* a forced member was released into it */
 	int group_failed;        /* a statement failed: it rolls back whole */
+	int group_nosp;          /* members are not savepoints (db_group_savepoints) */
+	int64_t group_changes;   /* ... rows changed when the member began */
 	struct db_after *after;  /* what waits for its COMMIT, in order */
 	struct db_after **after_tail;
 };

@@ -124,6 +124,9 @@ coord_start(coord *c, cfg_cluster *cfg, uint64_t min_epoch)
 	rv = db_open(cfg->coordinator.log, cfg->durability == CFG_DURABILITY_FULL, clog_schema, &c->db);
 	if (rv != 0)
 		return rv;
+	/* A step rolls back only after a write of the log failed, which
+	 * fails the coordinator anyway: its steps need no savepoints. */
+	db_group_savepoints(c->db, 0);
 	rpc_server_opts so = {
 		.nworkers = COORD_WORKERS, .handler = cserve_handle, .user = c,
 		.sender = cfg->coordinator.name, .epoch = &c->epoch,

@@ -334,6 +334,40 @@ test_group(void)
 	T_EQ(fa.ok, 1);
 	T_EQ(t_durable_calls, 2);
 	db_close(d);
+
+	/* Without savepoints (db_group_savepoints 0): no SQL per member; a
+	 * member that rolls back having written nothing leaves the group
+	 * alone, one that wrote fails it, and with it every member. */
+	snprintf(path, sizeof(path), "%s/n.db", dir);
+	T_EQ(db_open(path, 1, "CREATE TABLE IF NOT EXISTS t(k TEXT PRIMARY KEY)", &d), 0);
+	db_group_savepoints(d, 0);
+	T_EQ(db_group_begin(d), 0);
+	T_EQ(db_begin(d), 0);
+	T_EQ(t_put(d, "a"), 0);
+	T_EQ(db_commit(d), 0);
+	db_durable_async(d, t_durable_cb, NULL);
+	T_EQ(db_begin(d), 0);
+	db_rollback(d);
+	T_EQ(db_begin_lazy(d), 0);
+	T_EQ(t_put(d, "c"), 0);
+	T_EQ(db_commit(d), 0);
+	T_EQ(db_group_end(d), 0);
+	T_EQ(t_durable_calls, 3);
+	T_EQ(t_durable_rc, 0);
+	T_EQ(t_rows(path, "k IN ('a', 'c')"), 2);
+	T_EQ(db_group_begin(d), 0);
+	T_EQ(db_begin(d), 0);
+	T_EQ(t_put(d, "x"), 0);
+	T_EQ(db_commit(d), 0);
+	db_durable_async(d, t_durable_cb, NULL);
+	T_EQ(db_begin(d), 0);
+	T_EQ(t_put(d, "y"), 0);
+	db_rollback(d);
+	T_EQ(db_group_end(d), TWOPC_EIO);
+	T_EQ(t_durable_calls, 4);
+	T_EQ(t_durable_rc, TWOPC_EIO);
+	T_EQ(t_rows(path, "k IN ('x', 'y')"), 0);
+	db_close(d);
 	char cmd[128];
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
 	T_EQ(system(cmd), 0);
