@@ -75,7 +75,7 @@ TEST_PKGS = libcunit1-dev mandoc spin sqlite3 pkg-config openssl chromium gdb
 COMMON_SRC = common/err.c common/txstate.c common/wire.c common/tlog.c common/db.c common/dbsync.c common/dbgroup.c common/dbtx.c \
              common/wiredec.c common/crash.c common/loglock.c common/rpc.c common/rpcsrv.c common/rpchandle.c common/rpcslot.c \
              common/rpcbase.c common/rpcbatch.c common/rpccall.c common/rpcchan.c common/fdetect.c \
-             common/mclock.c common/tmr.c common/statlist.c \
+             common/mclock.c common/tmr.c common/walbuf.c common/statlist.c \
              common/heur.c common/daemon.c common/serve.c common/runstate.c config/config.c config/cfgvalue.c \
              config/cfgtree.c config/cfgbuild.c config/cfgtls.c common/rpctls.c config/cfgpath.c \
              common/netprobe.c common/tlimit.c config/cfgreload.c common/rpcauth.c config/cfgrole.c \

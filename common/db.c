@@ -20,6 +20,7 @@
 #include <time.h>
 
 #include "dbpriv.h"
+#include "walbuf.h"
 #include "loglock.h"
 #include "tlimit.h"
 #include "tlog.h"
@@ -239,8 +240,9 @@ db_open(const char *path, int full, const char *schema, db **out)
 	 * catch the split a second daemon on a live log causes. */
 #endif
 	rv = TWOPC_EIO;
+	/* walbuf.h: one write per commit to the WAL, not two per page. */
 	if (sqlite3_open_v2(path, &d->h, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
-	    SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
+	    SQLITE_OPEN_NOMUTEX, walbuf_vfs()) != SQLITE_OK) {
 		tlog_error("%s: cannot open log: %s", path, d->h ? sqlite3_errmsg(d->h) : "out of memory");
 		goto fail;
 	}

@@ -383,7 +383,8 @@ fvt_child(const char *what)
 		_exit(5);
 	}
 	if (strcmp(end, "txcut") == 0 && db_begin(d) == 0) {
-		for (long i = 1; i <= 300; i++)
+		/* 2 MB: more than walbuf.c gathers, so frames reach the file. */
+		for (long i = 1; i <= 1000; i++)
 			if (fvt_insert(d, 1000000 + i, 2000) != 0)
 				break;
 		fvt_note(rfd, "uncommitted %llu\n", (unsigned long long)faultvfs_writes());

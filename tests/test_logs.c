@@ -50,6 +50,7 @@
 #include "twopc/client.h"
 #include "twopc/participant.h"
 #include "txstate.h"
+#include "walbuf.h"
 #include "wire.h"
 #include "testutil.h"
 
@@ -750,6 +751,52 @@ T_LOGDB_CASE(clog_expire, clog_schema)
 	T_EQ(clog_acked(l->d, "commit-old", "alpha"), 1);
 	T_EQ(clog_get(l->d, "wait-old", &t), 0);   /* undecided: kept */
 	T_EQ(clog_expire(l->d, now - 60000), 0);
+}
+
+/*
+ * walbuf.c: every commit's frames are in the WAL file when its COMMIT
+ * returns, with no sync, for a connection of the plain VFS to read;
+ * commits of one row, of more than a 64 KiB piece, and of more than the
+ * 1 MiB buffer, across checkpoints and WAL restarts, read back whole; and
+ * the frames of a commit reach the kernel in far fewer writes than SQLite
+ * makes (two per page).
+ */
+T_LOGDB_CASE(db_walbuf, "CREATE TABLE IF NOT EXISTS b(k INTEGER PRIMARY KEY, v BLOB)")
+{
+	sqlite3 *r = NULL;
+	long long rows = 0, bytes = 0;
+	T_EQ(sqlite3_open_v2(l->path, &r, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+	for (int i = 0; i < 120; i++) {
+		int n = i == 60 ? 3000 : i % 10 == 9 ? 40 : 1 + i % 3;
+		int len = i == 60 ? 2000 : 3000;
+		char sql[160];
+		uint64_t real0, asked0, real1, asked1;
+		walbuf_counts(&real0, &asked0);
+		T_EQ(db_begin_lazy(l->d), 0);
+		snprintf(sql, sizeof(sql), "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 "
+		    "FROM c WHERE x < %d) INSERT INTO b(v) SELECT randomblob(%d) FROM c", n, len);
+		T_EQ(db_exec(l->d, sql), 0);
+		T_EQ(db_commit(l->d), 0);
+		walbuf_counts(&real1, &asked1);
+		rows += n;
+		bytes += (long long)n * len;
+		T_CHECK(t_h_int(r, "SELECT count(*) FROM b", NULL) == rows &&
+		    t_h_int(r, "SELECT sum(length(v)) FROM b", NULL) == bytes,
+		    "commit %d: the plain VFS reads %lld rows, want %lld", i,
+		    t_h_int(r, "SELECT count(*) FROM b", NULL), rows);
+		if (n == 40)
+			T_CHECK((real1 - real0) * 4 <= asked1 - asked0, "commit %d: %llu writes reached "
+			    "the file for the %llu SQLite made", i,
+			    (unsigned long long)(real1 - real0), (unsigned long long)(asked1 - asked0));
+	}
+	char ok[16];
+	T_EQ(t_h_text(r, "PRAGMA integrity_check", NULL, ok, sizeof(ok)), 1);
+	T_STREQ(ok, "ok");
+	sqlite3_close(r);
+	db_close(l->d);
+	l->d = NULL;
+	T_EQ(db_open(l->path, 1, NULL, &l->d), 0);
+	T_EQ(t_h_int(db_sqlite(l->d), "SELECT count(*) FROM b", NULL), rows);
 }
 
 /* ------------------------------------------------------------------ */
@@ -2183,6 +2230,7 @@ static const tu_test t_logs_cases[] = {
 	{ "clog each by state, oldest first", test_clog_each },
 	{ "clog expire END/ABORT and their acks only", test_clog_expire },
 	{ "db WAL, group commit: one sync covers many forced commits", test_db_pragmas },
+	{ "db WAL writes: a commit's frames in the file at COMMIT, gathered", test_db_walbuf },
 	{ "db open errors: TWOPC_EIO, output untouched", test_db_open_errors },
 	{ "db commit that cannot write: TWOPC_EIO, rolled back", test_db_commit_eio },
 };
