@@ -7,6 +7,10 @@
 #
 #   durability full normal  x  participants 2 3 5  x  concurrency 1 16 64 256
 #
+# Concurrency N: twopc bench keeps N transactions in flight from one
+# client with twopc_tx_commit_async (libtwopc-client(3)); the peer runs N
+# client threads, one blocking libpq transaction each.
+#
 # Each of the 24 runs gets a fresh cluster (coordinator + K participants on
 # 127.0.0.1, ports below 32768 derived from $$), `twopc bench --json` for
 # D seconds (5, or 2 with --quick), then the peak RSS (VmHWM) of every
@@ -19,7 +23,7 @@
 # PREPARE TRANSACTION at each participant, the decision appended to a file
 # and fdatasynced, COMMIT PREPARED), right after the twopc run at the same
 # participants and concurrency, and `twopc / peer` per row. Then one
-# contention run of each: 64 clients transfer among 10 hot accounts at 3
+# contention run of each: 64 transfers in flight among 10 hot accounts at 3
 # participants (twopc bench --hot 10), committed/s and abort rate. Last,
 # the price of mutual TLS: durability full, 3 participants, concurrency 1
 # and 64 over tls+tcp:// (certificates from tests/mkcerts.sh; skipped
@@ -439,7 +443,7 @@ peer wal = PostgreSQL WAL syncs per transaction (pg_stat_wal wal_sync; one
 EOF
 fi
 echo
-echo "contention: $HOT_C clients each move 1 between random accounts, among $HOT_N hot accounts at each of $HOT_K participants"
+echo "contention: $HOT_C transfers in flight (the peer: $HOT_C client threads), each moving 1 between random accounts, among $HOT_N hot accounts at each of $HOT_K participants"
 awk -F, 'NR > 1 && $12 > 0 {
 	printf "  twopc: %8.1f committed/s, %8.1f aborted/s, abort rate %5.1f%%, p99 %.3f ms\n",
 	    $4, $5, 100 * $13, $7
