@@ -31,9 +31,12 @@ struct twopc_client {
 struct twopc_tx {
 	twopc_client *cl;
 	char txid[WIRE_TXID_MAX + 1];
-	char reason[WIRE_TEXT_MAX + 1];
-	wire_work work[WIRE_MAX_WORK];
-	size_t nwork;
+	/* Both grow with use, so that a transaction of a few keys costs a
+	 * small block (a fixed array for 64 participants and a 4 KB reason
+	 * were 5.7 KB, allocated and cleared for every transaction). */
+	char *reason;                /* NULL: none */
+	wire_work *work;             /* NWORK of them, room for CAP */
+	size_t nwork, cap;
 	size_t bytes;
 	twopc_tx_done_fn done;       /* twopc_tx_commit_async's */
 	void *done_arg;
@@ -255,6 +258,15 @@ twopc_tx_add(twopc_tx *tx, const char *participant, const char *op, const char *
 	if (w == NULL) {
 		if (tx->nwork == WIRE_MAX_WORK)
 			return TWOPC_ETOOBIG;
+		if (tx->nwork == tx->cap) {
+			size_t cap = tx->cap ? tx->cap * 2 : 4;
+			wire_work *ws = realloc(tx->work, cap * sizeof(*ws));
+			if (ws == NULL)
+				return TWOPC_ENOMEM;
+			memset(ws + tx->cap, 0, (cap - tx->cap) * sizeof(*ws));
+			tx->work = ws;
+			tx->cap = cap;
+		}
 		w = &tx->work[tx->nwork];
 		if ((w->participant = strdup(participant)) == NULL)
 			return TWOPC_ENOMEM;
@@ -296,7 +308,8 @@ static int
 client_commit_result(twopc_tx *tx, wire_msg *rep, int *outcome)
 {
 	int rv = 0;
-	snprintf(tx->reason, sizeof(tx->reason), "%s", rep->text ? rep->text : "");
+	free(tx->reason);
+	tx->reason = rep->text != NULL && rep->text[0] != '\0' ? strdup(rep->text) : NULL;
 	if (rep->type == WIRE_RESULT) {
 		snprintf(tx->txid, sizeof(tx->txid), "%s", rep->txid);
 		if (rep->state == TX_COMMIT)
@@ -368,7 +381,7 @@ twopc_tx_id(const twopc_tx *tx)
 const char *
 twopc_tx_reason(const twopc_tx *tx)
 {
-	return tx ? tx->reason : "";
+	return tx && tx->reason ? tx->reason : "";
 }
 
 void
@@ -384,6 +397,8 @@ twopc_tx_free(twopc_tx *tx)
 		free(tx->work[i].ops);
 		free(tx->work[i].participant);
 	}
+	free(tx->work);
+	free(tx->reason);
 	free(tx);
 }
 
