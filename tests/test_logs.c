@@ -609,8 +609,12 @@ T_LOGDB_CASE(ptxn_table, plog_schema)
 	plog_txn t;
 	memset(&t, 0, sizeof(t));
 	T_EQ(ptxn_readonly(l->d, "ro", &t, 5), TWOPC_ESTATE);
+	/* What a participant reads at open (ro_notes): a new VOTE_REQUEST
+	 * looks for a note only when the table may hold one. */
+	T_EQ(plog_readonly_any(l->d), 0);
 	t.state = TX_INIT;
 	T_EQ(ptxn_readonly(l->d, "ro", &t, 5), 0);
+	T_EQ(plog_readonly_any(l->d), 1);
 	uint64_t ro;
 	T_EQ(plog_readonly_get(l->d, "ro", &ro), 0);
 	T_EQ(ro, 5);
